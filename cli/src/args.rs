@@ -1,0 +1,203 @@
+//! Argument parsing (clap derive). Nothing here touches the ledger.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// lianlog — tamper-evident ledger of accountability records (纪委监委问责台账).
+///
+/// Every record is signed by its author's key, hash-chained and kept in an fsync'd append-only
+/// log; auditors verify the whole history with `lianlog verify` or with their own tools (see
+/// docs/FORMAT.md).
+///
+/// Exit codes: 0 ok; 1 verification failed (tampering or corruption found); 2 bad input or usage;
+/// 3 not authorized (key lacks the role, is revoked or unknown); 4 key file problem; 5 not a
+/// ledger (missing directory, newer format); 6 ledger in use by another process; 7 I/O error
+/// (disk full, permissions); 8 derived store error (run `lianlog reindex`).
+#[derive(Debug, Parser)]
+#[command(name = "lianlog", version, max_term_width = 100)]
+pub struct Cli {
+    /// Ledger directory.
+    #[arg(long, global = true, env = "LIANLOG_LEDGER", default_value = "./lianlog-data")]
+    pub ledger: PathBuf,
+
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new ledger: generates the log key and appends the genesis entry (台账创建).
+    Init(InitArgs),
+    /// Make and inspect keys; grant and revoke roles (密钥管理).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Append one record, signed by your key (追加记录). Prints its seq and entry hash.
+    Append(AppendArgs),
+    /// Append many records from JSON Lines `{"kind":…,"body":…}`, all or nothing (批量导入).
+    Import(ImportArgs),
+    /// Show one entry (查看记录).
+    Show(ShowArgs),
+    /// List entries (记录列表).
+    Log(LogArgs),
+    /// Verify the whole ledger, or an exported file (完整性校验). Exit code 1 if anything fails.
+    Verify(VerifyArgs),
+    /// Write every stored line as JSON Lines (format-v1 section 10) (导出).
+    Export(ExportArgs),
+    /// Rebuild the derived store (indexes, tree, registry) from the log (重建索引).
+    Reindex,
+    /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HolderArgs {
+    /// Name of the key's holder (持有人姓名).
+    #[arg(long)]
+    pub holder_name: String,
+    /// Unit of the key's holder (所在单位).
+    #[arg(long)]
+    pub holder_unit: String,
+    /// Title of the key's holder (职务), optional.
+    #[arg(long)]
+    pub holder_title: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The ledger's origin, e.g. jw.example.gov.cn/accountability (also the log key's name).
+    #[arg(long)]
+    pub origin: String,
+    /// The first admin's private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub holder: HolderArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new private key file (mode 0600) and print its verifier key (vkey).
+    New {
+        /// The key's name, e.g. officer.qian (printable ASCII, no spaces or '+').
+        name: String,
+        /// Where to write the private key; an existing file is never replaced.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the verifier key (vkey) of a private key file.
+    Show {
+        /// The private key file.
+        file: PathBuf,
+    },
+    /// Grant roles to a key (key.grant), signed by an admin.
+    Grant {
+        /// The verifier key to grant, as printed by `lianlog key new`.
+        vkey: String,
+        /// Roles: admin, officer, auditor (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        role: Vec<String>,
+        #[command(flatten)]
+        holder: HolderArgs,
+        /// The admin's private key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Revoke a key (key.revoke), signed by an admin. Revocation is final.
+    Revoke {
+        /// The key's identity (name+HEXID) or vkey.
+        identity: String,
+        /// Why the key is revoked.
+        #[arg(long)]
+        reason: String,
+        /// The admin's private key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// List the keys of the ledger, their roles and status.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// The record kind, e.g. interview, report.received.
+    pub kind: String,
+    /// The author's private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The JSON body: a file, or - for standard input (the default).
+    #[arg(long, default_value = "-")]
+    pub body: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// JSON Lines file of {"kind":…,"body":…} objects, or - for standard input.
+    pub file: String,
+    /// The author's private key file (signs every record).
+    #[arg(long)]
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The entry's seq.
+    pub seq: u64,
+    /// Print the exact entry bytes (what is hashed), for offline checks.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// First seq to list.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Most entries to list.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Verify this exported file (JSON Lines) instead of the ledger directory; needs no ledger.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// The expected log key (vkey); without it the log key is taken from the genesis entry.
+    #[arg(long)]
+    pub vkey: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Withhold every body outside ledger.* and key.* (for outside auditors).
+    #[arg(long)]
+    pub without_bodies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to build the demo ledger (replaced if it is an earlier demo).
+    #[arg(long, default_value = "./lianlog-demo")]
+    pub dir: PathBuf,
+}
+
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,391 @@
+//! Turns parsed arguments into validated library calls and renders their results.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use lianlog_ledger::keys::Zeroizing;
+use lianlog_ledger::{
+    Draft, Error, ErrorKind, Holder, KeyName, Ledger, PublicKey, Role, SecretKey, VerifyOptions, export_dir,
+};
+use serde_json::{Value, json};
+
+use crate::args::{Cli, Command, HolderArgs, KeyCommand};
+use crate::render;
+
+/// The exit code for an error: see the exit-code list in `lianlog --help`.
+pub fn exit_code_of(err: &anyhow::Error) -> u8 {
+    let kind = err.chain().find_map(|cause| cause.downcast_ref::<Error>()).map(Error::kind);
+    match kind {
+        Some(ErrorKind::Verification) => 1,
+        Some(ErrorKind::BadInput) | None => 2,
+        Some(ErrorKind::Unauthorized) => 3,
+        Some(ErrorKind::Key) => 4,
+        Some(ErrorKind::NotALedger) => 5,
+        Some(ErrorKind::Locked) => 6,
+        Some(ErrorKind::Io) => 7,
+        Some(ErrorKind::Store) => 8,
+        Some(_) => 2,
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let json_output = cli.json;
+    let dir = cli.ledger.as_path();
+    match cli.command {
+        Command::Init(args) => {
+            let origin = KeyName::parse(&args.origin)?;
+            let admin = read_key(&args.key)?;
+            let ledger = Ledger::init(dir, &origin, &admin, holder(args.holder))?;
+            let genesis = ledger.read(0)?;
+            let log_vkey = ledger.registry().log_key.clone();
+            if json_output {
+                print_json(
+                    &json!({"ledger": dir, "origin": origin.as_str(), "log_key": log_vkey, "entry_hash": genesis.entry_hash.to_hex()}),
+                );
+            } else {
+                println!("created ledger {} (origin {})", dir.display(), origin);
+                println!("log key: {log_vkey}");
+                println!("genesis entry 0: {}", genesis.entry_hash);
+            }
+        }
+        Command::Key(command) => return key_command(command, dir, json_output),
+        Command::Append(args) => {
+            let key = read_key(&args.key)?;
+            let body = read_json_input(&args.body)?;
+            let mut ledger = open(dir)?;
+            let appended = ledger.append(&Draft::new(args.kind, body), &key)?;
+            if json_output {
+                print_json(
+                    &json!({"seq": appended.seq, "entry_hash": appended.hash.to_hex(), "time": appended.time.to_string()}),
+                );
+            } else {
+                println!("appended seq {} entry hash {}", appended.seq, appended.hash);
+            }
+        }
+        Command::Import(args) => {
+            let key = read_key(&args.key)?;
+            let drafts = read_import(&args.file)?;
+            let mut ledger = open(dir)?;
+            let appended = ledger.append_batch(&drafts, &key)?;
+            let first = appended.first().map(|a| a.seq).unwrap_or(0);
+            let last = appended.last().map(|a| a.seq).unwrap_or(0);
+            if json_output {
+                print_json(
+                    &json!({"imported": appended.len(), "first_seq": first, "last_seq": last, "head": ledger.head().to_hex()}),
+                );
+            } else {
+                println!("imported {} records as seq {first}..={last}; head {}", appended.len(), ledger.head());
+            }
+        }
+        Command::Show(args) => {
+            let ledger = open(dir)?;
+            let line = ledger.read(args.seq)?;
+            if args.raw {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&line.entry_bytes).and_then(|()| out.flush()).context("writing to standard output")?;
+            } else if json_output {
+                print_json(&render::line_json(&line));
+            } else {
+                render::print_entry(&line, ledger.registry());
+            }
+        }
+        Command::Log(args) => {
+            let ledger = open(dir)?;
+            let mut lines = Vec::new();
+            for line in ledger.lines_from(args.from)?.take(args.limit as usize) {
+                lines.push(line?);
+            }
+            if json_output {
+                print_json(&Value::Array(lines.iter().map(render::line_json).collect()));
+            } else {
+                render::print_log(&lines, ledger.registry());
+                println!("{} of {} entries shown; head {}", lines.len(), ledger.size(), ledger.head());
+            }
+        }
+        Command::Verify(args) => return verify(dir, args, json_output),
+        Command::Export(args) => {
+            let count = match &args.out {
+                Some(path) => {
+                    let file = std::fs::File::create(path).map_err(|err| Error::io("create", path, err))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    let count = export_dir(dir, &mut out, args.without_bodies)?;
+                    let file = out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
+                    file.sync_all().map_err(|err| Error::io("sync", path, err))?;
+                    count
+                }
+                None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
+            };
+            if let Some(path) = &args.out {
+                eprintln!("exported {count} entries to {}", path.display());
+            }
+        }
+        Command::Reindex => {
+            let ledger = Ledger::reindex(dir)?;
+            for note in ledger.notes() {
+                eprintln!("lianlog: {note}");
+            }
+            println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
+        }
+        Command::Demo(args) => crate::demo::run(&args.dir)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
+    match command {
+        KeyCommand::New { name, out } => {
+            let key = SecretKey::generate(KeyName::parse(&name)?)?;
+            key.write_new_file(&out)?;
+            if json_output {
+                print_json(&json!({"vkey": key.public().vkey(), "identity": key.public().identity(), "file": out}));
+            } else {
+                println!("{}", key.public().vkey());
+            }
+        }
+        KeyCommand::Show { file } => {
+            let key = read_key(&file)?;
+            if json_output {
+                print_json(&json!({"vkey": key.public().vkey(), "identity": key.public().identity()}));
+            } else {
+                println!("{}", key.public().vkey());
+            }
+        }
+        KeyCommand::Grant { vkey, role, holder: holder_args, key } => {
+            let admin = read_key(&key)?;
+            let roles = role
+                .iter()
+                .map(|r| {
+                    Role::parse(r)
+                        .ok_or_else(|| Error::bad_input(format!("--role {r:?}: use admin, officer or auditor")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            PublicKey::parse_vkey(&vkey)?;
+            let mut ledger = open(dir)?;
+            let appended = ledger.grant(&vkey, &roles, &holder(holder_args), &admin)?;
+            print_appended(&appended, json_output);
+        }
+        KeyCommand::Revoke { identity, reason, key } => {
+            let admin = read_key(&key)?;
+            // Accept a vkey too: its identity is its first two parts.
+            let identity = match PublicKey::parse_vkey(&identity) {
+                Ok(public) => public.identity(),
+                Err(_) => identity,
+            };
+            let mut ledger = open(dir)?;
+            let appended = ledger.revoke(&identity, &reason, &admin)?;
+            print_appended(&appended, json_output);
+        }
+        KeyCommand::List => {
+            let ledger = open(dir)?;
+            if json_output {
+                print_json(&serde_json::to_value(ledger.registry()).unwrap_or(Value::Null));
+            } else {
+                render::print_keys(ledger.registry());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Result<ExitCode> {
+    let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
+    let started = std::time::Instant::now();
+    let (source, result) = match &args.file {
+        Some(file) => {
+            let options = VerifyOptions { allow_withheld: true, expected_log_key };
+            (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
+        }
+        None => {
+            let options = VerifyOptions { allow_withheld: false, expected_log_key };
+            // With the lock, also check the derived store; without it (a writer is busy), the log alone.
+            let result = match Ledger::open(dir) {
+                Ok(ledger) => {
+                    for note in ledger.notes() {
+                        eprintln!("lianlog: {note}");
+                    }
+                    ledger.verify(options)?
+                }
+                Err(err) if err.kind() == ErrorKind::Locked => {
+                    eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
+                    lianlog_ledger::verify_dir(dir, options)?
+                }
+                Err(err) if err.kind() == ErrorKind::Verification => {
+                    eprintln!("lianlog: {err}");
+                    lianlog_ledger::verify_dir(dir, options)?
+                }
+                Err(err) => return Err(err.into()),
+            };
+            (dir.display().to_string(), result)
+        }
+    };
+    let elapsed = started.elapsed();
+    match result {
+        Ok(report) => {
+            let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
+            if json_output {
+                print_json(&json!({
+                    "ok": true,
+                    "source": source,
+                    "entries": report.entries,
+                    "head": report.head.to_hex(),
+                    "root": lianlog_ledger::encoding::hex(&report.root),
+                    "origin": report.origin,
+                    "log_key": report.log_key,
+                    "withheld": report.withheld,
+                    "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
+                    "seconds": elapsed.as_secs_f64(),
+                }));
+            } else {
+                println!("verified {source}: OK");
+                println!("  origin    {}", report.origin);
+                println!(
+                    "  log key   {}{}",
+                    report.log_key,
+                    if args.vkey.is_some() {
+                        " (pinned with --vkey)"
+                    } else {
+                        " (taken from genesis; pin it with --vkey)"
+                    }
+                );
+                println!("  entries   {}", report.entries);
+                println!("  head      {}", report.head);
+                println!("  root      {}", lianlog_ledger::encoding::hex(&report.root));
+                if report.withheld > 0 {
+                    println!(
+                        "  withheld  {} bodies (an export without bodies: signatures and chain checked, contents not seen)",
+                        report.withheld
+                    );
+                }
+                for redaction in &report.redactions {
+                    println!(
+                        "  redacted  seq {} by seq {} ({}, {}): {}{}",
+                        redaction.target,
+                        redaction.by,
+                        redaction.author,
+                        render::local_time(redaction.time),
+                        redaction.reason,
+                        if redaction.applied { "" } else { " [body not yet removed]" }
+                    );
+                }
+                if report.ignored_partial_tail {
+                    println!("  note      a line being written by another process was not checked");
+                }
+                println!("  time      {:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            if json_output {
+                print_json(
+                    &json!({"ok": false, "source": source, "seq": failure.seq, "line": failure.line, "reason": failure.reason}),
+                );
+            } else {
+                println!("verification FAILED for {source}: {failure}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_appended(appended: &lianlog_ledger::Appended, json_output: bool) {
+    if json_output {
+        print_json(&json!({"seq": appended.seq, "entry_hash": appended.hash.to_hex()}));
+    } else {
+        println!("appended seq {} entry hash {}", appended.seq, appended.hash);
+    }
+}
+
+pub fn print_json(value: &Value) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}
+
+fn holder(args: HolderArgs) -> Holder {
+    Holder { name: args.holder_name, unit: args.holder_unit, title: args.holder_title }
+}
+
+pub fn open(dir: &Path) -> Result<Ledger> {
+    let ledger = Ledger::open(dir)?;
+    for note in ledger.notes() {
+        eprintln!("lianlog: {note}");
+    }
+    Ok(ledger)
+}
+
+/// Read a private key file; an encrypted one takes its passphrase from LIANLOG_PASSPHRASE or,
+/// on a terminal, from a prompt (never from a flag, which would land in the shell history).
+pub fn read_key(path: &Path) -> Result<SecretKey> {
+    let mut passphrase = || -> lianlog_ledger::Result<Zeroizing<String>> {
+        if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
+            return Ok(Zeroizing::new(value));
+        }
+        if std::io::stdin().is_terminal() {
+            let prompt = format!("passphrase for {}: ", path.display());
+            return rpassword::prompt_password(prompt)
+                .map(Zeroizing::new)
+                .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")));
+        }
+        Err(Error::key(format!(
+            "{} is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked",
+            path.display()
+        )))
+    };
+    Ok(SecretKey::read_file(path, &mut passphrase)?)
+}
+
+fn read_input(source: &str) -> Result<Vec<u8>> {
+    if source == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).map_err(|err| Error::io("read", "standard input", err))?;
+        Ok(bytes)
+    } else {
+        Ok(std::fs::read(source).map_err(|err| Error::io("read", source, err))?)
+    }
+}
+
+fn read_json_input(source: &str) -> Result<Value> {
+    let bytes = read_input(source)?;
+    let name = if source == "-" { "standard input" } else { source };
+    let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
+        Error::bad_input(format!(
+            "{name}: line {} column {}: the body is not valid JSON: {err}",
+            err.line(),
+            err.column()
+        ))
+    })?;
+    Ok(value)
+}
+
+fn read_import(source: &str) -> Result<Vec<Draft>> {
+    let bytes = read_input(source)?;
+    let name = if source == "-" { "standard input" } else { source };
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::bad_input(format!("{name}: not UTF-8 text")))?;
+    let mut drafts = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let place = format!("{name}: line {}", index + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value =
+            serde_json::from_str(line).map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {err}")))?;
+        let Value::Object(mut members) = value else {
+            return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")).into());
+        };
+        let kind = match members.remove("kind") {
+            Some(Value::String(kind)) => kind,
+            _ => return Err(Error::bad_input(format!("{place}: kind: missing or not a string")).into()),
+        };
+        let body = members.remove("body").ok_or_else(|| Error::bad_input(format!("{place}: body: missing")))?;
+        if let Some(extra) = members.keys().next() {
+            return Err(
+                Error::bad_input(format!("{place}: {extra}: unknown field (only kind and body are allowed)")).into()
+            );
+        }
+        drafts.push(Draft::new(kind, body));
+    }
+    if drafts.is_empty() {
+        return Err(Error::bad_input(format!("{name}: no records to import")).into());
+    }
+    Ok(drafts)
+}

@@ -1,0 +1,105 @@
+//! `lianlog demo`: builds a demonstration ledger and tells its story on the terminal.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use lianlog_ledger::scenario::{Author, demo_story};
+use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
+
+use crate::render;
+
+/// Marks a directory as made by `lianlog demo`, so that a later demo may replace it.
+const MARKER: &str = ".lianlog-demo";
+const ORIGIN: &str = "demo.jw.example.gov.cn/accountability";
+
+pub fn run(dir: &Path) -> Result<()> {
+    prepare(dir)?;
+    let keys_dir = dir.join("keys");
+    std::fs::create_dir_all(&keys_dir).map_err(|err| Error::io("create directory", &keys_dir, err))?;
+    let new_key = |name: &str| -> Result<SecretKey> {
+        let key = SecretKey::generate(KeyName::parse(name)?)?;
+        key.write_new_file(&keys_dir.join(format!("{name}.pem")))?;
+        Ok(key)
+    };
+    let admin = new_key("admin.zhao")?;
+    let first_officer = new_key("officer.qian")?;
+    let second_officer = new_key("officer.sun")?;
+    let auditor = new_key("auditor.li")?;
+
+    let ledger_dir = dir.join("ledger");
+    let holder = |name: &str, unit: &str, title: Option<&str>| Holder {
+        name: name.into(),
+        unit: unit.into(),
+        title: title.map(str::to_string),
+    };
+    let mut ledger =
+        Ledger::init(&ledger_dir, &KeyName::parse(ORIGIN)?, &admin, holder("赵主任", "市纪委监委", Some("常委")))?;
+    ledger.grant(
+        &first_officer.public().vkey(),
+        &[Role::Officer],
+        &holder("钱干事", "第一监督检查室", None),
+        &admin,
+    )?;
+    ledger.grant(
+        &second_officer.public().vkey(),
+        &[Role::Officer],
+        &holder("孙干事", "第二监督检查室", None),
+        &admin,
+    )?;
+    ledger.grant(&auditor.public().vkey(), &[Role::Auditor], &holder("李审计", "审计室", None), &admin)?;
+    for (author, kind, body) in demo_story() {
+        let key = match author {
+            Author::FirstOfficer => &first_officer,
+            Author::SecondOfficer => &second_officer,
+        };
+        ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
+    }
+
+    println!("演示台账 demo ledger: {}  (keys in {})", ledger_dir.display(), keys_dir.display());
+    println!();
+    let lines = ledger.lines_from(0)?.collect::<Result<Vec<_>, _>>()?;
+    render::print_log(&lines, ledger.registry());
+    println!();
+    render::print_keys(ledger.registry());
+    println!();
+
+    let started = std::time::Instant::now();
+    let report =
+        ledger.verify(VerifyOptions::default())?.map_err(|failure| Error::verification(failure.to_string()))?;
+    println!("完整性校验 verification: OK in {:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    println!("  entries {}  head {}", report.entries, report.head);
+    println!("  root    {}", lianlog_ledger::encoding::hex(&report.root));
+    println!();
+    println!("Try:");
+    let ledger_arg = ledger_dir.display();
+    println!("  cargo run --release -- --ledger {ledger_arg} show 8");
+    println!("  cargo run --release -- --ledger {ledger_arg} key list");
+    println!("  cargo run --release -- --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
+    println!("  cargo run --release -- verify --file audit.jsonl");
+    Ok(())
+}
+
+/// Empty `dir`, refusing to touch a directory that an earlier demo did not make.
+fn prepare(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error::io("read directory", dir, err).into()),
+        Ok(mut listing) => {
+            let is_empty = listing.next().is_none();
+            if !is_empty {
+                if !dir.join(MARKER).exists() {
+                    return Err(Error::bad_input(format!(
+                        "{} exists and was not made by `lianlog demo`; remove it or pass --dir",
+                        dir.display()
+                    ))
+                    .into());
+                }
+                std::fs::remove_dir_all(dir).map_err(|err| Error::io("remove the earlier demo", dir, err))?;
+            }
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|err| Error::io("create directory", dir, err))?;
+    std::fs::write(dir.join(MARKER), "made by `lianlog demo`; the next demo replaces this directory\n")
+        .map_err(|err| Error::io("write", dir.join(MARKER), err))?;
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! Human output: tables aligned by display width (CJK characters take two columns), times in the
+//! local time zone, kinds with their Chinese labels.
+
+use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, kinds};
+use serde_json::{Value, json};
+use unicode_width::UnicodeWidthStr as _;
+
+/// A timestamp in the local time zone, `YYYY-MM-DD HH:MM:SS`.
+pub fn local_time(time: Timestamp) -> String {
+    let zone = jiff::tz::TimeZone::system();
+    time.to_jiff().to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Print rows under headers, each column padded to its widest cell's display width.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (index, cell) in row.iter().enumerate() {
+            if index < widths.len() {
+                widths[index] = widths[index].max(cell.width());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (index, cell) in cells.iter().enumerate() {
+            out.push_str(cell);
+            if index + 1 < cells.len() {
+                out.push_str(&" ".repeat(widths[index] - cell.width() + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(headers.to_vec());
+    line(widths.iter().map(|w| "─".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Cut `text` to at most `max` display columns, marking the cut with `…`.
+pub fn truncate(text: &str, max: usize) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if text.width() <= max {
+        return text;
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) + 1 > max {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+fn author_name(registry: &KeyRegistry, identity: &str) -> String {
+    match registry.keys.get(identity) {
+        Some(state) => format!("{}（{}）", state.holder.name, identity.split('+').next().unwrap_or(identity)),
+        None => identity.to_string(),
+    }
+}
+
+/// A one-line summary of a body for the log.
+fn summary(line: &ParsedLine) -> String {
+    let body = match &line.line.body {
+        StoredBody::Full { body, .. } => body,
+        StoredBody::Redacted { by } => return format!("[内容已删除 redacted by seq {by}]"),
+        StoredBody::Withheld => return "[内容未提供 withheld]".into(),
+    };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    match line.line.entry.record.kind.as_str() {
+        "ledger.genesis" => format!("创建台账 {}", text("origin").unwrap_or_default()),
+        "key.grant" => format!(
+            "授权 {} {}",
+            body["holder"]["name"].as_str().unwrap_or(""),
+            body["roles"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+                .unwrap_or_default()
+        ),
+        "key.revoke" => format!("撤销 {}：{}", text("key").unwrap_or_default(), text("reason").unwrap_or_default()),
+        "ledger.redact" => format!("删除 seq {} 的内容：{}", body["target"]["seq"], text("reason").unwrap_or_default()),
+        _ => {
+            let subject = body
+                .get("subjects")
+                .and_then(Value::as_array)
+                .and_then(|s| s.first())
+                .or_else(|| body.get("subject"))
+                .or_else(|| body.get("reporter"))
+                .and_then(|p| p.get("name"))
+                .and_then(Value::as_str)
+                .map(|n| format!("{n} "))
+                .unwrap_or_default();
+            let detail = ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"]
+                .iter()
+                .find_map(|k| text(k))
+                .unwrap_or_else(|| {
+                    body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
+                });
+            format!("{subject}{detail}")
+        }
+    }
+}
+
+pub fn print_log(lines: &[ParsedLine], registry: &KeyRegistry) {
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|line| {
+            let entry = &line.line.entry;
+            vec![
+                entry.seq.to_string(),
+                local_time(entry.time),
+                kinds::label_zh(&entry.record.kind).to_string(),
+                truncate(&author_name(registry, &entry.record.author), 28),
+                truncate(&summary(line), 40),
+            ]
+        })
+        .collect();
+    print_table(&["序号 seq", "时间 time", "类型 kind", "作者 author", "摘要 summary"], &rows);
+}
+
+pub fn print_entry(line: &ParsedLine, registry: &KeyRegistry) {
+    let entry = &line.line.entry;
+    let record = &entry.record;
+    println!("序号 seq      {}", entry.seq);
+    println!("类型 kind     {} ({}, v{})", kinds::label_zh(&record.kind), record.kind, record.v);
+    println!("时间 time     {} (UTC {})", local_time(entry.time), entry.time);
+    println!("作者 author   {}", author_name(registry, &record.author));
+    println!("创建 created  {}", local_time(record.created));
+    println!("哈希 hash     {}", line.entry_hash);
+    println!("前序 prev     {}", entry.prev);
+    match &line.line.body {
+        StoredBody::Full { body, .. } => {
+            println!("内容 body");
+            println!("{}", serde_json::to_string_pretty(body).unwrap_or_default());
+        }
+        StoredBody::Redacted { by } => {
+            println!(
+                "内容 body     [已删除 redacted by ledger.redact at seq {by}; the entry, its hash and signature are intact]"
+            );
+        }
+        StoredBody::Withheld => println!("内容 body     [未提供 withheld]"),
+    }
+}
+
+pub fn line_json(line: &ParsedLine) -> Value {
+    let entry = &line.line.entry;
+    let mut value = json!({
+        "seq": entry.seq,
+        "entry_hash": line.entry_hash.to_hex(),
+        "prev": entry.prev.to_hex(),
+        "time": entry.time.to_string(),
+        "kind": entry.record.kind,
+        "kind_zh": kinds::label_zh(&entry.record.kind),
+        "v": entry.record.v,
+        "author": entry.record.author,
+        "created": entry.record.created.to_string(),
+    });
+    match &line.line.body {
+        StoredBody::Full { body, .. } => value["body"] = body.clone(),
+        StoredBody::Redacted { by } => value["redacted_by"] = json!(by),
+        StoredBody::Withheld => value["withheld"] = json!(true),
+    }
+    value
+}
+
+pub fn print_keys(registry: &KeyRegistry) {
+    let rows: Vec<Vec<String>> = registry
+        .keys
+        .iter()
+        .map(|(identity, state)| {
+            vec![
+                identity.clone(),
+                state.roles.iter().map(|r| r.label_zh()).collect::<Vec<_>>().join("、"),
+                state.holder.name.clone(),
+                state.holder.unit.clone(),
+                state.granted_seq.to_string(),
+                match &state.revoked {
+                    None => "有效 active".to_string(),
+                    Some(r) => format!("已撤销 revoked at seq {}: {}", r.seq, r.reason),
+                },
+            ]
+        })
+        .collect();
+    print_table(&["身份 identity", "角色 roles", "持有人 holder", "单位 unit", "授权 seq", "状态 status"], &rows);
+    println!("日志密钥 log key: {}", registry.log_key);
+}

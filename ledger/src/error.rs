@@ -1,0 +1,105 @@
+//! The library's one error type.
+//!
+//! Every error says what was wrong, where (file, line, field path, seq) and, where there is one,
+//! what to do. The CLI maps [`ErrorKind`] to exit codes; nothing here prints or exits.
+
+use std::path::PathBuf;
+
+/// What went wrong, coarsely: enough for a caller to choose an exit code or a retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's input (a body, a file, an argument) is malformed or not allowed.
+    BadInput,
+    /// The ledger, an export or a proof failed verification: it was tampered with or is corrupt.
+    Verification,
+    /// The author's key may not do this (no role, revoked, unknown).
+    Unauthorized,
+    /// A key file could not be read or decrypted, or its permissions are unsafe.
+    Key,
+    /// The ledger directory is missing, not a ledger, or of a newer format.
+    NotALedger,
+    /// Another process holds the ledger.
+    Locked,
+    /// An operating-system I/O failure (disk full, permission denied, ...).
+    Io,
+    /// The derived store (sled) failed; it can be rebuilt from the log.
+    Store,
+}
+
+/// An error with a human-readable message that already names the place and the remedy.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error { kind, message: message.into(), source: None }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::BadInput, message)
+    }
+
+    pub fn verification(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Verification, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unauthorized, message)
+    }
+
+    pub fn key(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Key, message)
+    }
+
+    /// An I/O error on `path`, with the operation that failed.
+    pub fn io(operation: &str, path: impl Into<PathBuf>, err: std::io::Error) -> Error {
+        let path = path.into();
+        let hint = match err.kind() {
+            std::io::ErrorKind::PermissionDenied => {
+                " (permission denied: check the owner and mode of the file and its directory)"
+            }
+            std::io::ErrorKind::StorageFull => " (the disk is full: free space and retry)",
+            std::io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
+            _ => "",
+        };
+        Error {
+            kind: ErrorKind::Io,
+            message: format!("cannot {operation} {}: {err}{hint}", path.display()),
+            source: Some(Box::new(err)),
+        }
+    }
+
+    pub fn store(context: &str, err: sled::Error) -> Error {
+        Error {
+            kind: ErrorKind::Store,
+            message: format!(
+                "derived store (sled) failed while {context}: {err}; it holds only derived data, \
+                 run `lianlog reindex` to rebuild it from the log"
+            ),
+            source: Some(Box::new(err)),
+        }
+    }
+
+    /// Prefix the message with where it happened (a file and line, a seq, ...).
+    pub fn at(mut self, place: impl std::fmt::Display) -> Error {
+        self.message = format!("{place}: {}", self.message);
+        self
+    }
+}

@@ -1,0 +1,416 @@
+//! Keys, their names and identities (format-v1 section 3), and private key files.
+//!
+//! A key has a name; its id is the first 4 bytes of SHA-256(name || 0x0A || 0x01 || public key);
+//! its verifier key string ("vkey") is `name+HEXID+BASE64(0x01 || public key)`, and its signer
+//! identity ("author") is `name+HEXID` — the C2SP signed-note forms. Private key files are PKCS#8
+//! v1 PEM (which `openssl pkey` reads), created 0600, refused when group or world readable; an
+//! encrypted PKCS#8 file is decrypted with a passphrase the caller supplies. A [`SecretKey`] never
+//! prints its secret: its `Debug` shows the name and identity only, and the secret is zeroized on
+//! drop (ed25519-dalek's `zeroize` feature).
+
+use std::fmt;
+use std::io::Write as _;
+use std::path::Path;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, LineEnding};
+use sha2::{Digest as _, Sha256};
+pub use zeroize::Zeroizing;
+
+use crate::encoding::{base64, hex, parse_base64};
+use crate::error::{Error, Result};
+
+/// Ed25519 signature-type byte of a vkey (C2SP signed-note).
+pub const ALGORITHM_ED25519: u8 = 0x01;
+/// Ed25519 cosignature (C2SP tlog-cosignature v1) type byte.
+pub const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
+
+/// Text placed before `-----BEGIN` in key files written by lianlog (RFC 7468 explanatory text).
+const NAME_LINE_PREFIX: &str = "lianlog key name: ";
+
+/// A key name or a ledger origin: 1 to 128 printable ASCII characters, no space, no `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyName(String);
+
+impl KeyName {
+    pub fn parse(text: &str) -> Result<KeyName> {
+        let ok = (1..=128).contains(&text.len()) && text.bytes().all(|b| (0x21..=0x7E).contains(&b) && b != b'+');
+        if ok {
+            Ok(KeyName(text.to_string()))
+        } else {
+            Err(Error::bad_input(format!(
+                "{text:?} is not a valid key name or origin: use 1 to 128 printable ASCII characters \
+                 without spaces or '+', e.g. jw.example.gov.cn/accountability"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The 4-byte key id of a named key with the given algorithm byte and public key.
+pub fn key_id(name: &KeyName, algorithm: u8, public_key: &[u8; 32]) -> [u8; 4] {
+    let mut hasher = Sha256::new();
+    hasher.update(name.as_str().as_bytes());
+    hasher.update([0x0A, algorithm]);
+    hasher.update(public_key);
+    let digest = hasher.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+/// A named public key: what a vkey string says.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    name: KeyName,
+    algorithm: u8,
+    id: [u8; 4],
+    key: VerifyingKey,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.vkey())
+    }
+}
+
+impl PublicKey {
+    pub fn new(name: KeyName, algorithm: u8, key: VerifyingKey) -> PublicKey {
+        let id = key_id(&name, algorithm, key.as_bytes());
+        PublicKey { name, algorithm, id, key }
+    }
+
+    /// Parse a vkey `name+HEXID+BASE64`, checking that the id matches the name and key.
+    pub fn parse_vkey(text: &str) -> Result<PublicKey> {
+        let bad = |why: &str| {
+            Error::bad_input(format!(
+                "{text:?} is not a valid verifier key (name+HEXID+BASE64, format-v1 section 3): {why}"
+            ))
+        };
+        // Base64 may itself contain '+', so split off only the name and the id.
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(hex_id), Some(encoded)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected three parts separated by '+'"));
+        };
+        let name = KeyName::parse(name).map_err(|_| bad("invalid name"))?;
+        let id =
+            crate::encoding::parse_hex::<4>(hex_id).ok_or_else(|| bad("the key id must be 8 lowercase hex digits"))?;
+        let bytes = parse_base64(encoded).ok_or_else(|| bad("the key is not standard padded base64"))?;
+        if bytes.len() != 33 || !matches!(bytes[0], ALGORITHM_ED25519 | ALGORITHM_COSIGNATURE_V1) {
+            return Err(bad("expected 0x01 or 0x04 followed by a 32-byte Ed25519 key"));
+        }
+        let mut raw = [0u8; 32];
+        raw.copy_from_slice(&bytes[1..]);
+        let key = VerifyingKey::from_bytes(&raw).map_err(|_| bad("not an Ed25519 point"))?;
+        let public = PublicKey::new(name, bytes[0], key);
+        if public.id != id {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(public)
+    }
+
+    pub fn name(&self) -> &KeyName {
+        &self.name
+    }
+
+    pub fn id(&self) -> [u8; 4] {
+        self.id
+    }
+
+    pub fn algorithm(&self) -> u8 {
+        self.algorithm
+    }
+
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.key
+    }
+
+    /// `name+HEXID+BASE64`
+    pub fn vkey(&self) -> String {
+        let mut bytes = Vec::with_capacity(33);
+        bytes.push(self.algorithm);
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!("{}+{}+{}", self.name, hex(&self.id), base64(&bytes))
+    }
+
+    /// `name+HEXID`, the signer identity used as a record's `author`.
+    pub fn identity(&self) -> String {
+        format!("{}+{}", self.name, hex(&self.id))
+    }
+
+    /// Why this key must not be granted, if it must not: small-order ("weak") keys, non-canonical
+    /// point encodings, and points with a torsion component are refused, so that every granted key
+    /// is a canonical point of the prime-order subgroup (the precondition for batch verification).
+    pub fn weakness(&self) -> Option<&'static str> {
+        let point = self.key.to_edwards();
+        if self.key.is_weak() {
+            Some("it is a small-order (weak) key")
+        } else if point.compress().to_bytes() != *self.key.as_bytes() {
+            Some("its encoding is not canonical")
+        } else if !point.is_torsion_free() {
+            Some("it has a torsion component")
+        } else {
+            None
+        }
+    }
+
+    /// Verify a signature value `base64(key id || signature)` over `message`, strictly.
+    pub fn verify_signature_value(&self, message: &[u8], value: &str) -> Result<(), SignatureProblem> {
+        let (id, signature) = split_signature_value(value)?;
+        if id != self.id {
+            return Err(SignatureProblem::WrongKeyId);
+        }
+        self.key.verify_strict(message, &signature).map_err(|_| SignatureProblem::Invalid)
+    }
+}
+
+/// Why a signature value did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureProblem {
+    Malformed,
+    WrongKeyId,
+    Invalid,
+}
+
+impl fmt::Display for SignatureProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignatureProblem::Malformed => "the signature is not base64 of a 4-byte key id and a 64-byte signature",
+            SignatureProblem::WrongKeyId => "the signature's key id is not the author's",
+            SignatureProblem::Invalid => "the Ed25519 signature does not verify",
+        })
+    }
+}
+
+/// Split `base64(key id || signature)` into its parts.
+pub fn split_signature_value(value: &str) -> Result<([u8; 4], Signature), SignatureProblem> {
+    let bytes = parse_base64(value).ok_or(SignatureProblem::Malformed)?;
+    if bytes.len() != 68 {
+        return Err(SignatureProblem::Malformed);
+    }
+    let id = [bytes[0], bytes[1], bytes[2], bytes[3]];
+    let signature = Signature::from_slice(&bytes[4..]).map_err(|_| SignatureProblem::Malformed)?;
+    Ok((id, signature))
+}
+
+/// A named private key. Its secret is zeroized on drop and never printed.
+pub struct SecretKey {
+    public: PublicKey,
+    signing: SigningKey,
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({}, secret hidden)", self.public.identity())
+    }
+}
+
+impl SecretKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate(name: KeyName) -> Result<SecretKey> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(seed.as_mut()).map_err(|err| Error::key(format!("the system random source failed: {err}")))?;
+        Ok(SecretKey::from_seed(name, &seed))
+    }
+
+    pub fn from_seed(name: KeyName, seed: &[u8; 32]) -> SecretKey {
+        let signing = SigningKey::from_bytes(seed);
+        let public = PublicKey::new(name, ALGORITHM_ED25519, signing.verifying_key());
+        SecretKey { public, signing }
+    }
+
+    /// The same secret used as a C2SP cosignature key (type 0x04), which has its own key id.
+    pub fn as_cosigner(&self) -> SecretKey {
+        let signing = self.signing.clone();
+        let public = PublicKey::new(self.public.name.clone(), ALGORITHM_COSIGNATURE_V1, signing.verifying_key());
+        SecretKey { public, signing }
+    }
+
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    pub fn name(&self) -> &KeyName {
+        &self.public.name
+    }
+
+    /// Raw Ed25519 signature over `message`.
+    pub fn sign_raw(&self, message: &[u8]) -> Signature {
+        self.signing.sign(message)
+    }
+
+    /// `base64(key id || Ed25519 signature over message)`: the value of a signed-note line.
+    pub fn signature_value(&self, message: &[u8]) -> String {
+        let signature = self.signing.sign(message);
+        let mut bytes = Vec::with_capacity(68);
+        bytes.extend_from_slice(&self.public.id);
+        bytes.extend_from_slice(&signature.to_bytes());
+        base64(&bytes)
+    }
+
+    /// PKCS#8 v1 PEM with the key's name as explanatory text before it.
+    pub fn to_pem(&self) -> Result<Zeroizing<String>> {
+        let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.signing.to_bytes(), public_key: None };
+        let pem = keypair
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|err| Error::key(format!("cannot encode the key as PKCS#8: {err}")))?;
+        Ok(Zeroizing::new(format!("{NAME_LINE_PREFIX}{}\n{}", self.public.name, pem.as_str())))
+    }
+
+    /// Parse a PEM key file's text. `name` overrides the name in the file's explanatory text;
+    /// `passphrase` is asked for only when the file is encrypted.
+    pub fn from_pem(
+        text: &str,
+        name: Option<&KeyName>,
+        passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>,
+    ) -> Result<SecretKey> {
+        let name = match name {
+            Some(name) => name.clone(),
+            None => {
+                let line = text
+                    .lines()
+                    .take_while(|line| !line.starts_with("-----BEGIN"))
+                    .find_map(|line| line.strip_prefix(NAME_LINE_PREFIX))
+                    .ok_or_else(|| {
+                        Error::key(format!(
+                            "the key file does not say the key's name: add a line `{NAME_LINE_PREFIX}NAME` before `-----BEGIN`"
+                        ))
+                    })?;
+                KeyName::parse(line.trim())?
+            }
+        };
+        let begin = text.find("-----BEGIN").ok_or_else(|| Error::key("no `-----BEGIN` line: not a PEM key file"))?;
+        let pem = &text[begin..];
+        let signing = if pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            let passphrase = passphrase()?;
+            SigningKey::from_pkcs8_encrypted_pem(pem, passphrase.as_bytes())
+                .map_err(|_| Error::key("cannot decrypt the key file: wrong passphrase or unsupported encryption"))?
+        } else {
+            SigningKey::from_pkcs8_pem(pem)
+                .map_err(|err| Error::key(format!("not an Ed25519 PKCS#8 private key: {err}")))?
+        };
+        let public = PublicKey::new(name, ALGORITHM_ED25519, signing.verifying_key());
+        Ok(SecretKey { public, signing })
+    }
+
+    /// Read a private key file, refusing one that group or others may read.
+    pub fn read_file(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>) -> Result<SecretKey> {
+        check_private_permissions(path)?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|err| Error::io("read key file", path, err))?);
+        SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
+    }
+
+    /// Write this key to a new file, created with mode 0600 and never replacing an existing file.
+    pub fn write_new_file(&self, path: &Path) -> Result<()> {
+        let pem = self.to_pem()?;
+        write_secret_file(path, pem.as_bytes())
+    }
+}
+
+/// Refuse a private key file that is readable or writable by group or others.
+pub fn check_private_permissions(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = std::fs::metadata(path).map_err(|err| Error::io("read key file", path, err))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::key(format!(
+            "{}: private key file has mode {mode:03o}, readable by others; run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Create `path` atomically with mode 0600: write a temporary file, fsync, then hard-link it to
+/// the final name (which fails rather than replace an existing file).
+pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(|err| Error::io("create key file", &temporary, err))?;
+        file.write_all(contents).map_err(|err| Error::io("write key file", &temporary, err))?;
+        file.sync_all().map_err(|err| Error::io("sync key file", &temporary, err))?;
+        std::fs::hard_link(&temporary, path).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::bad_input(format!("{} already exists; choose another file or remove it first", path.display()))
+            } else {
+                Error::io("create key file", path, err)
+            }
+        })?;
+        crate::log::sync_directory(directory)
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_passphrase() -> Result<Zeroizing<String>> {
+        Err(Error::key("no passphrase"))
+    }
+
+    #[test]
+    fn vector_keys_give_the_published_vkeys() {
+        let keys: serde_json::Value = serde_json::from_str(include_str!("../../tests/vectors/keys.json")).unwrap();
+        for (_, key) in keys.as_object().unwrap() {
+            let name = KeyName::parse(key["name"].as_str().unwrap()).unwrap();
+            let secret =
+                SecretKey::from_pem(key["pkcs8_pem"].as_str().unwrap(), Some(&name), &mut no_passphrase).unwrap();
+            assert_eq!(secret.public().vkey(), key["vkey"].as_str().unwrap());
+            assert_eq!(secret.public().identity(), key["identity"].as_str().unwrap());
+            let seed = crate::encoding::parse_hex::<32>(key["seed_hex"].as_str().unwrap()).unwrap();
+            assert_eq!(SecretKey::from_seed(name, &seed).public().vkey(), key["vkey"].as_str().unwrap());
+            let parsed = PublicKey::parse_vkey(key["vkey"].as_str().unwrap()).unwrap();
+            assert_eq!(parsed, *secret.public());
+            assert_eq!(parsed.weakness(), None);
+        }
+    }
+
+    #[test]
+    fn pem_round_trip_keeps_the_name_and_hides_the_secret() {
+        let key = SecretKey::generate(KeyName::parse("officer.qian").unwrap()).unwrap();
+        let pem = key.to_pem().unwrap();
+        assert!(pem.contains("-----BEGIN PRIVATE KEY-----"));
+        let back = SecretKey::from_pem(&pem, None, &mut no_passphrase).unwrap();
+        assert_eq!(back.public(), key.public());
+        let debug = format!("{key:?}");
+        let secret_b64 = base64(&key.signing.to_bytes());
+        assert!(!debug.contains(&secret_b64) && !debug.contains(&hex(&key.signing.to_bytes())));
+    }
+
+    #[test]
+    fn vkey_with_wrong_id_or_name_is_refused() {
+        let good = "admin.zhao+9ae89c3c+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW";
+        assert!(PublicKey::parse_vkey(good).is_ok());
+        assert!(PublicKey::parse_vkey("admin.zhao+9ae89c3d+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW").is_err());
+        assert!(PublicKey::parse_vkey("admin.qian+9ae89c3c+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW").is_err());
+        assert!(PublicKey::parse_vkey("admin zhao+9ae89c3c+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW").is_err());
+    }
+
+    #[test]
+    fn small_order_keys_are_weak() {
+        // The identity point (y = 1) has order 1.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let key = VerifyingKey::from_bytes(&identity).unwrap();
+        let public = PublicKey::new(KeyName::parse("weak").unwrap(), ALGORITHM_ED25519, key);
+        assert!(public.weakness().is_some());
+    }
+}

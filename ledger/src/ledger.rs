@@ -1,0 +1,812 @@
+//! A ledger directory: the durable log, the derived store, the key registry, and the operations
+//! that tie them together (init, open, append, import, read, verify, export, reindex).
+//!
+//! Layout of a ledger directory:
+//! - `lianlog.json` — `{"format":1,"origin":…}`; a newer format is refused;
+//! - `log-key.pem` — the log key (name = origin), mode 0600; it signs checkpoints only;
+//! - `log/*.jsonl` — the record of truth ([`crate::log`]);
+//! - `index/` — the derived store ([`crate::store`]), rebuilt from the log whenever in doubt;
+//! - `import.intent` — where an unfinished batch began, so that a crash never leaves half of it;
+//! - `lock` — held (flock) by the one process that has the ledger open.
+//!
+//! An append is acknowledged only after its line is on disk; the store is updated afterwards.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::{KeyName, SecretKey};
+use crate::log::{Position, SegmentLog};
+use crate::merkle::CompactRange;
+use crate::record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine, body_hash, random_salt};
+use crate::registry::{Holder, KeyRegistry, Role};
+use crate::store::{Store, StoreBatch, StoredHead};
+use crate::time::Timestamp;
+use crate::verify::{Verifier, VerifyFailure, VerifyOptions, VerifyReport};
+
+/// The storage format this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+const META_FILE: &str = "lianlog.json";
+const LOG_KEY_FILE: &str = "log-key.pem";
+const LOCK_FILE: &str = "lock";
+const INTENT_FILE: &str = "import.intent";
+
+/// Largest canonical body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Most records in one import.
+pub const MAX_BATCH: usize = 1_000_000;
+
+/// A record to append: its kind, body schema version and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    pub kind: String,
+    pub v: u64,
+    pub body: Value,
+}
+
+impl Draft {
+    pub fn new(kind: impl Into<String>, body: Value) -> Draft {
+        Draft { kind: kind.into(), v: 1, body }
+    }
+}
+
+/// What an append acknowledges: the entry is durable at this seq with this hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    pub hash: EntryHash,
+    pub time: Timestamp,
+}
+
+/// An open ledger. Only one process may hold a ledger open (it holds `lock`).
+pub struct Ledger {
+    dir: PathBuf,
+    origin: String,
+    log: SegmentLog,
+    store: Store,
+    registry: KeyRegistry,
+    size: u64,
+    head: EntryHash,
+    last_time: Option<Timestamp>,
+    tail: Position,
+    tree: CompactRange,
+    notes: Vec<String>,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("dir", &self.dir)
+            .field("origin", &self.origin)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        // Saves a catch-up on the next open; correctness never depends on it.
+        let _ = self.store.flush();
+    }
+}
+
+/// Read `lianlog.json`, refusing a missing ledger or a newer format.
+fn read_meta(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!(
+                "no ledger at {}: the directory does not exist; create one with `lianlog init` or pass --ledger DIR",
+                dir.display()
+            ),
+        ));
+    }
+    let path = dir.join(META_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                ErrorKind::NotALedger,
+                format!(
+                    "{} is not a lianlog ledger (it has no {META_FILE}); create one with `lianlog init` or pass --ledger DIR",
+                    dir.display()
+                ),
+            ));
+        }
+        Err(err) => return Err(Error::io("read", &path, err)),
+    };
+    let meta: Value = serde_json::from_str(&text)
+        .map_err(|err| Error::new(ErrorKind::NotALedger, format!("{}: not valid JSON ({err})", path.display())))?;
+    let format = meta["format"].as_u64().unwrap_or(0);
+    if format > FORMAT_VERSION {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!(
+                "{} was written by a newer lianlog (format {format}; this build reads format {FORMAT_VERSION}); upgrade lianlog",
+                dir.display()
+            ),
+        ));
+    }
+    if format != FORMAT_VERSION {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!("{}: unknown format {:?}", path.display(), meta["format"]),
+        ));
+    }
+    meta["origin"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::new(ErrorKind::NotALedger, format!("{}: no origin", path.display())))
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| Error::io("open the lock file", &path, err))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+            ErrorKind::Locked,
+            format!(
+                "ledger {} is in use by another process; wait for it to finish and retry \
+                 (`lianlog verify` and `lianlog export` work meanwhile)",
+                dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(err)) => Err(Error::io("lock", &path, err)),
+    }
+}
+
+impl Ledger {
+    /// Create a new ledger in `dir` (which must not exist or be empty): the log key, and the
+    /// genesis entry authored by `admin`.
+    pub fn init(dir: &Path, origin: &KeyName, admin: &SecretKey, holder: Holder) -> Result<Ledger> {
+        match std::fs::read_dir(dir) {
+            Ok(mut listing) => {
+                if listing.next().is_some() {
+                    return Err(Error::bad_input(format!(
+                        "{} is not empty; choose a new directory for the ledger",
+                        dir.display()
+                    )));
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(|err| Error::io("create directory", dir, err))?;
+            }
+            Err(err) => return Err(Error::io("read directory", dir, err)),
+        }
+        let log_key = SecretKey::generate(origin.clone())?;
+        log_key.write_new_file(&dir.join(LOG_KEY_FILE))?;
+        let lock = take_lock(dir)?;
+        let mut log = SegmentLog::create(dir)?;
+        let meta = json!({"format": FORMAT_VERSION, "origin": origin.as_str()});
+        write_durable(&dir.join(META_FILE), format!("{meta}\n").as_bytes())?;
+
+        let body = json!({
+            "origin": origin.as_str(),
+            "log_key": log_key.public().vkey(),
+            "admins": [{"key": admin.public().vkey(), "holder": holder.to_value()}],
+        });
+        let now = Timestamp::now();
+        let line = build_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, 0, EntryHash::ZERO, now)?;
+        let parsed = ParsedLine::parse(&line[..line.len() - 1]).map_err(|e| Error::bad_input(e.to_string()))?;
+        let mut registry = KeyRegistry::default();
+        registry
+            .apply(0, &parsed.line.entry.record, parsed.line.body().unwrap_or(&Value::Null))
+            .map_err(|e| Error::bad_input(format!("genesis: {e}")))?;
+        log.open_writer()?;
+        log.append_durable(&line, 0)?;
+        sync_parent(dir)?;
+        let store = Store::open(dir)?;
+        let mut ledger = Ledger {
+            dir: dir.to_path_buf(),
+            origin: origin.to_string(),
+            log,
+            store,
+            registry: KeyRegistry::default(),
+            size: 0,
+            head: EntryHash::ZERO,
+            last_time: None,
+            tail: Position { segment: 0, offset: 0 },
+            tree: CompactRange::new(),
+            notes: Vec::new(),
+            _lock: lock,
+        };
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// Open an existing ledger: take the lock, finish or undo an interrupted import, cut a torn
+    /// tail, and bring the derived store up to the log (rebuilding it if it is damaged or ahead).
+    pub fn open(dir: &Path) -> Result<Ledger> {
+        let origin = read_meta(dir)?;
+        let lock = take_lock(dir)?;
+        let mut notes = Vec::new();
+        let mut log = SegmentLog::open(dir)?;
+        if log.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "{}: the log has no segments; the ledger is damaged: restore it from an archive (`lianlog snapshot restore`)",
+                    dir.display()
+                ),
+            ));
+        }
+        undo_interrupted_import(dir, &mut log, &mut notes)?;
+        if let Some(repair) = log.repair_tail(|line| ParsedLine::parse(line).is_ok())? {
+            notes.push(format!(
+                "cut {} bytes from the end of {}: {} that was never acknowledged",
+                repair.cut_bytes,
+                repair.segment.display(),
+                repair.reason
+            ));
+        }
+        log.open_writer()?;
+        let store = match Store::open(dir) {
+            Ok(store) => store,
+            Err(err) => {
+                notes.push(format!("the derived store could not be opened ({err}); rebuilt it from the log"));
+                Store::destroy(dir)?;
+                Store::open(dir)?
+            }
+        };
+        let mut ledger = Ledger {
+            dir: dir.to_path_buf(),
+            origin,
+            log,
+            store,
+            registry: KeyRegistry::default(),
+            size: 0,
+            head: EntryHash::ZERO,
+            last_time: None,
+            tail: Position { segment: 0, offset: 0 },
+            tree: CompactRange::new(),
+            notes,
+            _lock: lock,
+        };
+        if let Err(reason) = ledger.load_store_state() {
+            ledger
+                .notes
+                .push(format!("the derived store was inconsistent with the log ({reason}); rebuilt it from the log"));
+            ledger.rebuild_store()?;
+        }
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// Rebuild the derived store from the log, from scratch (`lianlog reindex`).
+    pub fn reindex(dir: &Path) -> Result<Ledger> {
+        let mut ledger = Ledger::open(dir)?;
+        ledger.rebuild_store()?;
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    fn rebuild_store(&mut self) -> Result<()> {
+        // Replace the open store with an empty one. sled keeps the directory open, so swap in a
+        // temporary store first, then destroy and recreate the real one.
+        let scratch = tempdir_in(&self.dir)?;
+        let placeholder = Store::open(&scratch)?;
+        drop(std::mem::replace(&mut self.store, placeholder));
+        Store::destroy(&self.dir)?;
+        self.store = Store::open(&self.dir)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        self.registry = KeyRegistry::default();
+        self.size = 0;
+        self.head = EntryHash::ZERO;
+        self.last_time = None;
+        self.tail = Position { segment: 0, offset: 0 };
+        self.tree = CompactRange::new();
+        Ok(())
+    }
+
+    /// Load head, registry and Merkle frontier from the store and check them against the log.
+    fn load_store_state(&mut self) -> std::result::Result<(), String> {
+        let Some(head) = self.store.head().map_err(|e| e.to_string())? else { return Ok(()) };
+        if head.size == 0 {
+            return Ok(());
+        }
+        let end = self.log.end().map_err(|e| e.to_string())?;
+        if head.tail > end {
+            return Err(format!("the store has applied {} entries, more than the log holds", head.size));
+        }
+        let position =
+            self.store.position(head.size - 1).map_err(|e| e.to_string())?.ok_or("no position for the head")?;
+        let line = self.log.read_line_at(position).map_err(|e| e.to_string())?;
+        let parsed = ParsedLine::parse(&line).map_err(|e| e.to_string())?;
+        if parsed.entry_hash != head.hash || parsed.line.entry.seq != head.size - 1 {
+            return Err(format!("the store's head does not match entry {} of the log", head.size - 1));
+        }
+        let registry = self.store.registry().map_err(|e| e.to_string())?.ok_or("no key registry")?;
+        self.tree = CompactRange::from_store(head.size, &self.store).map_err(|e| e.to_string())?;
+        self.registry = registry;
+        self.size = head.size;
+        self.head = head.hash;
+        self.last_time = head.time;
+        self.tail = head.tail;
+        Ok(())
+    }
+
+    /// Apply every log line after the store's tail to the store.
+    fn catch_up(&mut self) -> Result<()> {
+        let reader = self.log.lines_from(self.tail)?;
+        let mut batch = StoreBatch::default();
+        let mut pending = 0usize;
+        let mut caught_up = 0u64;
+        let mut registry_changed = false;
+        for item in reader {
+            let (position, bytes) = item?;
+            let parsed = ParsedLine::parse(&bytes).map_err(|e| self.inconsistent(self.size, &e.to_string()))?;
+            let entry = &parsed.line.entry;
+            if entry.seq != self.size || entry.prev != self.head {
+                return Err(self.inconsistent(self.size, "the entry does not continue the chain"));
+            }
+            if let Some(body) = parsed.line.body()
+                && (entry.seq == 0 || entry.record.kind.starts_with("key."))
+            {
+                self.registry
+                    .apply(entry.seq, &entry.record, body)
+                    .map_err(|e| self.inconsistent(entry.seq, &e.to_string()))?;
+                registry_changed = true;
+            }
+            self.stage(&mut batch, position, bytes.len() as u64 + 1, &parsed);
+            pending += 1;
+            caught_up += 1;
+            if pending >= 10_000 {
+                self.commit_stage(std::mem::take(&mut batch), registry_changed)?;
+                pending = 0;
+                registry_changed = false;
+            }
+        }
+        if pending > 0 {
+            self.commit_stage(batch, registry_changed)?;
+        }
+        if caught_up > 0 && !self.notes.is_empty() {
+            self.notes.push(format!("applied {caught_up} log entries to the derived store"));
+        }
+        if self.size == 0 {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!("{}: the log holds no genesis entry; the ledger is damaged", self.dir.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn inconsistent(&self, seq: u64, reason: &str) -> Error {
+        Error::new(
+            ErrorKind::Verification,
+            format!(
+                "{}: log entry {seq} is damaged ({reason}); run `lianlog verify` for details and restore from an archive (`lianlog snapshot restore`)",
+                self.dir.display()
+            ),
+        )
+    }
+
+    /// Record one durable line in memory and in the pending store batch.
+    fn stage(&mut self, batch: &mut StoreBatch, position: Position, length: u64, parsed: &ParsedLine) {
+        batch.put_position(self.size, position);
+        // The tree is full only at 2^64 leaves, which a log cannot reach.
+        for ((level, index), hash) in self.tree.push(parsed.entry_hash.0).unwrap_or_default() {
+            batch.put_node(level, index, &hash);
+        }
+        self.size += 1;
+        self.head = parsed.entry_hash;
+        self.last_time = Some(parsed.line.entry.time);
+        self.tail = Position { segment: position.segment, offset: position.offset + length };
+    }
+
+    fn commit_stage(&mut self, mut batch: StoreBatch, registry_changed: bool) -> Result<()> {
+        batch.put_head(&StoredHead { size: self.size, hash: self.head, time: self.last_time, tail: self.tail });
+        if registry_changed {
+            batch.put_registry(&self.registry);
+        }
+        self.store.apply(batch)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn head(&self) -> EntryHash {
+        self.head
+    }
+
+    pub fn root(&self) -> crate::merkle::Hash {
+        self.tree.root()
+    }
+
+    pub fn registry(&self) -> &KeyRegistry {
+        &self.registry
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// What opening had to repair (a torn tail cut, an import undone, the store rebuilt).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The log key, which signs checkpoints. It never leaves the ledger directory.
+    pub fn log_key(&self, passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>) -> Result<SecretKey> {
+        SecretKey::read_file(&self.dir.join(LOG_KEY_FILE), passphrase)
+    }
+
+    /// Append one record, durably.
+    pub fn append(&mut self, draft: &Draft, key: &SecretKey) -> Result<Appended> {
+        let mut appended = self.append_batch(std::slice::from_ref(draft), key)?;
+        appended.pop().ok_or_else(|| Error::bad_input("nothing to append"))
+    }
+
+    /// Append records all-or-nothing: each is checked against the registry as it would stand at
+    /// its seq; if any is refused, nothing is written. One write and one fsync for the batch.
+    pub fn append_batch(&mut self, drafts: &[Draft], key: &SecretKey) -> Result<Vec<Appended>> {
+        if drafts.is_empty() {
+            return Err(Error::bad_input("nothing to append"));
+        }
+        if drafts.len() > MAX_BATCH {
+            return Err(Error::bad_input(format!("{} records in one batch; the limit is {MAX_BATCH}", drafts.len())));
+        }
+        let mut registry = self.registry.clone();
+        let mut registry_changed = false;
+        let mut bytes = Vec::with_capacity(drafts.len() * 900);
+        let mut parsed_lines = Vec::with_capacity(drafts.len());
+        let mut head = self.head;
+        let mut time = self.last_time.unwrap_or(Timestamp::from_millis(0));
+        for (index, draft) in drafts.iter().enumerate() {
+            let seq = self.size + index as u64;
+            let place = |err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
+            check_draft(draft).map_err(place)?;
+            time = time.max(Timestamp::now());
+            let line = build_line(&self.origin, draft, key, seq, head, time).map_err(place)?;
+            let parsed = ParsedLine::parse(&line[..line.len() - 1])
+                .map_err(|e| place(Error::bad_input(format!("the record does not form a valid stored line: {e}"))))?;
+            registry
+                .authorize(&parsed.line.entry.record, seq)
+                .map_err(|e| place(Error::unauthorized(e.to_string())))?;
+            if draft.kind.starts_with("key.") {
+                registry
+                    .apply(seq, &parsed.line.entry.record, &draft.body)
+                    .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
+                registry_changed = true;
+            }
+            head = parsed.entry_hash;
+            bytes.extend_from_slice(&line);
+            parsed_lines.push((line.len() as u64, parsed));
+        }
+        let batch_intent = drafts.len() > 1;
+        if batch_intent {
+            let start = self.next_write_position();
+            write_intent(&self.dir, start, bytes.len() as u64)?;
+        }
+        let start = self.log.append_durable(&bytes, self.size)?;
+        if batch_intent {
+            clear_intent(&self.dir);
+        }
+        // Durable from here on: update memory and the derived store.
+        self.registry = registry;
+        let mut batch = StoreBatch::default();
+        let mut offset = start.offset;
+        let mut appended = Vec::with_capacity(parsed_lines.len());
+        for (length, parsed) in &parsed_lines {
+            self.stage(&mut batch, Position { segment: start.segment, offset }, *length, parsed);
+            offset += length;
+            appended.push(Appended { seq: self.size - 1, hash: parsed.entry_hash, time: parsed.line.entry.time });
+        }
+        self.commit_stage(batch, registry_changed)?;
+        Ok(appended)
+    }
+
+    fn next_write_position(&self) -> Position {
+        if self.tail.offset >= crate::log::SEGMENT_TARGET_BYTES {
+            Position { segment: self.size, offset: 0 }
+        } else {
+            self.tail
+        }
+    }
+
+    /// Grant a key roles (`key.grant`), authored by an admin.
+    pub fn grant(&mut self, vkey: &str, roles: &[Role], holder: &Holder, admin: &SecretKey) -> Result<Appended> {
+        let body = json!({
+            "key": vkey,
+            "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "holder": holder.to_value(),
+        });
+        self.append(&Draft::new("key.grant", body), admin)
+    }
+
+    /// Revoke a key (`key.revoke`), authored by an admin. Final.
+    pub fn revoke(&mut self, identity: &str, reason: &str, admin: &SecretKey) -> Result<Appended> {
+        self.append(&Draft::new("key.revoke", json!({"key": identity, "reason": reason})), admin)
+    }
+
+    /// The stored line at `seq`.
+    pub fn read(&self, seq: u64) -> Result<ParsedLine> {
+        if seq >= self.size {
+            return Err(Error::bad_input(format!(
+                "there is no entry {seq}: the ledger has {} entries (0..{})",
+                self.size,
+                self.size.saturating_sub(1)
+            )));
+        }
+        let position = self.store.position(seq)?.ok_or_else(|| {
+            Error::new(ErrorKind::Store, format!("derived store has no position for seq {seq}; run `lianlog reindex`"))
+        })?;
+        let line = self.log.read_line_at(position)?;
+        ParsedLine::parse(&line).map_err(|e| self.inconsistent(seq, &e.to_string()))
+    }
+
+    /// Stored lines from `from` on, in order.
+    pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
+        let start = if from >= self.size {
+            self.tail
+        } else {
+            self.store.position(from)?.ok_or_else(|| {
+                Error::new(ErrorKind::Store, "derived store is missing positions; run `lianlog reindex`")
+            })?
+        };
+        let reader = self.log.lines_from(start)?;
+        Ok(reader.map(move |item| {
+            let (_, bytes) = item?;
+            ParsedLine::parse(&bytes).map_err(|e| {
+                Error::new(ErrorKind::Verification, format!("damaged log line: {e}; run `lianlog verify`"))
+            })
+        }))
+    }
+
+    /// Verify the whole log, then check that the derived store agrees with it.
+    pub fn verify(&self, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+        let reread = |seq: u64| -> std::result::Result<Vec<u8>, String> {
+            let position = self.store.position(seq).map_err(|e| e.to_string())?.ok_or("not indexed")?;
+            self.log.read_line_at(position).map_err(|e| e.to_string())
+        };
+        let report = match verify_segments(&self.log, options, reread)? {
+            Ok(report) => report,
+            Err(failure) => return Ok(Err(failure)),
+        };
+        if report.entries != self.size || report.head != self.head || report.root != self.tree.root() {
+            return Ok(Err(VerifyFailure {
+                line: report.entries,
+                seq: None,
+                reason: format!(
+                    "the derived store disagrees with the log (store: {} entries, log: {}); run `lianlog reindex`",
+                    self.size, report.entries
+                ),
+            }));
+        }
+        let stored_root = crate::merkle::root(self.size, &self.store)?;
+        if stored_root != report.root {
+            return Ok(Err(VerifyFailure {
+                line: report.entries,
+                seq: None,
+                reason: "the stored Merkle tree disagrees with the log; run `lianlog reindex`".into(),
+            }));
+        }
+        Ok(Ok(report))
+    }
+}
+
+/// Verify the log of the ledger in `dir` without opening its store or taking its lock, so that it
+/// works while another process appends (a line being written is ignored).
+pub fn verify_dir(dir: &Path, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+    read_meta(dir)?;
+    let log = SegmentLog::open(dir)?;
+    let reread = |seq: u64| -> std::result::Result<Vec<u8>, String> {
+        let reader = log.lines_from(Position { segment: 0, offset: 0 }).map_err(|e| e.to_string())?;
+        match reader.into_iter().nth(seq as usize) {
+            Some(Ok((_, line))) => Ok(line),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err("no such line".into()),
+        }
+    };
+    verify_segments(&log, options, reread)
+}
+
+fn verify_segments(
+    log: &SegmentLog,
+    options: VerifyOptions,
+    reread: impl FnMut(u64) -> std::result::Result<Vec<u8>, String>,
+) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+    let first = Position { segment: 0, offset: 0 };
+    if log.is_empty() {
+        return Ok(Err(VerifyFailure { line: 1, seq: None, reason: "the log has no segments".into() }));
+    }
+    let mut reader = log.lines_from(first)?;
+    let mut verifier = Verifier::new(options);
+    let mut line_number = 0u64;
+    for item in reader.by_ref() {
+        line_number += 1;
+        let (_, bytes) = match item {
+            Ok(item) => item,
+            Err(err) if err.kind() == ErrorKind::Verification => {
+                return Ok(Err(VerifyFailure {
+                    line: line_number,
+                    seq: Some(line_number - 1),
+                    reason: err.message().to_string(),
+                }));
+            }
+            Err(err) => return Err(err),
+        };
+        if let Err(failure) = verifier.push(line_number, bytes) {
+            return Ok(Err(failure));
+        }
+    }
+    let partial = reader.saw_torn_tail();
+    Ok(verifier.finish(reread).map(|mut report| {
+        report.ignored_partial_tail = partial;
+        report
+    }))
+}
+
+/// Write the export (format-v1 section 10) of the ledger in `dir` to `out`, without taking the
+/// lock. With `without_bodies`, every body outside `ledger.*` and `key.*` is withheld.
+pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<u64> {
+    read_meta(dir)?;
+    let log = SegmentLog::open(dir)?;
+    let mut count = 0;
+    for item in log.lines_from(Position { segment: 0, offset: 0 })? {
+        let (_, bytes) = item?;
+        let write_error = |err: std::io::Error| Error::io("write", "the export", err);
+        if without_bodies {
+            let parsed = ParsedLine::parse(&bytes).map_err(|e| {
+                Error::verification(format!("seq {count}: damaged log line ({e}); run `lianlog verify`"))
+            })?;
+            if !crate::record::kind_keeps_body(&parsed.line.entry.record.kind) {
+                let line = parsed.line.withheld().to_line().map_err(|e| Error::verification(e.to_string()))?;
+                out.write_all(&line).map_err(write_error)?;
+                count += 1;
+                continue;
+            }
+        }
+        out.write_all(&bytes).and_then(|()| out.write_all(b"\n")).map_err(write_error)?;
+        count += 1;
+    }
+    out.flush().map_err(|err| Error::io("write", "the export", err))?;
+    Ok(count)
+}
+
+/// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
+/// within the size limit.
+fn check_draft(draft: &Draft) -> Result<()> {
+    if !crate::record::is_valid_kind(&draft.kind) {
+        return Err(Error::bad_input(format!(
+            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
+            draft.kind
+        )));
+    }
+    if draft.v == 0 {
+        return Err(Error::bad_input("schema versions start at 1"));
+    }
+    match draft.kind.as_str() {
+        "key.grant" | "key.revoke" => {}
+        "ledger.genesis" => return Err(Error::bad_input("ledger.genesis is written by `lianlog init` only")),
+        kind if kind.starts_with("ledger.") || kind.starts_with("key.") => {
+            return Err(Error::bad_input(format!("kind {kind} is reserved for the ledger and cannot be appended")));
+        }
+        kind if kind.starts_with("audit.") => {
+            return Err(Error::bad_input(format!(
+                "kind {kind}: audit records are not accepted yet (audit.attest arrives with the accountability-records schemas)"
+            )));
+        }
+        _ => {}
+    }
+    if !draft.body.is_object() {
+        return Err(Error::bad_input("body: must be a JSON object"));
+    }
+    let bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::bad_input(format!("body: {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
+    }
+    Ok(())
+}
+
+/// Make, sign and encode one stored line (with its newline).
+fn build_line(
+    origin: &str,
+    draft: &Draft,
+    key: &SecretKey,
+    seq: u64,
+    prev: EntryHash,
+    time: Timestamp,
+) -> Result<Vec<u8>> {
+    let body_bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
+    let salt = random_salt()?;
+    let record = Record {
+        v: draft.v,
+        ledger: origin.to_string(),
+        kind: draft.kind.clone(),
+        author: key.public().identity(),
+        created: time,
+        body_hash: body_hash(&salt, &body_bytes),
+    };
+    let sig = record.sign(key);
+    let line = StoredLine {
+        entry: Entry { seq, prev, time, record, sig },
+        body: StoredBody::Full { body: draft.body.clone(), salt },
+    };
+    line.to_line().map_err(|e| Error::bad_input(e.to_string()))
+}
+
+fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = File::create(path).map_err(|err| Error::io("create", path, err))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))
+}
+
+fn sync_parent(dir: &Path) -> Result<()> {
+    crate::log::sync_directory(dir)?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => crate::log::sync_directory(parent),
+        _ => Ok(()),
+    }
+}
+
+fn tempdir_in(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(format!("index.rebuild.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    Ok(path)
+}
+
+/// Record, durably, where a multi-line batch begins and how long it is, before writing it.
+fn write_intent(dir: &Path, start: Position, length: u64) -> Result<()> {
+    let text = format!("{{\"segment\":{},\"start\":{},\"length\":{length}}}\n", start.segment, start.offset);
+    let path = dir.join(INTENT_FILE);
+    write_durable(&path, text.as_bytes())?;
+    crate::log::sync_directory(dir)
+}
+
+fn clear_intent(dir: &Path) {
+    // Not synced: a stale intent is harmless, because the batch it names is complete on disk.
+    let _ = std::fs::remove_file(dir.join(INTENT_FILE));
+}
+
+/// If an import was interrupted, cut the log back to where it began: all or nothing.
+fn undo_interrupted_import(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>) -> Result<()> {
+    let path = dir.join(INTENT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(Error::io("read", &path, err)),
+    };
+    let intent: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let (Some(segment), Some(start), Some(length)) =
+        (intent["segment"].as_u64(), intent["start"].as_u64(), intent["length"].as_u64())
+    else {
+        // A torn intent file: the batch it announced never started writing.
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    };
+    let segment_path = SegmentLog::segment_dir(dir).join(format!("{segment:020}.jsonl"));
+    let current = match std::fs::metadata(&segment_path) {
+        Ok(metadata) => metadata.len(),
+        Err(_) => start,
+    };
+    if current > start && current < start + length {
+        log.truncate(Position { segment, offset: start })?;
+        notes.push(format!(
+            "an import was interrupted: removed its {} partly written bytes from {}, so none of it is visible",
+            current - start,
+            segment_path.display()
+        ));
+    }
+    std::fs::remove_file(&path).map_err(|err| Error::io("remove", &path, err))?;
+    crate::log::sync_directory(dir)
+}

@@ -1,0 +1,36 @@
+//! lianlog-ledger: the core of lianlog, a tamper-evident, event-sourced ledger of accountability
+//! records (纪委监委问责台账).
+//!
+//! Everything a program needs to create a ledger, append signed records durably, read them,
+//! verify the whole history and export it, in the byte format fixed by format v1
+//! (`docs/FORMAT.md`). This crate never prints, never exits, and knows nothing of terminals;
+//! errors are [`Error`] values with an [`ErrorKind`] and a message that says what, where and what
+//! to do.
+//!
+//! Map: [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
+//! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived sled
+//! data) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with [`merkle`] for
+//! the RFC 6962 tree.
+
+pub mod canonical;
+pub mod encoding;
+pub mod error;
+pub mod keys;
+pub mod kinds;
+pub mod ledger;
+pub mod log;
+pub mod merkle;
+pub mod record;
+pub mod registry;
+pub mod scenario;
+pub mod store;
+pub mod time;
+pub mod verify;
+
+pub use error::{Error, ErrorKind, Result};
+pub use keys::{KeyName, PublicKey, SecretKey};
+pub use ledger::{Appended, Draft, Ledger, export_dir, verify_dir};
+pub use record::{EntryHash, ParsedLine, StoredBody, StoredLine};
+pub use registry::{Holder, KeyRegistry, Role};
+pub use time::{Date, Timestamp};
+pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};

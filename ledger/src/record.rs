@@ -1,0 +1,474 @@
+//! Records, entries and stored lines (format-v1 sections 4–6): their canonical bytes, hashes and
+//! signatures, and the strict parser for stored lines.
+//!
+//! Guarantees: [`Record::canonical_bytes`] and [`Entry::canonical_bytes`] are the JCS bytes of the
+//! objects (written field by field in sorted order, so no general-purpose serializer is involved);
+//! [`ParsedLine::parse`] accepts a line only if it is exactly the canonical encoding of a valid
+//! stored line, and hands back the entry bytes and the entry hash so that nothing downstream
+//! re-serializes or re-hashes.
+
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::canonical;
+use crate::encoding::{hex, parse_hex};
+use crate::keys::{SecretKey, split_signature_value};
+use crate::time::Timestamp;
+
+/// SHA-256 output.
+pub type Hash = [u8; 32];
+
+/// The hash of an entry: SHA-256(0x00 || entry bytes), also its RFC 6962 leaf hash.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryHash(pub Hash);
+
+impl EntryHash {
+    pub const ZERO: EntryHash = EntryHash([0; 32]);
+
+    pub fn of_entry_bytes(entry_bytes: &[u8]) -> EntryHash {
+        let mut hasher = Sha256::new();
+        hasher.update([0x00]);
+        hasher.update(entry_bytes);
+        EntryHash(hasher.finalize().into())
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    pub fn parse_hex(text: &str) -> Option<EntryHash> {
+        parse_hex::<32>(text).map(EntryHash)
+    }
+}
+
+impl std::fmt::Debug for EntryHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EntryHash({})", self.to_hex())
+    }
+}
+
+impl std::fmt::Display for EntryHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// Maximum size of one stored line, in bytes. Bodies are bounded well below this.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The random salt that blinds a body's hash.
+pub type Salt = [u8; 16];
+
+/// SHA-256(salt || JCS(body)).
+pub fn body_hash(salt: &Salt, body_bytes: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(body_bytes);
+    hasher.finalize().into()
+}
+
+pub fn random_salt() -> crate::Result<Salt> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|err| crate::Error::key(format!("the system random source failed: {err}")))?;
+    Ok(salt)
+}
+
+/// What an author signs (format-v1 section 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub v: u64,
+    pub ledger: String,
+    pub kind: String,
+    pub author: String,
+    pub created: Timestamp,
+    pub body_hash: Hash,
+}
+
+impl Record {
+    /// JCS(record): members in sorted order author, body_hash, created, kind, ledger, v.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"author\":");
+        canonical::write_string(&self.author, out);
+        out.extend_from_slice(b",\"body_hash\":\"");
+        out.extend_from_slice(hex(&self.body_hash).as_bytes());
+        out.extend_from_slice(b"\",\"created\":\"");
+        out.extend_from_slice(self.created.to_string().as_bytes());
+        out.extend_from_slice(b"\",\"kind\":");
+        canonical::write_string(&self.kind, out);
+        out.extend_from_slice(b",\"ledger\":");
+        canonical::write_string(&self.ledger, out);
+        out.extend_from_slice(b",\"v\":");
+        out.extend_from_slice(self.v.to_string().as_bytes());
+        out.push(b'}');
+    }
+
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.write_canonical(&mut out);
+        out
+    }
+
+    /// The signed-note text an author signs: JCS(record) || 0x0A.
+    pub fn note_text(&self) -> Vec<u8> {
+        let mut out = self.canonical_bytes();
+        out.push(b'\n');
+        out
+    }
+
+    pub fn sign(&self, key: &SecretKey) -> String {
+        key.signature_value(&self.note_text())
+    }
+
+    /// The role a kind needs (format-v1 section 9): the authorization rule, in one place.
+    pub fn required_role(kind: &str) -> crate::registry::Role {
+        use crate::registry::Role;
+        if kind.starts_with("ledger.") || kind.starts_with("key.") {
+            Role::Admin
+        } else if kind.starts_with("audit.") {
+            Role::Auditor
+        } else {
+            Role::Officer
+        }
+    }
+}
+
+/// Kinds whose bodies are never redacted or withheld (verifiers need them).
+pub fn kind_keeps_body(kind: &str) -> bool {
+    kind.starts_with("ledger.") || kind.starts_with("key.")
+}
+
+/// A kind is a lowercase dotted name: segments of `[a-z][a-z0-9_]*` joined by `.`, ≤ 64 bytes.
+pub fn is_valid_kind(kind: &str) -> bool {
+    kind.len() <= 64
+        && !kind.is_empty()
+        && kind.split('.').all(|segment| {
+            let mut bytes = segment.bytes();
+            matches!(bytes.next(), Some(b'a'..=b'z'))
+                && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+}
+
+/// What the ledger hashes and chains (format-v1 section 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    pub prev: EntryHash,
+    pub time: Timestamp,
+    pub record: Record,
+    pub sig: String,
+}
+
+impl Entry {
+    /// JCS(entry): members prev, record, seq, sig, time.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"prev\":\"");
+        out.extend_from_slice(self.prev.to_hex().as_bytes());
+        out.extend_from_slice(b"\",\"record\":");
+        self.record.write_canonical(out);
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"sig\":");
+        canonical::write_string(&self.sig, out);
+        out.extend_from_slice(b",\"time\":\"");
+        out.extend_from_slice(self.time.to_string().as_bytes());
+        out.extend_from_slice(b"\"}");
+    }
+
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        self.write_canonical(&mut out);
+        out
+    }
+
+    pub fn hash(&self) -> EntryHash {
+        EntryHash::of_entry_bytes(&self.canonical_bytes())
+    }
+}
+
+/// The body part of a stored line (format-v1 section 6).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredBody {
+    /// The normal case: the body and the salt that blinds its hash.
+    Full { body: Value, salt: Salt },
+    /// Removed by the `ledger.redact` entry at this seq.
+    Redacted { by: u64 },
+    /// Left out of an export made without bodies.
+    Withheld,
+}
+
+/// An entry with its body, as stored and exported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLine {
+    pub entry: Entry,
+    pub body: StoredBody,
+}
+
+impl StoredLine {
+    /// JCS of the line followed by 0x0A. Fails only if the body has no canonical form.
+    pub fn to_line(&self) -> Result<Vec<u8>, canonical::CanonicalError> {
+        let mut out = Vec::with_capacity(1024);
+        match &self.body {
+            StoredBody::Full { body, salt } => {
+                out.extend_from_slice(b"{\"body\":");
+                canonical::encode_into(body, &mut out, "body")?;
+                out.extend_from_slice(b",\"entry\":");
+                self.entry.write_canonical(&mut out);
+                out.extend_from_slice(b",\"salt\":\"");
+                out.extend_from_slice(hex(salt).as_bytes());
+                out.extend_from_slice(b"\"}");
+            }
+            StoredBody::Redacted { by } => {
+                out.extend_from_slice(b"{\"entry\":");
+                self.entry.write_canonical(&mut out);
+                out.extend_from_slice(b",\"redacted\":");
+                out.extend_from_slice(by.to_string().as_bytes());
+                out.push(b'}');
+            }
+            StoredBody::Withheld => {
+                out.extend_from_slice(b"{\"entry\":");
+                self.entry.write_canonical(&mut out);
+                out.extend_from_slice(b",\"withheld\":true}");
+            }
+        }
+        out.push(b'\n');
+        Ok(out)
+    }
+
+    /// The same entry with its body withheld (for exports without bodies).
+    pub fn withheld(&self) -> StoredLine {
+        StoredLine { entry: self.entry.clone(), body: StoredBody::Withheld }
+    }
+
+    pub fn body(&self) -> Option<&Value> {
+        match &self.body {
+            StoredBody::Full { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+}
+
+/// A stored line parsed and checked to be canonical, with its entry bytes and hash.
+#[derive(Debug, Clone)]
+pub struct ParsedLine {
+    pub line: StoredLine,
+    pub entry_bytes: Vec<u8>,
+    pub entry_hash: EntryHash,
+}
+
+/// Why a stored line is not a valid stored line; `path` names the member (`entry.record.kind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.reason) } else { write!(f, "{}: {}", self.path, self.reason) }
+    }
+}
+
+fn line_error(path: &str, reason: impl Into<String>) -> LineError {
+    LineError { path: path.to_string(), reason: reason.into() }
+}
+
+impl ParsedLine {
+    /// Parse one stored line (without its trailing newline) and check every rule that can be
+    /// checked on the line alone: members, types, canonical bytes, the body hash.
+    pub fn parse(bytes: &[u8]) -> Result<ParsedLine, LineError> {
+        if bytes.len() > MAX_LINE_BYTES {
+            return Err(line_error("", format!("line is longer than {MAX_LINE_BYTES} bytes")));
+        }
+        let value = canonical::parse_json(bytes, "line").map_err(|e| line_error("", e.reason))?;
+        let Value::Object(mut members) = value else {
+            return Err(line_error("", "a stored line must be a JSON object"));
+        };
+        let entry_value = members.remove("entry").ok_or_else(|| line_error("entry", "missing"))?;
+        let entry = parse_entry(entry_value)?;
+        let body = if members.contains_key("body") || members.contains_key("salt") {
+            let body = members.remove("body").ok_or_else(|| line_error("body", "missing beside salt"))?;
+            let salt = members.remove("salt").ok_or_else(|| line_error("salt", "missing beside body"))?;
+            if !body.is_object() {
+                return Err(line_error("body", "must be a JSON object"));
+            }
+            let salt = salt
+                .as_str()
+                .and_then(parse_hex::<16>)
+                .ok_or_else(|| line_error("salt", "must be 32 lowercase hex digits"))?;
+            StoredBody::Full { body, salt }
+        } else if let Some(by) = members.remove("redacted") {
+            let by = by.as_u64().filter(|n| *n <= canonical::MAX_SAFE_INTEGER as u64);
+            StoredBody::Redacted { by: by.ok_or_else(|| line_error("redacted", "must be a seq (integer)"))? }
+        } else if let Some(flag) = members.remove("withheld") {
+            if flag != Value::Bool(true) {
+                return Err(line_error("withheld", "must be true"));
+            }
+            StoredBody::Withheld
+        } else {
+            return Err(line_error("", "a stored line needs `body` and `salt`, `redacted`, or `withheld`"));
+        };
+        if let Some(extra) = members.keys().next() {
+            return Err(line_error(extra, "unknown member in a stored line"));
+        }
+        let line = StoredLine { entry, body };
+        let canonical = line.to_line().map_err(|e| line_error(&e.path, e.reason))?;
+        if &canonical[..canonical.len() - 1] != bytes {
+            return Err(line_error(
+                "",
+                "not in canonical form (RFC 8785 as restricted by format-v1 section 2: sorted keys, no \
+                 whitespace, minimal escapes, no duplicate keys)",
+            ));
+        }
+        if let StoredBody::Full { body, salt } = &line.body {
+            // The body's canonical bytes sit inside the line; re-encoding is cheap and exact.
+            let body_bytes = canonical::encode(body, "body").map_err(|e| line_error(&e.path, e.reason))?;
+            if body_hash(salt, &body_bytes) != line.entry.record.body_hash {
+                return Err(line_error(
+                    "entry.record.body_hash",
+                    "does not match SHA-256(salt || JCS(body)): the body or the salt was altered",
+                ));
+            }
+        }
+        let entry_bytes = line.entry.canonical_bytes();
+        let entry_hash = EntryHash::of_entry_bytes(&entry_bytes);
+        Ok(ParsedLine { line, entry_bytes, entry_hash })
+    }
+}
+
+fn take_members(value: Value, path: &str, expected: &[&str]) -> Result<Map<String, Value>, LineError> {
+    let Value::Object(members) = value else {
+        return Err(line_error(path, "must be a JSON object"));
+    };
+    for key in members.keys() {
+        if !expected.contains(&key.as_str()) {
+            return Err(line_error(&format!("{path}.{key}"), "unknown member"));
+        }
+    }
+    for key in expected {
+        if !members.contains_key(*key) {
+            return Err(line_error(&format!("{path}.{key}"), "missing"));
+        }
+    }
+    Ok(members)
+}
+
+fn string_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Result<String, LineError> {
+    match members.remove(key) {
+        Some(Value::String(text)) => Ok(text),
+        _ => Err(line_error(&format!("{path}.{key}"), "must be a string")),
+    }
+}
+
+fn integer_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Result<u64, LineError> {
+    members
+        .remove(key)
+        .and_then(|v| v.as_u64())
+        .filter(|n| *n <= canonical::MAX_SAFE_INTEGER as u64)
+        .ok_or_else(|| line_error(&format!("{path}.{key}"), "must be a non-negative integer"))
+}
+
+fn timestamp_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Result<Timestamp, LineError> {
+    let text = string_member(members, path, key)?;
+    Timestamp::parse(&text).ok_or_else(|| {
+        line_error(&format!("{path}.{key}"), format!("{text:?} is not a UTC timestamp YYYY-MM-DDTHH:MM:SS.sssZ"))
+    })
+}
+
+fn hash_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Result<Hash, LineError> {
+    let text = string_member(members, path, key)?;
+    parse_hex::<32>(&text).ok_or_else(|| line_error(&format!("{path}.{key}"), "must be 64 lowercase hex digits"))
+}
+
+fn parse_entry(value: Value) -> Result<Entry, LineError> {
+    let mut members = take_members(value, "entry", &["prev", "record", "seq", "sig", "time"])?;
+    let seq = integer_member(&mut members, "entry", "seq")?;
+    let prev = EntryHash(hash_member(&mut members, "entry", "prev")?);
+    let time = timestamp_member(&mut members, "entry", "time")?;
+    let sig = string_member(&mut members, "entry", "sig")?;
+    if split_signature_value(&sig).is_err() {
+        return Err(line_error("entry.sig", "must be base64 of a 4-byte key id and a 64-byte signature"));
+    }
+    let record = parse_record(members.remove("record").unwrap_or(Value::Null))?;
+    Ok(Entry { seq, prev, time, record, sig })
+}
+
+/// Parse a record object, checking its members and their forms (not its signature).
+pub fn parse_record(value: Value) -> Result<Record, LineError> {
+    let path = "entry.record";
+    let mut members = take_members(value, path, &["author", "body_hash", "created", "kind", "ledger", "v"])?;
+    let v = integer_member(&mut members, path, "v")?;
+    if v == 0 {
+        return Err(line_error("entry.record.v", "schema versions start at 1"));
+    }
+    let kind = string_member(&mut members, path, "kind")?;
+    if !is_valid_kind(&kind) {
+        return Err(line_error("entry.record.kind", format!("{kind:?} is not a lowercase dotted kind name")));
+    }
+    Ok(Record {
+        v,
+        ledger: string_member(&mut members, path, "ledger")?,
+        kind,
+        author: string_member(&mut members, path, "author")?,
+        created: timestamp_member(&mut members, path, "created")?,
+        body_hash: hash_member(&mut members, path, "body_hash")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vector_lines() -> Vec<&'static str> {
+        include_str!("../../tests/vectors/ledger.jsonl").lines().collect()
+    }
+
+    #[test]
+    fn vector_lines_parse_and_reproduce_steps() {
+        let steps: Value = serde_json::from_str(include_str!("../../tests/vectors/steps.json")).unwrap();
+        let steps = steps["steps"].as_array().unwrap();
+        for (line, step) in vector_lines().iter().zip(steps) {
+            let parsed = ParsedLine::parse(line.as_bytes()).unwrap();
+            assert_eq!(parsed.line.to_line().unwrap(), format!("{line}\n").into_bytes());
+            assert_eq!(String::from_utf8(parsed.entry_bytes.clone()).unwrap(), step["entry_bytes"].as_str().unwrap());
+            assert_eq!(parsed.entry_hash.to_hex(), step["entry_hash"].as_str().unwrap());
+            assert_eq!(
+                String::from_utf8(parsed.line.entry.record.note_text()).unwrap(),
+                step["record_note_text"].as_str().unwrap()
+            );
+            assert_eq!(hex(&parsed.line.entry.record.body_hash), step["body_hash"].as_str().unwrap());
+            if let StoredBody::Full { body, salt } = &parsed.line.body {
+                assert_eq!(hex(salt), step["salt_hex"].as_str().unwrap());
+                assert_eq!(
+                    String::from_utf8(canonical::encode(body, "body").unwrap()).unwrap(),
+                    step["body_jcs"].as_str().unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn altered_lines_are_refused_with_a_path() {
+        let line = vector_lines()[1];
+        let cases = [
+            (line.replace("钱干事", "钱干部"), "entry.record.body_hash"),
+            (line.replace("\"seq\":1", "\"seq\":1.0"), "entry.seq"),
+            (line.replace("\"v\":1", "\"v\":1,\"x\":2"), "entry.record.x"),
+            (line.replacen('{', "{ ", 1), ""),
+            (line.replace("2026-01-05T01:01:00.000Z\"}", "2026-01-05T01:01:00Z\"}"), "entry.time"),
+        ];
+        for (text, path) in cases {
+            let err = ParsedLine::parse(text.as_bytes()).unwrap_err();
+            assert_eq!(err.path, path, "{err}");
+        }
+    }
+
+    #[test]
+    fn kind_names() {
+        for good in ["interview", "key.grant", "report.received", "duty_report", "audit.attest"] {
+            assert!(is_valid_kind(good), "{good}");
+        }
+        for bad in ["", "Interview", ".x", "x.", "a..b", "1x", "a-b", "约谈"] {
+            assert!(!is_valid_kind(bad), "{bad}");
+        }
+    }
+}

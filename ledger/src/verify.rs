@@ -1,0 +1,356 @@
+//! Full verification of a sequence of stored lines: the ledger's own log, an export, an archive.
+//!
+//! One streaming pass in bounded memory (the key registry, pending redactions and an O(log n)
+//! Merkle frontier): canonical bytes, body hashes, seq, chain, time order, the record envelope,
+//! origin binding, key registry and authorization, author signatures, redaction links, and the
+//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
+//! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
+//! reported, whatever stage found it.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::keys::PublicKey;
+use crate::merkle::CompactRange;
+use crate::record::{EntryHash, Hash, ParsedLine, StoredBody, kind_keeps_body};
+use crate::registry::{KeyRegistry, object_with};
+use crate::time::Timestamp;
+
+/// Lines verified per parallel chunk.
+const CHUNK: usize = 2048;
+
+/// What a verification accepts besides the strict ledger form.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Accept withheld bodies (an export made with `--without-bodies`).
+    pub allow_withheld: bool,
+    /// The log key the genesis must name (pinned by the auditor); `None` takes it from genesis.
+    pub expected_log_key: Option<PublicKey>,
+}
+
+/// A redaction seen while verifying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactionInfo {
+    pub target: u64,
+    pub by: u64,
+    pub author: String,
+    pub time: Timestamp,
+    pub reason: String,
+    /// Whether the target's body is already removed from the line.
+    pub applied: bool,
+}
+
+/// The result of a successful verification.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub entries: u64,
+    pub head: EntryHash,
+    pub root: Hash,
+    pub origin: String,
+    pub log_key: String,
+    pub withheld: u64,
+    pub redactions: Vec<RedactionInfo>,
+    pub registry: KeyRegistry,
+    /// The log ended with an incomplete line (a write in progress in another process).
+    pub ignored_partial_tail: bool,
+}
+
+/// The first failure: which line (1-based), which seq if known, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFailure {
+    pub line: u64,
+    pub seq: Option<u64>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "seq {seq} (line {}): {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// The streaming verifier. Feed lines in order with [`Verifier::push`], then [`Verifier::finish`].
+pub struct Verifier {
+    options: VerifyOptions,
+    next_seq: u64,
+    head: EntryHash,
+    last_time: Option<Timestamp>,
+    registry: KeyRegistry,
+    tree: CompactRange,
+    withheld: u64,
+    /// Redacted lines waiting for their `ledger.redact` entry: seq → (by, entry hash).
+    pending_redacted: BTreeMap<u64, (u64, EntryHash)>,
+    /// `ledger.redact` targets whose line still had its body: checked in a second pass.
+    unresolved_targets: Vec<(u64, EntryHash, u64)>,
+    redactions: Vec<RedactionInfo>,
+    buffer: Vec<(u64, Vec<u8>)>,
+}
+
+impl Verifier {
+    pub fn new(options: VerifyOptions) -> Verifier {
+        Verifier {
+            options,
+            next_seq: 0,
+            head: EntryHash::ZERO,
+            last_time: None,
+            registry: KeyRegistry::default(),
+            tree: CompactRange::new(),
+            withheld: 0,
+            pending_redacted: BTreeMap::new(),
+            unresolved_targets: Vec::new(),
+            redactions: Vec::new(),
+            buffer: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    /// Add the next line (its 1-based line number and its bytes without the newline).
+    pub fn push(&mut self, line_number: u64, line: Vec<u8>) -> Result<(), VerifyFailure> {
+        self.buffer.push((line_number, line));
+        if self.buffer.len() >= CHUNK { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<(), VerifyFailure> {
+        let lines = std::mem::take(&mut self.buffer);
+        let parsed: Vec<Result<ParsedLine, crate::record::LineError>> =
+            lines.par_iter().map(|(_, bytes)| ParsedLine::parse(bytes)).collect();
+        let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::with_capacity(parsed.len());
+        let mut sequential_failure = None;
+        for (index, result) in parsed.iter().enumerate() {
+            let line_number = lines[index].0;
+            match result {
+                Err(err) => {
+                    sequential_failure = Some(self.failure(line_number, err.to_string()));
+                    break;
+                }
+                Ok(line) => match self.check_in_order(line) {
+                    Ok(key) => signatures.push((line_number, line.line.entry.seq, key, index)),
+                    Err(reason) => {
+                        sequential_failure = Some(self.failure(line_number, reason));
+                        break;
+                    }
+                },
+            }
+        }
+        let bad_signature = signatures
+            .par_iter()
+            .filter_map(|(line_number, seq, key, index)| {
+                let Ok(line) = &parsed[*index] else { return None };
+                let entry = &line.line.entry;
+                key.verify_signature_value(&entry.record.note_text(), &entry.sig).err().map(|problem| VerifyFailure {
+                    line: *line_number,
+                    seq: Some(*seq),
+                    reason: format!("record signature by {}: {problem}", entry.record.author),
+                })
+            })
+            .min_by_key(|failure| failure.line);
+        match (bad_signature, sequential_failure) {
+            (Some(a), Some(b)) => Err(if a.line < b.line { a } else { b }),
+            (Some(a), None) | (None, Some(a)) => Err(a),
+            (None, None) => Ok(()),
+        }
+    }
+
+    fn failure(&self, line: u64, reason: String) -> VerifyFailure {
+        VerifyFailure { line, seq: Some(self.next_seq), reason }
+    }
+
+    /// Every order-dependent check of one line; returns the key that must have signed it.
+    fn check_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, String> {
+        let entry = &parsed.line.entry;
+        let seq = self.next_seq;
+        if entry.seq != seq {
+            return Err(format!(
+                "entry.seq is {} where {seq} was expected (an entry is missing, duplicated or out of order)",
+                entry.seq
+            ));
+        }
+        if entry.prev != self.head {
+            return Err(format!(
+                "entry.prev {} is not the hash of entry {} ({}): the chain is broken",
+                entry.prev,
+                seq.wrapping_sub(1),
+                self.head
+            ));
+        }
+        if let Some(last) = self.last_time
+            && entry.time < last
+        {
+            return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
+        }
+        let kind = entry.record.kind.as_str();
+        match &parsed.line.body {
+            StoredBody::Full { .. } => {}
+            _ if kind_keeps_body(kind) => {
+                return Err(format!("the body of a {kind} record is never redacted or withheld"));
+            }
+            StoredBody::Withheld if self.options.allow_withheld => self.withheld += 1,
+            StoredBody::Withheld => {
+                return Err("the body is withheld, which only an export without bodies may do".into());
+            }
+            StoredBody::Redacted { by } => {
+                if *by <= seq {
+                    return Err(format!("redacted by seq {by}, which is not after this entry"));
+                }
+                self.pending_redacted.insert(seq, (*by, parsed.entry_hash));
+            }
+        }
+        let key = if seq == 0 {
+            let body = parsed.line.body().cloned().unwrap_or(Value::Null);
+            self.registry.apply(0, &entry.record, &body).map_err(|e| format!("genesis: {e}"))?;
+            if let Some(expected) = &self.options.expected_log_key
+                && self.registry.log_key != expected.vkey()
+            {
+                return Err(format!(
+                    "genesis names log key {}, not the expected {}",
+                    self.registry.log_key,
+                    expected.vkey()
+                ));
+            }
+            self.registry.public_key(&entry.record.author).cloned().ok_or("genesis author is not an admin")?
+        } else {
+            let key = self.registry.authorize(&entry.record, seq).map_err(|e| format!("not authorized: {e}"))?.clone();
+            if let Some(body) = parsed.line.body() {
+                self.registry.apply(seq, &entry.record, body).map_err(|e| format!("{}: {e}", entry.record.kind))?;
+            }
+            if kind == "ledger.redact" {
+                let body = parsed.line.body().ok_or("ledger.redact without its body")?;
+                self.check_redaction(seq, entry, body)?;
+            }
+            key
+        };
+        self.tree.append(parsed.entry_hash.0).map_err(|e| e.to_string())?;
+        self.head = parsed.entry_hash;
+        self.last_time = Some(entry.time);
+        self.next_seq += 1;
+        Ok(key)
+    }
+
+    fn check_redaction(&mut self, seq: u64, entry: &crate::record::Entry, body: &Value) -> Result<(), String> {
+        let (target_seq, target_hash, reason) = parse_redaction_body(body)?;
+        if target_seq >= seq {
+            return Err(format!("ledger.redact targets seq {target_seq}, which is not before it"));
+        }
+        let applied = match self.pending_redacted.remove(&target_seq) {
+            Some((by, hash)) => {
+                if by != seq {
+                    return Err(format!("seq {target_seq} says it was redacted by seq {by}, but seq {seq} redacts it"));
+                }
+                if hash != target_hash {
+                    return Err(format!(
+                        "ledger.redact names entry hash {target_hash} for seq {target_seq}, whose hash is {hash}"
+                    ));
+                }
+                true
+            }
+            None => {
+                self.unresolved_targets.push((target_seq, target_hash, seq));
+                false
+            }
+        };
+        self.redactions.push(RedactionInfo {
+            target: target_seq,
+            by: seq,
+            author: entry.record.author.clone(),
+            time: entry.time,
+            reason,
+            applied,
+        });
+        Ok(())
+    }
+
+    /// Finish: flush the last chunk, check redaction links (re-reading redaction targets that
+    /// still hold their bodies through `reread`, which returns the line at a seq), and report.
+    pub fn finish(
+        mut self,
+        mut reread: impl FnMut(u64) -> Result<Vec<u8>, String>,
+    ) -> Result<VerifyReport, VerifyFailure> {
+        self.flush()?;
+        if self.next_seq == 0 {
+            return Err(VerifyFailure { line: 1, seq: None, reason: "empty: there is no genesis entry".into() });
+        }
+        if let Some((seq, (by, _))) = self.pending_redacted.iter().next() {
+            return Err(VerifyFailure {
+                line: seq + 1,
+                seq: Some(*seq),
+                reason: format!("says it was redacted by seq {by}, but no ledger.redact entry there targets it"),
+            });
+        }
+        for (target, hash, by) in &self.unresolved_targets {
+            let fail = |reason: String| VerifyFailure { line: by + 1, seq: Some(*by), reason };
+            let line =
+                reread(*target).map_err(|e| fail(format!("cannot re-read redaction target seq {target}: {e}")))?;
+            let parsed = ParsedLine::parse(&line).map_err(|e| fail(format!("redaction target seq {target}: {e}")))?;
+            if parsed.entry_hash != *hash {
+                return Err(fail(format!(
+                    "ledger.redact names entry hash {hash} for seq {target}, whose hash is {}",
+                    parsed.entry_hash
+                )));
+            }
+            if kind_keeps_body(&parsed.line.entry.record.kind) {
+                return Err(fail(format!(
+                    "ledger.redact targets seq {target}, a {} record, whose body is never redacted",
+                    parsed.line.entry.record.kind
+                )));
+            }
+        }
+        Ok(VerifyReport {
+            entries: self.next_seq,
+            head: self.head,
+            root: self.tree.root(),
+            origin: self.registry.origin.clone(),
+            log_key: self.registry.log_key.clone(),
+            withheld: self.withheld,
+            redactions: self.redactions,
+            registry: self.registry,
+            ignored_partial_tail: false,
+        })
+    }
+}
+
+/// `{"target": {"seq", "entry_hash"}, "reason", "replacement"?}` → (seq, hash, reason).
+pub fn parse_redaction_body(body: &Value) -> Result<(u64, EntryHash, String), String> {
+    let members = object_with(body, "body", &["target", "reason"], &["replacement"]).map_err(|e| e.to_string())?;
+    let target =
+        object_with(&members["target"], "body.target", &["seq", "entry_hash"], &[]).map_err(|e| e.to_string())?;
+    let seq = target["seq"].as_u64().ok_or("body.target.seq: must be an integer")?;
+    let hash = target["entry_hash"]
+        .as_str()
+        .and_then(EntryHash::parse_hex)
+        .ok_or("body.target.entry_hash: must be 64 lowercase hex digits")?;
+    let reason =
+        members["reason"].as_str().filter(|r| !r.trim().is_empty()).ok_or("body.reason: must be a non-empty string")?;
+    if let Some(replacement) = members.get("replacement")
+        && !replacement.is_object()
+    {
+        return Err("body.replacement: must be a JSON object".into());
+    }
+    Ok((seq, hash, reason.to_string()))
+}
+
+/// Verify the lines of a file in the export format (JSON Lines). Re-reads the file for
+/// redaction targets, so it needs a path, not a stream.
+pub fn verify_export_file(
+    path: &std::path::Path,
+    options: VerifyOptions,
+) -> crate::Result<Result<VerifyReport, VerifyFailure>> {
+    use std::io::BufRead as _;
+    let open = || std::fs::File::open(path).map_err(|err| crate::Error::io("open", path, err));
+    let mut verifier = Verifier::new(options);
+    let reader = std::io::BufReader::with_capacity(1 << 20, open()?);
+    for (index, line) in reader.split(b'\n').enumerate() {
+        let line = line.map_err(|err| crate::Error::io("read", path, err))?;
+        if let Err(failure) = verifier.push(index as u64 + 1, line) {
+            return Ok(Err(failure));
+        }
+    }
+    let reread = |seq: u64| -> Result<Vec<u8>, String> {
+        let reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
+        reader.split(b'\n').nth(seq as usize).ok_or_else(|| "no such line".to_string())?.map_err(|e| e.to_string())
+    };
+    Ok(verifier.finish(reread))
+}
