@@ -85,6 +85,8 @@ pub struct Verifier {
     withheld: u64,
     /// Redacted lines waiting for their `ledger.redact` entry: seq → (by, entry hash).
     pending_redacted: BTreeMap<u64, (u64, EntryHash)>,
+    /// The same, keyed by the redacting seq: (by, seq).
+    pending_by: std::collections::BTreeSet<(u64, u64)>,
     /// `ledger.redact` targets whose line still had its body: checked in a second pass.
     unresolved_targets: Vec<(u64, EntryHash, u64)>,
     redactions: Vec<RedactionInfo>,
@@ -102,6 +104,7 @@ impl Verifier {
             tree: CompactRange::new(),
             withheld: 0,
             pending_redacted: BTreeMap::new(),
+            pending_by: std::collections::BTreeSet::new(),
             unresolved_targets: Vec::new(),
             redactions: Vec::new(),
             buffer: Vec::with_capacity(CHUNK),
@@ -129,8 +132,12 @@ impl Verifier {
                 }
                 Ok(line) => match self.check_in_order(line) {
                     Ok(key) => signatures.push((line_number, line.line.entry.seq, key, index)),
-                    Err(reason) => {
+                    Err(InOrder::Here(reason)) => {
                         sequential_failure = Some(self.failure(line_number, reason));
+                        break;
+                    }
+                    Err(InOrder::Earlier(failure)) => {
+                        sequential_failure = Some(failure);
                         break;
                     }
                 },
@@ -160,7 +167,26 @@ impl Verifier {
     }
 
     /// Every order-dependent check of one line; returns the key that must have signed it.
-    fn check_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, String> {
+    fn check_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, InOrder> {
+        let seq = self.next_seq;
+        let key = self.check_line_in_order(parsed).map_err(InOrder::Here)?;
+        // A redacted line named this seq as its redaction: this entry must have resolved it.
+        if let Some(&(by, target)) = self.pending_by.range((seq, 0)..=(seq, u64::MAX)).next() {
+            // Blame this entry rather than the earlier line if this entry is itself forged.
+            let entry = &parsed.line.entry;
+            if let Err(problem) = key.verify_signature_value(&entry.record.note_text(), &entry.sig) {
+                return Err(InOrder::Here(format!("record signature by {}: {problem}", entry.record.author)));
+            }
+            return Err(InOrder::Earlier(VerifyFailure {
+                line: target + 1,
+                seq: Some(target),
+                reason: format!("says it was redacted by seq {by}, but seq {by} does not redact it"),
+            }));
+        }
+        Ok(key)
+    }
+
+    fn check_line_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, String> {
         let entry = &parsed.line.entry;
         let seq = self.next_seq;
         if entry.seq != seq {
@@ -197,6 +223,7 @@ impl Verifier {
                     return Err(format!("redacted by seq {by}, which is not after this entry"));
                 }
                 self.pending_redacted.insert(seq, (*by, parsed.entry_hash));
+                self.pending_by.insert((*by, seq));
             }
         }
         let key = if seq == 0 {
@@ -237,6 +264,7 @@ impl Verifier {
         }
         let applied = match self.pending_redacted.remove(&target_seq) {
             Some((by, hash)) => {
+                self.pending_by.remove(&(by, target_seq));
                 if by != seq {
                     return Err(format!("seq {target_seq} says it was redacted by seq {by}, but seq {seq} redacts it"));
                 }
@@ -310,6 +338,13 @@ impl Verifier {
             ignored_partial_tail: false,
         })
     }
+}
+
+/// Why an order-dependent check failed: at the current line, or at an earlier one that the
+/// current line shows to be wrong.
+enum InOrder {
+    Here(String),
+    Earlier(VerifyFailure),
 }
 
 /// `{"target": {"seq", "entry_hash"}, "reason", "replacement"?}` → (seq, hash, reason).
