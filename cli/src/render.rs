@@ -1,7 +1,7 @@
 //! Human output: tables aligned by display width (CJK characters take two columns), times in the
 //! local time zone, kinds with their Chinese labels.
 
-use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, kinds};
+use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr as _;
 

@@ -451,6 +451,40 @@ impl Ledger {
         SecretKey::read_file(&self.dir.join(LOG_KEY_FILE), passphrase)
     }
 
+    fn check_size(&self, size: u64, what: &str) -> Result<()> {
+        if size > self.size {
+            return Err(Error::bad_input(format!("{what} {size} is larger than the ledger ({} entries)", self.size)));
+        }
+        Ok(())
+    }
+
+    /// The Merkle root of the first `size` entries, from O(log n) store reads.
+    pub fn root_at(&self, size: u64) -> Result<crate::merkle::Hash> {
+        self.check_size(size, "tree size")?;
+        if size == self.size {
+            return Ok(self.tree.root());
+        }
+        crate::merkle::root(size, &self.store)
+    }
+
+    /// The RFC 9162 inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<crate::merkle::Hash>> {
+        self.check_size(size, "tree size")?;
+        if index >= size {
+            return Err(Error::bad_input(format!("entry {index} is not in the tree of size {size}")));
+        }
+        crate::merkle::inclusion_proof(index, size, &self.store).map_err(merkle_error)
+    }
+
+    /// The RFC 9162 consistency proof from the tree of `old` entries to the tree of `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<crate::merkle::Hash>> {
+        self.check_size(new, "new tree size")?;
+        if old > new {
+            return Err(Error::bad_input(format!("old size {old} is larger than new size {new}")));
+        }
+        crate::merkle::consistency_proof(old, new, &self.store).map_err(merkle_error)
+    }
+
     /// Append one record, durably.
     pub fn append(&mut self, draft: &Draft, key: &SecretKey) -> Result<Appended> {
         let mut appended = self.append_batch(std::slice::from_ref(draft), key)?;
@@ -602,6 +636,13 @@ impl Ledger {
             }));
         }
         Ok(Ok(report))
+    }
+}
+
+fn merkle_error(err: crate::merkle::MerkleError<Error>) -> Error {
+    match err {
+        crate::merkle::MerkleError::Invalid(invalid) => Error::bad_input(invalid.to_string()),
+        crate::merkle::MerkleError::Store(err) => err,
     }
 }
 

@@ -41,7 +41,7 @@ pub fn demo_story() -> Vec<(Author, &'static str, Value)> {
                 "held_on": "2026-03-10",
                 "reason": "工程项目监管中苗头性、倾向性问题，约谈提醒",
                 "report_id": "R-2026-001",
-                "requirements": "一个月内报送整改方案，紧盯管人管钱管审批等环节廉政风险",
+                "requirements": ["一个月内报送整改方案", "紧盯管人管钱管审批等环节廉政风险"],
                 "follow_up_by": "2026-04-10",
             }),
         ),

@@ -1,0 +1,136 @@
+//! Text forms of Merkle proofs, for offline checks.
+//!
+//! - Inclusion: a C2SP `tlog-proof` v1 bundle — `c2sp.org/tlog-proof@v1`, an optional
+//!   `extra <base64>` line, `index <n>`, the audit path (one base64 hash per line, leaf's sibling
+//!   first), an empty line, and the signed checkpoint verbatim.
+//! - Consistency: one base64 hash per line, as C2SP `tlog-witness` sends them.
+//!
+//! Parsing is strict (one spelling per value) and bounded (at most [`MAX_PROOF_HASHES`] hashes),
+//! so a hostile file cannot make a verifier allocate or loop without limit.
+
+use crate::encoding::{base64, parse_base64};
+use crate::error::{Error, Result};
+use crate::merkle::Hash;
+
+/// A tree of at most 2^64 leaves needs at most 64 hashes in a proof (consistency proofs 65).
+pub const MAX_PROOF_HASHES: usize = 66;
+const HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+/// An inclusion proof bundled with the checkpoint it proves against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionBundle {
+    pub extra: Option<Vec<u8>>,
+    pub index: u64,
+    pub hashes: Vec<Hash>,
+    /// The signed checkpoint note, verbatim.
+    pub checkpoint: String,
+}
+
+impl InclusionBundle {
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(HEADER);
+        out.push('\n');
+        if let Some(extra) = &self.extra {
+            out.push_str(&format!("extra {}\n", base64(extra)));
+        }
+        out.push_str(&format!("index {}\n", self.index));
+        for hash in &self.hashes {
+            out.push_str(&base64(hash));
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&self.checkpoint);
+        out
+    }
+
+    pub fn parse(text: &str) -> Result<InclusionBundle> {
+        let bad = |why: String| Error::bad_input(format!("not a c2sp.org/tlog-proof@v1 inclusion proof: {why}"));
+        let (head, checkpoint) =
+            text.split_once("\n\n").ok_or_else(|| bad("no empty line before the checkpoint".into()))?;
+        let mut lines = head.split('\n');
+        if lines.next() != Some(HEADER) {
+            return Err(bad(format!("the first line must be {HEADER}")));
+        }
+        let mut line = lines.next().ok_or_else(|| bad("no index line".into()))?;
+        let mut extra = None;
+        if let Some(encoded) = line.strip_prefix("extra ") {
+            extra = Some(parse_base64(encoded).ok_or_else(|| bad("the extra line is not base64".into()))?);
+            line = lines.next().ok_or_else(|| bad("no index line".into()))?;
+        }
+        let index = line
+            .strip_prefix("index ")
+            .and_then(parse_decimal)
+            .ok_or_else(|| bad(format!("expected `index N`, found {line:?}")))?;
+        let mut hashes = Vec::new();
+        for (number, line) in lines.enumerate() {
+            if hashes.len() >= MAX_PROOF_HASHES {
+                return Err(bad(format!("more than {MAX_PROOF_HASHES} proof hashes")));
+            }
+            hashes.push(parse_hash(line).ok_or_else(|| bad(format!("proof line {} is not a base64 SHA-256 hash", number + 1)))?);
+        }
+        Ok(InclusionBundle { extra, index, hashes, checkpoint: checkpoint.to_string() })
+    }
+}
+
+/// Consistency proof hashes as base64 lines.
+pub fn consistency_to_text(hashes: &[Hash]) -> String {
+    hashes.iter().map(|hash| format!("{}\n", base64(hash))).collect()
+}
+
+pub fn parse_consistency_text(text: &str) -> Result<Vec<Hash>> {
+    let mut hashes = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if hashes.len() >= MAX_PROOF_HASHES {
+            return Err(Error::bad_input(format!("consistency proof: more than {MAX_PROOF_HASHES} hashes")));
+        }
+        hashes.push(parse_hash(line).ok_or_else(|| {
+            Error::bad_input(format!("consistency proof: line {} is not a base64 SHA-256 hash", number + 1))
+        })?);
+    }
+    Ok(hashes)
+}
+
+/// Decimal without leading zeros (except `0` itself).
+pub fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || (text.len() > 1 && text.starts_with('0')) || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn parse_hash(text: &str) -> Option<Hash> {
+    parse_base64(text)?.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_round_trips() {
+        let bundle = InclusionBundle {
+            extra: Some(b"seq 4".to_vec()),
+            index: 4,
+            hashes: vec![[1; 32], [2; 32]],
+            checkpoint: "origin\n8\nAAAA\n\n— origin sig\n".into(),
+        };
+        let text = bundle.to_text();
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "));
+        assert_eq!(InclusionBundle::parse(&text).unwrap(), bundle);
+    }
+
+    #[test]
+    fn malformed_bundles_are_refused() {
+        for text in [
+            "c2sp.org/tlog-proof@v2\nindex 1\n\ncp\n",
+            "c2sp.org/tlog-proof@v1\nindex 01\n\ncp\n",
+            "c2sp.org/tlog-proof@v1\nindex 1\nnot-base64\n\ncp\n",
+            "c2sp.org/tlog-proof@v1\nindex 1\n",
+        ] {
+            assert!(InclusionBundle::parse(text).is_err(), "{text:?}");
+        }
+    }
+}

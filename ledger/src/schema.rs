@@ -1,0 +1,781 @@
+//! The declarative registry of record kinds (记录类型登记表) and the body validation it drives.
+//!
+//! Each [`KindSpec`] names a kind, its Chinese and English labels, its schema versions with their
+//! fields, and its lifecycle rule (checked against the projections in `projection.rs`). Validation
+//! of a body is driven by this table alone: unknown fields are refused, every error names the
+//! field path (`body.subjects[0].id`) and the reason, dates are real `YYYY-MM-DD` dates not after
+//! the sequencing day, and free text is stored exactly as given, bounded in size, without control
+//! characters other than newline and tab. Older schema versions are upcast to the current one when
+//! read ([`upcast`]); the stored bytes never change.
+
+use serde_json::{Map, Value};
+
+use crate::time::{Date, Timestamp};
+
+/// Limits for everything unbounded in a body.
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_SHORT_TEXT_CHARS: usize = 200;
+pub const MAX_ID_CHARS: usize = 64;
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// The type of one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Free text (multi-line), at most [`MAX_TEXT_CHARS`] characters.
+    Text,
+    /// A short single-line text, at most [`MAX_SHORT_TEXT_CHARS`] characters.
+    Line,
+    /// An identifier chosen by the commission (`R-2026-001`, `京纪〔2026〕1号`).
+    Id,
+    /// A calendar date `YYYY-MM-DD`, not after the sequencing day.
+    Date,
+    /// One of the listed values (value, Chinese label).
+    Enum(&'static [(&'static str, &'static str)]),
+    /// `{"id","name","unit","post"?}`
+    Person,
+    /// A non-empty list of people, distinct ids.
+    People,
+    /// `{"org_id","name"}`
+    Organisation,
+    /// A person or an organisation.
+    PersonOrOrganisation,
+    /// A non-empty list of people and/or organisations.
+    PeopleOrOrganisations,
+    /// A non-empty list of `{"regulation","article"}`.
+    Basis,
+    /// `2026`, `2026-H1`, `2026-Q3`.
+    Period,
+    /// 64 lowercase hex digits.
+    Sha256,
+    /// A non-empty list of short texts (v2 interview requirements).
+    TextList,
+    /// `{"seq","hash"}` of an earlier entry.
+    EntryRef,
+    /// `{"size","root"}` of a checkpoint.
+    CheckpointRef,
+    /// A full body, validated as the target's kind (corrections).
+    Body,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub label_zh: &'static str,
+    pub field_type: FieldType,
+    pub required: bool,
+}
+
+const fn req(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
+    Field { name, label_zh, field_type, required: true }
+}
+
+const fn opt(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
+    Field { name, label_zh, field_type, required: false }
+}
+
+/// The lifecycle rule of a kind: what must hold in the ledger's state before it is appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// No rule beyond the schema.
+    None,
+    /// `report_id` is new.
+    ReportReceived,
+    /// `report_id` is received and not yet concluded (concluded once).
+    ReportConcluded,
+    /// The optional `report_id` exists.
+    Interview,
+    /// One duty report per reporter and period.
+    DutyReport,
+    /// `decision_id` is new, the measure fits the subjects, the optional `report_id` exists.
+    Decision,
+    /// `report_id` is concluded `unsubstantiated` or `false_accusation` and names the subject.
+    Clarification,
+    /// `rectification_id` is new; the optional `decision_id`/`report_id` exist.
+    RectificationOrdered,
+    /// `rectification_id` is ordered and not yet completed.
+    RectificationCompleted,
+    /// `appeal_id` is new; `decision_id` exists.
+    AppealFiled,
+    /// `appeal_id` is filed and not yet decided.
+    AppealDecided,
+    /// `target` is an earlier domain record with that hash; `body` is valid for its kind and keeps
+    /// its identifiers.
+    Correction,
+    /// `checkpoint.root` is the ledger's real root at `checkpoint.size`.
+    AuditAttest,
+}
+
+/// One schema version of a kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Version {
+    pub v: u64,
+    pub fields: &'static [Field],
+}
+
+/// A record kind: names, versions (the last is current) and lifecycle rule.
+#[derive(Debug, Clone, Copy)]
+pub struct KindSpec {
+    pub name: &'static str,
+    pub label_zh: &'static str,
+    pub label_en: &'static str,
+    pub versions: &'static [Version],
+    pub lifecycle: Lifecycle,
+    /// Whether this is an accountability record that projections and queries index.
+    pub domain: bool,
+}
+
+impl KindSpec {
+    pub fn current_version(&self) -> u64 {
+        self.versions.last().map(|v| v.v).unwrap_or(1)
+    }
+
+    pub fn version(&self, v: u64) -> Option<&Version> {
+        self.versions.iter().find(|version| version.v == v)
+    }
+}
+
+const SOURCES: &[(&str, &str)] = &[
+    ("petition", "信访举报"),
+    ("inspection", "巡视巡察移交"),
+    ("audit", "审计移交"),
+    ("supervision", "监督检查发现"),
+    ("other", "其他"),
+];
+const FINDINGS: &[(&str, &str)] = &[
+    ("substantiated", "属实"),
+    ("partly_substantiated", "部分属实"),
+    ("unsubstantiated", "查无实据"),
+    ("false_accusation", "诬告陷害"),
+];
+const INTERVIEW_TYPES: &[(&str, &str)] = &[
+    ("reminder", "提醒谈话"),
+    ("admonition", "诫勉谈话"),
+    ("accountability_interview", "约谈"),
+    ("inquiry_letter", "函询"),
+];
+const ASSESSMENTS: &[(&str, &str)] = &[("excellent", "好"), ("good", "较好"), ("fair", "一般"), ("poor", "差")];
+/// Measures for people and for organisations (《中国共产党问责条例》).
+pub const PERSON_MEASURES: &[(&str, &str)] = &[
+    ("notice", "通报"),
+    ("admonition", "诫勉"),
+    ("organizational_adjustment", "组织调整"),
+    ("organizational_handling", "组织处理"),
+    ("disciplinary_sanction", "纪律处分"),
+];
+pub const ORGANISATION_MEASURES: &[(&str, &str)] = &[("inspection", "检查"), ("notice", "通报"), ("reorganization", "改组")];
+const ALL_MEASURES: &[(&str, &str)] = &[
+    ("notice", "通报"),
+    ("admonition", "诫勉"),
+    ("organizational_adjustment", "组织调整"),
+    ("organizational_handling", "组织处理"),
+    ("disciplinary_sanction", "纪律处分"),
+    ("inspection", "检查"),
+    ("reorganization", "改组"),
+];
+const OUTCOMES: &[(&str, &str)] = &[("upheld", "维持"), ("modified", "变更"), ("revoked", "撤销")];
+
+use FieldType as T;
+
+const INTERVIEW_V1: &[Field] = &[
+    req("interview_type", "谈话类型", T::Enum(INTERVIEW_TYPES)),
+    req("subjects", "谈话对象", T::People),
+    req("interviewers", "谈话人", T::People),
+    req("held_on", "谈话日期", T::Date),
+    req("reason", "谈话事由", T::Text),
+    opt("report_id", "线索编号", T::Id),
+    opt("requirements", "工作要求", T::Text),
+    opt("follow_up_by", "回访期限", T::Date),
+];
+/// v2: `requirements` is a list of separate requirements, so that each can be followed up.
+const INTERVIEW_V2: &[Field] = &[
+    req("interview_type", "谈话类型", T::Enum(INTERVIEW_TYPES)),
+    req("subjects", "谈话对象", T::People),
+    req("interviewers", "谈话人", T::People),
+    req("held_on", "谈话日期", T::Date),
+    req("reason", "谈话事由", T::Text),
+    opt("report_id", "线索编号", T::Id),
+    opt("requirements", "工作要求", T::TextList),
+    opt("follow_up_by", "回访期限", T::Date),
+];
+
+/// Every kind the ledger knows.
+pub const KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "ledger.genesis",
+        label_zh: "台账创建",
+        label_en: "ledger genesis",
+        versions: &[],
+        lifecycle: Lifecycle::None,
+        domain: false,
+    },
+    KindSpec {
+        name: "ledger.redact",
+        label_zh: "内容删除",
+        label_en: "redaction",
+        versions: &[],
+        lifecycle: Lifecycle::None,
+        domain: false,
+    },
+    KindSpec { name: "key.grant", label_zh: "密钥授权", label_en: "key grant", versions: &[], lifecycle: Lifecycle::None, domain: false },
+    KindSpec { name: "key.revoke", label_zh: "密钥撤销", label_en: "key revocation", versions: &[], lifecycle: Lifecycle::None, domain: false },
+    KindSpec {
+        name: "report.received",
+        label_zh: "问题线索受理",
+        label_en: "report received",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("report_id", "线索编号", T::Id),
+                req("subjects", "反映对象", T::People),
+                req("source", "线索来源", T::Enum(SOURCES)),
+                req("summary", "反映问题摘要", T::Text),
+                req("received_on", "受理日期", T::Date),
+            ],
+        }],
+        lifecycle: Lifecycle::ReportReceived,
+        domain: true,
+    },
+    KindSpec {
+        name: "report.concluded",
+        label_zh: "线索处置",
+        label_en: "report concluded",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("report_id", "线索编号", T::Id),
+                req("finding", "核查结论", T::Enum(FINDINGS)),
+                req("disposition", "处置方式", T::Text),
+                req("concluded_on", "办结日期", T::Date),
+            ],
+        }],
+        lifecycle: Lifecycle::ReportConcluded,
+        domain: true,
+    },
+    KindSpec {
+        name: "interview",
+        label_zh: "约谈/谈话",
+        label_en: "interview",
+        versions: &[Version { v: 1, fields: INTERVIEW_V1 }, Version { v: 2, fields: INTERVIEW_V2 }],
+        lifecycle: Lifecycle::Interview,
+        domain: true,
+    },
+    KindSpec {
+        name: "duty_report",
+        label_zh: "述责述廉",
+        label_en: "duty-and-integrity report",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("reporter", "述职人", T::Person),
+                req("period", "述职期间", T::Period),
+                req("occasion", "述职场合", T::Line),
+                req("held_on", "述职日期", T::Date),
+                req("summary", "述职摘要", T::Text),
+                opt("document_sha256", "述职报告SHA-256", T::Sha256),
+                opt("assessment", "评价等次", T::Enum(ASSESSMENTS)),
+            ],
+        }],
+        lifecycle: Lifecycle::DutyReport,
+        domain: true,
+    },
+    KindSpec {
+        name: "accountability.decision",
+        label_zh: "问责决定",
+        label_en: "accountability decision",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("decision_id", "决定编号", T::Id),
+                req("subjects", "问责对象", T::PeopleOrOrganisations),
+                req("basis", "问责依据", T::Basis),
+                req("measure", "问责方式", T::Enum(ALL_MEASURES)),
+                req("facts", "问责事实", T::Text),
+                req("decided_by", "决定机关", T::Line),
+                req("decided_on", "决定日期", T::Date),
+                opt("report_id", "线索编号", T::Id),
+            ],
+        }],
+        lifecycle: Lifecycle::Decision,
+        domain: true,
+    },
+    KindSpec {
+        name: "clarification",
+        label_zh: "澄清正名",
+        label_en: "clarification",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("subject", "澄清对象", T::Person),
+                req("report_id", "线索编号", T::Id),
+                req("scope", "澄清范围", T::Line),
+                req("held_on", "澄清日期", T::Date),
+                req("statement", "澄清内容", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::Clarification,
+        domain: true,
+    },
+    KindSpec {
+        name: "rectification.ordered",
+        label_zh: "整改要求",
+        label_en: "rectification ordered",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("rectification_id", "整改编号", T::Id),
+                req("target", "整改对象", T::PersonOrOrganisation),
+                req("items", "整改事项", T::Text),
+                req("due_on", "整改期限", T::Date),
+                opt("decision_id", "决定编号", T::Id),
+                opt("report_id", "线索编号", T::Id),
+            ],
+        }],
+        lifecycle: Lifecycle::RectificationOrdered,
+        domain: true,
+    },
+    KindSpec {
+        name: "rectification.completed",
+        label_zh: "整改完成",
+        label_en: "rectification completed",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("rectification_id", "整改编号", T::Id),
+                req("completed_on", "完成日期", T::Date),
+                req("summary", "整改情况", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::RectificationCompleted,
+        domain: true,
+    },
+    KindSpec {
+        name: "appeal.filed",
+        label_zh: "申诉",
+        label_en: "appeal filed",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("appeal_id", "申诉编号", T::Id),
+                req("decision_id", "决定编号", T::Id),
+                req("grounds", "申诉理由", T::Text),
+                req("filed_on", "申诉日期", T::Date),
+            ],
+        }],
+        lifecycle: Lifecycle::AppealFiled,
+        domain: true,
+    },
+    KindSpec {
+        name: "appeal.decided",
+        label_zh: "复查复核",
+        label_en: "appeal decided",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("appeal_id", "申诉编号", T::Id),
+                req("outcome", "复查结论", T::Enum(OUTCOMES)),
+                req("summary", "复查意见", T::Text),
+                req("decided_on", "复查日期", T::Date),
+            ],
+        }],
+        lifecycle: Lifecycle::AppealDecided,
+        domain: true,
+    },
+    KindSpec {
+        name: "correction",
+        label_zh: "更正",
+        label_en: "correction",
+        versions: &[Version {
+            v: 1,
+            fields: &[req("target", "更正对象", T::EntryRef), req("reason", "更正理由", T::Text), req("body", "更正后内容", T::Body)],
+        }],
+        lifecycle: Lifecycle::Correction,
+        domain: true,
+    },
+    KindSpec {
+        name: "audit.attest",
+        label_zh: "审计签注",
+        label_en: "audit attestation",
+        versions: &[Version {
+            v: 1,
+            fields: &[req("checkpoint", "检查点", T::CheckpointRef), req("result", "审计结论", T::Text)],
+        }],
+        lifecycle: Lifecycle::AuditAttest,
+        domain: false,
+    },
+];
+
+pub fn lookup(name: &str) -> Option<&'static KindSpec> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The Chinese label of a kind, or the kind itself when it is not a known one.
+pub fn label_zh(name: &str) -> &str {
+    lookup(name).map(|k| k.label_zh).unwrap_or(name)
+}
+
+/// The Chinese label of an enumerated value of any kind, if there is one.
+pub fn value_label_zh(value: &str) -> Option<&'static str> {
+    [SOURCES, FINDINGS, INTERVIEW_TYPES, ASSESSMENTS, ALL_MEASURES, OUTCOMES]
+        .iter()
+        .flat_map(|values| values.iter())
+        .find(|(v, _)| *v == value)
+        .map(|(_, label)| *label)
+}
+
+/// Why a body is not valid: the field path and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+fn fail<T>(path: &str, reason: impl Into<String>) -> Result<T, SchemaError> {
+    Err(SchemaError { path: path.to_string(), reason: reason.into() })
+}
+
+/// Validate `body` as version `v` of `kind`, sequenced at `time`. Kinds unknown to the registry
+/// and the `ledger.*`/`key.*` kinds (validated by the key registry) are not checked here.
+pub fn validate(kind: &str, v: u64, body: &Value, time: Timestamp) -> Result<(), SchemaError> {
+    let Some(spec) = lookup(kind) else {
+        return fail("kind", format!("unknown kind {kind:?}; the kinds are listed in docs/RECORDS.md"));
+    };
+    if spec.versions.is_empty() {
+        return Ok(());
+    }
+    let Some(version) = spec.version(v) else {
+        return fail(
+            "v",
+            format!("{kind} has no schema version {v}; known: {:?}", spec.versions.iter().map(|v| v.v).collect::<Vec<_>>()),
+        );
+    };
+    let latest_day = latest_allowed_date(time);
+    validate_fields(version.fields, body, "body", latest_day)
+}
+
+/// A date in a body may not be after the day on which the ledger sequences it. Officers work in
+/// China (UTC+8) while entry times are UTC, so "the sequencing day" is taken in the most eastern
+/// time zone (UTC+14): a record made early in the morning in Beijing is not refused.
+pub fn latest_allowed_date(time: Timestamp) -> Date {
+    Timestamp::from_millis(time.as_millis() + 14 * 3600 * 1000).date()
+}
+
+fn validate_fields(fields: &[Field], body: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
+    let Some(members) = body.as_object() else { return fail(path, "must be a JSON object") };
+    for key in members.keys() {
+        if !fields.iter().any(|f| f.name == key) {
+            let known = fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
+            return fail(&format!("{path}.{key}"), format!("unknown field (allowed: {known})"));
+        }
+    }
+    for field in fields {
+        let field_path = format!("{path}.{}", field.name);
+        match members.get(field.name) {
+            None if field.required => return fail(&field_path, format!("missing ({})", field.label_zh)),
+            None => {}
+            Some(value) => validate_value(field.field_type, value, &field_path, latest_day)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
+    match field_type {
+        T::Text => text(value, path, MAX_TEXT_CHARS, true),
+        T::Line => text(value, path, MAX_SHORT_TEXT_CHARS, false),
+        T::Id => {
+            text(value, path, MAX_ID_CHARS, false)?;
+            let id = value.as_str().unwrap_or_default();
+            if id.trim() != id {
+                return fail(path, "an identifier may not begin or end with spaces");
+            }
+            Ok(())
+        }
+        T::Date => {
+            let Some(text) = value.as_str() else { return fail(path, "must be a date YYYY-MM-DD") };
+            let Some(date) = Date::parse(text) else { return fail(path, format!("{text:?} is not a real date YYYY-MM-DD")) };
+            if date > latest_day {
+                return fail(path, format!("{date} is after the day the record is made ({latest_day})"));
+            }
+            Ok(())
+        }
+        T::Enum(values) => {
+            let text = value.as_str().unwrap_or_default();
+            if values.iter().any(|(v, _)| *v == text) {
+                Ok(())
+            } else {
+                let allowed = values.iter().map(|(v, zh)| format!("{v} ({zh})")).collect::<Vec<_>>().join(", ");
+                fail(path, format!("{value} is not one of: {allowed}"))
+            }
+        }
+        T::Person => person(value, path),
+        T::Organisation => organisation(value, path),
+        T::PersonOrOrganisation => person_or_organisation(value, path),
+        T::People => list(value, path, |item, item_path| person(item, item_path), "id"),
+        T::PeopleOrOrganisations => list(value, path, person_or_organisation, ""),
+        T::Basis => list(
+            value,
+            path,
+            |item, item_path| {
+                let members = exact(item, item_path, &["regulation", "article"], &[])?;
+                text(&members["regulation"], &format!("{item_path}.regulation"), MAX_SHORT_TEXT_CHARS, false)?;
+                text(&members["article"], &format!("{item_path}.article"), MAX_SHORT_TEXT_CHARS, false)
+            },
+            "",
+        ),
+        T::Period => {
+            let text = value.as_str().unwrap_or_default();
+            if parse_period(text).is_some() {
+                Ok(())
+            } else {
+                fail(path, format!("{value} is not a period: YYYY, YYYY-H1, YYYY-H2 or YYYY-Q1..Q4"))
+            }
+        }
+        T::Sha256 => match value.as_str().and_then(crate::encoding::parse_hex::<32>) {
+            Some(_) => Ok(()),
+            None => fail(path, "must be 64 lowercase hex digits (SHA-256)"),
+        },
+        T::TextList => list(value, path, |item, item_path| text(item, item_path, MAX_TEXT_CHARS, true), ""),
+        T::EntryRef => {
+            let members = exact(value, path, &["seq", "hash"], &[])?;
+            if members["seq"].as_u64().is_none() {
+                return fail(&format!("{path}.seq"), "must be a seq (non-negative integer)");
+            }
+            match members["hash"].as_str().and_then(crate::encoding::parse_hex::<32>) {
+                Some(_) => Ok(()),
+                None => fail(&format!("{path}.hash"), "must be the entry hash (64 lowercase hex digits)"),
+            }
+        }
+        T::CheckpointRef => {
+            let members = exact(value, path, &["size", "root"], &[])?;
+            if members["size"].as_u64().is_none() {
+                return fail(&format!("{path}.size"), "must be a tree size (non-negative integer)");
+            }
+            match members["root"].as_str().and_then(crate::encoding::parse_hex::<32>) {
+                Some(_) => Ok(()),
+                None => fail(&format!("{path}.root"), "must be the root hash (64 lowercase hex digits)"),
+            }
+        }
+        // Validated against the target's kind by the lifecycle rule, which knows the target.
+        T::Body => match value.is_object() {
+            true => Ok(()),
+            false => fail(path, "must be a JSON object (the corrected body)"),
+        },
+    }
+}
+
+/// Validate a corrected body as `kind` version `v` (the path prefix is `body.body`).
+pub fn validate_corrected_body(kind: &str, v: u64, body: &Value, time: Timestamp) -> Result<(), SchemaError> {
+    let spec = lookup(kind).filter(|s| s.domain && s.name != "correction");
+    let Some(spec) = spec else { return fail("body.target", format!("a {kind} record cannot be corrected")) };
+    let Some(version) = spec.version(v) else { return fail("body.target", format!("{kind} v{v} is unknown")) };
+    validate_fields(version.fields, body, "body.body", latest_allowed_date(time))
+}
+
+fn text(value: &Value, path: &str, max_chars: usize, multi_line: bool) -> Result<(), SchemaError> {
+    let Some(text) = value.as_str() else { return fail(path, "must be a string") };
+    if text.trim().is_empty() {
+        return fail(path, "must not be empty");
+    }
+    let count = text.chars().count();
+    if count > max_chars {
+        return fail(path, format!("{count} characters; the limit is {max_chars}"));
+    }
+    if let Some(c) = text.chars().find(|c| c.is_control() && !(multi_line && (*c == '\n' || *c == '\t'))) {
+        return fail(path, format!("contains the control character U+{:04X}", c as u32));
+    }
+    Ok(())
+}
+
+fn exact<'a>(value: &'a Value, path: &str, required: &[&str], optional: &[&str]) -> Result<&'a Map<String, Value>, SchemaError> {
+    let Some(members) = value.as_object() else { return fail(path, "must be a JSON object") };
+    for key in members.keys() {
+        if !required.contains(&key.as_str()) && !optional.contains(&key.as_str()) {
+            return fail(&format!("{path}.{key}"), "unknown field");
+        }
+    }
+    for key in required {
+        if !members.contains_key(*key) {
+            return fail(&format!("{path}.{key}"), "missing");
+        }
+    }
+    Ok(members)
+}
+
+fn person(value: &Value, path: &str) -> Result<(), SchemaError> {
+    let members = exact(value, path, &["id", "name", "unit"], &["post"])?;
+    validate_value(T::Id, &members["id"], &format!("{path}.id"), Date::parse("9999-12-31").unwrap_or_else(|| unreachable_date()))?;
+    text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)?;
+    text(&members["unit"], &format!("{path}.unit"), MAX_SHORT_TEXT_CHARS, false)?;
+    if let Some(post) = members.get("post") {
+        text(post, &format!("{path}.post"), MAX_SHORT_TEXT_CHARS, false)?;
+    }
+    Ok(())
+}
+
+fn unreachable_date() -> Date {
+    // `9999-12-31` always parses; this is only a typed fallback, never reached.
+    Timestamp::from_millis(0).date()
+}
+
+fn organisation(value: &Value, path: &str) -> Result<(), SchemaError> {
+    let members = exact(value, path, &["org_id", "name"], &[])?;
+    let far = Date::parse("9999-12-31").unwrap_or_else(unreachable_date);
+    validate_value(T::Id, &members["org_id"], &format!("{path}.org_id"), far)?;
+    text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)
+}
+
+fn person_or_organisation(value: &Value, path: &str) -> Result<(), SchemaError> {
+    if value.get("org_id").is_some() { organisation(value, path) } else { person(value, path) }
+}
+
+fn list(
+    value: &Value,
+    path: &str,
+    item: impl Fn(&Value, &str) -> Result<(), SchemaError>,
+    distinct_key: &str,
+) -> Result<(), SchemaError> {
+    let Some(items) = value.as_array() else { return fail(path, "must be a list") };
+    if items.is_empty() {
+        return fail(path, "must not be empty");
+    }
+    if items.len() > MAX_LIST_ITEMS {
+        return fail(path, format!("{} items; the limit is {MAX_LIST_ITEMS}", items.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, value) in items.iter().enumerate() {
+        let item_path = format!("{path}[{index}]");
+        item(value, &item_path)?;
+        if !distinct_key.is_empty()
+            && let Some(id) = value.get(distinct_key).and_then(Value::as_str)
+            && !seen.insert(id.to_string())
+        {
+            return fail(&format!("{item_path}.{distinct_key}"), format!("{id:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// `2026` → (2026, None); `2026-H1`; `2026-Q3`.
+pub fn parse_period(text: &str) -> Option<(u16, Option<&str>)> {
+    let (year, part) = match text.split_once('-') {
+        Some((year, part)) => (year, Some(part)),
+        None => (text, None),
+    };
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: u16 = year.parse().ok()?;
+    match part {
+        None | Some("H1" | "H2" | "Q1" | "Q2" | "Q3" | "Q4") => Some((year, part)),
+        _ => None,
+    }
+}
+
+/// Bring a body of an older schema version up to the current one (the stored bytes never change;
+/// this runs when a body is read into projections and queries).
+pub fn upcast(kind: &str, v: u64, body: &Value) -> Value {
+    let mut body = body.clone();
+    if kind == "interview" && v < 2 {
+        // v1 `requirements` was one text; v2 keeps a list of separate requirements.
+        if let Some(Value::String(text)) = body.get("requirements").cloned() {
+            body["requirements"] = Value::Array(vec![Value::String(text)]);
+        }
+    }
+    body
+}
+
+/// The current schema version of a kind (1 for kinds the registry does not version).
+pub fn current_version(kind: &str) -> u64 {
+    lookup(kind).map(KindSpec::current_version).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at() -> Timestamp {
+        Timestamp::parse("2026-06-30T02:00:00.000Z").unwrap()
+    }
+
+    fn zhang() -> Value {
+        json!({"id": "P-1001", "name": "张某", "unit": "市住建局", "post": "副局长"})
+    }
+
+    #[test]
+    fn demo_bodies_are_valid() {
+        for (_, kind, body) in crate::scenario::demo_story() {
+            let time = Timestamp::parse("2026-11-25T00:00:00.000Z").unwrap();
+            validate(kind, current_version(kind), &body, time).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_path() {
+        let body = json!({
+            "report_id": "R-1", "subjects": [zhang(), {"id": "P-2", "name": "李某"}],
+            "source": "petition", "summary": "x", "received_on": "2026-01-01"
+        });
+        let err = validate("report.received", 1, &body, at()).unwrap_err();
+        assert_eq!(err.path, "body.subjects[1].unit");
+        let body = json!({"report_id": "R-1", "finding": "maybe", "disposition": "x", "concluded_on": "2026-01-01"});
+        assert_eq!(validate("report.concluded", 1, &body, at()).unwrap_err().path, "body.finding");
+    }
+
+    #[test]
+    fn unknown_fields_dates_text_and_lists_are_checked() {
+        let base = json!({
+            "report_id": "R-1", "subjects": [zhang()], "source": "petition",
+            "summary": "反映问题", "received_on": "2026-01-01"
+        });
+        let cases = [
+            ("whistleblower", json!("王某"), "body.whistleblower"),
+            ("received_on", json!("2026-02-30"), "body.received_on"),
+            ("received_on", json!("2026-07-02"), "body.received_on"),
+            ("summary", json!("a\u{7}b"), "body.summary"),
+            ("summary", json!("   "), "body.summary"),
+            ("summary", json!("长".repeat(MAX_TEXT_CHARS + 1)), "body.summary"),
+            ("subjects", json!([]), "body.subjects"),
+            ("subjects", json!([zhang(), zhang()]), "body.subjects[1].id"),
+        ];
+        for (field, value, path) in cases {
+            let mut body = base.clone();
+            body[field] = value;
+            assert_eq!(validate("report.received", 1, &body, at()).unwrap_err().path, path, "{field}");
+        }
+        let mut body = base.clone();
+        body["summary"] = json!("第一行\n第二行\t制表");
+        validate("report.received", 1, &body, at()).unwrap();
+        // The sequencing day is taken generously east: 2026-06-30 02:00 UTC is already 06-30 in Beijing.
+        body["received_on"] = json!("2026-06-30");
+        validate("report.received", 1, &body, at()).unwrap();
+    }
+
+    #[test]
+    fn periods() {
+        for good in ["2026", "2026-H1", "2026-Q4"] {
+            assert!(parse_period(good).is_some(), "{good}");
+        }
+        for bad in ["26", "2026-H3", "2026-Q0", "2026-", "2026-h1"] {
+            assert!(parse_period(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn interview_v1_is_upcast_to_v2() {
+        let v1 = json!({"interview_type": "reminder", "subjects": [zhang()], "interviewers": [zhang()],
+            "held_on": "2026-01-01", "reason": "提醒", "requirements": "按期整改"});
+        validate("interview", 1, &v1, at()).unwrap();
+        assert!(validate("interview", 2, &v1, at()).is_err());
+        let v2 = upcast("interview", 1, &v1);
+        assert_eq!(v2["requirements"], json!(["按期整改"]));
+        validate("interview", 2, &v2, at()).unwrap();
+        assert_eq!(upcast("interview", 2, &v2), v2);
+    }
+}
