@@ -50,6 +50,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Rebuild the derived store (indexes, tree, registry) from the log (重建索引).
     Reindex,
+    /// Rebuild every projection from seq 0 and check it equals the stored one (重放校验).
+    Replay,
+    /// A person's integrity file: every record naming them, in time order (廉政档案).
+    Dossier(DossierArgs),
+    /// Records matching filters (记录查询).
+    Query(QueryArgs),
+    /// Reports, decisions, appeals and rectifications with their status (案件状态).
+    Cases(CasesArgs),
+    /// Rectifications past their due date (逾期整改).
+    Overdue(OverdueArgs),
+    /// Counts for the annual assessment (统计).
+    Stats(StatsArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
 }
@@ -180,6 +192,68 @@ pub struct ExportArgs {
     /// Withhold every body outside ledger.* and key.* (for outside auditors).
     #[arg(long)]
     pub without_bodies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DossierArgs {
+    /// The person's id, e.g. P-1001.
+    pub person_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Only this kind, e.g. accountability.decision.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only records naming this person id.
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Only records about this unit (a subject's unit or an organisation's name).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Only records whose date is on or after this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only records whose date is on or before this day (YYYY-MM-DD).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only records whose text contains every one of these words.
+    #[arg(long)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CasesArgs {
+    /// Only cases still open (reports not concluded, appeals pending, rectifications open).
+    #[arg(long)]
+    pub open: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OverdueArgs {
+    /// The day to check against (YYYY-MM-DD); today by default.
+    #[arg(long)]
+    pub on: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Group counts by unit, kind or month.
+    #[arg(long, value_enum, default_value = "kind")]
+    pub by: StatsBy,
+    /// Only this year.
+    #[arg(long)]
+    pub year: Option<i16>,
+    /// Print CSV (group,kind,kind_zh,count) for spreadsheets.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StatsBy {
+    Unit,
+    Kind,
+    Month,
 }
 
 #[derive(Debug, Args)]

@@ -129,6 +129,93 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
         }
         Command::Demo(args) => crate::demo::run(&args.dir)?,
+        Command::Replay => {
+            let ledger = open(dir)?;
+            let report = ledger.replay()?;
+            if json_output {
+                print_json(
+                    &json!({"ok": true, "entries": report.entries, "state_keys": report.keys, "seconds": report.seconds}),
+                );
+            } else {
+                println!(
+                    "replayed {} entries: every projection ({} keys) is identical to the stored one ({:.3} s, {:.0} entries/s)",
+                    report.entries,
+                    report.keys,
+                    report.seconds,
+                    report.entries as f64 / report.seconds.max(1e-9)
+                );
+            }
+        }
+        Command::Dossier(args) => {
+            let ledger = open(dir)?;
+            let records = ledger.dossier(&args.person_id)?;
+            if json_output {
+                print_json(&Value::Array(records.iter().map(render::record_json).collect()));
+            } else {
+                render::print_dossier(&args.person_id, &records, ledger.registry());
+            }
+        }
+        Command::Query(args) => {
+            let filter = lianlog_ledger::query::QueryFilter {
+                kind: args.kind,
+                person: args.person,
+                unit: args.unit,
+                since: args.since.as_deref().map(|d| parse_date(d, "--since")).transpose()?,
+                until: args.until.as_deref().map(|d| parse_date(d, "--until")).transpose()?,
+                text: args.text,
+            };
+            let ledger = open(dir)?;
+            let records = ledger.query(&filter)?;
+            if json_output {
+                print_json(&Value::Array(records.iter().map(render::record_json).collect()));
+            } else {
+                render::print_records(&records, ledger.registry());
+                println!("{} records", records.len());
+            }
+        }
+        Command::Cases(args) => {
+            let ledger = open(dir)?;
+            let cases = ledger.cases(args.open)?;
+            if json_output {
+                print_json(&Value::Array(cases.iter().map(|c| json!({"type": c.family, "id": c.id, "status": c.status, "open": c.open, "seq": c.seq, "state": c.state})).collect()));
+            } else {
+                render::print_cases(&cases);
+            }
+        }
+        Command::Overdue(args) => {
+            let on = match args.on.as_deref() {
+                Some(day) => parse_date(day, "--on")?,
+                None => lianlog_ledger::Timestamp::now().date(),
+            };
+            let ledger = open(dir)?;
+            let overdue = ledger.overdue(on)?;
+            if json_output {
+                print_json(&Value::Array(overdue.iter().map(|(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)})).collect()));
+            } else {
+                render::print_overdue(&overdue, on);
+            }
+        }
+        Command::Stats(args) => {
+            let by = match args.by {
+                crate::args::StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
+                crate::args::StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
+                crate::args::StatsBy::Month => lianlog_ledger::query::StatsGrouping::Month,
+            };
+            let ledger = open(dir)?;
+            let stats = ledger.stats(by, args.year)?;
+            if args.csv {
+                render::print_stats_csv(&stats);
+            } else if json_output {
+                print_json(&Value::Array(
+                    stats
+                        .iter()
+                        .map(|((group, kind), count)| json!({"group": group, "kind": kind, "count": count}))
+                        .collect(),
+                ));
+            } else {
+                render::print_stats(&stats, by);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -287,6 +374,11 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn parse_date(text: &str, flag: &str) -> Result<lianlog_ledger::Date> {
+    Ok(lianlog_ledger::Date::parse(text)
+        .ok_or_else(|| Error::bad_input(format!("{flag} {text:?}: expected a date YYYY-MM-DD")))?)
 }
 
 fn print_appended(appended: &lianlog_ledger::Appended, json_output: bool) {

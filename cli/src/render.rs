@@ -1,6 +1,7 @@
 //! Human output: tables aligned by display width (CJK characters take two columns), times in the
 //! local time zone, kinds with their Chinese labels.
 
+use lianlog_ledger::query::{CaseView, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr as _;
@@ -186,4 +187,183 @@ pub fn print_keys(registry: &KeyRegistry) {
         .collect();
     print_table(&["身份 identity", "角色 roles", "持有人 holder", "单位 unit", "授权 seq", "状态 status"], &rows);
     println!("日志密钥 log key: {}", registry.log_key);
+}
+
+/// Chinese label of a case status.
+pub fn status_zh(status: &str) -> &str {
+    match status {
+        "open" => "办理中",
+        "concluded" => "已办结",
+        "in_force" => "生效",
+        "under_appeal" => "申诉中",
+        "upheld" => "维持",
+        "modified" => "变更",
+        "revoked" => "撤销",
+        "pending" => "待复查",
+        "completed" => "已完成",
+        other => other,
+    }
+}
+
+fn record_summary(record: &RecordView) -> String {
+    let Some(body) = &record.body else {
+        return format!("[内容已删除 redacted by seq {}]", record.redacted_by.unwrap_or_default());
+    };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
+    let label =
+        |key: &str| text(key).map(|v| kinds::value_label_zh(&record.kind, key, &v).map(str::to_string).unwrap_or(v));
+    let mut parts: Vec<String> = Vec::new();
+    for key in ["interview_type", "finding", "measure", "outcome", "source", "assessment"] {
+        if let Some(value) = label(key) {
+            parts.push(value);
+        }
+    }
+    for key in ["report_id", "decision_id", "appeal_id", "rectification_id", "period"] {
+        if let Some(value) = text(key) {
+            parts.push(value);
+        }
+    }
+    if let Some(basis) = body.get("basis").and_then(Value::as_array).and_then(|b| b.first()) {
+        parts.push(format!(
+            "《{}》{}",
+            basis["regulation"].as_str().unwrap_or(""),
+            basis["article"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(detail) =
+        ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"].iter().find_map(|k| text(k))
+    {
+        parts.push(detail);
+    }
+    let mut out = parts.join(" ");
+    if let Some(by) = record.corrected_by {
+        out = format!("（已更正 corrected by seq {by}）{out}");
+    }
+    out
+}
+
+pub fn print_records(records: &[RecordView], registry: &KeyRegistry) {
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                r.seq.to_string(),
+                r.date.to_string(),
+                kinds::label_zh(&r.kind).to_string(),
+                r.status.as_deref().map(status_zh).unwrap_or("").to_string(),
+                truncate(&author_name(registry, &r.author), 24),
+                truncate(&record_summary(r), 56),
+            ]
+        })
+        .collect();
+    print_table(&["序号 seq", "日期 date", "类型 kind", "状态 status", "记录人 author", "摘要 summary"], &rows);
+}
+
+pub fn print_dossier(person_id: &str, records: &[RecordView], registry: &KeyRegistry) {
+    let person = records.iter().filter_map(|r| r.body.as_ref()).find_map(|body| find_person(body, person_id));
+    match person {
+        Some(p) => println!(
+            "廉政档案 integrity file: {} {}（{}{}）",
+            person_id,
+            p["name"].as_str().unwrap_or(""),
+            p["unit"].as_str().unwrap_or(""),
+            p["post"].as_str().map(|post| format!(" {post}")).unwrap_or_default()
+        ),
+        None => println!("廉政档案 integrity file: {person_id}"),
+    }
+    if records.is_empty() {
+        println!("no records name {person_id}");
+        return;
+    }
+    print_records(records, registry);
+    println!("{} records", records.len());
+}
+
+fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {
+    let matches = |p: &&'a Value| p.get("id").and_then(Value::as_str) == Some(id);
+    for field in ["subjects", "interviewers"] {
+        if let Some(found) = body.get(field).and_then(Value::as_array).and_then(|items| items.iter().find(matches)) {
+            return Some(found);
+        }
+    }
+    ["subject", "reporter", "target"].iter().filter_map(|f| body.get(*f)).find(matches)
+}
+
+pub fn record_json(record: &RecordView) -> Value {
+    json!({
+        "seq": record.seq,
+        "entry_hash": record.entry_hash.to_hex(),
+        "time": record.time.to_string(),
+        "date": record.date.to_string(),
+        "kind": record.kind,
+        "kind_zh": kinds::label_zh(&record.kind),
+        "author": record.author,
+        "body": record.body,
+        "status": record.status,
+        "corrected_by": record.corrected_by,
+        "redacted_by": record.redacted_by,
+    })
+}
+
+pub fn print_cases(cases: &[CaseView]) {
+    fn family_zh(family: &str) -> &str {
+        match family {
+            "report" => "问题线索",
+            "decision" => "问责决定",
+            "appeal" => "申诉",
+            "rectification" => "整改",
+            other => other,
+        }
+    }
+    let rows: Vec<Vec<String>> = cases
+        .iter()
+        .map(|c| {
+            vec![family_zh(c.family).to_string(), c.id.clone(), status_zh(&c.status).to_string(), c.seq.to_string()]
+        })
+        .collect();
+    print_table(&["类别 type", "编号 id", "状态 status", "序号 seq"], &rows);
+    println!("{} cases, {} open", cases.len(), cases.iter().filter(|c| c.open).count());
+}
+
+pub fn print_overdue(overdue: &[(CaseView, RecordView)], on: lianlog_ledger::Date) {
+    let rows: Vec<Vec<String>> = overdue
+        .iter()
+        .map(|(case, record)| {
+            let target = record
+                .body
+                .as_ref()
+                .map(|b| b["target"]["name"].as_str().unwrap_or("").to_string())
+                .unwrap_or_default();
+            vec![case.id.clone(), target, case.state["due_on"].as_str().unwrap_or("").to_string(), case.seq.to_string()]
+        })
+        .collect();
+    println!("逾期未完成整改 overdue rectifications on {on}:");
+    print_table(&["整改编号 id", "整改对象 target", "期限 due", "序号 seq"], &rows);
+}
+
+pub fn print_stats(
+    stats: &std::collections::BTreeMap<(String, String), u64>,
+    by: lianlog_ledger::query::StatsGrouping,
+) {
+    let group_header = match by {
+        lianlog_ledger::query::StatsGrouping::Unit => "单位 unit",
+        lianlog_ledger::query::StatsGrouping::Kind => "年度 year",
+        lianlog_ledger::query::StatsGrouping::Month => "月份 month",
+    };
+    let rows: Vec<Vec<String>> = stats
+        .iter()
+        .map(|((group, kind), count)| vec![group.clone(), kinds::label_zh(kind).to_string(), count.to_string()])
+        .collect();
+    print_table(&[group_header, "类型 kind", "数量 count"], &rows);
+    println!("合计 total {}", stats.values().sum::<u64>());
+}
+
+pub fn print_stats_csv(stats: &std::collections::BTreeMap<(String, String), u64>) {
+    let field = |text: &str| {
+        if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+    };
+    println!("group,kind,kind_zh,count");
+    for ((group, kind), count) in stats {
+        println!("{},{},{},{count}", field(group), field(kind), field(kinds::label_zh(kind)));
+    }
 }

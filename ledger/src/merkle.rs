@@ -107,11 +107,7 @@ pub enum InvalidArgument {
     /// The tree already has `u64::MAX` leaves, so its size cannot grow.
     TreeFull,
     /// A compact range of `size` leaves has exactly `size.count_ones()` hashes.
-    WrongHashCount {
-        size: u64,
-        expected: u32,
-        got: usize,
-    },
+    WrongHashCount { size: u64, expected: u32, got: usize },
 }
 
 impl fmt::Display for InvalidArgument {
@@ -124,14 +120,9 @@ impl fmt::Display for InvalidArgument {
                 write!(f, "old tree size {old} exceeds new tree size {new}")
             }
             Self::TreeFull => write!(f, "the tree already holds u64::MAX leaves"),
-            Self::WrongHashCount {
-                size,
-                expected,
-                got,
-            } => write!(
-                f,
-                "a compact range of {size} leaves has {expected} hashes, got {got}"
-            ),
+            Self::WrongHashCount { size, expected, got } => {
+                write!(f, "a compact range of {size} leaves has {expected} hashes, got {got}")
+            }
         }
     }
 }
@@ -190,10 +181,7 @@ pub struct CompactRange {
 
 impl fmt::Debug for CompactRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompactRange")
-            .field("size", &self.size)
-            .field("subtrees", &self.size.count_ones())
-            .finish()
+        f.debug_struct("CompactRange").field("size", &self.size).field("subtrees", &self.size.count_ones()).finish()
     }
 }
 
@@ -206,10 +194,7 @@ impl Default for CompactRange {
 impl CompactRange {
     /// The frontier of the empty tree.
     pub const fn new() -> Self {
-        Self {
-            size: 0,
-            frontier: [[0; 32]; MAX_LEVELS],
-        }
+        Self { size: 0, frontier: [[0; 32]; MAX_LEVELS] }
     }
 
     /// The number of leaves appended so far.
@@ -220,10 +205,7 @@ impl CompactRange {
     /// The levels holding a subtree, with their hashes, smallest (rightmost) first.
     fn subtrees(&self) -> impl DoubleEndedIterator<Item = (usize, &Hash)> {
         let size = self.size;
-        self.frontier
-            .iter()
-            .enumerate()
-            .filter(move |(level, _)| (size >> level) & 1 == 1)
+        self.frontier.iter().enumerate().filter(move |(level, _)| (size >> level) & 1 == 1)
     }
 
     /// The hashes of the complete subtrees of `[0, size)`, largest (leftmost) first, as
@@ -238,20 +220,11 @@ impl CompactRange {
     pub fn from_parts(size: u64, hashes: &[Hash]) -> Result<Self, InvalidArgument> {
         let expected = size.count_ones();
         if usize::try_from(expected).ok() != Some(hashes.len()) {
-            return Err(InvalidArgument::WrongHashCount {
-                size,
-                expected,
-                got: hashes.len(),
-            });
+            return Err(InvalidArgument::WrongHashCount { size, expected, got: hashes.len() });
         }
         let mut range = Self::new();
         range.size = size;
-        let slots = range
-            .frontier
-            .iter_mut()
-            .enumerate()
-            .rev()
-            .filter(|(level, _)| (size >> level) & 1 == 1);
+        let slots = range.frontier.iter_mut().enumerate().rev().filter(|(level, _)| (size >> level) & 1 == 1);
         for ((_, slot), hash) in slots.zip(hashes) {
             *slot = *hash;
         }
@@ -302,11 +275,7 @@ impl CompactRange {
         self.push_with(leaf, |_, _| {})
     }
 
-    fn push_with(
-        &mut self,
-        leaf: Hash,
-        mut completed: impl FnMut(NodeId, Hash),
-    ) -> Result<(), InvalidArgument> {
+    fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(NodeId, Hash)) -> Result<(), InvalidArgument> {
         let new_size = self.size.checked_add(1).ok_or(InvalidArgument::TreeFull)?;
         // Each trailing one bit of `size` is a complete subtree of exactly the height of the
         // subtree being carried up, immediately to its left: merging them is binary addition.
@@ -538,13 +507,7 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, proof: &[Hash], root
 /// * otherwise the proof must be non-empty and of exactly the expected length.
 ///
 /// Does at most about 128 hashings whatever the proof's length.
-pub fn verify_consistency(
-    old: u64,
-    new: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> bool {
+pub fn verify_consistency(old: u64, new: u64, old_root: &Hash, new_root: &Hash, proof: &[Hash]) -> bool {
     if old > new {
         return false;
     }
@@ -625,10 +588,7 @@ mod tests {
 
     fn unhex(s: &str) -> Vec<u8> {
         assert!(s.len().is_multiple_of(2), "odd hex length: {s}");
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit"))
-            .collect()
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit")).collect()
     }
 
     fn h(s: &str) -> Hash {
@@ -650,10 +610,7 @@ mod tests {
         type Error = Missing;
         fn node(&self, level: u8, index: u64) -> Result<Hash, Missing> {
             self.reads.set(self.reads.get() + 1);
-            self.nodes
-                .get(&(level, index))
-                .copied()
-                .ok_or(Missing(level, index))
+            self.nodes.get(&(level, index)).copied().ok_or(Missing(level, index))
         }
     }
 
@@ -778,16 +735,8 @@ mod tests {
 
     // ---- RFC 6962 test vectors -----------------------------------------------------------------
 
-    const RFC_LEAVES: [&str; 8] = [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ];
+    const RFC_LEAVES: [&str; 8] =
+        ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
     /// Published roots of sizes 0..=8 (certificate-transparency merkle_tree_test.cc,
     /// transparency-dev/merkle testonly RootHashes).
@@ -824,11 +773,7 @@ mod tests {
                 "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
             ],
         ),
-        (
-            2,
-            3,
-            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-        ),
+        (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
         (
             1,
             5,
@@ -879,11 +824,7 @@ mod tests {
                 "837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e",
             ],
         ),
-        (
-            4,
-            7,
-            &["837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"],
-        ),
+        (4, 7, &["837dbb152e9b079010717e84e865da4ebc0fa198a806d59d31bf15accef22d0e"]),
         (
             6,
             7,
@@ -933,24 +874,12 @@ mod tests {
         for (index, size, path) in RFC_INCLUSION {
             let want: Vec<Hash> = path.iter().map(|s| h(s)).collect();
             assert_eq!(inclusion_proof(index, size, &store), Ok(want.clone()));
-            assert!(verify_inclusion(
-                index,
-                size,
-                &d[index as usize],
-                &want,
-                &h(RFC_ROOTS[size as usize])
-            ));
+            assert!(verify_inclusion(index, size, &d[index as usize], &want, &h(RFC_ROOTS[size as usize])));
         }
         for (old, new, path) in RFC_CONSISTENCY {
             let want: Vec<Hash> = path.iter().map(|s| h(s)).collect();
             assert_eq!(consistency_proof(old, new, &store), Ok(want.clone()));
-            assert!(verify_consistency(
-                old,
-                new,
-                &h(RFC_ROOTS[old as usize]),
-                &h(RFC_ROOTS[new as usize]),
-                &want
-            ));
+            assert!(verify_consistency(old, new, &h(RFC_ROOTS[old as usize]), &h(RFC_ROOTS[new as usize]), &want));
         }
     }
 
@@ -963,26 +892,15 @@ mod tests {
             let root_n = h(RFC_ROOTS[n as usize]);
             for i in 0..n {
                 let proof = inclusion_proof(i, n, &store).unwrap();
-                assert_eq!(
-                    proof,
-                    naive_path(i as usize, &d[..n as usize]),
-                    "PATH({i}, {n})"
-                );
+                assert_eq!(proof, naive_path(i as usize, &d[..n as usize]), "PATH({i}, {n})");
                 assert!(verify_inclusion(i, n, &d[i as usize], &proof, &root_n));
                 checked += 1;
             }
             for m in 0..=n {
                 let proof = consistency_proof(m, n, &store).unwrap();
-                assert_eq!(
-                    proof,
-                    naive_proof(m as usize, &d[..n as usize]),
-                    "PROOF({m}, {n})"
-                );
+                assert_eq!(proof, naive_proof(m as usize, &d[..n as usize]), "PROOF({m}, {n})");
                 let root_m = h(RFC_ROOTS[m as usize]);
-                assert!(
-                    verify_consistency(m, n, &root_m, &root_n, &proof),
-                    "{m}->{n}"
-                );
+                assert!(verify_consistency(m, n, &root_m, &root_n, &proof), "{m}->{n}");
                 checked += 1;
             }
         }
@@ -993,18 +911,10 @@ mod tests {
     fn independent_steps_json_vectors() {
         let v: serde_json::Value = serde_json::from_str(STEPS_JSON).unwrap();
         let hashes = |x: &serde_json::Value| -> Vec<Hash> {
-            x.as_array()
-                .unwrap()
-                .iter()
-                .map(|s| h(s.as_str().unwrap()))
-                .collect()
+            x.as_array().unwrap().iter().map(|s| h(s.as_str().unwrap())).collect()
         };
-        let leaves: Vec<Hash> = v["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| h(s["entry_hash"].as_str().unwrap()))
-            .collect();
+        let leaves: Vec<Hash> =
+            v["steps"].as_array().unwrap().iter().map(|s| h(s["entry_hash"].as_str().unwrap())).collect();
         assert_eq!(leaves.len(), 8);
         let store = MemStore::with_leaves(&leaves);
         let roots = v["roots"].as_object().unwrap();
@@ -1017,19 +927,10 @@ mod tests {
         let inclusion = v["inclusion"].as_array().unwrap();
         assert_eq!(inclusion.len(), 8);
         for case in inclusion {
-            let (index, size) = (
-                case["index"].as_u64().unwrap(),
-                case["size"].as_u64().unwrap(),
-            );
+            let (index, size) = (case["index"].as_u64().unwrap(), case["size"].as_u64().unwrap());
             let want = hashes(&case["hashes"]);
             assert_eq!(inclusion_proof(index, size, &store), Ok(want.clone()));
-            assert!(verify_inclusion(
-                index,
-                size,
-                &leaves[index as usize],
-                &want,
-                &root_of(size)
-            ));
+            assert!(verify_inclusion(index, size, &leaves[index as usize], &want, &root_of(size)));
         }
         let consistency = v["consistency"].as_array().unwrap();
         assert_eq!(consistency.len(), 8);
@@ -1038,13 +939,7 @@ mod tests {
             let new = case["new_size"].as_u64().unwrap();
             let want = hashes(&case["hashes"]);
             assert_eq!(consistency_proof(old, new, &store), Ok(want.clone()));
-            assert!(verify_consistency(
-                old,
-                new,
-                &root_of(old),
-                &root_of(new),
-                &want
-            ));
+            assert!(verify_consistency(old, new, &root_of(old), &root_of(new), &want));
         }
     }
 
@@ -1071,15 +966,11 @@ mod tests {
                 assert_eq!(p, naive_proof(m, &d[..n]), "PROOF({m}, {n})");
                 assert!(verify_consistency(m as u64, nu, &roots[m], &roots[n], &p));
                 if let Some((_, shorter)) = p.split_last() {
-                    assert!(!verify_consistency(
-                        m as u64, nu, &roots[m], &roots[n], shorter
-                    ));
+                    assert!(!verify_consistency(m as u64, nu, &roots[m], &roots[n], shorter));
                 }
                 let mut longer = p.clone();
                 longer.push(roots[m]);
-                assert!(!verify_consistency(
-                    m as u64, nu, &roots[m], &roots[n], &longer
-                ));
+                assert!(!verify_consistency(m as u64, nu, &roots[m], &roots[n], &longer));
             }
         }
     }
@@ -1091,43 +982,21 @@ mod tests {
         let store = MemStore::with_leaves(&leaves(5));
         assert_eq!(
             inclusion_proof(5, 5, &store),
-            Err(MerkleError::Invalid(InvalidArgument::IndexOutOfRange {
-                index: 5,
-                size: 5
-            }))
+            Err(MerkleError::Invalid(InvalidArgument::IndexOutOfRange { index: 5, size: 5 }))
         );
-        assert!(matches!(
-            inclusion_proof(0, 0, &store),
-            Err(MerkleError::Invalid(_))
-        ));
+        assert!(matches!(inclusion_proof(0, 0, &store), Err(MerkleError::Invalid(_))));
         assert_eq!(
             consistency_proof(4, 3, &store),
-            Err(MerkleError::Invalid(InvalidArgument::OldExceedsNew {
-                old: 4,
-                new: 3
-            }))
+            Err(MerkleError::Invalid(InvalidArgument::OldExceedsNew { old: 4, new: 3 }))
         );
         // Sizes beyond the stored tree surface the store's own error.
         assert_eq!(root(6, &store), Err(Missing(1, 2)));
-        assert!(matches!(
-            inclusion_proof(0, 6, &store),
-            Err(MerkleError::Store(_))
-        ));
-        assert!(matches!(
-            consistency_proof(2, 6, &store),
-            Err(MerkleError::Store(_))
-        ));
-        assert_eq!(
-            nodes_to_append(u64::MAX, [0; 32], &store),
-            Err(MerkleError::Invalid(InvalidArgument::TreeFull))
-        );
+        assert!(matches!(inclusion_proof(0, 6, &store), Err(MerkleError::Store(_))));
+        assert!(matches!(consistency_proof(2, 6, &store), Err(MerkleError::Store(_))));
+        assert_eq!(nodes_to_append(u64::MAX, [0; 32], &store), Err(MerkleError::Invalid(InvalidArgument::TreeFull)));
         assert_eq!(
             CompactRange::from_parts(5, &[[0; 32]]),
-            Err(InvalidArgument::WrongHashCount {
-                size: 5,
-                expected: 2,
-                got: 1
-            })
+            Err(InvalidArgument::WrongHashCount { size: 5, expected: 2, got: 1 })
         );
         // Empty proofs and no reads for the trivial cases.
         assert_eq!(store.count(|s| consistency_proof(0, 5, s)), (Ok(vec![]), 0));
@@ -1177,13 +1046,7 @@ mod tests {
         let p = inclusion_proof(0, 3, &store).unwrap();
         let r3 = root(3, &store).unwrap();
         assert!(verify_inclusion(0, 4, &d[0], &p, &r3));
-        assert!(!verify_inclusion(
-            0,
-            4,
-            &d[0],
-            &p,
-            &root(4, &store).unwrap()
-        ));
+        assert!(!verify_inclusion(0, 4, &d[0], &p, &root(4, &store).unwrap()));
     }
 
     #[test]
@@ -1205,13 +1068,9 @@ mod tests {
             assert!(p.len() <= 64);
             assert!(verify_inclusion(index, size, &leaf, &p, &r(size)));
         }
-        for (old, new) in [
-            (1, full),
-            (full - 1, full),
-            (1 << 63, full),
-            ((1 << 63) + 1, full),
-            ((1 << 62) + 3, (1 << 63) + 7),
-        ] {
+        for (old, new) in
+            [(1, full), (full - 1, full), (1 << 63, full), ((1 << 63) + 1, full), ((1 << 62) + 3, (1 << 63) + 7)]
+        {
             let p = consistency_proof(old, new, &store).unwrap();
             assert!(p.len() <= 65);
             assert!(verify_consistency(old, new, &r(old), &r(new), &p));
@@ -1227,20 +1086,8 @@ mod tests {
         assert_eq!(written, vec![((0, full - 1), leaf)]);
         assert_eq!(almost, range);
         // Proof verification is bounded whatever the claimed length.
-        assert!(!verify_inclusion(
-            0,
-            full,
-            &leaf,
-            &vec![leaf; 10_000],
-            &r(full)
-        ));
-        assert!(!verify_consistency(
-            3,
-            full,
-            &r(3),
-            &r(full),
-            &vec![leaf; 10_000]
-        ));
+        assert!(!verify_inclusion(0, full, &leaf, &vec![leaf; 10_000], &r(full)));
+        assert!(!verify_consistency(3, full, &r(3), &r(full), &vec![leaf; 10_000]));
     }
 
     // ---- compact range and appending -----------------------------------------------------------
@@ -1289,19 +1136,7 @@ mod tests {
         const N: u64 = 131_071 + 3; // > 100,000 leaves; sizes below have up to 17 one bits.
         let store = MemStore::with_leaves(&leaves(N));
         assert_eq!(store.size, N);
-        let sizes = [
-            1,
-            2,
-            3,
-            1000,
-            65_535,
-            65_536,
-            65_537,
-            100_000,
-            131_071,
-            N - 1,
-            N,
-        ];
+        let sizes = [1, 2, 3, 1000, 65_535, 65_536, 65_537, 100_000, 131_071, N - 1, N];
         let mut max_ratio: f64 = 0.0;
         for &n in &sizes {
             let bound = 2 * ceil_log2(n) + 1;
@@ -1314,14 +1149,8 @@ mod tests {
                 let (p, reads) = store.count(|s| inclusion_proof(i, n, s));
                 let p = p.unwrap();
                 assert!(p.len() as u64 <= ceil_log2(n));
-                assert!(
-                    reads < p.len() as u64 + u64::from(n.count_ones()),
-                    "({i},{n})"
-                );
-                assert!(
-                    reads <= 2 * ceil_log2(n).max(1),
-                    "PATH({i}, {n}): {reads} reads"
-                );
+                assert!(reads < p.len() as u64 + u64::from(n.count_ones()), "({i},{n})");
+                assert!(reads <= 2 * ceil_log2(n).max(1), "PATH({i}, {n}): {reads} reads");
                 max_ratio = max_ratio.max(reads as f64 / bound as f64);
             }
             let mut olds: Vec<u64> = (1..n).step_by(4_999).collect();
@@ -1330,10 +1159,7 @@ mod tests {
                 let (p, reads) = store.count(|s| consistency_proof(m, n, s));
                 let p = p.unwrap();
                 assert!(p.len() as u64 <= ceil_log2(n) + 1);
-                assert!(
-                    reads < p.len() as u64 + u64::from(n.count_ones()),
-                    "({m},{n})"
-                );
+                assert!(reads < p.len() as u64 + u64::from(n.count_ones()), "({m},{n})");
                 assert!(reads <= bound, "PROOF({m}, {n}): {reads} reads");
             }
         }
@@ -1344,9 +1170,7 @@ mod tests {
 
     /// A stored tree of `n` leaves, a tree size `m <= n` to prove in, an index and an old size.
     fn tree_case() -> impl Strategy<Value = (u64, u64, u64, u64)> {
-        (1u64..=3000)
-            .prop_flat_map(|n| (Just(n), 1..=n))
-            .prop_flat_map(|(n, m)| (Just(n), Just(m), 0..m, 0..=m))
+        (1u64..=3000).prop_flat_map(|n| (Just(n), 1..=n)).prop_flat_map(|(n, m)| (Just(n), Just(m), 0..m, 0..=m))
     }
 
     proptest! {

@@ -66,7 +66,10 @@ impl InclusionBundle {
             if hashes.len() >= MAX_PROOF_HASHES {
                 return Err(bad(format!("more than {MAX_PROOF_HASHES} proof hashes")));
             }
-            hashes.push(parse_hash(line).ok_or_else(|| bad(format!("proof line {} is not a base64 SHA-256 hash", number + 1)))?);
+            hashes.push(
+                parse_hash(line)
+                    .ok_or_else(|| bad(format!("proof line {} is not a base64 SHA-256 hash", number + 1)))?,
+            );
         }
         Ok(InclusionBundle { extra, index, hashes, checkpoint: checkpoint.to_string() })
     }

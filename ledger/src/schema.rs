@@ -162,7 +162,8 @@ pub const PERSON_MEASURES: &[(&str, &str)] = &[
     ("organizational_handling", "组织处理"),
     ("disciplinary_sanction", "纪律处分"),
 ];
-pub const ORGANISATION_MEASURES: &[(&str, &str)] = &[("inspection", "检查"), ("notice", "通报"), ("reorganization", "改组")];
+pub const ORGANISATION_MEASURES: &[(&str, &str)] =
+    &[("inspection", "检查"), ("notice", "通报"), ("reorganization", "改组")];
 const ALL_MEASURES: &[(&str, &str)] = &[
     ("notice", "通报"),
     ("admonition", "诫勉"),
@@ -216,8 +217,22 @@ pub const KINDS: &[KindSpec] = &[
         lifecycle: Lifecycle::None,
         domain: false,
     },
-    KindSpec { name: "key.grant", label_zh: "密钥授权", label_en: "key grant", versions: &[], lifecycle: Lifecycle::None, domain: false },
-    KindSpec { name: "key.revoke", label_zh: "密钥撤销", label_en: "key revocation", versions: &[], lifecycle: Lifecycle::None, domain: false },
+    KindSpec {
+        name: "key.grant",
+        label_zh: "密钥授权",
+        label_en: "key grant",
+        versions: &[],
+        lifecycle: Lifecycle::None,
+        domain: false,
+    },
+    KindSpec {
+        name: "key.revoke",
+        label_zh: "密钥撤销",
+        label_en: "key revocation",
+        versions: &[],
+        lifecycle: Lifecycle::None,
+        domain: false,
+    },
     KindSpec {
         name: "report.received",
         label_zh: "问题线索受理",
@@ -386,7 +401,11 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "correction",
         versions: &[Version {
             v: 1,
-            fields: &[req("target", "更正对象", T::EntryRef), req("reason", "更正理由", T::Text), req("body", "更正后内容", T::Body)],
+            fields: &[
+                req("target", "更正对象", T::EntryRef),
+                req("reason", "更正理由", T::Text),
+                req("body", "更正后内容", T::Body),
+            ],
         }],
         lifecycle: Lifecycle::Correction,
         domain: true,
@@ -413,13 +432,16 @@ pub fn label_zh(name: &str) -> &str {
     lookup(name).map(|k| k.label_zh).unwrap_or(name)
 }
 
-/// The Chinese label of an enumerated value of any kind, if there is one.
-pub fn value_label_zh(value: &str) -> Option<&'static str> {
-    [SOURCES, FINDINGS, INTERVIEW_TYPES, ASSESSMENTS, ALL_MEASURES, OUTCOMES]
-        .iter()
-        .flat_map(|values| values.iter())
-        .find(|(v, _)| *v == value)
-        .map(|(_, label)| *label)
+/// The Chinese label of the value of an enumerated field of a kind (`measure` `admonition` →
+/// 诫勉), if the field is enumerated.
+pub fn value_label_zh(kind: &str, field: &str, value: &str) -> Option<&'static str> {
+    let spec = lookup(kind)?;
+    let version = spec.versions.last()?;
+    let field = version.fields.iter().find(|f| f.name == field)?;
+    match field.field_type {
+        FieldType::Enum(values) => values.iter().find(|(v, _)| *v == value).map(|(_, label)| *label),
+        _ => None,
+    }
 }
 
 /// Why a body is not valid: the field path and the reason.
@@ -451,7 +473,10 @@ pub fn validate(kind: &str, v: u64, body: &Value, time: Timestamp) -> Result<(),
     let Some(version) = spec.version(v) else {
         return fail(
             "v",
-            format!("{kind} has no schema version {v}; known: {:?}", spec.versions.iter().map(|v| v.v).collect::<Vec<_>>()),
+            format!(
+                "{kind} has no schema version {v}; known: {:?}",
+                spec.versions.iter().map(|v| v.v).collect::<Vec<_>>()
+            ),
         );
     };
     let latest_day = latest_allowed_date(time);
@@ -498,7 +523,9 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
         }
         T::Date => {
             let Some(text) = value.as_str() else { return fail(path, "must be a date YYYY-MM-DD") };
-            let Some(date) = Date::parse(text) else { return fail(path, format!("{text:?} is not a real date YYYY-MM-DD")) };
+            let Some(date) = Date::parse(text) else {
+                return fail(path, format!("{text:?} is not a real date YYYY-MM-DD"));
+            };
             if date > latest_day {
                 return fail(path, format!("{date} is after the day the record is made ({latest_day})"));
             }
@@ -592,7 +619,12 @@ fn text(value: &Value, path: &str, max_chars: usize, multi_line: bool) -> Result
     Ok(())
 }
 
-fn exact<'a>(value: &'a Value, path: &str, required: &[&str], optional: &[&str]) -> Result<&'a Map<String, Value>, SchemaError> {
+fn exact<'a>(
+    value: &'a Value,
+    path: &str,
+    required: &[&str],
+    optional: &[&str],
+) -> Result<&'a Map<String, Value>, SchemaError> {
     let Some(members) = value.as_object() else { return fail(path, "must be a JSON object") };
     for key in members.keys() {
         if !required.contains(&key.as_str()) && !optional.contains(&key.as_str()) {
@@ -609,7 +641,12 @@ fn exact<'a>(value: &'a Value, path: &str, required: &[&str], optional: &[&str])
 
 fn person(value: &Value, path: &str) -> Result<(), SchemaError> {
     let members = exact(value, path, &["id", "name", "unit"], &["post"])?;
-    validate_value(T::Id, &members["id"], &format!("{path}.id"), Date::parse("9999-12-31").unwrap_or_else(|| unreachable_date()))?;
+    validate_value(
+        T::Id,
+        &members["id"],
+        &format!("{path}.id"),
+        Date::parse("9999-12-31").unwrap_or_else(|| unreachable_date()),
+    )?;
     text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)?;
     text(&members["unit"], &format!("{path}.unit"), MAX_SHORT_TEXT_CHARS, false)?;
     if let Some(post) = members.get("post") {

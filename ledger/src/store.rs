@@ -66,6 +66,16 @@ impl StoreBatch {
         self.batch.insert(TAIL, &head.tail.to_bytes()[..]);
     }
 
+    /// Apply projection changes (`None` deletes).
+    pub fn put_changes(&mut self, changes: crate::projection::StateChanges) {
+        for (key, value) in changes.writes {
+            match value {
+                Some(value) => self.batch.insert(key, value),
+                None => self.batch.remove(key),
+            }
+        }
+    }
+
     pub fn put_registry(&mut self, registry: &KeyRegistry) {
         // Serializing plain data (strings, integers, maps) cannot fail.
         let json = serde_json::to_vec(registry).unwrap_or_default();
@@ -171,8 +181,31 @@ impl Store {
         })
     }
 
+    /// Keys and values under `prefix`, in key order. Each item counts as one storage read.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        self.db.scan_prefix(prefix).map(move |item| {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|err| Error::store("scanning", err))
+        })
+    }
+
+    /// Remove every key under `prefix` in one batch (used to rebuild projections).
+    pub fn clear_prefix(&self, prefix: &[u8]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for item in self.db.scan_prefix(prefix).keys() {
+            batch.remove(item.map_err(|err| Error::store("scanning", err))?);
+        }
+        self.db.apply_batch(batch).map_err(|err| Error::store("writing", err))
+    }
+
     pub fn position(&self, seq: u64) -> Result<Option<Position>> {
         Ok(self.get(&entry_key(seq))?.and_then(|bytes| Position::from_bytes(&bytes)))
+    }
+}
+
+impl crate::projection::StateRead for Store {
+    fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(key)?.map(|v| v.to_vec()))
     }
 }
 

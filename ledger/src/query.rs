@@ -1,0 +1,283 @@
+//! Queries over the projections: a person's integrity file (廉政档案), filtered record lists,
+//! case lists, overdue rectifications and statistics for the annual assessment (考核评价).
+//!
+//! Every lookup by person, unit or kind starts from a secondary index, so its cost grows with the
+//! number of results, not with the size of the ledger. Bodies come from the log (with corrections
+//! applied and older schema versions upcast), never from the projections.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::error::Result;
+use crate::ledger::Ledger;
+use crate::projection::keys;
+use crate::record::{EntryHash, StoredBody};
+use crate::time::{Date, Timestamp};
+
+/// One record as queries show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordView {
+    pub seq: u64,
+    pub entry_hash: EntryHash,
+    pub time: Timestamp,
+    pub kind: String,
+    pub author: String,
+    /// The body in force: the latest correction's, upcast to the current schema; `None` when the
+    /// body was redacted (see `redacted_by`).
+    pub body: Option<Value>,
+    /// The event date (the body's main date, or the sequencing day in China).
+    pub date: Date,
+    /// The `correction` entry whose body is shown, if the record was corrected.
+    pub corrected_by: Option<u64>,
+    /// The `ledger.redact` entry that removed the body, if any.
+    pub redacted_by: Option<u64>,
+    /// The case status for decisions, reports, rectifications and appeals (`in_force`, `upheld`…).
+    pub status: Option<String>,
+}
+
+/// Filters of `lianlog query`.
+#[derive(Debug, Clone, Default)]
+pub struct QueryFilter {
+    pub kind: Option<String>,
+    pub person: Option<String>,
+    pub unit: Option<String>,
+    pub since: Option<Date>,
+    pub until: Option<Date>,
+    pub text: Option<String>,
+}
+
+fn seq_from_index_key(key: &[u8]) -> Option<u64> {
+    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(tail))
+}
+
+impl Ledger {
+    fn index_seqs(&self, prefix: &[u8]) -> Result<Vec<u64>> {
+        let mut seqs = Vec::new();
+        for item in self.store().scan_prefix(prefix) {
+            let (key, _) = item?;
+            if let Some(seq) = seq_from_index_key(&key) {
+                seqs.push(seq);
+            }
+        }
+        Ok(seqs)
+    }
+
+    fn state_json(&self, key: &[u8]) -> Result<Option<Value>> {
+        use crate::projection::StateRead as _;
+        Ok(self.store().get_state(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// One record with its body in force and its status.
+    pub fn record_view(&self, seq: u64) -> Result<RecordView> {
+        use crate::projection::StateRead as _;
+        let line = self.read(seq)?;
+        let entry = &line.line.entry;
+        let kind = entry.record.kind.clone();
+        let corrected_by = self
+            .store()
+            .get_state(&keys::correction(seq))?
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
+            .map(u64::from_be_bytes);
+        let redacted_by = match line.line.body {
+            StoredBody::Redacted { by } => Some(by),
+            _ => None,
+        };
+        let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b));
+        if let Some(correction) = corrected_by {
+            let correcting = self.read(correction)?;
+            if let Some(corrected) = correcting.line.body().and_then(|b| b.get("body")) {
+                body = Some(corrected.clone());
+            }
+        }
+        let date =
+            body.as_ref().map(|b| crate::projection::event_date(b, entry.time)).unwrap_or_else(|| entry.time.date());
+        let status = match body.as_ref() {
+            Some(body) => self.status_of(&kind, body)?,
+            None => None,
+        };
+        Ok(RecordView {
+            seq,
+            entry_hash: line.entry_hash,
+            time: entry.time,
+            kind,
+            author: entry.record.author.clone(),
+            body,
+            date,
+            corrected_by,
+            redacted_by,
+            status,
+        })
+    }
+
+    fn status_of(&self, kind: &str, body: &Value) -> Result<Option<String>> {
+        let id = |field: &str| body.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+        let key = match kind {
+            "accountability.decision" => keys::decision(&id("decision_id")),
+            "report.received" => keys::report(&id("report_id")),
+            "rectification.ordered" => keys::rectification(&id("rectification_id")),
+            "appeal.filed" => keys::appeal(&id("appeal_id")),
+            _ => return Ok(None),
+        };
+        Ok(self.state_json(&key)?.and_then(|state| state["status"].as_str().map(str::to_string)))
+    }
+
+    /// A person's integrity file: every record that names them, in time order.
+    pub fn dossier(&self, person_id: &str) -> Result<Vec<RecordView>> {
+        let seqs = self.index_seqs(&keys::person_prefix(person_id))?;
+        seqs.into_iter().map(|seq| self.record_view(seq)).collect()
+    }
+
+    /// Records matching every given filter, in seq order. The most selective index available
+    /// (person, then unit, then kind) chooses the candidates.
+    pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
+        let mut candidates = if let Some(person) = &filter.person {
+            self.index_seqs(&keys::person_prefix(person))?
+        } else if let Some(unit) = &filter.unit {
+            self.index_seqs(&keys::unit_prefix(unit))?
+        } else if let Some(kind) = &filter.kind {
+            self.index_seqs(&keys::kind_prefix(kind))?
+        } else {
+            let mut all = Vec::new();
+            for spec in crate::schema::KINDS.iter().filter(|k| k.domain) {
+                all.extend(self.index_seqs(&keys::kind_prefix(spec.name))?);
+            }
+            all
+        };
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut out = Vec::new();
+        for seq in candidates {
+            let view = self.record_view(seq)?;
+            if filter.kind.as_ref().is_some_and(|k| *k != view.kind) {
+                continue;
+            }
+            let body = view.body.clone().unwrap_or(Value::Null);
+            if let Some(person) = &filter.person
+                && !crate::projection::person_ids(&view.kind, &body).iter().any(|id| id == person)
+            {
+                continue;
+            }
+            if let Some(unit) = &filter.unit
+                && !crate::projection::units(&body).iter().any(|u| u == unit)
+            {
+                continue;
+            }
+            if filter.since.is_some_and(|since| view.date < since)
+                || filter.until.is_some_and(|until| view.date > until)
+            {
+                continue;
+            }
+            if let Some(words) = &filter.text {
+                let text = collect_text(&body);
+                if !words.split_whitespace().all(|word| text.contains(word)) {
+                    continue;
+                }
+            }
+            out.push(view);
+        }
+        Ok(out)
+    }
+
+    /// Case states: reports, decisions, appeals and rectifications, each with its status.
+    pub fn cases(&self, open_only: bool) -> Result<Vec<CaseView>> {
+        let mut out = Vec::new();
+        for (family, tag) in [("report", b'r'), ("decision", b'd'), ("appeal", b'a'), ("rectification", b'x')] {
+            for item in self.store().scan_prefix(&[keys::PREFIX, tag, 0]) {
+                let (key, value) = item?;
+                let id = String::from_utf8_lossy(&key[3..]).into_owned();
+                let state: Value = serde_json::from_slice(&value).unwrap_or(Value::Null);
+                let status = state["status"].as_str().unwrap_or_default().to_string();
+                let open = matches!(status.as_str(), "open" | "pending" | "under_appeal");
+                if open_only && !open {
+                    continue;
+                }
+                out.push(CaseView { family, id, status, open, seq: state["seq"].as_u64().unwrap_or(0), state });
+            }
+        }
+        out.sort_by_key(|c| c.seq);
+        Ok(out)
+    }
+
+    /// Rectifications still open whose due date is before `on`.
+    pub fn overdue(&self, on: Date) -> Result<Vec<(CaseView, RecordView)>> {
+        let mut out = Vec::new();
+        for case in self.cases(true)? {
+            if case.family != "rectification" {
+                continue;
+            }
+            let due = case.state["due_on"].as_str().and_then(Date::parse);
+            if due.is_some_and(|due| due < on) {
+                let record = self.record_view(case.seq)?;
+                out.push((case, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts for the annual assessment, grouped as asked.
+    pub fn stats(&self, by: StatsGrouping, year: Option<i16>) -> Result<BTreeMap<(String, String), u64>> {
+        let mut out: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let prefix = match by {
+            StatsGrouping::Month => keys::month_prefix(),
+            _ => keys::stat_prefix(),
+        };
+        for item in self.store().scan_prefix(&prefix) {
+            let (key, value) = item?;
+            let count = <[u8; 8]>::try_from(value.as_slice()).map(u64::from_be_bytes).unwrap_or(0);
+            let parts: Vec<String> =
+                key[2..].split(|b| *b == 0).skip(1).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+            let (group, kind) = match (by, parts.as_slice()) {
+                (StatsGrouping::Month, [month, kind]) => {
+                    if year.is_some_and(|y| !month.starts_with(&format!("{y:04}"))) {
+                        continue;
+                    }
+                    (month.clone(), kind.clone())
+                }
+                (_, [stat_year, unit, kind]) => {
+                    if year.is_some_and(|y| *stat_year != format!("{y:04}")) {
+                        continue;
+                    }
+                    match by {
+                        StatsGrouping::Unit => {
+                            (if unit.is_empty() { "(无单位)".into() } else { unit.clone() }, kind.clone())
+                        }
+                        _ => (stat_year.clone(), kind.clone()),
+                    }
+                }
+                _ => continue,
+            };
+            *out.entry((group, kind)).or_default() += count;
+        }
+        Ok(out)
+    }
+}
+
+/// How `stats` groups its counts (always per kind within the group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsGrouping {
+    Unit,
+    Kind,
+    Month,
+}
+
+/// One case as `lianlog cases` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseView {
+    pub family: &'static str,
+    pub id: String,
+    pub status: String,
+    pub open: bool,
+    pub seq: u64,
+    pub state: Value,
+}
+
+fn collect_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(collect_text).collect::<Vec<_>>().join(" "),
+        Value::Object(members) => members.values().map(collect_text).collect::<Vec<_>>().join(" "),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,295 @@
+//! Authorization (format-v1 section 9) is enforced twice: the append path refuses a record that
+//! its author may not sign, and the verifier finds such a record when it is forged straight into
+//! the log — a line properly chained, signed and canonical, written to the segment file behind the
+//! ledger's back, with the derived store removed so that nothing but the log is trusted.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use lianlog_ledger::canonical;
+use lianlog_ledger::record::{Entry, Record, StoredBody, StoredLine, body_hash};
+use lianlog_ledger::{
+    Draft, EntryHash, ErrorKind, Holder, KeyName, Ledger, ParsedLine, Role, SecretKey, Timestamp, VerifyFailure,
+    VerifyOptions, verify_dir,
+};
+use serde_json::{Value, json};
+
+const ORIGIN: &str = "jw.example.gov.cn/accountability";
+
+struct People {
+    admin: SecretKey,
+    qian: SecretKey,
+    sun: SecretKey,
+    auditor: SecretKey,
+}
+
+fn key(name: &str, seed: u8) -> SecretKey {
+    SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
+}
+
+fn people() -> People {
+    People {
+        admin: key("admin.zhao", 1),
+        qian: key("officer.qian", 2),
+        sun: key("officer.sun", 3),
+        auditor: key("auditor.li", 4),
+    }
+}
+
+fn holder(name: &str, unit: &str) -> Holder {
+    Holder { name: name.into(), unit: unit.into(), title: None }
+}
+
+fn person(id: &str, name: &str, unit: &str) -> Value {
+    json!({"id": id, "name": name, "unit": unit})
+}
+
+fn interview(subject: &str, reason: &str) -> Draft {
+    Draft::new(
+        "interview",
+        json!({
+            "interview_type": "reminder",
+            "subjects": [person("P-1001", subject, "市住建局")],
+            "interviewers": [person("P-0101", "钱干事", "第一监督检查室")],
+            "held_on": "2025-03-10",
+            "reason": reason,
+        }),
+    )
+}
+
+/// A ledger at `dir` with origin `origin`: genesis (admin), grants of qian (1) and sun (2) as
+/// officers and of the auditor (3), and one interview by qian (4).
+fn build(dir: &Path, origin: &str, people: &People) -> Ledger {
+    let origin = KeyName::parse(origin).unwrap();
+    let mut ledger = Ledger::init(dir, &origin, &people.admin, holder("赵主任", "市纪委监委")).unwrap();
+    ledger
+        .grant(&people.qian.public().vkey(), &[Role::Officer], &holder("钱干事", "第一监督检查室"), &people.admin)
+        .unwrap();
+    ledger
+        .grant(&people.sun.public().vkey(), &[Role::Officer], &holder("孙干事", "第二监督检查室"), &people.admin)
+        .unwrap();
+    ledger
+        .grant(&people.auditor.public().vkey(), &[Role::Auditor], &holder("李审计", "审计室"), &people.admin)
+        .unwrap();
+    ledger.append(&interview("张三", "工程项目监管中的苗头性问题，提醒谈话"), &people.qian).unwrap();
+    assert_eq!(ledger.size(), 5);
+    ledger
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("log").join("00000000000000000000.jsonl")
+}
+
+/// The last stored line of the log, parsed.
+fn last_line(dir: &Path) -> ParsedLine {
+    let text = std::fs::read(segment(dir)).unwrap();
+    let line = text[..text.len() - 1].rsplit(|&b| b == b'\n').next().unwrap();
+    ParsedLine::parse(line).unwrap()
+}
+
+/// Write a line onto the end of the log behind the ledger's back. `make` gets the seq, prev and
+/// time that continue the chain and builds the line; it is encoded exactly as the append path
+/// encodes lines. Returns its seq.
+fn append_forged(dir: &Path, make: impl FnOnce(u64, EntryHash, Timestamp) -> StoredLine) -> u64 {
+    let last = last_line(dir);
+    let seq = last.line.entry.seq + 1;
+    let line = make(seq, last.entry_hash, Timestamp::now().max(last.line.entry.time));
+    assert_eq!(line.entry.seq, seq);
+    let bytes = line.to_line().unwrap();
+    assert!(ParsedLine::parse(&bytes[..bytes.len() - 1]).is_ok(), "the forged line is a valid, canonical line");
+    let mut file = std::fs::OpenOptions::new().append(true).open(segment(dir)).unwrap();
+    file.write_all(&bytes).unwrap();
+    file.sync_all().unwrap();
+    seq
+}
+
+/// Forge a fresh record of `draft`, bound to `ledger_origin` and signed by `key`, as the next line.
+fn forge_draft(dir: &Path, ledger_origin: &str, draft: &Draft, key: &SecretKey) -> u64 {
+    append_forged(dir, |seq, prev, time| {
+        let salt = [0x5a; 16];
+        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
+        let record = Record {
+            v: draft.v,
+            ledger: ledger_origin.to_string(),
+            kind: draft.kind.clone(),
+            author: key.public().identity(),
+            created: time,
+            body_hash: body_hash(&salt, &body_bytes),
+        };
+        let sig = record.sign(key);
+        StoredLine {
+            entry: Entry { seq, prev, time, record, sig },
+            body: StoredBody::Full { body: draft.body.clone(), salt },
+        }
+    })
+}
+
+/// Verify the log alone (the derived store removed first): the first failure.
+fn verify_log_only(dir: &Path) -> Result<u64, VerifyFailure> {
+    let index = dir.join("index");
+    if index.exists() {
+        std::fs::remove_dir_all(index).unwrap();
+    }
+    verify_dir(dir, VerifyOptions::default()).unwrap().map(|report| report.entries)
+}
+
+fn assert_fails_at(dir: &Path, seq: u64, fragment: &str) {
+    let failure = verify_log_only(dir).expect_err("verification must fail");
+    assert_eq!(failure.seq, Some(seq), "{failure}");
+    assert!(failure.reason.contains(fragment), "expected {fragment:?} in: {failure}");
+}
+
+/// The control: a line forged exactly like the append path would write it verifies, so the
+/// failures below are about authorization, not about the forging.
+#[test]
+fn a_forged_line_that_the_append_path_would_accept_verifies() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    drop(build(&dir, ORIGIN, &people));
+    let seq = forge_draft(&dir, ORIGIN, &interview("王五", "述责述廉中反映的问题"), &people.sun);
+    assert_eq!(seq, 5);
+    assert_eq!(verify_log_only(&dir), Ok(6));
+    // And the ledger takes it as its own.
+    let ledger = Ledger::open(&dir).unwrap();
+    assert_eq!(ledger.size(), 6);
+}
+
+#[test]
+fn a_revoked_key_is_refused_on_append_and_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let mut ledger = build(&dir, ORIGIN, &people);
+    ledger.revoke(&people.sun.public().identity(), "调离纪检岗位", &people.admin).unwrap();
+    let size = ledger.size();
+    let before = std::fs::read(segment(&dir)).unwrap();
+
+    let err = ledger.append(&interview("王五", "提醒谈话"), &people.sun).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("was revoked at seq 5"), "{err}");
+    assert_eq!(ledger.size(), size);
+    drop(ledger);
+    assert_eq!(std::fs::read(segment(&dir)).unwrap(), before);
+
+    let seq = forge_draft(&dir, ORIGIN, &interview("王五", "提醒谈话"), &people.sun);
+    assert_fails_at(&dir, seq, "was revoked at seq 5");
+}
+
+#[test]
+fn a_key_lacking_the_role_is_refused_on_append_and_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let mut ledger = build(&dir, ORIGIN, &people);
+    let size = ledger.size();
+
+    let err = ledger.append(&interview("王五", "提醒谈话"), &people.auditor).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("lacks the role officer"), "{err}");
+    // An officer may not grant keys.
+    let newcomer = key("officer.zhou", 9);
+    let err = ledger.grant(&newcomer.public().vkey(), &[Role::Officer], &holder("周干事", "案件审理室"), &people.qian);
+    let err = err.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("lacks the role admin"), "{err}");
+    assert_eq!(ledger.size(), size);
+    drop(ledger);
+
+    let seq = forge_draft(&dir, ORIGIN, &interview("王五", "提醒谈话"), &people.auditor);
+    assert_fails_at(&dir, seq, "lacks the role officer");
+}
+
+#[test]
+fn a_grant_by_a_non_admin_is_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    drop(build(&dir, ORIGIN, &people));
+    let newcomer = key("officer.zhou", 9);
+    let grant = Draft::new(
+        "key.grant",
+        json!({"key": newcomer.public().vkey(), "roles": ["admin"], "holder": {"name": "周干事", "unit": "案件审理室"}}),
+    );
+    let seq = forge_draft(&dir, ORIGIN, &grant, &people.qian);
+    assert_fails_at(&dir, seq, "lacks the role admin");
+}
+
+/// A record signed by a key that is granted only after it: the append path cannot write it at all
+/// (the key is unknown when the record comes), and in a forged log it is found at the record.
+#[test]
+fn a_key_granted_only_after_its_record_is_refused_on_append_and_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let mut ledger = build(&dir, ORIGIN, &people);
+    let newcomer = key("officer.zhou", 9);
+    let size = ledger.size();
+    let err = ledger.append(&interview("王五", "提醒谈话"), &newcomer).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    assert!(err.message().contains("was never granted in this ledger"), "{err}");
+    assert_eq!(ledger.size(), size);
+    drop(ledger);
+
+    let record_seq = forge_draft(&dir, ORIGIN, &interview("王五", "提醒谈话"), &newcomer);
+    let grant = Draft::new(
+        "key.grant",
+        json!({"key": newcomer.public().vkey(), "roles": ["officer"], "holder": {"name": "周干事", "unit": "案件审理室"}}),
+    );
+    let grant_seq = forge_draft(&dir, ORIGIN, &grant, &people.admin);
+    assert_eq!(grant_seq, record_seq + 1);
+    assert_fails_at(&dir, record_seq, "was never granted");
+}
+
+/// A genuine record of ledger B (same officer key, another origin) replayed into ledger A: its
+/// signature is valid, but it is bound to B.
+#[test]
+fn a_record_of_another_ledger_is_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let people = people();
+    let dir_a = temp.path().join("a");
+    let dir_b = temp.path().join("b");
+    drop(build(&dir_a, ORIGIN, &people));
+    let mut other = build(&dir_b, "jw.example.gov.cn/other-county", &people);
+    let appended = other.append(&interview("王五", "另一台账中的提醒谈话"), &people.qian).unwrap();
+    let foreign = other.read(appended.seq).unwrap();
+    drop(other);
+    assert_eq!(foreign.line.entry.record.ledger, "jw.example.gov.cn/other-county");
+
+    // The append path always binds a record to its own ledger.
+    let mut ledger = Ledger::open(&dir_a).unwrap();
+    let own = ledger.append(&interview("王五", "本台账中的提醒谈话"), &people.qian).unwrap();
+    assert_eq!(ledger.read(own.seq).unwrap().line.entry.record.ledger, ORIGIN);
+    drop(ledger);
+
+    // B's record exactly as signed (its `created` too) with B's signature and body, re-chained.
+    let seq = append_forged(&dir_a, |seq, prev, time| {
+        let entry = Entry { seq, prev, time, record: foreign.line.entry.record.clone(), sig: foreign.line.entry.sig };
+        StoredLine { entry, body: foreign.line.body }
+    });
+    assert_fails_at(&dir_a, seq, "bound to ledger \"jw.example.gov.cn/other-county\"");
+}
+
+#[test]
+fn a_second_grant_of_a_key_is_refused_on_append_and_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let mut ledger = build(&dir, ORIGIN, &people);
+    let size = ledger.size();
+    // qian, an officer since seq 1, granted again (now as an admin).
+    let err =
+        ledger.grant(&people.qian.public().vkey(), &[Role::Admin], &holder("钱干事", "第一监督检查室"), &people.admin);
+    let err = err.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
+    assert!(err.message().contains("already granted"), "{err}");
+    assert_eq!(ledger.size(), size);
+    drop(ledger);
+
+    let grant = Draft::new(
+        "key.grant",
+        json!({"key": people.qian.public().vkey(), "roles": ["admin"], "holder": {"name": "钱干事", "unit": "第一监督检查室"}}),
+    );
+    let seq = forge_draft(&dir, ORIGIN, &grant, &people.admin);
+    assert_fails_at(&dir, seq, "already granted");
+}
