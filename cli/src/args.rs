@@ -48,6 +48,14 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write every stored line as JSON Lines (format-v1 section 10) (导出).
     Export(ExportArgs),
+    /// Print a checkpoint signed by the log key, or cosign one (检查点).
+    Checkpoint(CheckpointArgs),
+    /// Print Merkle proofs: inclusion of an entry, consistency of two tree sizes (证明).
+    #[command(subcommand)]
+    Prove(ProveCommand),
+    /// Check proofs offline, without a ledger (离线核验).
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Rebuild the derived store (indexes, tree, registry) from the log (重建索引).
     Reindex,
     /// Rebuild every projection from seq 0 and check it equals the stored one (重放校验).
@@ -105,6 +113,9 @@ pub enum KeyCommand {
     Show {
         /// The private key file.
         file: PathBuf,
+        /// Print the key's cosigner vkey (type 0x04, C2SP tlog-cosignature) instead.
+        #[arg(long)]
+        cosigner: bool,
     },
     /// Grant roles to a key (key.grant), signed by an admin.
     Grant {
@@ -182,6 +193,13 @@ pub struct VerifyArgs {
     /// The expected log key (vkey); without it the log key is taken from the genesis entry.
     #[arg(long)]
     pub vkey: Option<String>,
+    /// An archived checkpoint the ledger must still contain (repeatable): a ledger rewritten or
+    /// truncated behind it fails.
+    #[arg(long)]
+    pub checkpoint: Vec<PathBuf>,
+    /// A trusted cosigner's vkey (repeatable): its cosignatures on the checkpoints must verify.
+    #[arg(long)]
+    pub cosigner: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +210,88 @@ pub struct ExportArgs {
     /// Withhold every body outside ledger.* and key.* (for outside auditors).
     #[arg(long)]
     pub without_bodies: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CheckpointArgs {
+    /// Tree size to sign (default: the whole ledger).
+    #[arg(long)]
+    pub size: Option<u64>,
+    #[command(subcommand)]
+    pub command: Option<CheckpointCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Add a C2SP tlog-cosignature v1 line to a checkpoint file and print the result; needs no ledger.
+    Cosign {
+        /// The checkpoint (signed note) file.
+        file: PathBuf,
+        /// The cosigner's private key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The cosigner's name (default: the name in the key file).
+        #[arg(long)]
+        name: Option<String>,
+        /// The ledger's log key (vkey): the checkpoint must carry its valid signature.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProveCommand {
+    /// A C2SP tlog-proof v1 bundle proving that entry SEQ is in the tree (with a signed checkpoint).
+    Inclusion {
+        /// The entry's seq.
+        seq: u64,
+        /// Tree size to prove against (default: the whole ledger).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// The RFC 9162 consistency proof from tree size OLD to NEW (base64 lines).
+    Consistency {
+        /// The older tree size.
+        old: u64,
+        /// The newer tree size.
+        new: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Check that an entry is in the ledger: a tlog-proof bundle against its signed checkpoint.
+    Inclusion {
+        /// The proof bundle (from `lianlog prove inclusion`).
+        proof: PathBuf,
+        /// The entry: its exact bytes (`lianlog show SEQ --raw`) or its stored line.
+        #[arg(long)]
+        entry: PathBuf,
+        /// The ledger's log key (vkey).
+        #[arg(long)]
+        vkey: String,
+        /// A trusted cosigner's vkey (repeatable); its cosignature, if present, must verify.
+        #[arg(long)]
+        cosigner: Vec<String>,
+    },
+    /// Check that a newer checkpoint extends an older one (nothing rewritten or removed between).
+    Consistency {
+        /// The consistency proof (from `lianlog prove consistency`).
+        proof: PathBuf,
+        /// The older checkpoint file.
+        #[arg(long)]
+        old: PathBuf,
+        /// The newer checkpoint file.
+        #[arg(long)]
+        new: PathBuf,
+        /// The ledger's log key (vkey).
+        #[arg(long)]
+        vkey: String,
+        /// A trusted cosigner's vkey (repeatable).
+        #[arg(long)]
+        cosigner: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use lianlog_ledger::{
 };
 use serde_json::{Value, json};
 
-use crate::args::{Cli, Command, HolderArgs, KeyCommand};
+use crate::args::{CheckCommand, CheckpointCommand, Cli, Command, HolderArgs, KeyCommand, ProveCommand};
 use crate::render;
 
 /// The exit code for an error: see the exit-code list in `lianlog --help`.
@@ -119,6 +119,121 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             if let Some(path) = &args.out {
                 eprintln!("exported {count} entries to {}", path.display());
+            }
+        }
+        Command::Checkpoint(args) => match args.command {
+            None => {
+                let ledger = open(dir)?;
+                let size = args.size.unwrap_or(ledger.size());
+                let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+                let note = ledger.checkpoint(size, &log_key)?;
+                if json_output {
+                    print_json(
+                        &json!({"origin": ledger.origin(), "size": size, "root": lianlog_ledger::encoding::hex(&ledger.root_at(size)?), "note": note}),
+                    );
+                } else {
+                    print!("{note}");
+                }
+            }
+            Some(CheckpointCommand::Cosign { file, key, name, vkey }) => {
+                let note = read_text(&file)?;
+                if let Some(vkey) = vkey {
+                    lianlog_ledger::note::open_checkpoint(&note, &PublicKey::parse_vkey(&vkey)?, &[])?;
+                } else {
+                    lianlog_ledger::note::Note::parse(&note)?;
+                }
+                let secret = read_key(&key)?;
+                let secret = match name {
+                    Some(name) => secret.renamed(KeyName::parse(&name)?),
+                    None => secret,
+                };
+                let cosigner = secret.as_cosigner();
+                let now = u64::try_from(lianlog_ledger::Timestamp::now().as_millis() / 1000).unwrap_or(0);
+                let cosigned = lianlog_ledger::note::cosign(&note, &cosigner, now)?;
+                eprintln!("cosigned as {}", cosigner.public().vkey());
+                print!("{cosigned}");
+            }
+        },
+        Command::Prove(ProveCommand::Inclusion { seq, size }) => {
+            let ledger = open(dir)?;
+            let size = size.unwrap_or(ledger.size());
+            let hashes = ledger.inclusion_proof(seq, size)?;
+            let line = ledger.read(seq)?;
+            if json_output {
+                print_json(&json!({
+                    "index": seq,
+                    "size": size,
+                    "leaf_hash": line.entry_hash.to_hex(),
+                    "root": lianlog_ledger::encoding::hex(&ledger.root_at(size)?),
+                    "hashes": hashes.iter().map(|h| lianlog_ledger::encoding::hex(h)).collect::<Vec<_>>(),
+                }));
+            } else {
+                let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+                let checkpoint = ledger.checkpoint(size, &log_key)?;
+                let bundle = lianlog_ledger::proof::InclusionBundle { extra: None, index: seq, hashes, checkpoint };
+                print!("{}", bundle.to_text());
+            }
+        }
+        Command::Prove(ProveCommand::Consistency { old, new }) => {
+            let ledger = open(dir)?;
+            let hashes = ledger.consistency_proof(old, new)?;
+            if json_output {
+                print_json(&json!({
+                    "old_size": old,
+                    "new_size": new,
+                    "old_root": lianlog_ledger::encoding::hex(&ledger.root_at(old)?),
+                    "new_root": lianlog_ledger::encoding::hex(&ledger.root_at(new)?),
+                    "hashes": hashes.iter().map(|h| lianlog_ledger::encoding::hex(h)).collect::<Vec<_>>(),
+                }));
+            } else {
+                print!("{}", lianlog_ledger::proof::consistency_to_text(&hashes));
+            }
+        }
+        Command::Check(CheckCommand::Inclusion { proof, entry, vkey, cosigner }) => {
+            let log_key = PublicKey::parse_vkey(&vkey)?;
+            let cosigners = parse_cosigners(&cosigner)?;
+            let bundle = read_text(&proof)?;
+            let entry_file = std::fs::read(&entry).map_err(|err| Error::io("read", &entry, err))?;
+            let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
+            let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
+                .map_err(|e| e.at(proof.display()))?;
+            let cp = &checked.checkpoint.checkpoint;
+            if json_output {
+                print_json(
+                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosigners": checked.checkpoint.cosignatures.iter().map(|c| c.cosigner.vkey()).collect::<Vec<_>>()}),
+                );
+            } else {
+                println!(
+                    "OK: the entry (leaf {}) is entry {} of {} in the tree of size {} signed by the log key",
+                    lianlog_ledger::encoding::hex(&checked.leaf),
+                    checked.index,
+                    cp.origin,
+                    cp.size
+                );
+                for cosignature in &checked.checkpoint.cosignatures {
+                    println!("   cosigned by {} at {}", cosignature.cosigner.name(), cosignature.timestamp);
+                }
+            }
+        }
+        Command::Check(CheckCommand::Consistency { proof, old, new, vkey, cosigner }) => {
+            let log_key = PublicKey::parse_vkey(&vkey)?;
+            let cosigners = parse_cosigners(&cosigner)?;
+            let (old_cp, new_cp) = lianlog_ledger::proof::check_consistency(
+                &read_text(&proof)?,
+                &read_text(&old)?,
+                &read_text(&new)?,
+                &log_key,
+                &cosigners,
+            )?;
+            if json_output {
+                print_json(
+                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size}),
+                );
+            } else {
+                println!(
+                    "OK: {} at size {} extends the checkpoint at size {} (nothing before it was changed or removed)",
+                    new_cp.checkpoint.origin, new_cp.checkpoint.size, old_cp.checkpoint.size
+                );
             }
         }
         Command::Reindex => {
@@ -231,8 +346,9 @@ fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<Exi
                 println!("{}", key.public().vkey());
             }
         }
-        KeyCommand::Show { file } => {
+        KeyCommand::Show { file, cosigner } => {
             let key = read_key(&file)?;
+            let key = if cosigner { key.as_cosigner() } else { key };
             if json_output {
                 print_json(&json!({"vkey": key.public().vkey(), "identity": key.public().identity()}));
             } else {
@@ -278,14 +394,25 @@ fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<Exi
 
 fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Result<ExitCode> {
     let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
+    let cosigners = parse_cosigners(&args.cosigner)?;
+    let mut checkpoints = Vec::new();
+    for path in &args.checkpoint {
+        let text = read_text(path)?;
+        let note = lianlog_ledger::note::Note::parse(&text).map_err(|e| e.at(path.display()))?;
+        let checkpoint = lianlog_ledger::note::Checkpoint::parse_text(&note.text).map_err(|e| e.at(path.display()))?;
+        checkpoints.push((path.clone(), text, checkpoint.size));
+    }
+    let root_sizes: Vec<u64> = checkpoints.iter().map(|(_, _, size)| *size).collect();
     let started = std::time::Instant::now();
     let (source, result) = match &args.file {
         Some(file) => {
-            let options = VerifyOptions { allow_withheld: true, expected_log_key };
+            let options =
+                VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
             (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
         }
         None => {
-            let options = VerifyOptions { allow_withheld: false, expected_log_key };
+            let options =
+                VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
             // With the lock, also check the derived store; without it (a writer is busy), the log alone.
             let result = match Ledger::open(dir) {
                 Ok(ledger) => {
@@ -308,6 +435,21 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
         }
     };
     let elapsed = started.elapsed();
+    // Archived checkpoints: the verified history must still contain each of them.
+    let result = result.and_then(|report| {
+        for (path, text, _) in &checkpoints {
+            if let Err(err) =
+                lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners)
+            {
+                return Err(lianlog_ledger::VerifyFailure {
+                    line: report.entries,
+                    seq: None,
+                    reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
+                });
+            }
+        }
+        Ok(report)
+    });
     match result {
         Ok(report) => {
             let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
@@ -356,6 +498,9 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                         if redaction.applied { "" } else { " [body not yet removed]" }
                     );
                 }
+                for (path, _, size) in &checkpoints {
+                    println!("  checkpoint {} (size {size}): consistent", path.display());
+                }
                 if report.ignored_partial_tail {
                     println!("  note      a line being written by another process was not checked");
                 }
@@ -374,6 +519,31 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
+    Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
+    if bytes.len() > lianlog_ledger::note::MAX_NOTE_BYTES {
+        return Err(Error::bad_input(format!(
+            "{}: larger than {} bytes",
+            path.display(),
+            lianlog_ledger::note::MAX_NOTE_BYTES
+        ))
+        .into());
+    }
+    Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
+}
+
+/// The log key is created unencrypted in the ledger directory (mode 0600); an operator who
+/// encrypted it supplies LIANLOG_PASSPHRASE.
+fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> {
+    std::env::var("LIANLOG_PASSPHRASE")
+        .map(Zeroizing::new)
+        .map_err(|_| Error::key("the log key is encrypted: set LIANLOG_PASSPHRASE"))
 }
 
 fn parse_date(text: &str, flag: &str) -> Result<lianlog_ledger::Date> {

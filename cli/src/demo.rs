@@ -63,6 +63,18 @@ pub fn run(dir: &Path) -> Result<()> {
     render::print_keys(ledger.registry());
     println!();
 
+    for person in ["P-1001", "P-1003"] {
+        let records = ledger.dossier(person)?;
+        render::print_dossier(person, &records, ledger.registry());
+        println!();
+    }
+    println!("统计 statistics for the annual assessment (考核评价), by unit:");
+    render::print_stats(
+        &ledger.stats(lianlog_ledger::query::StatsGrouping::Unit, None)?,
+        lianlog_ledger::query::StatsGrouping::Unit,
+    );
+    println!();
+
     let started = std::time::Instant::now();
     let report =
         ledger.verify(VerifyOptions::default())?.map_err(|failure| Error::verification(failure.to_string()))?;
@@ -73,6 +85,8 @@ pub fn run(dir: &Path) -> Result<()> {
     println!("Try:");
     let ledger_arg = ledger_dir.display();
     println!("  cargo run --release -- --ledger {ledger_arg} show 8");
+    println!("  cargo run --release -- --ledger {ledger_arg} dossier P-1003");
+    println!("  cargo run --release -- --ledger {ledger_arg} cases --open");
     println!("  cargo run --release -- --ledger {ledger_arg} key list");
     println!("  cargo run --release -- --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  cargo run --release -- verify --file audit.jsonl");

@@ -226,6 +226,13 @@ impl SecretKey {
         SecretKey { public, signing }
     }
 
+    /// The same secret under another name (the key id changes with the name).
+    pub fn renamed(&self, name: KeyName) -> SecretKey {
+        let signing = self.signing.clone();
+        let public = PublicKey::new(name, self.public.algorithm, signing.verifying_key());
+        SecretKey { public, signing }
+    }
+
     /// The same secret used as a C2SP cosignature key (type 0x04), which has its own key id.
     pub fn as_cosigner(&self) -> SecretKey {
         let signing = self.signing.clone();

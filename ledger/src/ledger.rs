@@ -542,6 +542,13 @@ impl Ledger {
         crate::merkle::consistency_proof(old, new, &self.store).map_err(merkle_error)
     }
 
+    /// A checkpoint of the tree of `size` entries, signed by the log key (a C2SP signed note).
+    pub fn checkpoint(&self, size: u64, log_key: &SecretKey) -> Result<String> {
+        let root = self.root_at(size)?;
+        let checkpoint = crate::note::Checkpoint { origin: self.origin.clone(), size, root };
+        crate::note::sign_checkpoint(&checkpoint, log_key)
+    }
+
     /// Append one record, durably.
     pub fn append(&mut self, draft: &Draft, key: &SecretKey) -> Result<Appended> {
         let mut appended = self.append_batch(std::slice::from_ref(draft), key)?;

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod ledger;
 pub mod log;
 pub mod merkle;
+pub mod note;
 pub mod projection;
 pub mod proof;
 pub mod query;

@@ -137,3 +137,74 @@ mod tests {
         }
     }
 }
+
+/// What an offline inclusion check established.
+#[derive(Debug, Clone)]
+pub struct InclusionChecked {
+    pub index: u64,
+    pub checkpoint: crate::note::VerifiedCheckpoint,
+    pub leaf: Hash,
+}
+
+/// The entry bytes of an entry file: the exact bytes (`lianlog show SEQ --raw`), or a stored line.
+pub fn entry_bytes_from_file(bytes: &[u8]) -> Result<Vec<u8>> {
+    let trimmed = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if trimmed.starts_with(b"{\"body\"") || trimmed.starts_with(b"{\"entry\"") {
+        let parsed = crate::record::ParsedLine::parse(trimmed)
+            .map_err(|e| Error::bad_input(format!("the stored line is invalid: {e}")))?;
+        return Ok(parsed.entry_bytes);
+    }
+    Ok(bytes.to_vec())
+}
+
+/// Check a tlog-proof bundle offline: the checkpoint is signed by the log key (and trusted
+/// cosigners), and the entry is at `index` in the tree the checkpoint commits to.
+pub fn check_inclusion(
+    bundle_text: &str,
+    entry_bytes: &[u8],
+    log_key: &crate::keys::PublicKey,
+    cosigners: &[crate::keys::PublicKey],
+) -> Result<InclusionChecked> {
+    let bundle = InclusionBundle::parse(bundle_text)?;
+    let checkpoint = crate::note::open_checkpoint(&bundle.checkpoint, log_key, cosigners)?;
+    let leaf = crate::record::EntryHash::of_entry_bytes(entry_bytes).0;
+    let size = checkpoint.checkpoint.size;
+    if !crate::merkle::verify_inclusion(bundle.index, size, &leaf, &bundle.hashes, &checkpoint.checkpoint.root) {
+        return Err(Error::verification(format!(
+            "the entry (leaf hash {}) is not at index {} of the tree of size {size} that the checkpoint signs",
+            crate::encoding::hex(&leaf),
+            bundle.index
+        )));
+    }
+    Ok(InclusionChecked { index: bundle.index, checkpoint, leaf })
+}
+
+/// Check a consistency proof offline between two signed checkpoints of the same ledger.
+pub fn check_consistency(
+    proof_text: &str,
+    old_note: &str,
+    new_note: &str,
+    log_key: &crate::keys::PublicKey,
+    cosigners: &[crate::keys::PublicKey],
+) -> Result<(crate::note::VerifiedCheckpoint, crate::note::VerifiedCheckpoint)> {
+    let hashes = parse_consistency_text(proof_text)?;
+    let old = crate::note::open_checkpoint(old_note, log_key, cosigners).map_err(|e| e.at("old checkpoint"))?;
+    let new = crate::note::open_checkpoint(new_note, log_key, cosigners).map_err(|e| e.at("new checkpoint"))?;
+    if old.checkpoint.origin != new.checkpoint.origin {
+        return Err(Error::verification("the two checkpoints are of different ledgers (origins differ)"));
+    }
+    let (a, b) = (&old.checkpoint, &new.checkpoint);
+    if a.size > b.size {
+        return Err(Error::bad_input(format!(
+            "the old checkpoint ({}) is larger than the new one ({})",
+            a.size, b.size
+        )));
+    }
+    if !crate::merkle::verify_consistency(a.size, b.size, &a.root, &b.root, &hashes) {
+        return Err(Error::verification(format!(
+            "the tree of size {} is not a prefix of the tree of size {}: the ledger was rewritten between the two checkpoints (or the proof is wrong)",
+            a.size, b.size
+        )));
+    }
+    Ok((old, new))
+}

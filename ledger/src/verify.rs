@@ -28,6 +28,8 @@ pub struct VerifyOptions {
     pub allow_withheld: bool,
     /// The log key the genesis must name (pinned by the auditor); `None` takes it from genesis.
     pub expected_log_key: Option<PublicKey>,
+    /// Tree sizes whose roots the report should carry (to compare with archived checkpoints).
+    pub root_sizes: Vec<u64>,
 }
 
 /// A redaction seen while verifying.
@@ -55,6 +57,8 @@ pub struct VerifyReport {
     pub registry: KeyRegistry,
     /// The log ended with an incomplete line (a write in progress in another process).
     pub ignored_partial_tail: bool,
+    /// Roots at the sizes asked for in [`VerifyOptions::root_sizes`] that the log reached.
+    pub roots: BTreeMap<u64, Hash>,
 }
 
 /// The first failure: which line (1-based), which seq if known, and why.
@@ -90,11 +94,16 @@ pub struct Verifier {
     /// `ledger.redact` targets whose line still had its body: checked in a second pass.
     unresolved_targets: Vec<(u64, EntryHash, u64)>,
     redactions: Vec<RedactionInfo>,
+    roots: BTreeMap<u64, Hash>,
     buffer: Vec<(u64, Vec<u8>)>,
 }
 
 impl Verifier {
     pub fn new(options: VerifyOptions) -> Verifier {
+        let mut roots = BTreeMap::new();
+        if options.root_sizes.contains(&0) {
+            roots.insert(0, crate::merkle::empty_root());
+        }
         Verifier {
             options,
             next_seq: 0,
@@ -107,6 +116,7 @@ impl Verifier {
             pending_by: std::collections::BTreeSet::new(),
             unresolved_targets: Vec::new(),
             redactions: Vec::new(),
+            roots,
             buffer: Vec::with_capacity(CHUNK),
         }
     }
@@ -251,6 +261,9 @@ impl Verifier {
             key
         };
         self.tree.append(parsed.entry_hash.0).map_err(|e| e.to_string())?;
+        if self.options.root_sizes.contains(&self.tree.size()) {
+            self.roots.insert(self.tree.size(), self.tree.root());
+        }
         self.head = parsed.entry_hash;
         self.last_time = Some(entry.time);
         self.next_seq += 1;
@@ -336,6 +349,7 @@ impl Verifier {
             redactions: self.redactions,
             registry: self.registry,
             ignored_partial_tail: false,
+            roots: self.roots,
         })
     }
 }
@@ -388,4 +402,43 @@ pub fn verify_export_file(
         reader.split(b'\n').nth(seq as usize).ok_or_else(|| "no such line".to_string())?.map_err(|e| e.to_string())
     };
     Ok(verifier.finish(reread))
+}
+
+/// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by
+/// every trusted cosigner that signed it), same origin, and the same root at its size. A ledger
+/// that was truncated or rewritten behind the checkpoint fails here.
+pub fn check_checkpoint(
+    report: &VerifyReport,
+    note: &str,
+    pinned_log_key: Option<&PublicKey>,
+    cosigners: &[PublicKey],
+) -> crate::Result<crate::note::VerifiedCheckpoint> {
+    let log_key = match pinned_log_key {
+        Some(key) => key.clone(),
+        None => PublicKey::parse_vkey(&report.log_key)?,
+    };
+    let verified = crate::note::open_checkpoint(note, &log_key, cosigners)?;
+    let checkpoint = &verified.checkpoint;
+    if checkpoint.origin != report.origin {
+        return Err(crate::Error::verification(format!(
+            "the checkpoint is for ledger {:?}, not {:?}",
+            checkpoint.origin, report.origin
+        )));
+    }
+    if checkpoint.size > report.entries {
+        return Err(crate::Error::verification(format!(
+            "the checkpoint covers {} entries but the ledger has only {}: entries were removed (the ledger was truncated) behind an archived checkpoint",
+            checkpoint.size, report.entries
+        )));
+    }
+    match report.roots.get(&checkpoint.size) {
+        Some(root) if *root == checkpoint.root => Ok(verified),
+        Some(root) => Err(crate::Error::verification(format!(
+            "the ledger's root at size {} is {}, but the checkpoint says {}: the ledger was rewritten behind an archived checkpoint",
+            checkpoint.size,
+            crate::encoding::hex(root),
+            crate::encoding::hex(&checkpoint.root)
+        ))),
+        None => Err(crate::Error::bad_input(format!("the root at size {} was not computed", checkpoint.size))),
+    }
 }
