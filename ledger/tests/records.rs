@@ -1,0 +1,275 @@
+//! Accountability records: every lifecycle rule refuses its bad record with a message naming the
+//! rule and leaves the ledger unchanged; corrections, schema evolution, queries and replay.
+
+use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey};
+use serde_json::{Value, json};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ledger: Ledger,
+    officer: SecretKey,
+    auditor: SecretKey,
+}
+
+fn holder(name: &str) -> Holder {
+    Holder { name: name.into(), unit: "市纪委监委".into(), title: None }
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = SecretKey::generate(KeyName::parse("admin").unwrap()).unwrap();
+    let officer = SecretKey::generate(KeyName::parse("officer").unwrap()).unwrap();
+    let auditor = SecretKey::generate(KeyName::parse("auditor").unwrap()).unwrap();
+    let mut ledger =
+        Ledger::init(&dir.path().join("l"), &KeyName::parse("test.example/records").unwrap(), &admin, holder("赵"))
+            .unwrap();
+    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder("钱"), &admin).unwrap();
+    ledger.grant(&auditor.public().vkey(), &[Role::Auditor], &holder("李"), &admin).unwrap();
+    Fixture { _dir: dir, ledger, officer, auditor }
+}
+
+fn person(id: &str) -> Value {
+    json!({"id": id, "name": format!("干部{id}"), "unit": "市住建局"})
+}
+
+fn received(id: &str, subject: &str) -> Draft {
+    Draft::new(
+        "report.received",
+        json!({"report_id": id, "subjects": [person(subject)], "source": "petition", "summary": "反映问题", "received_on": "2026-01-10"}),
+    )
+}
+
+fn concluded(id: &str, finding: &str) -> Draft {
+    Draft::new(
+        "report.concluded",
+        json!({"report_id": id, "finding": finding, "disposition": "处置", "concluded_on": "2026-02-01"}),
+    )
+}
+
+fn decision(id: &str, subjects: Value, measure: &str) -> Draft {
+    Draft::new(
+        "accountability.decision",
+        json!({"decision_id": id, "subjects": subjects, "basis": [{"regulation": "中国共产党纪律处分条例", "article": "第六十七条"}],
+               "measure": measure, "facts": "履职不力", "decided_by": "市纪委常委会", "decided_on": "2026-02-10"}),
+    )
+}
+
+impl Fixture {
+    fn append(&mut self, draft: Draft) -> u64 {
+        self.ledger.append(&draft, &self.officer).unwrap_or_else(|e| panic!("{}: {e}", draft.kind)).seq
+    }
+
+    /// Append `draft`, expect a refusal whose message names `rule`, and check nothing changed.
+    fn refused(&mut self, draft: Draft, rule: &str) {
+        let (size, head) = (self.ledger.size(), self.ledger.head());
+        let err = self.ledger.append(&draft, &self.officer).expect_err(&format!("{} should be refused", draft.kind));
+        assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
+        assert!(
+            err.message().contains(rule),
+            "{} refused, but the message does not name the rule {rule:?}: {err}",
+            draft.kind
+        );
+        assert_eq!((self.ledger.size(), self.ledger.head()), (size, head), "the ledger changed after a refusal");
+    }
+}
+
+#[test]
+fn each_lifecycle_rule_refuses_its_bad_record_and_changes_nothing() {
+    let mut f = fixture();
+    f.append(received("R-1", "P-1"));
+    f.refused(received("R-1", "P-2"), "report_id is new");
+    f.refused(concluded("R-9", "substantiated"), "concluded after it is received");
+    f.append(concluded("R-1", "substantiated"));
+    f.refused(concluded("R-1", "unsubstantiated"), "concluded once");
+
+    let interview = |report: &str| {
+        Draft::new(
+            "interview",
+            json!({"interview_type": "reminder", "subjects": [person("P-1")], "interviewers": [person("P-9")],
+                   "held_on": "2026-01-20", "reason": "提醒谈话", "report_id": report}),
+        )
+    };
+    f.refused(interview("R-404"), "an interview's report exists");
+    f.append(interview("R-1"));
+
+    let duty = || {
+        Draft::new(
+            "duty_report",
+            json!({"reporter": person("P-2"), "period": "2026-H1", "occasion": "述责述廉会议", "held_on": "2026-07-01", "summary": "述职"}),
+        )
+    };
+    f.append(duty());
+    f.refused(duty(), "one duty report per person and period");
+
+    f.refused(
+        decision("D-1", json!([{"org_id": "O-1", "name": "市住建局党组"}]), "admonition"),
+        "the measure fits the subject",
+    );
+    f.append(decision("D-1", json!([person("P-1")]), "admonition"));
+    f.refused(decision("D-1", json!([person("P-1")]), "notice"), "decision_id is new");
+
+    let clarification = |report: &str, subject: &str| {
+        Draft::new(
+            "clarification",
+            json!({"subject": person(subject), "report_id": report, "scope": "本单位", "held_on": "2026-03-01", "statement": "予以澄清正名"}),
+        )
+    };
+    f.refused(clarification("R-1", "P-1"), "a clarification follows a report concluded as unsubstantiated or false");
+    f.append(received("R-2", "P-3"));
+    f.refused(clarification("R-2", "P-3"), "a clarification follows");
+    f.append(concluded("R-2", "false_accusation"));
+    f.refused(clarification("R-2", "P-1"), "naming the person");
+    f.append(clarification("R-2", "P-3"));
+
+    let ordered = |id: &str, decision: &str| {
+        Draft::new(
+            "rectification.ordered",
+            json!({"rectification_id": id, "target": {"org_id": "O-1", "name": "市住建局"}, "items": "整改", "due_on": "2026-04-01", "decision_id": decision}),
+        )
+    };
+    f.refused(ordered("X-1", "D-404"), "a rectification's decision exists");
+    f.append(ordered("X-1", "D-1"));
+    f.refused(ordered("X-1", "D-1"), "rectification_id is new");
+    let completed = |id: &str| {
+        Draft::new(
+            "rectification.completed",
+            json!({"rectification_id": id, "completed_on": "2026-03-20", "summary": "已完成"}),
+        )
+    };
+    f.refused(completed("X-404"), "completed after it is ordered");
+    f.append(completed("X-1"));
+    f.refused(completed("X-1"), "completed once");
+
+    let filed = |id: &str, decision: &str| {
+        Draft::new(
+            "appeal.filed",
+            json!({"appeal_id": id, "decision_id": decision, "grounds": "认定过重", "filed_on": "2026-02-20"}),
+        )
+    };
+    f.refused(filed("A-1", "D-404"), "an appeal concerns an existing decision");
+    f.append(filed("A-1", "D-1"));
+    f.refused(filed("A-1", "D-1"), "appeal_id is new");
+    let decided = |id: &str| {
+        Draft::new(
+            "appeal.decided",
+            json!({"appeal_id": id, "outcome": "modified", "summary": "变更", "decided_on": "2026-03-05"}),
+        )
+    };
+    f.refused(decided("A-404"), "decided after it is filed");
+    f.append(decided("A-1"));
+    f.refused(decided("A-1"), "decided once");
+
+    // Schema errors name the field path, and the ledger is unchanged too.
+    let mut bad = received("R-3", "P-4");
+    bad.body["subjects"][0]["phone"] = json!("13800000000");
+    f.refused(bad, "body.subjects[0].phone");
+    f.refused(Draft::new("report.received", json!({"report_id": "R-5"})), "body.subjects: missing");
+    f.refused(Draft::new("gossip", json!({"x": 1})), "unknown kind");
+
+    // The decision's status follows its appeal.
+    let cases = f.ledger.cases(false).unwrap();
+    let d1 = cases.iter().find(|c| c.family == "decision" && c.id == "D-1").unwrap();
+    assert_eq!(d1.status, "modified");
+    f.ledger.replay().unwrap();
+}
+
+#[test]
+fn audit_attestations_must_name_the_real_root() {
+    let mut f = fixture();
+    let size = f.ledger.size();
+    let root = lianlog_ledger::encoding::hex(&f.ledger.root_at(size).unwrap());
+    let attest = |root: &str| {
+        Draft::new("audit.attest", json!({"checkpoint": {"size": size, "root": root}, "result": "核验通过"}))
+    };
+    let (before, head) = (f.ledger.size(), f.ledger.head());
+    let err = f.ledger.append(&attest(&"0".repeat(64)), &f.auditor).unwrap_err();
+    assert!(err.message().contains("an attestation names a real checkpoint"), "{err}");
+    assert_eq!((f.ledger.size(), f.ledger.head()), (before, head));
+    // An officer may not attest; an auditor may.
+    assert_eq!(f.ledger.append(&attest(&root), &f.officer).unwrap_err().kind(), ErrorKind::Unauthorized);
+    f.ledger.append(&attest(&root), &f.auditor).unwrap();
+}
+
+#[test]
+fn corrections_replace_the_body_in_queries_and_keep_the_original() {
+    let mut f = fixture();
+    f.append(received("R-1", "P-1"));
+    let seq = f.append(decision("D-1", json!([person("P-1")]), "admonition"));
+    let hash = f.ledger.read(seq).unwrap().entry_hash.to_hex();
+    let corrected = decision("D-1", json!([person("P-2")]), "notice").body;
+    let correction = |target_hash: &str, body: Value| {
+        Draft::new(
+            "correction",
+            json!({"target": {"seq": seq, "hash": target_hash}, "reason": "对象录入错误", "body": body}),
+        )
+    };
+    f.refused(correction(&"0".repeat(64), corrected.clone()), "a correction targets an earlier accountability record");
+    let mut renamed = corrected.clone();
+    renamed["decision_id"] = json!("D-2");
+    f.refused(correction(&hash, renamed), "body.body.decision_id must stay");
+    let by = f.append(correction(&hash, corrected));
+
+    // P-2's file now holds the decision, P-1's no longer does; the original entry is untouched.
+    let p2 = f.ledger.dossier("P-2").unwrap();
+    assert_eq!(p2.iter().map(|r| (r.seq, r.corrected_by)).collect::<Vec<_>>(), vec![(seq, Some(by))]);
+    assert_eq!(p2[0].body.as_ref().unwrap()["measure"], "notice");
+    assert!(f.ledger.dossier("P-1").unwrap().iter().all(|r| r.seq != seq));
+    assert_eq!(f.ledger.read(seq).unwrap().line.body().unwrap()["measure"], "admonition");
+    f.ledger.replay().unwrap();
+}
+
+#[test]
+fn interview_v1_bodies_are_upcast_when_read() {
+    let mut f = fixture();
+    let body = json!({"interview_type": "admonition", "subjects": [person("P-1")], "interviewers": [person("P-9")],
+        "held_on": "2026-01-20", "reason": "诫勉谈话", "requirements": "三个月内整改"});
+    let v1 = Draft { kind: "interview".into(), v: 1, body: body.clone() };
+    let seq = f.ledger.append(&v1, &f.officer).unwrap().seq;
+    // Stored as written (v1, a string)...
+    let stored = f.ledger.read(seq).unwrap();
+    assert_eq!(stored.line.entry.record.v, 1);
+    assert_eq!(stored.line.body().unwrap()["requirements"], "三个月内整改");
+    // ...read as v2 (a list).
+    let file = f.ledger.dossier("P-1").unwrap();
+    assert_eq!(file[0].body.as_ref().unwrap()["requirements"], json!(["三个月内整改"]));
+    // New records are written at v2, where the v1 shape is refused.
+    assert_eq!(Draft::new("interview", body.clone()).v, 2);
+    assert!(
+        f.ledger.append(&Draft::new("interview", body), &f.officer).unwrap_err().message().contains("requirements")
+    );
+}
+
+/// Build a ledger of `filler` records about other people plus 10 about P-TARGET, and count the
+/// storage reads of a dossier query.
+fn dossier_reads(filler: usize) -> (u64, usize) {
+    let mut f = fixture();
+    let mut drafts = Vec::with_capacity(filler + 10);
+    for index in 0..filler + 10 {
+        let subject = if index % (filler / 10 + 1) == 0
+            && drafts.iter().filter(|d: &&Draft| d.body.to_string().contains("P-TARGET")).count() < 10
+        {
+            "P-TARGET".to_string()
+        } else {
+            format!("P-{index}")
+        };
+        drafts.push(received(&format!("R-{index}"), &subject));
+    }
+    for chunk in drafts.chunks(20_000) {
+        f.ledger.append_batch(chunk, &f.officer).unwrap();
+    }
+    let before = f.ledger.store().read_count();
+    let file = f.ledger.dossier("P-TARGET").unwrap();
+    let reads = f.ledger.store().read_count() - before;
+    (reads, file.len())
+}
+
+#[test]
+fn dossier_cost_does_not_grow_with_the_ledger() {
+    let (small_reads, small_len) = dossier_reads(1_000);
+    let (large_reads, large_len) = dossier_reads(100_000);
+    assert_eq!((small_len, large_len), (10, 10));
+    assert_eq!(
+        small_reads, large_reads,
+        "index reads for 10 records: {small_reads} at 1,000 vs {large_reads} at 100,000"
+    );
+}
