@@ -426,8 +426,16 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                     lianlog_ledger::verify_dir(dir, options)?
                 }
                 Err(err) if err.kind() == ErrorKind::Verification => {
-                    eprintln!("lianlog: {err}");
-                    lianlog_ledger::verify_dir(dir, options)?
+                    // The log changed behind the derived store's back. Name the first bad seq if
+                    // the log itself shows one; otherwise the store's record is the evidence.
+                    match lianlog_ledger::verify_dir(dir, options)? {
+                        Err(failure) => Err(failure),
+                        Ok(report) => Err(lianlog_ledger::VerifyFailure {
+                            line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
+                            seq: err.seq(),
+                            reason: err.message().to_string(),
+                        }),
+                    }
                 }
                 Err(err) => return Err(err.into()),
             };

@@ -132,8 +132,9 @@ fn a_flipped_byte_in_any_line_fails_at_its_seq() {
             if index % 2 == 1 {
                 copy.remove_index();
             }
-            let output = copy.assert_verify_fails_at(seq);
-            assert!(output.contains("verification FAILED"), "seq {seq}, byte {position} ^ {mask:#04x}: {output}");
+            // Shown with the failure, if there is one.
+            eprintln!("case: line of seq {seq}, byte {position} ^ {mask:#04x}, index removed: {}", index % 2 == 1);
+            copy.assert_verify_fails_at(seq);
             cases += 1;
         }
     }
@@ -145,7 +146,7 @@ fn a_flipped_byte_in_any_line_fails_at_its_seq() {
 /// So tampering with the body of the newest entry makes `verify` delete that entry and report OK
 /// (exit 0, "entries 9"), destroying the evidence although the derived store had acknowledged it.
 #[test]
-#[ignore = "BUG: verify cuts a tampered (unparsable, newline-terminated) last line and reports OK"]
+
 fn a_flipped_byte_in_the_last_line_is_found() {
     let fixture = Fixture::build();
     let last = ENTRIES - 1;
@@ -166,7 +167,7 @@ fn a_flipped_byte_in_the_last_line_is_found() {
 /// store from the altered log and reports OK with the new head (exit 0), instead of reporting that
 /// the log's last entry is not the acknowledged one.
 #[test]
-#[ignore = "BUG: verify rebuilds the derived store over an altered last entry instead of reporting it"]
+
 fn an_altered_time_on_the_last_entry_is_found_while_the_store_knows_the_head() {
     let fixture = Fixture::build();
     let last = ENTRIES - 1;

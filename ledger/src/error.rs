@@ -28,20 +28,23 @@ pub enum ErrorKind {
 }
 
 /// An error with a human-readable message that already names the place and the remedy.
+///
+/// The message already includes the underlying cause (an OS error, a sled error), so the error
+/// has no separate `source`: printing a chain would say the cause twice.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
     message: String,
-    #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The seq the error is about, when there is one.
+    seq: Option<u64>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), source: None }
+        Error { kind, message: message.into(), seq: None }
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -50,6 +53,16 @@ impl Error {
 
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The seq this error is about, if any.
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+
+    pub fn with_seq(mut self, seq: u64) -> Error {
+        self.seq = Some(seq);
+        self
     }
 
     pub fn bad_input(message: impl Into<String>) -> Error {
@@ -79,11 +92,7 @@ impl Error {
             std::io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
             _ => "",
         };
-        Error {
-            kind: ErrorKind::Io,
-            message: format!("cannot {operation} {}: {err}{hint}", path.display()),
-            source: Some(Box::new(err)),
-        }
+        Error { kind: ErrorKind::Io, message: format!("cannot {operation} {}: {err}{hint}", path.display()), seq: None }
     }
 
     pub fn store(context: &str, err: sled::Error) -> Error {
@@ -93,7 +102,7 @@ impl Error {
                 "derived store (sled) failed while {context}: {err}; it holds only derived data, \
                  run `lianlog reindex` to rebuild it from the log"
             ),
-            source: Some(Box::new(err)),
+            seq: None,
         }
     }
 

@@ -310,7 +310,7 @@ impl SecretKey {
     /// Read a private key file, refusing one that group or others may read.
     pub fn read_file(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>) -> Result<SecretKey> {
         check_private_permissions(path)?;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|err| Error::io("read key file", path, err))?);
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|err| key_file_error(path, err))?);
         SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
     }
 
@@ -321,10 +321,20 @@ impl SecretKey {
     }
 }
 
+/// A key file that cannot be read is a key problem (exit code 4), whatever the OS said.
+fn key_file_error(path: &Path, err: std::io::Error) -> Error {
+    let hint = match err.kind() {
+        std::io::ErrorKind::NotFound => "; check the path, or make a key with `lianlog key new NAME --out FILE`",
+        std::io::ErrorKind::InvalidData => " (not UTF-8 text: not a PEM key file)",
+        _ => "",
+    };
+    Error::key(format!("cannot read key file {}: {err}{hint}", path.display()))
+}
+
 /// Refuse a private key file that is readable or writable by group or others.
 pub fn check_private_permissions(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
-    let metadata = std::fs::metadata(path).map_err(|err| Error::io("read key file", path, err))?;
+    let metadata = std::fs::metadata(path).map_err(|err| key_file_error(path, err))?;
     let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Error::key(format!(

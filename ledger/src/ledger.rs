@@ -65,6 +65,23 @@ pub struct Appended {
     pub time: Timestamp,
 }
 
+/// How to open a ledger.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    /// When the log no longer matches what the derived store recorded (entries altered or
+    /// removed after they were written), rebuild the store from the log instead of refusing.
+    /// Only `lianlog reindex` sets this: it is an operator's explicit decision.
+    pub accept_log_as_is: bool,
+}
+
+/// Why the derived store could not be used as it is.
+enum StoreProblem {
+    /// The store itself is incomplete or malformed: rebuild it.
+    Damaged(String),
+    /// The log changed behind the store's back at this seq: evidence of tampering or data loss.
+    LogChanged(u64, String),
+}
+
 /// An open ledger. Only one process may hold a ledger open (it holds `lock`).
 pub struct Ledger {
     dir: PathBuf,
@@ -231,6 +248,11 @@ impl Ledger {
     /// Open an existing ledger: take the lock, finish or undo an interrupted import, cut a torn
     /// tail, and bring the derived store up to the log (rebuilding it if it is damaged or ahead).
     pub fn open(dir: &Path) -> Result<Ledger> {
+        Ledger::open_with(dir, OpenOptions::default())
+    }
+
+    /// [`Ledger::open`] with options.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Ledger> {
         let origin = read_meta(dir)?;
         let lock = take_lock(dir)?;
         let mut notes = Vec::new();
@@ -245,12 +267,15 @@ impl Ledger {
             ));
         }
         undo_interrupted_import(dir, &mut log, &mut notes)?;
-        if let Some(repair) = log.repair_tail(|line| ParsedLine::parse(line).is_ok())? {
+        // Only a line that is not even JSON can be a torn write; a complete JSON line that fails
+        // its checks is evidence, kept for `verify` to report.
+        if let Some(repair) = log.repair_tail(|line| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())? {
             notes.push(format!(
-                "cut {} bytes from the end of {}: {} that was never acknowledged",
+                "cut {} bytes from the end of {}: {} that was never acknowledged (saved in {})",
                 repair.cut_bytes,
                 repair.segment.display(),
-                repair.reason
+                repair.reason,
+                repair.saved.display()
             ));
         }
         log.open_writer()?;
@@ -276,11 +301,27 @@ impl Ledger {
             notes,
             _lock: lock,
         };
-        if let Err(reason) = ledger.load_store_state() {
-            ledger
-                .notes
-                .push(format!("the derived store was inconsistent with the log ({reason}); rebuilt it from the log"));
-            ledger.rebuild_store()?;
+        match ledger.load_store_state() {
+            Ok(()) => {}
+            Err(StoreProblem::Damaged(reason)) => {
+                ledger.notes.push(format!("the derived store was damaged ({reason}); rebuilt it from the log"));
+                ledger.rebuild_store()?;
+            }
+            Err(StoreProblem::LogChanged(_, reason)) if options.accept_log_as_is => {
+                ledger.notes.push(format!("{reason}; rebuilt the derived store from the log as it is now"));
+                ledger.rebuild_store()?;
+            }
+            Err(StoreProblem::LogChanged(seq, reason)) => {
+                return Err(Error::new(
+                    ErrorKind::Verification,
+                    format!(
+                        "{}: {reason}. Nothing was changed. Run `lianlog verify` to see where; restore the ledger from an \
+                         archive (`lianlog snapshot restore`), or, if the change is known and accepted, run `lianlog reindex`",
+                        dir.display()
+                    ),
+                )
+                .with_seq(seq));
+            }
         }
         ledger.catch_up()?;
         Ok(ledger)
@@ -288,7 +329,7 @@ impl Ledger {
 
     /// Rebuild the derived store from the log, from scratch (`lianlog reindex`).
     pub fn reindex(dir: &Path) -> Result<Ledger> {
-        let mut ledger = Ledger::open(dir)?;
+        let mut ledger = Ledger::open_with(dir, OpenOptions { accept_log_as_is: true })?;
         ledger.rebuild_store()?;
         ledger.catch_up()?;
         Ok(ledger)
@@ -313,24 +354,46 @@ impl Ledger {
     }
 
     /// Load head, registry and Merkle frontier from the store and check them against the log.
-    fn load_store_state(&mut self) -> std::result::Result<(), String> {
-        let Some(head) = self.store.head().map_err(|e| e.to_string())? else { return Ok(()) };
+    fn load_store_state(&mut self) -> std::result::Result<(), StoreProblem> {
+        use StoreProblem::{Damaged, LogChanged};
+        let damaged = |e: Error| Damaged(e.to_string());
+        let Some(head) = self.store.head().map_err(damaged)? else { return Ok(()) };
         if head.size == 0 {
             return Ok(());
         }
-        let end = self.log.end().map_err(|e| e.to_string())?;
+        let end = self.log.end().map_err(damaged)?;
         if head.tail > end {
-            return Err(format!("the store has applied {} entries, more than the log holds", head.size));
+            return Err(LogChanged(
+                head.size - 1,
+                format!(
+                    "the derived store recorded {} entries ending at byte {} of segment {:020}.jsonl, but the log is shorter: \
+                 entries were removed from the log after they were written",
+                    head.size, head.tail.offset, head.tail.segment
+                ),
+            ));
         }
         let position =
-            self.store.position(head.size - 1).map_err(|e| e.to_string())?.ok_or("no position for the head")?;
-        let line = self.log.read_line_at(position).map_err(|e| e.to_string())?;
-        let parsed = ParsedLine::parse(&line).map_err(|e| e.to_string())?;
+            self.store.position(head.size - 1).map_err(damaged)?.ok_or(Damaged("no position for the head".into()))?;
+        let line = self.log.read_line_at(position).map_err(|e| LogChanged(head.size - 1, e.to_string()))?;
+        let parsed = ParsedLine::parse(&line).map_err(|e| {
+            LogChanged(
+                head.size - 1,
+                format!("entry {} no longer parses ({e}): the log was altered after it was written", head.size - 1),
+            )
+        })?;
         if parsed.entry_hash != head.hash || parsed.line.entry.seq != head.size - 1 {
-            return Err(format!("the store's head does not match entry {} of the log", head.size - 1));
+            return Err(LogChanged(
+                head.size - 1,
+                format!(
+                    "entry {} now hashes to {}, but {} was written: the log was altered after it was written",
+                    head.size - 1,
+                    parsed.entry_hash,
+                    head.hash
+                ),
+            ));
         }
-        let registry = self.store.registry().map_err(|e| e.to_string())?.ok_or("no key registry")?;
-        self.tree = CompactRange::from_store(head.size, &self.store).map_err(|e| e.to_string())?;
+        let registry = self.store.registry().map_err(damaged)?.ok_or(Damaged("no key registry".into()))?;
+        self.tree = CompactRange::from_store(head.size, &self.store).map_err(damaged)?;
         self.registry = registry;
         self.size = head.size;
         self.head = head.hash;
@@ -754,13 +817,18 @@ fn project_line(
 }
 
 impl LedgerFacts for Ledger {
-    fn entry(&self, seq: u64) -> Result<Option<(EntryHash, String, u64, Option<Value>)>> {
+    fn entry(&self, seq: u64) -> Result<Option<projection::FactEntry>> {
         if seq >= self.size {
             return Ok(None);
         }
         let line = self.read(seq)?;
         let record = &line.line.entry.record;
-        Ok(Some((line.entry_hash, record.kind.clone(), record.v, line.line.body().cloned())))
+        Ok(Some(projection::FactEntry {
+            hash: line.entry_hash,
+            kind: record.kind.clone(),
+            v: record.v,
+            body: line.line.body().cloned(),
+        }))
     }
 
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {

@@ -66,6 +66,8 @@ pub struct TailRepair {
     pub segment: PathBuf,
     pub cut_bytes: u64,
     pub reason: String,
+    /// Where the cut bytes were saved.
+    pub saved: PathBuf,
 }
 
 impl SegmentLog {
@@ -233,9 +235,15 @@ impl SegmentLog {
         if keep == len {
             return Ok(None);
         }
+        // Keep what is cut beside the log, for anyone who wants to look at it.
+        let mut cut = Vec::new();
+        file.seek(SeekFrom::Start(keep)).map_err(|err| Error::io("read", &last.path, err))?;
+        file.read_to_end(&mut cut).map_err(|err| Error::io("read", &last.path, err))?;
+        let saved = self.dir.join(format!("torn-{}-{}.bin", last.first_seq, keep));
+        std::fs::write(&saved, &cut).map_err(|err| Error::io("save the torn tail to", &saved, err))?;
         file.set_len(keep).map_err(|err| Error::io("truncate", &last.path, err))?;
         file.sync_all().map_err(|err| Error::io("sync", &last.path, err))?;
-        Ok(Some(TailRepair { segment: last.path, cut_bytes: len - keep, reason }))
+        Ok(Some(TailRepair { segment: last.path, cut_bytes: len - keep, reason, saved }))
     }
 
     /// Read complete lines from `from` to the end of the log, across segments.

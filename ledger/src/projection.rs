@@ -217,10 +217,20 @@ impl std::fmt::Display for RuleError {
     }
 }
 
+/// An earlier entry as a lifecycle rule sees it.
+#[derive(Debug, Clone)]
+pub struct FactEntry {
+    pub hash: EntryHash,
+    pub kind: String,
+    pub v: u64,
+    /// `None` when the body was redacted.
+    pub body: Option<Value>,
+}
+
 /// Looks up what lifecycle rules need beyond projection state.
 pub trait LedgerFacts {
-    /// The entry at `seq`: its hash, kind, schema version and body (None when redacted).
-    fn entry(&self, seq: u64) -> Result<Option<(EntryHash, String, u64, Option<Value>)>>;
+    /// The entry at `seq`, if the ledger has it.
+    fn entry(&self, seq: u64) -> Result<Option<FactEntry>>;
     /// The Merkle root at `size`, if the ledger has that many entries.
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>>;
 }
@@ -237,10 +247,10 @@ fn text<'a>(body: &'a Value, field: &str) -> &'a str {
 pub fn person_ids(kind: &str, body: &Value) -> Vec<String> {
     let mut ids = Vec::new();
     let mut add = |value: &Value| {
-        if let Some(id) = value.get("id").or_else(|| value.get("org_id")).and_then(Value::as_str) {
-            if !ids.iter().any(|known| known == id) {
-                ids.push(id.to_string());
-            }
+        if let Some(id) = value.get("id").or_else(|| value.get("org_id")).and_then(Value::as_str)
+            && !ids.iter().any(|known| known == id)
+        {
+            ids.push(id.to_string());
         }
     };
     for field in ["subjects", "interviewers"] {
@@ -585,7 +595,7 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
     if target >= record.seq {
         return Ok(rule(rule_name, format!("seq {target} is not an earlier record")));
     }
-    let Some((entry_hash, kind, v, original)) = facts.entry(target)? else {
+    let Some(FactEntry { hash: entry_hash, kind, v, body: original }) = facts.entry(target)? else {
         return Ok(rule(rule_name, format!("there is no entry {target}")));
     };
     if entry_hash.to_hex() != hash {
@@ -616,7 +626,7 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
 
 fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<()> {
     let Some(target) = record.body["target"]["seq"].as_u64() else { return Ok(()) };
-    let Some((_, kind, _, _)) = facts.entry(target)? else { return Ok(()) };
+    let Some(FactEntry { kind, .. }) = facts.entry(target)? else { return Ok(()) };
     let time = record.time;
     retract_facts(view, target)?;
     let corrected = &record.body["body"];

@@ -155,3 +155,162 @@ pub fn demo_story() -> Vec<(Author, &'static str, Value)> {
         ),
     ]
 }
+
+/// A deterministic stream of realistic, valid records of every accountability kind (Chinese text,
+/// many people and units), for benchmarks and large tests. Each "case" is a short story — a report,
+/// an interview, a conclusion, and then either a decision (with an appeal and a rectification) or a
+/// clarification — so that every record passes its lifecycle rule. Dates lie in 2025.
+pub struct Workload {
+    state: u64,
+    case: u64,
+    pending: std::collections::VecDeque<(&'static str, Value)>,
+}
+
+const SURNAMES: &[&str] = &["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡"];
+const UNITS: &[&str] = &[
+    "市住建局",
+    "市交通运输局",
+    "市教育局",
+    "市卫健委",
+    "市自然资源局",
+    "市财政局",
+    "区城管局",
+    "区农业农村局",
+    "市水务局",
+    "市市场监管局",
+];
+const POSTS: &[&str] = &["局长", "副局长", "处长", "科长", "主任", "副主任"];
+
+impl Workload {
+    pub fn new(seed: u64) -> Workload {
+        Workload { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, case: 0, pending: Default::default() }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        // xorshift64*: deterministic and dependency-free; not for secrets.
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next_u64() % items.len() as u64) as usize]
+    }
+
+    fn person(&mut self) -> Value {
+        let number = self.next_u64() % 50_000;
+        let name = format!("{}某{}", self.pick(SURNAMES), number % 100);
+        json!({"id": format!("P-{number:05}"), "name": name, "unit": self.pick(UNITS), "post": self.pick(POSTS)})
+    }
+
+    fn date(&mut self, month: u64) -> String {
+        format!("2025-{:02}-{:02}", month.clamp(1, 12), 1 + self.next_u64() % 28)
+    }
+
+    fn plan_case(&mut self) {
+        self.case += 1;
+        let case = self.case;
+        let report_id = format!("R-{case:07}");
+        let subject = self.person();
+        let month = 1 + self.next_u64() % 6;
+        let unit = subject["unit"].as_str().unwrap_or("市住建局").to_string();
+        let name = subject["name"].as_str().unwrap_or("").to_string();
+        let mut records: Vec<(&'static str, Value)> = Vec::new();
+        let source = self.pick(&["petition", "inspection", "audit", "supervision"]);
+        let received_on = self.date(month);
+        records.push((
+            "report.received",
+            json!({"report_id": report_id, "subjects": [subject.clone()], "source": source,
+                   "summary": format!("反映{name}同志在{unit}工作中履行全面从严治党主体责任不力，工程项目监管存在廉政风险"),
+                   "received_on": received_on}),
+        ));
+        let interviewer = self.person();
+        let interview_type = self.pick(&["reminder", "admonition", "accountability_interview", "inquiry_letter"]);
+        let held_on = self.date(month + 1);
+        records.push((
+            "interview",
+            json!({"interview_type": interview_type, "subjects": [subject.clone()], "interviewers": [interviewer], "held_on": held_on,
+                   "reason": "针对苗头性、倾向性问题开展谈话提醒，督促其严格履行管党治党责任", "report_id": report_id,
+                   "requirements": ["十五日内报送书面说明", "对照检查并制定整改措施"]}),
+        ));
+        let false_accusation = self.next_u64().is_multiple_of(5);
+        let finding =
+            if false_accusation { "false_accusation" } else { self.pick(&["substantiated", "partly_substantiated"]) };
+        let concluded_on = self.date(month + 2);
+        records.push((
+            "report.concluded",
+            json!({"report_id": report_id, "finding": finding,
+                   "disposition": if false_accusation { "经核查系诬告陷害，予以澄清" } else { "予以问责" }, "concluded_on": concluded_on}),
+        ));
+        if false_accusation {
+            let held_on = self.date(month + 3);
+            records.push((
+                "clarification",
+                json!({"subject": subject, "report_id": report_id, "scope": format!("{unit}干部职工大会"), "held_on": held_on,
+                       "statement": "经查，反映该同志的问题不属实，系诬告陷害，予以澄清正名，为担当者撑腰鼓劲"}),
+            ));
+        } else {
+            let decision_id = format!("D-{case:07}");
+            let measure = self.pick(&["notice", "admonition", "organizational_adjustment", "disciplinary_sanction"]);
+            let decided_on = self.date(month + 3);
+            records.push((
+                "accountability.decision",
+                json!({"decision_id": decision_id, "subjects": [subject.clone()],
+                       "basis": [{"regulation": "中国共产党纪律处分条例", "article": "第六十七条"}], "measure": measure,
+                       "facts": "不履行或者不正确履行全面从严治党主体责任，造成不良影响", "decided_by": "市纪委常委会",
+                       "decided_on": decided_on, "report_id": report_id}),
+            ));
+            if self.next_u64().is_multiple_of(3) {
+                let appeal_id = format!("A-{case:07}");
+                let filed_on = self.date(month + 4);
+                let outcome = self.pick(&["upheld", "modified", "revoked"]);
+                let decided_on = self.date(month + 5);
+                records.push((
+                    "appeal.filed",
+                    json!({"appeal_id": appeal_id, "decision_id": decision_id, "grounds": "认为对其责任认定过重", "filed_on": filed_on}),
+                ));
+                records.push((
+                    "appeal.decided",
+                    json!({"appeal_id": appeal_id, "outcome": outcome, "summary": "经复查，依规作出复查决定", "decided_on": decided_on}),
+                ));
+            }
+            let rectification_id = format!("X-{case:07}");
+            let due_on = self.date(month + 5);
+            records.push((
+                "rectification.ordered",
+                json!({"rectification_id": rectification_id, "target": {"org_id": format!("ORG-{unit}"), "name": unit},
+                       "items": "建立廉政风险台账；完善招投标监督机制；开展警示教育", "due_on": due_on, "decision_id": decision_id}),
+            ));
+            if self.next_u64().is_multiple_of(2) {
+                let completed_on = self.date(month + 6);
+                records.push((
+                    "rectification.completed",
+                    json!({"rectification_id": rectification_id, "completed_on": completed_on, "summary": "整改措施全部落实，已报送整改报告"}),
+                ));
+            }
+        }
+        let reporter = self.person();
+        let period = self.pick(&["2025", "2025-H1", "2025-Q2"]);
+        let held_on = self.date(month + 6);
+        let assessment = self.pick(&["excellent", "good", "fair"]);
+        records.push((
+            "duty_report",
+            json!({"reporter": {"id": format!("P-DR-{case:07}"), "name": reporter["name"], "unit": reporter["unit"], "post": "局长"},
+                   "period": period, "occasion": "党组述责述廉会议", "held_on": held_on,
+                   "summary": "报告本人履行全面从严治党主体责任和廉洁自律情况", "assessment": assessment}),
+        ));
+        self.pending.extend(records);
+    }
+}
+
+impl Iterator for Workload {
+    type Item = (&'static str, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pending.is_empty() {
+            self.plan_case();
+        }
+        self.pending.pop_front()
+    }
+}

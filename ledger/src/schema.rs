@@ -513,14 +513,7 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
     match field_type {
         T::Text => text(value, path, MAX_TEXT_CHARS, true),
         T::Line => text(value, path, MAX_SHORT_TEXT_CHARS, false),
-        T::Id => {
-            text(value, path, MAX_ID_CHARS, false)?;
-            let id = value.as_str().unwrap_or_default();
-            if id.trim() != id {
-                return fail(path, "an identifier may not begin or end with spaces");
-            }
-            Ok(())
-        }
+        T::Id => identifier(value, path),
         T::Date => {
             let Some(text) = value.as_str() else { return fail(path, "must be a date YYYY-MM-DD") };
             let Some(date) = Date::parse(text) else {
@@ -543,7 +536,7 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
         T::Person => person(value, path),
         T::Organisation => organisation(value, path),
         T::PersonOrOrganisation => person_or_organisation(value, path),
-        T::People => list(value, path, |item, item_path| person(item, item_path), "id"),
+        T::People => list(value, path, person, "id"),
         T::PeopleOrOrganisations => list(value, path, person_or_organisation, ""),
         T::Basis => list(
             value,
@@ -641,12 +634,7 @@ fn exact<'a>(
 
 fn person(value: &Value, path: &str) -> Result<(), SchemaError> {
     let members = exact(value, path, &["id", "name", "unit"], &["post"])?;
-    validate_value(
-        T::Id,
-        &members["id"],
-        &format!("{path}.id"),
-        Date::parse("9999-12-31").unwrap_or_else(|| unreachable_date()),
-    )?;
+    identifier(&members["id"], &format!("{path}.id"))?;
     text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)?;
     text(&members["unit"], &format!("{path}.unit"), MAX_SHORT_TEXT_CHARS, false)?;
     if let Some(post) = members.get("post") {
@@ -655,15 +643,18 @@ fn person(value: &Value, path: &str) -> Result<(), SchemaError> {
     Ok(())
 }
 
-fn unreachable_date() -> Date {
-    // `9999-12-31` always parses; this is only a typed fallback, never reached.
-    Timestamp::from_millis(0).date()
+fn identifier(value: &Value, path: &str) -> Result<(), SchemaError> {
+    text(value, path, MAX_ID_CHARS, false)?;
+    let id = value.as_str().unwrap_or_default();
+    if id.trim() != id {
+        return fail(path, "an identifier may not begin or end with spaces");
+    }
+    Ok(())
 }
 
 fn organisation(value: &Value, path: &str) -> Result<(), SchemaError> {
     let members = exact(value, path, &["org_id", "name"], &[])?;
-    let far = Date::parse("9999-12-31").unwrap_or_else(unreachable_date);
-    validate_value(T::Id, &members["org_id"], &format!("{path}.org_id"), far)?;
+    identifier(&members["org_id"], &format!("{path}.org_id"))?;
     text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)
 }
 

@@ -24,24 +24,31 @@ fn expected_root() -> String {
 
 #[test]
 fn vector_ledger_verifies_with_its_redaction() {
-    let options = VerifyOptions { allow_withheld: false, expected_log_key: Some(log_vkey()) };
+    let options = VerifyOptions { allow_withheld: false, expected_log_key: Some(log_vkey()), root_sizes: vec![8] };
     let report = verify_export_file(&vectors().join("ledger.jsonl"), options).unwrap().unwrap();
     assert_eq!(report.entries, 8);
     assert_eq!(lianlog_ledger::encoding::hex(&report.root), expected_root());
     assert_eq!(report.redactions.len(), 1);
     assert_eq!((report.redactions[0].target, report.redactions[0].by), (4, 7));
     assert!(report.redactions[0].applied);
+    let checkpoint = std::fs::read_to_string(vectors().join("checkpoint")).unwrap();
+    lianlog_ledger::verify::check_checkpoint(&report, &checkpoint, Some(&log_vkey()), &[]).unwrap();
 }
 
 #[test]
 fn vector_export_without_bodies_verifies_only_when_withheld_bodies_are_allowed() {
     let path = vectors().join("ledger-without-bodies.jsonl");
-    let report = verify_export_file(&path, VerifyOptions { allow_withheld: true, expected_log_key: Some(log_vkey()) })
-        .unwrap()
-        .unwrap();
+    let report = verify_export_file(
+        &path,
+        VerifyOptions { allow_withheld: true, expected_log_key: Some(log_vkey()), root_sizes: vec![8] },
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(report.entries, 8);
     assert_eq!(report.withheld, 4);
     assert_eq!(lianlog_ledger::encoding::hex(&report.root), expected_root());
+    let checkpoint = std::fs::read_to_string(vectors().join("checkpoint")).unwrap();
+    lianlog_ledger::verify::check_checkpoint(&report, &checkpoint, Some(&log_vkey()), &[]).unwrap();
     let failure = verify_export_file(&path, VerifyOptions::default()).unwrap().unwrap_err();
     assert_eq!(failure.seq, Some(3));
 }
@@ -49,7 +56,7 @@ fn vector_export_without_bodies_verifies_only_when_withheld_bodies_are_allowed()
 #[test]
 fn a_pinned_log_key_must_match_genesis() {
     let other = PublicKey::parse_vkey("admin.zhao+9ae89c3c+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW").unwrap();
-    let options = VerifyOptions { allow_withheld: false, expected_log_key: Some(other) };
+    let options = VerifyOptions { allow_withheld: false, expected_log_key: Some(other), ..Default::default() };
     let failure = verify_export_file(&vectors().join("ledger.jsonl"), options).unwrap().unwrap_err();
     assert_eq!(failure.seq, Some(0));
     assert!(failure.reason.contains("log key"), "{failure}");
