@@ -48,6 +48,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write every stored line as JSON Lines (format-v1 section 10) (导出).
     Export(ExportArgs),
+    /// Remove a record's body for privacy, keeping every hash, signature and proof (内容删除).
+    /// Appends a ledger.redact entry (admin key) and removes the body from every file.
+    Redact(RedactArgs),
+    /// Write a disclosure package: every record naming a person, with proofs (个人信息披露).
+    Disclose(DiscloseArgs),
     /// Print a checkpoint signed by the log key, or cosign one (检查点).
     Checkpoint(CheckpointArgs),
     /// Print Merkle proofs: inclusion of an entry, consistency of two tree sizes (证明).
@@ -213,6 +218,30 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The seq of the record whose body is removed.
+    pub seq: u64,
+    /// Why (recorded in the ledger, shown wherever the record is shown).
+    #[arg(long)]
+    pub reason: String,
+    /// The admin's private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// A replacement body without the sensitive parts (JSON file), used by queries and statistics.
+    #[arg(long)]
+    pub replacement: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscloseArgs {
+    /// The person's id.
+    pub person_id: String,
+    /// Where to write the package.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct CheckpointArgs {
     /// Tree size to sign (default: the whole ledger).
@@ -272,6 +301,17 @@ pub enum CheckCommand {
         #[arg(long)]
         vkey: String,
         /// A trusted cosigner's vkey (repeatable); its cosignature, if present, must verify.
+        #[arg(long)]
+        cosigner: Vec<String>,
+    },
+    /// Check a disclosure package offline: proofs, signatures, and that every record names the person.
+    Disclosure {
+        /// The package (from `lianlog disclose`).
+        file: PathBuf,
+        /// The ledger's log key (vkey).
+        #[arg(long)]
+        vkey: String,
+        /// A trusted cosigner's vkey (repeatable).
         #[arg(long)]
         cosigner: Vec<String>,
     },

@@ -88,7 +88,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else if json_output {
                 print_json(&render::line_json(&line));
             } else {
-                render::print_entry(&line, ledger.registry());
+                let view = ledger.record_view(args.seq).ok();
+                render::print_entry(&line, ledger.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()));
             }
         }
         Command::Log(args) => {
@@ -119,6 +120,65 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             if let Some(path) = &args.out {
                 eprintln!("exported {count} entries to {}", path.display());
+            }
+        }
+        Command::Redact(args) => {
+            let admin = read_key(&args.key)?;
+            let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy())).transpose()?;
+            let mut ledger = open(dir)?;
+            let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
+            if json_output {
+                print_json(
+                    &json!({"target": redacted.target, "by": redacted.by, "entry_hash": redacted.entry_hash.to_hex()}),
+                );
+            } else {
+                println!(
+                    "redacted the body of seq {} (entry hash {} unchanged) by seq {}; the derived store was rebuilt without it",
+                    redacted.target, redacted.entry_hash, redacted.by
+                );
+            }
+        }
+        Command::Disclose(args) => {
+            let ledger = open(dir)?;
+            let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key)?;
+            write_new_file(&args.out, package.text.as_bytes())?;
+            if json_output {
+                print_json(
+                    &json!({"person": args.person_id, "records": package.records, "key_lines": package.key_lines, "size": package.size, "file": args.out}),
+                );
+            } else {
+                println!(
+                    "wrote {}: {} records naming {} and {} key-registry lines, each with an inclusion proof against the checkpoint at size {}",
+                    args.out.display(),
+                    package.records,
+                    args.person_id,
+                    package.key_lines,
+                    package.size
+                );
+            }
+        }
+        Command::Check(CheckCommand::Disclosure { file, vkey, cosigner }) => {
+            let log_key = PublicKey::parse_vkey(&vkey)?;
+            let cosigners = parse_cosigners(&cosigner)?;
+            let text = read_text(&file)?;
+            let checked =
+                lianlog_ledger::disclosure::check(&text, &log_key, &cosigners).map_err(|e| e.at(file.display()))?;
+            if json_output {
+                print_json(
+                    &json!({"ok": true, "person": checked.person, "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind})).collect::<Vec<_>>(), "size": checked.size}),
+                );
+            } else {
+                println!(
+                    "OK: {} records about {} are in {} (checkpoint size {}), signed by keys authorized at the time:",
+                    checked.records.len(),
+                    checked.person,
+                    checked.origin,
+                    checked.size
+                );
+                for (seq, kind) in &checked.records {
+                    println!("  seq {seq}  {}", lianlog_ledger::schema::label_zh(kind));
+                }
             }
         }
         Command::Checkpoint(args) => match args.command {
@@ -527,6 +587,19 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Create a new file (never replacing one), write it and fsync it.
+fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|err| {
+        if err.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::bad_input(format!("{} already exists; choose another file or remove it first", path.display()))
+        } else {
+            Error::io("create", path, err)
+        }
+    })?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))?;
+    Ok(())
 }
 
 fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {

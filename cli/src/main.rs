@@ -9,11 +9,21 @@ mod render;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     match commands::run(args::parse()) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("lianlog: error: {err:#}");
             ExitCode::from(commands::exit_code_of(&err))
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `lianlog log | head` would make every later `println!` fail (and
+/// panic). Like other Unix filters, die quietly when the reader goes away instead.
+fn restore_default_sigpipe() {
+    // SAFETY: called once at start-up before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -122,7 +122,11 @@ pub fn print_log(lines: &[ParsedLine], registry: &KeyRegistry) {
     print_table(&["序号 seq", "时间 time", "类型 kind", "作者 author", "摘要 summary"], &rows);
 }
 
-pub fn print_entry(line: &ParsedLine, registry: &KeyRegistry) {
+pub fn print_entry(
+    line: &ParsedLine,
+    registry: &KeyRegistry,
+    redaction: Option<&lianlog_ledger::query::RedactionNote>,
+) {
     let entry = &line.line.entry;
     let record = &entry.record;
     println!("序号 seq      {}", entry.seq);
@@ -141,6 +145,10 @@ pub fn print_entry(line: &ParsedLine, registry: &KeyRegistry) {
             println!(
                 "内容 body     [已删除 redacted by ledger.redact at seq {by}; the entry, its hash and signature are intact]"
             );
+            if let Some(note) = redaction {
+                println!("删除 by       {} at {}", author_name(registry, &note.author), local_time(note.time));
+                println!("理由 reason   {}", note.reason);
+            }
         }
         StoredBody::Withheld => println!("内容 body     [未提供 withheld]"),
     }
@@ -206,8 +214,21 @@ pub fn status_zh(status: &str) -> &str {
 }
 
 fn record_summary(record: &RecordView) -> String {
+    let redaction_note = record
+        .redaction
+        .as_ref()
+        .map(|r| {
+            format!(
+                "[内容已删除 redacted by seq {} ({}, {}): {}] ",
+                r.by,
+                r.author.split('+').next().unwrap_or(""),
+                local_time(r.time),
+                r.reason
+            )
+        })
+        .unwrap_or_default();
     let Some(body) = &record.body else {
-        return format!("[内容已删除 redacted by seq {}]", record.redacted_by.unwrap_or_default());
+        return redaction_note;
     };
     let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
     let label =
@@ -235,7 +256,7 @@ fn record_summary(record: &RecordView) -> String {
     {
         parts.push(detail);
     }
-    let mut out = parts.join(" ");
+    let mut out = format!("{redaction_note}{}", parts.join(" "));
     if let Some(by) = record.corrected_by {
         out = format!("（已更正 corrected by seq {by}）{out}");
     }
@@ -302,6 +323,7 @@ pub fn record_json(record: &RecordView) -> Value {
         "status": record.status,
         "corrected_by": record.corrected_by,
         "redacted_by": record.redacted_by,
+        "redaction": record.redaction.as_ref().map(|r| json!({"by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "replacement": r.has_replacement})),
     })
 }
 

@@ -28,6 +28,9 @@ use crate::store::{Store, StoreBatch, StoredHead};
 use crate::time::Timestamp;
 use crate::verify::{Verifier, VerifyFailure, VerifyOptions, VerifyReport};
 
+mod redaction;
+pub use redaction::Redacted;
+
 /// The storage format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
 const META_FILE: &str = "lianlog.json";
@@ -279,6 +282,9 @@ impl Ledger {
             ));
         }
         log.open_writer()?;
+        if let Some(note) = redaction::finish_interrupted(dir, &mut log)? {
+            notes.push(note);
+        }
         let store = match Store::open(dir) {
             Ok(store) => store,
             Err(err) => {
@@ -404,6 +410,7 @@ impl Ledger {
 
     /// Apply every log line after the store's tail to the store.
     fn catch_up(&mut self) -> Result<()> {
+        let replacements = collect_replacements(&self.log, self.tail)?;
         let reader = self.log.lines_from(self.tail)?;
         let mut batch = StoreBatch::default();
         let mut changes = StateChanges::default();
@@ -425,7 +432,7 @@ impl Ledger {
                     .map_err(|e| self.inconsistent(entry.seq, &e.to_string()))?;
                 registry_changed = true;
             }
-            self.project(&mut changes, &parsed, false)?;
+            project_line(&self.store, self, &mut changes, &parsed, false, &replacements)?;
             self.stage(&mut batch, position, bytes.len() as u64 + 1, &parsed);
             pending += 1;
             caught_up += 1;
@@ -525,7 +532,7 @@ impl Ledger {
     /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
     /// error (append), otherwise it is tolerated (catch-up and replay of an existing log).
     fn project(&self, changes: &mut StateChanges, parsed: &ParsedLine, enforce: bool) -> Result<()> {
-        project_line(&self.store, self, changes, parsed, enforce)
+        project_line(&self.store, self, changes, parsed, enforce, &Replacements::new())
     }
 
     /// Rebuild every projection from seq 0 into fresh state and check that it is byte-identical
@@ -535,9 +542,10 @@ impl Ledger {
         let mut state: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = std::collections::BTreeMap::new();
         let mut changes = StateChanges::default();
         let mut entries = 0u64;
+        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
         for line in self.lines_from(0)? {
             let line = line?;
-            project_line(&state, self, &mut changes, &line, false)?;
+            project_line(&state, self, &mut changes, &line, false, &replacements)?;
             entries += 1;
             if changes.writes.len() > 50_000 {
                 merge_changes(&mut state, std::mem::take(&mut changes));
@@ -621,6 +629,11 @@ impl Ledger {
     /// Append records all-or-nothing: each is checked against the registry as it would stand at
     /// its seq; if any is refused, nothing is written. One write and one fsync for the batch.
     pub fn append_batch(&mut self, drafts: &[Draft], key: &SecretKey) -> Result<Vec<Appended>> {
+        self.append_with(drafts, key, false)
+    }
+
+    /// The append path; `internal` admits the ledger's own kinds (`ledger.redact`).
+    fn append_with(&mut self, drafts: &[Draft], key: &SecretKey, internal: bool) -> Result<Vec<Appended>> {
         if drafts.is_empty() {
             return Err(Error::bad_input("nothing to append"));
         }
@@ -637,7 +650,7 @@ impl Ledger {
         for (index, draft) in drafts.iter().enumerate() {
             let seq = self.size + index as u64;
             let place = |err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
-            check_draft(draft).map_err(place)?;
+            check_draft(draft, internal).map_err(place)?;
             time = time.max(Timestamp::now());
             let line = build_line(&self.origin, draft, key, seq, head, time).map_err(place)?;
             let parsed = ParsedLine::parse(&line[..line.len() - 1])
@@ -773,6 +786,30 @@ impl Ledger {
     }
 }
 
+/// Replacement bodies of redacted records, by target seq.
+type Replacements = std::collections::BTreeMap<u64, Value>;
+
+/// Collect the replacement bodies of the `ledger.redact` entries from `from` to the end of the
+/// log. A cheap byte filter skips every other line, so this is one sequential read.
+fn collect_replacements(log: &SegmentLog, from: Position) -> Result<Replacements> {
+    const NEEDLE: &[u8] = b"\"kind\":\"ledger.redact\"";
+    let mut out = Replacements::new();
+    for item in log.lines_from(from)? {
+        let (_, bytes) = item?;
+        if !bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+            continue;
+        }
+        let Ok(parsed) = ParsedLine::parse(&bytes) else { continue };
+        if let Some(body) = parsed.line.body()
+            && parsed.line.entry.record.kind == "ledger.redact"
+            && let (Some(target), Some(replacement)) = (body["target"]["seq"].as_u64(), body.get("replacement"))
+        {
+            out.insert(target, replacement.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// What `replay` did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayReport {
@@ -797,9 +834,11 @@ fn project_line(
     changes: &mut StateChanges,
     parsed: &ParsedLine,
     enforce: bool,
+    replacements: &Replacements,
 ) -> Result<()> {
     let record = &parsed.line.entry.record;
-    let Some(body) = parsed.line.body() else { return Ok(()) };
+    // A redacted record is projected from its replacement body, if the redaction gave one.
+    let Some(body) = parsed.line.body().or_else(|| replacements.get(&parsed.line.entry.seq)) else { return Ok(()) };
     let body = crate::schema::upcast(&record.kind, record.v, body);
     let context = RecordContext {
         seq: parsed.line.entry.seq,
@@ -927,7 +966,7 @@ pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool
 
 /// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
 /// within the size limit.
-fn check_draft(draft: &Draft) -> Result<()> {
+fn check_draft(draft: &Draft, internal: bool) -> Result<()> {
     if !crate::record::is_valid_kind(&draft.kind) {
         return Err(Error::bad_input(format!(
             "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
@@ -939,6 +978,8 @@ fn check_draft(draft: &Draft) -> Result<()> {
     }
     match draft.kind.as_str() {
         "key.grant" | "key.revoke" => {}
+        "ledger.redact" if internal => {}
+        "ledger.redact" => return Err(Error::bad_input("ledger.redact is written by `lianlog redact` only")),
         "ledger.genesis" => return Err(Error::bad_input("ledger.genesis is written by `lianlog init` only")),
         kind if kind.starts_with("ledger.") || kind.starts_with("key.") => {
             return Err(Error::bad_input(format!("kind {kind} is reserved for the ledger and cannot be appended")));

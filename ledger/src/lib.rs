@@ -13,6 +13,7 @@
 //! the RFC 6962 tree.
 
 pub mod canonical;
+pub mod disclosure;
 pub mod encoding;
 pub mod error;
 pub mod keys;

@@ -259,6 +259,41 @@ impl SegmentLog {
         Ok(LineReader { segments: self.segments.clone(), index, offset: from.offset, reader: None, torn_tail: false })
     }
 
+    /// Replace the line at `position` (whose current bytes, without the newline, are `old`) by
+    /// `new` (without the newline), crash-safely: the segment is copied with the change into a
+    /// temporary file, which is fsync'd and renamed over the segment, and the directory fsync'd.
+    /// A crash leaves either the old segment or the new one, never a mix.
+    pub fn replace_line(&mut self, position: Position, old: &[u8], new: &[u8]) -> Result<()> {
+        let segment = self.segment(position.segment)?.clone();
+        let current = self.read_line_at(position)?;
+        if current != old {
+            return Err(Error::verification(format!(
+                "{}: the line at offset {} is not the one to replace",
+                segment.path.display(),
+                position.offset
+            )));
+        }
+        let temporary = self.dir.join(format!("{:020}.jsonl.rewrite", segment.first_seq));
+        let copy = || -> std::io::Result<()> {
+            let mut source = File::open(&segment.path)?;
+            let mut target = OpenOptions::new().write(true).create(true).truncate(true).open(&temporary)?;
+            std::io::copy(&mut (&mut source).take(position.offset), &mut target)?;
+            target.write_all(new)?;
+            target.write_all(b"\n")?;
+            source.seek(SeekFrom::Start(position.offset + old.len() as u64 + 1))?;
+            std::io::copy(&mut source, &mut target)?;
+            target.sync_all()
+        };
+        copy().map_err(|err| Error::io("rewrite", &temporary, err))?;
+        std::fs::rename(&temporary, &segment.path).map_err(|err| Error::io("replace", &segment.path, err))?;
+        sync_directory(&self.dir)?;
+        // The writer's handle points at the replaced file: reopen it.
+        if self.writer.is_some() && self.segments.last().map(|s| s.first_seq) == Some(segment.first_seq) {
+            self.open_writer()?;
+        }
+        Ok(())
+    }
+
     /// Read the one line that starts at `position`.
     pub fn read_line_at(&self, position: Position) -> Result<Vec<u8>> {
         let segment = self.segment(position.segment)?;

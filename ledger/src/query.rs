@@ -32,8 +32,20 @@ pub struct RecordView {
     pub corrected_by: Option<u64>,
     /// The `ledger.redact` entry that removed the body, if any.
     pub redacted_by: Option<u64>,
+    /// Who removed the body, when and why (from that entry).
+    pub redaction: Option<RedactionNote>,
     /// The case status for decisions, reports, rectifications and appeals (`in_force`, `upheld`…).
     pub status: Option<String>,
+}
+
+/// Who redacted a record, when and why. The body shown, if any, is the redaction's replacement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedactionNote {
+    pub by: u64,
+    pub author: String,
+    pub time: Timestamp,
+    pub reason: String,
+    pub has_replacement: bool,
 }
 
 /// Filters of `lianlog query`.
@@ -85,6 +97,20 @@ impl Ledger {
             _ => None,
         };
         let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b));
+        let mut redaction = None;
+        if let Some(by) = redacted_by {
+            let redacting = self.read(by)?;
+            let redact_body = redacting.line.body().cloned().unwrap_or(Value::Null);
+            let replacement = redact_body.get("replacement").cloned();
+            redaction = Some(RedactionNote {
+                by,
+                author: redacting.line.entry.record.author.clone(),
+                time: redacting.line.entry.time,
+                reason: redact_body["reason"].as_str().unwrap_or_default().to_string(),
+                has_replacement: replacement.is_some(),
+            });
+            body = replacement.map(|b| crate::schema::upcast(&kind, entry.record.v, &b));
+        }
         if let Some(correction) = corrected_by {
             let correcting = self.read(correction)?;
             if let Some(corrected) = correcting.line.body().and_then(|b| b.get("body")) {
@@ -107,6 +133,7 @@ impl Ledger {
             date,
             corrected_by,
             redacted_by,
+            redaction,
             status,
         })
     }
