@@ -145,7 +145,7 @@ fn a_redaction_interrupted_at_any_step_is_finished_on_open() {
         new[5] = old[5];
         new.concat()
     };
-    let states: Vec<(&str, Vec<(String, Vec<u8>)>, bool)> = vec![
+    let states: Vec<(&str, Files, bool)> = vec![
         ("intent written, nothing else", with(&before, &[("redact.intent", intent.clone())]), false),
         (
             "entry appended, line not rewritten",
@@ -172,7 +172,10 @@ fn a_redaction_interrupted_at_any_step_is_finished_on_open() {
     }
 }
 
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+/// Relative paths and contents of the files of a ledger directory.
+type Files = Vec<(String, Vec<u8>)>;
+
+fn snapshot(dir: &Path) -> Files {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
@@ -185,7 +188,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-fn with(base: &[(String, Vec<u8>)], changes: &[(&str, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+fn with(base: &[(String, Vec<u8>)], changes: &[(&str, Vec<u8>)]) -> Files {
     let mut files: Vec<(String, Vec<u8>)> =
         base.iter().filter(|(p, _)| !changes.iter().any(|(c, _)| c == p)).cloned().collect();
     files.extend(changes.iter().map(|(p, b)| (p.to_string(), b.clone())));
@@ -206,7 +209,7 @@ fn restore(dir: &Path, files: &[(String, Vec<u8>)]) {
 
 #[test]
 fn disclosure_packages_hold_only_the_person_and_refuse_any_altered_byte() {
-    let (fixture, ledger) = fixture();
+    let (_fixture, ledger) = fixture();
     let log_key = ledger.log_key(&mut || Err(lianlog_ledger::Error::key("no passphrase"))).unwrap();
     let vkey = log_key.public().clone();
     for (person, expected) in [("P-1", vec![2, 5]), ("P-2", vec![3, 7]), ("P-3", vec![4]), ("P-404", vec![])] {
