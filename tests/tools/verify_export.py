@@ -553,9 +553,19 @@ def self_test():
     sig3 = base64.b64decode(objs[3]['entry']['sig'])
     big_s = sig3[:36] + (int.from_bytes(sig3[36:], 'little') + L).to_bytes(32, 'little')
     expect('S + L signature', edit(full, 3, objs[3]['entry']['sig'].encode(), b64(big_s).encode()), 'seq 3', 'signature')
-    one = (1).to_bytes(32, 'little')  # identity point: R = A = identity, S = 0 "signs" everything
-    check('OpenSSL alone accepts the small-order forgery', Ed25519PublicKey.from_public_bytes(one).verify(one + bytes(32), b'x') is None)
+    # identity point as A and R with S = 0 "signs" every message; OpenSSL (cryptography 48) accepts it
+    one = (1).to_bytes(32, 'little')
     check('small-order forgery rejected', not ed_verify(one, b'x', one + bytes(32)))
+    # JCS string escaping: only '"', '\\' and C0 controls; U+007F, U+2028 and non-ASCII stay raw
+    check('jcs escapes', jcs('a"\\\b\t\n\f\r\x01\x1f\x7f\u2028\u00e9') ==
+          '"a\\"\\\\\\b\\t\\n\\f\\r\\u0001\\u001f\x7f\u2028\u00e9"')
+    check('jcs object', jcs(loads('{"b":[1,-2,true,null],"a":{"z":"","A":0}}')) == '{"a":{"A":0,"z":""},"b":[1,-2,true,null]}')
+    for bad in ('{"a":1e2}', '{"a":9007199254740992}', '{"a":NaN}', '{"é":1}'):
+        try:
+            jcs(loads(bad))
+            check(f'rejects {bad}', False)
+        except ValueError:
+            check(f'rejects {bad}', True)
 
     # checkpoints
     log_kid, log_priv = signers[keys['log']['identity']]
