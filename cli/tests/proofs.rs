@@ -37,7 +37,8 @@ fn inclusion_and_consistency_proofs_check_offline() {
     let ok = check(&["check", "inclusion", "p4", "--entry", "e4", "--vkey", &vkey]);
     assert!(ok.status.success(), "{:?}", common::output_text(&ok));
     // The wrong entry, or another entry's bytes, is refused.
-    std::fs::write(fixture.root.join("e5"), fixture.cmd().args(["show", "5", "--raw"]).output().unwrap().stdout).unwrap();
+    std::fs::write(fixture.root.join("e5"), fixture.cmd().args(["show", "5", "--raw"]).output().unwrap().stdout)
+        .unwrap();
     let wrong = check(&["check", "inclusion", "p4", "--entry", "e5", "--vkey", &vkey]);
     assert_eq!(wrong.status.code(), Some(1), "{:?}", common::output_text(&wrong));
 

@@ -271,7 +271,10 @@ fn large_ledgers_query_in_constant_reads_and_replay_identically() {
     let large = large_ledger(100_000);
     let ((small_reads, small_len), (large_reads, large_len)) = (dossier_reads(&small), dossier_reads(&large));
     assert_eq!((small_len, large_len), (10, 10));
-    assert_eq!(small_reads, large_reads, "index reads for 10 records: {small_reads} at 1,000 vs {large_reads} at 100,000");
+    assert_eq!(
+        small_reads, large_reads,
+        "index reads for 10 records: {small_reads} at 1,000 vs {large_reads} at 100,000"
+    );
 
     // Roots and proofs of any size cost O(log n) storage reads, never a pass over the leaves.
     let ledger = &large.ledger;
