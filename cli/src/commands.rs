@@ -101,7 +101,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if json_output {
                 print_json(&Value::Array(lines.iter().map(render::line_json).collect()));
             } else {
-                render::print_log(&lines, ledger.registry());
+                render::print_log(&lines, ledger.registry(), &redaction_notes(&ledger, &lines)?);
                 println!("{} of {} entries shown; head {}", lines.len(), ledger.size(), ledger.head());
             }
         }
@@ -600,6 +600,20 @@ fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
     })?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))?;
     Ok(())
+}
+
+/// Who redacted each redacted line among `lines`, when and why.
+pub fn redaction_notes(
+    ledger: &Ledger,
+    lines: &[lianlog_ledger::ParsedLine],
+) -> Result<std::collections::BTreeMap<u64, lianlog_ledger::query::RedactionNote>> {
+    let mut notes = std::collections::BTreeMap::new();
+    for line in lines.iter().filter(|l| matches!(l.line.body, lianlog_ledger::StoredBody::Redacted { .. })) {
+        if let Some(note) = ledger.record_view(line.line.entry.seq)?.redaction {
+            notes.insert(line.line.entry.seq, note);
+        }
+    }
+    Ok(notes)
 }
 
 fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {

@@ -58,7 +58,7 @@ pub fn run(dir: &Path) -> Result<()> {
     println!("演示台账 demo ledger: {}  (keys in {})", ledger_dir.display(), keys_dir.display());
     println!();
     let lines = ledger.lines_from(0)?.collect::<Result<Vec<_>, _>>()?;
-    render::print_log(&lines, ledger.registry());
+    render::print_log(&lines, ledger.registry(), &crate::commands::redaction_notes(&ledger, &lines)?);
     println!();
     render::print_keys(ledger.registry());
     println!();

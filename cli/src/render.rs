@@ -105,17 +105,32 @@ fn summary(line: &ParsedLine) -> String {
     }
 }
 
-pub fn print_log(lines: &[ParsedLine], registry: &KeyRegistry) {
+/// The log as a table. `redactions` gives who removed a redacted body, when and why.
+pub fn print_log(
+    lines: &[ParsedLine],
+    registry: &KeyRegistry,
+    redactions: &std::collections::BTreeMap<u64, lianlog_ledger::query::RedactionNote>,
+) {
     let rows: Vec<Vec<String>> = lines
         .iter()
         .map(|line| {
             let entry = &line.line.entry;
+            let summary = match redactions.get(&entry.seq) {
+                Some(note) => format!(
+                    "[内容已删除 redacted：{}（{}，{}，seq {}）]",
+                    note.reason,
+                    author_name(registry, &note.author),
+                    local_time(note.time),
+                    note.by
+                ),
+                None => summary(line),
+            };
             vec![
                 entry.seq.to_string(),
                 local_time(entry.time),
                 kinds::label_zh(&entry.record.kind).to_string(),
                 truncate(&author_name(registry, &entry.record.author), 28),
-                truncate(&summary(line), 40),
+                truncate(&summary, 60),
             ]
         })
         .collect();
