@@ -222,17 +222,24 @@ impl Ledger {
         let now = Timestamp::now();
         let line = build_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, 0, EntryHash::ZERO, now)?;
         let parsed = ParsedLine::parse(&line[..line.len() - 1]).map_err(|e| Error::bad_input(e.to_string()))?;
-        let mut registry = KeyRegistry::default();
-        registry
+        // Check the genesis with the same rules the verifier applies before writing anything.
+        KeyRegistry::default()
             .apply(0, &parsed.line.entry.record, parsed.line.body().unwrap_or(&Value::Null))
             .map_err(|e| Error::bad_input(format!("genesis: {e}")))?;
         log.open_writer()?;
         log.append_durable(&line, 0)?;
         sync_parent(dir)?;
         let store = Store::open(dir)?;
-        let mut ledger = Ledger {
+        let mut ledger = Ledger::unloaded(dir, origin.to_string(), log, store, lock, Vec::new());
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// A ledger whose in-memory state is empty, to be filled from the store and the log.
+    fn unloaded(dir: &Path, origin: String, log: SegmentLog, store: Store, lock: File, notes: Vec<String>) -> Ledger {
+        Ledger {
             dir: dir.to_path_buf(),
-            origin: origin.to_string(),
+            origin,
             log,
             store,
             registry: KeyRegistry::default(),
@@ -241,11 +248,19 @@ impl Ledger {
             last_time: None,
             tail: Position { segment: 0, offset: 0 },
             tree: CompactRange::new(),
-            notes: Vec::new(),
+            notes,
             _lock: lock,
-        };
-        ledger.catch_up()?;
-        Ok(ledger)
+        }
+    }
+
+    /// Forget the in-memory state (before applying the log from its start).
+    fn reset_state(&mut self) {
+        self.registry = KeyRegistry::default();
+        self.size = 0;
+        self.head = EntryHash::ZERO;
+        self.last_time = None;
+        self.tail = Position { segment: 0, offset: 0 };
+        self.tree = CompactRange::new();
     }
 
     /// Open an existing ledger: take the lock, finish or undo an interrupted import, cut a torn
@@ -293,20 +308,7 @@ impl Ledger {
                 Store::open(dir)?
             }
         };
-        let mut ledger = Ledger {
-            dir: dir.to_path_buf(),
-            origin,
-            log,
-            store,
-            registry: KeyRegistry::default(),
-            size: 0,
-            head: EntryHash::ZERO,
-            last_time: None,
-            tail: Position { segment: 0, offset: 0 },
-            tree: CompactRange::new(),
-            notes,
-            _lock: lock,
-        };
+        let mut ledger = Ledger::unloaded(dir, origin, log, store, lock, notes);
         match ledger.load_store_state() {
             Ok(()) => {}
             Err(StoreProblem::Damaged(reason)) => {
@@ -350,12 +352,7 @@ impl Ledger {
         Store::destroy(&self.dir)?;
         self.store = Store::open(&self.dir)?;
         let _ = std::fs::remove_dir_all(&scratch);
-        self.registry = KeyRegistry::default();
-        self.size = 0;
-        self.head = EntryHash::ZERO;
-        self.last_time = None;
-        self.tail = Position { segment: 0, offset: 0 };
-        self.tree = CompactRange::new();
+        self.reset_state();
         Ok(())
     }
 
