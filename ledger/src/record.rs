@@ -137,14 +137,15 @@ pub fn kind_keeps_body(kind: &str) -> bool {
     kind.starts_with("ledger.") || kind.starts_with("key.")
 }
 
-/// A kind is a lowercase dotted name: segments of `[a-z][a-z0-9_]*` joined by `.`, ≤ 64 bytes.
+/// A kind is a lowercase dotted name (format-v1 section 4): non-empty segments of lowercase ASCII
+/// letters, digits, `_` and `-`, joined by `.`, at most 64 bytes. The verifier accepts every such
+/// name; what lianlog itself appends is further limited to the kinds of its registry
+/// (`schema::KINDS`).
 pub fn is_valid_kind(kind: &str) -> bool {
     kind.len() <= 64
-        && !kind.is_empty()
         && kind.split('.').all(|segment| {
-            let mut bytes = segment.bytes();
-            matches!(bytes.next(), Some(b'a'..=b'z'))
-                && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            !segment.is_empty()
+                && segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         })
 }
 
@@ -467,7 +468,8 @@ mod tests {
         for good in ["interview", "key.grant", "report.received", "duty_report", "audit.attest"] {
             assert!(is_valid_kind(good), "{good}");
         }
-        for bad in ["", "Interview", ".x", "x.", "a..b", "1x", "a-b", "约谈"] {
+        assert!(is_valid_kind("x-1.y_2"));
+        for bad in ["", "Interview", ".x", "x.", "a..b", "a b", "约谈", "a/b"] {
             assert!(!is_valid_kind(bad), "{bad}");
         }
     }
