@@ -765,6 +765,15 @@ impl Ledger {
         ParsedLine::parse(&line).map_err(|e| self.inconsistent(seq, &e.to_string()))
     }
 
+    /// The stored line at `seq`, exactly as in the log (without its newline).
+    pub fn raw_line(&self, seq: u64) -> Result<Vec<u8>> {
+        self.check_size(seq.saturating_add(1), "entry")?;
+        let position = self.store.position(seq)?.ok_or_else(|| {
+            Error::new(ErrorKind::Store, format!("derived store has no position for seq {seq}; run `lianlog reindex`"))
+        })?;
+        self.log.read_line_at(position)
+    }
+
     /// Stored lines from `from` on, in order.
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
         let start = if from >= self.size {
