@@ -429,6 +429,14 @@ impl Ledger {
                     .map_err(|e| self.inconsistent(entry.seq, &e.to_string()))?;
                 registry_changed = true;
             }
+            // A rule that looks up earlier entries (a correction's target, an attestation's
+            // root) reads them through the store: commit what is staged so that they are there.
+            if pending > 0 && projection::needs_ledger_facts(&entry.record.kind) {
+                batch.put_changes(std::mem::take(&mut changes));
+                self.commit_stage(std::mem::take(&mut batch), registry_changed)?;
+                pending = 0;
+                registry_changed = false;
+            }
             project_line(&self.store, self, &mut changes, &parsed, false, &replacements)?;
             self.stage(&mut batch, position, bytes.len() as u64 + 1, &parsed);
             pending += 1;
@@ -536,19 +544,9 @@ impl Ledger {
     /// to the stored projections. Returns the number of entries replayed and of state keys.
     pub fn replay(&self) -> Result<ReplayReport> {
         let started = std::time::Instant::now();
-        let mut state: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = std::collections::BTreeMap::new();
-        let mut changes = StateChanges::default();
-        let mut entries = 0u64;
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
-        for line in self.lines_from(0)? {
-            let line = line?;
-            project_line(&state, self, &mut changes, &line, false, &replacements)?;
-            entries += 1;
-            if changes.writes.len() > 50_000 {
-                merge_changes(&mut state, std::mem::take(&mut changes));
-            }
-        }
-        merge_changes(&mut state, changes);
+        let past = replay_projections(self.lines_from(0)?, self, &replacements)?;
+        let (entries, state) = (past.end, past.state);
         let mut stored = self.store.scan_prefix(&[projection::keys::PREFIX]);
         let mut fresh = state.iter();
         loop {
@@ -574,6 +572,51 @@ impl Ledger {
             }
         }
         Ok(ReplayReport { entries, keys: state.len() as u64, seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// The projection state and key registry as they stood after the first `end` entries,
+    /// replayed into memory (the stored projections are not touched). Queries over it
+    /// ([`PastState::queries`] with this ledger as the line source) answer as a ledger cut after
+    /// seq `end - 1` would.
+    pub fn as_of(&self, end: u64) -> Result<PastState> {
+        if end == 0 || end > self.size {
+            return Err(Error::bad_input(format!(
+                "as of {} entries: the ledger has {} entries (seq 0..{})",
+                end,
+                self.size,
+                self.size.saturating_sub(1)
+            )));
+        }
+        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
+        replay_projections(self.lines_from(0)?.take(usize::try_from(end).unwrap_or(usize::MAX)), self, &replacements)
+    }
+
+    /// The number of entries sequenced by the end of `date` in China (UTC+8, 23:59:59.999), found
+    /// by binary search over entry times (which never decrease): O(log n) reads.
+    pub fn entries_until(&self, date: crate::time::Date) -> Result<u64> {
+        let limit = date.end_of_day_china();
+        let (mut low, mut high) = (0u64, self.size);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.read(middle)?.line.entry.time <= limit {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(low)
+    }
+
+    /// The stored lines from `from` on, exactly as in the log (without their newlines).
+    pub fn raw_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<Vec<u8>>> + '_> {
+        let start = if from >= self.size {
+            self.tail
+        } else {
+            self.store.position(from)?.ok_or_else(|| {
+                Error::new(ErrorKind::Store, "derived store is missing positions; run `lianlog reindex`")
+            })?
+        };
+        Ok(self.log.lines_from(start)?.map(|item| item.map(|(_, bytes)| bytes)))
     }
 
     fn check_size(&self, size: u64, what: &str) -> Result<()> {
@@ -733,6 +776,15 @@ impl Ledger {
         ParsedLine::parse(&line).map_err(|e| self.inconsistent(seq, &e.to_string()))
     }
 
+    /// The stored line at `seq`, exactly as in the log (without its newline).
+    pub fn raw_line(&self, seq: u64) -> Result<Vec<u8>> {
+        self.check_size(seq.saturating_add(1), "entry")?;
+        let position = self.store.position(seq)?.ok_or_else(|| {
+            Error::new(ErrorKind::Store, format!("derived store has no position for seq {seq}; run `lianlog reindex`"))
+        })?;
+        self.log.read_line_at(position)
+    }
+
     /// Stored lines from `from` on, in order.
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
         let start = if from >= self.size {
@@ -784,24 +836,36 @@ impl Ledger {
 }
 
 /// Replacement bodies of redacted records, by target seq.
-type Replacements = std::collections::BTreeMap<u64, Value>;
+pub type Replacements = std::collections::BTreeMap<u64, Value>;
 
 /// Collect the replacement bodies of the `ledger.redact` entries from `from` to the end of the
 /// log. A cheap byte filter skips every other line, so this is one sequential read.
 fn collect_replacements(log: &SegmentLog, from: Position) -> Result<Replacements> {
+    let lines = log.lines_from(from)?.map(|item| item.map(|(_, bytes)| bytes));
+    replacements_in(lines)
+}
+
+/// The target and replacement body of a `ledger.redact` line that gives one.
+pub fn replacement_of(line: &ParsedLine) -> Option<(u64, Value)> {
+    let body = line.line.body()?;
+    if line.line.entry.record.kind != "ledger.redact" {
+        return None;
+    }
+    Some((body["target"]["seq"].as_u64()?, body.get("replacement")?.clone()))
+}
+
+/// The replacement bodies named by the `ledger.redact` lines among `lines` (raw stored lines).
+pub fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
     const NEEDLE: &[u8] = b"\"kind\":\"ledger.redact\"";
     let mut out = Replacements::new();
-    for item in log.lines_from(from)? {
-        let (_, bytes) = item?;
+    for bytes in lines {
+        let bytes = bytes?;
         if !bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
             continue;
         }
         let Ok(parsed) = ParsedLine::parse(&bytes) else { continue };
-        if let Some(body) = parsed.line.body()
-            && parsed.line.entry.record.kind == "ledger.redact"
-            && let (Some(target), Some(replacement)) = (body["target"]["seq"].as_u64(), body.get("replacement"))
-        {
-            out.insert(target, replacement.clone());
+        if let Some((target, replacement)) = replacement_of(&parsed) {
+            out.insert(target, replacement);
         }
     }
     Ok(out)
@@ -822,6 +886,80 @@ fn merge_changes(state: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>, chang
             None => state.remove(&key),
         };
     }
+}
+
+/// Projection state and key registry as they stood after the first `end` entries, rebuilt in
+/// memory by replaying stored lines (see [`Ledger::as_of`]).
+#[derive(Debug, Clone, Default)]
+pub struct PastState {
+    /// The number of entries replayed: the state of a ledger cut after seq `end - 1`.
+    pub end: u64,
+    /// The projections (keys under [`projection::keys::PREFIX`]), as the store would hold them.
+    pub state: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The key registry at that point.
+    pub registry: KeyRegistry,
+    /// The time of entry `end - 1`.
+    pub last_time: Option<Timestamp>,
+}
+
+impl PastState {
+    /// The queries over this state, reading the bodies from `lines` (the ledger, or archives).
+    pub fn queries<'a>(&'a self, lines: &'a dyn crate::query::LineSource) -> crate::query::Queries<'a> {
+        crate::query::Queries::new(&self.state, lines, self.end)
+    }
+}
+
+/// What a replayed record may look up: only the entries before it, as when it was appended.
+struct FactsBefore<'a> {
+    facts: &'a dyn LedgerFacts,
+    seq: u64,
+}
+
+impl LedgerFacts for FactsBefore<'_> {
+    fn entry(&self, seq: u64) -> Result<Option<projection::FactEntry>> {
+        if seq >= self.seq { Ok(None) } else { self.facts.entry(seq) }
+    }
+
+    fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {
+        if size > self.seq { Ok(None) } else { self.facts.root_at(size) }
+    }
+}
+
+/// Replay stored lines from seq 0, in order, into fresh projection state and key registry.
+/// `facts` answers lookups of earlier entries (each record sees only the entries before it).
+pub fn replay_projections(
+    lines: impl Iterator<Item = Result<ParsedLine>>,
+    facts: &dyn LedgerFacts,
+    replacements: &Replacements,
+) -> Result<PastState> {
+    let mut past = PastState::default();
+    let mut changes = StateChanges::default();
+    for line in lines {
+        let line = line?;
+        let entry = &line.line.entry;
+        if entry.seq != past.end {
+            return Err(Error::verification(format!(
+                "replay: found entry {} where {} was expected; run `lianlog verify`",
+                entry.seq, past.end
+            )));
+        }
+        if let Some(body) = line.line.body()
+            && (entry.seq == 0 || entry.record.kind.starts_with("key."))
+        {
+            past.registry
+                .apply(entry.seq, &entry.record, body)
+                .map_err(|e| Error::verification(format!("replay: seq {}: {e}; run `lianlog verify`", entry.seq)))?;
+        }
+        let before = FactsBefore { facts, seq: entry.seq };
+        project_line(&past.state, &before, &mut changes, &line, false, replacements)?;
+        past.end += 1;
+        past.last_time = Some(entry.time);
+        if changes.writes.len() > 50_000 {
+            merge_changes(&mut past.state, std::mem::take(&mut changes));
+        }
+    }
+    merge_changes(&mut past.state, changes);
+    Ok(past)
 }
 
 /// Apply one stored line to projection state over `base`.

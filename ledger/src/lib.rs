@@ -10,8 +10,9 @@
 //! Map: [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
 //! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived sled
 //! data) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with [`merkle`] for
-//! the RFC 6962 tree.
+//! the RFC 6962 tree, and [`archive`] for snapshot archives (create, verify, restore, query).
 
+pub mod archive;
 pub mod canonical;
 pub mod disclosure;
 pub mod encoding;

@@ -301,6 +301,12 @@ pub fn event_date(body: &Value, time: Timestamp) -> Date {
     Timestamp::from_millis(time.as_millis() + 8 * 3600 * 1000).date()
 }
 
+/// Whether applying a record of `kind` looks up earlier entries through [`LedgerFacts`] (a
+/// correction's target, an attestation's checkpoint root).
+pub fn needs_ledger_facts(kind: &str) -> bool {
+    schema::lookup(kind).is_some_and(|spec| matches!(spec.lifecycle, Lifecycle::Correction | Lifecycle::AuditAttest))
+}
+
 /// Check the record's lifecycle rule, then apply it to the state. With `enforce` false (replaying
 /// a log that an older version wrote), rule failures are ignored and the facts still indexed.
 pub fn apply_record(

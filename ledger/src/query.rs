@@ -4,16 +4,66 @@
 //! Every lookup by person, unit or kind starts from a secondary index, so its cost grows with the
 //! number of results, not with the size of the ledger. Bodies come from the log (with corrections
 //! applied and older schema versions upcast), never from the projections.
+//!
+//! [`Queries`] runs over any projection state ([`StateScan`]) and any source of stored lines
+//! ([`LineSource`]): the ledger's store and log (the present), state replayed into memory up to a
+//! past seq (`--as-of`), or entries read from archives (`--archive`). The same code answers all
+//! three, so an answer "as of" a point is the answer a ledger cut at that point would give.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ledger::Ledger;
-use crate::projection::keys;
-use crate::record::{EntryHash, StoredBody};
+use crate::projection::{StateRead, keys};
+use crate::record::{EntryHash, ParsedLine, StoredBody};
 use crate::time::{Date, Timestamp};
+
+/// Keys and values of projection state, in key order.
+pub type StateItems<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// Projection state that queries can scan: the derived store, or state replayed into memory.
+pub trait StateScan: StateRead {
+    /// Keys and values under `prefix`, in key order.
+    fn scan<'a>(&'a self, prefix: &[u8]) -> StateItems<'a>;
+}
+
+impl StateScan for crate::store::Store {
+    fn scan<'a>(&'a self, prefix: &[u8]) -> StateItems<'a> {
+        Box::new(self.scan_prefix(prefix))
+    }
+}
+
+impl StateScan for BTreeMap<Vec<u8>, Vec<u8>> {
+    fn scan<'a>(&'a self, prefix: &[u8]) -> StateItems<'a> {
+        let prefix = prefix.to_vec();
+        Box::new(
+            self.range(prefix.clone()..)
+                .take_while(move |(key, _)| key.starts_with(&prefix))
+                .map(|(key, value)| Ok((key.clone(), value.clone()))),
+        )
+    }
+}
+
+/// Where queries read stored lines by seq.
+pub trait LineSource {
+    fn line(&self, seq: u64) -> Result<ParsedLine>;
+}
+
+impl LineSource for Ledger {
+    fn line(&self, seq: u64) -> Result<ParsedLine> {
+        self.read(seq)
+    }
+}
+
+/// The queries, over one projection state and the lines it was built from.
+pub struct Queries<'a> {
+    state: &'a dyn StateScan,
+    lines: &'a dyn LineSource,
+    /// Lines at or after this seq are not part of the state asked about (an as-of point).
+    end: u64,
+}
 
 /// One record as queries show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,10 +114,27 @@ fn seq_from_index_key(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(tail))
 }
 
-impl Ledger {
+impl<'a> Queries<'a> {
+    /// Queries over `state`, reading lines from `lines`; `end` is the number of entries the state
+    /// covers (lines at or after it are refused).
+    pub fn new(state: &'a dyn StateScan, lines: &'a dyn LineSource, end: u64) -> Queries<'a> {
+        Queries { state, lines, end }
+    }
+
+    fn read(&self, seq: u64) -> Result<ParsedLine> {
+        if seq >= self.end {
+            return Err(Error::bad_input(format!(
+                "there is no entry {seq} at this point: the state asked about has {} entries (0..{})",
+                self.end,
+                self.end.saturating_sub(1)
+            )));
+        }
+        self.lines.line(seq)
+    }
+
     fn index_seqs(&self, prefix: &[u8]) -> Result<Vec<u64>> {
         let mut seqs = Vec::new();
-        for item in self.store().scan_prefix(prefix) {
+        for item in self.state.scan(prefix) {
             let (key, _) = item?;
             if let Some(seq) = seq_from_index_key(&key) {
                 seqs.push(seq);
@@ -77,18 +144,16 @@ impl Ledger {
     }
 
     fn state_json(&self, key: &[u8]) -> Result<Option<Value>> {
-        use crate::projection::StateRead as _;
-        Ok(self.store().get_state(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+        Ok(self.state.get_state(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     /// One record with its body in force and its status.
     pub fn record_view(&self, seq: u64) -> Result<RecordView> {
-        use crate::projection::StateRead as _;
         let line = self.read(seq)?;
         let entry = &line.line.entry;
         let kind = entry.record.kind.clone();
         let corrected_by = self
-            .store()
+            .state
             .get_state(&keys::correction(seq))?
             .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_slice()).ok())
             .map(u64::from_be_bytes);
@@ -211,7 +276,7 @@ impl Ledger {
     pub fn cases(&self, open_only: bool) -> Result<Vec<CaseView>> {
         let mut out = Vec::new();
         for (family, tag) in [("report", b'r'), ("decision", b'd'), ("appeal", b'a'), ("rectification", b'x')] {
-            for item in self.store().scan_prefix(&[keys::PREFIX, tag, 0]) {
+            for item in self.state.scan(&[keys::PREFIX, tag, 0]) {
                 let (key, value) = item?;
                 let id = String::from_utf8_lossy(&key[3..]).into_owned();
                 let state: Value = serde_json::from_slice(&value).unwrap_or(Value::Null);
@@ -250,7 +315,7 @@ impl Ledger {
             StatsGrouping::Month => keys::month_prefix(),
             _ => keys::stat_prefix(),
         };
-        for item in self.store().scan_prefix(&prefix) {
+        for item in self.state.scan(&prefix) {
             let (key, value) = item?;
             let count = <[u8; 8]>::try_from(value.as_slice()).map(u64::from_be_bytes).unwrap_or(0);
             let parts: Vec<String> =
@@ -278,6 +343,43 @@ impl Ledger {
             *out.entry((group, kind)).or_default() += count;
         }
         Ok(out)
+    }
+}
+
+impl Ledger {
+    /// The queries over the present state (the derived store and the log).
+    pub fn queries(&self) -> Queries<'_> {
+        Queries::new(self.store(), self, self.size())
+    }
+
+    /// One record with its body in force and its status.
+    pub fn record_view(&self, seq: u64) -> Result<RecordView> {
+        self.queries().record_view(seq)
+    }
+
+    /// A person's integrity file: every record that names them, in time order.
+    pub fn dossier(&self, person_id: &str) -> Result<Vec<RecordView>> {
+        self.queries().dossier(person_id)
+    }
+
+    /// Records matching every given filter, in seq order.
+    pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
+        self.queries().query(filter)
+    }
+
+    /// Case states: reports, decisions, appeals and rectifications, each with its status.
+    pub fn cases(&self, open_only: bool) -> Result<Vec<CaseView>> {
+        self.queries().cases(open_only)
+    }
+
+    /// Rectifications still open whose due date is before `on`.
+    pub fn overdue(&self, on: Date) -> Result<Vec<(CaseView, RecordView)>> {
+        self.queries().overdue(on)
+    }
+
+    /// Counts for the annual assessment, grouped as asked.
+    pub fn stats(&self, by: StatsGrouping, year: Option<i16>) -> Result<BTreeMap<(String, String), u64>> {
+        self.queries().stats(by, year)
     }
 }
 

@@ -19,7 +19,8 @@ use crate::time::Timestamp;
 pub type Hash = [u8; 32];
 
 /// The hash of an entry: SHA-256(0x00 || entry bytes), also its RFC 6962 leaf hash.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The default is the zero hash, the `prev` of entry 0.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryHash(pub Hash);
 
 impl EntryHash {

@@ -86,6 +86,13 @@ impl Date {
     pub fn month(self) -> i8 {
         self.0.month()
     }
+
+    /// The last millisecond of this day in China (UTC+8): 23:59:59.999 +08:00.
+    pub fn end_of_day_china(self) -> Timestamp {
+        // Every date `parse` accepts (years 0000-9999) has a midnight in the timestamp range.
+        let midnight_utc = Timestamp::parse(&format!("{self}T00:00:00.000Z")).map(Timestamp::as_millis).unwrap_or(0);
+        Timestamp(midnight_utc + 16 * 3600 * 1000 - 1)
+    }
 }
 
 impl fmt::Display for Date {
@@ -122,5 +129,11 @@ mod tests {
             assert!(Date::parse(bad).is_none(), "{bad}");
         }
         assert_eq!(Timestamp::parse("2026-01-05T23:59:59.999Z").unwrap().date().to_string(), "2026-01-05");
+    }
+
+    #[test]
+    fn a_day_in_china_ends_at_16_utc() {
+        let end = Date::parse("2025-12-31").unwrap().end_of_day_china();
+        assert_eq!(end.to_string(), "2025-12-31T15:59:59.999Z");
     }
 }

@@ -78,6 +78,39 @@ impl std::fmt::Display for VerifyFailure {
     }
 }
 
+/// Where a verification starts when it does not start at seq 0: the state the entries before
+/// `next_seq` leave behind. An archive that continues another one verifies from this (see
+/// `archive.rs`): its registry rebuilt from its `keys.jsonl`, its previous entry and Merkle
+/// frontier from its manifest, all checked against signed data there.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// The seq of the first line to come.
+    pub next_seq: u64,
+    /// The entry hash of entry `next_seq - 1` (the zero hash at seq 0).
+    pub head: EntryHash,
+    /// The time of entry `next_seq - 1`.
+    pub last_time: Option<Timestamp>,
+    /// The key registry as entries `0..next_seq` leave it.
+    pub registry: KeyRegistry,
+    /// The Merkle frontier of the tree of size `next_seq`.
+    pub tree: CompactRange,
+    /// Redacted lines before `next_seq` whose `ledger.redact` entry comes at or after it:
+    /// seq → (redacting seq, entry hash).
+    pub pending_redactions: BTreeMap<u64, (u64, EntryHash)>,
+}
+
+/// The end of a verified range ([`Verifier::finish_range`]).
+#[derive(Debug, Clone)]
+pub struct RangeEnd {
+    pub report: VerifyReport,
+    /// The state to resume from at the next seq (pending redactions included).
+    pub resume: Resume,
+    /// `ledger.redact` entries of the range whose target comes before the range and still held
+    /// its body there: (target seq, target entry hash, redacting seq). Only whoever holds the
+    /// earlier lines can check them.
+    pub earlier_targets: Vec<(u64, EntryHash, u64)>,
+}
+
 /// The streaming verifier. Feed lines in order with [`Verifier::push`], then [`Verifier::finish`].
 pub struct Verifier {
     options: VerifyOptions,
@@ -96,28 +129,38 @@ pub struct Verifier {
     redactions: Vec<RedactionInfo>,
     roots: BTreeMap<u64, Hash>,
     buffer: Vec<(u64, Vec<u8>)>,
+    /// The seq verification started at (0 unless resumed).
+    start: u64,
 }
 
 impl Verifier {
     pub fn new(options: VerifyOptions) -> Verifier {
+        Verifier::resume(options, Resume::default())
+    }
+
+    /// A verifier that continues after `state.next_seq` entries: the next line must be entry
+    /// `state.next_seq`, chained to `state.head`, authorized by `state.registry`, and so on.
+    pub fn resume(options: VerifyOptions, state: Resume) -> Verifier {
         let mut roots = BTreeMap::new();
-        if options.root_sizes.contains(&0) {
-            roots.insert(0, crate::merkle::empty_root());
+        if options.root_sizes.contains(&state.tree.size()) {
+            roots.insert(state.tree.size(), state.tree.root());
         }
+        let pending_by = state.pending_redactions.iter().map(|(seq, (by, _))| (*by, *seq)).collect();
         Verifier {
             options,
-            next_seq: 0,
-            head: EntryHash::ZERO,
-            last_time: None,
-            registry: KeyRegistry::default(),
-            tree: CompactRange::new(),
+            next_seq: state.next_seq,
+            head: state.head,
+            last_time: state.last_time,
+            registry: state.registry,
+            tree: state.tree,
             withheld: 0,
-            pending_redacted: BTreeMap::new(),
-            pending_by: std::collections::BTreeSet::new(),
+            pending_redacted: state.pending_redactions,
+            pending_by,
             unresolved_targets: Vec::new(),
             redactions: Vec::new(),
             roots,
             buffer: Vec::with_capacity(CHUNK),
+            start: state.next_seq,
         }
     }
 
@@ -188,7 +231,7 @@ impl Verifier {
                 return Err(InOrder::Here(format!("record signature by {}: {problem}", entry.record.author)));
             }
             return Err(InOrder::Earlier(VerifyFailure {
-                line: target + 1,
+                line: target.saturating_sub(self.start) + 1,
                 seq: Some(target),
                 reason: format!("says it was redacted by seq {by}, but seq {by} does not redact it"),
             }));
@@ -306,23 +349,49 @@ impl Verifier {
 
     /// Finish: flush the last chunk, check redaction links (re-reading redaction targets that
     /// still hold their bodies through `reread`, which returns the line at a seq), and report.
-    pub fn finish(
+    pub fn finish(self, reread: impl FnMut(u64) -> Result<Vec<u8>, String>) -> Result<VerifyReport, VerifyFailure> {
+        self.finish_with(reread, false).map(|end| end.report)
+    }
+
+    /// Finish a range that later lines continue (an archive): like [`Verifier::finish`], except
+    /// that redacted lines whose `ledger.redact` entry lies beyond the range stay pending (in the
+    /// returned [`Resume`]), and redaction targets before the range are returned unchecked.
+    /// `reread` is asked only for seqs inside the range (line numbers count from its start).
+    pub fn finish_range(self, reread: impl FnMut(u64) -> Result<Vec<u8>, String>) -> Result<RangeEnd, VerifyFailure> {
+        self.finish_with(reread, true)
+    }
+
+    fn finish_with(
         mut self,
         mut reread: impl FnMut(u64) -> Result<Vec<u8>, String>,
-    ) -> Result<VerifyReport, VerifyFailure> {
+        open_end: bool,
+    ) -> Result<RangeEnd, VerifyFailure> {
         self.flush()?;
         if self.next_seq == 0 {
             return Err(VerifyFailure { line: 1, seq: None, reason: "empty: there is no genesis entry".into() });
         }
-        if let Some((seq, (by, _))) = self.pending_redacted.iter().next() {
+        let start = self.start;
+        // Line numbers are 1-based from the first line this verifier was given.
+        let line_of = |seq: u64| seq.saturating_sub(start) + 1;
+        let mut still_pending = BTreeMap::new();
+        for (seq, (by, hash)) in &self.pending_redacted {
+            if open_end && *by >= self.next_seq {
+                still_pending.insert(*seq, (*by, *hash));
+                continue;
+            }
             return Err(VerifyFailure {
-                line: seq + 1,
+                line: line_of(*seq),
                 seq: Some(*seq),
                 reason: format!("says it was redacted by seq {by}, but no ledger.redact entry there targets it"),
             });
         }
+        let mut earlier_targets = Vec::new();
         for (target, hash, by) in &self.unresolved_targets {
-            let fail = |reason: String| VerifyFailure { line: by + 1, seq: Some(*by), reason };
+            if *target < start {
+                earlier_targets.push((*target, *hash, *by));
+                continue;
+            }
+            let fail = |reason: String| VerifyFailure { line: line_of(*by), seq: Some(*by), reason };
             let line =
                 reread(*target).map_err(|e| fail(format!("cannot re-read redaction target seq {target}: {e}")))?;
             let parsed = ParsedLine::parse(&line).map_err(|e| fail(format!("redaction target seq {target}: {e}")))?;
@@ -339,7 +408,7 @@ impl Verifier {
                 )));
             }
         }
-        Ok(VerifyReport {
+        let report = VerifyReport {
             entries: self.next_seq,
             head: self.head,
             root: self.tree.root(),
@@ -347,10 +416,19 @@ impl Verifier {
             log_key: self.registry.log_key.clone(),
             withheld: self.withheld,
             redactions: self.redactions,
-            registry: self.registry,
+            registry: self.registry.clone(),
             ignored_partial_tail: false,
             roots: self.roots,
-        })
+        };
+        let resume = Resume {
+            next_seq: self.next_seq,
+            head: self.head,
+            last_time: self.last_time,
+            registry: self.registry,
+            tree: self.tree,
+            pending_redactions: still_pending,
+        };
+        Ok(RangeEnd { report, resume, earlier_targets })
     }
 }
 

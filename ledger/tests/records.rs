@@ -295,3 +295,29 @@ fn large_ledgers_query_in_constant_reads_and_replay_identically() {
     let report = ledger.replay().unwrap();
     assert_eq!(report.entries, n);
 }
+
+#[test]
+fn rebuilding_the_store_replays_a_correction_next_to_its_target() {
+    // Catch-up applies up to 10,000 lines per store batch; a correction must still find its
+    // target (and an attestation its root) when both are in the same batch.
+    let Fixture { _dir, mut ledger, officer, auditor } = fixture();
+    ledger.append(&received("R-1", "P-1"), &officer).unwrap();
+    let seq = ledger.append(&decision("D-1", json!([person("P-1")]), "admonition"), &officer).unwrap().seq;
+    let hash = ledger.read(seq).unwrap().entry_hash.to_hex();
+    let corrected = decision("D-1", json!([person("P-2")]), "notice").body;
+    let correction = Draft::new(
+        "correction",
+        json!({"target": {"seq": seq, "hash": hash}, "reason": "对象录入错误", "body": corrected}),
+    );
+    ledger.append(&correction, &officer).unwrap();
+    let root = lianlog_ledger::encoding::hex(&ledger.root_at(4).unwrap());
+    let attest = Draft::new("audit.attest", json!({"checkpoint": {"size": 4, "root": root}, "result": "核验无误"}));
+    ledger.append(&attest, &auditor).unwrap();
+    let before = ledger.dossier("P-2").unwrap();
+    assert_eq!(before.len(), 1);
+    let dir = ledger.dir().to_path_buf();
+    drop(ledger);
+    let ledger = Ledger::reindex(&dir).unwrap_or_else(|e| panic!("reindex: {e}"));
+    assert_eq!(ledger.dossier("P-2").unwrap(), before);
+    ledger.replay().unwrap();
+}
