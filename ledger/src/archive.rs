@@ -520,7 +520,7 @@ fn for_each_entry(
     manifest: &Manifest,
     limits: &Limits,
     mut each: impl FnMut(u64, Vec<u8>) -> Checked<()>,
-) -> Checked<()> {
+) -> Checked<EntriesRead> {
     let member = expect_member(stream, ENTRIES, limits)?;
     let mut hasher = Sha256::new();
     let mut reader = BufReader::with_capacity(1 << 20, stream.data(member.size));
@@ -556,22 +556,41 @@ fn for_each_entry(
     }
     drop(reader);
     stream.end_member(&member, member.size - total).map_err(problem)?;
-    let actual: Hash = hasher.finalize().into();
-    if total != manifest.entries.bytes || actual != manifest.entries.sha256 {
-        return Err(problem(format!(
-            "member entries.jsonl: {total} bytes with SHA-256 {}, but the manifest says {} bytes with SHA-256 {} (altered)",
-            hex(&actual),
-            manifest.entries.bytes,
-            hex(&manifest.entries.sha256)
-        )));
+    Ok(EntriesRead { bytes: total, sha256: hasher.finalize().into(), end: seq })
+}
+
+/// What [`for_each_entry`] read, to be checked against the manifest with [`EntriesRead::check`]
+/// (after the lines themselves were checked, so that a damaged line is named by its seq).
+struct EntriesRead {
+    bytes: u64,
+    sha256: Hash,
+    end: u64,
+}
+
+impl EntriesRead {
+    fn check(&self, manifest: &Manifest) -> Checked<()> {
+        let (total, actual, seq) = (self.bytes, self.sha256, self.end);
+        self.check_digest(manifest, total, actual)?;
+        if seq != manifest.end {
+            return Err(problem_at(
+                seq,
+                format!("entries.jsonl ends at seq {seq}, but the manifest says the range ends at {}", manifest.end),
+            ));
+        }
+        Ok(())
     }
-    if seq != manifest.end {
-        return Err(problem_at(
-            seq,
-            format!("entries.jsonl ends at seq {seq}, but the manifest says the range ends at {}", manifest.end),
-        ));
+
+    fn check_digest(&self, manifest: &Manifest, total: u64, actual: Hash) -> Checked<()> {
+        if total != manifest.entries.bytes || actual != manifest.entries.sha256 {
+            return Err(problem(format!(
+                "member entries.jsonl: {total} bytes with SHA-256 {}, but the manifest says {} bytes with SHA-256 {} (altered)",
+                hex(&actual),
+                manifest.entries.bytes,
+                hex(&manifest.entries.sha256)
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 // ---- verification ----------------------------------------------------------------------------
@@ -919,7 +938,7 @@ fn verify_stream(
     let mut verifier = Verifier::resume(options, resume);
     let mut first_time = None;
     let mut last_time = None;
-    for_each_entry(stream, &manifest, limits, |seq, line| {
+    let read = for_each_entry(stream, &manifest, limits, |seq, line| {
         collect(seq, &line);
         if seq == manifest.first_seq || seq + 1 == manifest.end {
             // Times are checked against the manifest; a line that does not parse fails below.
@@ -945,6 +964,7 @@ fn verify_stream(
     // Redaction targets inside this archive that still hold their bodies: read them again.
     let mut reread = |seq: u64| reread_line(path, limits, seq);
     let end = verifier.finish_range(&mut reread).map_err(|f| Problem { seq: f.seq, reason: f.reason })?;
+    read.check(&manifest)?;
     let registry = &end.resume.registry;
     let log_key = registry.log_public_key().ok_or_else(|| problem("the genesis log key does not parse"))?;
     if !own_checkpoint_checked {
@@ -1674,6 +1694,7 @@ fn write_restored(
                 }
                 Ok(())
             })
+            .and_then(|read| read.check(&manifest))
         })();
         if let Some(err) = write_error {
             return Err(err);

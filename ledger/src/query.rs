@@ -109,7 +109,8 @@ impl<'a> Queries<'a> {
         Queries { state, lines, end }
     }
 
-    fn read(&self, seq: u64) -> Result<ParsedLine> {
+    /// The stored line at `seq`, which must be within the state asked about.
+    pub fn line(&self, seq: u64) -> Result<ParsedLine> {
         if seq >= self.end {
             return Err(Error::bad_input(format!(
                 "there is no entry {seq} at this point: the state asked about has {} entries (0..{})",
@@ -137,7 +138,7 @@ impl<'a> Queries<'a> {
 
     /// One record with its body in force and its status.
     pub fn record_view(&self, seq: u64) -> Result<RecordView> {
-        let line = self.read(seq)?;
+        let line = self.line(seq)?;
         let entry = &line.line.entry;
         let kind = entry.record.kind.clone();
         let corrected_by = self
@@ -151,7 +152,7 @@ impl<'a> Queries<'a> {
         };
         let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b));
         if let Some(correction) = corrected_by {
-            let correcting = self.read(correction)?;
+            let correcting = self.line(correction)?;
             if let Some(corrected) = correcting.line.body().and_then(|b| b.get("body")) {
                 body = Some(corrected.clone());
             }
