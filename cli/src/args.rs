@@ -28,7 +28,7 @@ pub struct Cli {
     /// Answer dossier, query, cases, overdue, stats and show from these archives instead of a
     /// ledger (repeatable: the full archive and every incremental after it). They are verified
     /// first and read into memory; nothing is written.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub archive: Vec<PathBuf>,
 
     #[command(subcommand)]
@@ -104,8 +104,8 @@ pub enum SnapshotCommand {
         /// Write a plain .tar instead of .tar.zst.
         #[arg(long)]
         no_compress: bool,
-        /// zstd compression level (1-22).
-        #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(i32).range(1..=22))]
+        /// zstd compression level (1-22): 19 makes archives about 10% smaller and is much slower.
+        #[arg(long, default_value_t = lianlog_ledger::archive::DEFAULT_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
         level: i32,
     },
     /// Verify archives without a ledger: each alone (digests, chain, signatures, authorization,

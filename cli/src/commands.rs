@@ -36,6 +36,22 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let json_output = cli.json;
     let dir = cli.ledger.as_path();
+    let answers_questions = matches!(
+        cli.command,
+        Command::Dossier(_)
+            | Command::Query(_)
+            | Command::Cases(_)
+            | Command::Overdue(_)
+            | Command::Stats(_)
+            | Command::Show(_)
+    );
+    if !cli.archive.is_empty() && !answers_questions {
+        return Err(Error::bad_input(
+            "--archive answers dossier, query, cases, overdue, stats and show; to check archives use \
+             `lianlog snapshot verify`, to rebuild a ledger `lianlog snapshot restore`",
+        )
+        .into());
+    }
     match cli.command {
         Command::Init(args) => {
             let origin = KeyName::parse(&args.origin)?;

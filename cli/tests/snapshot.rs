@@ -320,6 +320,9 @@ fn as_of_and_archive_answers_equal_a_ledger_cut_there() {
         assert!(output.status.success(), "{question:?}: {stdout}{stderr}");
         serde_json::from_str::<Value>(&stdout).unwrap()
     };
+    let refused = lianlog().arg("--archive").arg(&archives[0]).arg("verify").current_dir(&f.root).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(output_text(&refused).1.contains("snapshot verify"));
     for question in &questions {
         assert_eq!(from_archives(question), json_of(&f.ledger, question), "{question:?}");
         let mut past = question.clone();

@@ -52,9 +52,10 @@ use crate::verify::{Resume, Verifier, VerifyOptions};
 pub const FORMAT: &str = "lianlog-archive-v1";
 /// What writes the archives.
 pub const TOOL: &str = concat!("lianlog ", env!("CARGO_PKG_VERSION"));
-/// The default zstd level: within a few percent of the best ratio on JSON lines at a fraction of
-/// the time of the high levels.
-pub const DEFAULT_LEVEL: i32 = 9;
+/// The default zstd level (zstd's own default). On 100,000 workload entries (79 MB of stored
+/// lines) level 3 gives 21.3 MB, level 9 20.2 MB and level 19 19.3 MB, at about 1, 7 and 160
+/// seconds of compression on top of the verification that every `create` does.
+pub const DEFAULT_LEVEL: i32 = 3;
 
 const MANIFEST: &str = "manifest.json";
 const CHECKPOINT: &str = "checkpoint";
@@ -272,6 +273,9 @@ impl Manifest {
             "time",
             "tool",
         ];
+        // `object` checks that exactly the listed fields are present, so the indexing of
+        // `serde_json::Map` below (which panics on a missing key) cannot panic; the same holds
+        // for every `object(…)` result in this function.
         let m = object(&value, "manifest", &fields)?;
         if m["format"] != FORMAT {
             return Err(format!("manifest.json: format {} is not {FORMAT} (a newer lianlog wrote it?)", m["format"]));
