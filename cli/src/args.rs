@@ -25,6 +25,12 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Answer dossier, query, cases, overdue, stats and show from these archives instead of a
+    /// ledger (repeatable: the full archive and every incremental after it). They are verified
+    /// first and read into memory; nothing is written.
+    #[arg(long, value_name = "FILE")]
+    pub archive: Vec<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -77,6 +83,67 @@ pub enum Command {
     Stats(StatsArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
+    /// Archives: create, verify, restore, list (快照归档). See docs/ARCHIVING.md.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Write an archive of the ledger: a full one from seq 0, or with --since an incremental one
+    /// that continues an earlier archive. The range is verified first; the file is written under
+    /// a temporary name, fsync'd and renamed. Needs the log key (it signs the archive's
+    /// checkpoint; it is never put in the archive).
+    Create {
+        /// Directory to write the archive to (created if missing).
+        #[arg(long, default_value = ".", value_name = "DIR")]
+        out: PathBuf,
+        /// The archive to continue: a file, or `latest` for the newest archive of this ledger in
+        /// --out DIR.
+        #[arg(long, value_name = "PREV_ARCHIVE")]
+        since: Option<String>,
+        /// Do nothing (exit 0) unless the ledger grew by at least N entries since the newest
+        /// archive in --out DIR: for timers.
+        #[arg(long, value_name = "N")]
+        if_grown: Option<u64>,
+        /// Write a plain .tar instead of .tar.zst.
+        #[arg(long)]
+        no_compress: bool,
+        /// zstd compression level (1-22): 19 makes archives about 10% smaller and is much slower.
+        #[arg(long, default_value_t = lianlog_ledger::archive::DEFAULT_LEVEL, value_parser = clap::value_parser!(i32).range(1..=22))]
+        level: i32,
+    },
+    /// Verify archives without a ledger: each alone (digests, chain, signatures, authorization,
+    /// Merkle root against its signed checkpoint) and as one sequence (same ledger, no gap,
+    /// consistency proofs). Exit code 1 names the archive, the seq and the reason.
+    Verify {
+        /// The archives, in any order (they are put in seq order).
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
+        /// The expected log key (vkey); without it the log key comes from genesis in the first
+        /// archive, and the output says so.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+    /// Verify the archives, then rebuild a working ledger from them in a new directory.
+    Restore {
+        /// The full archive and every incremental after it.
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
+        /// The new ledger directory (must not exist or be empty).
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+        /// The ledger's log key file (from your key backup): genesis must name it.
+        #[arg(long, value_name = "FILE")]
+        log_key: PathBuf,
+    },
+    /// List the archives in a directory, their ranges, and whether they form an unbroken
+    /// sequence (from their manifests; `snapshot verify` checks their contents).
+    List {
+        /// The directory of archives.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +245,10 @@ pub struct ShowArgs {
     /// Print the exact entry bytes (what is hashed), for offline checks.
     #[arg(long)]
     pub raw: bool,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +409,10 @@ pub enum CheckCommand {
 pub struct DossierArgs {
     /// The person's id, e.g. P-1001.
     pub person_id: String,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -360,6 +435,10 @@ pub struct QueryArgs {
     /// Only records whose text contains every one of these words.
     #[arg(long)]
     pub text: Option<String>,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -367,6 +446,10 @@ pub struct CasesArgs {
     /// Only cases still open (reports not concluded, appeals pending, rectifications open).
     #[arg(long)]
     pub open: bool,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -374,6 +457,10 @@ pub struct OverdueArgs {
     /// The day to check against (YYYY-MM-DD); today by default.
     #[arg(long)]
     pub on: Option<String>,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -387,6 +474,10 @@ pub struct StatsArgs {
     /// Print CSV (group,kind,kind_zh,count) for spreadsheets.
     #[arg(long)]
     pub csv: bool,
+    /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
+    /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
+    #[arg(long, value_name = "SEQ|DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

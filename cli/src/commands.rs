@@ -1,11 +1,14 @@
 //! Turns parsed arguments into validated library calls and renders their results.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use lianlog_ledger::archive::{ArchiveOptions, Loaded};
 use lianlog_ledger::keys::Zeroizing;
+use lianlog_ledger::ledger::PastState;
+use lianlog_ledger::query::Queries;
 use lianlog_ledger::{
     Draft, Error, ErrorKind, Holder, KeyName, Ledger, PublicKey, Role, SecretKey, VerifyOptions, export_dir,
 };
@@ -33,6 +36,22 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let json_output = cli.json;
     let dir = cli.ledger.as_path();
+    let answers_questions = matches!(
+        cli.command,
+        Command::Dossier(_)
+            | Command::Query(_)
+            | Command::Cases(_)
+            | Command::Overdue(_)
+            | Command::Stats(_)
+            | Command::Show(_)
+    );
+    if !cli.archive.is_empty() && !answers_questions {
+        return Err(Error::bad_input(
+            "--archive answers dossier, query, cases, overdue, stats and show; to check archives use \
+             `lianlog snapshot verify`, to rebuild a ledger `lianlog snapshot restore`",
+        )
+        .into());
+    }
     match cli.command {
         Command::Init(args) => {
             let origin = KeyName::parse(&args.origin)?;
@@ -80,16 +99,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Show(args) => {
-            let ledger = open(dir)?;
-            let line = ledger.read(args.seq)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let line = source.queries().line(args.seq)?;
             if args.raw {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&line.entry_bytes).and_then(|()| out.flush()).context("writing to standard output")?;
             } else if json_output {
                 print_json(&render::line_json(&line));
             } else {
-                let view = ledger.record_view(args.seq).ok();
-                render::print_entry(&line, ledger.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()));
+                let view = source.queries().record_view(args.seq).ok();
+                render::print_entry(&line, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()));
             }
         }
         Command::Log(args) => {
@@ -304,6 +323,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
         }
         Command::Demo(args) => crate::demo::run(&args.dir)?,
+        Command::Snapshot(command) => return crate::snapshot::run(command, dir, json_output),
         Command::Replay => {
             let ledger = open(dir)?;
             let report = ledger.replay()?;
@@ -322,12 +342,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Dossier(args) => {
-            let ledger = open(dir)?;
-            let records = ledger.dossier(&args.person_id)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let records = source.queries().dossier(&args.person_id)?;
             if json_output {
                 print_json(&Value::Array(records.iter().map(render::record_json).collect()));
             } else {
-                render::print_dossier(&args.person_id, &records, ledger.registry());
+                render::print_dossier(&args.person_id, &records, source.registry());
             }
         }
         Command::Query(args) => {
@@ -339,18 +359,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 until: args.until.as_deref().map(|d| parse_date(d, "--until")).transpose()?,
                 text: args.text,
             };
-            let ledger = open(dir)?;
-            let records = ledger.query(&filter)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let records = source.queries().query(&filter)?;
             if json_output {
                 print_json(&Value::Array(records.iter().map(render::record_json).collect()));
             } else {
-                render::print_records(&records, ledger.registry());
+                render::print_records(&records, source.registry());
                 println!("{} records", records.len());
             }
         }
         Command::Cases(args) => {
-            let ledger = open(dir)?;
-            let cases = ledger.cases(args.open)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let cases = source.queries().cases(args.open)?;
             if json_output {
                 print_json(&Value::Array(cases.iter().map(|c| json!({"type": c.family, "id": c.id, "status": c.status, "open": c.open, "seq": c.seq, "state": c.state})).collect()));
             } else {
@@ -362,8 +382,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Some(day) => parse_date(day, "--on")?,
                 None => lianlog_ledger::Timestamp::now().date(),
             };
-            let ledger = open(dir)?;
-            let overdue = ledger.overdue(on)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let overdue = source.queries().overdue(on)?;
             if json_output {
                 print_json(&Value::Array(overdue.iter().map(|(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)})).collect()));
             } else {
@@ -376,8 +396,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 crate::args::StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
                 crate::args::StatsBy::Month => lianlog_ledger::query::StatsGrouping::Month,
             };
-            let ledger = open(dir)?;
-            let stats = ledger.stats(by, args.year)?;
+            let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
+            let stats = source.queries().stats(by, args.year)?;
             if args.csv {
                 render::print_stats_csv(&stats);
             } else if json_output {
@@ -393,6 +413,93 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where read-only questions are answered: the ledger as it is, the ledger as it stood at a
+/// point (replayed in memory), or verified archives held in memory.
+enum Answering {
+    Ledger(Box<Ledger>, Option<PastState>),
+    Archives(Box<Loaded>, PastState),
+}
+
+impl Answering {
+    fn open(dir: &Path, archives: &[PathBuf], as_of: Option<&str>, json_output: bool) -> Result<Answering> {
+        if archives.is_empty() {
+            let ledger = Box::new(open(dir)?);
+            let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
+            let end = resolve_as_of(text, ledger.size(), |date| ledger.entries_until(date))?;
+            let past = ledger.as_of(end)?;
+            say_as_of(&past);
+            return Ok(Answering::Ledger(ledger, Some(past)));
+        }
+        let mut bar = crate::snapshot::Bar::new(json_output);
+        let loaded = Loaded::open(archives, &ArchiveOptions::default(), &mut |p| bar.update(p));
+        bar.finish();
+        let loaded = loaded?;
+        eprintln!(
+            "lianlog: answering from {} verified archive(s) of {}: seq 0..{}",
+            loaded.report.archives.len(),
+            loaded.report.origin,
+            loaded.size().saturating_sub(1)
+        );
+        let end = match as_of {
+            Some(text) => resolve_as_of(text, loaded.size(), |date| loaded.entries_until(date))?,
+            None => loaded.size(),
+        };
+        let past = loaded.as_of(end)?;
+        if as_of.is_some() {
+            say_as_of(&past);
+        }
+        Ok(Answering::Archives(Box::new(loaded), past))
+    }
+
+    fn queries(&self) -> Queries<'_> {
+        match self {
+            Answering::Ledger(ledger, None) => ledger.queries(),
+            Answering::Ledger(ledger, Some(past)) => past.queries(ledger.as_ref()),
+            Answering::Archives(loaded, past) => past.queries(loaded.lines()),
+        }
+    }
+
+    fn registry(&self) -> &lianlog_ledger::KeyRegistry {
+        match self {
+            Answering::Ledger(ledger, None) => ledger.registry(),
+            Answering::Ledger(_, Some(past)) | Answering::Archives(_, past) => &past.registry,
+        }
+    }
+}
+
+fn say_as_of(past: &PastState) {
+    let time = past.last_time.map(render::local_time).unwrap_or_default();
+    eprintln!("lianlog: as of seq {} ({time}), replayed in memory", past.end.saturating_sub(1));
+}
+
+/// `--as-of SEQ|DATE` → the number of entries the state covers.
+fn resolve_as_of(
+    text: &str,
+    size: u64,
+    until: impl Fn(lianlog_ledger::Date) -> lianlog_ledger::Result<u64>,
+) -> Result<u64> {
+    if let Ok(seq) = text.parse::<u64>() {
+        if seq >= size {
+            return Err(Error::bad_input(format!(
+                "--as-of {seq}: there is no entry {seq} (the last is {})",
+                size.saturating_sub(1)
+            ))
+            .into());
+        }
+        return Ok(seq + 1);
+    }
+    let date = lianlog_ledger::Date::parse(text)
+        .ok_or_else(|| Error::bad_input(format!("--as-of {text:?}: expected a seq or a date YYYY-MM-DD")))?;
+    let end = until(date)?;
+    if end == 0 {
+        return Err(Error::bad_input(format!(
+            "--as-of {date}: no entry had been made by the end of that day (China time)"
+        ))
+        .into());
+    }
+    Ok(end)
 }
 
 fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
@@ -635,7 +742,7 @@ fn read_text(path: &Path) -> Result<String> {
 
 /// The log key is created unencrypted in the ledger directory (mode 0600); an operator who
 /// encrypted it supplies LIANLOG_PASSPHRASE.
-fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> {
+pub fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> {
     std::env::var("LIANLOG_PASSPHRASE")
         .map(Zeroizing::new)
         .map_err(|_| Error::key("the log key is encrypted: set LIANLOG_PASSPHRASE"))

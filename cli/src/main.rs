@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod demo;
 mod render;
+mod snapshot;
 
 use std::process::ExitCode;
 

@@ -121,7 +121,8 @@ impl<'a> Queries<'a> {
         Queries { state, lines, end }
     }
 
-    fn read(&self, seq: u64) -> Result<ParsedLine> {
+    /// The stored line at `seq`, which must be within the state asked about.
+    pub fn line(&self, seq: u64) -> Result<ParsedLine> {
         if seq >= self.end {
             return Err(Error::bad_input(format!(
                 "there is no entry {seq} at this point: the state asked about has {} entries (0..{})",
@@ -149,7 +150,7 @@ impl<'a> Queries<'a> {
 
     /// One record with its body in force and its status.
     pub fn record_view(&self, seq: u64) -> Result<RecordView> {
-        let line = self.read(seq)?;
+        let line = self.line(seq)?;
         let entry = &line.line.entry;
         let kind = entry.record.kind.clone();
         let corrected_by = self
@@ -164,7 +165,7 @@ impl<'a> Queries<'a> {
         let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b));
         let mut redaction = None;
         if let Some(by) = redacted_by {
-            let redacting = self.read(by)?;
+            let redacting = self.line(by)?;
             let redact_body = redacting.line.body().cloned().unwrap_or(Value::Null);
             let replacement = redact_body.get("replacement").cloned();
             redaction = Some(RedactionNote {
@@ -177,7 +178,7 @@ impl<'a> Queries<'a> {
             body = replacement.map(|b| crate::schema::upcast(&kind, entry.record.v, &b));
         }
         if let Some(correction) = corrected_by {
-            let correcting = self.read(correction)?;
+            let correcting = self.line(correction)?;
             if let Some(corrected) = correcting.line.body().and_then(|b| b.get("body")) {
                 body = Some(corrected.clone());
             }

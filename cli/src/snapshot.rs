@@ -1,0 +1,334 @@
+//! `lianlog snapshot …`: archives (create, verify, restore, list) and the progress bar of long
+//! operations. The work is in `lianlog_ledger::archive`; this renders it.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, Progress, SequenceReport};
+use lianlog_ledger::encoding::hex;
+use lianlog_ledger::{Error, PublicKey};
+use serde_json::{Value, json};
+
+use crate::args::SnapshotCommand;
+use crate::commands::{no_passphrase_for_log_key, open, print_json, read_key};
+use crate::render;
+
+/// A progress bar on standard error, drawn only when standard error is a terminal (and the
+/// output is not JSON); silent otherwise.
+pub struct Bar {
+    enabled: bool,
+    last: Option<std::time::Instant>,
+    drawn: bool,
+}
+
+impl Bar {
+    pub fn new(json_output: bool) -> Bar {
+        Bar { enabled: !json_output && std::io::stderr().is_terminal(), last: None, drawn: false }
+    }
+
+    pub fn update(&mut self, progress: Progress) {
+        if !self.enabled || progress.total == 0 {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let finished = progress.done >= progress.total;
+        if !finished && self.last.is_some_and(|last| now.duration_since(last).as_millis() < 100) {
+            return;
+        }
+        self.last = Some(now);
+        let width = 30u64;
+        let filled = (progress.done.min(progress.total) * width / progress.total) as usize;
+        let percent = progress.done.min(progress.total) * 100 / progress.total;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r{:<9} [{}{}] {percent:>3}% {}/{}",
+            progress.phase,
+            "#".repeat(filled),
+            ".".repeat(width as usize - filled),
+            progress.done,
+            progress.total
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// Clear the bar's line.
+    pub fn finish(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(72));
+            let _ = err.flush();
+            self.drawn = false;
+        }
+    }
+}
+
+pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
+    match command {
+        SnapshotCommand::Create { out, since, if_grown, no_compress, level } => {
+            create(dir, out, since, if_grown, (!no_compress).then_some(level), json_output)
+        }
+        SnapshotCommand::Verify { archives, vkey } => verify(&archives, vkey.as_deref(), json_output),
+        SnapshotCommand::Restore { archives, into, log_key } => restore(&archives, &into, &log_key, json_output),
+        SnapshotCommand::List { dir } => list(&dir, json_output),
+    }
+}
+
+fn create(
+    dir: &Path,
+    out: PathBuf,
+    since: Option<String>,
+    if_grown: Option<u64>,
+    zstd_level: Option<i32>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    let ledger = open(dir)?;
+    let newest = archive::newest(&out, ledger.origin())?;
+    if let Some(minimum) = if_grown {
+        let (grown, since_what) = match &newest {
+            Some((path, manifest)) => (ledger.size().saturating_sub(manifest.end), path.display().to_string()),
+            None => (ledger.size(), format!("genesis (no archive of this ledger in {})", out.display())),
+        };
+        if grown < minimum {
+            if json_output {
+                print_json(&json!({"created": false, "grown": grown, "if_grown": minimum}));
+            } else {
+                println!("nothing to do: the ledger grew by {grown} entries since {since_what}, fewer than {minimum}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let since = match since.as_deref() {
+        None => None,
+        Some("latest") => match newest {
+            Some((path, _)) => Some(path),
+            None => {
+                return Err(Error::bad_input(format!(
+                    "--since latest: there is no archive of {} in {}; make a full archive first (without --since)",
+                    ledger.origin(),
+                    out.display()
+                ))
+                .into());
+            }
+        },
+        Some(path) => Some(PathBuf::from(path)),
+    };
+    let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+    let options = CreateOptions { out_dir: out, since, zstd_level };
+    let mut bar = Bar::new(json_output);
+    let started = std::time::Instant::now();
+    let created = archive::create(&ledger, &log_key, &options, &mut |p| bar.update(p));
+    bar.finish();
+    let created = created?;
+    let seconds = started.elapsed().as_secs_f64();
+    let entries = created.end - created.first_seq;
+    if json_output {
+        print_json(&json!({
+            "created": true,
+            "archive": created.path,
+            "first_seq": created.first_seq,
+            "end": created.end,
+            "entries": entries,
+            "root": hex(&created.root),
+            "bytes": created.bytes,
+            "entries_bytes": created.entries_bytes,
+            "seconds": seconds,
+        }));
+    } else {
+        let kind = if created.first_seq == 0 { "full archive" } else { "incremental archive" };
+        println!("wrote {} ({kind})", created.path.display());
+        println!("  entries   seq {}..{} ({entries})", created.first_seq, created.end - 1);
+        println!("  root      {}", hex(&created.root));
+        println!("  size      {} bytes ({} bytes of stored lines)", created.bytes, created.entries_bytes);
+        println!("  time      {seconds:.3} s ({:.0} entries/s)", entries as f64 / seconds.max(1e-9));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
+    let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
+    let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
+    let mut bar = Bar::new(json_output);
+    let started = std::time::Instant::now();
+    let result = archive::verify(archives, &options, &mut |p| bar.update(p));
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    match result? {
+        Ok(report) => {
+            if json_output {
+                print_json(&report_json(&report, seconds));
+            } else {
+                print_report(&report, seconds);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            if json_output {
+                print_json(&json!({
+                    "ok": false,
+                    "archive": failure.archive,
+                    "seq": failure.seq,
+                    "reason": failure.reason,
+                }));
+            } else {
+                println!("verification FAILED: {failure}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn report_json(report: &SequenceReport, seconds: f64) -> Value {
+    json!({
+        "ok": true,
+        "origin": report.origin,
+        "log_key": report.log_key,
+        "log_key_pinned": report.log_key_pinned,
+        "first_seq": report.first_seq,
+        "end": report.end,
+        "root": hex(&report.root),
+        "head": report.head.to_hex(),
+        "archives": report.archives.iter().map(|a| json!({
+            "archive": a.path,
+            "first_seq": a.first_seq,
+            "end": a.end,
+            "root": hex(&a.root),
+            "compressed": a.compressed,
+        })).collect::<Vec<_>>(),
+        "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "reason": r.reason})).collect::<Vec<_>>(),
+        "not_checked": report.not_checked,
+        "seconds": seconds,
+    })
+}
+
+fn print_report(report: &SequenceReport, seconds: f64) {
+    for archive in &report.archives {
+        println!(
+            "OK  {}  seq {}..{}  root {}",
+            archive.path.display(),
+            archive.first_seq,
+            archive.end - 1,
+            &hex(&archive.root)[..16]
+        );
+    }
+    let sequence = if report.archives.len() > 1 { "an unbroken sequence" } else { "one archive" };
+    println!("verified {} archive(s): OK, {sequence}", report.archives.len());
+    println!("  origin    {}", report.origin);
+    println!(
+        "  log key   {}{}",
+        report.log_key,
+        if report.log_key_pinned {
+            " (pinned with --vkey)"
+        } else if report.first_seq == 0 {
+            " (taken from genesis in the first archive; pin it with --vkey)"
+        } else {
+            " (taken from the first archive's keys.jsonl; pin it with --vkey)"
+        }
+    );
+    println!("  entries   seq {}..{} ({})", report.first_seq, report.end - 1, report.end - report.first_seq);
+    println!("  root      {}", hex(&report.root));
+    println!("  head      {}", report.head);
+    for redaction in &report.redactions {
+        println!("  redacted  seq {} by seq {}: {}", redaction.target, redaction.by, redaction.reason);
+    }
+    for note in &report.not_checked {
+        println!("  not checked: {note}");
+    }
+    let entries = report.end - report.first_seq;
+    println!("  time      {seconds:.3} s ({:.0} entries/s)", entries as f64 / seconds.max(1e-9));
+}
+
+fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool) -> Result<ExitCode> {
+    let key = read_key(log_key)?;
+    let mut bar = Bar::new(json_output);
+    let started = std::time::Instant::now();
+    let restored = archive::restore(archives, into, &key, &mut |p| bar.update(p));
+    bar.finish();
+    let restored = restored?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json_output {
+        let mut value = report_json(&restored.report, seconds);
+        value["restored"] = json!(restored.dir);
+        print_json(&value);
+    } else {
+        println!(
+            "restored {} entries from {} archive(s) into {}",
+            restored.entries,
+            restored.report.archives.len(),
+            restored.dir.display()
+        );
+        println!("  origin    {}", restored.report.origin);
+        println!("  root      {}", hex(&restored.root));
+        println!("  time      {seconds:.3} s ({:.0} entries/s)", restored.entries as f64 / seconds.max(1e-9));
+        println!("check it with: lianlog --ledger {} verify", restored.dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let listing = archive::list(dir)?;
+    if json_output {
+        print_json(&json!({
+            "archives": listing.archives.iter().map(|l| match &l.manifest {
+                Ok(m) => json!({"archive": l.path, "origin": m.origin, "first_seq": m.first_seq, "end": m.end,
+                    "root": hex(&m.root), "bytes": l.bytes, "first_time": m.first_time.to_string(), "last_time": m.last_time.to_string(), "tool": m.tool}),
+                Err(reason) => json!({"archive": l.path, "error": reason}),
+            }).collect::<Vec<_>>(),
+            "chains": listing.chains.iter().map(|c| json!({"origin": c.origin, "chain": c.chain, "end": c.end,
+                "newest_end": c.newest_end, "unbroken": c.gap.is_none() && !c.chain.is_empty(), "gap_at": c.gap})).collect::<Vec<_>>(),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = listing
+        .archives
+        .iter()
+        .map(|l| {
+            let name = l.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            match &l.manifest {
+                Ok(m) => vec![
+                    name,
+                    if m.is_full() { "全量 full".into() } else { "增量 incremental".into() },
+                    format!("{}..{}", m.first_seq, m.end - 1),
+                    (m.end - m.first_seq).to_string(),
+                    format!("{} – {}", render::local_time(m.first_time), render::local_time(m.last_time)),
+                    l.bytes.to_string(),
+                ],
+                Err(reason) => vec![name, format!("unreadable: {}", render::truncate(reason, 60))],
+            }
+        })
+        .collect();
+    render::print_table(&["归档 archive", "类型 kind", "序号 seq", "条数 entries", "时间 times", "字节 bytes"], &rows);
+    for chain in &listing.chains {
+        match chain.gap {
+            None if !chain.chain.is_empty() => println!(
+                "{}: an unbroken sequence from seq 0 to {} in {} archive(s): {}",
+                chain.origin,
+                chain.end.saturating_sub(1),
+                chain.chain.len(),
+                chain
+                    .chain
+                    .iter()
+                    .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(" → ")
+            ),
+            _ if chain.chain.is_empty() => println!(
+                "{}: BROKEN: no full archive (from seq 0); the archives reach seq {}",
+                chain.origin,
+                chain.newest_end.saturating_sub(1)
+            ),
+            _ => println!(
+                "{}: BROKEN: unbroken from seq 0 to {} only; no archive starts at seq {} (the newest ends at seq {})",
+                chain.origin,
+                chain.end.saturating_sub(1),
+                chain.end,
+                chain.newest_end.saturating_sub(1)
+            ),
+        }
+    }
+    println!("(read from the manifests; `lianlog snapshot verify ARCHIVE...` checks the contents)");
+    Ok(ExitCode::SUCCESS)
+}
