@@ -29,7 +29,14 @@ impl Bar {
     }
 
     pub fn update(&mut self, progress: Progress) {
-        if !self.enabled || progress.total == 0 {
+        if !self.enabled {
+            return;
+        }
+        if progress.total == 0 {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
+            let _ = err.flush();
+            self.drawn = true;
             return;
         }
         let now = std::time::Instant::now();

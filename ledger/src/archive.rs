@@ -99,7 +99,8 @@ impl Limits {
 /// Progress of a long operation, for a caller that shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// What is being done: `checking`, `writing`, `verifying`, `restoring`, `loading`.
+    /// What is being done: `checking`, `writing`, `verifying`, `restoring`, `indexing`. A total
+    /// of 0 means the amount of work is not known.
     pub phase: &'static str,
     pub done: u64,
     pub total: u64,
@@ -1620,6 +1621,8 @@ pub fn restore(
         }
         return Err(err);
     }
+    // The derived store is built by the ordinary catch-up, whose progress is not reported.
+    progress(Progress { phase: "indexing", done: 0, total: 0 });
     let ledger = Ledger::open(into)?;
     if ledger.size() != report.end || ledger.root() != report.root {
         return Err(Error::verification(format!(

@@ -179,11 +179,11 @@ fn one_altered_byte_anywhere_is_refused() {
     let tool = find(&bytes, archive::TOOL.as_bytes());
     let out = f.dir.path().join("altered");
     let mut refusals = std::collections::BTreeMap::new();
-    // Every 3rd byte of the first member (its header and the manifest) and every 41st byte of the
+    // Every 4th byte of the first member (its header and the manifest) and every 53rd byte of the
     // rest (headers, checkpoint, key lines, entries, padding, end-of-archive marker), but not the
     // version in the `tool` label, which nothing signed covers.
     let manifest_end = 512 + manifest_len + ustar::padding(manifest_len as u64);
-    let offsets = (0..manifest_end).step_by(3).chain((manifest_end..bytes.len()).step_by(41)).chain([bytes.len() - 1]);
+    let offsets = (0..manifest_end).step_by(4).chain((manifest_end..bytes.len()).step_by(53)).chain([bytes.len() - 1]);
     for (index, offset) in offsets.enumerate() {
         if (tool + 8..tool + archive::TOOL.len()).contains(&offset) {
             continue;
