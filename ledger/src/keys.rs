@@ -28,6 +28,18 @@ pub const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
 /// Text placed before `-----BEGIN` in key files written by lianlog (RFC 7468 explanatory text).
 const NAME_LINE_PREFIX: &str = "lianlog key name: ";
 
+/// scrypt cost of the encrypted key files lianlog writes: N = 2^14, r = 8, p = 1 (16 MiB), which
+/// OpenSSL 3 reads with its default memory limit (PBES2, AES-256-CBC).
+const SCRYPT_LOG_N: u8 = 14;
+
+/// The most memory (128 · r · N · p bytes) an encrypted key file may ask scrypt for, and the most
+/// PBKDF2 iterations: a hostile key file must not make lianlog allocate or compute without bound.
+pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// The largest key file read (a PEM Ed25519 key is a few hundred bytes).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// A key name or a ledger origin: 1 to 128 printable ASCII characters, no space, no `+`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyName(String);
@@ -271,6 +283,31 @@ impl SecretKey {
         Ok(Zeroizing::new(format!("{NAME_LINE_PREFIX}{}\n{}", self.public.name, pem.as_str())))
     }
 
+    /// Passphrase-encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`: PBES2 with scrypt N = 2^14, r = 8,
+    /// p = 1 and AES-256-CBC, a fresh random salt and IV), with the key's name as explanatory text.
+    /// `openssl pkey -in FILE -passin …` reads it.
+    pub fn to_encrypted_pem(&self, passphrase: &str) -> Result<Zeroizing<String>> {
+        if passphrase.is_empty() {
+            return Err(Error::bad_input("the passphrase is empty; choose a passphrase to encrypt the key with"));
+        }
+        let fail = |what: &str| Error::key(format!("cannot encrypt the key: {what}"));
+        let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.signing.to_bytes(), public_key: None };
+        let document = keypair.to_pkcs8_der().map_err(|_| fail("PKCS#8 encoding failed"))?;
+        let info = document.decode_msg::<pkcs8::PrivateKeyInfoRef<'_>>().map_err(|_| fail("PKCS#8 encoding failed"))?;
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        getrandom::fill(&mut salt)
+            .and_then(|()| getrandom::fill(&mut iv))
+            .map_err(|err| Error::key(format!("the system random source failed: {err}")))?;
+        let cost = pkcs8::pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1).map_err(|_| fail("bad scrypt cost"))?;
+        let parameters = pkcs8::pkcs5::pbes2::Parameters::generate_scrypt_aes256cbc(cost, &salt, iv)
+            .map_err(|_| fail("bad PBES2 parameters"))?;
+        let encrypted =
+            info.encrypt_with_params(parameters, passphrase.as_bytes()).map_err(|_| fail("encryption failed"))?;
+        let pem = encrypted.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).map_err(|_| fail("PEM encoding failed"))?;
+        Ok(Zeroizing::new(format!("{NAME_LINE_PREFIX}{}\n{}", self.public.name, pem.as_str())))
+    }
+
     /// Parse a PEM key file's text. `name` overrides the name in the file's explanatory text;
     /// `passphrase` is asked for only when the file is encrypted.
     pub fn from_pem(
@@ -296,6 +333,7 @@ impl SecretKey {
         let begin = text.find("-----BEGIN").ok_or_else(|| Error::key("no `-----BEGIN` line: not a PEM key file"))?;
         let pem = &text[begin..];
         let signing = if pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            check_encryption_cost(pem)?;
             let passphrase = passphrase()?;
             SigningKey::from_pkcs8_encrypted_pem(pem, passphrase.as_bytes())
                 .map_err(|_| Error::key("cannot decrypt the key file: wrong passphrase or unsupported encryption"))?
@@ -309,8 +347,18 @@ impl SecretKey {
 
     /// Read a private key file, refusing one that group or others may read.
     pub fn read_file(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>) -> Result<SecretKey> {
+        use std::io::Read as _;
         check_private_permissions(path)?;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|err| key_file_error(path, err))?);
+        let mut text = Zeroizing::new(String::new());
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(|err| key_file_error(path, err))?;
+        if text.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(Error::key(format!(
+                "{} is larger than {MAX_KEY_FILE_BYTES} bytes: not a PEM key file",
+                path.display()
+            )));
+        }
         SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
     }
 
@@ -318,6 +366,46 @@ impl SecretKey {
     pub fn write_new_file(&self, path: &Path) -> Result<()> {
         let pem = self.to_pem()?;
         write_secret_file(path, pem.as_bytes())
+    }
+
+    /// [`SecretKey::write_new_file`], encrypted with `passphrase` ([`SecretKey::to_encrypted_pem`]).
+    pub fn write_new_encrypted_file(&self, path: &Path, passphrase: &str) -> Result<()> {
+        let pem = self.to_encrypted_pem(passphrase)?;
+        write_secret_file(path, pem.as_bytes())
+    }
+}
+
+/// Refuse an encrypted key file whose key derivation would cost more than the limits
+/// ([`MAX_SCRYPT_MEMORY`], [`MAX_PBKDF2_ITERATIONS`]), before deriving anything.
+fn check_encryption_cost(pem: &str) -> Result<()> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let malformed = || Error::key("not a valid encrypted PKCS#8 key file (ENCRYPTED PRIVATE KEY)");
+    let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes()).map_err(|_| malformed())?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|_| malformed())?;
+    let Some(parameters) = info.encryption_algorithm.pbes2() else {
+        return Err(Error::key(
+            "the key file is encrypted with PBES1, which lianlog does not accept: re-encrypt it with PBES2 \
+             (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)",
+        ));
+    };
+    match &parameters.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => Err(Error::key(format!(
+            "the key file asks for {} PBKDF2 iterations; lianlog accepts at most {MAX_PBKDF2_ITERATIONS}",
+            pbkdf2.iteration_count
+        ))),
+        Kdf::Scrypt(scrypt) => {
+            let memory = 128u128
+                * u128::from(scrypt.block_size)
+                * u128::from(scrypt.cost_parameter)
+                * u128::from(scrypt.parallelization.max(1));
+            if memory > u128::from(MAX_SCRYPT_MEMORY) {
+                return Err(Error::key(format!(
+                    "the key file asks scrypt for {memory} bytes of memory; lianlog accepts at most {MAX_SCRYPT_MEMORY}"
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
