@@ -679,10 +679,7 @@ pub fn read_key(path: &Path) -> Result<SecretKey> {
                 .map(Zeroizing::new)
                 .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")));
         }
-        Err(Error::key(format!(
-            "{} is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked",
-            path.display()
-        )))
+        Err(Error::key("the key file is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked"))
     };
     Ok(SecretKey::read_file(path, &mut passphrase)?)
 }

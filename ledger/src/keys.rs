@@ -500,6 +500,85 @@ mod tests {
         assert!(!debug.contains(&secret_b64) && !debug.contains(&hex(&key.signing.to_bytes())));
     }
 
+    /// No spelling of the secret (hex, base64, the vkey-style 0x01-prefixed base64) in a string.
+    fn assert_hides(text: &str, key: &SecretKey) {
+        let secret = key.signing.to_bytes();
+        let mut typed = vec![ALGORITHM_ED25519];
+        typed.extend_from_slice(&secret);
+        for spelling in [hex(&secret), base64(&secret), base64(&typed), hex(&secret).to_uppercase()] {
+            assert!(!text.contains(&spelling), "the secret appears in {text:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let key = SecretKey::generate(KeyName::parse("officer.qian").unwrap()).unwrap();
+        for debug in [
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{:?}", key.as_cosigner()),
+            format!("{:?}", key.renamed(KeyName::parse("officer.sun").unwrap())),
+            format!("{:?}", key.public()),
+        ] {
+            assert_hides(&debug, &key);
+            assert!(debug.contains("officer."), "{debug}");
+        }
+    }
+
+    #[test]
+    fn encrypted_pem_round_trips_and_errors_name_neither_passphrase_nor_secret() {
+        let key = SecretKey::generate(KeyName::parse("officer.qian").unwrap()).unwrap();
+        let pem = key.to_encrypted_pem("正确的口令 correct").unwrap();
+        assert!(pem.starts_with("lianlog key name: officer.qian\n-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        assert_hides(&pem, &key);
+        let mut asked = 0;
+        let back = SecretKey::from_pem(&pem, None, &mut || {
+            asked += 1;
+            Ok(Zeroizing::new("正确的口令 correct".to_string()))
+        })
+        .unwrap();
+        assert_eq!((back.public(), asked), (key.public(), 1));
+        let err = SecretKey::from_pem(&pem, None, &mut || Ok(Zeroizing::new("错误的口令 xyzzy".into()))).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Key);
+        assert!(!err.message().contains("错误的口令") && !err.message().contains("xyzzy"), "{err}");
+        assert_hides(err.message(), &key);
+        assert!(key.to_encrypted_pem("").is_err(), "an empty passphrase is refused");
+        // An unencrypted file never asks for a passphrase.
+        let plain = key.to_pem().unwrap();
+        SecretKey::from_pem(&plain, None, &mut || panic!("asked for a passphrase")).unwrap();
+        // A damaged key's error does not repeat the file.
+        let body_start = plain.find("-----BEGIN PRIVATE KEY-----\n").unwrap() + 28;
+        let mut damaged = plain.to_string();
+        damaged.replace_range(body_start..body_start + 4, "AAAA");
+        let err = SecretKey::from_pem(&damaged, None, &mut no_passphrase).unwrap_err();
+        assert!(!err.message().contains(&plain[body_start + 4..body_start + 24]), "{err}");
+    }
+
+    #[test]
+    fn an_encrypted_key_asking_for_too_much_work_is_refused_before_any() {
+        use pkcs8::der::Encode as _;
+        use pkcs8::pkcs5::{EncryptionScheme, pbes2, scrypt};
+        let salt = [7u8; 16];
+        let iv = [9u8; 16];
+        let costly = [
+            pbes2::Parameters::generate_scrypt_aes256cbc(scrypt::Params::new(24, 8, 1).unwrap(), &salt, iv).unwrap(),
+            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(MAX_PBKDF2_ITERATIONS + 1, &salt, iv).unwrap(),
+        ];
+        for parameters in costly {
+            let info = pkcs8::EncryptedPrivateKeyInfo {
+                encryption_algorithm: EncryptionScheme::Pbes2(parameters),
+                encrypted_data: pkcs8::der::asn1::OctetStringRef::new(&[0u8; 48]).unwrap(),
+            };
+            let der = info.to_der().unwrap();
+            let pem = pkcs8::der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &der).unwrap();
+            let text = format!("lianlog key name: officer.qian\n{pem}");
+            let started = std::time::Instant::now();
+            let err = SecretKey::from_pem(&text, None, &mut || panic!("asked for a passphrase")).unwrap_err();
+            assert!(err.message().contains("lianlog accepts at most"), "{err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+    }
+
     #[test]
     fn vkey_with_wrong_id_or_name_is_refused() {
         let good = "admin.zhao+9ae89c3c+AZjTUO/QpGDaRmbPVmHb/RrDtJVlBPGh0gxucLSta2IW";

@@ -1,9 +1,9 @@
 //! Full verification of a sequence of stored lines: the ledger's own log, an export, an archive.
 //!
-//! One streaming pass in bounded memory (the key registry, pending redactions and an O(log n)
-//! Merkle frontier): canonical bytes, body hashes, seq, chain, time order, the record envelope,
-//! origin binding, key registry and authorization, author signatures, redaction links, and the
-//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
+//! One streaming pass (memory: the key registry, pending redactions, an O(log n) Merkle frontier,
+//! and 16 bytes and a seq per entry to find replayed records): canonical bytes, body hashes, seq,
+//! chain, time order, the record envelope, origin binding, key registry and authorization, author
+//! signatures, no record twice (a lianlog rule), redaction links, and the Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
 //! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
 //! reported, whatever stage found it.
 
@@ -96,6 +96,9 @@ pub struct Verifier {
     redactions: Vec<RedactionInfo>,
     roots: BTreeMap<u64, Hash>,
     buffer: Vec<(u64, Vec<u8>)>,
+    /// [`crate::record::Record::replay_id`] of every record so far → its seq (16 bytes and a seq
+    /// per entry: the one part of the verifier's memory that grows with the log).
+    records: std::collections::HashMap<[u8; 16], u64>,
 }
 
 impl Verifier {
@@ -118,6 +121,7 @@ impl Verifier {
             redactions: Vec::new(),
             roots,
             buffer: Vec::with_capacity(CHUNK),
+            records: std::collections::HashMap::new(),
         }
     }
 
@@ -218,6 +222,12 @@ impl Verifier {
         {
             return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
         }
+        if let Some(first) = self.records.get(&entry.record.replay_id()) {
+            return Err(format!(
+                "the record of seq {first} appears again (same author, created and body_hash): a replayed \
+                 record; a record may appear only once in a ledger (a lianlog rule, docs/FORMAT.md section 7)"
+            ));
+        }
         let kind = entry.record.kind.as_str();
         match &parsed.line.body {
             StoredBody::Full { .. } => {}
@@ -264,6 +274,7 @@ impl Verifier {
         if self.options.root_sizes.contains(&self.tree.size()) {
             self.roots.insert(self.tree.size(), self.tree.root());
         }
+        self.records.insert(entry.record.replay_id(), seq);
         self.head = parsed.entry_hash;
         self.last_time = Some(entry.time);
         self.next_seq += 1;
