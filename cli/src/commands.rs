@@ -197,7 +197,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
             let bundle = read_text(&proof)?;
-            let entry_file = std::fs::read(&entry).map_err(|err| Error::io("read", &entry, err))?;
+            let entry_file = read_input(&entry.to_string_lossy(), lianlog_ledger::record::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
             let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
                 .map_err(|e| e.at(proof.display()))?;
@@ -582,16 +582,9 @@ fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
     Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
 }
 
+/// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
-    if bytes.len() > lianlog_ledger::note::MAX_NOTE_BYTES {
-        return Err(Error::bad_input(format!(
-            "{}: larger than {} bytes",
-            path.display(),
-            lianlog_ledger::note::MAX_NOTE_BYTES
-        ))
-        .into());
-    }
+    let bytes = read_input(&path.to_string_lossy(), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
 }
 

@@ -310,6 +310,7 @@ impl Ledger {
             }
             Err(err) => return Err(Error::io("read directory", dir, err)),
         }
+        check_key_body_limits(&json!({"holder": holder.to_value()}))?;
         let log_key = SecretKey::generate(origin.clone())?;
         log_key.write_new_file(&dir.join(LOG_KEY_FILE))?;
         let lock = take_lock(dir)?;
@@ -1154,11 +1155,33 @@ fn check_draft(draft: &Draft) -> Result<()> {
     if !draft.body.is_object() {
         return Err(Error::bad_input("body: must be a JSON object"));
     }
+    if draft.kind.starts_with("key.") {
+        check_key_body_limits(&draft.body)?;
+    }
     let bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Error::bad_input(format!("body: {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
     }
     Ok(())
+}
+
+/// Length limits for the free text of `key.grant` and `key.revoke` bodies (the key registry
+/// checks their form; these bound what a new record may carry, as the schemas do for the other
+/// kinds): holder name, unit and title as short lines, a revocation reason as text.
+fn check_key_body_limits(body: &Value) -> Result<()> {
+    use crate::schema::{MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
+    let check = |value: &Value, path: &str, limit: usize| -> Result<()> {
+        match value.as_str() {
+            Some(text) if text.chars().count() > limit => {
+                Err(Error::bad_input(format!("{path}: {} characters; the limit is {limit}", text.chars().count())))
+            }
+            _ => Ok(()),
+        }
+    };
+    for member in ["name", "unit", "title"] {
+        check(&body["holder"][member], &format!("body.holder.{member}"), MAX_SHORT_TEXT_CHARS)?;
+    }
+    check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
 }
 
 /// Make, sign and encode one stored line (with its newline).

@@ -398,21 +398,69 @@ pub fn verify_export_file(
     path: &std::path::Path,
     options: VerifyOptions,
 ) -> crate::Result<Result<VerifyReport, VerifyFailure>> {
-    use std::io::BufRead as _;
     let open = || std::fs::File::open(path).map_err(|err| crate::Error::io("open", path, err));
     let mut verifier = Verifier::new(options);
-    let reader = std::io::BufReader::with_capacity(1 << 20, open()?);
-    for (index, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|err| crate::Error::io("read", path, err))?;
-        if let Err(failure) = verifier.push(index as u64 + 1, line) {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, open()?);
+    let mut line_number = 0u64;
+    loop {
+        let line = match read_bounded_line(&mut reader) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(BoundedLineError::Io(err)) => return Err(crate::Error::io("read", path, err)),
+            Err(BoundedLineError::TooLong) => {
+                return Ok(Err(VerifyFailure {
+                    line: line_number + 1,
+                    seq: Some(line_number),
+                    reason: format!("the line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+                }));
+            }
+        };
+        line_number += 1;
+        if let Err(failure) = verifier.push(line_number, line) {
             return Ok(Err(failure));
         }
     }
     let reread = |seq: u64| -> Result<Vec<u8>, String> {
-        let reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
-        reader.split(b'\n').nth(seq as usize).ok_or_else(|| "no such line".to_string())?.map_err(|e| e.to_string())
+        let mut reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
+        for _ in 0..seq {
+            read_bounded_line(&mut reader).map_err(|e| e.to_string())?.ok_or("no such line")?;
+        }
+        read_bounded_line(&mut reader).map_err(|e| e.to_string())?.ok_or_else(|| "no such line".to_string())
     };
     Ok(verifier.finish(reread))
+}
+
+enum BoundedLineError {
+    Io(std::io::Error),
+    TooLong,
+}
+
+impl std::fmt::Display for BoundedLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BoundedLineError::Io(err) => write!(f, "{err}"),
+            BoundedLineError::TooLong => write!(f, "a line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+        }
+    }
+}
+
+/// The next line (without its newline; the last line may lack one), reading at most
+/// [`crate::record::MAX_LINE_BYTES`] + 1 bytes, so that a file without newlines cannot exhaust
+/// memory.
+fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8>>, BoundedLineError> {
+    use std::io::{BufRead as _, Read as _};
+    let mut line = Vec::new();
+    let limit = crate::record::MAX_LINE_BYTES as u64 + 1;
+    let read = reader.by_ref().take(limit).read_until(b'\n', &mut line).map_err(BoundedLineError::Io)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if read as u64 >= limit {
+        return Err(BoundedLineError::TooLong);
+    }
+    Ok(Some(line))
 }
 
 /// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by
