@@ -9,16 +9,19 @@
 //! - no import is partly visible: its records are all present, in order and contiguous, or none;
 //! - no record is there twice (an operation whose records are absent after a kill is retried,
 //!   as a client would, so a record that landed must never be sent again);
-//! - the derived data equals a fresh replay (`lianlog replay`, exit 0); and after every other
-//!   kill (to stay within the CI budget) also: `lianlog log` (which reads through the derived
-//!   positions) agrees with the export, and `lianlog reindex` of a copy rebuilds the same head
-//!   and root.
+//! - the derived data equals a fresh replay (`lianlog replay`, exit 0), `lianlog log` (which reads
+//!   through the derived positions) agrees with the export, and `lianlog reindex` of a copy (so
+//!   that the original keeps the store that lived through the crashes) rebuilds the same head and
+//!   root.
+//!
+//! A kill rarely lands inside the single `write` of an append; `ledger/tests/interrupted.rs`
+//! builds those states (every byte of an append or an import cut off) directly.
 //!
 //! Sometimes the recovery itself (the `lianlog verify` that opens the ledger after a crash, and so
 //! undoes an import or cuts a torn tail) is killed too, before the checks run.
 //!
 //! Budget: by default the test stops after 220 kills or 75 s, whichever comes first (it goes on
-//! past 75 s until 200 kills, and fails beyond 240 s). `LIANLOG_SOAK_SECONDS=N` runs a soak of N
+//! past 75 s until 200 kills, and fails beyond 300 s). `LIANLOG_SOAK_SECONDS=N` runs a soak of N
 //! seconds instead, with no limit on kills. `LIANLOG_CRASH_SEED=N` replays a run (the seed is
 //! printed). On failure the ledger directory is kept and named in the message.
 
@@ -101,7 +104,6 @@ struct Harness {
     setup_entries: u64,
     typical: Duration,
     stats: Stats,
-    rounds: u64,
     /// Recovery notes printed by lianlog (torn tails cut, imports undone), for the report.
     notes: Vec<String>,
 }
@@ -260,7 +262,7 @@ impl Harness {
     fn round(&mut self) {
         let operation = self.current.take().unwrap_or_else(|| self.new_operation());
         // Mostly within a typical run, sometimes a little after it.
-        let limit = self.typical.as_micros() as u64 * 11 / 10;
+        let limit = self.typical.as_micros() as u64 * 9 / 10;
         let delay = Duration::from_micros(self.rng.below(limit.max(1_000)));
         let mut child = self.spawn(&operation);
         std::thread::sleep(delay);
@@ -312,8 +314,7 @@ impl Harness {
                 self.fail(format!("`lianlog verify` after a crash exited {status:?}: {}", text(&stderr)));
             }
         }
-        self.rounds += 1;
-        let present = self.check(self.rounds.is_multiple_of(2));
+        let present = self.check();
         // The operation's fate: all of it there, or none of it (then it is retried).
         let count =
             operation.records.iter().filter(|(kind, body)| present.contains_key(&record_key(kind, body))).count();
@@ -352,9 +353,8 @@ impl Harness {
         }
     }
 
-    /// Every check after a crash. Returns the records present (record key → seq). `full` adds
-    /// the two slower checks (reads through the derived positions, reindex of a copy).
-    fn check(&mut self, full: bool) -> BTreeMap<String, u64> {
+    /// Every check after a crash. Returns the records present (record key → seq).
+    fn check(&mut self) -> BTreeMap<String, u64> {
         // 1. The ledger opens (recovering what the crash left) and verifies, store included.
         let (report, stderr) = self.run_json(&["--json", "verify"]);
         self.collect_notes(stderr.as_bytes());
@@ -415,9 +415,6 @@ impl Harness {
 
         // 4. Derived data: a fresh replay equals the stored projections.
         self.run_ok(&["replay"]);
-        if !full {
-            return present;
-        }
         // 5. `log` reads through the derived positions and agrees with the export.
         let from = self.rng.below(entries);
         let (listed, _) = self.run_json(&["--json", "log", "--from", &from.to_string(), "--limit", "8"]);
@@ -478,7 +475,7 @@ fn killed_appends_and_imports_never_lose_acknowledged_records_or_show_half_an_im
     let seed = std::env::var("LIANLOG_CRASH_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0x1a2b_3c4d);
     let (budget, target_kills, hard_limit) = match soak {
         Some(seconds) => (Duration::from_secs(seconds), u64::MAX, Duration::from_secs(seconds)),
-        None => (Duration::from_secs(75), 220, Duration::from_secs(240)),
+        None => (Duration::from_secs(75), 220, Duration::from_secs(300)),
     };
     const MIN_KILLS: u64 = 200;
 
@@ -538,13 +535,12 @@ fn killed_appends_and_imports_never_lose_acknowledged_records_or_show_half_an_im
         typical: Duration::ZERO,
         stats: Stats::default(),
         notes: Vec::new(),
-        rounds: 0,
     };
     // Measure a typical run (median of a few, appends and imports) before killing any.
     let mut runs: Vec<Duration> = (0..7).map(|_| harness.run_unkilled()).collect();
     runs.sort();
     harness.typical = runs[runs.len() / 2];
-    harness.check(true);
+    harness.check();
 
     let started = Instant::now();
     let mut recent: VecDeque<Duration> = VecDeque::new();
@@ -577,7 +573,7 @@ fn killed_appends_and_imports_never_lose_acknowledged_records_or_show_half_an_im
         }
         harness.round();
     }
-    harness.check(true);
+    harness.check();
     let stats = &harness.stats;
     eprintln!(
         "crash test (seed {seed}): {} kills of appends/imports and {} of recoveries in {:.1} s; typical run {:?}; {stats:?}",
