@@ -197,7 +197,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
             let bundle = read_text(&proof)?;
-            let entry_file = read_input(&entry.to_string_lossy(), lianlog_ledger::record::MAX_LINE_BYTES + 1)?;
+            let entry_file = read_limited(Some(&entry), lianlog_ledger::record::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
             let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
                 .map_err(|e| e.at(proof.display()))?;
@@ -584,7 +584,7 @@ fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
 
 /// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = read_input(&path.to_string_lossy(), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
+    let bytes = read_limited(Some(path), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
 }
 
@@ -679,16 +679,20 @@ pub fn read_key(path: &Path) -> Result<SecretKey> {
 
 /// Read a file, or standard input for `-`, refusing more than `limit` bytes.
 fn read_input(source: &str, limit: usize) -> Result<Vec<u8>> {
+    if source == "-" { read_limited(None, limit) } else { read_limited(Some(Path::new(source)), limit) }
+}
+
+/// Read the file at `path` (standard input for `None`), refusing more than `limit` bytes.
+fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    let name = if source == "-" { "standard input" } else { source };
-    let read = if source == "-" {
-        std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(source).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+    let name = path.map_or_else(|| "standard input".to_string(), |path| path.display().to_string());
+    let read = match path {
+        None => std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
+        Some(path) => std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes)),
     };
-    read.map_err(|err| Error::io("read", name, err))?;
+    read.map_err(|err| Error::io("read", &name, err))?;
     if bytes.len() > limit {
-        return Err(Error::bad_input(format!("{name}: more than {limit} bytes; the limit is {limit}")).into());
+        return Err(Error::bad_input(format!("{name}: larger than {limit} bytes, the most accepted here")).into());
     }
     Ok(bytes)
 }

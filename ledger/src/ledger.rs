@@ -395,9 +395,9 @@ impl Ledger {
             Err(err) if err.kind() == ErrorKind::Io => return Err(err),
             Err(err) => {
                 notes.push(format!(
-                    "the derived store {} was damaged ({}); it holds only derived data and was rebuilt from the \
-                     log. If the disk may be failing, check the log itself with `lianlog verify` and, if it fails, \
-                     restore the ledger from an archive (`lianlog snapshot restore`)",
+                    "the derived store {} was damaged ({}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)",
                     Store::path(dir).display(),
                     err.message().split("; it holds only derived data").next().unwrap_or_default()
                 ));
@@ -424,9 +424,9 @@ impl Ledger {
             Ok(()) => {}
             Err(StoreProblem::Damaged(reason)) => {
                 ledger.notes.push(format!(
-                    "the derived store was damaged ({reason}); it holds only derived data and was rebuilt from the \
-                     log. If the disk may be failing, check the log itself with `lianlog verify` and, if it fails, \
-                     restore the ledger from an archive (`lianlog snapshot restore`)"
+                    "the derived store was damaged ({reason}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)"
                 ));
                 ledger.rebuild_store()?;
             }
