@@ -270,3 +270,35 @@ fn a_checkpoint_not_signed_by_the_log_key_is_refused_by_verify_and_check() {
         }
     }
 }
+
+/// Key files are 0600 whatever the umask, and `key new` never replaces a file.
+#[test]
+fn key_files_are_0600_under_any_umask_and_never_replaced() {
+    let fixture = Fixture::keys_only();
+    let bin = assert_cmd::cargo::cargo_bin("lianlog");
+    for (name, extra) in [("plain", ""), ("encrypted", " --encrypt")] {
+        let file = fixture.root.join(format!("{name}.pem"));
+        let script = format!("umask 000; exec \"$0\" key new officer.{name} --out \"$1\"{extra}");
+        let output = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .arg(&bin)
+            .arg(&file)
+            .env("LIANLOG_PASSPHRASE", PASSPHRASE)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(mode(&file), 0o600, "{name}");
+        let before = std::fs::read(&file).unwrap();
+        let (code, _, stderr) = run(lianlog().args(["key", "new", "other", "--out"]).arg(&file));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("already exists"), "{stderr}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{name}: not replaced");
+    }
+    // No temporary file is left beside the keys.
+    let leftovers: Vec<_> = std::fs::read_dir(&fixture.root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
