@@ -188,7 +188,7 @@ fn a_read_only_ledger_still_verifies_and_exports_and_refuses_writes_clearly() {
     let (code, _, stderr) = append_json(&ledger, &fixture.qian, "张三");
     assert_eq!(code, Some(7), "{stderr}");
     assert!(stderr.contains("Read-only file system") && stderr.contains("the file system is read-only"), "{stderr}");
-    assert!(stderr.contains("`lianlog verify` and `lianlog export` still work"), "{stderr}");
+    assert!(stderr.contains("`lianlog verify` and `lianlog export` still work on a read-only ledger"), "{stderr}");
 
     let (report, stderr) = verify_json(&ledger);
     assert_eq!((&report["head"], &report["root"]), (&reference["head"], &reference["root"]));

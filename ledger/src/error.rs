@@ -128,8 +128,8 @@ fn io_hint(kind: std::io::ErrorKind) -> Option<&'static str> {
             Some(" (the disk is full: free space and retry; nothing acknowledged was lost)")
         }
         std::io::ErrorKind::ReadOnlyFilesystem => Some(
-            " (the file system is read-only: `lianlog verify` and `lianlog export` still work; to append, \
-             make it writable)",
+            " (the file system is read-only: make it writable to change anything; `lianlog verify` and \
+             `lianlog export` still work on a read-only ledger)",
         ),
         _ => None,
     }
