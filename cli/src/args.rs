@@ -180,6 +180,20 @@ pub enum KeyCommand {
         /// Where to write the private key; an existing file is never replaced.
         #[arg(long)]
         out: PathBuf,
+        /// Encrypt the key file with a passphrase (PKCS#8 PBES2: scrypt and AES-256-CBC, which
+        /// `openssl pkey` reads), taken from LIANLOG_PASSPHRASE or asked twice on a terminal.
+        #[arg(long)]
+        encrypt: bool,
+    },
+    /// Copy the ledger's log key (which signs checkpoints) to a new file, for a backup: the only
+    /// way the log key leaves the ledger directory. Written 0600, never replacing a file.
+    ExportLogKey {
+        /// Where to write the copy; an existing file is never replaced.
+        #[arg(long)]
+        out: PathBuf,
+        /// Encrypt the copy with a passphrase (LIANLOG_PASSPHRASE or asked twice on a terminal).
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Print the verifier key (vkey) of a private key file.
     Show {

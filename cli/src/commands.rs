@@ -74,7 +74,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let key = read_key(&args.key)?;
             let body = read_json_input(&args.body)?;
             let mut ledger = open(dir)?;
+            let notes = ledger.notes().len();
             let appended = ledger.append(&Draft::new(args.kind, body), &key)?;
+            print_notes_from(&ledger, notes);
             if json_output {
                 print_json(
                     &json!({"seq": appended.seq, "entry_hash": appended.hash.to_hex(), "time": appended.time.to_string()}),
@@ -87,7 +89,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let key = read_key(&args.key)?;
             let drafts = read_import(&args.file)?;
             let mut ledger = open(dir)?;
+            let notes = ledger.notes().len();
             let appended = ledger.append_batch(&drafts, &key)?;
+            print_notes_from(&ledger, notes);
             let first = appended.first().map(|a| a.seq).unwrap_or(0);
             let last = appended.last().map(|a| a.seq).unwrap_or(0);
             if json_output {
@@ -272,7 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
             let bundle = read_text(&proof)?;
-            let entry_file = std::fs::read(&entry).map_err(|err| Error::io("read", &entry, err))?;
+            let entry_file = read_limited(Some(&entry), lianlog_ledger::record::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
             let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
                 .map_err(|e| e.at(proof.display()))?;
@@ -320,7 +324,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             for note in ledger.notes() {
                 eprintln!("lianlog: {note}");
             }
-            println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
+            if json_output {
+                print_json(&json!({
+                    "ok": true,
+                    "entries": ledger.size(),
+                    "head": ledger.head().to_hex(),
+                    "root": lianlog_ledger::encoding::hex(&ledger.root()),
+                }));
+            } else {
+                println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
+            }
         }
         Command::Demo(args) => crate::demo::run(&args.dir)?,
         Command::Snapshot(command) => return crate::snapshot::run(command, dir, json_output),
@@ -504,13 +517,37 @@ fn resolve_as_of(
 
 fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
     match command {
-        KeyCommand::New { name, out } => {
+        KeyCommand::New { name, out, encrypt } => {
             let key = SecretKey::generate(KeyName::parse(&name)?)?;
-            key.write_new_file(&out)?;
+            if encrypt {
+                let passphrase = new_passphrase(&out)?;
+                key.write_new_encrypted_file(&out, &passphrase)?;
+            } else {
+                key.write_new_file(&out)?;
+            }
             if json_output {
                 print_json(&json!({"vkey": key.public().vkey(), "identity": key.public().identity(), "file": out}));
             } else {
                 println!("{}", key.public().vkey());
+            }
+        }
+        KeyCommand::ExportLogKey { out, encrypt } => {
+            let passphrase = if encrypt { Some(new_passphrase(&out)?) } else { None };
+            let public = lianlog_ledger::export_log_key(
+                dir,
+                &out,
+                passphrase.as_ref().map(|p| p.as_str()),
+                &mut no_passphrase_for_log_key,
+            )?;
+            if json_output {
+                print_json(&json!({"vkey": public.vkey(), "file": out, "encrypted": encrypt}));
+            } else {
+                eprintln!(
+                    "wrote the log key to {} (mode 0600{}); keep it offline: whoever holds it can sign checkpoints",
+                    out.display(),
+                    if encrypt { ", encrypted" } else { "" }
+                );
+                println!("{}", public.vkey());
             }
         }
         KeyCommand::Show { file, cosigner } => {
@@ -533,7 +570,9 @@ fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<Exi
                 .collect::<Result<Vec<_>, _>>()?;
             PublicKey::parse_vkey(&vkey)?;
             let mut ledger = open(dir)?;
+            let notes = ledger.notes().len();
             let appended = ledger.grant(&vkey, &roles, &holder(holder_args), &admin)?;
+            print_notes_from(&ledger, notes);
             print_appended(&appended, json_output);
         }
         KeyCommand::Revoke { identity, reason, key } => {
@@ -544,7 +583,9 @@ fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<Exi
                 Err(_) => identity,
             };
             let mut ledger = open(dir)?;
+            let notes = ledger.notes().len();
             let appended = ledger.revoke(&identity, &reason, &admin)?;
+            print_notes_from(&ledger, notes);
             print_appended(&appended, json_output);
         }
         KeyCommand::List => {
@@ -590,6 +631,14 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                 }
                 Err(err) if err.kind() == ErrorKind::Locked => {
                     eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
+                    lianlog_ledger::verify_dir(dir, options)?
+                }
+                Err(err) if err.kind() == ErrorKind::Io => {
+                    // A read-only or full disk: the log can still be read and checked.
+                    eprintln!("lianlog: {err}");
+                    eprintln!(
+                        "lianlog: the ledger cannot be opened for writing; verifying the log alone (not the derived store)"
+                    );
                     lianlog_ledger::verify_dir(dir, options)?
                 }
                 Err(err) if err.kind() == ErrorKind::Verification => {
@@ -727,16 +776,9 @@ fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
     Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
 }
 
+/// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|err| Error::io("read", path, err))?;
-    if bytes.len() > lianlog_ledger::note::MAX_NOTE_BYTES {
-        return Err(Error::bad_input(format!(
-            "{}: larger than {} bytes",
-            path.display(),
-            lianlog_ledger::note::MAX_NOTE_BYTES
-        ))
-        .into());
-    }
+    let bytes = read_limited(Some(path), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
 }
 
@@ -771,10 +813,44 @@ fn holder(args: HolderArgs) -> Holder {
 
 pub fn open(dir: &Path) -> Result<Ledger> {
     let ledger = Ledger::open(dir)?;
-    for note in ledger.notes() {
+    print_notes_from(&ledger, 0);
+    Ok(ledger)
+}
+
+/// Print the ledger's notes (what opening repaired, what an append could not do) from `first` on.
+fn print_notes_from(ledger: &Ledger, first: usize) {
+    for note in ledger.notes().iter().skip(first) {
         eprintln!("lianlog: {note}");
     }
-    Ok(ledger)
+}
+
+/// The passphrase to encrypt a new key file with: LIANLOG_PASSPHRASE, or asked twice on a
+/// terminal (never a flag, which would land in the shell history).
+fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
+    let passphrase = if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
+        Zeroizing::new(value)
+    } else if std::io::stdin().is_terminal() {
+        let ask = |prompt: String| {
+            rpassword::prompt_password(prompt)
+                .map(Zeroizing::new)
+                .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")))
+        };
+        let first = ask(format!("passphrase for {}: ", out.display()))?;
+        let second = ask("the same passphrase again: ".to_string())?;
+        if first != second {
+            return Err(Error::bad_input("the two passphrases differ; nothing was written").into());
+        }
+        first
+    } else {
+        return Err(Error::key(
+            "--encrypt needs a passphrase: set LIANLOG_PASSPHRASE or run in a terminal to be asked",
+        )
+        .into());
+    };
+    if passphrase.is_empty() {
+        return Err(Error::bad_input("the passphrase is empty; nothing was written").into());
+    }
+    Ok(passphrase)
 }
 
 /// Read a private key file; an encrypted one takes its passphrase from LIANLOG_PASSPHRASE or,
@@ -790,26 +866,34 @@ pub fn read_key(path: &Path) -> Result<SecretKey> {
                 .map(Zeroizing::new)
                 .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")));
         }
-        Err(Error::key(format!(
-            "{} is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked",
-            path.display()
-        )))
+        Err(Error::key("the key file is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked"))
     };
     Ok(SecretKey::read_file(path, &mut passphrase)?)
 }
 
-fn read_input(source: &str) -> Result<Vec<u8>> {
-    if source == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).map_err(|err| Error::io("read", "standard input", err))?;
-        Ok(bytes)
-    } else {
-        Ok(std::fs::read(source).map_err(|err| Error::io("read", source, err))?)
+/// Read a file, or standard input for `-`, refusing more than `limit` bytes.
+fn read_input(source: &str, limit: usize) -> Result<Vec<u8>> {
+    if source == "-" { read_limited(None, limit) } else { read_limited(Some(Path::new(source)), limit) }
+}
+
+/// Read the file at `path` (standard input for `None`), refusing more than `limit` bytes.
+fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let name = path.map_or_else(|| "standard input".to_string(), |path| path.display().to_string());
+    let read = match path {
+        None => std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
+        Some(path) => std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes)),
+    };
+    read.map_err(|err| Error::io("read", &name, err))?;
+    if bytes.len() > limit {
+        return Err(Error::bad_input(format!("{name}: larger than {limit} bytes, the most accepted here")).into());
     }
+    Ok(bytes)
 }
 
 fn read_json_input(source: &str) -> Result<Value> {
-    let bytes = read_input(source)?;
+    // A body is at most MAX_BODY_BYTES canonical; allow room for whitespace and escapes.
+    let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
     let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
         Error::bad_input(format!(
@@ -822,34 +906,7 @@ fn read_json_input(source: &str) -> Result<Value> {
 }
 
 fn read_import(source: &str) -> Result<Vec<Draft>> {
-    let bytes = read_input(source)?;
+    let bytes = read_input(source, lianlog_ledger::ledger::MAX_IMPORT_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
-    let text = std::str::from_utf8(&bytes).map_err(|_| Error::bad_input(format!("{name}: not UTF-8 text")))?;
-    let mut drafts = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let place = format!("{name}: line {}", index + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: Value =
-            serde_json::from_str(line).map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {err}")))?;
-        let Value::Object(mut members) = value else {
-            return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")).into());
-        };
-        let kind = match members.remove("kind") {
-            Some(Value::String(kind)) => kind,
-            _ => return Err(Error::bad_input(format!("{place}: kind: missing or not a string")).into()),
-        };
-        let body = members.remove("body").ok_or_else(|| Error::bad_input(format!("{place}: body: missing")))?;
-        if let Some(extra) = members.keys().next() {
-            return Err(
-                Error::bad_input(format!("{place}: {extra}: unknown field (only kind and body are allowed)")).into()
-            );
-        }
-        drafts.push(Draft::new(kind, body));
-    }
-    if drafts.is_empty() {
-        return Err(Error::bad_input(format!("{name}: no records to import")).into());
-    }
-    Ok(drafts)
+    Ok(lianlog_ledger::parse_import(&bytes).map_err(|err| err.at(name))?)
 }

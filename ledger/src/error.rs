@@ -84,18 +84,23 @@ impl Error {
     /// An I/O error on `path`, with the operation that failed.
     pub fn io(operation: &str, path: impl Into<PathBuf>, err: std::io::Error) -> Error {
         let path = path.into();
-        let hint = match err.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                " (permission denied: check the owner and mode of the file and its directory)"
-            }
-            std::io::ErrorKind::StorageFull => " (the disk is full: free space and retry)",
-            std::io::ErrorKind::ReadOnlyFilesystem => " (the file system is read-only)",
-            _ => "",
-        };
+        let hint = io_hint(err.kind()).unwrap_or("");
         Error { kind: ErrorKind::Io, message: format!("cannot {operation} {}: {err}{hint}", path.display()), seq: None }
     }
 
+    /// A failure of the derived store (sled). An operating-system I/O failure (disk full, read-only
+    /// file system, permissions) is an I/O error: rebuilding would not help, freeing space would.
+    /// Anything else means the store itself is damaged, and it can be rebuilt from the log.
     pub fn store(context: &str, err: sled::Error) -> Error {
+        if let sled::Error::Io(io) = &err
+            && let Some(hint) = io_hint(io.kind())
+        {
+            return Error {
+                kind: ErrorKind::Io,
+                message: format!("derived store (sled) failed while {context}: {io}{hint}"),
+                seq: None,
+            };
+        }
         Error {
             kind: ErrorKind::Store,
             message: format!(
@@ -110,5 +115,22 @@ impl Error {
     pub fn at(mut self, place: impl std::fmt::Display) -> Error {
         self.message = format!("{place}: {}", self.message);
         self
+    }
+}
+
+/// What to tell the user about an I/O failure that is the environment's, not the data's.
+fn io_hint(kind: std::io::ErrorKind) -> Option<&'static str> {
+    match kind {
+        std::io::ErrorKind::PermissionDenied => {
+            Some(" (permission denied: check the owner and mode of the file and its directory)")
+        }
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            Some(" (the disk is full: free space and retry; nothing acknowledged was lost)")
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => Some(
+            " (the file system is read-only: make it writable to change anything; `lianlog verify` and \
+             `lianlog export` still work on a read-only ledger)",
+        ),
+        _ => None,
     }
 }

@@ -28,6 +28,18 @@ pub const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
 /// Text placed before `-----BEGIN` in key files written by lianlog (RFC 7468 explanatory text).
 const NAME_LINE_PREFIX: &str = "lianlog key name: ";
 
+/// scrypt cost of the encrypted key files lianlog writes: N = 2^14, r = 8, p = 1 (16 MiB), which
+/// OpenSSL 3 reads with its default memory limit (PBES2, AES-256-CBC).
+const SCRYPT_LOG_N: u8 = 14;
+
+/// The most memory (128 · r · N · p bytes) an encrypted key file may ask scrypt for, and the most
+/// PBKDF2 iterations: a hostile key file must not make lianlog allocate or compute without bound.
+pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// The largest key file read (a PEM Ed25519 key is a few hundred bytes).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// A key name or a ledger origin: 1 to 128 printable ASCII characters, no space, no `+`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyName(String);
@@ -271,6 +283,31 @@ impl SecretKey {
         Ok(Zeroizing::new(format!("{NAME_LINE_PREFIX}{}\n{}", self.public.name, pem.as_str())))
     }
 
+    /// Passphrase-encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`: PBES2 with scrypt N = 2^14, r = 8,
+    /// p = 1 and AES-256-CBC, a fresh random salt and IV), with the key's name as explanatory text.
+    /// `openssl pkey -in FILE -passin …` reads it.
+    pub fn to_encrypted_pem(&self, passphrase: &str) -> Result<Zeroizing<String>> {
+        if passphrase.is_empty() {
+            return Err(Error::bad_input("the passphrase is empty; choose a passphrase to encrypt the key with"));
+        }
+        let fail = |what: &str| Error::key(format!("cannot encrypt the key: {what}"));
+        let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.signing.to_bytes(), public_key: None };
+        let document = keypair.to_pkcs8_der().map_err(|_| fail("PKCS#8 encoding failed"))?;
+        let info = document.decode_msg::<pkcs8::PrivateKeyInfoRef<'_>>().map_err(|_| fail("PKCS#8 encoding failed"))?;
+        let mut salt = [0u8; 16];
+        let mut iv = [0u8; 16];
+        getrandom::fill(&mut salt)
+            .and_then(|()| getrandom::fill(&mut iv))
+            .map_err(|err| Error::key(format!("the system random source failed: {err}")))?;
+        let cost = pkcs8::pkcs5::scrypt::Params::new(SCRYPT_LOG_N, 8, 1).map_err(|_| fail("bad scrypt cost"))?;
+        let parameters = pkcs8::pkcs5::pbes2::Parameters::generate_scrypt_aes256cbc(cost, &salt, iv)
+            .map_err(|_| fail("bad PBES2 parameters"))?;
+        let encrypted =
+            info.encrypt_with_params(parameters, passphrase.as_bytes()).map_err(|_| fail("encryption failed"))?;
+        let pem = encrypted.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).map_err(|_| fail("PEM encoding failed"))?;
+        Ok(Zeroizing::new(format!("{NAME_LINE_PREFIX}{}\n{}", self.public.name, pem.as_str())))
+    }
+
     /// Parse a PEM key file's text. `name` overrides the name in the file's explanatory text;
     /// `passphrase` is asked for only when the file is encrypted.
     pub fn from_pem(
@@ -296,6 +333,7 @@ impl SecretKey {
         let begin = text.find("-----BEGIN").ok_or_else(|| Error::key("no `-----BEGIN` line: not a PEM key file"))?;
         let pem = &text[begin..];
         let signing = if pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            check_encryption_cost(pem)?;
             let passphrase = passphrase()?;
             SigningKey::from_pkcs8_encrypted_pem(pem, passphrase.as_bytes())
                 .map_err(|_| Error::key("cannot decrypt the key file: wrong passphrase or unsupported encryption"))?
@@ -309,8 +347,18 @@ impl SecretKey {
 
     /// Read a private key file, refusing one that group or others may read.
     pub fn read_file(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>) -> Result<SecretKey> {
+        use std::io::Read as _;
         check_private_permissions(path)?;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|err| key_file_error(path, err))?);
+        let mut text = Zeroizing::new(String::new());
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text))
+            .map_err(|err| key_file_error(path, err))?;
+        if text.len() as u64 > MAX_KEY_FILE_BYTES {
+            return Err(Error::key(format!(
+                "{} is larger than {MAX_KEY_FILE_BYTES} bytes: not a PEM key file",
+                path.display()
+            )));
+        }
         SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
     }
 
@@ -318,6 +366,46 @@ impl SecretKey {
     pub fn write_new_file(&self, path: &Path) -> Result<()> {
         let pem = self.to_pem()?;
         write_secret_file(path, pem.as_bytes())
+    }
+
+    /// [`SecretKey::write_new_file`], encrypted with `passphrase` ([`SecretKey::to_encrypted_pem`]).
+    pub fn write_new_encrypted_file(&self, path: &Path, passphrase: &str) -> Result<()> {
+        let pem = self.to_encrypted_pem(passphrase)?;
+        write_secret_file(path, pem.as_bytes())
+    }
+}
+
+/// Refuse an encrypted key file whose key derivation would cost more than the limits
+/// ([`MAX_SCRYPT_MEMORY`], [`MAX_PBKDF2_ITERATIONS`]), before deriving anything.
+fn check_encryption_cost(pem: &str) -> Result<()> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let malformed = || Error::key("not a valid encrypted PKCS#8 key file (ENCRYPTED PRIVATE KEY)");
+    let (_, der) = pkcs8::der::pem::decode_vec(pem.as_bytes()).map_err(|_| malformed())?;
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_slice()).map_err(|_| malformed())?;
+    let Some(parameters) = info.encryption_algorithm.pbes2() else {
+        return Err(Error::key(
+            "the key file is encrypted with PBES1, which lianlog does not accept: re-encrypt it with PBES2 \
+             (`openssl pkcs8 -topk8 -v2 aes-256-cbc`)",
+        ));
+    };
+    match &parameters.kdf {
+        Kdf::Pbkdf2(pbkdf2) if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS => Err(Error::key(format!(
+            "the key file asks for {} PBKDF2 iterations; lianlog accepts at most {MAX_PBKDF2_ITERATIONS}",
+            pbkdf2.iteration_count
+        ))),
+        Kdf::Scrypt(scrypt) => {
+            let memory = 128u128
+                * u128::from(scrypt.block_size)
+                * u128::from(scrypt.cost_parameter)
+                * u128::from(scrypt.parallelization.max(1));
+            if memory > u128::from(MAX_SCRYPT_MEMORY) {
+                return Err(Error::key(format!(
+                    "the key file asks scrypt for {memory} bytes of memory; lianlog accepts at most {MAX_SCRYPT_MEMORY}"
+                )));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -410,6 +498,85 @@ mod tests {
         let debug = format!("{key:?}");
         let secret_b64 = base64(&key.signing.to_bytes());
         assert!(!debug.contains(&secret_b64) && !debug.contains(&hex(&key.signing.to_bytes())));
+    }
+
+    /// No spelling of the secret (hex, base64, the vkey-style 0x01-prefixed base64) in a string.
+    fn assert_hides(text: &str, key: &SecretKey) {
+        let secret = key.signing.to_bytes();
+        let mut typed = vec![ALGORITHM_ED25519];
+        typed.extend_from_slice(&secret);
+        for spelling in [hex(&secret), base64(&secret), base64(&typed), hex(&secret).to_uppercase()] {
+            assert!(!text.contains(&spelling), "the secret appears in {text:?}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let key = SecretKey::generate(KeyName::parse("officer.qian").unwrap()).unwrap();
+        for debug in [
+            format!("{key:?}"),
+            format!("{key:#?}"),
+            format!("{:?}", key.as_cosigner()),
+            format!("{:?}", key.renamed(KeyName::parse("officer.sun").unwrap())),
+            format!("{:?}", key.public()),
+        ] {
+            assert_hides(&debug, &key);
+            assert!(debug.contains("officer."), "{debug}");
+        }
+    }
+
+    #[test]
+    fn encrypted_pem_round_trips_and_errors_name_neither_passphrase_nor_secret() {
+        let key = SecretKey::generate(KeyName::parse("officer.qian").unwrap()).unwrap();
+        let pem = key.to_encrypted_pem("正确的口令 correct").unwrap();
+        assert!(pem.starts_with("lianlog key name: officer.qian\n-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
+        assert_hides(&pem, &key);
+        let mut asked = 0;
+        let back = SecretKey::from_pem(&pem, None, &mut || {
+            asked += 1;
+            Ok(Zeroizing::new("正确的口令 correct".to_string()))
+        })
+        .unwrap();
+        assert_eq!((back.public(), asked), (key.public(), 1));
+        let err = SecretKey::from_pem(&pem, None, &mut || Ok(Zeroizing::new("错误的口令 xyzzy".into()))).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Key);
+        assert!(!err.message().contains("错误的口令") && !err.message().contains("xyzzy"), "{err}");
+        assert_hides(err.message(), &key);
+        assert!(key.to_encrypted_pem("").is_err(), "an empty passphrase is refused");
+        // An unencrypted file never asks for a passphrase.
+        let plain = key.to_pem().unwrap();
+        SecretKey::from_pem(&plain, None, &mut || panic!("asked for a passphrase")).unwrap();
+        // A damaged key's error does not repeat the file.
+        let body_start = plain.find("-----BEGIN PRIVATE KEY-----\n").unwrap() + 28;
+        let mut damaged = plain.to_string();
+        damaged.replace_range(body_start..body_start + 4, "AAAA");
+        let err = SecretKey::from_pem(&damaged, None, &mut no_passphrase).unwrap_err();
+        assert!(!err.message().contains(&plain[body_start + 4..body_start + 24]), "{err}");
+    }
+
+    #[test]
+    fn an_encrypted_key_asking_for_too_much_work_is_refused_before_any() {
+        use pkcs8::der::Encode as _;
+        use pkcs8::pkcs5::{EncryptionScheme, pbes2, scrypt};
+        let salt = [7u8; 16];
+        let iv = [9u8; 16];
+        let costly = [
+            pbes2::Parameters::generate_scrypt_aes256cbc(scrypt::Params::new(24, 8, 1).unwrap(), &salt, iv).unwrap(),
+            pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(MAX_PBKDF2_ITERATIONS + 1, &salt, iv).unwrap(),
+        ];
+        for parameters in costly {
+            let info = pkcs8::EncryptedPrivateKeyInfo {
+                encryption_algorithm: EncryptionScheme::Pbes2(parameters),
+                encrypted_data: pkcs8::der::asn1::OctetStringRef::new(&[0u8; 48]).unwrap(),
+            };
+            let der = info.to_der().unwrap();
+            let pem = pkcs8::der::pem::encode_string("ENCRYPTED PRIVATE KEY", LineEnding::LF, &der).unwrap();
+            let text = format!("lianlog key name: officer.qian\n{pem}");
+            let started = std::time::Instant::now();
+            let err = SecretKey::from_pem(&text, None, &mut || panic!("asked for a passphrase")).unwrap_err();
+            assert!(err.message().contains("lianlog accepts at most"), "{err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
     }
 
     #[test]

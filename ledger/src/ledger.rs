@@ -60,6 +60,77 @@ impl Draft {
     }
 }
 
+/// Largest JSON Lines import accepted, in bytes (a limit against hostile or mistaken input: the
+/// whole import is checked before anything is written, so it is held in memory).
+pub const MAX_IMPORT_BYTES: usize = 256 << 20;
+
+/// Parse a JSON Lines import: one object `{"kind": <string>, "body": <object>}` per line, blank
+/// lines skipped. Errors name the line (1-based) and the member; the caller adds the file name
+/// (`err.at(name)`). Bounded: at most [`MAX_IMPORT_BYTES`] in all, [`MAX_BATCH`] records and lines
+/// of at most [`crate::record::MAX_LINE_BYTES`]; serde_json's recursion limit (128) guards the
+/// parser's stack. Never panics. Each draft is checked further when it is appended (kind name,
+/// object body, canonical form and nesting depth, size, schema, authorization), where errors name
+/// it as `record N`.
+pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(Error::bad_input(format!(
+            "the import is {} bytes; the limit is {MAX_IMPORT_BYTES}: split it into several imports",
+            bytes.len()
+        )));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::bad_input(format!("line {line}: not UTF-8 text"))
+    })?;
+    let mut drafts = Vec::new();
+    for (index, line) in text.split('\n').enumerate() {
+        let place = format!("line {}", index + 1);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.len() > crate::record::MAX_LINE_BYTES {
+            return Err(Error::bad_input(format!(
+                "{place}: {} bytes; a line may hold at most {} bytes",
+                line.len(),
+                crate::record::MAX_LINE_BYTES
+            )));
+        }
+        if drafts.len() >= MAX_BATCH {
+            return Err(Error::bad_input(format!("{place}: more than {MAX_BATCH} records; split the import")));
+        }
+        let value: Value =
+            serde_json::from_str(line).map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {err}")))?;
+        let Value::Object(mut members) = value else {
+            return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")));
+        };
+        let kind = match members.remove("kind") {
+            Some(Value::String(kind)) => kind,
+            _ => return Err(Error::bad_input(format!("{place}: kind: missing or not a string"))),
+        };
+        let body = members.remove("body").ok_or_else(|| Error::bad_input(format!("{place}: body: missing")))?;
+        if let Some(extra) = members.keys().next() {
+            return Err(Error::bad_input(format!(
+                "{place}: {}: unknown field (only kind and body are allowed)",
+                truncate_for_message(extra).escape_debug()
+            )));
+        }
+        drafts.push(Draft::new(kind, body));
+    }
+    if drafts.is_empty() {
+        return Err(Error::bad_input("no records to import"));
+    }
+    Ok(drafts)
+}
+
+/// At most 64 characters of untrusted text, for an error message.
+fn truncate_for_message(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// What an append acknowledges: the entry is durable at this seq with this hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -98,6 +169,9 @@ pub struct Ledger {
     tail: Position,
     tree: CompactRange,
     notes: Vec<String>,
+    /// Set when the derived store could not be updated after a durable append: the store is
+    /// behind the log, so this handle appends nothing more (the next open catches the store up).
+    store_failed: Option<String>,
     _lock: File,
 }
 
@@ -118,6 +192,25 @@ impl Drop for Ledger {
     }
 }
 
+/// Read a small text file whole, refusing one over `limit` bytes (as invalid data).
+fn read_small_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    File::open(path)?.take(limit + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {limit} bytes")));
+    }
+    Ok(text)
+}
+
+/// The origin named by entry 0 of the log in `dir`, if it can be read (for messages only).
+fn genesis_origin(dir: &Path) -> Option<String> {
+    let log = SegmentLog::open(dir).ok()?;
+    let (_, line) = log.lines_from(Position { segment: 0, offset: 0 }).ok()?.next()?.ok()?;
+    let parsed = ParsedLine::parse(&line).ok()?;
+    Some(parsed.line.entry.record.ledger).filter(|origin| KeyName::parse(origin).is_ok())
+}
+
 /// Read `lianlog.json`, refusing a missing ledger or a newer format.
 fn read_meta(dir: &Path) -> Result<String> {
     if !dir.is_dir() {
@@ -130,8 +223,21 @@ fn read_meta(dir: &Path) -> Result<String> {
         ));
     }
     let path = dir.join(META_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_small_file(&path, 4096) {
         Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && SegmentLog::segment_dir(dir).is_dir() => {
+            // A log without its lianlog.json: a damaged ledger, not a stranger's directory.
+            let origin = genesis_origin(dir).unwrap_or_else(|| "<the origin in entry 0>".to_string());
+            return Err(Error::new(
+                ErrorKind::NotALedger,
+                format!(
+                    "{} has a log but no {META_FILE}: the ledger is damaged. Restore it from an archive \
+                     (`lianlog snapshot restore`), or recreate {META_FILE} with the one line \
+                     {{\"format\":{FORMAT_VERSION},\"origin\":\"{origin}\"}} and run `lianlog verify`",
+                    dir.display()
+                ),
+            ));
+        }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::new(
                 ErrorKind::NotALedger,
@@ -207,6 +313,7 @@ impl Ledger {
             }
             Err(err) => return Err(Error::io("read directory", dir, err)),
         }
+        check_key_body_limits(&json!({"holder": holder.to_value()}))?;
         let log_key = SecretKey::generate(origin.clone())?;
         log_key.write_new_file(&dir.join(LOG_KEY_FILE))?;
         let lock = take_lock(dir)?;
@@ -249,6 +356,7 @@ impl Ledger {
             tail: Position { segment: 0, offset: 0 },
             tree: CompactRange::new(),
             notes,
+            store_failed: None,
             _lock: lock,
         }
     }
@@ -300,10 +408,20 @@ impl Ledger {
         if let Some(note) = redaction::finish_interrupted(dir, &mut log)? {
             notes.push(note);
         }
+        remove_stale_scratch_stores(dir);
         let store = match Store::open(dir) {
             Ok(store) => store,
+            // Disk full, read-only, permissions: the store is not damaged, and destroying it
+            // would not help. Say so and change nothing.
+            Err(err) if err.kind() == ErrorKind::Io => return Err(err),
             Err(err) => {
-                notes.push(format!("the derived store could not be opened ({err}); rebuilt it from the log"));
+                notes.push(format!(
+                    "the derived store {} was damaged ({}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)",
+                    Store::path(dir).display(),
+                    err.message().split("; it holds only derived data").next().unwrap_or_default()
+                ));
                 Store::destroy(dir)?;
                 Store::open(dir)?
             }
@@ -312,7 +430,11 @@ impl Ledger {
         match ledger.load_store_state() {
             Ok(()) => {}
             Err(StoreProblem::Damaged(reason)) => {
-                ledger.notes.push(format!("the derived store was damaged ({reason}); rebuilt it from the log"));
+                ledger.notes.push(format!(
+                    "the derived store was damaged ({reason}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)"
+                ));
                 ledger.rebuild_store()?;
             }
             Err(StoreProblem::LogChanged(_, reason)) if options.accept_log_as_is => {
@@ -529,9 +651,10 @@ impl Ledger {
         &self.notes
     }
 
-    /// The log key, which signs checkpoints. It never leaves the ledger directory.
+    /// The log key, which signs checkpoints. It leaves the ledger directory only through
+    /// [`export_log_key`].
     pub fn log_key(&self, passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>) -> Result<SecretKey> {
-        SecretKey::read_file(&self.dir.join(LOG_KEY_FILE), passphrase)
+        read_log_key(&self.dir, passphrase)
     }
 
     /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
@@ -677,6 +800,15 @@ impl Ledger {
         if drafts.is_empty() {
             return Err(Error::bad_input("nothing to append"));
         }
+        if let Some(reason) = &self.store_failed {
+            return Err(Error::new(
+                ErrorKind::Store,
+                format!(
+                    "the derived store could not be updated after an earlier append ({reason}); nothing more is \
+                     appended through this handle: open the ledger again (the store is caught up from the log)"
+                ),
+            ));
+        }
         if drafts.len() > MAX_BATCH {
             return Err(Error::bad_input(format!("{} records in one batch; the limit is {MAX_BATCH}", drafts.len())));
         }
@@ -733,7 +865,16 @@ impl Ledger {
             offset += length;
             appended.push(Appended { seq: self.size - 1, hash: parsed.entry_hash, time: parsed.line.entry.time });
         }
-        self.commit_stage(batch, registry_changed)?;
+        if let Err(err) = self.commit_stage(batch, registry_changed) {
+            // The records are durable, so the append succeeded: reporting a failure now would make
+            // the caller retry and record them twice. The store is behind the log; the next open
+            // catches it up.
+            self.notes.push(format!(
+                "the records are durable, but the derived store could not be updated ({err}); it is brought up \
+                 to date from the log when the ledger is next opened"
+            ));
+            self.store_failed = Some(err.to_string());
+        }
         Ok(appended)
     }
 
@@ -1043,7 +1184,13 @@ fn verify_segments(
 ) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     let first = Position { segment: 0, offset: 0 };
     if log.is_empty() {
-        return Ok(Err(VerifyFailure { line: 1, seq: None, reason: "the log has no segments".into() }));
+        return Ok(Err(VerifyFailure {
+            line: 1,
+            seq: None,
+            reason: "the log has no segments: the ledger is damaged; restore it from an archive \
+                     (`lianlog snapshot restore`)"
+                .into(),
+        }));
     }
     let mut reader = log.lines_from(first)?;
     let mut verifier = Verifier::new(options);
@@ -1070,6 +1217,54 @@ fn verify_segments(
         report.ignored_partial_tail = partial;
         report
     }))
+}
+
+/// Read the log key of the ledger in `dir` (`log-key.pem`), saying what to do when it is missing.
+fn read_log_key(dir: &Path, passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>) -> Result<SecretKey> {
+    let path = dir.join(LOG_KEY_FILE);
+    if !path.exists() {
+        return Err(Error::key(format!(
+            "the log key {} is missing, so the ledger cannot sign checkpoints (its records are not affected); \
+             restore it from the copy made with `lianlog key export-log-key` (mode 0600)",
+            path.display()
+        )));
+    }
+    SecretKey::read_file(&path, passphrase)
+}
+
+/// Copy the log key of the ledger in `dir` to a new file `out` — created 0600, never replacing
+/// an existing file, encrypted when `encrypt_with` is given — after checking that it is the log
+/// key that the genesis entry names. This is the only way the log key leaves the ledger directory
+/// (`lianlog key export-log-key`); it needs no lock. Returns the log key's public half.
+pub fn export_log_key(
+    dir: &Path,
+    out: &Path,
+    encrypt_with: Option<&str>,
+    passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>,
+) -> Result<crate::keys::PublicKey> {
+    let origin = read_meta(dir)?;
+    let key = read_log_key(dir, passphrase)?;
+    let log = SegmentLog::open(dir)?;
+    let genesis = log
+        .lines_from(Position { segment: 0, offset: 0 })?
+        .next()
+        .transpose()?
+        .ok_or_else(|| Error::verification(format!("{}: the log has no genesis entry", dir.display())))?;
+    let genesis = ParsedLine::parse(&genesis.1).map_err(|e| {
+        Error::verification(format!("{}: entry 0 is damaged ({e}); run `lianlog verify`", dir.display()))
+    })?;
+    let named = genesis.line.body().and_then(|body| body["log_key"].as_str()).unwrap_or_default();
+    if key.name().as_str() != origin || named != key.public().vkey() {
+        return Err(Error::verification(format!(
+            "{} is not the log key that the genesis entry names ({named}); it was replaced: restore the right one",
+            dir.join(LOG_KEY_FILE).display()
+        )));
+    }
+    match encrypt_with {
+        Some(passphrase) => key.write_new_encrypted_file(out, passphrase)?,
+        None => key.write_new_file(out)?,
+    }
+    Ok(key.public().clone())
 }
 
 /// Write the export (format-v1 section 10) of the ledger in `dir` to `out`, without taking the
@@ -1135,11 +1330,33 @@ fn check_draft(draft: &Draft, internal: bool) -> Result<()> {
     if !draft.body.is_object() {
         return Err(Error::bad_input("body: must be a JSON object"));
     }
+    if draft.kind.starts_with("key.") {
+        check_key_body_limits(&draft.body)?;
+    }
     let bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Error::bad_input(format!("body: {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
     }
     Ok(())
+}
+
+/// Length limits for the free text of `key.grant` and `key.revoke` bodies (the key registry
+/// checks their form; these bound what a new record may carry, as the schemas do for the other
+/// kinds): holder name, unit and title as short lines, a revocation reason as text.
+fn check_key_body_limits(body: &Value) -> Result<()> {
+    use crate::schema::{MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
+    let check = |value: &Value, path: &str, limit: usize| -> Result<()> {
+        match value.as_str() {
+            Some(text) if text.chars().count() > limit => {
+                Err(Error::bad_input(format!("{path}: {} characters; the limit is {limit}", text.chars().count())))
+            }
+            _ => Ok(()),
+        }
+    };
+    for member in ["name", "unit", "title"] {
+        check(&body["holder"][member], &format!("body.holder.{member}"), MAX_SHORT_TEXT_CHARS)?;
+    }
+    check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
 }
 
 /// Make, sign and encode one stored line (with its newline).
@@ -1182,6 +1399,17 @@ fn sync_parent(dir: &Path) -> Result<()> {
     }
 }
 
+/// Remove scratch stores left by a rebuild that was interrupted (only the lock holder runs this,
+/// so no other process can be using one).
+fn remove_stale_scratch_stores(dir: &Path) {
+    let Ok(listing) = std::fs::read_dir(dir) else { return };
+    for item in listing.flatten() {
+        if item.file_name().to_string_lossy().starts_with("index.rebuild.") {
+            let _ = std::fs::remove_dir_all(item.path());
+        }
+    }
+}
+
 fn tempdir_in(dir: &Path) -> Result<PathBuf> {
     let path = dir.join(format!("index.rebuild.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&path);
@@ -1204,9 +1432,11 @@ fn clear_intent(dir: &Path) {
 /// If an import was interrupted, cut the log back to where it began: all or nothing.
 fn undo_interrupted_import(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>) -> Result<()> {
     let path = dir.join(INTENT_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match read_small_file(&path, 4096) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Not text, or too long: not an intent lianlog wrote completely, so treated as torn below.
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => String::new(),
         Err(err) => return Err(Error::io("read", &path, err)),
     };
     let intent: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

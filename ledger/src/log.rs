@@ -86,7 +86,17 @@ impl SegmentLog {
     /// List the segments of an existing ledger (read-only until [`SegmentLog::open_writer`]).
     pub fn open(ledger_dir: &Path) -> Result<SegmentLog> {
         let dir = Self::segment_dir(ledger_dir);
-        let listing = std::fs::read_dir(&dir).map_err(|err| Error::io("list segments in", &dir, err))?;
+        let listing = std::fs::read_dir(&dir).map_err(|err| {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                Error::verification(format!(
+                    "the log directory {} is missing: the ledger is damaged and its records are not here; restore \
+                     it from an archive (`lianlog snapshot restore`)",
+                    dir.display()
+                ))
+            } else {
+                Error::io("list segments in", &dir, err)
+            }
+        })?;
         let mut segments = Vec::new();
         for item in listing {
             let item = item.map_err(|err| Error::io("list segments in", &dir, err))?;

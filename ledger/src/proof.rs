@@ -14,6 +14,12 @@ use crate::merkle::Hash;
 
 /// A tree of at most 2^64 leaves needs at most 64 hashes in a proof (consistency proofs 65).
 pub const MAX_PROOF_HASHES: usize = 66;
+
+/// The largest proof text accepted: a signed note, the `extra` line and the hashes.
+pub const MAX_PROOF_BYTES: usize = crate::note::MAX_NOTE_BYTES + 64 * 1024;
+
+/// The largest `extra` data of an inclusion bundle accepted, in bytes.
+pub const MAX_EXTRA_BYTES: usize = 16 * 1024;
 const HEADER: &str = "c2sp.org/tlog-proof@v1";
 
 /// An inclusion proof bundled with the checkpoint it proves against.
@@ -45,6 +51,9 @@ impl InclusionBundle {
 
     pub fn parse(text: &str) -> Result<InclusionBundle> {
         let bad = |why: String| Error::bad_input(format!("not a c2sp.org/tlog-proof@v1 inclusion proof: {why}"));
+        if text.len() > MAX_PROOF_BYTES {
+            return Err(bad(format!("{} bytes; the limit is {MAX_PROOF_BYTES}", text.len())));
+        }
         let (head, checkpoint) =
             text.split_once("\n\n").ok_or_else(|| bad("no empty line before the checkpoint".into()))?;
         let mut lines = head.split('\n');
@@ -54,6 +63,9 @@ impl InclusionBundle {
         let mut line = lines.next().ok_or_else(|| bad("no index line".into()))?;
         let mut extra = None;
         if let Some(encoded) = line.strip_prefix("extra ") {
+            if encoded.len() > MAX_EXTRA_BYTES.div_ceil(3) * 4 {
+                return Err(bad(format!("the extra data is longer than {MAX_EXTRA_BYTES} bytes")));
+            }
             extra = Some(parse_base64(encoded).ok_or_else(|| bad("the extra line is not base64".into()))?);
             line = lines.next().ok_or_else(|| bad("no index line".into()))?;
         }
@@ -81,6 +93,12 @@ pub fn consistency_to_text(hashes: &[Hash]) -> String {
 }
 
 pub fn parse_consistency_text(text: &str) -> Result<Vec<Hash>> {
+    if text.len() > MAX_PROOF_BYTES {
+        return Err(Error::bad_input(format!(
+            "consistency proof: {} bytes; the limit is {MAX_PROOF_BYTES}",
+            text.len()
+        )));
+    }
     let mut hashes = Vec::new();
     for (number, line) in text.lines().enumerate() {
         if line.is_empty() {

@@ -116,6 +116,24 @@ impl Record {
         out
     }
 
+    /// What makes a record the same record (a lianlog rule, not format v1's): its author, its
+    /// `created` time and its salted `body_hash` — so the same salt and body. The ledger writes
+    /// every record with a fresh 16-byte salt, so two genuine records never share it; a second
+    /// occurrence is a replay of the first. Returns 16 bytes of SHA-256 over the three members.
+    pub fn replay_id(&self) -> [u8; 16] {
+        let mut hasher = Sha256::new();
+        hasher.update(b"lianlog record id\n");
+        hasher.update(self.author.as_bytes());
+        hasher.update([0x0A]);
+        hasher.update(self.created.to_string().as_bytes());
+        hasher.update([0x0A]);
+        hasher.update(self.body_hash);
+        let digest = hasher.finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        id
+    }
+
     pub fn sign(&self, key: &SecretKey) -> String {
         key.signature_value(&self.note_text())
     }

@@ -1,9 +1,9 @@
 //! Full verification of a sequence of stored lines: the ledger's own log, an export, an archive.
 //!
-//! One streaming pass in bounded memory (the key registry, pending redactions and an O(log n)
-//! Merkle frontier): canonical bytes, body hashes, seq, chain, time order, the record envelope,
-//! origin binding, key registry and authorization, author signatures, redaction links, and the
-//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
+//! One streaming pass (memory: the key registry, pending redactions, an O(log n) Merkle frontier,
+//! and 16 bytes and a seq per entry to find replayed records): canonical bytes, body hashes, seq,
+//! chain, time order, the record envelope, origin binding, key registry and authorization, author
+//! signatures, no record twice (a lianlog rule), redaction links, and the Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
 //! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
 //! reported, whatever stage found it.
 
@@ -131,6 +131,9 @@ pub struct Verifier {
     buffer: Vec<(u64, Vec<u8>)>,
     /// The seq verification started at (0 unless resumed).
     start: u64,
+    /// [`crate::record::Record::replay_id`] of every record so far → its seq (16 bytes and a seq
+    /// per entry: the one part of the verifier's memory that grows with the log).
+    records: std::collections::HashMap<[u8; 16], u64>,
 }
 
 impl Verifier {
@@ -161,6 +164,7 @@ impl Verifier {
             roots,
             buffer: Vec::with_capacity(CHUNK),
             start: state.next_seq,
+            records: std::collections::HashMap::new(),
         }
     }
 
@@ -261,6 +265,12 @@ impl Verifier {
         {
             return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
         }
+        if let Some(first) = self.records.get(&entry.record.replay_id()) {
+            return Err(format!(
+                "the record of seq {first} appears again (same author, created and body_hash): a replayed \
+                 record; a record may appear only once in a ledger (a lianlog rule, docs/FORMAT.md section 7)"
+            ));
+        }
         let kind = entry.record.kind.as_str();
         match &parsed.line.body {
             StoredBody::Full { .. } => {}
@@ -307,6 +317,7 @@ impl Verifier {
         if self.options.root_sizes.contains(&self.tree.size()) {
             self.roots.insert(self.tree.size(), self.tree.root());
         }
+        self.records.insert(entry.record.replay_id(), seq);
         self.head = parsed.entry_hash;
         self.last_time = Some(entry.time);
         self.next_seq += 1;
@@ -465,21 +476,69 @@ pub fn verify_export_file(
     path: &std::path::Path,
     options: VerifyOptions,
 ) -> crate::Result<Result<VerifyReport, VerifyFailure>> {
-    use std::io::BufRead as _;
     let open = || std::fs::File::open(path).map_err(|err| crate::Error::io("open", path, err));
     let mut verifier = Verifier::new(options);
-    let reader = std::io::BufReader::with_capacity(1 << 20, open()?);
-    for (index, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(|err| crate::Error::io("read", path, err))?;
-        if let Err(failure) = verifier.push(index as u64 + 1, line) {
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, open()?);
+    let mut line_number = 0u64;
+    loop {
+        let line = match read_bounded_line(&mut reader) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(BoundedLineError::Io(err)) => return Err(crate::Error::io("read", path, err)),
+            Err(BoundedLineError::TooLong) => {
+                return Ok(Err(VerifyFailure {
+                    line: line_number + 1,
+                    seq: Some(line_number),
+                    reason: format!("the line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+                }));
+            }
+        };
+        line_number += 1;
+        if let Err(failure) = verifier.push(line_number, line) {
             return Ok(Err(failure));
         }
     }
     let reread = |seq: u64| -> Result<Vec<u8>, String> {
-        let reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
-        reader.split(b'\n').nth(seq as usize).ok_or_else(|| "no such line".to_string())?.map_err(|e| e.to_string())
+        let mut reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
+        for _ in 0..seq {
+            read_bounded_line(&mut reader).map_err(|e| e.to_string())?.ok_or("no such line")?;
+        }
+        read_bounded_line(&mut reader).map_err(|e| e.to_string())?.ok_or_else(|| "no such line".to_string())
     };
     Ok(verifier.finish(reread))
+}
+
+enum BoundedLineError {
+    Io(std::io::Error),
+    TooLong,
+}
+
+impl std::fmt::Display for BoundedLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BoundedLineError::Io(err) => write!(f, "{err}"),
+            BoundedLineError::TooLong => write!(f, "a line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+        }
+    }
+}
+
+/// The next line (without its newline; the last line may lack one), reading at most
+/// [`crate::record::MAX_LINE_BYTES`] + 1 bytes, so that a file without newlines cannot exhaust
+/// memory.
+fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8>>, BoundedLineError> {
+    use std::io::{BufRead as _, Read as _};
+    let mut line = Vec::new();
+    let limit = crate::record::MAX_LINE_BYTES as u64 + 1;
+    let read = reader.by_ref().take(limit).read_until(b'\n', &mut line).map_err(BoundedLineError::Io)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if read as u64 >= limit {
+        return Err(BoundedLineError::TooLong);
+    }
+    Ok(Some(line))
 }
 
 /// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by

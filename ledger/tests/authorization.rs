@@ -293,3 +293,101 @@ fn a_second_grant_of_a_key_is_refused_on_append_and_found_in_the_log() {
     let seq = forge_draft(&dir, ORIGIN, &grant, &people.admin);
     assert_fails_at(&dir, seq, "already granted");
 }
+
+/// A replayed record: one of qian's genuine records (its record, signature, salt and body, all
+/// valid) appended a second time behind the ledger's back. Format v1 alone would accept it; a
+/// lianlog ledger holds each record once (docs/FORMAT.md section 7), so `verify` fails at the copy.
+#[test]
+fn a_replayed_record_is_found_in_the_log() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let ledger = build(&dir, ORIGIN, &people);
+    let original = ledger.read(4).unwrap();
+    drop(ledger);
+    let seq = append_forged(&dir, |seq, prev, time| {
+        let entry =
+            Entry { seq, prev, time, record: original.line.entry.record.clone(), sig: original.line.entry.sig.clone() };
+        StoredLine { entry, body: original.line.body.clone() }
+    });
+    assert_fails_at(&dir, seq, "the record of seq 4 appears again");
+}
+
+/// The append path cannot replay: the same draft appended twice becomes two records, each with
+/// its own salt and time (so its own identity), and the ledger verifies. A client that retries
+/// after a crash must therefore look for its record first (cli/tests/crash.rs does).
+#[test]
+fn the_same_draft_appended_twice_is_two_records_not_a_replay() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let mut ledger = build(&dir, ORIGIN, &people);
+    let draft = interview("王五", "同一内容的两次提醒谈话");
+    let first = ledger.append(&draft, &people.qian).unwrap();
+    let second = ledger.append(&draft, &people.qian).unwrap();
+    let (a, b) = (ledger.read(first.seq).unwrap(), ledger.read(second.seq).unwrap());
+    assert_eq!(a.line.body(), b.line.body());
+    assert_ne!(a.line.entry.record.body_hash, b.line.entry.record.body_hash, "fresh salts");
+    assert_ne!(a.line.entry.record.replay_id(), b.line.entry.record.replay_id());
+    drop(ledger);
+    assert_eq!(verify_log_only(&dir), Ok(7));
+}
+
+/// A checkpoint must carry the log key's signature. Signed by anything else — a key that merely
+/// bears the origin's name, an admin's key renamed to the origin, or only a cosignature — it is
+/// refused by `verify --checkpoint` (check_checkpoint) and by `check inclusion` (check_inclusion).
+#[test]
+fn a_checkpoint_signed_by_a_key_other_than_the_log_key_is_refused() {
+    use lianlog_ledger::note::{Checkpoint, cosign, sign_checkpoint};
+    use lianlog_ledger::proof::{InclusionBundle, check_inclusion};
+    use lianlog_ledger::verify::check_checkpoint;
+
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let ledger = build(&dir, ORIGIN, &people);
+    let size = ledger.size();
+    let log_key = ledger.log_key(&mut || Err(lianlog_ledger::Error::key("unencrypted"))).unwrap();
+    let genuine = ledger.checkpoint(size, &log_key).unwrap();
+    let checkpoint = Checkpoint { origin: ORIGIN.to_string(), size, root: ledger.root() };
+    let options = VerifyOptions { root_sizes: vec![size], ..VerifyOptions::default() };
+    let report = ledger.verify(options).unwrap().unwrap();
+    let entry = ledger.read(4).unwrap();
+    let bundle = |note: &str| {
+        InclusionBundle {
+            extra: None,
+            index: 4,
+            hashes: ledger.inclusion_proof(4, size).unwrap(),
+            checkpoint: note.into(),
+        }
+        .to_text()
+    };
+
+    // The control: the genuine checkpoint is accepted both ways.
+    check_checkpoint(&report, &genuine, None, &[]).unwrap();
+    check_inclusion(&bundle(&genuine), &entry.entry_bytes, log_key.public(), &[]).unwrap();
+
+    let impostor = key(ORIGIN, 77);
+    let renamed_admin = people.admin.renamed(KeyName::parse(ORIGIN).unwrap());
+    let cosigned_only = {
+        let cosigned = cosign(&genuine, &people.auditor.as_cosigner(), 1_767_225_600).unwrap();
+        // Drop the log key's line, keep the cosignature.
+        let mut lines: Vec<&str> = cosigned.lines().collect();
+        lines.remove(4);
+        format!("{}\n", lines.join("\n"))
+    };
+    let forged = [
+        ("a key named like the origin", sign_checkpoint(&checkpoint, &impostor).unwrap()),
+        ("an admin's key renamed to the origin", sign_checkpoint(&checkpoint, &renamed_admin).unwrap()),
+        ("a cosignature alone", cosigned_only),
+    ];
+    for (what, note) in &forged {
+        assert_ne!(note, &genuine);
+        let err = check_checkpoint(&report, note, None, &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{what}: {err}");
+        assert!(err.message().contains("no valid signature by the log key"), "{what}: {err}");
+        let err = check_inclusion(&bundle(note), &entry.entry_bytes, log_key.public(), &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{what}: {err}");
+        assert!(err.message().contains("no valid signature by the log key"), "{what}: {err}");
+    }
+}

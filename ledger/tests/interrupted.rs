@@ -1,0 +1,144 @@
+//! Interrupted writes, cut at every byte. Random SIGKILLs (cli/tests/crash.rs) rarely land inside
+//! the one `write` of an append, so this test builds the states such a kill can leave on disk
+//! directly: the ledger as it was before an append or an import (derived store included), plus
+//! every prefix of the bytes that append would have written, with the import intent in place.
+//! Opening must then show the ledger without the unacknowledged write — never half an import,
+//! never a refusal — or with all of it when every byte made it.
+
+use std::path::{Path, PathBuf};
+
+use lianlog_ledger::{Draft, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
+use serde_json::json;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        let target = to.join(item.file_name());
+        if item.file_type().unwrap().is_dir() {
+            copy_dir(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), &target).unwrap();
+        }
+    }
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("log").join("00000000000000000000.jsonl")
+}
+
+fn interview(n: usize) -> Draft {
+    Draft::new(
+        "interview",
+        json!({
+            "interview_type": "reminder",
+            "subjects": [{"id": format!("P-{n:04}"), "name": "张某", "unit": "市住建局"}],
+            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+            "held_on": "2025-03-10",
+            "reason": format!("提醒谈话 {n}"),
+        }),
+    )
+}
+
+struct Before {
+    _temp: tempfile::TempDir,
+    /// The ledger before the write (closed), to copy from.
+    pristine: PathBuf,
+    size: u64,
+    log: Vec<u8>,
+    /// What the write appended to the log.
+    written: Vec<u8>,
+    officer: SecretKey,
+}
+
+/// A ledger, a copy of it as it was, and the bytes that appending `drafts` then wrote.
+fn prepare(drafts: &[Draft]) -> Before {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let admin = SecretKey::from_seed(KeyName::parse("admin.zhao").unwrap(), &[1; 32]);
+    let officer = SecretKey::from_seed(KeyName::parse("officer.qian").unwrap(), &[2; 32]);
+    let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+    let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+    let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
+    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+    ledger.append(&interview(0), &officer).unwrap();
+    let size = ledger.size();
+    drop(ledger);
+    let pristine = temp.path().join("pristine");
+    copy_dir(&dir, &pristine);
+    let log = std::fs::read(segment(&dir)).unwrap();
+    let mut ledger = Ledger::open(&dir).unwrap();
+    ledger.append_batch(drafts, &officer).unwrap();
+    drop(ledger);
+    let written = std::fs::read(segment(&dir)).unwrap()[log.len()..].to_vec();
+    Before { _temp: temp, pristine, size, log, written, officer }
+}
+
+/// Cut points: every byte near each line boundary and the ends, and a stride through the rest.
+fn cut_points(written: &[u8]) -> Vec<usize> {
+    let mut points: Vec<usize> = (0..=written.len()).step_by(97).collect();
+    for (index, byte) in written.iter().enumerate() {
+        if *byte == b'\n' {
+            points.extend(index.saturating_sub(2)..=(index + 2).min(written.len()));
+        }
+    }
+    points.extend([0, 1, written.len().saturating_sub(1), written.len()]);
+    points.sort_unstable();
+    points.dedup();
+    points
+}
+
+/// The ledger as a kill after `cut` bytes of the write leaves it, in a fresh directory.
+fn state_after(before: &Before, cut: usize, intent: Option<&str>, name: &str) -> PathBuf {
+    let dir = before.pristine.with_file_name(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&before.pristine, &dir);
+    let mut bytes = before.log.clone();
+    bytes.extend_from_slice(&before.written[..cut]);
+    std::fs::write(segment(&dir), bytes).unwrap();
+    if let Some(intent) = intent {
+        std::fs::write(dir.join("import.intent"), intent).unwrap();
+    }
+    dir
+}
+
+fn check_opens_as(dir: &Path, expected_size: u64, officer: &SecretKey) {
+    let mut ledger = Ledger::open(dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()));
+    assert_eq!(ledger.size(), expected_size, "{}: {:?}", dir.display(), ledger.notes());
+    let report = ledger.verify(VerifyOptions::default()).unwrap().unwrap();
+    assert_eq!(report.entries, expected_size);
+    ledger.replay().unwrap();
+    assert!(!dir.join("import.intent").exists(), "the intent is cleared");
+    // And it goes on: the next append lands right after.
+    let appended = ledger.append(&interview(999), officer).unwrap();
+    assert_eq!(appended.seq, expected_size);
+}
+
+#[test]
+fn an_append_cut_at_any_byte_is_gone_after_open() {
+    let before = prepare(&[interview(1)]);
+    let points = cut_points(&before.written);
+    for &cut in &points {
+        let dir = state_after(&before, cut, None, "cut");
+        let complete = cut == before.written.len();
+        check_opens_as(&dir, before.size + u64::from(complete), &before.officer);
+    }
+    assert!(points.len() > 10);
+}
+
+#[test]
+fn an_import_cut_at_any_byte_is_all_or_nothing() {
+    let drafts: Vec<Draft> = (1..=6).map(interview).collect();
+    let before = prepare(&drafts);
+    let intent = format!("{{\"segment\":0,\"start\":{},\"length\":{}}}\n", before.log.len(), before.written.len());
+    for &cut in &cut_points(&before.written) {
+        let dir = state_after(&before, cut, Some(&intent), "cut");
+        let complete = cut == before.written.len();
+        check_opens_as(&dir, before.size + if complete { 6 } else { 0 }, &before.officer);
+    }
+    // A kill while the intent itself was being written: the batch had not begun.
+    for cut in [0, 1, intent.len() / 2, intent.len() - 1] {
+        let dir = state_after(&before, 0, Some(&intent[..cut]), "torn-intent");
+        check_opens_as(&dir, before.size, &before.officer);
+    }
+}
