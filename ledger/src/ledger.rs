@@ -730,15 +730,19 @@ impl Ledger {
         Ok(low)
     }
 
+    /// Where the line of seq `from` begins (the end of the log past the last entry).
+    fn start_of(&self, from: u64) -> Result<Position> {
+        if from >= self.size {
+            return Ok(self.tail);
+        }
+        self.store
+            .position(from)?
+            .ok_or_else(|| Error::new(ErrorKind::Store, "derived store is missing positions; run `lianlog reindex`"))
+    }
+
     /// The stored lines from `from` on, exactly as in the log (without their newlines).
     pub fn raw_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<Vec<u8>>> + '_> {
-        let start = if from >= self.size {
-            self.tail
-        } else {
-            self.store.position(from)?.ok_or_else(|| {
-                Error::new(ErrorKind::Store, "derived store is missing positions; run `lianlog reindex`")
-            })?
-        };
+        let start = self.start_of(from)?;
         Ok(self.log.lines_from(start)?.map(|item| item.map(|(_, bytes)| bytes)))
     }
 
@@ -928,13 +932,7 @@ impl Ledger {
 
     /// Stored lines from `from` on, in order.
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
-        let start = if from >= self.size {
-            self.tail
-        } else {
-            self.store.position(from)?.ok_or_else(|| {
-                Error::new(ErrorKind::Store, "derived store is missing positions; run `lianlog reindex`")
-            })?
-        };
+        let start = self.start_of(from)?;
         let reader = self.log.lines_from(start)?;
         Ok(reader.map(move |item| {
             let (_, bytes) = item?;
