@@ -327,7 +327,7 @@ impl Ledger {
             "admins": [{"key": admin.public().vkey(), "holder": holder.to_value()}],
         });
         let now = Timestamp::now();
-        let line = build_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, 0, EntryHash::ZERO, now)?;
+        let line = build_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, EntryHash::ZERO, now)?;
         let parsed = ParsedLine::parse(&line[..line.len() - 1]).map_err(|e| Error::bad_input(e.to_string()))?;
         // Check the genesis with the same rules the verifier applies before writing anything.
         KeyRegistry::default()
@@ -482,7 +482,13 @@ impl Ledger {
     fn load_store_state(&mut self) -> std::result::Result<(), StoreProblem> {
         use StoreProblem::{Damaged, LogChanged};
         let damaged = |e: Error| Damaged(e.to_string());
-        let Some(head) = self.store.head().map_err(damaged)? else { return Ok(()) };
+        if self.store.interrupted().map_err(damaged)? {
+            return Err(Damaged("an update of the derived store was interrupted".into()));
+        }
+        let Some(head) = self.store.head().map_err(damaged)? else {
+            return self.store.trim_to(0).map_err(damaged);
+        };
+        self.store.trim_to(head.size).map_err(damaged)?;
         if head.size == 0 {
             return Ok(());
         }
@@ -560,7 +566,7 @@ impl Ledger {
                 registry_changed = false;
             }
             project_line(&self.store, self, &mut changes, &parsed, false, &replacements)?;
-            self.stage(&mut batch, position, bytes.len() as u64 + 1, &parsed);
+            self.stage(&mut batch, position, bytes.len() as u64 + 1, StagedEntry::of(&parsed));
             pending += 1;
             caught_up += 1;
             if pending >= 10_000 {
@@ -597,15 +603,15 @@ impl Ledger {
     }
 
     /// Record one durable line in memory and in the pending store batch.
-    fn stage(&mut self, batch: &mut StoreBatch, position: Position, length: u64, parsed: &ParsedLine) {
+    fn stage(&mut self, batch: &mut StoreBatch, position: Position, length: u64, entry: StagedEntry) {
         batch.put_position(self.size, position);
         // The tree is full only at 2^64 leaves, which a log cannot reach.
-        for ((level, index), hash) in self.tree.push(parsed.entry_hash.0).unwrap_or_default() {
+        for ((level, index), hash) in self.tree.push(entry.hash.0).unwrap_or_default() {
             batch.put_node(level, index, &hash);
         }
         self.size += 1;
-        self.head = parsed.entry_hash;
-        self.last_time = Some(parsed.line.entry.time);
+        self.head = entry.hash;
+        self.last_time = Some(entry.time);
         self.tail = Position { segment: position.segment, offset: position.offset + length };
     }
 
@@ -816,21 +822,61 @@ impl Ledger {
         if drafts.len() > MAX_BATCH {
             return Err(Error::bad_input(format!("{} records in one batch; the limit is {MAX_BATCH}", drafts.len())));
         }
+        let place =
+            |index: usize, err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
+        // One sequencing time for the batch: entry times never decrease, and records signed in
+        // parallel must agree on `created` before they are chained.
+        let time = self.last_time.unwrap_or(Timestamp::from_millis(0)).max(Timestamp::now());
+        // Signing dominates and each record's signature depends only on the record, so records
+        // are checked and signed on all cores; chaining and the rules that read the state stay in
+        // order. Errors are reported for the first failing record, as if checked one by one.
+        let signed: Vec<Result<SignedDraft>> = {
+            use rayon::prelude::*;
+            drafts
+                .par_iter()
+                .map(|draft| {
+                    let body_bytes = check_draft(draft, internal)?;
+                    sign_draft(&self.origin, draft, &body_bytes, key, time)
+                })
+                .collect()
+        };
+        let mut entries = Vec::with_capacity(drafts.len());
+        let mut head = self.head;
+        for (index, signed) in signed.into_iter().enumerate() {
+            let signed = signed.map_err(|err| place(index, err))?;
+            let entry =
+                Entry { seq: self.size + index as u64, prev: head, time, record: signed.record, sig: signed.sig };
+            head = entry.hash();
+            entries.push((entry, signed.salt));
+        }
+        let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
+            use rayon::prelude::*;
+            entries
+                .into_par_iter()
+                .zip(drafts.par_iter())
+                .map(|((entry, salt), draft)| {
+                    let expected = entry.hash();
+                    let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
+                    let mut bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
+                    let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1])
+                        .map_err(|e| Error::bad_input(format!("the record does not form a valid stored line: {e}")))?;
+                    if parsed.entry_hash != expected {
+                        return Err(Error::bad_input("the record does not survive encoding unchanged"));
+                    }
+                    bytes.shrink_to_fit();
+                    Ok((bytes, parsed))
+                })
+                .collect()
+        };
         let mut registry = self.registry.clone();
         let mut registry_changed = false;
         let mut changes = StateChanges::default();
         let mut bytes = Vec::with_capacity(drafts.len() * 900);
-        let mut parsed_lines = Vec::with_capacity(drafts.len());
-        let mut head = self.head;
-        let mut time = self.last_time.unwrap_or(Timestamp::from_millis(0));
-        for (index, draft) in drafts.iter().enumerate() {
+        let mut staged = Vec::with_capacity(drafts.len());
+        for (index, (draft, line)) in drafts.iter().zip(lines).enumerate() {
             let seq = self.size + index as u64;
-            let place = |err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
-            check_draft(draft, internal).map_err(place)?;
-            time = time.max(Timestamp::now());
-            let line = build_line(&self.origin, draft, key, seq, head, time).map_err(place)?;
-            let parsed = ParsedLine::parse(&line[..line.len() - 1])
-                .map_err(|e| place(Error::bad_input(format!("the record does not form a valid stored line: {e}"))))?;
+            let place = |err: Error| place(index, err);
+            let (line, parsed) = line.map_err(place)?;
             registry
                 .authorize(&parsed.line.entry.record, seq)
                 .map_err(|e| place(Error::unauthorized(e.to_string())))?;
@@ -845,9 +891,8 @@ impl Ledger {
                     .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
                 registry_changed = true;
             }
-            head = parsed.entry_hash;
             bytes.extend_from_slice(&line);
-            parsed_lines.push((line.len() as u64, parsed));
+            staged.push((line.len() as u64, StagedEntry::of(&parsed)));
         }
         let batch_intent = drafts.len() > 1;
         if batch_intent {
@@ -863,11 +908,11 @@ impl Ledger {
         let mut batch = StoreBatch::default();
         batch.put_changes(changes);
         let mut offset = start.offset;
-        let mut appended = Vec::with_capacity(parsed_lines.len());
-        for (length, parsed) in &parsed_lines {
-            self.stage(&mut batch, Position { segment: start.segment, offset }, *length, parsed);
+        let mut appended = Vec::with_capacity(staged.len());
+        for (length, entry) in staged {
+            self.stage(&mut batch, Position { segment: start.segment, offset }, length, entry);
             offset += length;
-            appended.push(Appended { seq: self.size - 1, hash: parsed.entry_hash, time: parsed.line.entry.time });
+            appended.push(Appended { seq: self.size - 1, hash: entry.hash, time: entry.time });
         }
         if let Err(err) = self.commit_stage(batch, registry_changed) {
             // The records are durable, so the append succeeded: reporting a failure now would make
@@ -1294,7 +1339,8 @@ pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool
 
 /// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
 /// within the size limit.
-fn check_draft(draft: &Draft, internal: bool) -> Result<()> {
+/// Check a draft's kind, form and size; returns the canonical body bytes.
+fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
     if !crate::record::is_valid_kind(&draft.kind) {
         return Err(Error::bad_input(format!(
             "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
@@ -1335,7 +1381,7 @@ fn check_draft(draft: &Draft, internal: bool) -> Result<()> {
     if bytes.len() > MAX_BODY_BYTES {
         return Err(Error::bad_input(format!("body: {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// Length limits for the free text of `key.grant` and `key.revoke` bodies (the key registry
@@ -1357,16 +1403,39 @@ fn check_key_body_limits(body: &Value) -> Result<()> {
     check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
 }
 
-/// Make, sign and encode one stored line (with its newline).
-fn build_line(
-    origin: &str,
-    draft: &Draft,
-    key: &SecretKey,
-    seq: u64,
-    prev: EntryHash,
-    time: Timestamp,
-) -> Result<Vec<u8>> {
+/// Make, sign and encode the genesis line (seq 0, with its newline).
+fn build_line(origin: &str, draft: &Draft, key: &SecretKey, prev: EntryHash, time: Timestamp) -> Result<Vec<u8>> {
     let body_bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
+    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
+    let line = StoredLine {
+        entry: Entry { seq: 0, prev, time, record: signed.record, sig: signed.sig },
+        body: StoredBody::Full { body: draft.body.clone(), salt: signed.salt },
+    };
+    line.to_line().map_err(|e| Error::bad_input(e.to_string()))
+}
+
+/// What the store and the ledger's head need of an entry once its line is written.
+#[derive(Clone, Copy)]
+struct StagedEntry {
+    hash: EntryHash,
+    time: Timestamp,
+}
+
+impl StagedEntry {
+    fn of(parsed: &ParsedLine) -> StagedEntry {
+        StagedEntry { hash: parsed.entry_hash, time: parsed.line.entry.time }
+    }
+}
+
+/// A draft checked and signed, ready to be sequenced.
+struct SignedDraft {
+    record: Record,
+    sig: String,
+    salt: crate::record::Salt,
+}
+
+/// Make and sign a draft's record (format-v1 section 4) for sequencing at `time`.
+fn sign_draft(origin: &str, draft: &Draft, body_bytes: &[u8], key: &SecretKey, time: Timestamp) -> Result<SignedDraft> {
     let salt = random_salt()?;
     let record = Record {
         v: draft.v,
@@ -1374,14 +1443,10 @@ fn build_line(
         kind: draft.kind.clone(),
         author: key.public().identity(),
         created: time,
-        body_hash: body_hash(&salt, &body_bytes),
+        body_hash: body_hash(&salt, body_bytes),
     };
     let sig = record.sign(key);
-    let line = StoredLine {
-        entry: Entry { seq, prev, time, record, sig },
-        body: StoredBody::Full { body: draft.body.clone(), salt },
-    };
-    line.to_line().map_err(|e| Error::bad_input(e.to_string()))
+    Ok(SignedDraft { record, sig, salt })
 }
 
 fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {

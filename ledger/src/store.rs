@@ -1,16 +1,26 @@
 //! The derived store: everything in sled is rebuildable from the log, and nothing in sled is the
 //! only copy of a record.
 //!
-//! One sled tree with prefixed keys, so that each append's changes land in one atomic batch:
-//! - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
-//!   time in ms (i64 BE), `meta/tail` → log position after the last applied line,
-//!   `meta/registry` → the key registry (JSON);
-//! - `e` + seq (u64 BE) → [`Position`] of the stored line;
-//! - `n` + level (u8) + index (u64 BE) → Merkle node: hash of a complete subtree.
+//! Two kinds of storage in the directory `index/`:
+//! - two append-only arrays of fixed-size items, because they grow by exactly one item per entry
+//!   and are read by position (a sorted tree would only add cost: measured, see
+//!   docs/PERFORMANCE.md):
+//!   - `index/positions.bin`: the [`Position`] of seq `s` at byte `16·s` (segment, offset; u64 BE);
+//!   - `index/merkle.bin`: the Merkle nodes (hashes of complete subtrees), 32 bytes each, in the
+//!     order the tree completes them (post-order; [`node_slot`]);
+//! - one sled tree with prefixed keys for everything looked up by key, so that each append's
+//!   changes land in one atomic batch:
+//!   - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
+//!     time in ms (i64 BE), `meta/tail` → log position after the last applied line,
+//!     `meta/registry` → the key registry (JSON);
+//!   - the projections, under the prefix `P` ([`crate::projection`]).
 //!
-//! sled's `flush` is not a durability barrier on Linux (it uses `sync_file_range`), which is why
-//! it holds only derived data: after a crash the store may be behind the log, and the ledger
-//! catches it up on open.
+//! A batch writes the arrays first, then the sled batch whose `meta/applied` makes their new items
+//! count: items past `meta/applied` are leftovers of an interrupted batch and are cut on open.
+//! Neither sled's `flush` (which uses `sync_file_range` on Linux) nor the arrays are durability
+//! barriers, which is why all of this holds only derived data: after a crash the store may be
+//! behind the log, and the ledger catches it up on open; arrays shorter than `meta/applied` (a
+//! power loss) make the store count as damaged, and it is rebuilt from the log.
 
 use std::path::{Path, PathBuf};
 
@@ -38,64 +48,155 @@ pub struct StoredHead {
 pub struct Store {
     db: sled::Db,
     path: PathBuf,
+    positions: ItemFile,
+    nodes: ItemFile,
     reads: std::sync::atomic::AtomicU64,
 }
 
-/// Changes from one or more appended entries, applied atomically.
+/// Changes from one or more appended entries. Applied atomically up to [`ATOMIC_WRITES`] writes;
+/// a larger batch is applied in parts under the marker `meta/partial`, so that a crash between
+/// parts is seen on open (and the store rebuilt) rather than left half-applied.
 #[derive(Default)]
 pub struct StoreBatch {
-    batch: sled::Batch,
+    /// The meta writes (head, registry) go last: with them the batch counts.
+    meta: Vec<(&'static [u8], Vec<u8>)>,
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    positions: Run,
+    nodes: Run,
+}
+
+/// Most writes applied in one sled batch. sled holds every page version a batch replaces until
+/// the batch ends, so one batch for a large import grew to gigabytes and slowed each insert
+/// (measured: 100,000 records took 13.7 s and 2.8 GB in one batch; see docs/PERFORMANCE.md).
+pub const ATOMIC_WRITES: usize = 20_000;
+
+const PARTIAL: &[u8] = b"meta/partial";
+
+/// Consecutive items of an [`ItemFile`] to write, starting at item `first`.
+#[derive(Default)]
+struct Run {
+    first: u64,
+    bytes: Vec<u8>,
+}
+
+impl Run {
+    fn push(&mut self, item: u64, bytes: &[u8], size: u64) {
+        if self.bytes.is_empty() {
+            self.first = item;
+        }
+        // Entries are staged in seq order and the tree completes its nodes in slot order, so a
+        // batch's items are always consecutive.
+        debug_assert_eq!(self.first + self.bytes.len() as u64 / size, item, "items out of order");
+        self.bytes.extend_from_slice(bytes);
+    }
 }
 
 impl StoreBatch {
     pub fn put_position(&mut self, seq: u64, position: Position) {
-        self.batch.insert(&entry_key(seq)[..], &position.to_bytes()[..]);
+        self.positions.push(seq, &position.to_bytes(), POSITION_BYTES);
     }
 
     pub fn put_node(&mut self, level: u8, index: u64, hash: &Hash) {
-        self.batch.insert(&node_key(level, index)[..], &hash[..]);
+        self.nodes.push(node_slot(level, index), hash, NODE_BYTES);
     }
 
     pub fn put_head(&mut self, head: &StoredHead) {
-        self.batch.insert(APPLIED, &head.size.to_be_bytes()[..]);
+        self.meta.push((APPLIED, head.size.to_be_bytes().to_vec()));
         let mut value = head.hash.0.to_vec();
         if let Some(time) = head.time {
             value.extend_from_slice(&time.as_millis().to_be_bytes());
         }
-        self.batch.insert(HEAD, value);
-        self.batch.insert(TAIL, &head.tail.to_bytes()[..]);
+        self.meta.push((HEAD, value));
+        self.meta.push((TAIL, head.tail.to_bytes().to_vec()));
     }
 
     /// Apply projection changes (`None` deletes).
     pub fn put_changes(&mut self, changes: crate::projection::StateChanges) {
-        for (key, value) in changes.writes {
-            match value {
-                Some(value) => self.batch.insert(key, value),
-                None => self.batch.remove(key),
-            }
-        }
+        self.writes.extend(changes.writes);
     }
 
     pub fn put_registry(&mut self, registry: &KeyRegistry) {
         // Serializing plain data (strings, integers, maps) cannot fail.
         let json = serde_json::to_vec(registry).unwrap_or_default();
-        self.batch.insert(REGISTRY, json);
+        self.meta.push((REGISTRY, json));
     }
 }
 
-fn entry_key(seq: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = b'e';
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
+const POSITION_BYTES: u64 = 16;
+const NODE_BYTES: u64 = 32;
+
+/// Where Merkle node `(level, index)` lies in `merkle.bin`, counted in nodes: the nodes are
+/// written in the order the tree completes them, so the node is preceded by every node of the
+/// first `m = index·2^level` leaves (`2m − popcount(m)` of them) and by the other nodes of its own
+/// subtree (`2^(level+1) − 2`).
+pub fn node_slot(level: u8, index: u64) -> u64 {
+    let leaves_before = index << level;
+    2 * leaves_before - u64::from(leaves_before.count_ones()) + (2u64 << level) - 2
 }
 
-fn node_key(level: u8, index: u64) -> [u8; 10] {
-    let mut key = [0u8; 10];
-    key[0] = b'n';
-    key[1] = level;
-    key[2..].copy_from_slice(&index.to_be_bytes());
-    key
+/// The number of Merkle nodes a tree of `size` leaves has written.
+pub fn node_count(size: u64) -> u64 {
+    2 * size - u64::from(size.count_ones())
+}
+
+/// A file of fixed-size items, appended at the end and read by item number with `pread`.
+struct ItemFile {
+    file: std::fs::File,
+    path: PathBuf,
+    item_bytes: u64,
+}
+
+impl ItemFile {
+    fn open(path: PathBuf, item_bytes: u64) -> Result<ItemFile> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|err| Error::io("open", &path, err))?;
+        Ok(ItemFile { file, path, item_bytes })
+    }
+
+    fn items(&self) -> Result<u64> {
+        let length = self.file.metadata().map_err(|err| Error::io("inspect", &self.path, err))?.len();
+        Ok(length / self.item_bytes)
+    }
+
+    fn write_run(&self, run: &Run) -> Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        if run.bytes.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all_at(&run.bytes, run.first * self.item_bytes)
+            .map_err(|err| Error::io("write", &self.path, err))
+    }
+
+    /// Item `number`, or `None` past the end.
+    fn read(&self, number: u64, out: &mut [u8]) -> Result<bool> {
+        use std::os::unix::fs::FileExt as _;
+        match self.file.read_exact_at(out, number * self.item_bytes) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(err) => Err(Error::io("read", &self.path, err)),
+        }
+    }
+
+    /// Keep exactly `items` items; fails (as damage) if there are fewer.
+    fn cut_to(&self, items: u64) -> Result<()> {
+        let have = self.items()?;
+        if have < items {
+            return Err(Error::new(
+                crate::ErrorKind::Store,
+                format!("derived store: {} holds {have} items, {items} expected", self.path.display()),
+            ));
+        }
+        if have > items || self.file.metadata().map(|m| m.len()).unwrap_or(0) != items * self.item_bytes {
+            self.file.set_len(items * self.item_bytes).map_err(|err| Error::io("truncate", &self.path, err))?;
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -112,7 +213,16 @@ impl Store {
             .flush_every_ms(Some(1000))
             .open()
             .map_err(|err| Error::store(&format!("opening {}", path.display()), err))?;
-        Ok(Store { db, path, reads: std::sync::atomic::AtomicU64::new(0) })
+        let positions = ItemFile::open(path.join("positions.bin"), POSITION_BYTES)?;
+        let nodes = ItemFile::open(path.join("merkle.bin"), NODE_BYTES)?;
+        Ok(Store { db, path, positions, nodes, reads: std::sync::atomic::AtomicU64::new(0) })
+    }
+
+    /// Make the item files hold exactly the items of the first `size` entries: cut what an
+    /// interrupted batch left past them; a damaged store (an error) if items are missing.
+    pub fn trim_to(&self, size: u64) -> Result<()> {
+        self.positions.cut_to(size)?;
+        self.nodes.cut_to(node_count(size))
     }
 
     /// Remove the store entirely (it is rebuilt from the log).
@@ -126,7 +236,40 @@ impl Store {
     }
 
     pub fn apply(&self, batch: StoreBatch) -> Result<()> {
-        self.db.apply_batch(batch.batch).map_err(|err| Error::store("writing", err))
+        // Items first: they count only once `meta/applied` (in the sled batch) covers them.
+        self.positions.write_run(&batch.positions)?;
+        self.nodes.write_run(&batch.nodes)?;
+        let write = |part: sled::Batch| self.db.apply_batch(part).map_err(|err| Error::store("writing", err));
+        let in_parts = batch.writes.len() > ATOMIC_WRITES;
+        let mut part = sled::Batch::default();
+        if in_parts {
+            part.insert(PARTIAL, &b"1"[..]);
+        }
+        let mut count = 0;
+        for (key, value) in batch.writes {
+            match value {
+                Some(value) => part.insert(key, value),
+                None => part.remove(key),
+            }
+            count += 1;
+            if count == ATOMIC_WRITES {
+                write(std::mem::take(&mut part))?;
+                self.flush()?;
+                count = 0;
+            }
+        }
+        for (key, value) in batch.meta {
+            part.insert(key, value);
+        }
+        if in_parts {
+            part.remove(PARTIAL);
+        }
+        write(part)
+    }
+
+    /// Whether a batch applied in parts was interrupted (the store is then to be rebuilt).
+    pub fn interrupted(&self) -> Result<bool> {
+        Ok(self.get(PARTIAL)?.is_some())
     }
 
     /// Ask sled to write its buffers (not a durability barrier; see the module docs).
@@ -199,7 +342,9 @@ impl Store {
     }
 
     pub fn position(&self, seq: u64) -> Result<Option<Position>> {
-        Ok(self.get(&entry_key(seq))?.and_then(|bytes| Position::from_bytes(&bytes)))
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut bytes = [0u8; POSITION_BYTES as usize];
+        Ok(if self.positions.read(seq, &mut bytes)? { Position::from_bytes(&bytes) } else { None })
     }
 }
 
@@ -214,14 +359,56 @@ impl NodeStore for Store {
     type Error = Error;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash> {
-        let bytes = self.get(&node_key(level, index))?.ok_or_else(|| {
-            Error::new(
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut hash = [0u8; NODE_BYTES as usize];
+        // Trees of 2^62 leaves and more cannot be written; this keeps `node_slot` from overflowing.
+        if level >= 62 || index >= (1u64 << 62) >> level {
+            return Err(Error::new(crate::ErrorKind::Store, format!("Merkle node ({level}, {index}) cannot exist")));
+        }
+        if !self.nodes.read(node_slot(level, index), &mut hash)? {
+            return Err(Error::new(
                 crate::ErrorKind::Store,
                 format!("derived store: Merkle node ({level}, {index}) is missing; run `lianlog reindex`"),
-            )
-        })?;
-        bytes.as_ref().try_into().map_err(|_| {
-            Error::new(crate::ErrorKind::Store, "derived store: malformed Merkle node; run `lianlog reindex`")
-        })
+            ));
+        }
+        Ok(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::CompactRange;
+
+    #[test]
+    fn node_slots_follow_the_order_the_tree_completes_nodes() {
+        let mut range = CompactRange::new();
+        let mut written = 0u64;
+        for leaf in 0..1000u64 {
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&leaf.to_be_bytes());
+            for ((level, index), _) in range.push(hash).unwrap() {
+                assert_eq!(node_slot(level, index), written, "node ({level}, {index})");
+                written += 1;
+            }
+            assert_eq!(node_count(leaf + 1), written);
+        }
+    }
+
+    #[test]
+    fn items_past_the_applied_head_are_cut_and_missing_items_are_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut batch = StoreBatch::default();
+        for seq in 0..3 {
+            batch.put_position(seq, Position { segment: 0, offset: seq * 10 });
+        }
+        store.apply(batch).unwrap();
+        store.positions.cut_to(3).unwrap();
+        assert_eq!(store.position(2).unwrap(), Some(Position { segment: 0, offset: 20 }));
+        store.positions.cut_to(2).unwrap();
+        assert_eq!(store.position(2).unwrap(), None);
+        let err = store.trim_to(5).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Store);
     }
 }
