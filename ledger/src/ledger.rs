@@ -536,15 +536,15 @@ impl Ledger {
     /// Apply every log line after the store's tail to the store.
     fn catch_up(&mut self) -> Result<()> {
         let replacements = collect_replacements(&self.log, self.tail)?;
-        let reader = self.log.lines_from(self.tail)?;
+        let reader = ParseAhead::new(self.log.lines_from(self.tail)?);
         let mut batch = StoreBatch::default();
         let mut changes = StateChanges::default();
         let mut pending = 0usize;
         let mut caught_up = 0u64;
         let mut registry_changed = false;
         for item in reader {
-            let (position, bytes) = item?;
-            let parsed = ParsedLine::parse(&bytes).map_err(|e| self.inconsistent(self.size, &e.to_string()))?;
+            let (position, length, parsed) = item?;
+            let parsed = parsed.map_err(|e| self.inconsistent(self.size, &e.to_string()))?;
             let entry = &parsed.line.entry;
             if entry.seq != self.size || entry.prev != self.head {
                 return Err(self.inconsistent(self.size, "the entry does not continue the chain"));
@@ -566,7 +566,7 @@ impl Ledger {
                 registry_changed = false;
             }
             project_line(&self.store, self, &mut changes, &parsed, false, &replacements)?;
-            self.stage(&mut batch, position, bytes.len() as u64 + 1, StagedEntry::of(&parsed));
+            self.stage(&mut batch, position, length + 1, StagedEntry::of(&parsed));
             pending += 1;
             caught_up += 1;
             if pending >= 10_000 {
@@ -975,13 +975,13 @@ impl Ledger {
         self.log.read_line_at(position)
     }
 
-    /// Stored lines from `from` on, in order.
+    /// Stored lines from `from` on, in order (parsed ahead on all cores: see [`ParseAhead`]).
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
         let start = self.start_of(from)?;
         let reader = self.log.lines_from(start)?;
-        Ok(reader.map(move |item| {
-            let (_, bytes) = item?;
-            ParsedLine::parse(&bytes).map_err(|e| {
+        Ok(ParseAhead::new(reader).map(move |item| {
+            let (_, _, parsed) = item?;
+            parsed.map_err(|e| {
                 Error::new(ErrorKind::Verification, format!("damaged log line: {e}; run `lianlog verify`"))
             })
         }))
@@ -1412,6 +1412,61 @@ fn build_line(origin: &str, draft: &Draft, key: &SecretKey, prev: EntryHash, tim
         body: StoredBody::Full { body: draft.body.clone(), salt: signed.salt },
     };
     line.to_line().map_err(|e| Error::bad_input(e.to_string()))
+}
+
+/// Log lines parsed ahead of the reader, a chunk at a time on all cores, and yielded in order:
+/// parsing (JSON, hashes) is the larger part of reading the log, and it needs nothing from the
+/// lines before. Chunks start small and grow, so that reading a few lines parses few.
+struct ParseAhead<I> {
+    lines: I,
+    ready: std::collections::VecDeque<ParsedItem>,
+    chunk: usize,
+    failed: Option<Error>,
+}
+
+/// A line's position, its length without the newline, and the line parsed.
+type ParsedItem = (Position, u64, std::result::Result<ParsedLine, crate::record::LineError>);
+
+impl<I: Iterator<Item = Result<(Position, Vec<u8>)>>> ParseAhead<I> {
+    const LARGEST_CHUNK: usize = 4096;
+
+    fn new(lines: I) -> ParseAhead<I> {
+        ParseAhead { lines, ready: std::collections::VecDeque::new(), chunk: 16, failed: None }
+    }
+}
+
+impl<I: Iterator<Item = Result<(Position, Vec<u8>)>>> Iterator for ParseAhead<I> {
+    type Item = Result<ParsedItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use rayon::prelude::*;
+        if self.ready.is_empty() && self.failed.is_none() {
+            let mut raw = Vec::with_capacity(self.chunk);
+            for item in self.lines.by_ref() {
+                match item {
+                    Ok(line) => raw.push(line),
+                    Err(err) => {
+                        // Yielded after the lines before it, like the plain reader would.
+                        self.failed = Some(err);
+                        break;
+                    }
+                }
+                if raw.len() == self.chunk {
+                    break;
+                }
+            }
+            self.chunk = (self.chunk * 2).min(Self::LARGEST_CHUNK);
+            let parsed: Vec<ParsedItem> = raw
+                .into_par_iter()
+                .map(|(position, bytes)| (position, bytes.len() as u64, ParsedLine::parse(&bytes)))
+                .collect();
+            self.ready.extend(parsed);
+        }
+        match self.ready.pop_front() {
+            Some(item) => Some(Ok(item)),
+            None => self.failed.take().map(Err),
+        }
+    }
 }
 
 /// What the store and the ledger's head need of an entry once its line is written.
