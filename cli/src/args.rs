@@ -86,6 +86,10 @@ pub enum Command {
     /// Archives: create, verify, restore, list (快照归档). See docs/ARCHIVING.md.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Measure this machine's limits, then the ledger's speed on a fresh ledger of generated
+    /// records: import, appends, verify, replay, queries, proofs, snapshots, memory and disk
+    /// (性能基准). Progress on stderr; one table (or --json) on stdout. See docs/PERFORMANCE.md.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,6 +510,20 @@ pub struct DemoArgs {
     /// Where to build the demo ledger (replaced if it is an earlier demo).
     #[arg(long, default_value = "./lianlog-demo")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Records to generate and import (all kinds, Chinese text, three officers).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub entries: u64,
+    /// An empty or new directory to build the ledger in; kept afterwards. Without it, a temporary
+    /// directory is used and removed.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Seed of the generated records.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 pub fn parse() -> Cli {

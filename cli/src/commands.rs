@@ -336,6 +336,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Demo(args) => crate::demo::run(&args.dir)?,
+        Command::Bench(args) => crate::bench::run(args, json_output)?,
         Command::Snapshot(command) => return crate::snapshot::run(command, dir, json_output),
         Command::Replay => {
             let ledger = open(dir)?;

@@ -2,6 +2,7 @@
 //! library calls (commands.rs), renders the results (render.rs). Errors are printed once, here.
 
 mod args;
+mod bench;
 mod commands;
 mod demo;
 mod render;
@@ -11,13 +12,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    match commands::run(args::parse()) {
+    let code = match commands::run(args::parse()) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("lianlog: error: {err:#}");
             ExitCode::from(commands::exit_code_of(&err))
         }
-    }
+    };
+    bench::write_peak_memory_if_asked();
+    code
 }
 
 /// Rust ignores SIGPIPE, so `lianlog log | head` would make every later `println!` fail (and

@@ -674,7 +674,7 @@ impl Ledger {
     pub fn replay(&self) -> Result<ReplayReport> {
         let started = std::time::Instant::now();
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
-        let past = replay_projections(self.lines_from(0)?, self, &replacements)?;
+        let past = replay_projections(self.lines_in_background(0)?, self, &replacements)?;
         let (entries, state) = (past.end, past.state);
         let mut stored = self.store.scan_prefix(&[projection::keys::PREFIX]);
         let mut fresh = state.iter();
@@ -717,7 +717,8 @@ impl Ledger {
             )));
         }
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
-        replay_projections(self.lines_from(0)?.take(usize::try_from(end).unwrap_or(usize::MAX)), self, &replacements)
+        let lines = self.lines_in_background(0)?.take(usize::try_from(end).unwrap_or(usize::MAX));
+        replay_projections(lines, self, &replacements)
     }
 
     /// The number of entries sequenced by the end of `date` in China (UTC+8, 23:59:59.999), found
@@ -977,6 +978,28 @@ impl Ledger {
 
     /// Stored lines from `from` on, in order (parsed ahead on all cores: see [`ParseAhead`]).
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
+        self.owned_lines_from(from)
+    }
+
+    /// Stored lines from `from` on, read and parsed on another thread while the caller works
+    /// on the lines before: for whole-log passes (replay, as-of).
+    fn lines_in_background(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>>> {
+        const CHUNK: usize = 1024;
+        let mut lines = self.owned_lines_from(from)?;
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Result<ParsedLine>>>(4);
+        std::thread::spawn(move || {
+            loop {
+                let chunk: Vec<_> = lines.by_ref().take(CHUNK).collect();
+                // A closed channel means the reader stopped early: stop too.
+                if chunk.is_empty() || sender.send(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(receiver.into_iter().flatten())
+    }
+
+    fn owned_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + Send + 'static> {
         let start = self.start_of(from)?;
         let reader = self.log.lines_from(start)?;
         Ok(ParseAhead::new(reader).map(move |item| {

@@ -13,6 +13,7 @@
 //! the RFC 6962 tree, and [`archive`] for snapshot archives (create, verify, restore, query).
 
 pub mod archive;
+pub mod bench;
 pub mod canonical;
 pub mod disclosure;
 pub mod encoding;

@@ -1,0 +1,86 @@
+//! `lianlog bench` on a small ledger: every documented figure is there and sane, the ledger it
+//! built verifies, and a directory in use is refused. Nothing is asserted on absolute time.
+
+mod common;
+
+use common::{lianlog, output_text};
+
+/// Every key `--json` documents (docs/PERFORMANCE.md).
+const FIGURES: &[&str] = &[
+    "sign_one_core_per_s",
+    "sign_all_cores_per_s",
+    "verify_strict_per_s",
+    "verify_batch_per_s",
+    "sha256_mb_per_s",
+    "fsync_per_s",
+    "import_records_per_s",
+    "append_per_s",
+    "append_to_fsync_ratio",
+    "append_process_p50_ms",
+    "append_process_p99_ms",
+    "open_ms",
+    "verify_entries_per_s",
+    "verify_to_batch_ratio",
+    "verify_to_strict_ratio",
+    "replay_entries_per_s",
+    "dossier_p50_ms",
+    "dossier_p99_ms",
+    "dossier_records_mean",
+    "inclusion_proof_p50_ms",
+    "inclusion_proof_p99_ms",
+    "consistency_proof_p50_ms",
+    "consistency_proof_p99_ms",
+    "snapshot_create_mb_per_s",
+    "snapshot_verify_mb_per_s",
+    "archive_bytes_per_entry_byte",
+    "verify_peak_rss_mib",
+    "import_peak_rss_mib",
+    "entry_bytes_per_entry",
+    "disk_bytes_per_entry_byte",
+];
+
+#[test]
+fn bench_reports_every_figure_and_leaves_a_ledger_that_verifies() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("bench");
+    let output = lianlog().args(["bench", "--entries", "300", "--json", "--dir"]).arg(&dir).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("machine limits") && stderr.contains("importing 300 records"),
+        "progress on stderr: {stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    assert_eq!(report["entries"], 300);
+    let figures = report["figures"].as_object().unwrap();
+    for key in FIGURES {
+        let value = figures.get(*key).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("{key} missing: {stdout}"));
+        assert!(value.is_finite() && value > 0.0, "{key} = {value}");
+    }
+    assert_eq!(figures.len(), FIGURES.len(), "undocumented figures: {stdout}");
+    for (p50, p99) in [("dossier_p50_ms", "dossier_p99_ms"), ("append_process_p50_ms", "append_process_p99_ms")] {
+        assert!(figures[p50].as_f64() <= figures[p99].as_f64(), "{p50} <= {p99}");
+    }
+    // Memory is the child's own, not the benchmark's: verify of 300 entries is small.
+    assert!(figures["verify_peak_rss_mib"].as_f64().unwrap() < 200.0, "{stdout}");
+    // The ledger holds genesis, three grants, the records, 300 library appends and 15 processes'.
+    let ledger = dir.join("ledger");
+    let verified = lianlog().arg("verify").arg("--ledger").arg(&ledger).arg("--json").output().unwrap();
+    let (stdout, stderr) = output_text(&verified);
+    assert!(verified.status.success(), "{stderr}");
+    let verified: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(verified["entries"], 4 + 300 + 300 + 15, "{verified}");
+}
+
+#[test]
+fn bench_refuses_a_directory_that_is_not_empty() {
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(temp.path().join("precious.txt"), "keep me").unwrap();
+    let output = lianlog().args(["bench", "--entries", "10", "--dir"]).arg(temp.path()).output().unwrap();
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("empty directory"), "{stderr}");
+    let names: Vec<_> = std::fs::read_dir(temp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("precious.txt")]);
+    assert_eq!(std::fs::read_to_string(temp.path().join("precious.txt")).unwrap(), "keep me");
+}

@@ -1,0 +1,574 @@
+//! The benchmark behind `lianlog bench` (性能基准): builds a fresh ledger of generated records and
+//! measures every cost that matters to its users, beside the machine's own limits measured first,
+//! in the same process, so that each figure can be read as a fraction of what the hardware allows.
+//!
+//! What it guarantees: every figure is measured on this run; nothing is estimated or copied.
+//! Latencies are reported as the median (p50) and p99 of many samples; rates are total work over
+//! wall time. The records come from [`crate::scenario::Workload`] (all kinds, Chinese text, stories
+//! that pass every lifecycle rule), signed by three officers in turn.
+//!
+//! Costs that only a separate process shows (start-up, opening the store, peak memory) are run
+//! through [`Processes`], which the caller implements by starting its own binary: the library
+//! does not know the command line tool.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::archive::{ArchiveOptions, CreateOptions, Limits};
+use crate::error::{Error, Result};
+use crate::keys::{KeyName, SecretKey};
+use crate::ledger::{Draft, Ledger};
+use crate::registry::{Holder, Role};
+use crate::scenario::Workload;
+
+/// What to benchmark.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Records to import (the ledger also holds genesis and the grants).
+    pub entries: u64,
+    /// An empty (or missing) directory to build the ledger and its files in.
+    pub dir: PathBuf,
+    /// Seed of the generated records.
+    pub seed: u64,
+}
+
+/// Records per `append_batch` while importing: large enough to use all cores for signing, small
+/// enough that memory stays bounded whatever the number of records.
+pub const IMPORT_BATCH: usize = 10_000;
+/// How long each machine limit is measured.
+const LIMIT_TIME: Duration = Duration::from_millis(400);
+/// Single durable appends through the library.
+const SINGLE_APPENDS: usize = 300;
+/// Runs of one `lianlog append` process.
+const APPEND_PROCESSES: usize = 15;
+/// Samples of each query and proof latency.
+const LATENCY_SAMPLES: usize = 1000;
+/// Records of the separate import whose peak memory is measured.
+const IMPORT_PROCESS_RECORDS: u64 = 20_000;
+
+/// A separate run of the command line tool, as the caller started it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessRun {
+    pub seconds: f64,
+    /// Peak resident memory of the process (`ru_maxrss`).
+    pub peak_rss_bytes: u64,
+}
+
+/// What the library asks of its caller: running the tool and showing progress.
+pub trait Processes {
+    /// Run the tool with `args` to completion; an error if it cannot start or does not succeed.
+    fn run(&mut self, args: &[OsString]) -> Result<ProcessRun>;
+    /// A stage begins (for a progress line).
+    fn stage(&mut self, what: &str);
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// Which part of the table: `limits`, `write`, `read`, `memory and disk`.
+    pub group: &'static str,
+    /// Stable machine-readable name, with its unit (`verify_entries_per_s`).
+    pub key: &'static str,
+    /// What it is, for people.
+    pub label: String,
+    pub value: f64,
+}
+
+/// Every figure of one run.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub entries: u64,
+    pub threads: usize,
+    pub seconds: f64,
+    pub figures: Vec<Figure>,
+}
+
+impl BenchReport {
+    /// The figure named `key`.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.figures.iter().find(|f| f.key == key).map(|f| f.value)
+    }
+
+    fn add(&mut self, group: &'static str, key: &'static str, label: impl Into<String>, value: f64) {
+        self.figures.push(Figure { group, key, label: label.into(), value });
+    }
+}
+
+/// Run the whole benchmark. The ledger and its files stay in `options.dir`.
+pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<BenchReport> {
+    let started = Instant::now();
+    prepare_dir(&options.dir)?;
+    let threads = rayon::current_num_threads();
+    let mut report = BenchReport { entries: options.entries, threads, seconds: 0.0, figures: Vec::new() };
+
+    processes.stage("machine limits");
+    measure_limits(&options.dir, &mut report)?;
+
+    let setup = Setup::create(&options.dir)?;
+    let ledger_dir = setup.ledger_dir.clone();
+    let mut workload = Workload::new(options.seed);
+    let mut people = PersonSample::default();
+
+    processes.stage(&format!("importing {} records", options.entries));
+    let mut ledger = Ledger::open(&ledger_dir)?;
+    let mut import_time = Duration::ZERO;
+    let mut remaining = options.entries;
+    let mut author = 0;
+    while remaining > 0 {
+        let count = remaining.min(IMPORT_BATCH as u64) as usize;
+        let drafts = next_drafts(&mut workload, count, &mut people);
+        let begun = Instant::now();
+        ledger.append_batch(&drafts, &setup.officers[author % setup.officers.len()])?;
+        import_time += begun.elapsed();
+        author += 1;
+        remaining -= count as u64;
+    }
+    report.add(
+        "write",
+        "import_records_per_s",
+        "import (durable, batches of 10,000)",
+        rate(options.entries, import_time),
+    );
+
+    processes.stage("single durable appends");
+    let drafts = next_drafts(&mut workload, SINGLE_APPENDS, &mut people);
+    let begun = Instant::now();
+    for (index, draft) in drafts.iter().enumerate() {
+        ledger.append(draft, &setup.officers[index % setup.officers.len()])?;
+    }
+    let appends = rate(SINGLE_APPENDS as u64, begun.elapsed());
+    report.add("write", "append_per_s", "single durable append (library)", appends);
+    let fsyncs = report.get("fsync_per_s").unwrap_or(f64::NAN);
+    report.add("write", "append_to_fsync_ratio", "  ratio to fsyncs/s", appends / fsyncs);
+    let size = ledger.size();
+    drop(ledger);
+
+    processes.stage("`lianlog append` processes");
+    let mut latencies = Vec::new();
+    for (index, (kind, body)) in next_records(&mut workload, APPEND_PROCESSES, &mut people).into_iter().enumerate() {
+        let body_path = options.dir.join(format!("append-{index}.json"));
+        std::fs::write(&body_path, serde_json::to_vec(&body).unwrap_or_default())
+            .map_err(|err| Error::io("write", &body_path, err))?;
+        let run = processes.run(&[
+            "append".into(),
+            kind.into(),
+            "--ledger".into(),
+            ledger_dir.clone().into(),
+            "--key".into(),
+            setup.officer_key_file.clone().into(),
+            "--body".into(),
+            body_path.into(),
+        ])?;
+        latencies.push(Duration::from_secs_f64(run.seconds));
+    }
+    let (p50, p99) = percentiles(&mut latencies);
+    report.add("write", "append_process_p50_ms", "one `lianlog append` process, p50", millis(p50));
+    report.add("write", "append_process_p99_ms", "one `lianlog append` process, p99", millis(p99));
+
+    processes.stage("opening the store");
+    let mut opens = Vec::new();
+    for _ in 0..5 {
+        let begun = Instant::now();
+        drop(Ledger::open(&ledger_dir)?);
+        opens.push(begun.elapsed());
+    }
+    let (open_p50, _) = percentiles(&mut opens);
+    report.add("read", "open_ms", "open the ledger (store and log), median of 5", millis(open_p50));
+
+    processes.stage("verify (a `lianlog verify` process)");
+    let verify = processes.run(&["verify".into(), "--ledger".into(), ledger_dir.clone().into()])?;
+    let total_entries = size + APPEND_PROCESSES as u64;
+    let verify_rate = total_entries as f64 / verify.seconds;
+    report.add("read", "verify_entries_per_s", "full verify (`lianlog verify`)", verify_rate);
+    let batch_limit = report.get("verify_batch_per_s").unwrap_or(f64::NAN);
+    let strict_limit = report.get("verify_strict_per_s").unwrap_or(f64::NAN);
+    report.add("read", "verify_to_batch_ratio", "  ratio to the batch-verify limit", verify_rate / batch_limit);
+    report.add("read", "verify_to_strict_ratio", "  ratio to the strict-verify limit", verify_rate / strict_limit);
+
+    let ledger = Ledger::open(&ledger_dir)?;
+    processes.stage("replay of projections");
+    let replay = ledger.replay()?;
+    report.add("read", "replay_entries_per_s", "replay of projections", replay.entries as f64 / replay.seconds);
+
+    processes.stage("queries and proofs");
+    measure_latencies(&ledger, &people, options.seed, &mut report)?;
+
+    processes.stage("snapshot create and verify");
+    let log_key = ledger.log_key(&mut || Err(Error::key("the benchmark's log key is not encrypted")))?;
+    let out_dir = options.dir.join("archives");
+    let begun = Instant::now();
+    let created = crate::archive::create(
+        &ledger,
+        &log_key,
+        &CreateOptions { out_dir, since: None, zstd_level: Some(3) },
+        &mut |_| {},
+    )?;
+    let create_time = begun.elapsed();
+    let entries_mb = created.entries_bytes as f64 / 1e6;
+    report.add(
+        "read",
+        "snapshot_create_mb_per_s",
+        "snapshot create (entries MB/s, zstd 3)",
+        entries_mb / create_time.as_secs_f64(),
+    );
+    let begun = Instant::now();
+    let verified = crate::archive::verify(
+        std::slice::from_ref(&created.path),
+        &ArchiveOptions { pinned_log_key: Some(log_key.public().clone()), limits: Limits::default() },
+        &mut |_| {},
+    )?;
+    let verify_time = begun.elapsed();
+    if let Err(failure) = verified {
+        return Err(Error::verification(format!("the benchmark's own archive does not verify: {failure}")));
+    }
+    report.add(
+        "read",
+        "snapshot_verify_mb_per_s",
+        "snapshot verify (entries MB/s)",
+        entries_mb / verify_time.as_secs_f64(),
+    );
+    report.add(
+        "memory and disk",
+        "archive_bytes_per_entry_byte",
+        "archive bytes per entry byte",
+        created.bytes as f64 / created.entries_bytes as f64,
+    );
+    drop(ledger);
+
+    report.add("memory and disk", "verify_peak_rss_mib", "peak RSS of `lianlog verify`", mib(verify.peak_rss_bytes));
+    processes.stage("a `lianlog import` process (peak memory)");
+    let import_rss = measure_import_process(options, &setup, processes)?;
+    report.add(
+        "memory and disk",
+        "import_peak_rss_mib",
+        format!("peak RSS of `lianlog import` of {IMPORT_PROCESS_RECORDS} records"),
+        mib(import_rss),
+    );
+    let log_bytes = dir_bytes(&ledger_dir.join("log"))?;
+    let all_bytes = dir_bytes(&ledger_dir)?;
+    report.add(
+        "memory and disk",
+        "entry_bytes_per_entry",
+        "stored line bytes per entry",
+        log_bytes as f64 / total_entries as f64,
+    );
+    report.add(
+        "memory and disk",
+        "disk_bytes_per_entry_byte",
+        "ledger bytes on disk per entry byte",
+        all_bytes as f64 / log_bytes as f64,
+    );
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn prepare_dir(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut items) => {
+            if items.next().is_some() {
+                return Err(Error::bad_input(format!(
+                    "{}: the benchmark needs an empty directory (it builds a ledger there); give a new one",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))
+        }
+        Err(err) => Err(Error::io("read", dir, err)),
+    }
+}
+
+/// The ledger, its admin and officers, and an officer's key file for the separate processes.
+struct Setup {
+    ledger_dir: PathBuf,
+    admin: SecretKey,
+    officers: Vec<SecretKey>,
+    officer_key_file: PathBuf,
+}
+
+impl Setup {
+    fn create(dir: &Path) -> Result<Setup> {
+        let name = |text: &str| KeyName::parse(text).map_err(|e| Error::bad_input(e.to_string()));
+        let admin = SecretKey::generate(name("admin.bench")?)?;
+        let officers = ["officer.qian", "officer.sun", "officer.li"]
+            .iter()
+            .map(|n| SecretKey::generate(name(n)?))
+            .collect::<Result<Vec<_>>>()?;
+        let ledger_dir = dir.join("ledger");
+        let holder = |person: &str, unit: &str| Holder { name: person.into(), unit: unit.into(), title: None };
+        let mut ledger = Ledger::init(
+            &ledger_dir,
+            &name("bench.example.gov.cn/accountability")?,
+            &admin,
+            holder("赵主任", "市纪委监委"),
+        )?;
+        for (officer, person) in officers.iter().zip(["钱干事", "孙干事", "李干事"]) {
+            ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(person, "第一监督检查室"), &admin)?;
+        }
+        let officer_key_file = dir.join("officer.pem");
+        crate::keys::write_secret_file(&officer_key_file, officers[0].to_pem()?.as_bytes())?;
+        Ok(Setup { ledger_dir, admin, officers, officer_key_file })
+    }
+}
+
+/// Person ids seen in the generated records, to query dossiers of people who exist.
+#[derive(Default)]
+struct PersonSample {
+    ids: Vec<String>,
+}
+
+impl PersonSample {
+    const MOST: usize = 4096;
+
+    fn collect(&mut self, value: &Value) {
+        match value {
+            Value::Object(members) => {
+                for (name, member) in members {
+                    match member {
+                        Value::String(id) if name == "id" && self.ids.len() < Self::MOST => self.ids.push(id.clone()),
+                        _ => self.collect(member),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| self.collect(item)),
+            _ => {}
+        }
+    }
+}
+
+fn next_records(workload: &mut Workload, count: usize, people: &mut PersonSample) -> Vec<(String, Value)> {
+    workload
+        .by_ref()
+        .take(count)
+        .map(|(kind, body)| {
+            people.collect(&body);
+            (kind.to_string(), body)
+        })
+        .collect()
+}
+
+fn next_drafts(workload: &mut Workload, count: usize, people: &mut PersonSample) -> Vec<Draft> {
+    next_records(workload, count, people).into_iter().map(|(kind, body)| Draft::new(kind, body)).collect()
+}
+
+/// The machine's limits, each run for [`LIMIT_TIME`]: what the ledger's work is made of.
+fn measure_limits(dir: &Path, report: &mut BenchReport) -> Result<()> {
+    use ed25519_dalek::{Signer as _, SigningKey};
+    use sha2::Digest as _;
+
+    let threads = rayon::current_num_threads();
+    // A message the size of what lianlog signs (a record's note text).
+    let message = vec![b'r'; 300];
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let one_core = count_for(LIMIT_TIME, || {
+        std::hint::black_box(key.sign(&message));
+    });
+    report.add("limits", "sign_one_core_per_s", "Ed25519 signatures/s, one core", one_core);
+    let all_cores = on_all_cores(|| {
+        count_for(LIMIT_TIME, || {
+            std::hint::black_box(key.sign(&message));
+        })
+    });
+    report.add("limits", "sign_all_cores_per_s", format!("Ed25519 signatures/s, all {threads} cores"), all_cores);
+
+    let keys: Vec<SigningKey> = (0..64u8).map(|i| SigningKey::from_bytes(&[i.wrapping_add(1); 32])).collect();
+    let messages: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i; 300]).collect();
+    let signatures: Vec<ed25519_dalek::Signature> = keys.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
+    let verifying: Vec<ed25519_dalek::VerifyingKey> = keys.iter().map(|k| k.verifying_key()).collect();
+    let strict = on_all_cores(|| {
+        let mut index = 0;
+        count_for(LIMIT_TIME, || {
+            let i = index % 64;
+            index += 1;
+            let ok = verifying[i].verify_strict(&messages[i], &signatures[i]).is_ok();
+            std::hint::black_box(ok);
+        })
+    });
+    report.add("limits", "verify_strict_per_s", format!("Ed25519 verify_strict/s, all {threads} cores"), strict);
+    let message_refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let batches = on_all_cores(|| {
+        count_for(LIMIT_TIME, || {
+            let ok = ed25519_dalek::verify_batch(&message_refs, &signatures, &verifying).is_ok();
+            std::hint::black_box(ok);
+        })
+    });
+    report.add(
+        "limits",
+        "verify_batch_per_s",
+        format!("Ed25519 batch verifications/s (64 per batch), all {threads} cores"),
+        batches * 64.0,
+    );
+
+    let block = vec![0x5a_u8; 1 << 20];
+    let hashes = count_for(LIMIT_TIME, || {
+        std::hint::black_box(sha2::Sha256::digest(&block));
+    });
+    report.add("limits", "sha256_mb_per_s", "SHA-256 MB/s, one core", hashes * (1 << 20) as f64 / 1e6);
+
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path).map_err(|err| Error::io("create", &path, err))?;
+    let line = vec![b'x'; 900];
+    let mut failed = None;
+    let fsyncs = count_for(LIMIT_TIME, || {
+        use std::io::Write as _;
+        if let Err(err) = file.write_all(&line).and_then(|()| file.sync_data()) {
+            failed.get_or_insert(err);
+        }
+    });
+    if let Some(err) = failed {
+        return Err(Error::io("write and sync", &path, err));
+    }
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    report.add("limits", "fsync_per_s", "fsyncs/s on the ledger's disk (900-byte appends)", fsyncs);
+    Ok(())
+}
+
+/// How many times `work` runs per second, over at least `time`.
+fn count_for(time: Duration, mut work: impl FnMut()) -> f64 {
+    let begun = Instant::now();
+    let mut count = 0u64;
+    loop {
+        for _ in 0..8 {
+            work();
+        }
+        count += 8;
+        let elapsed = begun.elapsed();
+        if elapsed >= time {
+            return count as f64 / elapsed.as_secs_f64();
+        }
+    }
+}
+
+/// The sum of a rate measured on every rayon thread at once.
+fn on_all_cores(measure: impl Fn() -> f64 + Sync) -> f64 {
+    rayon::broadcast(|_| measure()).into_iter().sum()
+}
+
+fn measure_latencies(ledger: &Ledger, people: &PersonSample, seed: u64, report: &mut BenchReport) -> Result<()> {
+    let mut random = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |bound: u64| {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random % bound.max(1)
+    };
+    let size = ledger.size();
+    let mut dossiers = Vec::with_capacity(LATENCY_SAMPLES);
+    let mut found = 0usize;
+    for _ in 0..LATENCY_SAMPLES {
+        let id = people.ids.get(next(people.ids.len() as u64) as usize).map(String::as_str).unwrap_or("P-0000");
+        let begun = Instant::now();
+        found += ledger.dossier(id)?.len();
+        dossiers.push(begun.elapsed());
+    }
+    let (p50, p99) = percentiles(&mut dossiers);
+    report.add("read", "dossier_p50_ms", "dossier query (廉政档案), p50", millis(p50));
+    report.add("read", "dossier_p99_ms", "dossier query (廉政档案), p99", millis(p99));
+    report.add("read", "dossier_records_mean", "  records per dossier, mean", found as f64 / LATENCY_SAMPLES as f64);
+
+    let mut inclusions = Vec::with_capacity(LATENCY_SAMPLES);
+    let mut consistencies = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES {
+        let tree = 1 + next(size);
+        let index = next(tree);
+        let begun = Instant::now();
+        std::hint::black_box(ledger.inclusion_proof(index, tree)?);
+        inclusions.push(begun.elapsed());
+        let old = 1 + next(tree);
+        let begun = Instant::now();
+        std::hint::black_box(ledger.consistency_proof(old, tree)?);
+        consistencies.push(begun.elapsed());
+    }
+    let (p50, p99) = percentiles(&mut inclusions);
+    report.add("read", "inclusion_proof_p50_ms", "inclusion proof, p50", millis(p50));
+    report.add("read", "inclusion_proof_p99_ms", "inclusion proof, p99", millis(p99));
+    let (p50, p99) = percentiles(&mut consistencies);
+    report.add("read", "consistency_proof_p50_ms", "consistency proof, p50", millis(p50));
+    report.add("read", "consistency_proof_p99_ms", "consistency proof, p99", millis(p99));
+    Ok(())
+}
+
+/// Peak memory of a `lianlog import` of generated records into a second, fresh ledger.
+fn measure_import_process(options: &BenchOptions, setup: &Setup, processes: &mut dyn Processes) -> Result<u64> {
+    let records = options.entries.clamp(1, IMPORT_PROCESS_RECORDS);
+    let path = options.dir.join("import.jsonl");
+    let mut text = Vec::new();
+    for (kind, body) in Workload::new(options.seed.wrapping_add(1)).take(records as usize) {
+        text.extend_from_slice(serde_json::json!({"kind": kind, "body": body}).to_string().as_bytes());
+        text.push(b'\n');
+    }
+    std::fs::write(&path, &text).map_err(|err| Error::io("write", &path, err))?;
+    let second = options.dir.join("import-ledger");
+    let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+    let name = KeyName::parse("bench.example.gov.cn/import").map_err(|e| Error::bad_input(e.to_string()))?;
+    let mut ledger = Ledger::init(&second, &name, &setup.admin, holder.clone())?;
+    ledger.grant(&setup.officers[0].public().vkey(), &[Role::Officer], &holder, &setup.admin)?;
+    drop(ledger);
+    let run = processes.run(&[
+        "import".into(),
+        path.into(),
+        "--ledger".into(),
+        second.into(),
+        "--key".into(),
+        setup.officer_key_file.clone().into(),
+    ])?;
+    Ok(run.peak_rss_bytes)
+}
+
+fn dir_bytes(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for item in std::fs::read_dir(dir).map_err(|err| Error::io("read", dir, err))? {
+        let item = item.map_err(|err| Error::io("read", dir, err))?;
+        let meta = item.metadata().map_err(|err| Error::io("inspect", item.path(), err))?;
+        total += if meta.is_dir() { dir_bytes(&item.path())? } else { meta.len() };
+    }
+    Ok(total)
+}
+
+/// The median and the 99th percentile (nearest rank).
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+    if samples.is_empty() {
+        return (Duration::ZERO, Duration::ZERO);
+    }
+    samples.sort_unstable();
+    let rank = |p: usize| samples[((samples.len() * p).div_ceil(100)).clamp(1, samples.len()) - 1];
+    (rank(50), rank(99))
+}
+
+fn rate(count: u64, time: Duration) -> f64 {
+    count as f64 / time.as_secs_f64()
+}
+
+fn millis(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e3
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1 << 20) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=100).rev().map(Duration::from_millis).collect();
+        assert_eq!(percentiles(&mut samples), (Duration::from_millis(50), Duration::from_millis(99)));
+        let mut one = vec![Duration::from_millis(3)];
+        assert_eq!(percentiles(&mut one), (Duration::from_millis(3), Duration::from_millis(3)));
+    }
+
+    #[test]
+    fn person_sample_finds_ids_at_any_depth() {
+        let mut people = PersonSample::default();
+        people.collect(&serde_json::json!({"subjects": [{"id": "P-1", "name": "张某"}], "x": {"y": {"id": "P-2"}}}));
+        assert_eq!(people.ids, vec!["P-1", "P-2"]);
+    }
+}
