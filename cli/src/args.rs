@@ -294,6 +294,11 @@ pub struct VerifyArgs {
     /// A trusted cosigner's vkey (repeatable): its cosignatures on the checkpoints must verify.
     #[arg(long)]
     pub cosigner: Vec<String>,
+    /// Verify the log segments alone, streaming in bounded memory, without opening or checking
+    /// the derived store (what an auditor with a copy of `log/` does; works on a read-only copy
+    /// and while another process holds the ledger).
+    #[arg(long, conflicts_with = "file")]
+    pub log_only: bool,
 }
 
 #[derive(Debug, Args)]

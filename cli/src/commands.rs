@@ -619,6 +619,11 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                 VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
             (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
         }
+        None if args.log_only => {
+            let options =
+                VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
+            (dir.display().to_string(), lianlog_ledger::verify_dir(dir, options)?)
+        }
         None => {
             let options =
                 VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };

@@ -261,3 +261,24 @@ fn a_removed_derived_store_is_rebuilt_with_the_same_head() {
     let again = fixture.verify_json();
     assert_eq!((&again["head"], &again["root"]), (&before["head"], &before["root"]));
 }
+
+/// `verify --log-only` checks every entry without the derived store: it passes on the intact log,
+/// never creates a store, and finds an altered body at its seq as plain `verify` does.
+#[test]
+fn verify_log_only_checks_the_log_without_the_store() {
+    let fixture = Fixture::build();
+    let copy = fixture.copy();
+    copy.remove_index();
+    let output = copy.cmd().args(["--json", "verify", "--log-only"]).output().unwrap();
+    assert!(output.status.success(), "{:?}", common::output_text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["entries"], ENTRIES);
+    assert_eq!(report["head"], fixture.verify_json()["head"]);
+    assert!(!copy.ledger.join("index").exists(), "--log-only does not open or create the store");
+
+    copy.tamper(|lines| replace_in(lines, 5, "张三", "李四"));
+    let output = copy.cmd().args(["verify", "--log-only"]).output().unwrap();
+    let (stdout, stderr) = common::output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout} {stderr}");
+    assert!(stdout.contains("seq 5 (line 6)") && stdout.contains("the body or the salt was altered"), "{stdout}");
+}

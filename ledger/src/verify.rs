@@ -131,9 +131,72 @@ pub struct Verifier {
     buffer: Vec<(u64, Vec<u8>)>,
     /// The seq verification started at (0 unless resumed).
     start: u64,
-    /// [`crate::record::Record::replay_id`] of every record so far → its seq (16 bytes and a seq
-    /// per entry: the one part of the verifier's memory that grows with the log).
-    records: std::collections::HashMap<[u8; 16], u64>,
+    /// [`crate::record::Record::replay_id`] of every record so far, with its seq: the one part of
+    /// the verifier's memory that grows with the log.
+    records: SeenRecords,
+}
+
+/// A set of record ids (with the seq each was first seen at), kept as sorted runs that merge like
+/// the digits of a binary counter: 24 bytes per record and O(log n) runs to search. A hash map
+/// needed 25 bytes per slot with up to half its slots empty, and twice that while it grew
+/// (measured: a 1,000,000-entry verify peaked at 95 MB with a `HashMap`).
+#[derive(Debug, Default)]
+pub(crate) struct SeenRecords {
+    /// The newest ids, unsorted, searched linearly (at most [`SeenRecords::RECENT`]).
+    recent: Vec<([u8; 16], u64)>,
+    /// Sorted runs, largest first; each is at least twice as large as the next.
+    runs: Vec<Vec<([u8; 16], u64)>>,
+}
+
+impl SeenRecords {
+    const RECENT: usize = 64;
+
+    pub(crate) fn get(&self, id: &[u8; 16]) -> Option<u64> {
+        if let Some((_, seq)) = self.recent.iter().find(|(seen, _)| seen == id) {
+            return Some(*seq);
+        }
+        self.runs.iter().find_map(|run| run.binary_search_by(|(seen, _)| seen.cmp(id)).ok().map(|i| run[i].1))
+    }
+
+    pub(crate) fn insert(&mut self, id: [u8; 16], seq: u64) {
+        self.recent.push((id, seq));
+        if self.recent.len() < Self::RECENT {
+            return;
+        }
+        let mut run = std::mem::take(&mut self.recent);
+        run.sort_unstable();
+        while let Some(last) = self.runs.last() {
+            if last.len() > 2 * run.len() {
+                break;
+            }
+            let last = self.runs.pop().unwrap_or_default();
+            run = merge_sorted(last, run);
+        }
+        self.runs.push(run);
+    }
+}
+
+/// Merge two sorted runs into the larger one's buffer, from the back: the extra memory is the
+/// smaller run, not a third buffer of the merged size.
+fn merge_sorted(mut a: Vec<([u8; 16], u64)>, mut b: Vec<([u8; 16], u64)>) -> Vec<([u8; 16], u64)> {
+    if a.len() < b.len() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let (mut i, mut j) = (a.len(), b.len());
+    a.reserve_exact(j);
+    a.resize(i + j, ([0; 16], 0));
+    let mut k = i + j;
+    while j > 0 {
+        k -= 1;
+        if i > 0 && a[i - 1] > b[j - 1] {
+            a[k] = a[i - 1];
+            i -= 1;
+        } else {
+            a[k] = b[j - 1];
+            j -= 1;
+        }
+    }
+    a
 }
 
 impl Verifier {
@@ -164,7 +227,7 @@ impl Verifier {
             roots,
             buffer: Vec::with_capacity(CHUNK),
             start: state.next_seq,
-            records: std::collections::HashMap::new(),
+            records: SeenRecords::default(),
         }
     }
 
@@ -577,5 +640,37 @@ pub fn check_checkpoint(
             crate::encoding::hex(&checkpoint.root)
         ))),
         None => Err(crate::Error::bad_input(format!("the root at size {} was not computed", checkpoint.size))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The sorted runs answer like a map: the first seq of every id seen, nothing else.
+        #[test]
+        fn seen_records_answer_like_a_map(ids in proptest::collection::vec(0u16..2000, 0..3000)) {
+            let mut seen = SeenRecords::default();
+            let mut reference = std::collections::HashMap::new();
+            for (seq, small) in ids.iter().enumerate() {
+                let mut id = [0u8; 16];
+                id[..2].copy_from_slice(&small.to_be_bytes());
+                id[15] = (small % 7) as u8;
+                prop_assert_eq!(seen.get(&id), reference.get(&id).copied());
+                if let std::collections::hash_map::Entry::Vacant(slot) = reference.entry(id) {
+                    slot.insert(seq as u64);
+                    seen.insert(id, seq as u64);
+                }
+            }
+            for small in 0u16..2000 {
+                let mut id = [0u8; 16];
+                id[..2].copy_from_slice(&small.to_be_bytes());
+                id[15] = (small % 7) as u8;
+                prop_assert_eq!(seen.get(&id), reference.get(&id).copied());
+            }
+            prop_assert!(seen.runs.len() <= 2 + (usize::BITS - ids.len().leading_zeros()) as usize);
+        }
     }
 }
