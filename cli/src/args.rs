@@ -522,8 +522,8 @@ pub struct BenchArgs {
     /// Records to generate and import (all kinds, Chinese text, three officers).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub entries: u64,
-    /// An empty or new directory to build the ledger in; kept afterwards. Without it, a temporary
-    /// directory is used and removed.
+    /// An empty or new directory to build the ledger in, on the disk to measure; kept afterwards.
+    /// Without it, `./lianlog-bench-<pid>` is used and removed.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Seed of the generated records.

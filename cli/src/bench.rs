@@ -18,10 +18,9 @@ use crate::render;
 pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
     let (dir, temporary) = match args.dir {
         Some(dir) => (dir, false),
-        None => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            (std::env::temp_dir().join(format!("lianlog-bench-{}-{nanos}", std::process::id())), true)
-        }
+        // In the current directory, not the system's temporary one: that is often a RAM disk,
+        // where fsync costs nothing and the figures would describe no real ledger.
+        None => (PathBuf::from(format!("lianlog-bench-{}", std::process::id())), true),
     };
     let options = BenchOptions { entries: args.entries, dir: dir.clone(), seed: args.seed };
     let mut children = ChildProcesses { exe: std::env::current_exe()?, started: Instant::now(), runs: 0 };

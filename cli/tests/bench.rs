@@ -11,6 +11,7 @@ const FIGURES: &[&str] = &[
     "sign_all_cores_per_s",
     "verify_strict_per_s",
     "verify_batch_per_s",
+    "verify_batch_checked_per_s",
     "sha256_mb_per_s",
     "fsync_per_s",
     "import_records_per_s",

@@ -419,6 +419,27 @@ fn measure_limits(dir: &Path, report: &mut BenchReport) -> Result<()> {
         format!("Ed25519 batch verifications/s (64 per batch), all {threads} cores"),
         batches * 64.0,
     );
+    // The batch that would provably equal verify_strict (docs/ARCHITECTURE.md): every R decoded,
+    // checked canonical and torsion-free first. Measured to show what it would save.
+    let checked_batches = on_all_cores(|| {
+        count_for(LIMIT_TIME, || {
+            let all_r_sound = signatures.iter().all(|signature| {
+                let r_bytes = signature.r_bytes();
+                ed25519_dalek::VerifyingKey::from_bytes(r_bytes).is_ok_and(|r| {
+                    let point = r.to_edwards();
+                    point.is_torsion_free() && point.compress().as_bytes() == r_bytes
+                })
+            });
+            let ok = all_r_sound && ed25519_dalek::verify_batch(&message_refs, &signatures, &verifying).is_ok();
+            std::hint::black_box(ok);
+        })
+    });
+    report.add(
+        "limits",
+        "verify_batch_checked_per_s",
+        format!("  batch with every R checked torsion-free (= strict), all {threads} cores"),
+        checked_batches * 64.0,
+    );
 
     let block = vec![0x5a_u8; 1 << 20];
     let hashes = count_for(LIMIT_TIME, || {
