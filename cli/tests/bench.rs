@@ -17,6 +17,8 @@ const FIGURES: &[&str] = &[
     "import_records_per_s",
     "append_per_s",
     "append_to_fsync_ratio",
+    "group_append_per_s",
+    "group_append_to_fsync_ratio",
     "append_process_p50_ms",
     "append_process_p99_ms",
     "open_ms",
@@ -67,13 +69,14 @@ fn bench_reports_every_figure_and_leaves_a_ledger_that_verifies() {
     }
     // Memory is the child's own, not the benchmark's: verify of 300 entries is small.
     assert!(figures["verify_peak_rss_mib"].as_f64().unwrap() < 200.0, "{stdout}");
-    // The ledger holds genesis, three grants, the records, 300 library appends and 15 processes'.
+    // The ledger holds genesis, three grants, the records, 300 library appends, 4,000 appends
+    // through group commit and 15 processes'.
     let ledger = dir.join("ledger");
     let verified = lianlog().arg("verify").arg("--ledger").arg(&ledger).arg("--json").output().unwrap();
     let (stdout, stderr) = output_text(&verified);
     assert!(verified.status.success(), "{stderr}");
     let verified: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(verified["entries"], 4 + 300 + 300 + 15, "{verified}");
+    assert_eq!(verified["entries"], 4 + 300 + 300 + 4000 + 15, "{verified}");
 }
 
 #[test]

@@ -13,6 +13,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -44,6 +45,9 @@ const LIMIT_TIME: Duration = Duration::from_millis(400);
 const FSYNC_TIME: Duration = Duration::from_millis(1500);
 /// Single durable appends through the library.
 const SINGLE_APPENDS: usize = 300;
+/// Records appended through group commit, and the threads appending them.
+const GROUP_APPENDS: usize = 4000;
+const GROUP_THREADS: usize = 16;
 /// Runs of one `lianlog append` process.
 const APPEND_PROCESSES: usize = 15;
 /// Samples of each query and proof latency.
@@ -145,6 +149,16 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     report.add("write", "append_per_s", "single durable append (library)", appends);
     let fsyncs = report.get("fsync_per_s").unwrap_or(f64::NAN);
     report.add("write", "append_to_fsync_ratio", "  ratio to fsyncs/s", appends / fsyncs);
+
+    processes.stage(&format!("group commit ({GROUP_THREADS} appending threads)"));
+    let (ledger, grouped) = measure_group_commit(ledger, &setup)?;
+    report.add(
+        "write",
+        "group_append_per_s",
+        format!("durable appends/s, {GROUP_THREADS} threads through group commit"),
+        grouped,
+    );
+    report.add("write", "group_append_to_fsync_ratio", "  ratio to fsyncs/s", grouped / fsyncs);
     let size = ledger.size();
     drop(ledger);
 
@@ -303,7 +317,7 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 struct Setup {
     ledger_dir: PathBuf,
     admin: SecretKey,
-    officers: Vec<SecretKey>,
+    officers: Vec<Arc<SecretKey>>,
     officer_key_file: PathBuf,
 }
 
@@ -313,7 +327,7 @@ impl Setup {
         let admin = SecretKey::generate(name("admin.bench")?)?;
         let officers = ["officer.qian", "officer.sun", "officer.li"]
             .iter()
-            .map(|n| SecretKey::generate(name(n)?))
+            .map(|n| SecretKey::generate(name(n)?).map(Arc::new))
             .collect::<Result<Vec<_>>>()?;
         let ledger_dir = dir.join("ledger");
         let holder = |person: &str, unit: &str| Holder { name: person.into(), unit: unit.into(), title: None };
@@ -370,6 +384,43 @@ fn next_records(workload: &mut Workload, count: usize, people: &mut PersonSample
 
 fn next_drafts(workload: &mut Workload, count: usize, people: &mut PersonSample) -> Vec<Draft> {
     next_records(workload, count, people).into_iter().map(|(kind, body)| Draft::new(kind, body)).collect()
+}
+
+/// Appends/s of [`GROUP_THREADS`] threads appending at once through [`GroupCommit`], each
+/// answered after the `sync_data` that covers its record. The records are interviews, which
+/// depend on no other record, so that any order is valid.
+fn measure_group_commit(ledger: Ledger, setup: &Setup) -> Result<(Ledger, f64)> {
+    let group = crate::group::GroupCommit::start(ledger);
+    let begun = Instant::now();
+    let results: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..GROUP_THREADS)
+            .map(|thread| {
+                let appender = group.appender();
+                let key = setup.officers[thread % setup.officers.len()].clone();
+                scope.spawn(move || -> Result<()> {
+                    for n in 0..GROUP_APPENDS / GROUP_THREADS {
+                        let body = serde_json::json!({
+                            "interview_type": "reminder",
+                            "subjects": [{"id": format!("P-G{thread:02}{n:05}"), "name": "张某", "unit": "市住建局"}],
+                            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                            "held_on": "2025-03-10",
+                            "reason": "提醒谈话（组提交测试）",
+                        });
+                        appender.append(Draft::new("interview", body), key.clone())?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|_| Err(Error::bad_input("an appending thread panicked"))))
+            .collect()
+    });
+    let elapsed = begun.elapsed();
+    let ledger = group.finish()?;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok((ledger, rate((GROUP_APPENDS / GROUP_THREADS * GROUP_THREADS) as u64, elapsed)))
 }
 
 /// The machine's limits, each run for [`LIMIT_TIME`]: what the ledger's work is made of.

@@ -803,11 +803,22 @@ impl Ledger {
     /// Append records all-or-nothing: each is checked against the registry as it would stand at
     /// its seq; if any is refused, nothing is written. One write and one fsync for the batch.
     pub fn append_batch(&mut self, drafts: &[Draft], key: &SecretKey) -> Result<Vec<Appended>> {
-        self.append_with(drafts, key, false)
+        self.append_with(drafts, &[key], false)
     }
 
-    /// The append path; `internal` admits the ledger's own kinds (`ledger.redact`).
-    fn append_with(&mut self, drafts: &[Draft], key: &SecretKey, internal: bool) -> Result<Vec<Appended>> {
+    /// [`Ledger::append_batch`] with each record signed by its own author (`keys[i]` signs
+    /// `drafts[i]`): how [`crate::group::GroupCommit`] writes the records of several callers with
+    /// one fsync.
+    pub fn append_batch_by(&mut self, drafts: &[Draft], keys: &[&SecretKey]) -> Result<Vec<Appended>> {
+        if keys.len() != drafts.len() {
+            return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
+        }
+        self.append_with(drafts, keys, false)
+    }
+
+    /// The append path: `keys` holds one key for every draft, or one for all; `internal` admits
+    /// the ledger's own kinds (`ledger.redact`).
+    fn append_with(&mut self, drafts: &[Draft], keys: &[&SecretKey], internal: bool) -> Result<Vec<Appended>> {
         if drafts.is_empty() {
             return Err(Error::bad_input("nothing to append"));
         }
@@ -835,7 +846,10 @@ impl Ledger {
             use rayon::prelude::*;
             drafts
                 .par_iter()
-                .map(|draft| {
+                .enumerate()
+                .map(|(index, draft)| {
+                    let key =
+                        keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
                     let body_bytes = check_draft(draft, internal)?;
                     sign_draft(&self.origin, draft, &body_bytes, key, time)
                 })

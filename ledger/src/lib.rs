@@ -18,6 +18,7 @@ pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
 pub mod error;
+pub mod group;
 pub mod keys;
 pub mod ledger;
 pub mod log;

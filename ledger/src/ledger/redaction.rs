@@ -62,7 +62,7 @@ impl Ledger {
         }
         let by = self.size();
         write_intent(self.dir(), target, by)?;
-        let appended = match self.append_with(&[Draft::new("ledger.redact", body)], admin, true) {
+        let appended = match self.append_with(&[Draft::new("ledger.redact", body)], &[admin], true) {
             Ok(mut appended) => appended.pop().ok_or_else(|| Error::bad_input("nothing appended"))?,
             Err(err) => {
                 let _ = std::fs::remove_file(self.dir().join(INTENT_FILE));
