@@ -8,9 +8,10 @@
 //! to do.
 //!
 //! Map: [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
-//! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived sled
-//! data) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with [`merkle`] for
-//! the RFC 6962 tree, and [`archive`] for snapshot archives (create, verify, restore, query).
+//! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived data:
+//! item files and sled) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with
+//! [`merkle`] for the RFC 6962 tree, [`archive`] for snapshot archives (create, verify, restore,
+//! query), [`group`] for group commit of concurrent appenders, and [`bench`] for `lianlog bench`.
 
 pub mod archive;
 pub mod bench;
