@@ -864,50 +864,61 @@ impl Ledger {
             head = entry.hash();
             entries.push((entry, signed.salt));
         }
-        let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
-            use rayon::prelude::*;
-            entries
-                .into_par_iter()
-                .zip(drafts.par_iter())
-                .map(|((entry, salt), draft)| {
-                    let expected = entry.hash();
-                    let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
-                    let mut bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
-                    let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1])
-                        .map_err(|e| Error::bad_input(format!("the record does not form a valid stored line: {e}")))?;
-                    if parsed.entry_hash != expected {
-                        return Err(Error::bad_input("the record does not survive encoding unchanged"));
-                    }
-                    bytes.shrink_to_fit();
-                    Ok((bytes, parsed))
-                })
-                .collect()
-        };
         let mut registry = self.registry.clone();
         let mut registry_changed = false;
         let mut changes = StateChanges::default();
         let mut bytes = Vec::with_capacity(drafts.len() * 900);
         let mut staged = Vec::with_capacity(drafts.len());
-        for (index, (draft, line)) in drafts.iter().zip(lines).enumerate() {
-            let seq = self.size + index as u64;
-            let place = |err: Error| place(index, err);
-            let (line, parsed) = line.map_err(place)?;
-            registry
-                .authorize(&parsed.line.entry.record, seq)
-                .map_err(|e| place(Error::unauthorized(e.to_string())))?;
-            if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
-                crate::schema::validate(&draft.kind, draft.v, &draft.body, time)
-                    .map_err(|e| place(Error::bad_input(format!("{} v{}: {e}", draft.kind, draft.v))))?;
-            }
-            self.project(&mut changes, &parsed, true).map_err(place)?;
-            if draft.kind.starts_with("key.") {
+        // Lines are encoded and re-parsed on all cores a chunk at a time, so that only one chunk
+        // of parsed lines is held however large the batch.
+        const ENCODE_CHUNK: usize = 4096;
+        let mut entries = entries.into_iter();
+        let mut first = 0;
+        while first < drafts.len() {
+            let chunk: Vec<(Entry, crate::record::Salt)> = entries.by_ref().take(ENCODE_CHUNK).collect();
+            let chunk_drafts = &drafts[first..first + chunk.len()];
+            let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
+                use rayon::prelude::*;
+                chunk
+                    .into_par_iter()
+                    .zip(chunk_drafts.par_iter())
+                    .map(|((entry, salt), draft)| {
+                        let expected = entry.hash();
+                        let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
+                        let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
+                        let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1]).map_err(|e| {
+                            Error::bad_input(format!("the record does not form a valid stored line: {e}"))
+                        })?;
+                        if parsed.entry_hash != expected {
+                            return Err(Error::bad_input("the record does not survive encoding unchanged"));
+                        }
+                        Ok((bytes, parsed))
+                    })
+                    .collect()
+            };
+            for (offset, (draft, line)) in chunk_drafts.iter().zip(lines).enumerate() {
+                let index = first + offset;
+                let seq = self.size + index as u64;
+                let place = |err: Error| place(index, err);
+                let (line, parsed) = line.map_err(place)?;
                 registry
-                    .apply(seq, &parsed.line.entry.record, &draft.body)
-                    .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
-                registry_changed = true;
+                    .authorize(&parsed.line.entry.record, seq)
+                    .map_err(|e| place(Error::unauthorized(e.to_string())))?;
+                if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
+                    crate::schema::validate(&draft.kind, draft.v, &draft.body, time)
+                        .map_err(|e| place(Error::bad_input(format!("{} v{}: {e}", draft.kind, draft.v))))?;
+                }
+                self.project(&mut changes, &parsed, true).map_err(place)?;
+                if draft.kind.starts_with("key.") {
+                    registry
+                        .apply(seq, &parsed.line.entry.record, &draft.body)
+                        .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
+                    registry_changed = true;
+                }
+                bytes.extend_from_slice(&line);
+                staged.push((line.len() as u64, StagedEntry::of(&parsed)));
             }
-            bytes.extend_from_slice(&line);
-            staged.push((line.len() as u64, StagedEntry::of(&parsed)));
+            first += chunk_drafts.len();
         }
         let batch_intent = drafts.len() > 1;
         if batch_intent {

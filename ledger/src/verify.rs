@@ -1,9 +1,10 @@
 //! Full verification of a sequence of stored lines: the ledger's own log, an export, an archive.
 //!
 //! One streaming pass (memory: the key registry, pending redactions, an O(log n) Merkle frontier,
-//! and 16 bytes and a seq per entry to find replayed records): canonical bytes, body hashes, seq,
-//! chain, time order, the record envelope, origin binding, key registry and authorization, author
-//! signatures, no record twice (a lianlog rule), redaction links, and the Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
+//! and 24 bytes per entry to find replayed records, `SeenRecords`): canonical bytes, body
+//! hashes, seq, chain, time order, the record envelope, origin binding, key registry and
+//! authorization, author signatures, no record twice (a lianlog rule), redaction links, and the
+//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
 //! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
 //! reported, whatever stage found it.
 
