@@ -79,6 +79,16 @@ fn bench_reports_every_figure_and_leaves_a_ledger_that_verifies() {
     assert_eq!(verified["entries"], 4 + 300 + 300 + 4000 + 15, "{verified}");
 }
 
+/// Every figure is explained in docs/PERFORMANCE.md, under its own key.
+#[test]
+fn every_figure_is_documented() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PERFORMANCE.md")).unwrap();
+    let explained = &doc[doc.find("### What each figure is").unwrap()..doc.find("## Results").unwrap()];
+    for key in FIGURES {
+        assert!(explained.contains(&format!("`{key}`")), "docs/PERFORMANCE.md does not explain {key}");
+    }
+}
+
 #[test]
 fn bench_refuses_a_directory_that_is_not_empty() {
     let temp = tempfile::tempdir().unwrap();
