@@ -619,47 +619,46 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                 VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
             (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
         }
-        None if args.log_only => {
-            let options =
-                VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
-            (dir.display().to_string(), lianlog_ledger::verify_dir(dir, options)?)
-        }
         None => {
             let options =
                 VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
             // With the lock, also check the derived store; without it (a writer is busy), the log alone.
-            let result = match Ledger::open(dir) {
-                Ok(ledger) => {
-                    for note in ledger.notes() {
-                        eprintln!("lianlog: {note}");
+            let result = if args.log_only {
+                lianlog_ledger::verify_dir(dir, options)?
+            } else {
+                match Ledger::open(dir) {
+                    Ok(ledger) => {
+                        for note in ledger.notes() {
+                            eprintln!("lianlog: {note}");
+                        }
+                        ledger.verify(options)?
                     }
-                    ledger.verify(options)?
-                }
-                Err(err) if err.kind() == ErrorKind::Locked => {
-                    eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
-                    lianlog_ledger::verify_dir(dir, options)?
-                }
-                Err(err) if err.kind() == ErrorKind::Io => {
-                    // A read-only or full disk: the log can still be read and checked.
-                    eprintln!("lianlog: {err}");
-                    eprintln!(
-                        "lianlog: the ledger cannot be opened for writing; verifying the log alone (not the derived store)"
-                    );
-                    lianlog_ledger::verify_dir(dir, options)?
-                }
-                Err(err) if err.kind() == ErrorKind::Verification => {
-                    // The log changed behind the derived store's back. Name the first bad seq if
-                    // the log itself shows one; otherwise the store's record is the evidence.
-                    match lianlog_ledger::verify_dir(dir, options)? {
-                        Err(failure) => Err(failure),
-                        Ok(report) => Err(lianlog_ledger::VerifyFailure {
-                            line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
-                            seq: err.seq(),
-                            reason: err.message().to_string(),
-                        }),
+                    Err(err) if err.kind() == ErrorKind::Locked => {
+                        eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
+                        lianlog_ledger::verify_dir(dir, options)?
                     }
+                    Err(err) if err.kind() == ErrorKind::Io => {
+                        // A read-only or full disk: the log can still be read and checked.
+                        eprintln!("lianlog: {err}");
+                        eprintln!(
+                            "lianlog: the ledger cannot be opened for writing; verifying the log alone (not the derived store)"
+                        );
+                        lianlog_ledger::verify_dir(dir, options)?
+                    }
+                    Err(err) if err.kind() == ErrorKind::Verification => {
+                        // The log changed behind the derived store's back. Name the first bad seq if
+                        // the log itself shows one; otherwise the store's record is the evidence.
+                        match lianlog_ledger::verify_dir(dir, options)? {
+                            Err(failure) => Err(failure),
+                            Ok(report) => Err(lianlog_ledger::VerifyFailure {
+                                line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
+                                seq: err.seq(),
+                                reason: err.message().to_string(),
+                            }),
+                        }
+                    }
+                    Err(err) => return Err(err.into()),
                 }
-                Err(err) => return Err(err.into()),
             };
             (dir.display().to_string(), result)
         }

@@ -77,24 +77,25 @@ fn commit_groups(mut ledger: Ledger, incoming: mpsc::Receiver<Request>) -> Ledge
                 Err(_) => break,
             }
         }
-        let drafts: Vec<Draft> = group.iter().map(|request| request.draft.clone()).collect();
-        let keys: Vec<&SecretKey> = group.iter().map(|request| request.key.as_ref()).collect();
+        let (drafts, authors): (Vec<Draft>, Vec<_>) =
+            group.into_iter().map(|request| (request.draft, (request.key, request.reply))).unzip();
+        let keys: Vec<&SecretKey> = authors.iter().map(|(key, _)| key.as_ref()).collect();
         match ledger.append_batch_by(&drafts, &keys) {
             Ok(appended) => {
-                for (request, appended) in group.iter().zip(appended) {
+                for ((_, reply), appended) in authors.iter().zip(appended) {
                     // A caller that went away needs no answer.
-                    let _ = request.reply.send(Ok(appended));
+                    let _ = reply.send(Ok(appended));
                 }
             }
             // Nothing of the group was written: each record again on its own, so that only the
             // refused ones fail.
-            Err(_) if group.len() > 1 => {
-                for request in &group {
-                    let _ = request.reply.send(ledger.append(&request.draft, &request.key));
+            Err(_) if drafts.len() > 1 => {
+                for (draft, (key, reply)) in drafts.iter().zip(&authors) {
+                    let _ = reply.send(ledger.append(draft, key));
                 }
             }
             Err(err) => {
-                let _ = group[0].reply.send(Err(err));
+                let _ = authors[0].1.send(Err(err));
             }
         }
     }

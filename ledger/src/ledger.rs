@@ -327,7 +327,7 @@ impl Ledger {
             "admins": [{"key": admin.public().vkey(), "holder": holder.to_value()}],
         });
         let now = Timestamp::now();
-        let line = build_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, EntryHash::ZERO, now)?;
+        let line = genesis_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, now)?;
         let parsed = ParsedLine::parse(&line[..line.len() - 1]).map_err(|e| Error::bad_input(e.to_string()))?;
         // Check the genesis with the same rules the verifier applies before writing anything.
         KeyRegistry::default()
@@ -862,7 +862,7 @@ impl Ledger {
             let entry =
                 Entry { seq: self.size + index as u64, prev: head, time, record: signed.record, sig: signed.sig };
             head = entry.hash();
-            entries.push((entry, signed.salt));
+            entries.push((entry, signed.salt, head));
         }
         let mut registry = self.registry.clone();
         let mut registry_changed = false;
@@ -875,15 +875,14 @@ impl Ledger {
         let mut entries = entries.into_iter();
         let mut first = 0;
         while first < drafts.len() {
-            let chunk: Vec<(Entry, crate::record::Salt)> = entries.by_ref().take(ENCODE_CHUNK).collect();
+            let chunk: Vec<(Entry, crate::record::Salt, EntryHash)> = entries.by_ref().take(ENCODE_CHUNK).collect();
             let chunk_drafts = &drafts[first..first + chunk.len()];
             let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
                 use rayon::prelude::*;
                 chunk
                     .into_par_iter()
                     .zip(chunk_drafts.par_iter())
-                    .map(|((entry, salt), draft)| {
-                        let expected = entry.hash();
+                    .map(|((entry, salt, expected), draft)| {
                         let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
                         let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
                         let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1]).map_err(|e| {
@@ -1452,11 +1451,11 @@ fn check_key_body_limits(body: &Value) -> Result<()> {
 }
 
 /// Make, sign and encode the genesis line (seq 0, with its newline).
-fn build_line(origin: &str, draft: &Draft, key: &SecretKey, prev: EntryHash, time: Timestamp) -> Result<Vec<u8>> {
+fn genesis_line(origin: &str, draft: &Draft, key: &SecretKey, time: Timestamp) -> Result<Vec<u8>> {
     let body_bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
     let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
     let line = StoredLine {
-        entry: Entry { seq: 0, prev, time, record: signed.record, sig: signed.sig },
+        entry: Entry { seq: 0, prev: EntryHash::ZERO, time, record: signed.record, sig: signed.sig },
         body: StoredBody::Full { body: draft.body.clone(), salt: signed.salt },
     };
     line.to_line().map_err(|e| Error::bad_input(e.to_string()))

@@ -158,11 +158,6 @@ impl ItemFile {
         Ok(ItemFile { file, path, item_bytes })
     }
 
-    fn items(&self) -> Result<u64> {
-        let length = self.file.metadata().map_err(|err| Error::io("inspect", &self.path, err))?.len();
-        Ok(length / self.item_bytes)
-    }
-
     fn write_run(&self, run: &Run) -> Result<()> {
         use std::os::unix::fs::FileExt as _;
         if run.bytes.is_empty() {
@@ -185,14 +180,16 @@ impl ItemFile {
 
     /// Keep exactly `items` items; fails (as damage) if there are fewer.
     fn cut_to(&self, items: u64) -> Result<()> {
-        let have = self.items()?;
+        let length = self.file.metadata().map_err(|err| Error::io("inspect", &self.path, err))?.len();
+        let have = length / self.item_bytes;
         if have < items {
             return Err(Error::new(
                 crate::ErrorKind::Store,
                 format!("derived store: {} holds {have} items, {items} expected", self.path.display()),
             ));
         }
-        if have > items || self.file.metadata().map(|m| m.len()).unwrap_or(0) != items * self.item_bytes {
+        // Whole items past the head, or part of one: what an interrupted batch left.
+        if length != items * self.item_bytes {
             self.file.set_len(items * self.item_bytes).map_err(|err| Error::io("truncate", &self.path, err))?;
         }
         Ok(())
@@ -254,7 +251,6 @@ impl Store {
             count += 1;
             if count == ATOMIC_WRITES {
                 write(std::mem::take(&mut part))?;
-                self.flush()?;
                 count = 0;
             }
         }
