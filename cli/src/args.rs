@@ -477,7 +477,7 @@ pub struct CasesArgs {
 
 #[derive(Debug, Args)]
 pub struct OverdueArgs {
-    /// The day to check against (YYYY-MM-DD); today by default.
+    /// The day to check against (YYYY-MM-DD); today in China (UTC+8) by default.
     #[arg(long)]
     pub on: Option<String>,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China

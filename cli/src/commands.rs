@@ -394,7 +394,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Overdue(args) => {
             let on = match args.on.as_deref() {
                 Some(day) => parse_date(day, "--on")?,
-                None => lianlog_ledger::Timestamp::now().date(),
+                // Due dates are days of the commission's calendar (China, UTC+8).
+                None => lianlog_ledger::Timestamp::now().date_in_china(),
             };
             let source = Answering::open(dir, &cli.archive, args.as_of.as_deref(), json_output)?;
             let overdue = source.queries().overdue(on)?;

@@ -154,6 +154,8 @@ enum StoreProblem {
     Damaged(String),
     /// The log changed behind the store's back at this seq: evidence of tampering or data loss.
     LogChanged(u64, String),
+    /// An earlier version of lianlog wrote the store in another layout: rebuild it.
+    Outdated,
 }
 
 /// An open ledger. Only one process may hold a ledger open (it holds `lock`).
@@ -437,6 +439,14 @@ impl Ledger {
                 ));
                 ledger.rebuild_store()?;
             }
+            Err(StoreProblem::Outdated) => {
+                ledger.notes.push(
+                    "the derived store was written by an earlier version of lianlog in another layout; it holds only \
+                     derived data and was rebuilt from the log"
+                        .to_string(),
+                );
+                ledger.rebuild_store()?;
+            }
             Err(StoreProblem::LogChanged(_, reason)) if options.accept_log_as_is => {
                 ledger.notes.push(format!("{reason}; rebuilt the derived store from the log as it is now"));
                 ledger.rebuild_store()?;
@@ -484,6 +494,9 @@ impl Ledger {
         let damaged = |e: Error| Damaged(e.to_string());
         if self.store.interrupted().map_err(damaged)? {
             return Err(Damaged("an update of the derived store was interrupted".into()));
+        }
+        if !self.store.layout_is_current().map_err(damaged)? {
+            return Err(StoreProblem::Outdated);
         }
         let Some(head) = self.store.head().map_err(damaged)? else {
             return self.store.trim_to(0).map_err(damaged);

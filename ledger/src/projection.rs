@@ -4,7 +4,8 @@
 //!   revoked), appeals, rectifications (open/completed, due date), duty reports by person and
 //!   period, corrections;
 //! - secondary indexes: person → seqs, unit → seqs, kind → seqs, so that lookups cost what they
-//!   return, not what the ledger holds;
+//!   return, not what the ledger holds; each index is a few chunks of seqs
+//!   ([`keys::index_chunk`]) rather than a key per seq;
 //! - statistics: counts per (year, unit, kind) and per (month, kind).
 //!
 //! [`apply_record`] is the one place where a record changes this state, and it first checks the
@@ -76,6 +77,55 @@ impl<'a> View<'a> {
         self.changes.writes.insert(key, None);
     }
 
+    /// Add `seq` to the index under `prefix`: appended to its last chunk, so that an append
+    /// rewrites one small value rather than adding a key per record.
+    fn index_add(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        let slots_key = keys::index_slots(prefix);
+        let slots = self.get_u64(&slots_key)?;
+        let chunk_key = keys::index_chunk(prefix, slots / keys::INDEX_CHUNK_SEQS);
+        // In a batch (or a replay) the chunk is usually among the pending changes already:
+        // extend it there rather than copying it out and back.
+        match self.changes.writes.get_mut(&chunk_key) {
+            Some(Some(chunk)) => chunk.extend_from_slice(&seq.to_be_bytes()),
+            pending => {
+                // Deleted in this batch (emptied by a correction), or not touched yet.
+                let mut chunk = match pending {
+                    Some(None) => Vec::new(),
+                    _ => self.base.get_state(&chunk_key)?.unwrap_or_default(),
+                };
+                chunk.extend_from_slice(&seq.to_be_bytes());
+                self.put(chunk_key, chunk);
+            }
+        }
+        self.put(slots_key, (slots + 1).to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    /// Remove `seq` from the index under `prefix` (a correction retracting what its target
+    /// asserted). Newest chunks first, where corrected records usually are.
+    fn index_remove(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        let slots = self.get_u64(&keys::index_slots(prefix))?;
+        let wanted = seq.to_be_bytes();
+        for chunk_number in (0..slots.div_ceil(keys::INDEX_CHUNK_SEQS)).rev() {
+            let chunk_key = keys::index_chunk(prefix, chunk_number);
+            let Some(mut chunk) = self.get(&chunk_key)? else { continue };
+            if let Some(at) = chunk.chunks_exact(8).position(|item| item == wanted) {
+                chunk.drain(at * 8..at * 8 + 8);
+                if chunk.is_empty() {
+                    self.delete(chunk_key);
+                } else {
+                    self.put(chunk_key, chunk);
+                }
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn get_u64(&self, key: &[u8]) -> Result<u64> {
+        Ok(self.get(key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_be_bytes).unwrap_or(0))
+    }
+
     fn add_count(&mut self, key: Vec<u8>, delta: i64) -> Result<()> {
         let current =
             self.get(&key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(i64::from_be_bytes).unwrap_or(0);
@@ -92,6 +142,12 @@ impl<'a> View<'a> {
 /// Key builders: one place for the projection key layout.
 pub mod keys {
     pub const PREFIX: u8 = b'P';
+
+    /// Seqs per chunk of an index (person, unit, kind → seqs). An index is a few keys holding
+    /// many seqs rather than a key per seq: sled's open time, disk use and write cost grow with
+    /// its number of keys (docs/PERFORMANCE.md), and an append rewrites at most this many times
+    /// 8 bytes per index it touches.
+    pub const INDEX_CHUNK_SEQS: u64 = 128;
 
     fn key(parts: &[&[u8]]) -> Vec<u8> {
         let mut out = vec![PREFIX];
@@ -125,15 +181,11 @@ pub mod keys {
     pub fn record(seq: u64) -> Vec<u8> {
         key(&[b"s", &seq.to_be_bytes()])
     }
-    /// Index: person id → seqs. The prefix of [`person_index`] without the seq.
+    /// Index: person id → seqs. The chunks of one person's index are the keys under this prefix
+    /// ([`index_chunk`]).
     pub fn person_prefix(person: &str) -> Vec<u8> {
         let mut k = key(&[b"ip", person.as_bytes()]);
         k.push(0);
-        k
-    }
-    pub fn person_index(person: &str, seq: u64) -> Vec<u8> {
-        let mut k = person_prefix(person);
-        k.extend_from_slice(&seq.to_be_bytes());
         k
     }
     pub fn unit_prefix(unit: &str) -> Vec<u8> {
@@ -141,19 +193,24 @@ pub mod keys {
         k.push(0);
         k
     }
-    pub fn unit_index(unit: &str, seq: u64) -> Vec<u8> {
-        let mut k = unit_prefix(unit);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
-    }
     pub fn kind_prefix(kind: &str) -> Vec<u8> {
         let mut k = key(&[b"ik", kind.as_bytes()]);
         k.push(0);
         k
     }
-    pub fn kind_index(kind: &str, seq: u64) -> Vec<u8> {
-        let mut k = kind_prefix(kind);
-        k.extend_from_slice(&seq.to_be_bytes());
+    /// Chunk number `chunk` of the index under `prefix`: up to [`INDEX_CHUNK_SEQS`] seqs, u64 BE
+    /// each, in the order they were added.
+    pub fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(&chunk.to_be_bytes());
+        k
+    }
+    /// How many seqs were ever added to the index under `prefix` (u64 BE; removals do not lower
+    /// it), which names the chunk the next one goes to. Outside the prefix, so that a scan of the
+    /// index sees only chunks.
+    pub fn index_slots(prefix: &[u8]) -> Vec<u8> {
+        let mut k = vec![PREFIX, b'h'];
+        k.extend_from_slice(prefix.get(1..).unwrap_or_default());
         k
     }
     pub fn stat_prefix() -> Vec<u8> {
@@ -177,6 +234,7 @@ pub mod keys {
             Some(b"ip") => "person index (integrity files, 廉政档案)",
             Some(b"iu") => "unit index",
             Some(b"ik") => "kind index",
+            Some(b"hi") => "index sizes",
             _ => match key.get(1) {
                 Some(b'r') => "report case state (线索)",
                 Some(b'd') => "decision state (问责决定)",
@@ -298,7 +356,7 @@ pub fn event_date(body: &Value, time: Timestamp) -> Date {
             return date;
         }
     }
-    Timestamp::from_millis(time.as_millis() + 8 * 3600 * 1000).date()
+    time.date_in_china()
 }
 
 /// Whether applying a record of `kind` looks up earlier entries through [`LedgerFacts`] (a
@@ -351,16 +409,16 @@ fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Value, time: T
     }
     let date = event_date(body, time).to_string();
     for id in &ids {
-        view.put(keys::person_index(id, seq), Vec::new());
+        view.index_add(&keys::person_prefix(id), seq)?;
     }
     for unit in &units {
-        view.put(keys::unit_index(unit, seq), Vec::new());
+        view.index_add(&keys::unit_prefix(unit), seq)?;
         view.add_count(keys::stat(&date[..4], unit, kind), 1)?;
     }
     if units.is_empty() {
         view.add_count(keys::stat(&date[..4], "", kind), 1)?;
     }
-    view.put(keys::kind_index(kind, seq), Vec::new());
+    view.index_add(&keys::kind_prefix(kind), seq)?;
     view.add_count(keys::month_stat(&date[..7], kind), 1)?;
     view.put_json(keys::record(seq), &json!({"kind": kind, "ids": ids, "units": units, "date": date}));
     Ok(())
@@ -395,11 +453,12 @@ fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {
             .unwrap_or_default()
     };
     for id in strings("ids") {
-        view.delete(keys::person_index(&id, seq));
+        view.index_remove(&keys::person_prefix(&id), seq)?;
     }
+    view.index_remove(&keys::kind_prefix(&kind), seq)?;
     let units = strings("units");
     for unit in &units {
-        view.delete(keys::unit_index(unit, seq));
+        view.index_remove(&keys::unit_prefix(unit), seq)?;
         view.add_count(keys::stat(&date[..4], unit, &kind), -1)?;
     }
     if units.is_empty() {
@@ -651,7 +710,7 @@ fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, facts: &dyn
         keys::record(record.seq),
         &json!({"kind": "correction", "ids": [], "units": [], "date": event_date(record.body, time).to_string()}),
     );
-    view.put(keys::kind_index("correction", record.seq), Vec::new());
+    view.index_add(&keys::kind_prefix("correction"), record.seq)?;
     Ok(())
 }
 

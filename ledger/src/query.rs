@@ -109,11 +109,6 @@ pub struct QueryFilter {
     pub text: Option<String>,
 }
 
-fn seq_from_index_key(key: &[u8]) -> Option<u64> {
-    let tail: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
-    Some(u64::from_be_bytes(tail))
-}
-
 impl<'a> Queries<'a> {
     /// Queries over `state`, reading lines from `lines`; `end` is the number of entries the state
     /// covers (lines at or after it are refused).
@@ -133,14 +128,16 @@ impl<'a> Queries<'a> {
         self.lines.line(seq)
     }
 
+    /// The seqs of the index under `prefix`, in seq order (chunks hold them in the order they
+    /// were added, which a correction can leave out of seq order).
     fn index_seqs(&self, prefix: &[u8]) -> Result<Vec<u64>> {
         let mut seqs = Vec::new();
         for item in self.state.scan(prefix) {
-            let (key, _) = item?;
-            if let Some(seq) = seq_from_index_key(&key) {
-                seqs.push(seq);
-            }
+            let (_, chunk) = item?;
+            seqs.extend(chunk.chunks_exact(8).filter_map(|item| item.try_into().ok()).map(u64::from_be_bytes));
         }
+        seqs.sort_unstable();
+        seqs.dedup();
         Ok(seqs)
     }
 

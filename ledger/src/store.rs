@@ -12,7 +12,7 @@
 //!   changes land in one atomic batch:
 //!   - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
 //!     time in ms (i64 BE), `meta/tail` → log position after the last applied line,
-//!     `meta/registry` → the key registry (JSON);
+//!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE);
 //!   - the projections, under the prefix `P` ([`crate::projection`]).
 //!
 //! A batch writes the arrays first, then the sled batch whose `meta/applied` makes their new items
@@ -35,6 +35,12 @@ const APPLIED: &[u8] = b"meta/applied";
 const HEAD: &[u8] = b"meta/head";
 const TAIL: &[u8] = b"meta/tail";
 const REGISTRY: &[u8] = b"meta/registry";
+const LAYOUT: &[u8] = b"meta/layout";
+
+/// The layout of what this version writes in the store; a store in another layout is rebuilt
+/// from the log on open. 2: indexes in chunks of seqs (`projection::keys::index_chunk`) rather
+/// than a key per seq.
+const STORE_LAYOUT: u64 = 2;
 
 /// What the store says the ledger's head is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +114,7 @@ impl StoreBatch {
         }
         self.meta.push((HEAD, value));
         self.meta.push((TAIL, head.tail.to_bytes().to_vec()));
+        self.meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
     }
 
     /// Apply projection changes (`None` deletes).
@@ -266,6 +273,14 @@ impl Store {
     /// Whether a batch applied in parts was interrupted (the store is then to be rebuilt).
     pub fn interrupted(&self) -> Result<bool> {
         Ok(self.get(PARTIAL)?.is_some())
+    }
+
+    /// Whether the store was written in this version's layout (an empty store is).
+    pub fn layout_is_current(&self) -> Result<bool> {
+        Ok(match self.get(LAYOUT)? {
+            Some(layout) => layout.as_ref() == STORE_LAYOUT.to_be_bytes(),
+            None => self.get(APPLIED)?.is_none(),
+        })
     }
 
     /// Ask sled to write its buffers (not a durability barrier; see the module docs).

@@ -50,6 +50,12 @@ impl Timestamp {
         Date(timestamp.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
     }
 
+    /// The calendar date in China (UTC+8) of this instant: the calendar of the commission's
+    /// records (event dates, statistics, due dates, `--as-of` days).
+    pub fn date_in_china(self) -> Date {
+        Timestamp(self.0.saturating_add(8 * 3600 * 1000)).date()
+    }
+
     pub fn to_jiff(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }

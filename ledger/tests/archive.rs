@@ -436,7 +436,9 @@ fn as_of_answers_equal_a_ledger_truly_cut_there() {
     let now = full.ledger.as_of(full.ledger.size()).unwrap();
     assert_eq!(answers(&now.queries(&full.ledger)), answers(&full.ledger.queries()));
     // Dates: nothing on the day before genesis, everything by the end of today in China.
-    let today = lianlog_ledger::Timestamp::now().date();
+    // Today in China (UTC+8), which from 16:00 UTC on is already tomorrow's UTC date.
+    let today =
+        lianlog_ledger::Timestamp::from_millis(lianlog_ledger::Timestamp::now().as_millis() + 8 * 3600 * 1000).date();
     assert!(full.ledger.entries_until(today).unwrap() >= full.ledger.size() - 1);
     assert_eq!(full.ledger.entries_until(lianlog_ledger::Date::parse("2020-01-01").unwrap()).unwrap(), 0);
 

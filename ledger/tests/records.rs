@@ -321,3 +321,75 @@ fn rebuilding_the_store_replays_a_correction_next_to_its_target() {
     assert_eq!(ledger.dossier("P-2").unwrap(), before);
     ledger.replay().unwrap();
 }
+
+/// Indexes hold their seqs in chunks (`projection::keys::INDEX_CHUNK_SEQS` per key): a person
+/// named in several chunks' worth of records, one of them corrected away to someone else, is
+/// listed exactly, in seq order, by dossier and every index, incrementally and after a rebuild.
+#[test]
+fn indexes_spanning_many_chunks_list_every_record_once_in_order() {
+    let mut f = fixture();
+    let chunk = lianlog_ledger::projection::keys::INDEX_CHUNK_SEQS as usize;
+    let drafts: Vec<Draft> = (0..2 * chunk + 30).map(|index| received(&format!("R-{index}"), "P-MANY")).collect();
+    let appended = f.ledger.append_batch(&drafts, &f.officer).unwrap();
+    let mut seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
+    // Single appends go on filling the last chunk.
+    seqs.push(f.append(received("R-single", "P-MANY")));
+    let moved = seqs[chunk + 5];
+    let hash = f.ledger.read(moved).unwrap().entry_hash.to_hex();
+    let mut body = f.ledger.read(moved).unwrap().line.body().unwrap().clone();
+    body["subjects"] = json!([person("P-OTHER")]);
+    let by = f.append(Draft::new(
+        "correction",
+        json!({"target": {"seq": moved, "hash": hash}, "reason": "对象录入错误", "body": body}),
+    ));
+    seqs.retain(|seq| *seq != moved);
+
+    let listed = |ledger: &Ledger, person: &str| -> Vec<u64> {
+        ledger.dossier(person).unwrap().iter().map(|record| record.seq).collect()
+    };
+    let by_kind = |ledger: &Ledger| -> Vec<u64> {
+        let filter = lianlog_ledger::query::QueryFilter { kind: Some("report.received".into()), ..Default::default() };
+        ledger.query(&filter).unwrap().iter().map(|record| record.seq).collect()
+    };
+    assert_eq!(listed(&f.ledger, "P-MANY"), seqs);
+    assert_eq!(listed(&f.ledger, "P-OTHER"), vec![moved]);
+    let mut all_received = seqs.clone();
+    all_received.push(moved);
+    all_received.sort_unstable();
+    assert_eq!(by_kind(&f.ledger), all_received, "the corrected record is listed once under its kind");
+    let corrections = lianlog_ledger::query::QueryFilter { kind: Some("correction".into()), ..Default::default() };
+    assert_eq!(f.ledger.query(&corrections).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), vec![by]);
+    f.ledger.replay().unwrap();
+
+    let dir = f.ledger.dir().to_path_buf();
+    drop(f.ledger);
+    let ledger = Ledger::reindex(&dir).unwrap();
+    assert_eq!(listed(&ledger, "P-MANY"), seqs);
+    assert_eq!(listed(&ledger, "P-OTHER"), vec![moved]);
+    assert_eq!(by_kind(&ledger), all_received);
+}
+
+/// A store that an earlier version wrote in another layout (here: its layout mark removed, as a
+/// store from before the mark has none) is rebuilt on open, with a note, and answers as before.
+#[test]
+fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
+    let mut f = fixture();
+    let seq = f.append(received("R-1", "P-1"));
+    let dir = f.ledger.dir().to_path_buf();
+    drop(f.ledger);
+    {
+        let db = sled::open(lianlog_ledger::store::Store::path(&dir)).unwrap();
+        db.remove(b"meta/layout").unwrap().expect("the store records its layout");
+        db.flush().unwrap();
+    }
+    let ledger = Ledger::open(&dir).unwrap();
+    assert!(
+        ledger.notes().iter().any(|note| note.contains("earlier version of lianlog")),
+        "no note about the rebuild: {:?}",
+        ledger.notes()
+    );
+    assert_eq!(ledger.dossier("P-1").unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), vec![seq]);
+    ledger.replay().unwrap();
+    drop(ledger);
+    assert!(Ledger::open(&dir).unwrap().notes().is_empty(), "rebuilt again on the next open");
+}
