@@ -83,20 +83,9 @@ impl<'a> View<'a> {
         let slots_key = keys::index_slots(prefix);
         let slots = self.get_u64(&slots_key)?;
         let chunk_key = keys::index_chunk(prefix, slots / keys::INDEX_CHUNK_SEQS);
-        // In a batch (or a replay) the chunk is usually among the pending changes already:
-        // extend it there rather than copying it out and back.
-        match self.changes.writes.get_mut(&chunk_key) {
-            Some(Some(chunk)) => chunk.extend_from_slice(&seq.to_be_bytes()),
-            pending => {
-                // Deleted in this batch (emptied by a correction), or not touched yet.
-                let mut chunk = match pending {
-                    Some(None) => Vec::new(),
-                    _ => self.base.get_state(&chunk_key)?.unwrap_or_default(),
-                };
-                chunk.extend_from_slice(&seq.to_be_bytes());
-                self.put(chunk_key, chunk);
-            }
-        }
+        let mut chunk = self.take_for_update(&chunk_key)?;
+        chunk.extend_from_slice(&seq.to_be_bytes());
+        self.put(chunk_key, chunk);
         self.put(slots_key, (slots + 1).to_be_bytes().to_vec());
         Ok(())
     }
@@ -122,6 +111,46 @@ impl<'a> View<'a> {
         Ok(())
     }
 
+    /// The facts record `seq` asserted, if it asserted any.
+    fn facts(&self, seq: u64) -> Result<Option<Value>> {
+        let Some(bucket) = self.get(&keys::record_facts(seq))? else { return Ok(None) };
+        Ok(facts_item(&bucket, seq).and_then(|(start, end)| serde_json::from_slice(&bucket[start..end]).ok()))
+    }
+
+    fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
+        // Canonical bytes, so that a replay is byte-identical to the incremental state.
+        let json = crate::canonical::encode(facts, "state").unwrap_or_default();
+        let key = keys::record_facts(seq);
+        let mut bucket = self.take_for_update(&key)?;
+        remove_facts_item(&mut bucket, seq);
+        bucket.extend_from_slice(&seq.to_be_bytes());
+        bucket.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        bucket.extend_from_slice(&json);
+        self.put(key, bucket);
+        Ok(())
+    }
+
+    fn delete_facts(&mut self, seq: u64) -> Result<()> {
+        let key = keys::record_facts(seq);
+        let mut bucket = self.take_for_update(&key)?;
+        remove_facts_item(&mut bucket, seq);
+        if bucket.is_empty() {
+            self.delete(key)
+        } else {
+            self.put(key, bucket)
+        }
+        Ok(())
+    }
+
+    /// The value of `key` to change and put back: moved out of the pending changes when it is
+    /// there (no copy), else read from the base.
+    fn take_for_update(&mut self, key: &[u8]) -> Result<Vec<u8>> {
+        match self.changes.writes.get_mut(key) {
+            Some(pending) => Ok(pending.take().unwrap_or_default()),
+            None => Ok(self.base.get_state(key)?.unwrap_or_default()),
+        }
+    }
+
     fn get_u64(&self, key: &[u8]) -> Result<u64> {
         Ok(self.get(key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_be_bytes).unwrap_or(0))
     }
@@ -136,6 +165,27 @@ impl<'a> View<'a> {
             self.put(key, next.to_be_bytes().to_vec())
         }
         Ok(())
+    }
+}
+
+/// Where the facts of `seq` lie in a bucket of [`keys::record_facts`] (the JSON's byte range).
+fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
+    let mut at = 0;
+    while at + 12 <= bucket.len() {
+        let item_seq = u64::from_be_bytes(bucket[at..at + 8].try_into().ok()?);
+        let length = u32::from_be_bytes(bucket[at + 8..at + 12].try_into().ok()?) as usize;
+        let end = (at + 12).checked_add(length).filter(|end| *end <= bucket.len())?;
+        if item_seq == seq {
+            return Some((at + 12, end));
+        }
+        at = end;
+    }
+    None
+}
+
+fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {
+    if let Some((start, end)) = facts_item(bucket, seq) {
+        bucket.drain(start - 12..end);
     }
 }
 
@@ -178,9 +228,15 @@ pub mod keys {
     pub fn correction(target: u64) -> Vec<u8> {
         key(&[b"c", &target.to_be_bytes()])
     }
-    pub fn record(seq: u64) -> Vec<u8> {
-        key(&[b"s", &seq.to_be_bytes()])
+    /// The facts of records `FACTS_PER_KEY·n ..` (what each asserted into indexes and
+    /// statistics, for a correction to retract): items of seq (u64 BE), length (u32 BE) and
+    /// canonical JSON.
+    pub fn record_facts(seq: u64) -> Vec<u8> {
+        key(&[b"s", &(seq / FACTS_PER_KEY).to_be_bytes()])
     }
+
+    /// Records per key of [`record_facts`]: a key per record would be most of sled's keys.
+    pub const FACTS_PER_KEY: u64 = 32;
     /// Index: person id → seqs. The chunks of one person's index are the keys under this prefix
     /// ([`index_chunk`]).
     pub fn person_prefix(person: &str) -> Vec<u8> {
@@ -420,7 +476,7 @@ fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Value, time: T
     }
     view.index_add(&keys::kind_prefix(kind), seq)?;
     view.add_count(keys::month_stat(&date[..7], kind), 1)?;
-    view.put_json(keys::record(seq), &json!({"kind": kind, "ids": ids, "units": units, "date": date}));
+    view.put_facts(seq, &json!({"kind": kind, "ids": ids, "units": units, "date": date}))?;
     Ok(())
 }
 
@@ -440,7 +496,7 @@ fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<Option<Valu
 }
 
 fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {
-    let Some(facts) = view.get_json(&keys::record(seq))? else { return Ok(()) };
+    let Some(facts) = view.facts(seq)? else { return Ok(()) };
     let kind = text(&facts, "kind").to_string();
     let date = text(&facts, "date").to_string();
     if date.len() < 7 {
@@ -465,7 +521,7 @@ fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {
         view.add_count(keys::stat(&date[..4], "", &kind), -1)?;
     }
     view.add_count(keys::month_stat(&date[..7], &kind), -1)?;
-    view.delete(keys::record(seq));
+    view.delete_facts(seq)?;
     Ok(())
 }
 
@@ -706,10 +762,10 @@ fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, facts: &dyn
         body: corrected,
     };
     refresh_entities(view, &context)?;
-    view.put_json(
-        keys::record(record.seq),
+    view.put_facts(
+        record.seq,
         &json!({"kind": "correction", "ids": [], "units": [], "date": event_date(record.body, time).to_string()}),
-    );
+    )?;
     view.index_add(&keys::kind_prefix("correction"), record.seq)?;
     Ok(())
 }
@@ -846,4 +902,36 @@ fn refresh_entities(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<(
 /// Errors as library errors, for callers that refuse a record.
 pub fn rule_error(kind: &str, err: &RuleError) -> Error {
     Error::bad_input(format!("{kind} refused by {err}; nothing was written"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_facts_share_keys_and_each_is_found_replaced_and_removed_alone() {
+        let base = BTreeMap::new();
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&base, &mut changes);
+        let per_key = keys::FACTS_PER_KEY;
+        for seq in 0..2 * per_key {
+            view.put_facts(seq, &json!({"seq": seq})).unwrap();
+        }
+        view.put_facts(5, &json!({"seq": "five"})).unwrap();
+        view.delete_facts(6).unwrap();
+        assert_eq!(view.facts(5).unwrap(), Some(json!({"seq": "five"})));
+        assert_eq!(view.facts(6).unwrap(), None);
+        for seq in (0..2 * per_key).filter(|seq| ![5, 6].contains(seq)) {
+            assert_eq!(view.facts(seq).unwrap(), Some(json!({"seq": seq})), "seq {seq}");
+        }
+        assert_eq!(changes.writes.len(), 2, "{per_key} records per key");
+
+        // A damaged bucket reads as no facts rather than a panic.
+        let mut damaged = BTreeMap::new();
+        damaged.insert(keys::record_facts(0), vec![0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, b'{']);
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&damaged, &mut changes);
+        assert_eq!(view.facts(0).unwrap(), None);
+        view.delete_facts(0).unwrap();
+    }
 }
