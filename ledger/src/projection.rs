@@ -156,8 +156,9 @@ impl<'a> View<'a> {
     }
 
     fn add_count(&mut self, key: Vec<u8>, delta: i64) -> Result<()> {
-        let current =
-            self.get(&key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(i64::from_be_bytes).unwrap_or(0);
+        // Counters are deleted rather than stored at zero or below, so their bytes read the same
+        // as u64 or i64.
+        let current = self.get_u64(&key)? as i64;
         let next = current + delta;
         if next <= 0 {
             self.delete(key)
@@ -168,15 +169,18 @@ impl<'a> View<'a> {
     }
 }
 
+/// Bytes before each item's JSON in a facts bucket: seq (u64 BE), length (u32 BE).
+const FACTS_HEADER: usize = 12;
+
 /// Where the facts of `seq` lie in a bucket of [`keys::record_facts`] (the JSON's byte range).
 fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
     let mut at = 0;
-    while at + 12 <= bucket.len() {
+    while at + FACTS_HEADER <= bucket.len() {
         let item_seq = u64::from_be_bytes(bucket[at..at + 8].try_into().ok()?);
-        let length = u32::from_be_bytes(bucket[at + 8..at + 12].try_into().ok()?) as usize;
-        let end = (at + 12).checked_add(length).filter(|end| *end <= bucket.len())?;
+        let length = u32::from_be_bytes(bucket[at + 8..at + FACTS_HEADER].try_into().ok()?) as usize;
+        let end = (at + FACTS_HEADER).checked_add(length).filter(|end| *end <= bucket.len())?;
         if item_seq == seq {
-            return Some((at + 12, end));
+            return Some((at + FACTS_HEADER, end));
         }
         at = end;
     }
@@ -185,7 +189,7 @@ fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
 
 fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {
     if let Some((start, end)) = facts_item(bucket, seq) {
-        bucket.drain(start - 12..end);
+        bucket.drain(start - FACTS_HEADER..end);
     }
 }
 

@@ -222,7 +222,7 @@ impl<'a> Queries<'a> {
     /// Records matching every given filter, in seq order. The most selective index available
     /// (person, then unit, then kind) chooses the candidates.
     pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
-        let mut candidates = if let Some(person) = &filter.person {
+        let candidates = if let Some(person) = &filter.person {
             self.index_seqs(&keys::person_prefix(person))?
         } else if let Some(unit) = &filter.unit {
             self.index_seqs(&keys::unit_prefix(unit))?
@@ -233,10 +233,11 @@ impl<'a> Queries<'a> {
             for spec in crate::schema::KINDS.iter().filter(|k| k.domain) {
                 all.extend(self.index_seqs(&keys::kind_prefix(spec.name))?);
             }
+            // Each index is sorted and free of repeats already; their union is not.
+            all.sort_unstable();
+            all.dedup();
             all
         };
-        candidates.sort_unstable();
-        candidates.dedup();
         let mut out = Vec::new();
         for seq in candidates {
             let view = self.record_view(seq)?;
