@@ -773,7 +773,8 @@ impl Ledger {
     /// The stored lines from `from` on, exactly as in the log (without their newlines).
     pub fn raw_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<Vec<u8>>> + '_> {
         let start = self.start_of(from)?;
-        Ok(self.log.lines_from(start)?.map(|item| item.map(|(_, bytes)| bytes)))
+        let count = usize::try_from(self.size.saturating_sub(from)).unwrap_or(usize::MAX);
+        Ok(self.log.lines_from(start)?.take(count).map(|item| item.map(|(_, bytes)| bytes)))
     }
 
     fn check_size(&self, size: u64, what: &str) -> Result<()> {
@@ -1048,7 +1049,10 @@ impl Ledger {
 
     fn owned_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + Send + 'static> {
         let start = self.start_of(from)?;
-        let reader = self.log.lines_from(start)?;
+        // Only the lines this handle has checked and applied: a line that appears in the log
+        // after the open (written past the lock) is not read, let alone shown.
+        let count = usize::try_from(self.size.saturating_sub(from)).unwrap_or(usize::MAX);
+        let reader = self.log.lines_from(start)?.take(count);
         Ok(ParseAhead::new(reader).map(move |item| {
             let (_, _, parsed) = item?;
             parsed.map_err(|e| {
