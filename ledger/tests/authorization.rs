@@ -524,3 +524,17 @@ fn an_unseen_line_out_of_time_order_or_with_a_broken_redaction_link_is_refused_o
     assert_eq!(err.seq(), Some(seq), "{err}");
     assert!(err.message().contains(&format!("redacted by seq {}", seq + 5)), "{err}");
 }
+
+/// A line written to the log while a handle has the ledger open (past its lock) is never read by
+/// that handle: it was not checked.
+#[test]
+fn an_open_ledger_reads_only_the_lines_it_checked() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let ledger = build(&dir, ORIGIN, &people);
+    forge_in_the_name_of(&dir, &interview("王五", "锁外写入的记录"), &people.qian, &key("stranger", 68));
+    assert_eq!(ledger.lines_from(0).unwrap().count(), 5);
+    assert_eq!(ledger.raw_lines_from(2).unwrap().count(), 3);
+    assert_eq!(ledger.lines_from(5).unwrap().count(), 0);
+}
