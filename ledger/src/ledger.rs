@@ -1418,7 +1418,8 @@ pub fn export_log_key(
 pub struct Exported {
     /// Lines written (every entry of the log).
     pub entries: u64,
-    /// Bodies withheld (`--without-bodies`): every body outside `ledger.*` and `key.*`.
+    /// Lines written withheld (`--without-bodies`): every line outside `ledger.*` and `key.*`,
+    /// redacted ones included (the verifier counts them the same way).
     pub withheld: u64,
     /// Seqs of `ledger.redact` entries whose body carries a `replacement` (written before
     /// replacements moved into a correction): format v1 keeps `ledger.*` bodies in every export,
@@ -1446,9 +1447,7 @@ pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool
             let parsed = ParsedLine::parse(&bytes).map_err(damaged)?;
             let kind = &parsed.line.entry.record.kind;
             if !crate::record::kind_keeps_body(kind) {
-                if matches!(parsed.line.body, StoredBody::Full { .. }) {
-                    exported.withheld += 1;
-                }
+                exported.withheld += 1;
                 let line = parsed.line.withheld().to_line().map_err(|e| Error::verification(e.to_string()))?;
                 out.write_all(&line).map_err(write_error)?;
                 exported.entries += 1;
