@@ -163,10 +163,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let admin = read_key(&args.key)?;
             let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy())).transpose()?;
             let officer = args.replacement_key.as_deref().map(read_key).transpose()?;
-            let replacement = replacement.map(|body| lianlog_ledger::ledger::Replacement {
-                body,
-                officer: officer.as_ref().unwrap_or(&admin),
-            });
+            let replacement = replacement
+                .map(|body| lianlog_ledger::ledger::Replacement { body, officer: officer.as_ref().unwrap_or(&admin) });
             let mut ledger = open(dir)?;
             let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
             if json_output {
@@ -244,7 +242,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 for (seq, kind) in &checked.records {
                     let note = match shown(seq) {
-                        "masked" => "  [masked: also about other people; entry proven, shown body attested by the signer only]",
+                        "masked" => {
+                            "  [masked: also about other people; entry proven, shown body attested by the signer only]"
+                        }
                         "redacted" => "  [redacted: entry proven, body removed]",
                         _ => "",
                     };

@@ -113,7 +113,10 @@ fn a_replacement_is_withheld_from_a_body_less_export() {
         .output()
         .unwrap();
     let (stdout, stderr) = common::output_text(&redacted);
-    assert!(redacted.status.success() && stdout.contains("its replacement is the correction at seq 10"), "{stdout}{stderr}");
+    assert!(
+        redacted.status.success() && stdout.contains("its replacement is the correction at seq 10"),
+        "{stdout}{stderr}"
+    );
     let dossier = fixture.cmd().args(["--json", "dossier", "P-1001"]).output().unwrap();
     let dossier: serde_json::Value = serde_json::from_slice(&dossier.stdout).unwrap();
     let record = dossier.as_array().unwrap().iter().find(|r| r["seq"] == 5).unwrap();

@@ -280,9 +280,9 @@ fn mask_body(kind: &str, v: u64, body: &Value, person: &str, target: Option<(&st
                 let masked = match field_type {
                     _ if name == "interviewers" => value.clone(),
                     Some(FieldType::Person | FieldType::PersonOrOrganisation) => mask_person(value, person),
-                    Some(FieldType::People | FieldType::PeopleOrOrganisations) => Value::Array(
-                        value.as_array().into_iter().flatten().map(|p| mask_person(p, person)).collect(),
-                    ),
+                    Some(FieldType::People | FieldType::PeopleOrOrganisations) => {
+                        Value::Array(value.as_array().into_iter().flatten().map(|p| mask_person(p, person)).collect())
+                    }
                     Some(
                         FieldType::Id
                         | FieldType::Date
@@ -340,16 +340,18 @@ fn inflate_key_body(kind: &str, reduced: &Value, place: &str) -> std::result::Re
         "key.revoke" => &["key"],
         other => return Err(format!("{place}: a {other} line is not a key-registry line")),
     };
-    let members = crate::registry::object_with(reduced, &format!("{place}.reduced"), fields, &[])
-        .map_err(|e| e.to_string())?;
+    let members =
+        crate::registry::object_with(reduced, &format!("{place}.reduced"), fields, &[]).map_err(|e| e.to_string())?;
     let mut body = Value::Object(members.clone());
     match kind {
         "ledger.genesis" => {
-            let admins = members["admins"].as_array().ok_or_else(|| format!("{place}.reduced.admins must be a list"))?;
+            let admins =
+                members["admins"].as_array().ok_or_else(|| format!("{place}.reduced.admins must be a list"))?;
             let mut whole = Vec::new();
             for (index, admin) in admins.iter().enumerate() {
-                let admin = crate::registry::object_with(admin, &format!("{place}.reduced.admins[{index}]"), &["key"], &[])
-                    .map_err(|e| e.to_string())?;
+                let admin =
+                    crate::registry::object_with(admin, &format!("{place}.reduced.admins[{index}]"), &["key"], &[])
+                        .map_err(|e| e.to_string())?;
                 whole.push(json!({"key": admin["key"], "holder": holder}));
             }
             body["admins"] = Value::Array(whole);
@@ -454,7 +456,8 @@ pub fn disclose(ledger: &Ledger, person: &str, log_key: &SecretKey, signer: &Sec
             StoredBody::Redacted { by } => Some(ledger.read(by)?),
             _ => None,
         };
-        let corrections = corrections.get(&seq).into_iter().flatten().map(|c| ledger.read(*c)).collect::<Result<_>>()?;
+        let corrections =
+            corrections.get(&seq).into_iter().flatten().map(|c| ledger.read(*c)).collect::<Result<_>>()?;
         groups.push(Group { line, redaction, corrections });
     }
     let bodies: Vec<(&str, &Value)> =
@@ -632,7 +635,8 @@ pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result
             let place = format!("{section}[{index}]");
             let optional: &[&str] = if v2 && is_record { &["masked"] } else { &[] };
             let required: &[&str] = if v2 && !is_record { &["line", "proof", "reduced"] } else { &["line", "proof"] };
-            let item = crate::registry::object_with(item, &place, required, optional).map_err(|e| bad(e.to_string()))?;
+            let item =
+                crate::registry::object_with(item, &place, required, optional).map_err(|e| bad(e.to_string()))?;
             let bytes = crate::canonical::encode(&item["line"], &place).map_err(|e| bad(e.to_string()))?;
             let parsed = ParsedLine::parse(&bytes).map_err(|e| bad(format!("{place}.line: {e}")))?;
             let seq = parsed.line.entry.seq;
@@ -673,7 +677,9 @@ pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result
                     Some(inflate_key_body(&parsed.line.entry.record.kind, reduced, &place).map_err(bad)?)
                 }
                 (true, false, _, _) => {
-                    return Err(bad(format!("{place}: seq {seq}: key lines are carried withheld, with reduced bodies")));
+                    return Err(bad(format!(
+                        "{place}: seq {seq}: key lines are carried withheld, with reduced bodies"
+                    )));
                 }
             };
             items.push(Item { is_record, line: parsed, shown });
@@ -787,12 +793,12 @@ fn check_concerns(person: &str, records: &[&Item]) -> std::result::Result<(), St
         }
         let body = item.body().ok_or_else(|| format!("seq {seq}: a {kind} is shown with its body"))?;
         let target = body["target"]["seq"].as_u64().ok_or_else(|| format!("seq {seq}: {kind} without a target"))?;
-        let hash = body["target"][if kind == "correction" { "hash" } else { "entry_hash" }].as_str().unwrap_or_default();
+        let hash =
+            body["target"][if kind == "correction" { "hash" } else { "entry_hash" }].as_str().unwrap_or_default();
         let Some(target_item) = by_seq.get(&target) else {
             return Err(format!("seq {seq} ({kind}) names seq {target}, which is not in the package"));
         };
-        if target_item.line.entry_hash.to_hex() != hash
-            || matches!(target_item.kind(), "correction" | "ledger.redact")
+        if target_item.line.entry_hash.to_hex() != hash || matches!(target_item.kind(), "correction" | "ledger.redact")
         {
             return Err(format!("seq {seq} ({kind}) names seq {target}, but not that entry"));
         }
@@ -860,7 +866,10 @@ fn check_withheld(
     for (index, item) in list.iter().enumerate() {
         let place = format!("withheld[{index}]");
         let item = crate::registry::object_with(item, &place, &["seq", "why"], &[]).map_err(|e| e.to_string())?;
-        let seq = item["seq"].as_u64().filter(|seq| *seq < size).ok_or_else(|| format!("{place}.seq must be a seq below {size}"))?;
+        let seq = item["seq"]
+            .as_u64()
+            .filter(|seq| *seq < size)
+            .ok_or_else(|| format!("{place}.seq must be a seq below {size}"))?;
         if out.last().is_some_and(|(last, _)| *last >= seq) || records.contains_key(&seq) {
             return Err(format!("{place}: seqs increase and are not records of the package"));
         }
@@ -869,4 +878,63 @@ fn check_withheld(
         out.push((seq, why.to_string()));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, name: &str) -> Value {
+        json!({"id": id, "name": name, "unit": "市住建局"})
+    }
+
+    #[test]
+    fn a_masked_body_keeps_the_person_ids_and_dates_and_nothing_else_personal() {
+        let body = json!({"report_id": "R-4", "subjects": [person("P-1", "张某"), person("P-5", "陈某"), {"org_id": "O-1", "name": "市水务局党组"}],
+                          "source": "petition", "summary": "张某与陈某", "received_on": "2026-01-12"});
+        let masked = mask_body("report.received", 1, &body, "P-1", None);
+        assert_eq!(
+            masked,
+            json!({"report_id": "R-4", "subjects": [person("P-1", "张某"), MASK, {"org_id": "O-1", "name": "市水务局党组"}],
+                   "source": "petition", "summary": MASK, "received_on": "2026-01-12"})
+        );
+        // A correction: its reason and the other people of its corrected body are masked.
+        let correction = json!({"target": {"seq": 8, "hash": "00"}, "reason": "陈某改为刘某", "body": body});
+        let masked = mask_body("correction", 1, &correction, "P-1", Some(("report.received", 1)));
+        assert_eq!(masked["reason"], MASK);
+        assert_eq!(masked["target"], correction["target"]);
+        assert_eq!(masked["body"]["subjects"][1], MASK);
+        // Interviewers are officials acting in office: kept.
+        let interview = json!({"interview_type": "reminder", "subjects": [person("P-5", "陈某")], "interviewers": [person("P-9", "钱干事")],
+                               "held_on": "2026-01-20", "reason": "x"});
+        let masked = mask_body("interview", 2, &interview, "P-9", None);
+        assert_eq!(
+            (masked["subjects"][0].clone(), masked["interviewers"].clone()),
+            (json!(MASK), interview["interviewers"].clone())
+        );
+    }
+
+    #[test]
+    fn cases_link_conclusions_and_appeals_to_their_subjects() {
+        let report = json!({"report_id": "R-2", "subjects": [person("P-2", "李某")]});
+        let decision = json!({"decision_id": "D-1", "subjects": [person("P-2", "李某"), person("P-3", "刘某")]});
+        let concluded = json!({"report_id": "R-2", "finding": "false_accusation"});
+        let appeal = json!({"appeal_id": "A-1", "decision_id": "D-1"});
+        let decided = json!({"appeal_id": "A-1", "outcome": "upheld"});
+        let bodies = [
+            ("report.received", &report),
+            ("accountability.decision", &decision),
+            ("report.concluded", &concluded),
+            ("appeal.filed", &appeal),
+            ("appeal.decided", &decided),
+        ];
+        let cases = Cases::new("P-2", &bodies);
+        for (kind, body) in bodies {
+            assert!(cases.concerns(kind, body), "{kind}");
+        }
+        // The conclusion of P-2's own report is about P-2 alone; the appeal's decision names P-3 too.
+        assert!(!cases.names_others("report.concluded", &concluded));
+        assert!(cases.names_others("appeal.decided", &decided));
+        assert!(!Cases::new("P-4", &bodies).concerns("report.concluded", &concluded));
+    }
 }

@@ -1441,8 +1441,9 @@ pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool
         let (_, bytes) = item?;
         let seq = exported.entries;
         let write_error = |err: std::io::Error| Error::io("write", "the export", err);
-        let damaged =
-            |e: crate::record::LineError| Error::verification(format!("seq {seq}: damaged log line ({e}); run `lianlog verify`"));
+        let damaged = |e: crate::record::LineError| {
+            Error::verification(format!("seq {seq}: damaged log line ({e}); run `lianlog verify`"))
+        };
         if without_bodies {
             let parsed = ParsedLine::parse(&bytes).map_err(damaged)?;
             let kind = &parsed.line.entry.record.kind;

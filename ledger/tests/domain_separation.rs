@@ -161,7 +161,8 @@ fn a_disclosure_signature_is_never_a_record_signature_nor_the_reverse() {
     assert!(Checkpoint::parse_text(&message).is_err());
     // The officer's record signature in place of the package's: refused.
     value["signature"] = json!(record_line.line.entry.sig);
-    let forged = format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
+    let forged =
+        format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
     let err = lianlog_ledger::disclosure::check(&forged, setup.log_key.public(), &[]).unwrap_err();
     assert!(err.message().contains("signature by"), "{err}");
 }

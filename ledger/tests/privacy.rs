@@ -96,7 +96,12 @@ fn redaction_removes_the_body_from_every_file_and_keeps_every_proof() {
         "held_on": "2026-01-20", "reason": "提醒谈话（已删除第三人信息）", "report_id": "R-1"});
     // The replacement is a correction, which an officer signs: the admin alone cannot.
     let refused = ledger
-        .redact(5, "误录举报人信息", Some(Replacement { body: replacement.clone(), officer: &fixture.admin }), &fixture.admin)
+        .redact(
+            5,
+            "误录举报人信息",
+            Some(Replacement { body: replacement.clone(), officer: &fixture.admin }),
+            &fixture.admin,
+        )
         .unwrap_err();
     assert!(refused.message().contains("officer"), "{refused}");
     let redacted = ledger
@@ -323,7 +328,8 @@ fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
                 assert!(!package.text.contains(leaked), "{person}'s package holds {leaked}");
             }
         }
-        for leaked in ["赵管理员", "钱审核员", "孙离任", HOLDER_UNIT, "因病调离岗位", "共同违规", "另案处理", MARKER] {
+        for leaked in ["赵管理员", "钱审核员", "孙离任", HOLDER_UNIT, "因病调离岗位", "共同违规", "另案处理", MARKER]
+        {
             assert!(!package.text.contains(leaked), "{person}'s package holds {leaked}");
         }
     }
@@ -366,7 +372,8 @@ fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
     let unsigned = lianlog_ledger::canonical::encode(&value, "package").unwrap();
     let signature = fixture.officer.signature_value(&[b"lianlog-disclosure/v2\n".as_slice(), &unsigned].concat());
     value["signature"] = json!(signature);
-    let leaked = format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
+    let leaked =
+        format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
     let err = disclosure::check(&leaked, &vkey, &[]).unwrap_err();
     assert!(err.message().contains("also about someone else"), "{err}");
 
