@@ -805,13 +805,13 @@ fn check_concerns(person: &str, records: &[&Item]) -> std::result::Result<(), St
         owner.insert(seq, target);
     }
     for item in records {
-        if let StoredBody::Redacted { by } = item.line.line.body {
-            if owner.get(&by) != Some(&item.seq()) || by_seq.get(&by).is_none_or(|r| r.kind() != "ledger.redact") {
-                return Err(format!(
-                    "seq {} was redacted by seq {by}, which must be in the package as its ledger.redact",
-                    item.seq()
-                ));
-            }
+        if let StoredBody::Redacted { by } = item.line.line.body
+            && (owner.get(&by) != Some(&item.seq()) || by_seq.get(&by).is_none_or(|r| r.kind() != "ledger.redact"))
+        {
+            return Err(format!(
+                "seq {} was redacted by seq {by}, which must be in the package as its ledger.redact",
+                item.seq()
+            ));
         }
     }
     // Every body that speaks for each record of the package, as a body of that record's kind.
