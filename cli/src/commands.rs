@@ -130,33 +130,54 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Verify(args) => return verify(dir, args, json_output),
         Command::Export(args) => {
-            let count = match &args.out {
+            let exported = match &args.out {
                 Some(path) => {
                     let file = std::fs::File::create(path).map_err(|err| Error::io("create", path, err))?;
                     let mut out = std::io::BufWriter::new(file);
-                    let count = export_dir(dir, &mut out, args.without_bodies)?;
+                    let exported = export_dir(dir, &mut out, args.without_bodies)?;
                     let file = out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
                     file.sync_all().map_err(|err| Error::io("sync", path, err))?;
-                    count
+                    exported
                 }
                 None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
             };
             if let Some(path) = &args.out {
-                eprintln!("exported {count} entries to {}", path.display());
+                let withheld = if args.without_bodies {
+                    format!(" ({} bodies withheld)", exported.withheld)
+                } else {
+                    String::new()
+                };
+                eprintln!("exported {} entries to {}{withheld}", exported.entries, path.display());
+            }
+            if args.without_bodies && !exported.replacements_kept.is_empty() {
+                eprintln!(
+                    "note: the ledger.redact entries at seq {} were written before replacements moved into \
+                     corrections: their bodies hold the replacement (the redacted record with the sensitive \
+                     parts removed), and format v1 keeps every ledger.* body in an export, so it is in this one \
+                     too (docs/PRIVACY.md, \"What a body-less export holds\")",
+                    exported.replacements_kept.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                );
             }
         }
         Command::Redact(args) => {
             let admin = read_key(&args.key)?;
             let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy())).transpose()?;
+            let officer = args.replacement_key.as_deref().map(read_key).transpose()?;
+            let replacement = replacement
+                .map(|body| lianlog_ledger::ledger::Replacement { body, officer: officer.as_ref().unwrap_or(&admin) });
             let mut ledger = open(dir)?;
             let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
             if json_output {
                 print_json(
-                    &json!({"target": redacted.target, "by": redacted.by, "entry_hash": redacted.entry_hash.to_hex()}),
+                    &json!({"target": redacted.target, "by": redacted.by, "entry_hash": redacted.entry_hash.to_hex(), "replacement": redacted.replacement}),
                 );
             } else {
+                let replacement = match redacted.replacement {
+                    Some(seq) => format!("; its replacement is the correction at seq {seq}"),
+                    None => String::new(),
+                };
                 println!(
-                    "redacted the body of seq {} (entry hash {} unchanged) by seq {}; the derived store was rebuilt without it",
+                    "redacted the body of seq {} (entry hash {} unchanged) by seq {}{replacement}; the derived store was rebuilt without it",
                     redacted.target, redacted.entry_hash, redacted.by
                 );
             }
@@ -164,21 +185,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Disclose(args) => {
             let ledger = open(dir)?;
             let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
-            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key)?;
+            let signer = read_key(&args.key)?;
+            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key, &signer)?;
             write_new_file(&args.out, package.text.as_bytes())?;
             if json_output {
-                print_json(
-                    &json!({"person": args.person_id, "records": package.records, "key_lines": package.key_lines, "size": package.size, "file": args.out}),
-                );
+                print_json(&json!({
+                    "person": args.person_id, "records": package.records, "masked": package.masked,
+                    "redacted": package.redacted, "withheld": package.withheld, "key_lines": package.key_lines,
+                    "size": package.size, "signer": package.signer, "file": args.out,
+                }));
             } else {
                 println!(
-                    "wrote {}: {} records naming {} and {} key-registry lines, each with an inclusion proof against the checkpoint at size {}",
+                    "wrote {}: {} records concerning {} ({} full, {} masked because they also concern other people, \
+                     {} redacted), {} key-registry lines (keys and roles only), each with an inclusion proof against \
+                     the checkpoint at size {}; signed by {}",
                     args.out.display(),
                     package.records,
                     args.person_id,
+                    package.records - package.masked - package.redacted,
+                    package.masked,
+                    package.redacted,
                     package.key_lines,
-                    package.size
+                    package.size,
+                    package.signer
                 );
+                if package.withheld > 0 {
+                    println!(
+                        "  {} redacted records of the ledger have no replacement: whom they named is no longer known, \
+                         so they are listed in the package as withheld",
+                        package.withheld
+                    );
+                }
             }
         }
         Command::Check(CheckCommand::Disclosure { file, vkey, cosigner }) => {
@@ -187,10 +224,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let text = read_text(&file)?;
             let checked =
                 lianlog_ledger::disclosure::check(&text, &log_key, &cosigners).map_err(|e| e.at(file.display()))?;
+            let shown = |seq: &u64| checked.shown.get(seq).map(|s| s.as_str()).unwrap_or("full");
             if json_output {
-                print_json(
-                    &json!({"ok": true, "person": checked.person, "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind})).collect::<Vec<_>>(), "size": checked.size}),
-                );
+                print_json(&json!({
+                    "ok": true, "person": checked.person, "format": checked.format, "size": checked.size,
+                    "signer": checked.signer,
+                    "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind, "shown": shown(seq)})).collect::<Vec<_>>(),
+                    "withheld": checked.withheld.iter().map(|(seq, why)| json!({"seq": seq, "why": why})).collect::<Vec<_>>(),
+                }));
             } else {
                 println!(
                     "OK: {} records about {} are in {} (checkpoint size {}), signed by keys authorized at the time:",
@@ -200,7 +241,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     checked.size
                 );
                 for (seq, kind) in &checked.records {
-                    println!("  seq {seq}  {}", lianlog_ledger::schema::label_zh(kind));
+                    let note = match shown(seq) {
+                        "masked" => {
+                            "  [masked: also about other people; entry proven, shown body attested by the signer only]"
+                        }
+                        "redacted" => "  [redacted: entry proven, body removed]",
+                        _ => "",
+                    };
+                    println!("  seq {seq}  {}{note}", lianlog_ledger::schema::label_zh(kind));
+                }
+                if let Some(signer) = &checked.signer {
+                    println!("package signed by {signer} (an officer or admin of the ledger at the checkpoint)");
+                }
+                if !checked.withheld.is_empty() {
+                    println!(
+                        "{} redacted records of the ledger have no replacement and may have named anyone: seq {}",
+                        checked.withheld.len(),
+                        checked.withheld.iter().map(|(seq, _)| seq.to_string()).collect::<Vec<_>>().join(", ")
+                    );
                 }
             }
         }

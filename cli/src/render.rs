@@ -272,7 +272,9 @@ fn record_summary(record: &RecordView) -> String {
         parts.push(detail);
     }
     let mut out = format!("{redaction_note}{}", parts.join(" "));
-    if let Some(by) = record.corrected_by {
+    // A redaction's replacement is written as a correction just before it: not a second change.
+    let replacement = record.redaction.as_ref().filter(|r| r.has_replacement).map(|r| r.by.saturating_sub(1));
+    if let Some(by) = record.corrected_by.filter(|by| Some(*by) != replacement) {
         out = format!("（已更正 corrected by seq {by}）{out}");
     }
     out

@@ -101,3 +101,68 @@ fn trusted_cosigners_must_have_cosigned() {
     let forged = write(&fixture, "cp.forged", &forged);
     fixture.cmd().arg("verify").arg("--checkpoint").arg(&forged).args(["--cosigner", &cosigner]).assert().code(1);
 }
+
+/// `disclose` writes a signed package holding what concerns the person — a co-subject masked,
+/// key holders left out — that `check disclosure` accepts offline and refuses once altered; an
+/// unknown person is an error that writes nothing.
+#[test]
+fn disclosure_packages_mask_other_people_and_check_offline() {
+    let fixture = Fixture::build();
+    let vkey = log_vkey(&fixture);
+    let joint = serde_json::json!({
+        "report_id": "R-2025-003",
+        "subjects": [common::person("P-1001", "张三", "市住建局"), common::person("P-2002", "赵六", "市水务局")],
+        "source": "petition",
+        "summary": "反映张三与赵六在项目招标中违规",
+        "received_on": "2025-06-02",
+    });
+    fixture.append("report.received", &joint, &fixture.qian).success();
+    let package = fixture.root.join("P-1001.json");
+    let output = fixture
+        .cmd()
+        .args(["disclose", "P-1001", "--out"])
+        .arg(&package)
+        .arg("--key")
+        .arg(&fixture.sun)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = common::output_text(&output);
+    assert!(output.status.success() && stdout.contains("1 masked"), "{stdout}{stderr}");
+    let text = std::fs::read_to_string(&package).unwrap();
+    for leaked in ["赵六", "P-2002", "市水务局", "招标", "赵主任", "孙干事", "李审计", "审计室", "常委"]
+    {
+        assert!(!text.contains(leaked), "the package holds {leaked:?}");
+    }
+    assert!(text.contains("反映其履行全面从严治党主体责任不力"), "the person's own report is whole");
+    let check = |file: &str| {
+        lianlog().current_dir(&fixture.root).args(["check", "disclosure", file, "--vkey", &vkey]).output().unwrap()
+    };
+    let ok = check("P-1001.json");
+    let (stdout, stderr) = common::output_text(&ok);
+    assert!(
+        ok.status.success() && stdout.contains("[masked") && stdout.contains("signed by officer.sun"),
+        "{stdout}{stderr}"
+    );
+    // The report's conclusion (seq 9) names nobody: it is in the package through the case.
+    assert!(stdout.contains("seq 9"), "{stdout}");
+    // Any altered byte of the masked body, which no hash covers, is refused by the signature.
+    std::fs::write(fixture.root.join("altered.json"), text.replacen("2025-06-02", "2025-06-03", 1)).unwrap();
+    assert_eq!(check("altered.json").status.code(), Some(1));
+    // An unknown person: exit 2, a hint, no file.
+    let unknown = fixture.root.join("P-404.json");
+    let output = fixture
+        .cmd()
+        .args(["disclose", "P-404", "--out"])
+        .arg(&unknown)
+        .arg("--key")
+        .arg(&fixture.sun)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{:?}", common::output_text(&output));
+    assert!(
+        common::output_text(&output).1.contains("lianlog query --person P-404"),
+        "{:?}",
+        common::output_text(&output)
+    );
+    assert!(!unknown.exists());
+}
