@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Key(command) => return key_command(command, dir, json_output),
         Command::Append(args) => {
             let key = read_key(&args.key)?;
-            let body = read_json_input(&args.body)?;
+            let body = read_json_input(&args.body, "body")?;
             let mut ledger = open(dir)?;
             let notes = ledger.notes().len();
             let appended = ledger.append(&Draft::new(args.kind, body), &key)?;
@@ -147,7 +147,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Redact(args) => {
             let admin = read_key(&args.key)?;
-            let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy())).transpose()?;
+            let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy(), "replacement")).transpose()?;
             let mut ledger = open(dir)?;
             let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
             if json_output {
@@ -897,17 +897,14 @@ fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_json_input(source: &str) -> Result<Value> {
+/// A JSON value from a file or standard input (`-`); `root` names it in field paths.
+fn read_json_input(source: &str, root: &str) -> Result<Value> {
     // A body is at most MAX_BODY_BYTES canonical; allow room for whitespace and escapes.
     let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
-        Error::bad_input(format!(
-            "{name}: line {} column {}: the body is not valid JSON: {err}",
-            err.line(),
-            err.column()
-        ))
-    })?;
+    // The library's strict parser: a member named twice is refused, not silently replaced.
+    let value = lianlog_ledger::canonical::parse_json(&bytes, root)
+        .map_err(|err| Error::bad_input(format!("{name}: the {root} is not valid JSON: {}", err.reason)))?;
     Ok(value)
 }
 
