@@ -189,7 +189,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 lianlog_ledger::disclosure::check(&text, &log_key, &cosigners).map_err(|e| e.at(file.display()))?;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "person": checked.person, "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind})).collect::<Vec<_>>(), "size": checked.size}),
+                    &json!({"ok": true, "person": checked.person, "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind})).collect::<Vec<_>>(), "size": checked.size, "cosignatures": render::cosignatures_json(&checked.cosignatures)}),
                 );
             } else {
                 println!(
@@ -202,6 +202,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 for (seq, kind) in &checked.records {
                     println!("  seq {seq}  {}", lianlog_ledger::schema::label_zh(kind));
                 }
+                render::print_cosignatures("  checkpoint ", &checked.cosignatures);
             }
         }
         Command::Checkpoint(args) => match args.command {
@@ -283,7 +284,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let cp = &checked.checkpoint.checkpoint;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosigners": checked.checkpoint.cosignatures.iter().map(|c| c.cosigner.vkey()).collect::<Vec<_>>()}),
+                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosignatures": render::cosignatures_json(&checked.checkpoint.cosignatures)}),
                 );
             } else {
                 println!(
@@ -293,9 +294,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     cp.origin,
                     cp.size
                 );
-                for cosignature in &checked.checkpoint.cosignatures {
-                    println!("   cosigned by {} at {}", cosignature.cosigner.name(), cosignature.timestamp);
-                }
+                render::print_cosignatures("   ", &checked.checkpoint.cosignatures);
             }
         }
         Command::Check(CheckCommand::Consistency { proof, old, new, vkey, cosigner }) => {
@@ -307,16 +306,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &read_text(&new)?,
                 &log_key,
                 &cosigners,
-            )?;
+            )
+            .map_err(|e| e.at(format!("--old {} --new {}", old.display(), new.display())))?;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size}),
+                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size, "old_cosignatures": render::cosignatures_json(&old_cp.cosignatures), "new_cosignatures": render::cosignatures_json(&new_cp.cosignatures)}),
                 );
             } else {
                 println!(
                     "OK: {} at size {} extends the checkpoint at size {} (nothing before it was changed or removed)",
                     new_cp.checkpoint.origin, new_cp.checkpoint.size, old_cp.checkpoint.size
                 );
+                render::print_cosignatures(&format!("   old ({}) ", old.display()), &old_cp.cosignatures);
+                render::print_cosignatures(&format!("   new ({}) ", new.display()), &new_cp.cosignatures);
             }
         }
         Command::Reindex => {
@@ -666,16 +668,19 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
     };
     let elapsed = started.elapsed();
     // Archived checkpoints: the verified history must still contain each of them.
+    // Each --cosigner must have cosigned each of them.
+    let mut cosigned = Vec::new();
     let result = result.and_then(|report| {
         for (path, text, _) in &checkpoints {
-            if let Err(err) =
-                lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners)
-            {
-                return Err(lianlog_ledger::VerifyFailure {
-                    line: report.entries,
-                    seq: None,
-                    reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
-                });
+            match lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners) {
+                Ok(verified) => cosigned.push(verified.cosignatures),
+                Err(err) => {
+                    return Err(lianlog_ledger::VerifyFailure {
+                        line: report.entries,
+                        seq: None,
+                        reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
+                    });
+                }
             }
         }
         Ok(report)
@@ -694,6 +699,8 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                     "log_key": report.log_key,
                     "withheld": report.withheld,
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
+                    "checkpoints": checkpoints.iter().zip(&cosigned).map(|((path, _, size), cosignatures)| json!({"file": path, "size": size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
+                    "ignored_partial_tail": report.ignored_partial_tail,
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
@@ -728,11 +735,15 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                         if redaction.applied { "" } else { " [body not yet removed]" }
                     );
                 }
-                for (path, _, size) in &checkpoints {
+                for ((path, _, size), cosignatures) in checkpoints.iter().zip(&cosigned) {
                     println!("  checkpoint {} (size {size}): consistent", path.display());
+                    render::print_cosignatures("             ", cosignatures);
                 }
                 if report.ignored_partial_tail {
-                    println!("  note      a line being written by another process was not checked");
+                    println!(
+                        "  note      the log ends with a partial line (bytes after the last newline: a write in \
+                         progress in another process, or one cut short by a crash); it was ignored, not checked"
+                    );
                 }
                 println!("  time      {:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
             }
@@ -810,7 +821,8 @@ fn print_appended(appended: &lianlog_ledger::Appended, json_output: bool) {
 }
 
 pub fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", render::json_safe(&text));
 }
 
 fn holder(args: HolderArgs) -> Holder {

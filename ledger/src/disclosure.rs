@@ -47,6 +47,8 @@ pub struct Checked {
     pub size: u64,
     /// (seq, kind) of each disclosed record.
     pub records: Vec<(u64, String)>,
+    /// The cosignatures on the package's checkpoint by the cosigners the caller required.
+    pub cosignatures: Vec<crate::note::Cosignature>,
 }
 
 /// Whether a record body names the person.
@@ -106,7 +108,8 @@ pub fn disclose(ledger: &Ledger, person: &str, log_key: &SecretKey) -> Result<Pa
     Ok(Package { text, records: record_count, key_lines: key_count, size })
 }
 
-/// Check a package offline against the log's vkey (and trusted cosigners).
+/// Check a package offline against the log's vkey; every cosigner in `cosigners` must have
+/// cosigned its checkpoint.
 pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result<Checked> {
     let bad = |why: String| Error::verification(format!("disclosure package: {why}"));
     let body = text.strip_suffix('\n').ok_or_else(|| bad("must end with a newline".into()))?;
@@ -205,5 +208,11 @@ pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result
             registry.apply(seq, &entry.record, body).map_err(|e| bad(format!("seq {seq}: {e}")))?;
         }
     }
-    Ok(Checked { person: person.to_string(), origin: origin.to_string(), size, records })
+    Ok(Checked {
+        person: person.to_string(),
+        origin: origin.to_string(),
+        size,
+        records,
+        cosignatures: checkpoint.cosignatures,
+    })
 }

@@ -605,9 +605,9 @@ fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8
     Ok(Some(line))
 }
 
-/// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by
-/// every trusted cosigner that signed it), same origin, and the same root at its size. A ledger
-/// that was truncated or rewritten behind the checkpoint fails here.
+/// Check an archived checkpoint against a verified history: signed by the ledger's log key and
+/// cosigned by every cosigner in `cosigners` (all required), same origin, and the same root at its
+/// size. A ledger that was truncated, rewritten or forked behind the checkpoint fails here.
 pub fn check_checkpoint(
     report: &VerifyReport,
     note: &str,
@@ -634,6 +634,12 @@ pub fn check_checkpoint(
     }
     match report.roots.get(&checkpoint.size) {
         Some(root) if *root == checkpoint.root => Ok(verified),
+        // The whole verified history against a checkpoint of the same size: a fork.
+        Some(root) if checkpoint.size == report.entries => Err(crate::Error::verification(format!(
+            "{} (the first is the ledger's, the second the archived checkpoint's): the ledger was rewritten \
+             behind an archived checkpoint, or it is another branch than the one the checkpoint signs",
+            crate::proof::fork_message(checkpoint.size, root, &checkpoint.root)
+        ))),
         Some(root) => Err(crate::Error::verification(format!(
             "the ledger's root at size {} is {}, but the checkpoint says {}: the ledger was rewritten behind an archived checkpoint",
             checkpoint.size,
