@@ -915,8 +915,10 @@ fn read_json_input(source: &str, root: &str) -> Result<Value> {
     let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
     // The library's strict parser: a member named twice is refused, not silently replaced.
-    let value = lianlog_ledger::canonical::parse_json(&bytes, root)
-        .map_err(|err| Error::bad_input(format!("{name}: the {root} is not valid JSON: {}", err.reason)))?;
+    let value = lianlog_ledger::canonical::parse_json(&bytes, root).map_err(|err| {
+        let (line, column) = err.position.unwrap_or((1, 1));
+        Error::bad_input(format!("{name}: line {line} column {column}: {}", err.reason))
+    })?;
     Ok(value)
 }
 

@@ -20,11 +20,17 @@ pub const MAX_DEPTH: usize = 32;
 pub struct CanonicalError {
     pub path: String,
     pub reason: String,
+    /// Where in the text (1-based line and column), for errors found while parsing JSON text.
+    pub position: Option<(usize, usize)>,
 }
 
 impl std::fmt::Display for CanonicalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
+        write!(f, "{}: {}", self.path, self.reason)?;
+        match self.position {
+            Some((line, column)) => write!(f, " (line {line}, column {column})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -101,7 +107,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
 }
 
 fn error(path: &str, reason: String) -> CanonicalError {
-    CanonicalError { path: path.to_string(), reason }
+    CanonicalError { path: path.to_string(), reason, position: None }
 }
 
 fn write_integer(integer: i64, out: &mut Vec<u8>) {
@@ -173,11 +179,16 @@ pub fn parse_json(bytes: &[u8], root: &str) -> Result<Value, CanonicalError> {
     let value = serde::de::DeserializeSeed::deserialize(Strict { parent: None, segment: Segment::Root(root) }, &mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
     value.map_err(|err| {
+        // serde_json's text ends with the position, which is kept apart here.
+        let text = err.to_string();
+        let located = format!(" at line {} column {}", err.line(), err.column());
+        let message = text.strip_suffix(&located).unwrap_or(&text);
         let reason = match err.classify() {
-            serde_json::error::Category::Data => format!("{err}"),
-            _ => format!("invalid JSON at line {} column {}: {err}", err.line(), err.column()),
+            // Only the duplicate-key check below raises data errors: its message is complete.
+            serde_json::error::Category::Data => message.to_string(),
+            _ => format!("not valid JSON: {message}"),
         };
-        error(root, reason)
+        CanonicalError { path: root.to_string(), reason, position: Some((err.line(), err.column())) }
     })
 }
 
@@ -343,8 +354,8 @@ mod tests {
             (br#"{"a":1, "b":2, "a" : 1}"#, "`body.a`"),
         ] {
             let err = parse_json(text, "body").unwrap_err();
-            assert!(err.reason.contains(&format!("duplicate key {path}")), "{err}");
-            assert!(err.reason.contains("line 1 column"), "{err}");
+            assert!(err.reason.starts_with(&format!("duplicate key {path}")), "{err}");
+            assert_eq!(err.position.map(|(line, _)| line), Some(1), "{err}");
         }
         // Without a root name the path starts at the member.
         let err = parse_json(br#"{"kind":"a","body":{},"kind":"b"}"#, "").unwrap_err();
@@ -354,7 +365,8 @@ mod tests {
         // Equal keys in different objects are not duplicates; trailing bytes are still refused.
         assert_eq!(parse_json(br#"{"a":{"a":1},"b":[{"a":2}]}"#, "x").unwrap(), json!({"a":{"a":1},"b":[{"a":2}]}));
         assert!(parse_json(b"{} {}", "x").is_err());
-        assert!(parse_json(b"{\"a\":", "x").unwrap_err().reason.starts_with("invalid JSON at line 1"));
+        let err = parse_json(b"{\n\"a\":", "x").unwrap_err();
+        assert_eq!((err.reason.as_str(), err.position), ("not valid JSON: EOF while parsing a value", Some((2, 4))));
     }
 
     #[test]

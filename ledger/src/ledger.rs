@@ -99,8 +99,10 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
         if drafts.len() >= MAX_BATCH {
             return Err(Error::bad_input(format!("{place}: more than {MAX_BATCH} records; split the import")));
         }
-        let value = crate::canonical::parse_json(line.as_bytes(), "")
-            .map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {}", err.reason)))?;
+        let value = crate::canonical::parse_json(line.as_bytes(), "").map_err(|err| {
+            let column = err.position.map(|(_, column)| format!(" (column {column})")).unwrap_or_default();
+            Error::bad_input(format!("{place}: {}{column}", err.reason))
+        })?;
         let Value::Object(mut members) = value else {
             return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")));
         };
