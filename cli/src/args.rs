@@ -291,7 +291,8 @@ pub struct VerifyArgs {
     /// truncated behind it fails.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
-    /// A trusted cosigner's vkey (repeatable): its cosignatures on the checkpoints must verify.
+    /// A required cosigner's vkey (type 0x04, from `lianlog key show --cosigner`; repeatable):
+    /// every --checkpoint must carry its valid cosignature, or verification fails (exit 1).
     #[arg(long)]
     pub cosigner: Vec<String>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
@@ -394,7 +395,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable); its cosignature, if present, must verify.
+        /// A required cosigner's vkey (repeatable): the bundle's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
@@ -405,7 +407,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): the package's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
@@ -422,7 +425,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): both checkpoints must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
