@@ -147,7 +147,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Redact(args) => {
             let admin = read_key(&args.key)?;
-            let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy(), "replacement")).transpose()?;
+            let replacement = args
+                .replacement
+                .as_deref()
+                .map(|p| read_json_input(&p.to_string_lossy(), "replacement"))
+                .transpose()?;
             let mut ledger = open(dir)?;
             let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
             if json_output {

@@ -367,7 +367,11 @@ fn duplicate_json_keys_are_refused_everywhere() {
     let replacement = fixture.root.join("replacement.json");
     std::fs::write(&replacement, r#"{"reason":"已删除","reason":"张三的全部细节"}"#).unwrap();
     let mut command = fixture.cmd();
-    command.args(["redact", "5", "--reason", "依申请删除", "--key"]).arg(&fixture.admin).arg("--replacement").arg(&replacement);
+    command
+        .args(["redact", "5", "--reason", "依申请删除", "--key"])
+        .arg(&fixture.admin)
+        .arg("--replacement")
+        .arg(&replacement);
     assert_refused(&mut command, 2, &["replacement.json: line 1 column", "duplicate key `replacement.reason`"]);
     assert_eq!(fixture.state(), before);
 }
@@ -383,13 +387,28 @@ fn bidi_controls_are_refused_in_names_and_identifiers() {
     assert_refused(&mut append_raw(&fixture, &body.to_string(), &fixture.qian), 2, &["body.subjects[0].id", "U+202E"]);
     let mut body = interview_body("张三", "约谈提醒");
     body["interviewers"][0]["name"] = json!("钱\u{2067}干事");
-    assert_refused(&mut append_raw(&fixture, &body.to_string(), &fixture.qian), 2, &["body.interviewers[0].name", "U+2067"]);
+    assert_refused(
+        &mut append_raw(&fixture, &body.to_string(), &fixture.qian),
+        2,
+        &["body.interviewers[0].name", "U+2067"],
+    );
     let newcomer = fixture.root.join("officer.zhou.pem");
     lianlog().args(["key", "new", "officer.zhou", "--out"]).arg(&newcomer).assert().success();
     let vkey = fixture.vkey(&newcomer);
     let mut command = fixture.cmd();
     command
-        .args(["key", "grant", &vkey, "--role", "officer", "--holder-name", "周\u{202E}干事", "--holder-unit", "案件审理室", "--key"])
+        .args([
+            "key",
+            "grant",
+            &vkey,
+            "--role",
+            "officer",
+            "--holder-name",
+            "周\u{202E}干事",
+            "--holder-unit",
+            "案件审理室",
+            "--key",
+        ])
         .arg(&fixture.admin);
     assert_refused(&mut command, 2, &["body.holder.name", "U+202E"]);
     assert_eq!(fixture.state(), before);
@@ -435,7 +454,9 @@ fn bidi_controls_in_an_old_ledger_are_shown_escaped() {
         let output = fixture.cmd().args(args).output().unwrap();
         let (stdout, stderr) = output_text(&output);
         assert!(output.status.success(), "{args:?}: {stderr}");
-        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
+        for c in
+            ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}']
+        {
             assert!(!stdout.contains(c) && !stderr.contains(c), "{args:?} printed U+{:04X} raw: {stdout}", c as u32);
         }
         assert!(stdout.contains("<U+202E>"), "{args:?}: {stdout}");

@@ -162,9 +162,12 @@ fn a_named_cosigner_is_required_on_every_path() {
     assert_eq!(cosignature["vkey"], archive.as_str());
     assert!(cosignature["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{report}");
     // Two cosigners named, one cosigned: the other is named as missing.
-    let (code, stdout, _) = output_of(
-        fixture.cmd().arg("verify").arg("--checkpoint").arg(&signed10).args(["--cosigner", &archive, "--cosigner", &witness]),
-    );
+    let (code, stdout, _) = output_of(fixture.cmd().arg("verify").arg("--checkpoint").arg(&signed10).args([
+        "--cosigner",
+        &archive,
+        "--cosigner",
+        &witness,
+    ]));
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("no cosignature by witness.example") && stdout.contains("only archive.office"), "{stdout}");
 
@@ -175,7 +178,8 @@ fn a_named_cosigner_is_required_on_every_path() {
     write(&fixture, "p4.cosigned", &format!("{head}\n\n{}", cosigned(&fixture, note, &archive_key)));
     std::fs::write(fixture.root.join("e4"), fixture.cmd().args(["show", "4", "--raw"]).output().unwrap().stdout)
         .unwrap();
-    let (code, _, stderr) = check(&["check", "inclusion", "p4", "--entry", "e4", "--vkey", &vkey, "--cosigner", &archive]);
+    let (code, _, stderr) =
+        check(&["check", "inclusion", "p4", "--entry", "e4", "--vkey", &vkey, "--cosigner", &archive]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("p4: ") && stderr.contains("no cosignature by archive.office"), "{stderr}");
     let (code, stdout, stderr) =
@@ -183,7 +187,16 @@ fn a_named_cosigner_is_required_on_every_path() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains(&format!("cosigned by archive.office (key id {archive_id})")), "{stdout}");
     let (_, stdout, _) = check(&[
-        "--json", "check", "inclusion", "p4.cosigned", "--entry", "e4", "--vkey", &vkey, "--cosigner", &archive,
+        "--json",
+        "check",
+        "inclusion",
+        "p4.cosigned",
+        "--entry",
+        "e4",
+        "--vkey",
+        &vkey,
+        "--cosigner",
+        &archive,
     ]);
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["cosignatures"][0]["name"], "archive.office", "{json}");
@@ -241,9 +254,17 @@ fn a_fork_at_the_same_size_is_reported_as_two_different_trees() {
     write(&fixture, "cp-a", &stdout_of(fixture.cmd().arg("checkpoint")));
     let b = write(&fixture, "cp-b", &stdout_of(other.cmd().arg("checkpoint")));
     write(&fixture, "c", &stdout_of(fixture.cmd().args(["prove", "consistency", "11", "11"])));
-    let (code, _, stderr) = output_of(
-        lianlog().current_dir(&fixture.root).args(["check", "consistency", "c", "--old", "cp-a", "--new", "cp-b", "--vkey", &vkey]),
-    );
+    let (code, _, stderr) = output_of(lianlog().current_dir(&fixture.root).args([
+        "check",
+        "consistency",
+        "c",
+        "--old",
+        "cp-a",
+        "--new",
+        "cp-b",
+        "--vkey",
+        &vkey,
+    ]));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("two different trees of size 11 (roots ") && stderr.contains("forked"), "{stderr}");
     assert!(!stderr.contains("not a prefix"), "{stderr}");

@@ -176,8 +176,11 @@ pub fn parse_canonical(bytes: &[u8], root: &str) -> Result<Value, CanonicalError
 /// mean what its last half says while a reader of the first half sees something else.
 pub fn parse_json(bytes: &[u8], root: &str) -> Result<Value, CanonicalError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde::de::DeserializeSeed::deserialize(Strict { parent: None, segment: Segment::Root(root) }, &mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value));
+    let value = serde::de::DeserializeSeed::deserialize(
+        Strict { parent: None, segment: Segment::Root(root) },
+        &mut deserializer,
+    )
+    .and_then(|value| deserializer.end().map(|()| value));
     value.map_err(|err| {
         // serde_json's text ends with the position, which is kept apart here.
         let text = err.to_string();

@@ -151,13 +151,19 @@ fn bidi_controls_are_refused_in_names_and_identifiers() {
     for (holder, path) in [
         (Holder { name: "孙\u{202E}干事".into(), unit: "案件审理室".into(), title: None }, "body.holder.name"),
         (Holder { name: "孙干事".into(), unit: "案件\u{2066}审理室".into(), title: None }, "body.holder.unit"),
-        (Holder { name: "孙干事".into(), unit: "案件审理室".into(), title: Some("\u{200F}主任".into()) }, "body.holder.title"),
+        (
+            Holder { name: "孙干事".into(), unit: "案件审理室".into(), title: Some("\u{200F}主任".into()) },
+            "body.holder.title",
+        ),
     ] {
         let err = ledger.grant(&newcomer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
         assert!(err.message().contains(path) && err.message().contains("bidirectional control"), "{err}");
     }
-    let err = ledger.append(&interview(vec![json!({"id": "P-1001\u{202E}", "name": "张某", "unit": "市住建局"})], "提醒"), &officer);
+    let err = ledger.append(
+        &interview(vec![json!({"id": "P-1001\u{202E}", "name": "张某", "unit": "市住建局"})], "提醒"),
+        &officer,
+    );
     let err = err.unwrap_err();
     assert!(err.message().contains("body.subjects[0].id") && err.message().contains("U+202E"), "{err}");
     assert_eq!(ledger.size(), size, "nothing was appended");
