@@ -293,7 +293,7 @@ pub struct VerifyArgs {
     pub checkpoint: Vec<PathBuf>,
     /// A required cosigner's vkey (type 0x04, from `lianlog key show --cosigner`; repeatable):
     /// every --checkpoint must carry its valid cosignature, or verification fails (exit 1).
-    #[arg(long)]
+    #[arg(long, requires = "checkpoint")]
     pub cosigner: Vec<String>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
     /// the derived store (what an auditor with a copy of `log/` does; works on a read-only copy

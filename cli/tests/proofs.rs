@@ -161,6 +161,8 @@ fn a_named_cosigner_is_required_on_every_path() {
     assert_eq!(cosignature["key_id"], archive_id.as_str());
     assert_eq!(cosignature["vkey"], archive.as_str());
     assert!(cosignature["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{report}");
+    // A cosigner without a checkpoint to require it on is a usage error, not a silent pass.
+    fixture.cmd().args(["verify", "--cosigner", &archive]).assert().code(2);
     // Two cosigners named, one cosigned: the other is named as missing.
     let (code, stdout, _) = output_of(fixture.cmd().arg("verify").arg("--checkpoint").arg(&signed10).args([
         "--cosigner",

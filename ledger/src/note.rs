@@ -19,9 +19,12 @@
 //!   signature from a trusted key that fails to verify rejects the whole note; at least one trusted
 //!   signature must verify. Verification is `verify_strict` (no small-order keys or `R` values).
 //! - **Checkpoints are the log's.** [`open_checkpoint`] accepts a checkpoint only if its origin is
-//!   the log key's name and the log key (type 0x01) signed it, and reports which trusted cosigners
-//!   (type 0x04) cosigned it and when. Timestamps are reported, not judged: the caller decides
-//!   whether one in the future is acceptable.
+//!   the log key's name and the log key (type 0x01) signed it.
+//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names must have a
+//!   valid cosignature on the checkpoint ([`require_cosigners`], the one place of this rule); a
+//!   missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
+//!   Timestamps are reported, not judged: the caller decides whether one in the future is
+//!   acceptable.
 //!
 //! # Domain separation
 //!
