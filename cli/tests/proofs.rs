@@ -274,6 +274,12 @@ fn a_fork_at_the_same_size_is_reported_as_two_different_trees() {
     let (code, stdout, stderr) = output_of(fixture.cmd().arg("verify").arg("--checkpoint").arg(&b));
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("two different trees of size 11 (roots ") && stdout.contains("forked"), "{stdout}");
+    // And once that ledger has grown past it: its first 11 entries are still another tree.
+    fixture.append("interview", &common::interview_body("赵六", "其后的记录"), &fixture.sun).success();
+    let (code, stdout, stderr) = output_of(fixture.cmd().arg("verify").arg("--checkpoint").arg(&b));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("two different trees of size 11 (roots ") && stdout.contains("forked"), "{stdout}");
+    assert!(stdout.contains("rewritten behind an archived checkpoint"), "{stdout}");
 }
 
 /// `verify --log-only` says, in text and JSON, that it ignored a partial last line.
