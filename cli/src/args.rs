@@ -292,8 +292,9 @@ pub struct VerifyArgs {
     /// truncated behind it fails.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
-    /// A trusted cosigner's vkey (repeatable): its cosignatures on the checkpoints must verify.
-    #[arg(long)]
+    /// A required cosigner's vkey (type 0x04, from `lianlog key show --cosigner`; repeatable):
+    /// every --checkpoint must carry its valid cosignature, or verification fails (exit 1).
+    #[arg(long, requires = "checkpoint")]
     pub cosigner: Vec<String>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
     /// the derived store (what an auditor with a copy of `log/` does; works on a read-only copy
@@ -407,7 +408,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable); its cosignature, if present, must verify.
+        /// A required cosigner's vkey (repeatable): the bundle's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
@@ -419,7 +421,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): the package's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
@@ -436,7 +439,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): both checkpoints must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },

@@ -115,6 +115,8 @@ pub struct Checked {
     pub withheld: Vec<(u64, String)>,
     /// Who signed the package (v2).
     pub signer: Option<String>,
+    /// The cosignatures on the package's checkpoint by the cosigners the caller required.
+    pub cosignatures: Vec<crate::note::Cosignature>,
 }
 
 /// Whether a record body names the person (the version 1 rule: directly, or in a correction's
@@ -584,7 +586,8 @@ impl Item {
     }
 }
 
-/// Check a package offline against the log's vkey (and trusted cosigners).
+/// Check a package offline against the log's vkey; every cosigner in `cosigners` must have
+/// cosigned its checkpoint.
 pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result<Checked> {
     let bad = |why: String| Error::verification(format!("disclosure package: {why}"));
     let body = text.strip_suffix('\n').ok_or_else(|| bad("must end with a newline".into()))?;
@@ -730,6 +733,7 @@ pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result
         shown: records.iter().map(|item| (item.seq(), item.shown())).collect(),
         withheld: Vec::new(),
         signer: None,
+        cosignatures: checkpoint.cosignatures.clone(),
     };
     if !v2 {
         for item in &records {

@@ -100,8 +100,10 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
         if drafts.len() >= MAX_BATCH {
             return Err(Error::bad_input(format!("{place}: more than {MAX_BATCH} records; split the import")));
         }
-        let value: Value =
-            serde_json::from_str(line).map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {err}")))?;
+        let value = crate::canonical::parse_json(line.as_bytes(), "").map_err(|err| {
+            let column = err.position.map(|(_, column)| format!(" (column {column})")).unwrap_or_default();
+            Error::bad_input(format!("{place}: {}{column}", err.reason))
+        })?;
         let Value::Object(mut members) = value else {
             return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")));
         };
@@ -1544,7 +1546,10 @@ fn check_key_body_limits(body: &Value) -> Result<()> {
         }
     };
     for member in ["name", "unit", "title"] {
-        check(&body["holder"][member], &format!("body.holder.{member}"), MAX_SHORT_TEXT_CHARS)?;
+        let path = format!("body.holder.{member}");
+        check(&body["holder"][member], &path, MAX_SHORT_TEXT_CHARS)?;
+        let text = body["holder"][member].as_str().unwrap_or_default();
+        crate::schema::check_no_bidi_controls(text, &path).map_err(|e| Error::bad_input(e.to_string()))?;
     }
     check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
 }
