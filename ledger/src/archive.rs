@@ -1308,7 +1308,7 @@ pub fn create(
                 )));
             }
             std::fs::rename(&temporary, &path).map_err(|err| Error::io("rename the new archive to", &path, err))?;
-            crate::log::sync_directory(&options.out_dir)
+            crate::fsio::sync_dir(&options.out_dir)
         });
     if let Err(err) = written {
         let _ = std::fs::remove_file(&temporary);
@@ -1711,8 +1711,8 @@ fn write_restored(
     if let Some((path, writer, _)) = segment.take() {
         finish_segment(&path, writer)?;
     }
-    crate::log::sync_directory(&log_dir)?;
-    crate::log::sync_directory(into)?;
+    crate::fsio::sync_dir(&log_dir)?;
+    crate::fsio::sync_dir(into)?;
     progress(Progress { phase: "restoring", done: report.end, total: report.end });
     Ok(())
 }

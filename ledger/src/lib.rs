@@ -19,6 +19,7 @@ pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
 pub mod error;
+pub mod fsio;
 pub mod group;
 pub mod keys;
 pub mod ledger;
