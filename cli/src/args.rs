@@ -303,9 +303,13 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Write to this file instead of standard output.
+    /// Write to this new file (mode 0600) instead of standard output: written whole under a
+    /// temporary name, then renamed. An existing file is refused unless --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file (whole; a symbolic link there is replaced, never followed).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Withhold every body outside ledger.* and key.* (for outside auditors).
     #[arg(long)]
     pub without_bodies: bool,
@@ -330,9 +334,13 @@ pub struct RedactArgs {
 pub struct DiscloseArgs {
     /// The person's id.
     pub person_id: String,
-    /// Where to write the package.
+    /// Where to write the package: a new file (mode 0600), written whole under a temporary
+    /// name, then renamed. An existing file is refused unless --force.
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace an existing --out file (whole; a symbolic link there is replaced, never followed).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -381,6 +381,7 @@ impl Ledger {
         let origin = read_meta(dir)?;
         let lock = take_lock(dir)?;
         let mut notes = Vec::new();
+        notes.extend(fsio::permissions_note(dir));
         let mut log = SegmentLog::open(dir)?;
         if log.is_empty() {
             return Err(Error::new(
