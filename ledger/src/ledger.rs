@@ -1327,7 +1327,7 @@ fn read_log_key(dir: &Path, passphrase: &mut dyn FnMut() -> Result<zeroize::Zero
 /// Refuse a log key that is not the one the genesis entry names (`named`, a vkey) for `origin`.
 fn check_log_key(dir: &Path, key: &SecretKey, origin: &str, named: &str) -> Result<()> {
     if key.name().as_str() != origin || named != key.public().vkey() {
-        return Err(Error::key(format!(
+        return Err(Error::verification(format!(
             "{} ({}) is not the log key that the genesis entry names ({named}); it was replaced, and it signs \
              nothing: restore the right one from the copy made with `lianlog key export-log-key`",
             dir.join(LOG_KEY_FILE).display(),
