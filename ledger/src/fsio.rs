@@ -45,9 +45,11 @@ fn flags(links: Links) -> i32 {
 }
 
 /// The error for a symbolic link where lianlog keeps its own files.
+/// It is an I/O error (exit code 7), like a permission problem: the directory is set up wrongly
+/// (or was tampered with), and nothing is destroyed or rebuilt because of it.
 pub fn link_refused(path: &Path) -> Error {
     Error::new(
-        ErrorKind::Verification,
+        ErrorKind::Io,
         format!(
             "{} is a symbolic link; lianlog does not follow links inside a ledger directory (it would read, write \
              or keep records outside it). Replace the link with the file it points to (`cp --remove-destination \

@@ -115,6 +115,7 @@ fn clear_intent(dir: &Path) -> Result<()> {
 /// log and the derived store is stale); only a writer finishes it.
 pub(super) fn check_no_interrupted(dir: &Path) -> Result<()> {
     let path = dir.join(INTENT_FILE);
+    fsio::refuse_link(&path)?;
     if std::fs::symlink_metadata(&path).is_err() {
         return Ok(());
     }
