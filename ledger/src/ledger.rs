@@ -1256,7 +1256,8 @@ fn merkle_error(err: crate::merkle::MerkleError<Error>) -> Error {
 /// works while another process appends (a line being written is ignored).
 pub fn verify_dir(dir: &Path, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     read_meta(dir)?;
-    let log = SegmentLog::open(dir)?;
+    let mut log = SegmentLog::open(dir)?;
+    reader_view(dir, &mut log, &mut Vec::new(), false)?;
     let reread = |seq: u64| -> std::result::Result<Vec<u8>, String> {
         let reader = log.lines_from(Position { segment: 0, offset: 0 }).map_err(|e| e.to_string())?;
         match reader.into_iter().nth(seq as usize) {
@@ -1303,7 +1304,7 @@ fn verify_segments(
             return Ok(Err(failure));
         }
     }
-    let partial = reader.saw_torn_tail();
+    let partial = reader.saw_torn_tail() || log.is_limited();
     Ok(verifier.finish(reread).map(|mut report| {
         report.ignored_partial_tail = partial;
         report
@@ -1371,7 +1372,8 @@ pub fn export_log_key(
 /// lock. With `without_bodies`, every body outside `ledger.*` and `key.*` is withheld.
 pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<u64> {
     read_meta(dir)?;
-    let log = SegmentLog::open(dir)?;
+    let mut log = SegmentLog::open(dir)?;
+    reader_view(dir, &mut log, &mut Vec::new(), false)?;
     let mut count = 0;
     for item in log.lines_from(Position { segment: 0, offset: 0 })? {
         let (_, bytes) = item?;
@@ -1702,10 +1704,10 @@ fn undo_interrupted_import(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<Str
 /// tail, an interrupted redaction, scratch stores. A writer repairs them (saving what it cuts);
 /// a read-only opener changes nothing, reads only what a writer would keep, and says so.
 fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only: bool) -> Result<()> {
-    // Only a line that is not even JSON can be a torn write; a complete JSON line that fails
-    // its checks is evidence, kept for `verify` to report.
-    let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
     if !read_only {
+        // Only a line that is not even JSON can be a torn write; a complete JSON line that fails
+        // its checks is evidence, kept for `verify` to report.
+        let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
         undo_interrupted_import(dir, log, notes)?;
         if let Some(repair) = log.repair_tail(torn)? {
             notes.push(format!(
@@ -1723,6 +1725,18 @@ fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only:
         remove_stale_scratch_stores(dir);
         return Ok(());
     }
+    reader_view(dir, log, notes, true)?;
+    redaction::check_no_interrupted(dir)
+}
+
+/// Bound `log` to what a writer would keep — before an interrupted batch whose intent matches the
+/// log, and with `torn_lines` before a last line that is not JSON — without changing anything,
+/// and say so in `notes` (bytes after the last newline are never read anyway). Used by read-only
+/// opens and, without `torn_lines` (a complete line that is not JSON is for the verifier to
+/// report), by the lock-free `verify_dir` and `export_dir`, for which a batch another process is
+/// writing right now is such an unfinished batch: not acknowledged, so not shown.
+fn reader_view(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, torn_lines: bool) -> Result<()> {
+    let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
     let later = "the next command that writes will remove it; this read-only command changed nothing";
     match check_import_intent(dir, log) {
         Ok(ImportIntent::Partial(start, current)) => {
@@ -1733,7 +1747,7 @@ fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only:
                 current - start.offset,
                 start.segment
             ));
-            return redaction::check_no_interrupted(dir);
+            return Ok(());
         }
         Ok(_) => {}
         // A writer refuses it; a reader does not act on it and reads the log as it is.
@@ -1742,6 +1756,9 @@ fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only:
         }
         Err(err) => return Err(err),
     }
+    if !torn_lines {
+        return Ok(());
+    }
     if let Some((keep, reason)) = log.torn_tail(torn)? {
         log.limit_to(keep);
         notes.push(format!(
@@ -1749,5 +1766,5 @@ fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only:
             keep.segment
         ));
     }
-    redaction::check_no_interrupted(dir)
+    Ok(())
 }

@@ -146,6 +146,11 @@ impl SegmentLog {
         self.limit = Some(position);
     }
 
+    /// Whether readers stop before the end ([`SegmentLog::limit_to`]).
+    pub fn is_limited(&self) -> bool {
+        self.limit.is_some()
+    }
+
     /// The first seq of the last segment, if any.
     pub fn last_segment(&self) -> Option<u64> {
         self.segments.last().map(|s| s.first_seq)
