@@ -358,13 +358,19 @@ fn ledger_files_that_are_symbolic_links_are_refused_by_name() {
         let before = std::fs::read(&target).unwrap();
         let mut command = copy.cmd();
         if appending {
-            command.args(["append", "interview", "--key"]).arg(&copy.qian).write_stdin(interview_body("张三", "约谈").to_string());
+            command
+                .args(["append", "interview", "--key"])
+                .arg(&copy.qian)
+                .write_stdin(interview_body("张三", "约谈").to_string());
         } else {
             command.arg("log");
         }
         let stderr = assert_refused(&mut command, 7, &[name.rsplit('/').next().unwrap(), "symbolic link"]);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert_eq!(std::fs::read(&target).unwrap(), before, "{name}: the link's target is untouched");
-        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(), "{name}: the link is left as it is");
+        assert!(
+            std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(),
+            "{name}: the link is left as it is"
+        );
     }
 }

@@ -397,7 +397,10 @@ fn output_files_are_created_new_and_never_written_through_a_link() {
     std::os::unix::fs::symlink(&segment, &link).unwrap();
     let (code, _, stderr) = run(fixture.cmd().args(["export", "--out"]).arg(&link));
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("export.jsonl") && stderr.contains("already exists") && stderr.contains("--force"), "{stderr}");
+    assert!(
+        stderr.contains("export.jsonl") && stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&segment).unwrap(), log, "the segment behind the link is untouched");
     // With --force the link itself is replaced by the export; the segment is still untouched.
     let (code, _, stderr) = run(fixture.cmd().args(["export", "--force", "--out"]).arg(&link));
@@ -476,7 +479,11 @@ fn read_only_commands_change_nothing_whatever_was_left_in_the_directory() {
             let (code, stdout, stderr) = run(copy.cmd().args(args));
             assert_eq!(code, Some(0), "{what}: {args:?}: {stdout}{stderr}");
             assert!(!stderr.contains("Nothing was changed"), "{what}: {args:?}: {stderr}");
-            assert!(all_files(&copy.ledger) == before, "{what}: `lianlog {}` changed the ledger directory", args.join(" "));
+            assert!(
+                all_files(&copy.ledger) == before,
+                "{what}: `lianlog {}` changed the ledger directory",
+                args.join(" ")
+            );
         }
         let (_, stdout, _) = run(copy.cmd().args(["--json", "log"]));
         let shown: Value = serde_json::from_str(&stdout).unwrap();

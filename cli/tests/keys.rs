@@ -322,7 +322,10 @@ fn a_replaced_log_key_signs_no_checkpoint() {
     ] {
         let (code, stdout, stderr) = run(fixture.cmd().args(&args));
         assert_eq!(code, Some(1), "{args:?}: {stdout}{stderr}");
-        assert!(stderr.contains("log-key.pem") && stderr.contains("is not the log key that the genesis entry names"), "{stderr}");
+        assert!(
+            stderr.contains("log-key.pem") && stderr.contains("is not the log key that the genesis entry names"),
+            "{stderr}"
+        );
         assert!(!stdout.contains("— "), "{args:?} printed a signed note: {stdout}");
     }
     assert!(!out.exists());

@@ -1641,7 +1641,9 @@ fn check_import_intent(dir: &Path, log: &SegmentLog) -> Result<ImportIntent> {
         return if start == 0 {
             Ok(ImportIntent::Done)
         } else {
-            Err(refuse(format!("segment {segment:020}.jsonl does not exist and the batch would not start at its beginning")))
+            Err(refuse(format!(
+                "segment {segment:020}.jsonl does not exist and the batch would not start at its beginning"
+            )))
         };
     }
     if segment != last {
@@ -1649,7 +1651,9 @@ fn check_import_intent(dir: &Path, log: &SegmentLog) -> Result<ImportIntent> {
     }
     let current = log.segment_len(segment)?;
     if current < start {
-        return Err(refuse(format!("the batch would start at byte {start} but segment {segment:020}.jsonl ends at {current}")));
+        return Err(refuse(format!(
+            "the batch would start at byte {start} but segment {segment:020}.jsonl ends at {current}"
+        )));
     }
     if current == start || current >= start.saturating_add(length) {
         return Ok(ImportIntent::Done);

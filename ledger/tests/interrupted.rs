@@ -270,7 +270,8 @@ fn a_planted_import_intent_cuts_nothing() {
     // Names a line boundary with the wrong seq, with the store (which would know) removed.
     let wrong_seq = format!("{{\"segment\":0,\"start\":{},\"length\":99999,\"seq\":1}}\n", before.log.len());
     // Names bytes past the end of the segment.
-    let past_end = format!("{{\"segment\":0,\"start\":{},\"length\":10}}\n", before.log.len() + before.written.len() + 1);
+    let past_end =
+        format!("{{\"segment\":0,\"start\":{},\"length\":10}}\n", before.log.len() + before.written.len() + 1);
     for intent in [&planted, &past_end] {
         std::fs::write(dir.join("import.intent"), intent).unwrap();
         let untouched = files(&dir);
@@ -287,7 +288,7 @@ fn a_planted_import_intent_cuts_nothing() {
     std::fs::remove_dir_all(dir.join("index")).unwrap();
     std::fs::write(dir.join("import.intent"), &wrong_seq).unwrap();
     let log = std::fs::read(segment(&dir)).unwrap();
-    let err = Ledger::open(&dir).err().expect("a writer acted on an intent naming the wrong seq");
+    let err = Ledger::open(&dir).expect_err("a writer acted on an intent naming the wrong seq");
     assert!(err.message().contains("import.intent") && err.message().contains("not seq 1"), "{err}");
     assert_eq!(std::fs::read(segment(&dir)).unwrap(), log);
     std::fs::remove_file(dir.join("import.intent")).unwrap();
