@@ -461,7 +461,7 @@ impl Ledger {
     fn rebuild_store(&mut self) -> Result<()> {
         // Replace the open store with an empty one. sled keeps the directory open, so swap in a
         // temporary store first, then destroy and recreate the real one.
-        let scratch = tempdir_in(&self.dir)?;
+        let scratch = fsio::fresh_scratch_dir(&self.dir, "index.rebuild")?;
         let placeholder = Store::open(&scratch)?;
         drop(std::mem::replace(&mut self.store, placeholder));
         Store::destroy(&self.dir)?;
@@ -1588,10 +1588,6 @@ fn remove_stale_scratch_stores(dir: &Path) {
             let _ = std::fs::remove_dir_all(item.path());
         }
     }
-}
-
-fn tempdir_in(dir: &Path) -> Result<PathBuf> {
-    fsio::fresh_scratch_dir(dir, "index.rebuild")
 }
 
 /// Record, durably, where a multi-line batch begins (segment, offset, and the seq of its first

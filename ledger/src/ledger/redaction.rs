@@ -244,3 +244,23 @@ pub(super) fn finish_interrupted(dir: &Path, log: &mut crate::log::SegmentLog) -
         "finished the interrupted redaction of seq {target} (by seq {by}); the derived store will be rebuilt"
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn scrub_replaces_whole_and_torn_copies_and_nothing_else() {
+        let body = br#"{"reason":"secret"}"#;
+        let marker = br#""[redacted by seq 9]""#;
+        let whole = b"{\"body\":{\"reason\":\"secret\"},\"entry\":{}}\n{\"body\":{\"reason\":\"other\"}}\n";
+        assert_eq!(
+            scrub(whole, body, marker),
+            b"{\"body\":\"[redacted by seq 9]\",\"entry\":{}}\n{\"body\":{\"reason\":\"other\"}}\n".to_vec()
+        );
+        let torn = b"{\"body\":{\"reason\":\"sec";
+        assert_eq!(scrub(torn, body, marker), b"{\"body\":\"[redacted by seq 9]\"".to_vec());
+        let unrelated = b"{\"body\":{\"reason\":\"oth";
+        assert_eq!(scrub(unrelated, body, marker), unrelated.to_vec());
+    }
+}
