@@ -13,7 +13,13 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 ok; 1 verification failed (tampering or corruption found); 2 bad input or usage;
 /// 3 not authorized (key lacks the role, is revoked or unknown); 4 key file problem; 5 not a
 /// ledger (missing directory, newer format); 6 ledger in use by another process; 7 I/O error
-/// (disk full, permissions); 8 derived store error (run `lianlog reindex`).
+/// (disk full, permissions, a file of the ledger that is a symbolic link); 8 derived store error
+/// (run `lianlog reindex`).
+///
+/// Files: the ledger directory is created 0700 and every file lianlog writes 0600; no file of
+/// the ledger is followed through a symbolic link. Commands that only read change nothing in the
+/// log; after a crash, the next command that writes repairs it (saving what it cuts). Output
+/// files (--out) are created new and whole; an existing one is refused unless --force.
 #[derive(Debug, Parser)]
 #[command(name = "lianlog", version, max_term_width = 100)]
 pub struct Cli {
@@ -60,7 +66,8 @@ pub enum Command {
     /// Write a disclosure package: every record concerning a person, other people masked, with
     /// proofs, signed by the issuing officer (个人信息披露).
     Disclose(DiscloseArgs),
-    /// Print a checkpoint signed by the log key, or cosign one (检查点).
+    /// Print a checkpoint signed by the log key, or cosign one (检查点). The log key
+    /// (`log-key.pem`) must be the one the genesis entry names; another is refused (exit 1).
     Checkpoint(CheckpointArgs),
     /// Print Merkle proofs: inclusion of an entry, consistency of two tree sizes (证明).
     #[command(subcommand)]
@@ -305,9 +312,13 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Write to this file instead of standard output.
+    /// Write to this new file (mode 0600) instead of standard output: written whole under a
+    /// temporary name, then renamed. An existing file is refused unless --force.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file (whole; a symbolic link there is replaced, never followed).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// Withhold every body outside ledger.* and key.* (for outside auditors). Format v1 keeps the
     /// key registry (holders, revocation reasons) and redactions (reasons; replacements written
     /// before they moved into corrections) in every export: docs/PRIVACY.md.
@@ -340,13 +351,17 @@ pub struct RedactArgs {
 pub struct DiscloseArgs {
     /// The person's id.
     pub person_id: String,
-    /// Where to write the package.
+    /// Where to write the package: a new file (mode 0600), written whole under a temporary
+    /// name, then renamed. An existing file is refused unless --force.
     #[arg(long)]
     pub out: PathBuf,
     /// The issuing officer's or admin's key file: it signs the package (masked bodies and reduced
     /// key lines cannot be proven by the ledger, so the issuer attests them).
     #[arg(long)]
     pub key: PathBuf,
+    /// Replace an existing --out file (whole; a symbolic link there is replaced, never followed).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

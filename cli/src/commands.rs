@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use lianlog_ledger::archive::{ArchiveOptions, Loaded};
 use lianlog_ledger::keys::Zeroizing;
-use lianlog_ledger::ledger::PastState;
+use lianlog_ledger::ledger::{OpenOptions, PastState};
 use lianlog_ledger::query::Queries;
 use lianlog_ledger::{
     Draft, Error, ErrorKind, Holder, KeyName, Ledger, PublicKey, Role, SecretKey, VerifyOptions, export_dir,
@@ -116,7 +116,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Log(args) => {
-            let ledger = open(dir)?;
+            let ledger = open_reader(dir)?;
             let mut lines = Vec::new();
             for line in ledger.lines_from(args.from)?.take(args.limit as usize) {
                 lines.push(line?);
@@ -131,14 +131,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => return verify(dir, args, json_output),
         Command::Export(args) => {
             let exported = match &args.out {
-                Some(path) => {
-                    let file = std::fs::File::create(path).map_err(|err| Error::io("create", path, err))?;
+                // Whole or not at all: a partial export would look like a shorter ledger.
+                Some(path) => write_output(path, args.force, |file| {
                     let mut out = std::io::BufWriter::new(file);
                     let exported = export_dir(dir, &mut out, args.without_bodies)?;
-                    let file = out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
-                    file.sync_all().map_err(|err| Error::io("sync", path, err))?;
-                    exported
-                }
+                    out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
+                    Ok(exported)
+                })?,
                 None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
             };
             if let Some(path) = &args.out {
@@ -187,11 +186,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Disclose(args) => {
-            let ledger = open(dir)?;
+            refuse_existing(&args.out, args.force)?;
+            let ledger = open_reader(dir)?;
             let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
             let signer = read_key(&args.key)?;
             let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key, &signer)?;
-            write_new_file(&args.out, package.text.as_bytes())?;
+            write_output(&args.out, args.force, |file| {
+                file.write_all(package.text.as_bytes()).map_err(|err| Error::io("write", &args.out, err))
+            })?;
             if json_output {
                 print_json(&json!({
                     "person": args.person_id, "records": package.records, "masked": package.masked,
@@ -270,7 +272,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Checkpoint(args) => match args.command {
             None => {
-                let ledger = open(dir)?;
+                let ledger = open_reader(dir)?;
                 let size = args.size.unwrap_or(ledger.size());
                 let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
                 let note = ledger.checkpoint(size, &log_key)?;
@@ -302,7 +304,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         },
         Command::Prove(ProveCommand::Inclusion { seq, size }) => {
-            let ledger = open(dir)?;
+            let ledger = open_reader(dir)?;
             let size = size.unwrap_or(ledger.size());
             let hashes = ledger.inclusion_proof(seq, size)?;
             let line = ledger.read(seq)?;
@@ -322,7 +324,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Prove(ProveCommand::Consistency { old, new }) => {
-            let ledger = open(dir)?;
+            let ledger = open_reader(dir)?;
             let hashes = ledger.consistency_proof(old, new)?;
             if json_output {
                 print_json(&json!({
@@ -404,7 +406,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(args) => crate::bench::run(args, json_output)?,
         Command::Snapshot(command) => return crate::snapshot::run(command, dir, json_output),
         Command::Replay => {
-            let ledger = open(dir)?;
+            let ledger = open_reader(dir)?;
             let report = ledger.replay()?;
             if json_output {
                 print_json(
@@ -505,7 +507,7 @@ enum Answering {
 impl Answering {
     fn open(dir: &Path, archives: &[PathBuf], as_of: Option<&str>, json_output: bool) -> Result<Answering> {
         if archives.is_empty() {
-            let ledger = Box::new(open(dir)?);
+            let ledger = Box::new(open_reader(dir)?);
             let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
             let end = resolve_as_of(text, ledger.size(), |date| ledger.entries_until(date))?;
             let past = ledger.as_of(end)?;
@@ -656,7 +658,7 @@ fn key_command(command: KeyCommand, dir: &Path, json_output: bool) -> Result<Exi
             print_appended(&appended, json_output);
         }
         KeyCommand::List => {
-            let ledger = open(dir)?;
+            let ledger = open_reader(dir)?;
             if json_output {
                 print_json(&serde_json::to_value(ledger.registry()).unwrap_or(Value::Null));
             } else {
@@ -692,7 +694,7 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
             let result = if args.log_only {
                 lianlog_ledger::verify_dir(dir, options)?
             } else {
-                match Ledger::open(dir) {
+                match Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() }) {
                     Ok(ledger) => {
                         for note in ledger.notes() {
                             eprintln!("lianlog: {note}");
@@ -825,17 +827,29 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
     }
 }
 
-/// Create a new file (never replacing one), write it and fsync it.
-fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|err| {
-        if err.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::bad_input(format!("{} already exists; choose another file or remove it first", path.display()))
-        } else {
-            Error::io("create", path, err)
-        }
-    })?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))?;
+/// Refuse an output path that names an existing file (or link) unless `force`.
+fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::bad_input(format!(
+            "{} already exists; lianlog does not overwrite files: choose another name, or pass --force to replace it \
+             (it is replaced whole, and a symbolic link there is replaced, never followed)",
+            path.display()
+        ))
+        .into());
+    }
     Ok(())
+}
+
+/// Write an output file whole, mode 0600: under a temporary name, fsync'd, then given its name —
+/// refused if it exists unless `force`, and never written through a symbolic link
+/// (`lianlog_ledger::fsio::publish`). On an error nothing is left under `path`.
+fn write_output<T>(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut std::fs::File) -> lianlog_ledger::Result<T>,
+) -> Result<T> {
+    refuse_existing(path, force)?;
+    Ok(lianlog_ledger::fsio::publish(path, force, write)?)
 }
 
 /// Who redacted each redacted line among `lines`, when and why.
@@ -894,6 +908,14 @@ fn holder(args: HolderArgs) -> Holder {
 
 pub fn open(dir: &Path) -> Result<Ledger> {
     let ledger = Ledger::open(dir)?;
+    print_notes_from(&ledger, 0);
+    Ok(ledger)
+}
+
+/// Open the ledger for a command that only reads: nothing in the log is repaired or changed
+/// (a torn tail or an interrupted import is left for the next writer, and not shown).
+pub fn open_reader(dir: &Path) -> Result<Ledger> {
+    let ledger = Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() })?;
     print_notes_from(&ledger, 0);
     Ok(ledger)
 }

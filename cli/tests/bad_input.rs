@@ -469,3 +469,47 @@ fn bidi_controls_in_an_old_ledger_are_shown_escaped() {
     let keys: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(keys.to_string().contains("周\u{202E}干事"), "{keys}");
 }
+
+/// Item 5 of issue 12: the ledger never follows a symbolic link out of its directory for a file it
+/// reads, writes or rewrites: `lianlog.json`, an intent, an item file of the derived store or a
+/// segment that is a link is refused, naming it, and the link's target is left as it was.
+#[test]
+fn ledger_files_that_are_symbolic_links_are_refused_by_name() {
+    let fixture = Fixture::build();
+    let outside = fixture.root.join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    for (name, appending) in [
+        ("lianlog.json", false),
+        ("import.intent", true),
+        ("redact.intent", true),
+        ("index/positions.bin", false),
+        ("log/00000000000000000000.jsonl", false),
+    ] {
+        let copy = fixture.copy();
+        let path = copy.ledger.join(name);
+        let target = outside.join(name.replace('/', "_"));
+        if path.exists() {
+            std::fs::rename(&path, &target).unwrap();
+        } else {
+            std::fs::write(&target, b"{\"segment\":0,\"start\":0,\"length\":1}\n").unwrap();
+        }
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let before = std::fs::read(&target).unwrap();
+        let mut command = copy.cmd();
+        if appending {
+            command
+                .args(["append", "interview", "--key"])
+                .arg(&copy.qian)
+                .write_stdin(interview_body("张三", "约谈").to_string());
+        } else {
+            command.arg("log");
+        }
+        let stderr = assert_refused(&mut command, 7, &[name.rsplit('/').next().unwrap(), "symbolic link"]);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(std::fs::read(&target).unwrap(), before, "{name}: the link's target is untouched");
+        assert!(
+            std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(),
+            "{name}: the link is left as it is"
+        );
+    }
+}

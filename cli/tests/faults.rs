@@ -8,6 +8,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
@@ -366,4 +367,182 @@ fn a_log_cut_behind_the_store_is_refused_and_left_as_it_is() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("the log is shorter") && stderr.contains("`lianlog snapshot restore`"), "{stderr}");
     assert_eq!(copy.log_files(), files, "nothing was cut or repaired");
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let name = path.strip_prefix(dir).unwrap().display().to_string();
+            found.push((name, std::fs::read(&path).unwrap()));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Item 8 of issue 12: an output file is created new — an existing file is refused unless
+/// --force, and a symbolic link planted at the output path is never written through (before,
+/// `export --out LINK` truncated the log segment the link pointed to).
+#[test]
+fn output_files_are_created_new_and_never_written_through_a_link() {
+    let fixture = Fixture::build();
+    let segment = fixture.segment();
+    let log = std::fs::read(&segment).unwrap();
+    let link = fixture.root.join("export.jsonl");
+    std::os::unix::fs::symlink(&segment, &link).unwrap();
+    let (code, _, stderr) = run(fixture.cmd().args(["export", "--out"]).arg(&link));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("export.jsonl") && stderr.contains("already exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&segment).unwrap(), log, "the segment behind the link is untouched");
+    // With --force the link itself is replaced by the export; the segment is still untouched.
+    let (code, _, stderr) = run(fixture.cmd().args(["export", "--force", "--out"]).arg(&link));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(std::fs::read(&segment).unwrap(), log);
+    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(&link).unwrap(), log, "the export is the concatenated segments");
+    assert_eq!(std::fs::metadata(&link).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // An existing file is refused and left as it was; disclose too.
+    let existing = fixture.root.join("existing");
+    std::fs::write(&existing, b"keep me").unwrap();
+    for args in [vec!["export", "--out"], vec!["disclose", "P-1", "--out"]] {
+        let (code, _, stderr) = run(fixture.cmd().args(&args).arg(&existing));
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("already exists"), "{stderr}");
+        assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+    }
+    // An export that fails leaves nothing under its name.
+    let missing = fixture.copy();
+    let segment = missing.segment();
+    std::fs::remove_file(&segment).unwrap();
+    std::fs::create_dir(&segment).unwrap();
+    let out = missing.root.join("partial.jsonl");
+    let (code, _, stderr) = run(missing.cmd().args(["export", "--out"]).arg(&out));
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(!out.exists());
+    assert!(
+        std::fs::read_dir(&missing.root).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")),
+        "no temporary file is left"
+    );
+}
+
+/// Item 8 of issue 12: read-only commands change nothing in the ledger directory, whatever a crash
+/// (or someone) left there: a planted `import.intent` naming acknowledged entries, or a torn tail.
+/// Before, `verify` and `log` acted on the intent, cut acknowledged entries and then said "Nothing
+/// was changed". A writer refuses the planted intent, naming it.
+#[test]
+fn read_only_commands_change_nothing_whatever_was_left_in_the_directory() {
+    let fixture = Fixture::build();
+    let segment = fixture.segment();
+    let lines = fixture.log_lines();
+    let start: usize = lines[..6].iter().map(|l| l.len() + 1).sum();
+    let planted = format!("{{\"segment\":0,\"start\":{start},\"length\":100000}}\n");
+    let torn = b"{\"body\":{\"interview_type\":\"remi".to_vec();
+    // sled writes its snapshot on the first open after a writer (its own recovery): settle it.
+    run(fixture.cmd().arg("log"));
+    let read_only: Vec<Vec<&str>> = vec![
+        vec!["verify"],
+        vec!["--json", "verify"],
+        vec!["verify", "--log-only"],
+        vec!["log"],
+        vec!["--json", "log"],
+        vec!["show", "5"],
+        vec!["export"],
+        vec!["dossier", "P-1"],
+        vec!["stats"],
+        vec!["cases"],
+        vec!["key", "list"],
+        vec!["checkpoint"],
+        vec!["prove", "inclusion", "5"],
+        vec!["replay"],
+    ];
+    for (what, planted_intent, torn_tail) in [("a planted intent", true, false), ("a torn tail", false, true)] {
+        let copy = fixture.copy();
+        if planted_intent {
+            std::fs::write(copy.ledger.join("import.intent"), &planted).unwrap();
+        }
+        if torn_tail {
+            let mut bytes = std::fs::read(copy.segment()).unwrap();
+            bytes.extend_from_slice(&torn);
+            std::fs::write(copy.segment(), bytes).unwrap();
+        }
+        let before = all_files(&copy.ledger);
+        for args in &read_only {
+            let (code, stdout, stderr) = run(copy.cmd().args(args));
+            assert_eq!(code, Some(0), "{what}: {args:?}: {stdout}{stderr}");
+            assert!(!stderr.contains("Nothing was changed"), "{what}: {args:?}: {stderr}");
+            assert!(
+                all_files(&copy.ledger) == before,
+                "{what}: `lianlog {}` changed the ledger directory",
+                args.join(" ")
+            );
+        }
+        let (_, stdout, _) = run(copy.cmd().args(["--json", "log"]));
+        let shown: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(shown.as_array().unwrap().len(), common::ENTRIES, "{what}: every acknowledged entry is shown");
+        if planted_intent {
+            // A writer refuses it, naming the file, and changes nothing either.
+            let (code, _, stderr) = append_json(&copy.ledger, &copy.qian, "张三");
+            assert_eq!(code, Some(1), "{stderr}");
+            assert!(stderr.contains("import.intent") && stderr.contains("does not match the log"), "{stderr}");
+            assert!(all_files(&copy.ledger) == before);
+        } else {
+            // A writer cuts the torn tail, and saves it.
+            let (code, _, stderr) = append_json(&copy.ledger, &copy.qian, "张三");
+            assert_eq!(code, Some(0), "{stderr}");
+            let saved = std::fs::read_dir(copy.ledger.join("log"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("torn-"))
+                .expect("the torn tail is saved");
+            assert_eq!(std::fs::read(saved).unwrap(), torn);
+        }
+    }
+    assert_eq!(std::fs::read(&segment).unwrap().len(), lines.iter().map(|l| l.len() + 1).sum::<usize>());
+}
+
+/// Item 9 of issue 12: the ledger holds personal data, so its directory is created 0700 and its
+/// files 0600 whatever the umask; a ledger directory that its group or others may write is
+/// reported on open.
+#[test]
+fn the_ledger_directory_is_private_and_a_writable_one_is_reported() {
+    let fixture = Fixture::keys_only();
+    let output = StdCommand::new("sh")
+        .arg("-c")
+        .arg("umask 000 && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("lianlog"))
+        .arg("--ledger")
+        .arg(&fixture.ledger)
+        .args(["init", "--origin", common::ORIGIN, "--holder-name", "赵主任", "--holder-unit", "市纪委监委", "--key"])
+        .arg(&fixture.admin)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output_text(&output));
+    let (code, _, stderr) = append_json(&fixture.ledger, &fixture.admin, "张三");
+    assert_eq!(code, Some(3), "{stderr}");
+    let mut stack = vec![fixture.ledger.clone()];
+    while let Some(path) = stack.pop() {
+        let metadata = std::fs::metadata(&path).unwrap();
+        let mode = metadata.permissions().mode() & 0o777;
+        if metadata.is_dir() {
+            let in_sled = path.parent().is_some_and(|p| p.ends_with("index"));
+            assert!(mode == 0o700 || in_sled, "{}: {mode:o}", path.display());
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if !path.parent().unwrap().ends_with("index") || path.extension().is_some_and(|e| e == "bin") {
+            // sled creates its own files, inside the 0700 index/ directory.
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+    }
+    std::fs::set_permissions(&fixture.ledger, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (code, _, stderr) = run(at(&fixture.ledger).arg("log"));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("mode 777") && stderr.contains("chmod 700"), "{stderr}");
 }

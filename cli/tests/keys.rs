@@ -302,3 +302,55 @@ fn key_files_are_0600_under_any_umask_and_never_replaced() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Item 8 of issue 12: `checkpoint` (and everything else that signs one: `prove inclusion`,
+/// `disclose`) checks `log-key.pem` against the log key the genesis entry names before it signs.
+#[test]
+fn a_replaced_log_key_signs_no_checkpoint() {
+    let fixture = Fixture::build();
+    std::fs::remove_file(fixture.ledger.join("log-key.pem")).unwrap();
+    // A key with the right name (the origin), so only the check against genesis can tell.
+    let (code, _, stderr) =
+        run(lianlog().args(["key", "new", common::ORIGIN, "--out"]).arg(fixture.ledger.join("log-key.pem")));
+    assert_eq!(code, Some(0), "{stderr}");
+    let out = fixture.root.join("P-1.disclosure");
+    for args in [
+        vec!["checkpoint"],
+        vec!["--json", "checkpoint"],
+        vec!["prove", "inclusion", "4"],
+        vec!["disclose", "张三", "--out", out.to_str().unwrap()],
+    ] {
+        let (code, stdout, stderr) = run(fixture.cmd().args(&args));
+        assert_eq!(code, Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("log-key.pem") && stderr.contains("is not the log key that the genesis entry names"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("— "), "{args:?} printed a signed note: {stdout}");
+    }
+    assert!(!out.exists());
+}
+
+/// Item 9 of issue 12: a key path that is a FIFO (or a device) is refused at once instead of
+/// waiting forever for a writer.
+#[test]
+fn a_key_path_that_is_a_fifo_is_refused_without_hanging() {
+    let fixture = Fixture::build();
+    let fifo = fixture.root.join("key.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    for args in [vec!["append", "interview", "--key"], vec!["key", "show"]] {
+        let output = fixture
+            .cmd()
+            .args(&args)
+            .arg(&fifo)
+            .write_stdin(interview_body("张三", "约谈").to_string())
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let (_, stderr) = output_text(&output);
+        assert_eq!(output.status.code(), Some(4), "{args:?}: {stderr}");
+        assert!(stderr.contains("key.fifo") && stderr.contains("regular file"), "{stderr}");
+    }
+    let (code, _, stderr) = run(fixture.cmd().args(["key", "show"]).arg("/dev/zero"));
+    assert_eq!(code, Some(4), "{stderr}");
+}

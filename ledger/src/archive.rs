@@ -1308,7 +1308,7 @@ pub fn create(
                 )));
             }
             std::fs::rename(&temporary, &path).map_err(|err| Error::io("rename the new archive to", &path, err))?;
-            crate::log::sync_directory(&options.out_dir)
+            crate::fsio::sync_dir(&options.out_dir)
         });
     if let Err(err) = written {
         let _ = std::fs::remove_file(&temporary);
@@ -1400,11 +1400,7 @@ fn write_archive(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
     let io = |err: std::io::Error| Error::io("write", path, err);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|err| Error::io("create", path, err))?;
+    let file = crate::fsio::create_new(path)?;
     let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut sink = match level {
         None => Sink::Plain(buffered),
@@ -1644,16 +1640,16 @@ fn write_restored(
     log_key: &SecretKey,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    std::fs::create_dir_all(into).map_err(|err| Error::io("create directory", into, err))?;
+    crate::fsio::create_private_dir(into)?;
     let meta = json!({"format": crate::ledger::FORMAT_VERSION, "origin": report.origin});
     let meta_path = into.join("lianlog.json");
-    let mut file = File::create(&meta_path).map_err(|err| Error::io("create", &meta_path, err))?;
+    let mut file = crate::fsio::create_new(&meta_path)?;
     file.write_all(format!("{meta}\n").as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|err| Error::io("write", &meta_path, err))?;
     crate::keys::write_secret_file(&into.join("log-key.pem"), log_key.to_pem()?.as_bytes())?;
     let log_dir = crate::log::SegmentLog::segment_dir(into);
-    std::fs::create_dir(&log_dir).map_err(|err| Error::io("create directory", &log_dir, err))?;
+    crate::fsio::create_private_dir(&log_dir)?;
     let limits = Limits::default();
     let mut segment: Option<(PathBuf, std::io::BufWriter<File>, u64)> = None;
     let mut done = 0u64;
@@ -1679,7 +1675,7 @@ fn write_restored(
                             finish_segment(&path, writer)?;
                         }
                         let path = log_dir.join(format!("{seq:020}.jsonl"));
-                        let file = File::create_new(&path).map_err(|err| Error::io("create segment", &path, err))?;
+                        let file = crate::fsio::create_new(&path)?;
                         segment = Some((path, std::io::BufWriter::with_capacity(1 << 20, file), 0));
                     }
                     if let Some((path, writer, len)) = segment.as_mut() {
@@ -1711,8 +1707,8 @@ fn write_restored(
     if let Some((path, writer, _)) = segment.take() {
         finish_segment(&path, writer)?;
     }
-    crate::log::sync_directory(&log_dir)?;
-    crate::log::sync_directory(into)?;
+    crate::fsio::sync_dir(&log_dir)?;
+    crate::fsio::sync_dir(into)?;
     progress(Progress { phase: "restoring", done: report.end, total: report.end });
     Ok(())
 }

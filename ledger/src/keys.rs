@@ -9,7 +9,6 @@
 //! drop (ed25519-dalek's `zeroize` feature).
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
@@ -345,14 +344,15 @@ impl SecretKey {
         Ok(SecretKey { public, signing })
     }
 
-    /// Read a private key file, refusing one that group or others may read.
+    /// Read a private key file, refusing one that group or others may read, and anything but a
+    /// regular file (a FIFO or a device is refused before anything waits on it).
     pub fn read_file(path: &Path, passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>) -> Result<SecretKey> {
         use std::io::Read as _;
-        check_private_permissions(path)?;
+        let file = crate::fsio::open_read(path, crate::fsio::Links::Follow).map_err(|err| key_file_error(path, err))?;
+        let metadata = file.metadata().map_err(|err| key_file_error(path, err))?;
+        check_mode(path, &metadata)?;
         let mut text = Zeroizing::new(String::new());
-        std::fs::File::open(path)
-            .and_then(|file| file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text))
-            .map_err(|err| key_file_error(path, err))?;
+        file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(|err| key_file_error(path, err))?;
         if text.len() as u64 > MAX_KEY_FILE_BYTES {
             return Err(Error::key(format!(
                 "{} is larger than {MAX_KEY_FILE_BYTES} bytes: not a PEM key file",
@@ -414,6 +414,7 @@ fn key_file_error(path: &Path, err: std::io::Error) -> Error {
     let hint = match err.kind() {
         std::io::ErrorKind::NotFound => "; check the path, or make a key with `lianlog key new NAME --out FILE`",
         std::io::ErrorKind::InvalidData => " (not UTF-8 text: not a PEM key file)",
+        std::io::ErrorKind::InvalidInput => "; a key file must be a regular file",
         _ => "",
     };
     Error::key(format!("cannot read key file {}: {err}{hint}", path.display()))
@@ -421,8 +422,12 @@ fn key_file_error(path: &Path, err: std::io::Error) -> Error {
 
 /// Refuse a private key file that is readable or writable by group or others.
 pub fn check_private_permissions(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
     let metadata = std::fs::metadata(path).map_err(|err| key_file_error(path, err))?;
+    check_mode(path, &metadata)
+}
+
+fn check_mode(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
     let mode = metadata.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Error::key(format!(
@@ -434,33 +439,10 @@ pub fn check_private_permissions(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Create `path` atomically with mode 0600: write a temporary file, fsync, then hard-link it to
-/// the final name (which fails rather than replace an existing file).
+/// Create `path` atomically with mode 0600, never replacing an existing file or writing through a
+/// link ([`crate::fsio::publish`]: temporary file, fsync, hard link, directory fsync).
 pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(|err| Error::io("create key file", &temporary, err))?;
-        file.write_all(contents).map_err(|err| Error::io("write key file", &temporary, err))?;
-        file.sync_all().map_err(|err| Error::io("sync key file", &temporary, err))?;
-        std::fs::hard_link(&temporary, path).map_err(|err| {
-            if err.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::bad_input(format!("{} already exists; choose another file or remove it first", path.display()))
-            } else {
-                Error::io("create key file", path, err)
-            }
-        })?;
-        crate::log::sync_directory(directory)
-    })();
-    let _ = std::fs::remove_file(&temporary);
-    result
+    crate::fsio::publish_bytes(path, false, contents)
 }
 
 #[cfg(test)]

@@ -10,14 +10,18 @@
 //! - `lock` — held (flock) by the one process that has the ledger open.
 //!
 //! An append is acknowledged only after its line is on disk; the store is updated afterwards.
+//! The directory is created 0700 and every file 0600 ([`crate::fsio`]); no file in it is opened
+//! through a symbolic link. Only a writer repairs what a crash left (an interrupted batch, a torn
+//! tail, an interrupted redaction), and only when the intent matches the log; a read-only open
+//! ([`OpenOptions::read_only`]) changes nothing in the log and reads what a writer would keep.
 
 use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fsio;
 use crate::keys::{KeyName, SecretKey};
 use crate::log::{Position, SegmentLog};
 use crate::merkle::CompactRange;
@@ -149,6 +153,9 @@ pub struct OpenOptions {
     /// removed after they were written), rebuild the store from the log instead of refusing.
     /// Only `lianlog reindex` sets this: it is an operator's explicit decision.
     pub accept_log_as_is: bool,
+    /// Open to read only: repair nothing (an interrupted batch or a torn tail is left for the
+    /// next writer, and only what it would keep is read), append nothing.
+    pub read_only: bool,
 }
 
 /// Why the derived store could not be used as it is.
@@ -197,15 +204,11 @@ impl Drop for Ledger {
     }
 }
 
-/// Read a small text file whole, refusing one over `limit` bytes (as invalid data).
+/// Read a small text file of the ledger directory whole (never through a link, never a FIFO),
+/// refusing one over `limit` bytes (as invalid data).
 fn read_small_file(path: &Path, limit: u64) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut text = String::new();
-    File::open(path)?.take(limit + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > limit {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {limit} bytes")));
-    }
-    Ok(text)
+    String::from_utf8(fsio::read_small_in_ledger(path, limit)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// The origin named by entry 0 of the log in `dir`, if it can be read (for messages only).
@@ -252,6 +255,7 @@ fn read_meta(dir: &Path) -> Result<String> {
                 ),
             ));
         }
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),
         Err(err) => return Err(Error::io("read", &path, err)),
     };
     let meta: Value = serde_json::from_str(&text)
@@ -280,12 +284,7 @@ fn read_meta(dir: &Path) -> Result<String> {
 
 fn take_lock(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|err| Error::io("open the lock file", &path, err))?;
+    let file = fsio::open_or_create_in_ledger(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
@@ -313,9 +312,7 @@ impl Ledger {
                     )));
                 }
             }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(dir).map_err(|err| Error::io("create directory", dir, err))?;
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => fsio::create_private_dir(dir)?,
             Err(err) => return Err(Error::io("read directory", dir, err)),
         }
         check_key_body_limits(&json!({"holder": holder.to_value()}))?;
@@ -324,7 +321,7 @@ impl Ledger {
         let lock = take_lock(dir)?;
         let mut log = SegmentLog::create(dir)?;
         let meta = json!({"format": FORMAT_VERSION, "origin": origin.as_str()});
-        write_durable(&dir.join(META_FILE), format!("{meta}\n").as_bytes())?;
+        fsio::publish_bytes(&dir.join(META_FILE), false, format!("{meta}\n").as_bytes())?;
 
         let body = json!({
             "origin": origin.as_str(),
@@ -340,7 +337,7 @@ impl Ledger {
             .map_err(|e| Error::bad_input(format!("genesis: {e}")))?;
         log.open_writer()?;
         log.append_durable(&line, 0)?;
-        sync_parent(dir)?;
+        fsio::sync_dir_and_parent(dir)?;
         let store = Store::open(dir)?;
         let mut ledger = Ledger::unloaded(dir, origin.to_string(), log, store, lock, Vec::new());
         ledger.catch_up()?;
@@ -387,6 +384,7 @@ impl Ledger {
         let origin = read_meta(dir)?;
         let lock = take_lock(dir)?;
         let mut notes = Vec::new();
+        notes.extend(fsio::permissions_note(dir));
         let mut log = SegmentLog::open(dir)?;
         if log.is_empty() {
             return Err(Error::new(
@@ -397,23 +395,7 @@ impl Ledger {
                 ),
             ));
         }
-        undo_interrupted_import(dir, &mut log, &mut notes)?;
-        // Only a line that is not even JSON can be a torn write; a complete JSON line that fails
-        // its checks is evidence, kept for `verify` to report.
-        if let Some(repair) = log.repair_tail(|line| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())? {
-            notes.push(format!(
-                "cut {} bytes from the end of {}: {} that was never acknowledged (saved in {})",
-                repair.cut_bytes,
-                repair.segment.display(),
-                repair.reason,
-                repair.saved.display()
-            ));
-        }
-        log.open_writer()?;
-        if let Some(note) = redaction::finish_interrupted(dir, &mut log)? {
-            notes.push(note);
-        }
-        remove_stale_scratch_stores(dir);
+        recover(dir, &mut log, &mut notes, options.read_only)?;
         let store = match Store::open(dir) {
             Ok(store) => store,
             // Disk full, read-only, permissions: the store is not damaged, and destroying it
@@ -472,7 +454,7 @@ impl Ledger {
 
     /// Rebuild the derived store from the log, from scratch (`lianlog reindex`).
     pub fn reindex(dir: &Path) -> Result<Ledger> {
-        let mut ledger = Ledger::open_with(dir, OpenOptions { accept_log_as_is: true })?;
+        let mut ledger = Ledger::open_with(dir, OpenOptions { accept_log_as_is: true, ..OpenOptions::default() })?;
         ledger.rebuild_store()?;
         ledger.catch_up()?;
         Ok(ledger)
@@ -481,7 +463,7 @@ impl Ledger {
     fn rebuild_store(&mut self) -> Result<()> {
         // Replace the open store with an empty one. sled keeps the directory open, so swap in a
         // temporary store first, then destroy and recreate the real one.
-        let scratch = tempdir_in(&self.dir)?;
+        let scratch = fsio::fresh_scratch_dir(&self.dir, "index.rebuild")?;
         let placeholder = Store::open(&scratch)?;
         drop(std::mem::replace(&mut self.store, placeholder));
         Store::destroy(&self.dir)?;
@@ -684,8 +666,12 @@ impl Ledger {
 
     /// The log key, which signs checkpoints. It leaves the ledger directory only through
     /// [`export_log_key`].
+    /// It is checked against the log key the genesis entry names before it is returned, so that
+    /// a replaced `log-key.pem` never signs a checkpoint.
     pub fn log_key(&self, passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>) -> Result<SecretKey> {
-        read_log_key(&self.dir, passphrase)
+        let key = read_log_key(&self.dir, passphrase)?;
+        check_log_key(&self.dir, &key, &self.origin, &self.registry.log_key)?;
+        Ok(key)
     }
 
     /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
@@ -814,7 +800,9 @@ impl Ledger {
     }
 
     /// A checkpoint of the tree of `size` entries, signed by the log key (a C2SP signed note).
+    /// A key other than the log key the genesis entry names is refused before it signs.
     pub fn checkpoint(&self, size: u64, log_key: &SecretKey) -> Result<String> {
+        check_log_key(&self.dir, log_key, &self.origin, &self.registry.log_key)?;
         let root = self.root_at(size)?;
         let checkpoint = crate::note::Checkpoint { origin: self.origin.clone(), size, root };
         crate::note::sign_checkpoint(&checkpoint, log_key)
@@ -948,11 +936,11 @@ impl Ledger {
         let batch_intent = drafts.len() > 1;
         if batch_intent {
             let start = self.next_write_position();
-            write_intent(&self.dir, start, bytes.len() as u64)?;
+            write_intent(&self.dir, start, bytes.len() as u64, self.size)?;
         }
         let start = self.log.append_durable(&bytes, self.size)?;
         if batch_intent {
-            clear_intent(&self.dir);
+            clear_intent(&self.dir)?;
         }
         // Durable from here on: update memory and the derived store.
         self.registry = registry;
@@ -1327,7 +1315,8 @@ fn merkle_error(err: crate::merkle::MerkleError<Error>) -> Error {
 /// works while another process appends (a line being written is ignored).
 pub fn verify_dir(dir: &Path, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     read_meta(dir)?;
-    let log = SegmentLog::open(dir)?;
+    let mut log = SegmentLog::open(dir)?;
+    reader_view(dir, &mut log, &mut Vec::new(), false)?;
     let reread = |seq: u64| -> std::result::Result<Vec<u8>, String> {
         let reader = log.lines_from(Position { segment: 0, offset: 0 }).map_err(|e| e.to_string())?;
         match reader.into_iter().nth(seq as usize) {
@@ -1374,7 +1363,7 @@ fn verify_segments(
             return Ok(Err(failure));
         }
     }
-    let partial = reader.saw_torn_tail();
+    let partial = reader.saw_torn_tail() || log.is_limited();
     Ok(verifier.finish(reread).map(|mut report| {
         report.ignored_partial_tail = partial;
         report
@@ -1384,7 +1373,8 @@ fn verify_segments(
 /// Read the log key of the ledger in `dir` (`log-key.pem`), saying what to do when it is missing.
 fn read_log_key(dir: &Path, passphrase: &mut dyn FnMut() -> Result<zeroize::Zeroizing<String>>) -> Result<SecretKey> {
     let path = dir.join(LOG_KEY_FILE);
-    if !path.exists() {
+    fsio::refuse_link(&path)?;
+    if std::fs::symlink_metadata(&path).is_err() {
         return Err(Error::key(format!(
             "the log key {} is missing, so the ledger cannot sign checkpoints (its records are not affected); \
              restore it from the copy made with `lianlog key export-log-key` (mode 0600)",
@@ -1392,6 +1382,19 @@ fn read_log_key(dir: &Path, passphrase: &mut dyn FnMut() -> Result<zeroize::Zero
         )));
     }
     SecretKey::read_file(&path, passphrase)
+}
+
+/// Refuse a log key that is not the one the genesis entry names (`named`, a vkey) for `origin`.
+fn check_log_key(dir: &Path, key: &SecretKey, origin: &str, named: &str) -> Result<()> {
+    if key.name().as_str() != origin || named != key.public().vkey() {
+        return Err(Error::verification(format!(
+            "{} ({}) is not the log key that the genesis entry names ({named}); it was replaced, and it signs \
+             nothing: restore the right one from the copy made with `lianlog key export-log-key`",
+            dir.join(LOG_KEY_FILE).display(),
+            key.public().vkey()
+        )));
+    }
+    Ok(())
 }
 
 /// Copy the log key of the ledger in `dir` to a new file `out` — created 0600, never replacing
@@ -1416,12 +1419,7 @@ pub fn export_log_key(
         Error::verification(format!("{}: entry 0 is damaged ({e}); run `lianlog verify`", dir.display()))
     })?;
     let named = genesis.line.body().and_then(|body| body["log_key"].as_str()).unwrap_or_default();
-    if key.name().as_str() != origin || named != key.public().vkey() {
-        return Err(Error::verification(format!(
-            "{} is not the log key that the genesis entry names ({named}); it was replaced: restore the right one",
-            dir.join(LOG_KEY_FILE).display()
-        )));
-    }
+    check_log_key(dir, &key, &origin, named)?;
     match encrypt_with {
         Some(passphrase) => key.write_new_encrypted_file(out, passphrase)?,
         None => key.write_new_file(out)?,
@@ -1450,7 +1448,8 @@ pub struct Exported {
 /// the replacement body), which the format requires a verifier to read.
 pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<Exported> {
     read_meta(dir)?;
-    let log = SegmentLog::open(dir)?;
+    let mut log = SegmentLog::open(dir)?;
+    reader_view(dir, &mut log, &mut Vec::new(), false)?;
     let mut exported = Exported::default();
     const REDACT: &[u8] = b"\"kind\":\"ledger.redact\"";
     for item in log.lines_from(Position { segment: 0, offset: 0 })? {
@@ -1657,19 +1656,6 @@ fn sign_draft(origin: &str, draft: &Draft, body_bytes: &[u8], key: &SecretKey, t
     Ok(SignedDraft { record, sig, salt })
 }
 
-fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = File::create(path).map_err(|err| Error::io("create", path, err))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))
-}
-
-fn sync_parent(dir: &Path) -> Result<()> {
-    crate::log::sync_directory(dir)?;
-    match dir.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => crate::log::sync_directory(parent),
-        _ => Ok(()),
-    }
-}
-
 /// Remove scratch stores left by a rebuild that was interrupted (only the lock holder runs this,
 /// so no other process can be using one).
 fn remove_stale_scratch_stores(dir: &Path) {
@@ -1681,56 +1667,197 @@ fn remove_stale_scratch_stores(dir: &Path) {
     }
 }
 
-fn tempdir_in(dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(format!("index.rebuild.{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&path);
-    Ok(path)
+/// Record, durably, where a multi-line batch begins (segment, offset, and the seq of its first
+/// line) and how long it is, before writing it. Written whole under a temporary name and renamed,
+/// so an intent file is either complete or absent.
+fn write_intent(dir: &Path, start: Position, length: u64, first_seq: u64) -> Result<()> {
+    let text = format!(
+        "{{\"segment\":{},\"start\":{},\"length\":{length},\"seq\":{first_seq}}}\n",
+        start.segment, start.offset
+    );
+    fsio::publish_bytes(&dir.join(INTENT_FILE), true, text.as_bytes())
 }
 
-/// Record, durably, where a multi-line batch begins and how long it is, before writing it.
-fn write_intent(dir: &Path, start: Position, length: u64) -> Result<()> {
-    let text = format!("{{\"segment\":{},\"start\":{},\"length\":{length}}}\n", start.segment, start.offset);
-    let path = dir.join(INTENT_FILE);
-    write_durable(&path, text.as_bytes())?;
-    crate::log::sync_directory(dir)
+/// Remove the intent once its batch is durable, and fsync the directory: an intent that came
+/// back after a crash could otherwise name bytes that a later rewrite (a redaction) moved.
+fn clear_intent(dir: &Path) -> Result<()> {
+    fsio::remove_durable(&dir.join(INTENT_FILE))
 }
 
-fn clear_intent(dir: &Path) {
-    // Not synced: a stale intent is harmless, because the batch it names is complete on disk.
-    let _ = std::fs::remove_file(dir.join(INTENT_FILE));
+/// What an import intent says once checked against the log.
+enum ImportIntent {
+    /// There is none.
+    Absent,
+    /// Its batch never began, or is complete: nothing to undo, the file is only to be removed.
+    Done,
+    /// A batch was interrupted: its partial bytes run from here to the end of the segment.
+    Partial(Position, u64),
 }
 
-/// If an import was interrupted, cut the log back to where it began: all or nothing.
-fn undo_interrupted_import(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>) -> Result<()> {
+/// Read `import.intent` and check it against the log's real state: the segment it names is the
+/// last one, the batch starts on a line boundary inside it with the seq the intent names, the
+/// segment ends inside the batch, and the derived store knows no entry at or after its start (an
+/// entry the store knows was acknowledged). An intent that fails a check was not left by an
+/// interrupted import (it is stale or was planted) and is refused, naming the file.
+fn check_import_intent(dir: &Path, log: &SegmentLog) -> Result<ImportIntent> {
     let path = dir.join(INTENT_FILE);
     let text = match read_small_file(&path, 4096) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        // Not text, or too long: not an intent lianlog wrote completely, so treated as torn below.
-        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => String::new(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ImportIntent::Absent),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),
+        // Not text, or too long: not an intent lianlog wrote completely; it announces nothing.
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => return Ok(ImportIntent::Done),
         Err(err) => return Err(Error::io("read", &path, err)),
     };
     let intent: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let (Some(segment), Some(start), Some(length)) =
         (intent["segment"].as_u64(), intent["start"].as_u64(), intent["length"].as_u64())
     else {
-        // A torn intent file: the batch it announced never started writing.
-        let _ = std::fs::remove_file(&path);
+        // A torn intent file (an earlier lianlog wrote it in place): the batch never began.
+        return Ok(ImportIntent::Done);
+    };
+    let refuse = |why: String| {
+        Error::verification(format!(
+            "{}: this import intent does not match the log ({why}), so it was not left by an interrupted import; \
+             it was not acted upon and nothing was changed. If no import was running, keep a copy of it for the \
+             record, remove it, and open the ledger again",
+            path.display()
+        ))
+    };
+    let last = log.last_segment().unwrap_or(0);
+    if segment > last {
+        // The batch was to start a new segment that was never created: it never began.
+        return if start == 0 {
+            Ok(ImportIntent::Done)
+        } else {
+            Err(refuse(format!(
+                "segment {segment:020}.jsonl does not exist and the batch would not start at its beginning"
+            )))
+        };
+    }
+    if segment != last {
+        return Err(refuse(format!("segment {segment:020}.jsonl is not the last segment, where a batch is written")));
+    }
+    let current = log.segment_len(segment)?;
+    if current < start {
+        return Err(refuse(format!(
+            "the batch would start at byte {start} but segment {segment:020}.jsonl ends at {current}"
+        )));
+    }
+    if current == start || current >= start.saturating_add(length) {
+        return Ok(ImportIntent::Done);
+    }
+    // The batch is partly written: check it starts where the intent says, with the seq it says.
+    let at = Position { segment, offset: start };
+    let boundary = start == 0 || log.byte_at(Position { segment, offset: start - 1 })? == Some(b'\n');
+    if !boundary {
+        return Err(refuse(format!("byte {start} of segment {segment:020}.jsonl is not the start of a line")));
+    }
+    if let Some(seq) = intent["seq"].as_u64()
+        && let Ok(line) = log.read_line_at(at)
+        && let Ok(parsed) = ParsedLine::parse(&line)
+        && parsed.line.entry.seq != seq
+    {
+        return Err(refuse(format!("the line at byte {start} is seq {}, not seq {seq}", parsed.line.entry.seq)));
+    }
+    if let Some(known) = crate::store::last_known_position(dir)?
+        && known >= at
+    {
+        return Err(refuse(format!(
+            "the derived store knows an entry at byte {} of segment {:020}.jsonl, so the entries from byte {start} on \
+             were acknowledged",
+            known.offset, known.segment
+        )));
+    }
+    Ok(ImportIntent::Partial(at, current))
+}
+
+/// If an import was interrupted, cut the log back to where it began (all or nothing), saving the
+/// cut bytes beside the log. Only a writer calls this.
+fn undo_interrupted_import(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>) -> Result<()> {
+    let path = dir.join(INTENT_FILE);
+    match check_import_intent(dir, log)? {
+        ImportIntent::Absent => return Ok(()),
+        ImportIntent::Done => {}
+        ImportIntent::Partial(start, current) => {
+            let saved = log.truncate(start)?;
+            notes.push(format!(
+                "an import was interrupted: removed its {} partly written bytes from the end of segment {:020}.jsonl, \
+                 so none of it is visible (saved in {})",
+                current - start.offset,
+                start.segment,
+                saved.display()
+            ));
+        }
+    }
+    fsio::remove_durable(&path)
+}
+
+/// Deal with what a crash can leave before the store is trusted: an interrupted batch, a torn
+/// tail, an interrupted redaction, scratch stores. A writer repairs them (saving what it cuts);
+/// a read-only opener changes nothing, reads only what a writer would keep, and says so.
+fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, read_only: bool) -> Result<()> {
+    if !read_only {
+        // Only a line that is not even JSON can be a torn write; a complete JSON line that fails
+        // its checks is evidence, kept for `verify` to report.
+        let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+        undo_interrupted_import(dir, log, notes)?;
+        if let Some(repair) = log.repair_tail(torn)? {
+            notes.push(format!(
+                "cut {} bytes from the end of {}: {} that was never acknowledged (saved in {})",
+                repair.cut_bytes,
+                repair.segment.display(),
+                repair.reason,
+                repair.saved.display()
+            ));
+        }
+        log.open_writer()?;
+        if let Some(note) = redaction::finish_interrupted(dir, log)? {
+            notes.push(note);
+        }
+        remove_stale_scratch_stores(dir);
         return Ok(());
-    };
-    let segment_path = SegmentLog::segment_dir(dir).join(format!("{segment:020}.jsonl"));
-    let current = match std::fs::metadata(&segment_path) {
-        Ok(metadata) => metadata.len(),
-        Err(_) => start,
-    };
-    if current > start && current < start + length {
-        log.truncate(Position { segment, offset: start })?;
+    }
+    reader_view(dir, log, notes, true)?;
+    redaction::check_no_interrupted(dir)
+}
+
+/// Bound `log` to what a writer would keep — before an interrupted batch whose intent matches the
+/// log, and with `torn_lines` before a last line that is not JSON — without changing anything,
+/// and say so in `notes` (bytes after the last newline are never read anyway). Used by read-only
+/// opens and, without `torn_lines` (a complete line that is not JSON is for the verifier to
+/// report), by the lock-free `verify_dir` and `export_dir`, for which a batch another process is
+/// writing right now is such an unfinished batch: not acknowledged, so not shown.
+fn reader_view(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, torn_lines: bool) -> Result<()> {
+    let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+    let later = "the next command that writes will remove it; this read-only command changed nothing";
+    match check_import_intent(dir, log) {
+        Ok(ImportIntent::Partial(start, current)) => {
+            log.limit_to(start);
+            notes.push(format!(
+                "an import was interrupted: its {} partly written bytes at the end of segment {:020}.jsonl are not \
+                 shown; {later}",
+                current - start.offset,
+                start.segment
+            ));
+            return Ok(());
+        }
+        Ok(_) => {}
+        // A writer refuses it; a reader does not act on it and reads the log as it is.
+        Err(err) if err.kind() == ErrorKind::Verification => {
+            notes.push(format!("{err} (a command that writes will refuse to run until then)"))
+        }
+        Err(err) => return Err(err),
+    }
+    if !torn_lines {
+        return Ok(());
+    }
+    if let Some((keep, reason)) = log.torn_tail(torn)? {
+        log.limit_to(keep);
         notes.push(format!(
-            "an import was interrupted: removed its {} partly written bytes from {}, so none of it is visible",
-            current - start,
-            segment_path.display()
+            "segment {:020}.jsonl ends with {reason}, never acknowledged and not shown; {later}",
+            keep.segment
         ));
     }
-    std::fs::remove_file(&path).map_err(|err| Error::io("remove", &path, err))?;
-    crate::log::sync_directory(dir)
+    Ok(())
 }

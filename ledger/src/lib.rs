@@ -7,7 +7,8 @@
 //! errors are [`Error`] values with an [`ErrorKind`] and a message that says what, where and what
 //! to do.
 //!
-//! Map: [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
+//! Map: [`fsio`] (every durable-file step: create new 0600, temp + fsync + rename, no links),
+//! [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
 //! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived data:
 //! item files and sled) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with
 //! [`merkle`] for the RFC 6962 tree, [`archive`] for snapshot archives (create, verify, restore,
@@ -19,6 +20,7 @@ pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
 pub mod error;
+pub mod fsio;
 pub mod group;
 pub mod keys;
 pub mod ledger;

@@ -9,13 +9,20 @@
 //!   next open (see `ledger.rs`, the import intent), never half-visible;
 //! - a torn tail — bytes after the last newline, or a last line that does not parse — can only be
 //!   an unacknowledged write; [`SegmentLog::repair_tail`] cuts it off and says what it cut;
-//! - readers never see a line that lacks its newline.
+//! - readers never see a line that lacks its newline;
+//! - bytes cut from the log (a torn tail, an interrupted batch) are first saved durably beside it
+//!   (`log/torn-*.bin`, `log/interrupted-*.bin`: [`SegmentLog::saved_cuts`]), never lost;
+//! - every file is opened through [`crate::fsio`] without following links: a segment that is a
+//!   symbolic link is refused, so a rewrite never leaves a copy outside the ledger directory;
+//! - a reader can be bounded ([`SegmentLog::limit_to`]) so that a process which may not repair
+//!   the log (a read-only command) reads only what a writer would keep.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::fsio;
 
 /// A new segment is started once the current one reaches this size.
 pub const SEGMENT_TARGET_BYTES: u64 = 256 << 20;
@@ -58,6 +65,9 @@ pub struct SegmentLog {
     segments: Vec<Segment>,
     /// Open for appending when this process is the writer.
     writer: Option<(File, u64)>,
+    /// Readers stop here (set by a process that leaves a torn tail or an interrupted batch for
+    /// a writer to cut).
+    limit: Option<Position>,
 }
 
 /// What [`SegmentLog::repair_tail`] removed.
@@ -78,14 +88,14 @@ impl SegmentLog {
     /// Create the (empty) segment directory of a new ledger.
     pub fn create(ledger_dir: &Path) -> Result<SegmentLog> {
         let dir = Self::segment_dir(ledger_dir);
-        std::fs::create_dir(&dir).map_err(|err| Error::io("create directory", &dir, err))?;
-        sync_directory(ledger_dir)?;
-        Ok(SegmentLog { dir, segments: Vec::new(), writer: None })
+        fsio::create_private_dir(&dir)?;
+        Ok(SegmentLog { dir, segments: Vec::new(), writer: None, limit: None })
     }
 
     /// List the segments of an existing ledger (read-only until [`SegmentLog::open_writer`]).
     pub fn open(ledger_dir: &Path) -> Result<SegmentLog> {
         let dir = Self::segment_dir(ledger_dir);
+        fsio::refuse_link(&dir)?;
         let listing = std::fs::read_dir(&dir).map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound {
                 Error::verification(format!(
@@ -106,10 +116,15 @@ impl SegmentLog {
             if stem.len() != 20 {
                 continue;
             }
+            // A link would make a rewrite (redaction) replace the link and keep the body in its
+            // target, outside the ledger directory.
+            if item.file_type().is_ok_and(|t| t.is_symlink()) {
+                return Err(fsio::link_refused(&item.path()));
+            }
             segments.push(Segment { first_seq, path: item.path() });
         }
         segments.sort_by_key(|s| s.first_seq);
-        Ok(SegmentLog { dir, segments, writer: None })
+        Ok(SegmentLog { dir, segments, writer: None, limit: None })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -126,12 +141,37 @@ impl SegmentLog {
         })
     }
 
+    /// Make readers stop at `position` (a read-only process leaving a repair to a writer).
+    pub fn limit_to(&mut self, position: Position) {
+        self.limit = Some(position);
+    }
+
+    /// Whether readers stop before the end ([`SegmentLog::limit_to`]).
+    pub fn is_limited(&self) -> bool {
+        self.limit.is_some()
+    }
+
+    /// The first seq of the last segment, if any.
+    pub fn last_segment(&self) -> Option<u64> {
+        self.segments.last().map(|s| s.first_seq)
+    }
+
+    /// The length in bytes of segment `first_seq`.
+    pub fn segment_len(&self, first_seq: u64) -> Result<u64> {
+        let path = &self.segment(first_seq)?.path;
+        std::fs::symlink_metadata(path).map(|m| m.len()).map_err(|err| Error::io("read", path, err))
+    }
+
     /// The position just after the last byte of the log.
     pub fn end(&self) -> Result<Position> {
+        if let Some(limit) = self.limit {
+            return Ok(limit);
+        }
         match self.segments.last() {
             None => Ok(Position { segment: 0, offset: 0 }),
             Some(last) => {
-                let len = std::fs::metadata(&last.path).map_err(|err| Error::io("read", &last.path, err))?.len();
+                let len =
+                    std::fs::symlink_metadata(&last.path).map_err(|err| Error::io("read", &last.path, err))?.len();
                 Ok(Position { segment: last.first_seq, offset: len })
             }
         }
@@ -139,11 +179,11 @@ impl SegmentLog {
 
     /// Open the last segment for appending. Call [`SegmentLog::repair_tail`] first.
     pub fn open_writer(&mut self) -> Result<()> {
+        if self.limit.is_some() {
+            return Err(Error::new(crate::ErrorKind::Io, "the log was opened read-only and is not open for writing"));
+        }
         if let Some(last) = self.segments.last() {
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&last.path)
-                .map_err(|err| Error::io("open for appending", &last.path, err))?;
+            let file = fsio::open_write_in_ledger(&last.path, true)?;
             let len = file.metadata().map_err(|err| Error::io("read", &last.path, err))?.len();
             self.writer = Some((file, len));
         }
@@ -153,19 +193,19 @@ impl SegmentLog {
     /// Append `bytes` (whole stored lines) durably, starting a new segment named `next_seq` when
     /// the current one is full or there is none. Returns where the bytes begin.
     pub fn append_durable(&mut self, bytes: &[u8], next_seq: u64) -> Result<Position> {
+        if self.writer.is_none() && (self.limit.is_some() || !self.segments.is_empty()) {
+            return Err(Error::new(crate::ErrorKind::Io, "the log was opened read-only and is not open for writing"));
+        }
         let needs_segment = match &self.writer {
             None => true,
             Some((_, len)) => *len >= SEGMENT_TARGET_BYTES,
         };
         if needs_segment {
             let path = self.segment_path(next_seq);
-            let file = OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|err| Error::io("create segment", &path, err))?;
-            file.sync_all().map_err(|err| Error::io("sync", &path, err))?;
-            sync_directory(&self.dir)?;
+            fsio::create_new(&path)?.sync_all().map_err(|err| Error::io("sync", &path, err))?;
+            fsio::sync_dir(&self.dir)?;
+            // Appending mode, so that a write cut back after a failure leaves no hole.
+            let file = fsio::open_write_in_ledger(&path, true)?;
             self.segments.push(Segment { first_seq: next_seq, path });
             self.writer = Some((file, 0));
         }
@@ -185,27 +225,56 @@ impl SegmentLog {
         Ok(start)
     }
 
-    /// Cut the log back to `position` (used to undo an interrupted batch).
-    pub fn truncate(&mut self, position: Position) -> Result<()> {
+    /// Cut the log back to `position` (used to undo an interrupted batch), first saving the cut
+    /// bytes durably in `log/interrupted-<segment>-<offset>.bin`. Returns where they were saved.
+    pub fn truncate(&mut self, position: Position) -> Result<PathBuf> {
         let path = self.segment(position.segment)?.path.clone();
-        let file = OpenOptions::new().write(true).open(&path).map_err(|err| Error::io("open", &path, err))?;
+        let file = fsio::open_write_in_ledger(&path, false)?;
+        let saved = self.save_cut(&file, &path, position.offset, "interrupted")?;
         file.set_len(position.offset).map_err(|err| Error::io("truncate", &path, err))?;
         file.sync_all().map_err(|err| Error::io("sync", &path, err))?;
         if let Some((_, len)) = self.writer.as_mut() {
             *len = position.offset;
         }
-        Ok(())
+        Ok(saved)
     }
 
-    /// Cut off a torn tail of the last segment: bytes after its last newline, and then a last
-    /// line that `is_valid_line` rejects. Both can only be a write that was never acknowledged.
-    pub fn repair_tail(&mut self, is_valid_line: impl Fn(&[u8]) -> bool) -> Result<Option<TailRepair>> {
+    /// Save the bytes of `file` (the segment at `path`) from `from` to its end, durably, in a new
+    /// file `log/<what>-<segment>-<from>.bin`, before they are cut.
+    fn save_cut(&self, file: &File, path: &Path, from: u64, what: &str) -> Result<PathBuf> {
+        use std::os::unix::fs::FileExt as _;
+        let len = file.metadata().map_err(|err| Error::io("read", path, err))?.len();
+        let mut cut = vec![0u8; len.saturating_sub(from) as usize];
+        file.read_exact_at(&mut cut, from).map_err(|err| Error::io("read", path, err))?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let first_seq = stem.parse::<u64>().unwrap_or_default();
+        let saved = fsio::unused_name(&self.dir.join(format!("{what}-{first_seq}-{from}.bin")));
+        fsio::publish_bytes(&saved, false, &cut)?;
+        Ok(saved)
+    }
+
+    /// The files in which cut bytes were saved (`torn-*.bin`, `interrupted-*.bin`), which a
+    /// redaction must rewrite too.
+    pub fn saved_cuts(&self) -> Result<Vec<PathBuf>> {
+        let listing = std::fs::read_dir(&self.dir).map_err(|err| Error::io("list", &self.dir, err))?;
+        let mut saved = Vec::new();
+        for item in listing {
+            let item = item.map_err(|err| Error::io("list", &self.dir, err))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if (name.starts_with("torn-") || name.starts_with("interrupted-")) && name.contains(".bin") {
+                saved.push(item.path());
+            }
+        }
+        saved.sort();
+        Ok(saved)
+    }
+
+    /// Where a torn tail of the last segment begins and why, without changing anything: bytes
+    /// after its last newline, and then a last line that `is_valid_line` rejects. Both can only
+    /// be a write that was never acknowledged.
+    pub fn torn_tail(&self, is_valid_line: impl Fn(&[u8]) -> bool) -> Result<Option<(Position, String)>> {
         let Some(last) = self.segments.last().cloned() else { return Ok(None) };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&last.path)
-            .map_err(|err| Error::io("open", &last.path, err))?;
+        let mut file = fsio::open_read_in_ledger(&last.path)?;
         let len = file.metadata().map_err(|err| Error::io("read", &last.path, err))?.len();
         let window = len.min(2 * crate::record::MAX_LINE_BYTES as u64 + 2);
         let mut tail = vec![0u8; window as usize];
@@ -245,15 +314,21 @@ impl SegmentLog {
         if keep == len {
             return Ok(None);
         }
-        // Keep what is cut beside the log, for anyone who wants to look at it.
-        let mut cut = Vec::new();
-        file.seek(SeekFrom::Start(keep)).map_err(|err| Error::io("read", &last.path, err))?;
-        file.read_to_end(&mut cut).map_err(|err| Error::io("read", &last.path, err))?;
-        let saved = self.dir.join(format!("torn-{}-{}.bin", last.first_seq, keep));
-        std::fs::write(&saved, &cut).map_err(|err| Error::io("save the torn tail to", &saved, err))?;
-        file.set_len(keep).map_err(|err| Error::io("truncate", &last.path, err))?;
-        file.sync_all().map_err(|err| Error::io("sync", &last.path, err))?;
-        Ok(Some(TailRepair { segment: last.path, cut_bytes: len - keep, reason, saved }))
+        Ok(Some((Position { segment: last.first_seq, offset: keep }, reason)))
+    }
+
+    /// Cut off a torn tail of the last segment ([`SegmentLog::torn_tail`]), saving the cut bytes
+    /// durably beside the log first (`log/torn-<segment>-<offset>.bin`), for anyone who wants to
+    /// see what the unacknowledged write held.
+    pub fn repair_tail(&mut self, is_valid_line: impl Fn(&[u8]) -> bool) -> Result<Option<TailRepair>> {
+        let Some((keep, reason)) = self.torn_tail(is_valid_line)? else { return Ok(None) };
+        let path = self.segment(keep.segment)?.path.clone();
+        let file = fsio::open_write_in_ledger(&path, false)?;
+        let len = file.metadata().map_err(|err| Error::io("read", &path, err))?.len();
+        let saved = self.save_cut(&file, &path, keep.offset, "torn")?;
+        file.set_len(keep.offset).map_err(|err| Error::io("truncate", &path, err))?;
+        file.sync_all().map_err(|err| Error::io("sync", &path, err))?;
+        Ok(Some(TailRepair { segment: path, cut_bytes: len - keep.offset, reason, saved }))
     }
 
     /// Read complete lines from `from` to the end of the log, across segments.
@@ -266,7 +341,15 @@ impl SegmentLog {
                 .position(|s| s.first_seq == from.segment)
                 .ok_or_else(|| Error::verification(format!("segment {:020}.jsonl is missing", from.segment)))?
         };
-        Ok(LineReader { segments: self.segments.clone(), index, offset: from.offset, reader: None, torn_tail: false })
+        let mut segments = self.segments.clone();
+        let mut stop = None;
+        if let Some(limit) = self.limit {
+            if let Some(last) = segments.iter().position(|s| s.first_seq == limit.segment) {
+                segments.truncate(last + 1);
+            }
+            stop = Some(limit.offset);
+        }
+        Ok(LineReader { segments, index, offset: from.offset, reader: None, torn_tail: false, stop })
     }
 
     /// Replace the line at `position` (whose current bytes, without the newline, are `old`) by
@@ -283,20 +366,18 @@ impl SegmentLog {
                 position.offset
             )));
         }
-        let temporary = self.dir.join(format!("{:020}.jsonl.rewrite", segment.first_seq));
-        let copy = || -> std::io::Result<()> {
-            let mut source = File::open(&segment.path)?;
-            let mut target = OpenOptions::new().write(true).create(true).truncate(true).open(&temporary)?;
-            std::io::copy(&mut (&mut source).take(position.offset), &mut target)?;
-            target.write_all(new)?;
-            target.write_all(b"\n")?;
-            source.seek(SeekFrom::Start(position.offset + old.len() as u64 + 1))?;
-            std::io::copy(&mut source, &mut target)?;
-            target.sync_all()
-        };
-        copy().map_err(|err| Error::io("rewrite", &temporary, err))?;
-        std::fs::rename(&temporary, &segment.path).map_err(|err| Error::io("replace", &segment.path, err))?;
-        sync_directory(&self.dir)?;
+        let mut source = fsio::open_read_in_ledger(&segment.path)?;
+        fsio::publish(&segment.path, true, |target| {
+            let mut copy = || -> std::io::Result<()> {
+                std::io::copy(&mut (&mut source).take(position.offset), target)?;
+                target.write_all(new)?;
+                target.write_all(b"\n")?;
+                source.seek(SeekFrom::Start(position.offset + old.len() as u64 + 1))?;
+                std::io::copy(&mut source, target)?;
+                Ok(())
+            };
+            copy().map_err(|err| Error::io("rewrite", &segment.path, err))
+        })?;
         // The writer's handle points at the replaced file: reopen it.
         if self.writer.is_some() && self.segments.last().map(|s| s.first_seq) == Some(segment.first_seq) {
             self.open_writer()?;
@@ -304,10 +385,23 @@ impl SegmentLog {
         Ok(())
     }
 
+    /// The byte at `position`, or `None` past the end of its segment.
+    pub fn byte_at(&self, position: Position) -> Result<Option<u8>> {
+        use std::os::unix::fs::FileExt as _;
+        let segment = self.segment(position.segment)?;
+        let file = fsio::open_read_in_ledger(&segment.path)?;
+        let mut byte = [0u8; 1];
+        match file.read_exact_at(&mut byte, position.offset) {
+            Ok(()) => Ok(Some(byte[0])),
+            Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(err) => Err(Error::io("read", &segment.path, err)),
+        }
+    }
+
     /// Read the one line that starts at `position`.
     pub fn read_line_at(&self, position: Position) -> Result<Vec<u8>> {
         let segment = self.segment(position.segment)?;
-        let mut file = File::open(&segment.path).map_err(|err| Error::io("open", &segment.path, err))?;
+        let mut file = fsio::open_read_in_ledger(&segment.path)?;
         file.seek(SeekFrom::Start(position.offset)).map_err(|err| Error::io("read", &segment.path, err))?;
         let mut reader = BufReader::with_capacity(8192, file);
         let mut line = Vec::new();
@@ -334,6 +428,8 @@ pub struct LineReader {
     offset: u64,
     reader: Option<BufReader<File>>,
     torn_tail: bool,
+    /// Where reading stops in the last segment (see [`SegmentLog::limit_to`]).
+    stop: Option<u64>,
 }
 
 impl LineReader {
@@ -351,18 +447,23 @@ impl Iterator for LineReader {
         loop {
             let segment = self.segments.get(self.index)?;
             if self.reader.is_none() {
-                let opened = File::open(&segment.path).and_then(|mut file| {
-                    file.seek(SeekFrom::Start(self.offset))?;
+                let opened = fsio::open_read_in_ledger(&segment.path).and_then(|mut file| {
+                    file.seek(SeekFrom::Start(self.offset)).map_err(|err| Error::io("read", &segment.path, err))?;
                     Ok(BufReader::with_capacity(1 << 20, file))
                 });
                 match opened {
                     Ok(reader) => self.reader = Some(reader),
-                    Err(err) => return Some(Err(Error::io("read", &segment.path, err))),
+                    Err(err) => return Some(Err(err)),
                 }
             }
+            let last = self.index + 1 == self.segments.len();
+            let budget = match self.stop {
+                Some(stop) if last => stop.saturating_sub(self.offset).min(crate::record::MAX_LINE_BYTES as u64 + 1),
+                _ => crate::record::MAX_LINE_BYTES as u64 + 1,
+            };
             let reader = self.reader.as_mut()?;
             let mut line = Vec::with_capacity(1024);
-            let read = reader.by_ref().take(crate::record::MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line);
+            let read = reader.by_ref().take(budget).read_until(b'\n', &mut line);
             match read {
                 Err(err) => return Some(Err(Error::io("read", &segment.path, err))),
                 Ok(0) => {}
@@ -380,6 +481,12 @@ impl Iterator for LineReader {
                         crate::record::MAX_LINE_BYTES
                     ))));
                 }
+                Ok(_) if last && self.stop.is_some() => {
+                    // Stopped at the limit: what follows is left for a writer to repair.
+                    if !line.is_empty() {
+                        self.torn_tail = true;
+                    }
+                }
                 Ok(_) => {
                     // Bytes without a newline: only legal at the very end of the log.
                     if self.index + 1 < self.segments.len() {
@@ -396,10 +503,4 @@ impl Iterator for LineReader {
             self.reader = None;
         }
     }
-}
-
-/// fsync a directory so that a file created or renamed in it survives a crash.
-pub fn sync_directory(dir: &Path) -> Result<()> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|err| Error::io("sync directory", dir, err))
 }

@@ -165,13 +165,7 @@ struct ItemFile {
 
 impl ItemFile {
     fn open(path: PathBuf, item_bytes: u64) -> Result<ItemFile> {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|err| Error::io("open", &path, err))?;
+        let file = crate::fsio::open_or_create_in_ledger(&path)?;
         Ok(ItemFile { file, path, item_bytes })
     }
 
@@ -213,6 +207,31 @@ impl ItemFile {
     }
 }
 
+const POSITIONS_FILE: &str = "positions.bin";
+const NODES_FILE: &str = "merkle.bin";
+
+/// The position of the last entry whose position the store's item file holds, read without
+/// opening the store (sled) and without changing anything; `None` when there is none. The store
+/// writes a position only after its entry was acknowledged, so an entry at or before this
+/// position was acknowledged (the converse does not hold: the item file is not fsync'd).
+pub fn last_known_position(ledger_dir: &Path) -> Result<Option<Position>> {
+    use std::os::unix::fs::FileExt as _;
+    let path = Store::path(ledger_dir).join(POSITIONS_FILE);
+    let file = match crate::fsio::open_read(&path, crate::fsio::Links::Refuse) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(crate::fsio::link_refused(&path)),
+        Err(err) => return Err(Error::io("read", &path, err)),
+    };
+    let items = file.metadata().map_err(|err| Error::io("read", &path, err))?.len() / POSITION_BYTES;
+    if items == 0 {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; POSITION_BYTES as usize];
+    file.read_exact_at(&mut bytes, (items - 1) * POSITION_BYTES).map_err(|err| Error::io("read", &path, err))?;
+    Ok(Position::from_bytes(&bytes))
+}
+
 impl Store {
     pub fn path(ledger_dir: &Path) -> PathBuf {
         ledger_dir.join("index")
@@ -220,6 +239,10 @@ impl Store {
 
     pub fn open(ledger_dir: &Path) -> Result<Store> {
         let path = Store::path(ledger_dir);
+        // Created here, 0700, so that sled's files (which sled creates with its own modes) are
+        // private to the owner whatever the umask; a link is refused.
+        crate::fsio::refuse_link(&path)?;
+        crate::fsio::create_private_dir(&path)?;
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(64 << 20)
@@ -227,8 +250,8 @@ impl Store {
             .flush_every_ms(Some(1000))
             .open()
             .map_err(|err| Error::store(&format!("opening {}", path.display()), err))?;
-        let positions = ItemFile::open(path.join("positions.bin"), POSITION_BYTES)?;
-        let nodes = ItemFile::open(path.join("merkle.bin"), NODE_BYTES)?;
+        let positions = ItemFile::open(path.join(POSITIONS_FILE), POSITION_BYTES)?;
+        let nodes = ItemFile::open(path.join(NODES_FILE), NODE_BYTES)?;
         let records = ItemFile::open(path.join("records.bin"), RECORD_ID_BYTES)?;
         Ok(Store { db, path, positions, nodes, records, reads: std::sync::atomic::AtomicU64::new(0) })
     }

@@ -193,3 +193,113 @@ fn index_items_past_the_head_are_cut_and_missing_ones_rebuilt() {
     drop(ledger);
     check_opens_as(&dir, before.size + 3, &before.officer);
 }
+
+/// Every file under `dir` but sled's own (`index/db`, `conf`, `snap.*`, `blobs/`: sled writes its
+/// snapshot on the first open after a writer, which is its recovery, not a change of content),
+/// by path, with its bytes.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.parent().is_some_and(|p| p.ends_with("index"))
+            && (name == "db" || name == "conf" || name == "blobs" || name.starts_with("snap."))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            found.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    found.sort();
+    found
+}
+
+fn read_only() -> lianlog_ledger::ledger::OpenOptions {
+    lianlog_ledger::ledger::OpenOptions { read_only: true, ..Default::default() }
+}
+
+/// Item 8 of issue 12: an interrupted import is undone only by a writer, which saves the bytes it
+/// cuts; a read-only open changes nothing and reads only what the writer will keep.
+#[test]
+fn an_interrupted_import_is_undone_only_by_a_writer_which_saves_what_it_cuts() {
+    let drafts: Vec<Draft> = (1..=6).map(interview).collect();
+    let before = prepare(&drafts);
+    let cut = before.written.len() / 2 + 3;
+    let intent = format!(
+        "{{\"segment\":0,\"start\":{},\"length\":{},\"seq\":{}}}\n",
+        before.log.len(),
+        before.written.len(),
+        before.size
+    );
+    let dir = state_after(&before, cut, Some(&intent), "partial");
+    let untouched = files(&dir);
+    let mut reader = Ledger::open_with(&dir, read_only()).unwrap();
+    assert_eq!(reader.size(), before.size, "the partial batch is not shown");
+    assert!(reader.notes().iter().any(|n| n.contains("interrupted")), "{:?}", reader.notes());
+    assert_eq!(reader.verify(VerifyOptions::default()).unwrap().unwrap().entries, before.size);
+    assert!(reader.append(&interview(7), &before.officer).is_err(), "a read-only handle appends nothing");
+    drop(reader);
+    assert!(files(&dir) == untouched, "a read-only open changed nothing");
+
+    let ledger = Ledger::open(&dir).unwrap();
+    assert_eq!(ledger.size(), before.size);
+    let saved = dir.join("log").join(format!("interrupted-0-{}.bin", before.log.len()));
+    assert_eq!(std::fs::read(&saved).unwrap(), &before.written[..cut], "the cut bytes are saved: {:?}", ledger.notes());
+    assert!(!dir.join("import.intent").exists());
+}
+
+/// Item 8 of issue 12: an intent that does not match the log (stale, or planted to name
+/// acknowledged entries) is not acted upon: a writer refuses it naming the file, a reader reads
+/// the whole log, and nothing changes.
+#[test]
+fn a_planted_import_intent_cuts_nothing() {
+    let drafts: Vec<Draft> = (1..=6).map(interview).collect();
+    let before = prepare(&drafts);
+    let dir = before.pristine.with_file_name("ledger");
+    let size = before.size + drafts.len() as u64;
+    // Names the batch's real start and seq, and claims it is longer than what is there.
+    let planted = format!(
+        "{{\"segment\":0,\"start\":{},\"length\":{},\"seq\":{}}}\n",
+        before.log.len(),
+        before.written.len() + 100,
+        before.size
+    );
+    // Names a line boundary with the wrong seq, with the store (which would know) removed.
+    let wrong_seq = format!("{{\"segment\":0,\"start\":{},\"length\":99999,\"seq\":1}}\n", before.log.len());
+    // Names bytes past the end of the segment.
+    let past_end =
+        format!("{{\"segment\":0,\"start\":{},\"length\":10}}\n", before.log.len() + before.written.len() + 1);
+    for intent in [&planted, &past_end] {
+        std::fs::write(dir.join("import.intent"), intent).unwrap();
+        let untouched = files(&dir);
+        let err = Ledger::open(&dir).err().unwrap_or_else(|| panic!("a writer acted on {intent}"));
+        assert!(err.message().contains("import.intent") && err.message().contains("does not match"), "{err}");
+        assert!(files(&dir) == untouched, "{intent}: nothing changed");
+        let reader = Ledger::open_with(&dir, read_only()).unwrap();
+        assert_eq!(reader.size(), size, "{intent}: {:?}", reader.notes());
+        drop(reader);
+        assert!(files(&dir) == untouched, "{intent}: nothing changed");
+        std::fs::remove_file(dir.join("import.intent")).unwrap();
+    }
+    // Without the store (which would know the entries were acknowledged), the seq still tells.
+    std::fs::remove_dir_all(dir.join("index")).unwrap();
+    std::fs::write(dir.join("import.intent"), &wrong_seq).unwrap();
+    let log = std::fs::read(segment(&dir)).unwrap();
+    let err = Ledger::open(&dir).expect_err("a writer acted on an intent naming the wrong seq");
+    assert!(err.message().contains("import.intent") && err.message().contains("not seq 1"), "{err}");
+    assert_eq!(std::fs::read(segment(&dir)).unwrap(), log);
+    std::fs::remove_file(dir.join("import.intent")).unwrap();
+    // A stale intent of a batch that is complete is removed by a writer, and cuts nothing.
+    let stale = format!(
+        "{{\"segment\":0,\"start\":{},\"length\":{},\"seq\":{}}}\n",
+        before.log.len(),
+        before.written.len(),
+        before.size
+    );
+    std::fs::write(dir.join("import.intent"), stale).unwrap();
+    assert_eq!(Ledger::open(&dir).unwrap().size(), size);
+    assert!(!dir.join("import.intent").exists());
+}

@@ -3,6 +3,7 @@
 //! disclosure packages hold everything that concerns one person — other people masked — and
 //! nothing that identifies anyone else.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use lianlog_ledger::ledger::Replacement;
@@ -383,4 +384,66 @@ fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
     assert_eq!((checked.format.as_str(), checked.records.len(), checked.signer), ("lianlog-disclosure/v1", 2, None));
     let v1 = v1_package(&ledger, "P-2", &[2, 3], &log_key);
     assert!(disclosure::check(&v1, &vkey, &[]).unwrap_err().message().contains("does not name P-2"));
+}
+
+/// Item 5 of issue 12: copies a redaction must not leave behind. A torn tail saved beside the log
+/// after a crash (`log/torn-*.bin`) that holds the body — torn inside it, or after it — is
+/// rewritten with the body replaced by a marker (the file still shows what the unacknowledged
+/// write held); and a segment that is a symbolic link is refused, naming it, before anything is
+/// written, so that a rewrite never leaves the body in the link's target.
+#[test]
+fn redaction_leaves_no_copy_in_saved_torn_tails_and_symlinked_segments_are_refused() {
+    let (first, ledger) = fixture();
+    let dir = first.ledger_dir();
+    let segment = dir.join("log").join("00000000000000000000.jsonl");
+    drop(ledger);
+    let line5 = std::fs::read(&segment).unwrap().split(|&b| b == b'\n').nth(5).unwrap().to_vec();
+    let marker_at = line5.windows(MARKER.len()).position(|w| w == MARKER.as_bytes()).unwrap();
+    let entry_at = line5.windows(9).position(|w| w == b",\"entry\":").unwrap();
+    // Two crashes, each leaving a copy of seq 5's stored line torn: inside the body, after it.
+    for cut in [marker_at + MARKER.len() + 3, entry_at + 20] {
+        let mut bytes = std::fs::read(&segment).unwrap();
+        bytes.extend_from_slice(&line5[..cut]);
+        std::fs::write(&segment, bytes).unwrap();
+        let ledger = Ledger::open(&dir).unwrap();
+        assert!(ledger.notes().iter().any(|n| n.contains("torn-")), "{:?}", ledger.notes());
+    }
+    let torn: Vec<PathBuf> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("torn-"))
+        .collect();
+    assert_eq!(torn.len(), 2, "{torn:?}");
+    assert_eq!(files_containing(&dir, MARKER.as_bytes()).len(), 3, "the segment and both torn files hold it");
+
+    let mut ledger = Ledger::open(&dir).unwrap();
+    let redacted = ledger.redact(5, "误录举报人信息", None, &first.admin).unwrap();
+    drop(ledger);
+    for encoding in marker_encodings() {
+        assert_eq!(files_containing(&dir, &encoding), Vec::<PathBuf>::new(), "{}", String::from_utf8_lossy(&encoding));
+    }
+    for path in &torn {
+        let text = String::from_utf8(std::fs::read(path).unwrap()).unwrap();
+        assert!(text.contains(&format!("[redacted by seq {}]", redacted.by)), "{}: {text}", path.display());
+        assert!(text.starts_with("{\"body\":"), "the torn file still shows what the write held: {text}");
+    }
+    assert_eq!(
+        std::fs::metadata(&torn[0]).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "a rewritten torn file stays private"
+    );
+
+    // A segment replaced by a symbolic link to a copy outside the ledger directory.
+    let (second, ledger) = fixture();
+    let dir = second.ledger_dir();
+    drop(ledger);
+    let segment = dir.join("log").join("00000000000000000000.jsonl");
+    let outside = second.dir.path().join("elsewhere.jsonl");
+    std::fs::rename(&segment, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &segment).unwrap();
+    let before = std::fs::read(&outside).unwrap();
+    let err = Ledger::open(&dir).unwrap_err();
+    assert!(err.message().contains("symbolic link") && err.message().contains("00000000000000000000.jsonl"), "{err}");
+    assert_eq!(std::fs::read(&outside).unwrap(), before);
+    assert!(std::fs::symlink_metadata(&segment).unwrap().file_type().is_symlink(), "nothing was changed");
 }

@@ -6,13 +6,19 @@
 //! file names the target and the redacting seq before anything is written; `Ledger::open`
 //! finishes an interrupted redaction (or discards an intent whose entry was never appended). The
 //! segment rewrite itself is atomic (`SegmentLog::replace_line`).
+//!
+//! No copy is left under the ledger directory: files of cut bytes that hold the body (a torn tail
+//! or an interrupted batch saved in `log/torn-*.bin`, `log/interrupted-*.bin`) are rewritten
+//! first, and a segment that is a symbolic link (whose target a rewrite would leave untouched) is
+//! refused when the log is opened.
 
 use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Draft, Ledger, write_durable};
+use super::{Draft, Ledger};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fsio;
 use crate::keys::SecretKey;
 use crate::record::{ParsedLine, StoredBody, StoredLine, kind_keeps_body};
 
@@ -115,7 +121,9 @@ impl Ledger {
         })?;
         let old = self.log.read_line_at(position)?;
         let parsed = ParsedLine::parse(&old).map_err(|e| Error::verification(format!("seq {target}: {e}")))?;
-        if matches!(parsed.line.body, StoredBody::Full { .. }) {
+        if let StoredBody::Full { body, .. } = &parsed.line.body {
+            // Copies first: if a crash follows, the body is still in the log for the finish.
+            scrub_saved_cuts(&self.log, body, by)?;
             let redacted = StoredLine { entry: parsed.line.entry.clone(), body: StoredBody::Redacted { by } };
             let mut new = redacted.to_line().map_err(|e| Error::verification(e.to_string()))?;
             new.pop();
@@ -130,17 +138,91 @@ impl Ledger {
 }
 
 fn write_intent(dir: &Path, target: u64, by: u64) -> Result<()> {
-    write_durable(&dir.join(INTENT_FILE), format!("{{\"by\":{by},\"target\":{target}}}\n").as_bytes())?;
-    crate::log::sync_directory(dir)
+    fsio::publish_bytes(&dir.join(INTENT_FILE), true, format!("{{\"by\":{by},\"target\":{target}}}\n").as_bytes())
 }
 
 fn clear_intent(dir: &Path) -> Result<()> {
+    fsio::remove_durable(&dir.join(INTENT_FILE))
+}
+
+/// For a read-only open: refuse while a redaction is unfinished (the body may still be in the
+/// log and the derived store is stale); only a writer finishes it.
+pub(super) fn check_no_interrupted(dir: &Path) -> Result<()> {
     let path = dir.join(INTENT_FILE);
-    match std::fs::remove_file(&path) {
-        Ok(()) => crate::log::sync_directory(dir),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(err) => Err(Error::io("remove", &path, err)),
+    fsio::refuse_link(&path)?;
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
     }
+    Err(Error::new(
+        ErrorKind::Io,
+        format!(
+            "{} shows that a redaction was interrupted; a read-only command does not finish it (the body may still \
+             be in the log): run `lianlog reindex`, or any command that writes, to finish it",
+            path.display()
+        ),
+    ))
+}
+
+/// The marker that replaces a redacted body in a file of cut bytes.
+const MARKER_PREFIX: &str = "[redacted by seq ";
+
+/// Rewrite every file of cut bytes (`log/torn-*.bin`, `log/interrupted-*.bin`) that holds a copy
+/// of `body`: each copy of its canonical encoding, and a line torn inside it (`{"body":` followed
+/// by a beginning of it), is replaced by the JSON string `"[redacted by seq BY]"`. The file keeps
+/// what it is for — showing what an unacknowledged write held (entries, times, signatures) —
+/// without the body. Returns how many files were rewritten.
+fn scrub_saved_cuts(log: &crate::log::SegmentLog, body: &Value, by: u64) -> Result<usize> {
+    use std::io::Read as _;
+    let encoded = crate::canonical::encode(body, "body").map_err(|e| Error::verification(e.to_string()))?;
+    let marker = format!("\"{MARKER_PREFIX}{by}]\"");
+    let mut rewritten = 0;
+    for path in log.saved_cuts()? {
+        let mut bytes = Vec::new();
+        fsio::open_read_in_ledger(&path)?.read_to_end(&mut bytes).map_err(|err| Error::io("read", &path, err))?;
+        let scrubbed = scrub(&bytes, &encoded, marker.as_bytes());
+        if scrubbed != bytes {
+            fsio::publish_bytes(&path, true, &scrubbed)?;
+            rewritten += 1;
+        }
+    }
+    Ok(rewritten)
+}
+
+/// `bytes` with every copy of `body`, and every line that ends inside a copy of it after
+/// `{"body":`, replaced by `marker`.
+fn scrub(bytes: &[u8], body: &[u8], marker: &[u8]) -> Vec<u8> {
+    const START: &[u8] = b"{\"body\":";
+    let mut out = Vec::with_capacity(bytes.len());
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if index > 0 {
+            out.push(b'\n');
+        }
+        let mut rest = line;
+        if let Some(after) = line.strip_prefix(START)
+            && !after.is_empty()
+            && after.len() < body.len()
+            && body.starts_with(after)
+        {
+            // Torn inside the body: all that is left of the line is the body's beginning.
+            out.extend_from_slice(START);
+            out.extend_from_slice(marker);
+            continue;
+        }
+        while let Some(at) = find(rest, body) {
+            out.extend_from_slice(&rest[..at]);
+            out.extend_from_slice(marker);
+            rest = &rest[at + body.len()..];
+        }
+        out.extend_from_slice(rest);
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|window| window == needle)
 }
 
 /// Before the store is trusted on open: finish a redaction that a crash interrupted. Rewrites the
@@ -148,9 +230,11 @@ fn clear_intent(dir: &Path) -> Result<()> {
 /// store so that it is rebuilt (its positions and projections are stale). Returns a note.
 pub(super) fn finish_interrupted(dir: &Path, log: &mut crate::log::SegmentLog) -> Result<Option<String>> {
     let path = dir.join(INTENT_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match fsio::read_small_in_ledger(&path, 4096) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => String::new(),
         Err(err) => return Err(Error::io("read", &path, err)),
     };
     let intent: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -180,8 +264,9 @@ pub(super) fn finish_interrupted(dir: &Path, log: &mut crate::log::SegmentLog) -
         )));
     }
     if let Some((position, old, parsed)) = target_line
-        && matches!(parsed.line.body, StoredBody::Full { .. })
+        && let StoredBody::Full { body, .. } = &parsed.line.body
     {
+        scrub_saved_cuts(log, body, by)?;
         let redacted = StoredLine { entry: parsed.line.entry.clone(), body: StoredBody::Redacted { by } };
         let mut new = redacted.to_line().map_err(|e| Error::verification(e.to_string()))?;
         new.pop();
@@ -192,4 +277,24 @@ pub(super) fn finish_interrupted(dir: &Path, log: &mut crate::log::SegmentLog) -
     Ok(Some(format!(
         "finished the interrupted redaction of seq {target} (by seq {by}); the derived store will be rebuilt"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub;
+
+    #[test]
+    fn scrub_replaces_whole_and_torn_copies_and_nothing_else() {
+        let body = br#"{"reason":"secret"}"#;
+        let marker = br#""[redacted by seq 9]""#;
+        let whole = b"{\"body\":{\"reason\":\"secret\"},\"entry\":{}}\n{\"body\":{\"reason\":\"other\"}}\n";
+        assert_eq!(
+            scrub(whole, body, marker),
+            b"{\"body\":\"[redacted by seq 9]\",\"entry\":{}}\n{\"body\":{\"reason\":\"other\"}}\n".to_vec()
+        );
+        let torn = b"{\"body\":{\"reason\":\"sec";
+        assert_eq!(scrub(torn, body, marker), b"{\"body\":\"[redacted by seq 9]\"".to_vec());
+        let unrelated = b"{\"body\":{\"reason\":\"oth";
+        assert_eq!(scrub(unrelated, body, marker), unrelated.to_vec());
+    }
 }
