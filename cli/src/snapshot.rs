@@ -302,7 +302,9 @@ fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: boo
         Ok(done) => done,
         Err(failure) => {
             if json_output {
-                print_json(&json!({"ok": false, "archive": failure.archive, "seq": failure.seq, "reason": failure.reason}));
+                print_json(
+                    &json!({"ok": false, "archive": failure.archive, "seq": failure.seq, "reason": failure.reason}),
+                );
             } else {
                 println!("verification FAILED, nothing was written: {failure}");
             }
@@ -330,7 +332,8 @@ fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: boo
         return Ok(ExitCode::SUCCESS);
     }
     for done in &rewritten {
-        let seqs: Vec<String> = done.removed.iter().map(|(seq, by)| format!("seq {seq} (redacted by seq {by})")).collect();
+        let seqs: Vec<String> =
+            done.removed.iter().map(|(seq, by)| format!("seq {seq} (redacted by seq {by})")).collect();
         println!("wrote {} without the body of {}", done.path.display(), seqs.join(", "));
         println!("  replaces {}", done.from.display());
     }
@@ -352,6 +355,10 @@ fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool)
     if json_output {
         let mut value = report_json(&restored.report, seconds);
         value["restored"] = json!(restored.dir);
+        // Applied in the restored ledger: its log holds these lines in their redacted form.
+        value["redactions_applied"] = json!(
+            restored.report.stale_bodies.iter().map(|s| json!({"seq": s.seq, "redacted_by": s.by})).collect::<Vec<_>>()
+        );
         print_json(&value);
     } else {
         println!(
@@ -363,7 +370,12 @@ fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool)
         println!("  origin    {}", restored.report.origin);
         println!("  root      {}", hex(&restored.root));
         for stale in &restored.report.stale_bodies {
-            println!("  redacted  seq {} (body still in {}; removed by seq {} of a later archive)", stale.seq, stale.archive.display(), stale.by);
+            println!(
+                "  redacted  seq {} (body still in {}; removed by seq {} of a later archive)",
+                stale.seq,
+                stale.archive.display(),
+                stale.by
+            );
         }
         println!("  time      {seconds:.3} s ({:.0} entries/s)", restored.entries as f64 / seconds.max(1e-9));
         println!("check it with: lianlog --ledger {} verify", restored.dir.display());

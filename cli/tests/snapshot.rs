@@ -460,7 +460,9 @@ fn a_body_redacted_between_archives_does_not_come_back() {
         assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
         stdout
     };
-    for args in [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]] {
+    for args in
+        [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]]
+    {
         let stdout = on_restored(args);
         assert!(!stdout.contains(MARKER), "{args:?}: {stdout}");
     }
@@ -473,7 +475,9 @@ fn a_body_redacted_between_archives_does_not_come_back() {
     // Queried from the archives: the replacement, never the body; as the live ledger answers.
     let live_dossier = json_of(&f.ledger, &["dossier", "P-1001"]).to_string();
     assert!(live_dossier.contains("（已删除）") && !live_dossier.contains(MARKER), "{live_dossier}");
-    for args in [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]] {
+    for args in
+        [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]]
+    {
         let output = lianlog()
             .arg("--archive")
             .arg(&full)

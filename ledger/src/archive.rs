@@ -20,6 +20,17 @@
 //! `first_seq` against the previous checkpoint and the entries, the previous entry and each key
 //! line by an inclusion proof under that root, the members by SHA-256. Only `tool` is a label.
 //!
+//! # Across archives
+//!
+//! A sequence of archives is held to what `lianlog verify` holds one log to: the verifier's
+//! state at the end of one archive ([`Resume`]: chain head, key registry, Merkle frontier,
+//! pending redactions and the ids of every record so far, 24 bytes an entry) is where the next
+//! one starts, so a record replayed in a later archive is refused as in a log. `create --since`
+//! reads those ids from the log's lines before the range. A redaction found in a later archive
+//! applies to the earlier ones: [`restore`] writes the redacted line form, [`Loaded`] answers
+//! with it, [`verify`] reports the archives that still hold such a body
+//! ([`SequenceReport::stale_bodies`]) and [`redact`] rewrites them without it.
+//!
 //! # Projection state
 //!
 //! Archives do not store projection state: `--archive` queries replay the verified entries into
@@ -99,7 +110,8 @@ impl Limits {
 /// Progress of a long operation, for a caller that shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// What is being done: `checking`, `writing`, `verifying`, `restoring`, `indexing`. A total
+    /// What is being done: `reading` (the record ids before an incremental range), `checking`,
+    /// `writing`, `verifying`, `restoring`, `indexing`. A total
     /// of 0 means the amount of work is not known.
     pub phase: &'static str,
     pub done: u64,
@@ -1357,17 +1369,18 @@ pub fn create(
         Ok(())
     };
     let changed = format!("{}: the log changed while the archive was being written", ledger.dir().display());
-    let written = write_archive(&manifest, &checkpoint, &keys, &mut lines, &changed, &temporary, options.zstd_level, progress)
-        .and_then(|()| {
-            if path.exists() {
-                return Err(Error::bad_input(format!(
-                    "{} already exists; an archive is never replaced",
-                    path.display()
-                )));
-            }
-            std::fs::rename(&temporary, &path).map_err(|err| Error::io("rename the new archive to", &path, err))?;
-            crate::log::sync_directory(&options.out_dir)
-        });
+    let written =
+        write_archive(&manifest, &checkpoint, &keys, &mut lines, &changed, &temporary, options.zstd_level, progress)
+            .and_then(|()| {
+                if path.exists() {
+                    return Err(Error::bad_input(format!(
+                        "{} already exists; an archive is never replaced",
+                        path.display()
+                    )));
+                }
+                std::fs::rename(&temporary, &path).map_err(|err| Error::io("rename the new archive to", &path, err))?;
+                crate::log::sync_directory(&options.out_dir)
+            });
     if let Err(err) = written {
         let _ = std::fs::remove_file(&temporary);
         return Err(err);
@@ -1406,8 +1419,10 @@ fn records_before(
             })
             .collect();
         for item in parsed {
-            let damaged =
-                |reason: String| Error::verification(format!("{}: seq {seq}: {reason}; run `lianlog verify`", ledger.dir().display())).with_seq(seq);
+            let damaged = |reason: String| {
+                Error::verification(format!("{}: seq {seq}: {reason}; run `lianlog verify`", ledger.dir().display()))
+                    .with_seq(seq)
+            };
             let (hash, id) = item.map_err(damaged)?;
             if let Some(earlier) = records.get(&id) {
                 return Err(damaged(format!("the record of seq {earlier} appears again: a replayed record")));
@@ -1888,8 +1903,7 @@ pub struct Rewritten {
 /// body which a later entry of the sequence redacts ([`SequenceReport::stale_bodies`]), with
 /// those lines in their redacted form. Nothing else changes: the checkpoint, the key lines, the
 /// proofs and every entry hash stay the same (a body is not part of its entry hash), so the new
-/// archive needs no key and is byte for byte the archive `create` would have made of that range
-/// after the redaction (at the same compression). The sequence is verified first; the new files
+/// archive needs no key (a compressed one is written at [`DEFAULT_LEVEL`]). The sequence is verified first; the new files
 /// are written under temporary names, fsync'd, verified as the sequence with them in place of
 /// the old ones, and only then renamed (never over an existing file) and the directory fsync'd.
 /// The old archives are left alone: destroying them is the operator's act.
@@ -1955,7 +1969,10 @@ pub fn redact(
         }
         for ((_, temporary, path), done) in planned.iter().zip(rewritten.iter_mut()) {
             if path.exists() {
-                return Err(Error::bad_input(format!("{} already exists; an archive is never replaced", path.display())));
+                return Err(Error::bad_input(format!(
+                    "{} already exists; an archive is never replaced",
+                    path.display()
+                )));
             }
             std::fs::rename(temporary, path).map_err(|err| Error::io("rename the new archive to", path, err))?;
             done.bytes = std::fs::metadata(path).map_err(|err| Error::io("read", path, err))?.len();
@@ -2064,7 +2081,9 @@ impl MemoryLines {
                     let new = redacted_form(&self.bytes[start..end], *by)
                         .map_err(|reason| Error::verification(format!("seq {seq}: {reason}")).with_seq(seq))?;
                     if new.len() > end - start {
-                        return Err(Error::verification(format!("seq {seq}: the redacted line is longer than the line")));
+                        return Err(Error::verification(format!(
+                            "seq {seq}: the redacted line is longer than the line"
+                        )));
                     }
                     self.bytes[write..write + new.len()].copy_from_slice(&new);
                     write += new.len();

@@ -518,13 +518,7 @@ fn sha256_digest(bytes: &[u8]) -> archive::Digest {
 /// An incremental archive of `lines[first..]` continuing `previous`, made outside any ledger
 /// (plain tar) and without any check, as a hostile or careless tool could: the manifest, proofs
 /// and checkpoint are all genuine for these lines, signed with the log key.
-fn forge_incremental(
-    lines: &[Vec<u8>],
-    first: usize,
-    previous: &Path,
-    log_key: &SecretKey,
-    out: &Path,
-) -> PathBuf {
+fn forge_incremental(lines: &[Vec<u8>], first: usize, previous: &Path, log_key: &SecretKey, out: &Path) -> PathBuf {
     use lianlog_ledger::merkle::{self, CompactRange};
     use lianlog_ledger::record::ParsedLine;
     let parsed: Vec<ParsedLine> = lines.iter().map(|l| ParsedLine::parse(l).unwrap()).collect();
@@ -668,9 +662,11 @@ fn a_record_replayed_across_archives_is_refused() {
     let mut file = std::fs::OpenOptions::new().append(true).open(last_segment(&ledger_dir)).unwrap();
     std::io::Write::write_all(&mut file, &[copy.as_slice(), b"\n"].concat()).unwrap();
     file.sync_all().unwrap();
-    let options = CreateOptions { out_dir: dir.path().join("archives"), since: Some(genuine.clone()), zstd_level: None };
-    let refusal = Ledger::open(&ledger_dir).and_then(|ledger| archive::create(&ledger, &log_key, &options, &mut |_| {}));
-    let err = refusal.err().expect("the replayed record must be refused");
+    let options =
+        CreateOptions { out_dir: dir.path().join("archives"), since: Some(genuine.clone()), zstd_level: None };
+    let refusal =
+        Ledger::open(&ledger_dir).and_then(|ledger| archive::create(&ledger, &log_key, &options, &mut |_| {}));
+    let Err(err) = refusal else { panic!("the replayed record must be refused") };
     assert!(err.message().contains("appears again"), "{err}");
     assert_eq!(std::fs::read_dir(dir.path().join("archives")).unwrap().count(), 2, "nothing new was written");
 }
@@ -774,8 +770,11 @@ fn a_body_redacted_after_an_archive_stays_removed() {
     assert_eq!(new_full.file_name(), full.file_name());
     assert_eq!(files_holding(&out, MARKER.as_bytes()), Vec::<PathBuf>::new(), "decompressed below");
     let mut plain = Vec::new();
-    std::io::Read::read_to_end(&mut zstd::stream::read::Decoder::new(std::fs::File::open(&new_full).unwrap()).unwrap(), &mut plain)
-        .unwrap();
+    std::io::Read::read_to_end(
+        &mut zstd::stream::read::Decoder::new(std::fs::File::open(&new_full).unwrap()).unwrap(),
+        &mut plain,
+    )
+    .unwrap();
     assert!(!contains(&plain, MARKER.as_bytes()));
     let again = verify(&[new_full.clone(), inc.clone()]).unwrap();
     assert_eq!((again.root, again.end), (report.root, report.end));
@@ -783,8 +782,9 @@ fn a_body_redacted_after_an_archive_stays_removed() {
     let alone = verify(std::slice::from_ref(&new_full)).unwrap();
     assert!(alone.not_checked.iter().any(|n| n.contains(&format!("redacted by seq {by}"))), "{:?}", alone.not_checked);
     // Nothing left to do, and an existing archive is never replaced.
-    let (_, none) =
-        archive::redact(&[new_full.clone(), inc.clone()], &out, &ArchiveOptions::default(), &mut |_| {}).unwrap().unwrap();
+    let (_, none) = archive::redact(&[new_full.clone(), inc.clone()], &out, &ArchiveOptions::default(), &mut |_| {})
+        .unwrap()
+        .unwrap();
     assert!(none.is_empty());
     let err = archive::redact(&paths, &out, &ArchiveOptions::default(), &mut |_| {}).unwrap_err();
     assert!(err.message().contains("already exists"), "{err}");
