@@ -790,3 +790,32 @@ fn a_body_redacted_after_an_archive_stays_removed() {
     assert!(err.message().contains("already exists"), "{err}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1, "no temporary file left");
 }
+
+/// `create --since` reads the record ids of the entries before the range from the log's own
+/// lines, and those lines must give the tree the previous archive's checkpoint signed: a line
+/// before the range altered in the log (behind the derived store, which still has the old
+/// hashes) is found, and nothing is archived.
+#[test]
+fn create_since_refuses_a_log_altered_before_the_range() {
+    let mut f = Fixture::new(10);
+    let full = f.create(None, false);
+    f.add(2);
+    let Fixture { dir, ledger, log_key, .. } = f;
+    drop(ledger);
+    let ledger_dir = dir.path().join("ledger");
+    let segment = last_segment(&ledger_dir);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    // Entry 5's sequencing time, one millisecond later: same length, another entry hash.
+    let line_start = bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(4).unwrap().0 + 1;
+    let line_end = line_start + bytes[line_start..].iter().position(|b| *b == b'\n').unwrap();
+    let line = &bytes[line_start..line_end];
+    let time = line.windows(8).rposition(|w| w == b"\"time\":\"").unwrap() + line_start + 8;
+    let millis = time + "2026-12-03T10:03:19.29".len();
+    bytes[millis] = if bytes[millis] == b'0' { b'1' } else { bytes[millis] - 1 };
+    std::fs::write(&segment, &bytes).unwrap();
+    let options = CreateOptions { out_dir: dir.path().join("archives"), since: Some(full), zstd_level: None };
+    let refusal = Ledger::open(&ledger_dir).and_then(|ledger| archive::create(&ledger, &log_key, &options, &mut |_| {}));
+    let Err(err) = refusal else { panic!("an archive was made of a log altered before its range") };
+    assert!(err.message().contains("do not give the tree"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path().join("archives")).unwrap().count(), 1, "nothing new was written");
+}
