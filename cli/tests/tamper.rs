@@ -282,3 +282,69 @@ fn verify_log_only_checks_the_log_without_the_store() {
     assert_eq!(output.status.code(), Some(1), "{stdout} {stderr}");
     assert!(stdout.contains("seq 5 (line 6)") && stdout.contains("the body or the salt was altered"), "{stdout}");
 }
+
+/// Issue 12, item 1, from the outside: someone who can write `LEDGER/log` but holds no key adds a
+/// `key.grant` in the real admin's name (signed with their own key) that makes their key an admin.
+/// No command may take it as genuine: every command that opens the ledger refuses, naming the seq,
+/// and nothing is written.
+#[test]
+fn a_grant_forged_behind_the_store_is_refused_by_every_command() {
+    use lianlog_ledger::record::{Entry, Record, StoredBody, StoredLine, body_hash};
+    use lianlog_ledger::{KeyName, ParsedLine, SecretKey, Timestamp, canonical};
+
+    let fixture = Fixture::build();
+    let attacker = fixture.root.join("attacker.pem");
+    common::lianlog().args(["key", "new", "admin.zhao", "--out"]).arg(&attacker).assert().success();
+    let attacker_vkey = fixture.vkey(&attacker);
+    let admin_identity = {
+        let line = fixture.log_lines()[1].clone();
+        ParsedLine::parse(&line).expect("a stored line").line.entry.record.author
+    };
+    let last = ParsedLine::parse(fixture.log_lines().last().expect("a line")).expect("a stored line");
+    let body = serde_json::json!({
+        "key": attacker_vkey,
+        "roles": ["admin"],
+        "holder": {"name": "赵主任", "unit": "市纪委监委"},
+    });
+    let salt = [0x42; 16];
+    let time = Timestamp::now().max(last.line.entry.time);
+    let record = Record {
+        v: 1,
+        ledger: common::ORIGIN.to_string(),
+        kind: "key.grant".into(),
+        author: admin_identity,
+        created: time,
+        body_hash: body_hash(&salt, &canonical::encode(&body, "body").expect("canonical")),
+    };
+    // Any key but the admin's: the signature cannot be the admin's.
+    let sig = record.sign(&SecretKey::from_seed(KeyName::parse("admin.zhao").expect("name"), &[7; 32]));
+    let forged = StoredLine {
+        entry: Entry { seq: ENTRIES as u64, prev: last.entry_hash, time, record, sig },
+        body: StoredBody::Full { body, salt },
+    };
+    let mut bytes = std::fs::read(fixture.segment()).expect("segment");
+    bytes.extend_from_slice(&forged.to_line().expect("a line"));
+    std::fs::write(fixture.segment(), &bytes).expect("write the segment");
+
+    let refused = |args: &[&str]| {
+        let output = fixture.cmd().args(args).output().expect("run lianlog");
+        let (stdout, stderr) = common::output_text(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?} must fail; stdout: {stdout}\nstderr: {stderr}");
+        assert!(stderr.contains(&format!("log entry {ENTRIES}")), "{args:?}: {stderr}");
+        assert!(stderr.contains("record signature by"), "{args:?}: {stderr}");
+        assert!(!stdout.contains(&attacker_vkey), "{args:?} shows the forged key: {stdout}");
+    };
+    refused(&["key", "list"]);
+    refused(&["log"]);
+    refused(&["dossier", "P-1001"]);
+    refused(&["stats", "--by", "kind"]);
+    let newcomer = fixture.root.join("newcomer.pem");
+    common::lianlog().args(["key", "new", "officer.zhou", "--out"]).arg(&newcomer).assert().success();
+    let newcomer_vkey = fixture.vkey(&newcomer);
+    let grant_args =
+        ["key", "grant", &newcomer_vkey, "--role", "admin", "--holder-name", "周", "--holder-unit", "某室"];
+    let output = fixture.cmd().args(grant_args).arg("--key").arg(&attacker).output().expect("run lianlog key grant");
+    assert_eq!(output.status.code(), Some(1), "{:?}", common::output_text(&output));
+    assert_eq!(std::fs::read(fixture.segment()).expect("segment"), bytes, "nothing was written");
+    fixture.assert_verify_fails_at(ENTRIES);
+}

@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("proof", proof),
     ("import", import),
     ("verifier", verifier),
+    ("catch_up", catch_up),
 ];
 
 const KEYS_JSON: &str = include_str!("../../tests/vectors/keys.json");
@@ -285,4 +286,57 @@ pub fn verifier(data: &[u8]) {
         tree.append(parsed.entry_hash.0).expect("tree");
     }
     assert_eq!(report.root, tree.root(), "the verified root is the root of the entries");
+}
+
+/// Prefixes of the vector ledger that are whole ledgers by themselves (entry 4 is redacted by
+/// entry 7, so a prefix ending between them is not).
+const LEDGER_PREFIXES: [usize; 4] = [1, 3, 4, 8];
+
+/// Lines written behind the derived store (issue 12): a ledger holding a valid prefix of the
+/// vector ledger with its store up to date, then lines appended to its log behind the store.
+/// `Ledger::open` must check them as the verifier does: it may refuse, but if it opens, the log
+/// it applied verifies on its own to the same size and head — nothing unverified got in.
+///
+/// Input: one mode byte, then either the lines to append (mode bit 2 clear), or (bit 2 set) a
+/// patch to the genuine continuation of the prefix: a 16-bit offset, then bytes XORed in there,
+/// which makes near-valid forgeries (a flipped signature, author, seq or body) likely.
+pub fn catch_up(data: &[u8]) {
+    use std::io::Write as _;
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let prefix = LEDGER_PREFIXES[usize::from(mode & 3)];
+    let lines: Vec<&str> = LEDGER_JSONL.lines().collect();
+    let appended: Vec<u8> = if mode & 4 != 0 && prefix < lines.len() && rest.len() >= 2 {
+        let mut genuine: Vec<u8> = lines[prefix..].iter().flat_map(|l| l.bytes().chain([b'\n'])).collect();
+        let offset = usize::from(u16::from_be_bytes([rest[0], rest[1]])) % genuine.len();
+        for (at, patch) in (offset..genuine.len()).zip(&rest[2..]) {
+            genuine[at] ^= patch;
+        }
+        genuine
+    } else {
+        rest.to_vec()
+    };
+
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let dir = temp.path().join("ledger");
+    std::fs::create_dir_all(dir.join("log")).expect("log directory");
+    let origin = vectors().registry.origin.clone();
+    std::fs::write(dir.join("lianlog.json"), format!("{{\"format\":1,\"origin\":\"{origin}\"}}\n")).expect("meta");
+    let segment = dir.join("log").join("00000000000000000000.jsonl");
+    let valid: String = lines[..prefix].iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&segment, &valid).expect("segment");
+    let opened = lianlog_ledger::Ledger::open(&dir).expect("a valid prefix of the vectors opens");
+    assert_eq!(opened.size(), prefix as u64);
+    drop(opened);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&segment).expect("segment");
+    file.write_all(&appended).expect("append");
+    drop(file);
+
+    let Ok(ledger) = lianlog_ledger::Ledger::open(&dir) else { return };
+    let (size, head) = (ledger.size(), ledger.head());
+    assert!(size >= prefix as u64, "an open never loses verified entries");
+    drop(ledger);
+    let report = lianlog_ledger::verify_dir(&dir, VerifyOptions::default())
+        .expect("the log can be read")
+        .unwrap_or_else(|failure| panic!("the ledger opened at size {size}, but its log fails: {failure}"));
+    assert_eq!((report.entries, report.head), (size, head), "the ledger holds exactly the verified log");
 }

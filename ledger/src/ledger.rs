@@ -29,6 +29,7 @@ use crate::time::Timestamp;
 use crate::verify::{Verifier, VerifyFailure, VerifyOptions, VerifyReport};
 
 mod redaction;
+mod unseen;
 pub use redaction::Redacted;
 
 /// The storage format this build writes and reads.
@@ -546,8 +547,12 @@ impl Ledger {
         Ok(())
     }
 
-    /// Apply every log line after the store's tail to the store.
+    /// Apply every log line after the store's tail to the store, once all of them have passed
+    /// every check the verifier makes (`unseen.rs`).
     fn catch_up(&mut self) -> Result<()> {
+        if self.check_unseen_lines()? == 0 {
+            return self.require_genesis();
+        }
         let replacements = collect_replacements(&self.log, self.tail)?;
         let reader = ParseAhead::new(self.log.lines_from(self.tail)?);
         let mut batch = StoreBatch::default();
@@ -596,6 +601,10 @@ impl Ledger {
         if caught_up > 0 && !self.notes.is_empty() {
             self.notes.push(format!("applied {caught_up} log entries to the derived store"));
         }
+        self.require_genesis()
+    }
+
+    fn require_genesis(&self) -> Result<()> {
         if self.size == 0 {
             return Err(Error::new(
                 ErrorKind::Verification,
@@ -618,6 +627,7 @@ impl Ledger {
     /// Record one durable line in memory and in the pending store batch.
     fn stage(&mut self, batch: &mut StoreBatch, position: Position, length: u64, entry: StagedEntry) {
         batch.put_position(self.size, position);
+        batch.put_record_id(self.size, &entry.record_id);
         // The tree is full only at 2^64 leaves, which a log cannot reach.
         for ((level, index), hash) in self.tree.push(entry.hash.0).unwrap_or_default() {
             batch.put_node(level, index, &hash);
@@ -763,7 +773,8 @@ impl Ledger {
     /// The stored lines from `from` on, exactly as in the log (without their newlines).
     pub fn raw_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<Vec<u8>>> + '_> {
         let start = self.start_of(from)?;
-        Ok(self.log.lines_from(start)?.map(|item| item.map(|(_, bytes)| bytes)))
+        let count = usize::try_from(self.size.saturating_sub(from)).unwrap_or(usize::MAX);
+        Ok(self.log.lines_from(start)?.take(count).map(|item| item.map(|(_, bytes)| bytes)))
     }
 
     fn check_size(&self, size: u64, what: &str) -> Result<()> {
@@ -1038,7 +1049,10 @@ impl Ledger {
 
     fn owned_lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + Send + 'static> {
         let start = self.start_of(from)?;
-        let reader = self.log.lines_from(start)?;
+        // Only the lines this handle has checked and applied: a line that appears in the log
+        // after the open (written past the lock) is not read, let alone shown.
+        let count = usize::try_from(self.size.saturating_sub(from)).unwrap_or(usize::MAX);
+        let reader = self.log.lines_from(start)?.take(count);
         Ok(ParseAhead::new(reader).map(move |item| {
             let (_, _, parsed) = item?;
             parsed.map_err(|e| {
@@ -1534,11 +1548,13 @@ impl<I: Iterator<Item = Result<(Position, Vec<u8>)>>> Iterator for ParseAhead<I>
 struct StagedEntry {
     hash: EntryHash,
     time: Timestamp,
+    record_id: [u8; 16],
 }
 
 impl StagedEntry {
     fn of(parsed: &ParsedLine) -> StagedEntry {
-        StagedEntry { hash: parsed.entry_hash, time: parsed.line.entry.time }
+        let entry = &parsed.line.entry;
+        StagedEntry { hash: parsed.entry_hash, time: entry.time, record_id: entry.record.replay_id() }
     }
 }
 

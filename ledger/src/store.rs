@@ -2,12 +2,15 @@
 //! only copy of a record.
 //!
 //! Two kinds of storage in the directory `index/`:
-//! - two append-only arrays of fixed-size items, because they grow by exactly one item per entry
+//! - three append-only arrays of fixed-size items, because they grow by exactly one item per entry
 //!   and are read by position (a sorted tree would only add cost: measured, see
 //!   docs/PERFORMANCE.md):
 //!   - `index/positions.bin`: the [`Position`] of seq `s` at byte `16·s` (segment, offset; u64 BE);
 //!   - `index/merkle.bin`: the Merkle nodes (hashes of complete subtrees), 32 bytes each, in the
 //!     order the tree completes them (post-order; [`node_slot`]);
+//!   - `index/records.bin`: the [`crate::record::Record::replay_id`] of seq `s` at byte `16·s`,
+//!     so that a line found behind the store can be checked for being a replayed record without
+//!     reading the log before it ([`Store::find_record_ids`]);
 //! - one sled tree with prefixed keys for everything looked up by key, so that each append's
 //!   changes land in one atomic batch:
 //!   - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
@@ -39,8 +42,8 @@ const LAYOUT: &[u8] = b"meta/layout";
 
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
 /// from the log on open. 2: indexes in chunks of seqs (`projection::keys::index_chunk`) rather
-/// than a key per seq.
-const STORE_LAYOUT: u64 = 2;
+/// than a key per seq. 3: record ids in `records.bin`.
+const STORE_LAYOUT: u64 = 3;
 
 /// What the store says the ledger's head is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,7 @@ pub struct Store {
     path: PathBuf,
     positions: ItemFile,
     nodes: ItemFile,
+    records: ItemFile,
     reads: std::sync::atomic::AtomicU64,
 }
 
@@ -69,6 +73,7 @@ pub struct StoreBatch {
     writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     positions: Run,
     nodes: Run,
+    records: Run,
 }
 
 /// Most writes applied in one sled batch. sled holds every page version a batch replaces until
@@ -102,6 +107,10 @@ impl StoreBatch {
         self.positions.push(seq, &position.to_bytes(), POSITION_BYTES);
     }
 
+    pub fn put_record_id(&mut self, seq: u64, id: &[u8; 16]) {
+        self.records.push(seq, id, RECORD_ID_BYTES);
+    }
+
     pub fn put_node(&mut self, level: u8, index: u64, hash: &Hash) {
         self.nodes.push(node_slot(level, index), hash, NODE_BYTES);
     }
@@ -131,6 +140,7 @@ impl StoreBatch {
 
 const POSITION_BYTES: u64 = 16;
 const NODE_BYTES: u64 = 32;
+const RECORD_ID_BYTES: u64 = 16;
 
 /// Where Merkle node `(level, index)` lies in `merkle.bin`, counted in nodes: the nodes are
 /// written in the order the tree completes them, so the node is preceded by every node of the
@@ -219,13 +229,15 @@ impl Store {
             .map_err(|err| Error::store(&format!("opening {}", path.display()), err))?;
         let positions = ItemFile::open(path.join("positions.bin"), POSITION_BYTES)?;
         let nodes = ItemFile::open(path.join("merkle.bin"), NODE_BYTES)?;
-        Ok(Store { db, path, positions, nodes, reads: std::sync::atomic::AtomicU64::new(0) })
+        let records = ItemFile::open(path.join("records.bin"), RECORD_ID_BYTES)?;
+        Ok(Store { db, path, positions, nodes, records, reads: std::sync::atomic::AtomicU64::new(0) })
     }
 
     /// Make the item files hold exactly the items of the first `size` entries: cut what an
     /// interrupted batch left past them; a damaged store (an error) if items are missing.
     pub fn trim_to(&self, size: u64) -> Result<()> {
         self.positions.cut_to(size)?;
+        self.records.cut_to(size)?;
         self.nodes.cut_to(node_count(size))
     }
 
@@ -242,6 +254,7 @@ impl Store {
     pub fn apply(&self, batch: StoreBatch) -> Result<()> {
         // Items first: they count only once `meta/applied` (in the sled batch) covers them.
         self.positions.write_run(&batch.positions)?;
+        self.records.write_run(&batch.records)?;
         self.nodes.write_run(&batch.nodes)?;
         let write = |part: sled::Batch| self.db.apply_batch(part).map_err(|err| Error::store("writing", err));
         let in_parts = batch.writes.len() > ATOMIC_WRITES;
@@ -356,6 +369,45 @@ impl Store {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut bytes = [0u8; POSITION_BYTES as usize];
         Ok(if self.positions.read(seq, &mut bytes)? { Position::from_bytes(&bytes) } else { None })
+    }
+}
+
+impl Store {
+    /// Which of `ids` (record id → the seq it was found at) the first `size` entries already hold:
+    /// the first such (seq found at, seq of the earlier copy), by the seq found at. One sequential
+    /// read of 16 bytes per entry, done only for lines the store has not seen yet.
+    pub fn find_record_ids(
+        &self,
+        ids: &std::collections::HashMap<[u8; 16], u64>,
+        size: u64,
+    ) -> Result<Option<(u64, u64)>> {
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        // Read with `pread` in blocks of 64k ids (1 MiB), independent of any file cursor.
+        const BLOCK: u64 = 1 << 16;
+        let mut found: Option<(u64, u64)> = None;
+        let mut block = vec![0u8; (BLOCK * RECORD_ID_BYTES) as usize];
+        let mut first = 0u64;
+        while first < size {
+            let count = BLOCK.min(size - first);
+            let bytes = &mut block[..(count * RECORD_ID_BYTES) as usize];
+            if !self.records.read(first, bytes)? {
+                return Err(Error::new(
+                    crate::ErrorKind::Store,
+                    format!("derived store: {} holds fewer than {size} record ids", self.records.path.display()),
+                ));
+            }
+            for (offset, id) in bytes.chunks_exact(RECORD_ID_BYTES as usize).enumerate() {
+                if let Some(&later) = ids.get(id)
+                    && found.is_none_or(|(first_later, _)| later < first_later)
+                {
+                    found = Some((later, first + offset as u64));
+                }
+            }
+            first += count;
+        }
+        Ok(found)
     }
 }
 

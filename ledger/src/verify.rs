@@ -174,6 +174,11 @@ impl SeenRecords {
         self.len() == 0
     }
 
+    /// Every id with the seq it was first seen at, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &([u8; 16], u64)> {
+        self.recent.iter().chain(self.runs.iter().flatten())
+    }
+
     /// Add `id`, first seen at `seq` (the caller checks [`SeenRecords::get`] first: an id added
     /// twice is found at either seq).
     pub fn insert(&mut self, id: [u8; 16], seq: u64) {
@@ -621,6 +626,21 @@ fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8
         return Err(BoundedLineError::TooLong);
     }
     Ok(Some(line))
+}
+
+impl Verifier {
+    /// Check every line pushed so far (the chunk not yet checked included).
+    pub fn verify_pushed(&mut self) -> Result<(), VerifyFailure> {
+        self.flush()
+    }
+
+    /// The record id ([`crate::record::Record::replay_id`]) of every line checked since this
+    /// verifier started, with its seq. A verifier resumed after entries it never saw can only
+    /// find replays among its own lines; this is how its caller checks them against the records
+    /// before (the derived store keeps their ids: `Store::find_record_ids`).
+    pub fn record_ids_since_start(&self) -> std::collections::HashMap<[u8; 16], u64> {
+        self.records.iter().filter(|(_, seq)| *seq >= self.start).copied().collect()
+    }
 }
 
 /// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by

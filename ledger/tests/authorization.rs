@@ -133,10 +133,28 @@ fn verify_log_only(dir: &Path) -> Result<u64, VerifyFailure> {
     verify_dir(dir, VerifyOptions::default()).unwrap().map(|report| report.entries)
 }
 
+/// The forged line is refused twice: by `Ledger::open`, which meets it behind the derived store
+/// and must check it as the verifier would before applying it, and by the verifier on the log alone.
 fn assert_fails_at(dir: &Path, seq: u64, fragment: &str) {
+    assert_open_refuses(dir, seq, fragment);
     let failure = verify_log_only(dir).expect_err("verification must fail");
     assert_eq!(failure.seq, Some(seq), "{failure}");
     assert!(failure.reason.contains(fragment), "expected {fragment:?} in: {failure}");
+}
+
+/// `Ledger::open` refuses a ledger whose log has a line behind the derived store that fails a
+/// verifier check: it names the seq, applies nothing, and the log and store stay as they were.
+fn assert_open_refuses(dir: &Path, seq: u64, fragment: &str) {
+    assert!(dir.join("index").exists(), "the derived store is there, behind the log");
+    let log_before = std::fs::read(segment(dir)).unwrap();
+    for _ in 0..2 {
+        let err = Ledger::open(dir).expect_err("the ledger must not open");
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        assert_eq!(err.seq(), Some(seq), "{err}");
+        assert!(err.message().contains(fragment), "expected {fragment:?} in: {err}");
+        assert!(err.message().contains("Nothing was applied"), "{err}");
+    }
+    assert_eq!(std::fs::read(segment(dir)).unwrap(), log_before);
 }
 
 /// The control: a line forged exactly like the append path would write it verifies, so the
@@ -390,4 +408,133 @@ fn a_checkpoint_signed_by_a_key_other_than_the_log_key_is_refused() {
         assert_eq!(err.kind(), ErrorKind::Verification, "{what}: {err}");
         assert!(err.message().contains("no valid signature by the log key"), "{what}: {err}");
     }
+}
+
+/// A record whose author field names `author` but whose signature is by `signer` (who holds no
+/// key in the ledger): what someone who can write `log/` but holds no key can forge.
+fn forge_in_the_name_of(dir: &Path, draft: &Draft, author: &SecretKey, signer: &SecretKey) -> u64 {
+    append_forged(dir, |seq, prev, time| {
+        let salt = [0x3c; 16];
+        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
+        let record = Record {
+            v: draft.v,
+            ledger: ORIGIN.to_string(),
+            kind: draft.kind.clone(),
+            author: author.public().identity(),
+            created: time,
+            body_hash: body_hash(&salt, &body_bytes),
+        };
+        let sig = record.sign(signer);
+        StoredLine {
+            entry: Entry { seq, prev, time, record, sig },
+            body: StoredBody::Full { body: draft.body.clone(), salt },
+        }
+    })
+}
+
+/// Issue 12, item 1: a `key.grant` in the real admin's name with a signature that is not the
+/// admin's, written behind the derived store. Before, catch-up checked the chain only, and the
+/// attacker's key became an active admin. Now the ledger does not open; the registry never sees it.
+#[test]
+fn a_forged_grant_behind_the_store_is_refused_on_open() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    drop(build(&dir, ORIGIN, &people));
+    let attacker = key("admin.zhao", 66);
+    let grant = Draft::new(
+        "key.grant",
+        json!({"key": attacker.public().vkey(), "roles": ["admin"], "holder": {"name": "赵主任", "unit": "市纪委监委"}}),
+    );
+    let seq = forge_in_the_name_of(&dir, &grant, &people.admin, &attacker);
+    assert_fails_at(&dir, seq, "record signature by");
+}
+
+/// Issue 12, item 1: an interview in an officer's name, not signed by the officer, behind the store.
+#[test]
+fn a_forged_record_in_an_officers_name_behind_the_store_is_refused_on_open() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    drop(build(&dir, ORIGIN, &people));
+    let seq = forge_in_the_name_of(&dir, &interview("王五", "伪造的谈话记录"), &people.qian, &key("stranger", 67));
+    assert_fails_at(&dir, seq, "record signature by");
+}
+
+/// Issue 12, item 1: a genuine record of an entry the store has already applied, appended again
+/// behind the store. Found through the record ids the store keeps, without reading the log before.
+#[test]
+fn a_replayed_record_behind_the_store_is_refused_on_open() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let ledger = build(&dir, ORIGIN, &people);
+    let original = ledger.read(4).unwrap();
+    drop(ledger);
+    // A genuine line first, so that the replay is not the first unseen line.
+    forge_draft(&dir, ORIGIN, &interview("王五", "真实的谈话记录"), &people.sun);
+    let seq = append_forged(&dir, |seq, prev, time| {
+        let entry =
+            Entry { seq, prev, time, record: original.line.entry.record.clone(), sig: original.line.entry.sig.clone() };
+        StoredLine { entry, body: original.line.body.clone() }
+    });
+    assert_fails_at(&dir, seq, "the record of seq 4 appears again");
+}
+
+/// Issue 12, item 1: time order and redaction links are checked on unseen lines too.
+#[test]
+fn an_unseen_line_out_of_time_order_or_with_a_broken_redaction_link_is_refused_on_open() {
+    let temp = tempfile::tempdir().unwrap();
+    let people = people();
+
+    let dir = temp.path().join("time");
+    drop(build(&dir, ORIGIN, &people));
+    let last_time = last_line(&dir).line.entry.time;
+    let seq = append_forged(&dir, |seq, prev, _| {
+        let time = Timestamp::from_millis(last_time.as_millis() - 60_000);
+        let draft = interview("王五", "时间倒流的记录");
+        let salt = [0x11; 16];
+        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
+        let record = Record {
+            v: draft.v,
+            ledger: ORIGIN.to_string(),
+            kind: draft.kind.clone(),
+            author: people.sun.public().identity(),
+            created: time,
+            body_hash: body_hash(&salt, &body_bytes),
+        };
+        let sig = record.sign(&people.sun);
+        StoredLine { entry: Entry { seq, prev, time, record, sig }, body: StoredBody::Full { body: draft.body, salt } }
+    });
+    assert_fails_at(&dir, seq, "earlier than the previous entry");
+
+    // A genuine record of sun's, stored in its redacted form naming a redaction that never comes.
+    let dir = temp.path().join("redaction");
+    drop(build(&dir, ORIGIN, &people));
+    let seq = forge_draft(&dir, ORIGIN, &interview("王五", "被删除内容的记录"), &people.sun);
+    let text = std::fs::read(segment(&dir)).unwrap();
+    let cut = text[..text.len() - 1].iter().rposition(|&b| b == b'\n').unwrap() + 1;
+    let forged = last_line(&dir);
+    let redacted = StoredLine { entry: forged.line.entry.clone(), body: StoredBody::Redacted { by: seq + 5 } };
+    let mut bytes = text[..cut].to_vec();
+    bytes.extend_from_slice(&redacted.to_line().unwrap());
+    std::fs::write(segment(&dir), bytes).unwrap();
+    let err = Ledger::open(&dir).expect_err("the ledger must not open");
+    assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+    assert_eq!(err.seq(), Some(seq), "{err}");
+    assert!(err.message().contains(&format!("redacted by seq {}", seq + 5)), "{err}");
+}
+
+/// A line written to the log while a handle has the ledger open (past its lock) is never read by
+/// that handle: it was not checked.
+#[test]
+fn an_open_ledger_reads_only_the_lines_it_checked() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let people = people();
+    let ledger = build(&dir, ORIGIN, &people);
+    forge_in_the_name_of(&dir, &interview("王五", "锁外写入的记录"), &people.qian, &key("stranger", 68));
+    assert_eq!(ledger.lines_from(0).unwrap().count(), 5);
+    assert_eq!(ledger.raw_lines_from(2).unwrap().count(), 3);
+    assert_eq!(ledger.lines_from(5).unwrap().count(), 0);
 }
