@@ -1,4 +1,4 @@
-//! `lianlog snapshot …`: archives (create, verify, restore, list) and the progress bar of long
+//! `lianlog snapshot …`: archives (create, verify, restore, redact, list) and the progress bar of long
 //! operations. The work is in `lianlog_ledger::archive`; this renders it.
 
 use std::io::{IsTerminal as _, Write as _};

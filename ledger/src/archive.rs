@@ -1562,13 +1562,13 @@ fn write_archive(
     let mut hasher = Sha256::new();
     let mut written = 0u64;
     let mut index = 0u64;
-    let too_long = || Error::verification(format!("{changed}; nothing was archived"));
+    let mismatch = || Error::verification(format!("{changed}; nothing was archived"));
     lines(&mut |line: &[u8]| {
         hasher.update(line);
         hasher.update(b"\n");
         written += line.len() as u64 + 1;
         if written > manifest.entries.bytes {
-            return Err(too_long());
+            return Err(mismatch());
         }
         sink.write_all(line).and_then(|()| sink.write_all(b"\n")).map_err(io)?;
         index += 1;
@@ -1579,7 +1579,7 @@ fn write_archive(
     })?;
     let digest: Hash = hasher.finalize().into();
     if written != manifest.entries.bytes || digest != manifest.entries.sha256 {
-        return Err(too_long());
+        return Err(mismatch());
     }
     sink.write_all(&[0u8; ustar::BLOCK][..ustar::padding(written)]).map_err(io)?;
     ustar::write_end(&mut sink).map_err(io)?;
