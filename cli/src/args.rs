@@ -57,7 +57,8 @@ pub enum Command {
     /// Remove a record's body for privacy, keeping every hash, signature and proof (内容删除).
     /// Appends a ledger.redact entry (admin key) and removes the body from every file.
     Redact(RedactArgs),
-    /// Write a disclosure package: every record naming a person, with proofs (个人信息披露).
+    /// Write a disclosure package: every record concerning a person, other people masked, with
+    /// proofs, signed by the issuing officer (个人信息披露).
     Disclose(DiscloseArgs),
     /// Print a checkpoint signed by the log key, or cosign one (检查点).
     Checkpoint(CheckpointArgs),
@@ -309,8 +310,9 @@ pub struct VerifyArgs {
     /// truncated behind it fails.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
-    /// A trusted cosigner's vkey (repeatable): its cosignatures on the checkpoints must verify.
-    #[arg(long)]
+    /// A required cosigner's vkey (type 0x04, from `lianlog key show --cosigner`; repeatable):
+    /// every --checkpoint must carry its valid cosignature, or verification fails (exit 1).
+    #[arg(long, requires = "checkpoint")]
     pub cosigner: Vec<String>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
     /// the derived store (what an auditor with a copy of `log/` does; works on a read-only copy
@@ -324,7 +326,9 @@ pub struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Withhold every body outside ledger.* and key.* (for outside auditors).
+    /// Withhold every body outside ledger.* and key.* (for outside auditors). Format v1 keeps the
+    /// key registry (holders, revocation reasons) and redactions (reasons; replacements written
+    /// before they moved into corrections) in every export: docs/PRIVACY.md.
     #[arg(long)]
     pub without_bodies: bool,
 }
@@ -340,8 +344,14 @@ pub struct RedactArgs {
     #[arg(long)]
     pub key: PathBuf,
     /// A replacement body without the sensitive parts (JSON file), used by queries and statistics.
+    /// It is written as a `correction` of the record, in the same batch as the redaction, so that
+    /// exports without bodies withhold it.
     #[arg(long)]
     pub replacement: Option<PathBuf>,
+    /// The officer's key that signs the replacement (a correction needs the officer role);
+    /// default: --key.
+    #[arg(long, requires = "replacement")]
+    pub replacement_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -351,6 +361,10 @@ pub struct DiscloseArgs {
     /// Where to write the package.
     #[arg(long)]
     pub out: PathBuf,
+    /// The issuing officer's or admin's key file: it signs the package (masked bodies and reduced
+    /// key lines cannot be proven by the ledger, so the issuer attests them).
+    #[arg(long)]
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -412,18 +426,21 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable); its cosignature, if present, must verify.
+        /// A required cosigner's vkey (repeatable): the bundle's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
-    /// Check a disclosure package offline: proofs, signatures, and that every record names the person.
+    /// Check a disclosure package offline: proofs, signatures, the issuer's signature, and that every
+    /// record concerns the person and shows nobody else unmasked.
     Disclosure {
         /// The package (from `lianlog disclose`).
         file: PathBuf,
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): the package's checkpoint must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },
@@ -440,7 +457,8 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A trusted cosigner's vkey (repeatable).
+        /// A required cosigner's vkey (repeatable): both checkpoints must carry its valid
+        /// cosignature, or the check fails (exit 1).
         #[arg(long)]
         cosigner: Vec<String>,
     },

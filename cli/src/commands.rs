@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Key(command) => return key_command(command, dir, json_output),
         Command::Append(args) => {
             let key = read_key(&args.key)?;
-            let body = read_json_input(&args.body)?;
+            let body = read_json_input(&args.body, "body")?;
             let mut ledger = open(dir)?;
             let notes = ledger.notes().len();
             let appended = ledger.append(&Draft::new(args.kind, body), &key)?;
@@ -130,33 +130,58 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Verify(args) => return verify(dir, args, json_output),
         Command::Export(args) => {
-            let count = match &args.out {
+            let exported = match &args.out {
                 Some(path) => {
                     let file = std::fs::File::create(path).map_err(|err| Error::io("create", path, err))?;
                     let mut out = std::io::BufWriter::new(file);
-                    let count = export_dir(dir, &mut out, args.without_bodies)?;
+                    let exported = export_dir(dir, &mut out, args.without_bodies)?;
                     let file = out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
                     file.sync_all().map_err(|err| Error::io("sync", path, err))?;
-                    count
+                    exported
                 }
                 None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
             };
             if let Some(path) = &args.out {
-                eprintln!("exported {count} entries to {}", path.display());
+                let withheld = if args.without_bodies {
+                    format!(" ({} bodies withheld)", exported.withheld)
+                } else {
+                    String::new()
+                };
+                eprintln!("exported {} entries to {}{withheld}", exported.entries, path.display());
+            }
+            if args.without_bodies && !exported.replacements_kept.is_empty() {
+                eprintln!(
+                    "note: the ledger.redact entries at seq {} were written before replacements moved into \
+                     corrections: their bodies hold the replacement (the redacted record with the sensitive \
+                     parts removed), and format v1 keeps every ledger.* body in an export, so it is in this one \
+                     too (docs/PRIVACY.md, \"What a body-less export holds\")",
+                    exported.replacements_kept.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                );
             }
         }
         Command::Redact(args) => {
             let admin = read_key(&args.key)?;
-            let replacement = args.replacement.as_deref().map(|p| read_json_input(&p.to_string_lossy())).transpose()?;
+            let replacement = args
+                .replacement
+                .as_deref()
+                .map(|p| read_json_input(&p.to_string_lossy(), "replacement"))
+                .transpose()?;
+            let officer = args.replacement_key.as_deref().map(read_key).transpose()?;
+            let replacement = replacement
+                .map(|body| lianlog_ledger::ledger::Replacement { body, officer: officer.as_ref().unwrap_or(&admin) });
             let mut ledger = open(dir)?;
             let redacted = ledger.redact(args.seq, &args.reason, replacement, &admin)?;
             if json_output {
                 print_json(
-                    &json!({"target": redacted.target, "by": redacted.by, "entry_hash": redacted.entry_hash.to_hex()}),
+                    &json!({"target": redacted.target, "by": redacted.by, "entry_hash": redacted.entry_hash.to_hex(), "replacement": redacted.replacement}),
                 );
             } else {
+                let replacement = match redacted.replacement {
+                    Some(seq) => format!("; its replacement is the correction at seq {seq}"),
+                    None => String::new(),
+                };
                 println!(
-                    "redacted the body of seq {} (entry hash {} unchanged) by seq {}; the derived store was rebuilt without it",
+                    "redacted the body of seq {} (entry hash {} unchanged) by seq {}{replacement}; the derived store was rebuilt without it",
                     redacted.target, redacted.entry_hash, redacted.by
                 );
             }
@@ -164,21 +189,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Disclose(args) => {
             let ledger = open(dir)?;
             let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
-            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key)?;
+            let signer = read_key(&args.key)?;
+            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key, &signer)?;
             write_new_file(&args.out, package.text.as_bytes())?;
             if json_output {
-                print_json(
-                    &json!({"person": args.person_id, "records": package.records, "key_lines": package.key_lines, "size": package.size, "file": args.out}),
-                );
+                print_json(&json!({
+                    "person": args.person_id, "records": package.records, "masked": package.masked,
+                    "redacted": package.redacted, "withheld": package.withheld, "key_lines": package.key_lines,
+                    "size": package.size, "signer": package.signer, "file": args.out,
+                }));
             } else {
                 println!(
-                    "wrote {}: {} records naming {} and {} key-registry lines, each with an inclusion proof against the checkpoint at size {}",
+                    "wrote {}: {} records concerning {} ({} full, {} masked because they also concern other people, \
+                     {} redacted), {} key-registry lines (keys and roles only), each with an inclusion proof against \
+                     the checkpoint at size {}; signed by {}",
                     args.out.display(),
                     package.records,
                     args.person_id,
+                    package.records - package.masked - package.redacted,
+                    package.masked,
+                    package.redacted,
                     package.key_lines,
-                    package.size
+                    package.size,
+                    package.signer
                 );
+                if package.withheld > 0 {
+                    println!(
+                        "  {} redacted records of the ledger have no replacement: whom they named is no longer known, \
+                         so they are listed in the package as withheld",
+                        package.withheld
+                    );
+                }
             }
         }
         Command::Check(CheckCommand::Disclosure { file, vkey, cosigner }) => {
@@ -187,10 +228,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let text = read_text(&file)?;
             let checked =
                 lianlog_ledger::disclosure::check(&text, &log_key, &cosigners).map_err(|e| e.at(file.display()))?;
+            let shown = |seq: &u64| checked.shown.get(seq).map(|s| s.as_str()).unwrap_or("full");
             if json_output {
-                print_json(
-                    &json!({"ok": true, "person": checked.person, "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind})).collect::<Vec<_>>(), "size": checked.size}),
-                );
+                print_json(&json!({
+                    "ok": true, "person": checked.person, "format": checked.format, "size": checked.size,
+                    "signer": checked.signer,
+                    "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind, "shown": shown(seq)})).collect::<Vec<_>>(),
+                    "withheld": checked.withheld.iter().map(|(seq, why)| json!({"seq": seq, "why": why})).collect::<Vec<_>>(),
+                    "cosignatures": render::cosignatures_json(&checked.cosignatures),
+                }));
             } else {
                 println!(
                     "OK: {} records about {} are in {} (checkpoint size {}), signed by keys authorized at the time:",
@@ -200,8 +246,26 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     checked.size
                 );
                 for (seq, kind) in &checked.records {
-                    println!("  seq {seq}  {}", lianlog_ledger::schema::label_zh(kind));
+                    let note = match shown(seq) {
+                        "masked" => {
+                            "  [masked: also about other people; entry proven, shown body attested by the signer only]"
+                        }
+                        "redacted" => "  [redacted: entry proven, body removed]",
+                        _ => "",
+                    };
+                    println!("  seq {seq}  {}{note}", lianlog_ledger::schema::label_zh(kind));
                 }
+                if let Some(signer) = &checked.signer {
+                    println!("package signed by {signer} (an officer or admin of the ledger at the checkpoint)");
+                }
+                if !checked.withheld.is_empty() {
+                    println!(
+                        "{} redacted records of the ledger have no replacement and may have named anyone: seq {}",
+                        checked.withheld.len(),
+                        checked.withheld.iter().map(|(seq, _)| seq.to_string()).collect::<Vec<_>>().join(", ")
+                    );
+                }
+                render::print_cosignatures("  checkpoint ", &checked.cosignatures);
             }
         }
         Command::Checkpoint(args) => match args.command {
@@ -283,7 +347,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let cp = &checked.checkpoint.checkpoint;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosigners": checked.checkpoint.cosignatures.iter().map(|c| c.cosigner.vkey()).collect::<Vec<_>>()}),
+                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosignatures": render::cosignatures_json(&checked.checkpoint.cosignatures)}),
                 );
             } else {
                 println!(
@@ -293,9 +357,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     cp.origin,
                     cp.size
                 );
-                for cosignature in &checked.checkpoint.cosignatures {
-                    println!("   cosigned by {} at {}", cosignature.cosigner.name(), cosignature.timestamp);
-                }
+                render::print_cosignatures("   ", &checked.checkpoint.cosignatures);
             }
         }
         Command::Check(CheckCommand::Consistency { proof, old, new, vkey, cosigner }) => {
@@ -307,16 +369,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &read_text(&new)?,
                 &log_key,
                 &cosigners,
-            )?;
+            )
+            .map_err(|e| e.at(format!("--old {} --new {}", old.display(), new.display())))?;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size}),
+                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size, "old_cosignatures": render::cosignatures_json(&old_cp.cosignatures), "new_cosignatures": render::cosignatures_json(&new_cp.cosignatures)}),
                 );
             } else {
                 println!(
                     "OK: {} at size {} extends the checkpoint at size {} (nothing before it was changed or removed)",
                     new_cp.checkpoint.origin, new_cp.checkpoint.size, old_cp.checkpoint.size
                 );
+                render::print_cosignatures(&format!("   old ({}) ", old.display()), &old_cp.cosignatures);
+                render::print_cosignatures(&format!("   new ({}) ", new.display()), &new_cp.cosignatures);
             }
         }
         Command::Reindex => {
@@ -672,16 +737,19 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
     };
     let elapsed = started.elapsed();
     // Archived checkpoints: the verified history must still contain each of them.
+    // Each --cosigner must have cosigned each of them.
+    let mut cosigned = Vec::new();
     let result = result.and_then(|report| {
         for (path, text, _) in &checkpoints {
-            if let Err(err) =
-                lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners)
-            {
-                return Err(lianlog_ledger::VerifyFailure {
-                    line: report.entries,
-                    seq: None,
-                    reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
-                });
+            match lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners) {
+                Ok(verified) => cosigned.push(verified.cosignatures),
+                Err(err) => {
+                    return Err(lianlog_ledger::VerifyFailure {
+                        line: report.entries,
+                        seq: None,
+                        reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
+                    });
+                }
             }
         }
         Ok(report)
@@ -700,6 +768,8 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                     "log_key": report.log_key,
                     "withheld": report.withheld,
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
+                    "checkpoints": checkpoints.iter().zip(&cosigned).map(|((path, _, size), cosignatures)| json!({"file": path, "size": size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
+                    "ignored_partial_tail": report.ignored_partial_tail,
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
@@ -734,11 +804,15 @@ fn verify(dir: &Path, args: crate::args::VerifyArgs, json_output: bool) -> Resul
                         if redaction.applied { "" } else { " [body not yet removed]" }
                     );
                 }
-                for (path, _, size) in &checkpoints {
+                for ((path, _, size), cosignatures) in checkpoints.iter().zip(&cosigned) {
                     println!("  checkpoint {} (size {size}): consistent", path.display());
+                    render::print_cosignatures("             ", cosignatures);
                 }
                 if report.ignored_partial_tail {
-                    println!("  note      a line being written by another process was not checked");
+                    println!(
+                        "  note      the log ends with a partial line (bytes after the last newline: a write in \
+                         progress in another process, or one cut short by a crash); it was ignored, not checked"
+                    );
                 }
                 println!("  time      {:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
             }
@@ -816,7 +890,8 @@ fn print_appended(appended: &lianlog_ledger::Appended, json_output: bool) {
 }
 
 pub fn print_json(value: &Value) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", render::json_safe(&text));
 }
 
 fn holder(args: HolderArgs) -> Holder {
@@ -903,16 +978,15 @@ fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_json_input(source: &str) -> Result<Value> {
+/// A JSON value from a file or standard input (`-`); `root` names it in field paths.
+fn read_json_input(source: &str, root: &str) -> Result<Value> {
     // A body is at most MAX_BODY_BYTES canonical; allow room for whitespace and escapes.
     let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
-    let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
-        Error::bad_input(format!(
-            "{name}: line {} column {}: the body is not valid JSON: {err}",
-            err.line(),
-            err.column()
-        ))
+    // The library's strict parser: a member named twice is refused, not silently replaced.
+    let value = lianlog_ledger::canonical::parse_json(&bytes, root).map_err(|err| {
+        let (line, column) = err.position.unwrap_or((1, 1));
+        Error::bad_input(format!("{name}: line {line} column {column}: {}", err.reason))
     })?;
     Ok(value)
 }

@@ -1,6 +1,21 @@
 //! `lianlog`: the command line of the lianlog ledger. Parses arguments (args.rs), turns them into
 //! library calls (commands.rs), renders the results (render.rs). Errors are printed once, here.
 
+/// `println!` and `eprintln!` for this whole crate (they shadow the standard ones in every module
+/// declared below): the text is passed through `render::terminal_safe`, so that no name or text
+/// from a ledger, an import or an error message puts a bidirectional control or an escape
+/// sequence on the terminal. `--json` output is escaped before it gets here (`render::json_safe`).
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($arg:tt)*) => { ::std::println!("{}", $crate::render::terminal_safe(&::std::format!($($arg)*))) };
+}
+
+/// See `println!` above.
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($arg:tt)*) => { ::std::eprintln!("{}", $crate::render::terminal_safe(&::std::format!($($arg)*))) };
+}
+
 mod args;
 mod bench;
 mod commands;

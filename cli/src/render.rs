@@ -1,10 +1,62 @@
 //! Human output: tables aligned by display width (CJK characters take two columns), times in the
 //! local time zone, kinds with their Chinese labels.
+//!
+//! **Nothing reaches a terminal raw.** Every `println!`/`eprintln!` of this crate goes through
+//! [`terminal_safe`] (the crate shadows both macros, see `main.rs`): invisible bidirectional
+//! controls and terminal control characters in names and texts — which a ledger written before
+//! they were refused may hold — are shown as a visible `<U+202E>`, so a line cannot display
+//! another order or colour than what is stored. `--json` keeps the exact values, escaped
+//! (`\u202e`), through [`json_safe`]. `print!` is kept for machine text that must stay byte-exact
+//! (signed notes, proofs), and `show --raw` and `export` write bytes.
 
+use std::borrow::Cow;
+
+use lianlog_ledger::note::Cosignature;
 use lianlog_ledger::query::{CaseView, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr as _;
+
+/// Whether a character must not reach a terminal raw: the bidirectional controls the ledger
+/// refuses in names (`schema::is_bidi_control`), and control characters other than newline and
+/// tab (C0, DEL and C1: escape sequences can move the cursor, recolour or retitle).
+fn is_unsafe_for_terminal(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || kinds::is_bidi_control(c)
+}
+
+/// `text` with every character that is unsafe on a terminal shown as `<U+XXXX>`.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe_for_terminal) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe_for_terminal(c) {
+            out.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text with the same characters escaped as `\uXXXX`: the values stay exactly what they are
+/// (any JSON reader decodes them back), and the text is safe on a terminal. serde_json escapes C0
+/// controls itself; these characters can only occur inside strings.
+pub fn json_safe(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_unsafe_for_terminal) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_unsafe_for_terminal(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A timestamp in the local time zone, `YYYY-MM-DD HH:MM:SS`.
 pub fn local_time(time: Timestamp) -> String {
@@ -14,6 +66,10 @@ pub fn local_time(time: Timestamp) -> String {
 
 /// Print rows under headers, each column padded to its widest cell's display width.
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    // Escape first, so that widths are those of what is shown.
+    let rows: Vec<Vec<String>> =
+        rows.iter().map(|row| row.iter().map(|cell| terminal_safe(cell).into_owned()).collect()).collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
     for row in rows {
         for (index, cell) in row.iter().enumerate() {
@@ -41,7 +97,7 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
 
 /// Cut `text` to at most `max` display columns, marking the cut with `…`.
 pub fn truncate(text: &str, max: usize) -> String {
-    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text: String = terminal_safe(text).chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if text.width() <= max {
         return text;
     }
@@ -169,6 +225,45 @@ pub fn print_entry(
     }
 }
 
+/// The time a cosigner states (seconds since the epoch), if it is a representable instant.
+fn cosignature_time(seconds: u64) -> Option<Timestamp> {
+    let millis = i64::try_from(seconds).ok()?.checked_mul(1000)?;
+    jiff::Timestamp::from_millisecond(millis).ok().map(|_| Timestamp::from_millis(millis))
+}
+
+/// Who cosigned a checkpoint, for `--json`: name, key id, vkey and the time each states.
+pub fn cosignatures_json(cosignatures: &[Cosignature]) -> Value {
+    Value::Array(
+        cosignatures
+            .iter()
+            .map(|c| {
+                json!({
+                    "name": c.cosigner.name().as_str(),
+                    "key_id": lianlog_ledger::encoding::hex(&c.cosigner.id()),
+                    "vkey": c.cosigner.vkey(),
+                    "timestamp": c.timestamp,
+                    "time": cosignature_time(c.timestamp).map(|t| t.to_string()),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Who cosigned a checkpoint, one line each, after `indent`.
+pub fn print_cosignatures(indent: &str, cosignatures: &[Cosignature]) {
+    for c in cosignatures {
+        let time = match cosignature_time(c.timestamp) {
+            Some(time) => local_time(time),
+            None => format!("{} s after the epoch", c.timestamp),
+        };
+        println!(
+            "{indent}cosigned by {} (key id {}) at {time}",
+            c.cosigner.name(),
+            lianlog_ledger::encoding::hex(&c.cosigner.id())
+        );
+    }
+}
+
 pub fn line_json(line: &ParsedLine) -> Value {
     let entry = &line.line.entry;
     let mut value = json!({
@@ -272,7 +367,9 @@ fn record_summary(record: &RecordView) -> String {
         parts.push(detail);
     }
     let mut out = format!("{redaction_note}{}", parts.join(" "));
-    if let Some(by) = record.corrected_by {
+    // A redaction's replacement is written as a correction just before it: not a second change.
+    let replacement = record.redaction.as_ref().filter(|r| r.has_replacement).map(|r| r.by.saturating_sub(1));
+    if let Some(by) = record.corrected_by.filter(|by| Some(*by) != replacement) {
         out = format!("（已更正 corrected by seq {by}）{out}");
     }
     out

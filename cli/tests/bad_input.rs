@@ -330,3 +330,142 @@ fn an_unknown_command_is_a_usage_error() {
     assert_eq!(output.status.code(), Some(2));
     assert!(output_text(&output).1.contains("frobnicate"));
 }
+
+/// A JSON object that names a member twice is refused — a body on standard input or from a file,
+/// an import line (even its `kind`), a `--replacement` file — with the file, the line and the
+/// duplicated member's field path; nothing is written. (serde_json alone keeps the last one.)
+#[test]
+fn duplicate_json_keys_are_refused_everywhere() {
+    let fixture = Fixture::build();
+    let before = fixture.state();
+    let body = interview_body("张三", "约谈提醒").to_string();
+    let doubled = body.replacen("\"reason\":", "\"reason\":\"另一个理由\",\"reason\":", 1);
+    assert_ne!(doubled, body);
+    assert_refused(
+        &mut append_raw(&fixture, &doubled, &fixture.qian),
+        2,
+        &["standard input: line 1 column", "duplicate key `body.reason`"],
+    );
+    let nested = body.replacen("\"id\":\"P-1001\"", "\"id\":\"P-1001\",\"id\":\"P-9999\"", 1);
+    assert_ne!(nested, body);
+    let file = fixture.root.join("body.json");
+    std::fs::write(&file, &nested).unwrap();
+    let mut command = fixture.cmd();
+    command.args(["append", "interview", "--key"]).arg(&fixture.qian).arg("--body").arg(&file);
+    assert_refused(&mut command, 2, &["body.json: line 1 column", "duplicate key `body.subjects[0].id`"]);
+
+    // An import line whose kind is given twice: the second would have won.
+    let lines = format!(
+        "{}\n{{\"kind\":\"interview\",\"body\":{body},\"kind\":\"key.grant\"}}\n",
+        json!({"kind": "interview", "body": interview_body("王五", "约谈提醒")})
+    );
+    let mut command = fixture.cmd();
+    command.args(["import", "-", "--key"]).arg(&fixture.qian).write_stdin(lines);
+    assert_refused(&mut command, 2, &["standard input: line 2: duplicate key `kind`"]);
+
+    // A replacement body for a redaction.
+    let replacement = fixture.root.join("replacement.json");
+    std::fs::write(&replacement, r#"{"reason":"已删除","reason":"张三的全部细节"}"#).unwrap();
+    let mut command = fixture.cmd();
+    command
+        .args(["redact", "5", "--reason", "依申请删除", "--key"])
+        .arg(&fixture.admin)
+        .arg("--replacement")
+        .arg(&replacement);
+    assert_refused(&mut command, 2, &["replacement.json: line 1 column", "duplicate key `replacement.reason`"]);
+    assert_eq!(fixture.state(), before);
+}
+
+/// Invisible bidirectional controls are refused in names and identifiers (a person's id or name,
+/// a key holder's name), with the field path; nothing is written.
+#[test]
+fn bidi_controls_are_refused_in_names_and_identifiers() {
+    let fixture = Fixture::build();
+    let before = fixture.state();
+    let mut body = interview_body("张三", "约谈提醒");
+    body["subjects"][0]["id"] = json!("P-1001\u{202E}3");
+    assert_refused(&mut append_raw(&fixture, &body.to_string(), &fixture.qian), 2, &["body.subjects[0].id", "U+202E"]);
+    let mut body = interview_body("张三", "约谈提醒");
+    body["interviewers"][0]["name"] = json!("钱\u{2067}干事");
+    assert_refused(
+        &mut append_raw(&fixture, &body.to_string(), &fixture.qian),
+        2,
+        &["body.interviewers[0].name", "U+2067"],
+    );
+    let newcomer = fixture.root.join("officer.zhou.pem");
+    lianlog().args(["key", "new", "officer.zhou", "--out"]).arg(&newcomer).assert().success();
+    let vkey = fixture.vkey(&newcomer);
+    let mut command = fixture.cmd();
+    command
+        .args([
+            "key",
+            "grant",
+            &vkey,
+            "--role",
+            "officer",
+            "--holder-name",
+            "周\u{202E}干事",
+            "--holder-unit",
+            "案件审理室",
+            "--key",
+        ])
+        .arg(&fixture.admin);
+    assert_refused(&mut command, 2, &["body.holder.name", "U+202E"]);
+    assert_eq!(fixture.state(), before);
+}
+
+/// A ledger that already holds bidirectional controls — in free text, and in a key holder's name
+/// written before they were refused — still opens and verifies, and the terminal shows them as
+/// a visible `<U+202E>`; `--json` keeps the exact values.
+#[test]
+fn bidi_controls_in_an_old_ledger_are_shown_escaped() {
+    use lianlog_ledger::record::{Entry, Record, StoredBody, StoredLine, body_hash};
+    let fixture = Fixture::build();
+    // Free text may hold them.
+    fixture.append("interview", &interview_body("王五", "理由\u{202E}甲乙"), &fixture.sun).success();
+    // A grant whose holder name holds one, signed by the admin as an older lianlog wrote it.
+    let admin = lianlog_ledger::SecretKey::read_file(&fixture.admin, &mut || unreachable!()).unwrap();
+    let newcomer = fixture.root.join("officer.zhou.pem");
+    lianlog().args(["key", "new", "officer.zhou", "--out"]).arg(&newcomer).assert().success();
+    let lines = fixture.log_lines();
+    let last = lianlog_ledger::ParsedLine::parse(lines.last().unwrap()).unwrap();
+    let grant = json!({"key": fixture.vkey(&newcomer), "roles": ["officer"], "holder": {"name": "周\u{202E}干事", "unit": "案件审理室"}});
+    let salt = [7; 16];
+    let time = last.line.entry.time;
+    let record = Record {
+        v: 1,
+        ledger: common::ORIGIN.into(),
+        kind: "key.grant".into(),
+        author: admin.public().identity(),
+        created: time,
+        body_hash: body_hash(&salt, &lianlog_ledger::canonical::encode(&grant, "body").unwrap()),
+    };
+    let sig = record.sign(&admin);
+    let line = StoredLine {
+        entry: Entry { seq: last.line.entry.seq + 1, prev: last.entry_hash, time, record, sig },
+        body: StoredBody::Full { body: grant, salt },
+    };
+    let bytes = line.to_line().unwrap();
+    fixture.tamper(|lines| lines.push(bytes[..bytes.len() - 1].to_vec()));
+    fixture.remove_index();
+    fixture.cmd().arg("verify").assert().success();
+
+    for args in [&["log"][..], &["show", "10"], &["key", "list"], &["dossier", "P-1001"]] {
+        let output = fixture.cmd().args(args).output().unwrap();
+        let (stdout, stderr) = output_text(&output);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        for c in
+            ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}']
+        {
+            assert!(!stdout.contains(c) && !stderr.contains(c), "{args:?} printed U+{:04X} raw: {stdout}", c as u32);
+        }
+        assert!(stdout.contains("<U+202E>"), "{args:?}: {stdout}");
+    }
+    let output = fixture.cmd().args(["--json", "show", "10"]).output().unwrap();
+    assert!(!output_text(&output).0.contains('\u{202E}'), "escaped in JSON text");
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["body"]["reason"], "理由\u{202E}甲乙", "--json keeps the exact value");
+    let output = fixture.cmd().args(["--json", "key", "list"]).output().unwrap();
+    let keys: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(keys.to_string().contains("周\u{202E}干事"), "{keys}");
+}

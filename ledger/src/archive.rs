@@ -2180,13 +2180,11 @@ impl Loaded {
             )));
         }
         // Redacted records are projected from their replacement bodies, as in the ledger.
-        let mut replacements = crate::ledger::Replacements::new();
+        let mut scan = crate::ledger::ReplacementScan::default();
         for seq in 0..self.report.end {
-            let line = crate::query::LineSource::line(&self.lines, seq)?;
-            if let Some((target, replacement)) = crate::ledger::replacement_of(&line) {
-                replacements.insert(target, replacement);
-            }
+            scan.add(&crate::query::LineSource::line(&self.lines, seq)?);
         }
+        let replacements = scan.finish();
         let lines = (0..end).map(|seq| crate::query::LineSource::line(&self.lines, seq));
         replay_projections(lines, &self.lines, &replacements)
     }

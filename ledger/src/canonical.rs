@@ -20,11 +20,17 @@ pub const MAX_DEPTH: usize = 32;
 pub struct CanonicalError {
     pub path: String,
     pub reason: String,
+    /// Where in the text (1-based line and column), for errors found while parsing JSON text.
+    pub position: Option<(usize, usize)>,
 }
 
 impl std::fmt::Display for CanonicalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
+        write!(f, "{}: {}", self.path, self.reason)?;
+        match self.position {
+            Some((line, column)) => write!(f, " (line {line}, column {column})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -101,7 +107,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
 }
 
 fn error(path: &str, reason: String) -> CanonicalError {
-    CanonicalError { path: path.to_string(), reason }
+    CanonicalError { path: path.to_string(), reason, position: None }
 }
 
 fn write_integer(integer: i64, out: &mut Vec<u8>) {
@@ -162,9 +168,150 @@ pub fn parse_canonical(bytes: &[u8], root: &str) -> Result<Value, CanonicalError
 }
 
 /// Parse JSON text (any form) into a value, with the error located by line and column.
+///
+/// **Every JSON that comes from outside goes through here** (bodies from a file or standard
+/// input, import lines, `--replacement` files, stored lines): it refuses an object that names a
+/// member twice, with the duplicated member's field path (`body.subjects[0].id`). serde_json on
+/// its own keeps the last of two equal keys, so `{"kind":"interview","kind":"key.grant"}` would
+/// mean what its last half says while a reader of the first half sees something else.
 pub fn parse_json(bytes: &[u8], root: &str) -> Result<Value, CanonicalError> {
-    serde_json::from_slice(bytes)
-        .map_err(|err| error(root, format!("invalid JSON at line {} column {}: {err}", err.line(), err.column())))
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde::de::DeserializeSeed::deserialize(
+        Strict { parent: None, segment: Segment::Root(root) },
+        &mut deserializer,
+    )
+    .and_then(|value| deserializer.end().map(|()| value));
+    value.map_err(|err| {
+        // serde_json's text ends with the position, which is kept apart here.
+        let text = err.to_string();
+        let located = format!(" at line {} column {}", err.line(), err.column());
+        let message = text.strip_suffix(&located).unwrap_or(&text);
+        let reason = match err.classify() {
+            // Only the duplicate-key check below raises data errors: its message is complete.
+            serde_json::error::Category::Data => message.to_string(),
+            _ => format!("not valid JSON: {message}"),
+        };
+        CanonicalError { path: root.to_string(), reason, position: Some((err.line(), err.column())) }
+    })
+}
+
+/// One step of a field path: the root's name, an object member, or an array index.
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Root(&'a str),
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Deserializes a [`Value`] like serde_json does, but refuses duplicate object keys. Each seed
+/// knows its parent, so the field path is built only when a duplicate is found.
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    parent: Option<&'a Strict<'a>>,
+    segment: Segment<'a>,
+}
+
+impl Strict<'_> {
+    fn path(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = Some(self);
+        while let Some(seed) = at {
+            segments.push(seed.segment);
+            at = seed.parent;
+        }
+        let mut path = String::new();
+        for segment in segments.into_iter().rev() {
+            match segment {
+                Segment::Root(root) => path.push_str(root),
+                Segment::Key(key) if path.is_empty() => path.push_str(key),
+                Segment::Key(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Segment::Index(index) => path.push_str(&format!("[{index}]")),
+            }
+        }
+        path
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, deserializer)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) =
+            access.next_element_seed(Strict { parent: Some(&self), segment: Segment::Index(items.len()) })?
+        {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut members = serde_json::Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let seed = Strict { parent: Some(&self), segment: Segment::Key(&key) };
+            if members.contains_key(&key) {
+                let path = seed.path();
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate key `{path}`: a member may appear only once in a JSON object (lianlog refuses \
+                     what other readers would take as the first or the last of the two)"
+                )));
+            }
+            let value = access.next_value_seed(seed)?;
+            members.insert(key, value);
+        }
+        Ok(Value::Object(members))
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +349,30 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_are_refused_with_their_field_path() {
+        for (text, path) in [
+            (&br#"{"kind":"interview","kind":"key.grant"}"#[..], "`body.kind`"),
+            (br#"{"a":{"b":[1,{"id":"P-1","name":"x","id":"P-2"}]}}"#, "`body.a.b[1].id`"),
+            (br#"[{"x":1},{"x":2,"x":2}]"#, "`body[1].x`"),
+            (br#"{"a":1, "b":2, "a" : 1}"#, "`body.a`"),
+        ] {
+            let err = parse_json(text, "body").unwrap_err();
+            assert!(err.reason.starts_with(&format!("duplicate key {path}")), "{err}");
+            assert_eq!(err.position.map(|(line, _)| line), Some(1), "{err}");
+        }
+        // Without a root name the path starts at the member.
+        let err = parse_json(br#"{"kind":"a","body":{},"kind":"b"}"#, "").unwrap_err();
+        assert!(err.reason.starts_with("duplicate key `kind`"), "{err}");
+        // The canonical parser refuses them too, whatever the order of the two.
+        assert!(parse_canonical(br#"{"a":1,"a":1}"#, "x").unwrap_err().reason.contains("duplicate key `x.a`"));
+        // Equal keys in different objects are not duplicates; trailing bytes are still refused.
+        assert_eq!(parse_json(br#"{"a":{"a":1},"b":[{"a":2}]}"#, "x").unwrap(), json!({"a":{"a":1},"b":[{"a":2}]}));
+        assert!(parse_json(b"{} {}", "x").is_err());
+        let err = parse_json(b"{\n\"a\":", "x").unwrap_err();
+        assert_eq!((err.reason.as_str(), err.position), ("not valid JSON: EOF while parsing a value", Some((2, 4))));
+    }
+
+    #[test]
     fn reports_the_field_path() {
         let err = encode(&json!({"subjects": [{"id": 0.5}]}), "body").unwrap_err();
         assert_eq!(err.path, "body.subjects[0].id");
@@ -215,6 +386,13 @@ mod tests {
             proptest::prop_assert_eq!(&parsed, &value);
             // serde_json's compact writer is an independent JCS for this subset.
             proptest::prop_assert_eq!(bytes, serde_json::to_vec(&value).unwrap());
+        }
+
+        /// The strict parser reads what serde_json reads, numbers and escapes included.
+        #[test]
+        fn strict_parsing_agrees_with_serde_json(value in arbitrary_json()) {
+            let pretty = serde_json::to_vec_pretty(&value).unwrap();
+            proptest::prop_assert_eq!(parse_json(&pretty, "v").unwrap(), value);
         }
 
         #[test]

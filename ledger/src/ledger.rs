@@ -30,7 +30,7 @@ use crate::verify::{Verifier, VerifyFailure, VerifyOptions, VerifyReport};
 
 mod redaction;
 mod unseen;
-pub use redaction::Redacted;
+pub use redaction::{Redacted, Replacement};
 
 /// The storage format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -100,8 +100,10 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
         if drafts.len() >= MAX_BATCH {
             return Err(Error::bad_input(format!("{place}: more than {MAX_BATCH} records; split the import")));
         }
-        let value: Value =
-            serde_json::from_str(line).map_err(|err| Error::bad_input(format!("{place}: not valid JSON: {err}")))?;
+        let value = crate::canonical::parse_json(line.as_bytes(), "").map_err(|err| {
+            let column = err.position.map(|(_, column)| format!(" (column {column})")).unwrap_or_default();
+            Error::bad_input(format!("{place}: {}{column}", err.reason))
+        })?;
         let Value::Object(mut members) = value else {
             return Err(Error::bad_input(format!("{place}: expected an object {{\"kind\":…,\"body\":…}}")));
         };
@@ -1096,37 +1098,80 @@ impl Ledger {
 /// Replacement bodies of redacted records, by target seq.
 pub type Replacements = std::collections::BTreeMap<u64, Value>;
 
-/// Collect the replacement bodies of the `ledger.redact` entries from `from` to the end of the
-/// log. A cheap byte filter skips every other line, so this is one sequential read.
+/// Collect the replacement bodies of the redactions from `from` to the end of the log. A cheap
+/// byte filter skips every line that is neither a redaction nor a correction, so this is one
+/// sequential read.
 fn collect_replacements(log: &SegmentLog, from: Position) -> Result<Replacements> {
     let lines = log.lines_from(from)?.map(|item| item.map(|(_, bytes)| bytes));
     replacements_in(lines)
 }
 
-/// The target and replacement body of a `ledger.redact` line that gives one.
-pub fn replacement_of(line: &ParsedLine) -> Option<(u64, Value)> {
-    let body = line.line.body()?;
-    if line.line.entry.record.kind != "ledger.redact" {
-        return None;
-    }
-    Some((body["target"]["seq"].as_u64()?, body.get("replacement")?.clone()))
+/// The body a redacted record is projected from (its replacement), found by reading lines in seq
+/// order. The one rule: the `replacement` member of its `ledger.redact` body (ledgers written
+/// before replacements moved out of it), or else the `correction` of the same target (seq and
+/// entry hash) sequenced immediately before that `ledger.redact` entry, which `Ledger::redact`
+/// writes with it in one batch. A `ledger.*` body is never withheld from an export (format v1
+/// section 6); a correction's body is, so the replacement now leaves with the other bodies.
+///
+/// A correction made at any other time is an ordinary correction, applied at its own seq: only a
+/// replacement written with its redaction is applied at the target's seq, because only then is
+/// the derived store rebuilt right after it (incremental and rebuilt state stay identical).
+#[derive(Debug, Default)]
+pub struct ReplacementScan {
+    found: Replacements,
+    /// The last correction seen: its seq, its target (seq, entry hash) and its corrected body.
+    correction: Option<(u64, u64, String, Value)>,
 }
 
-/// The replacement bodies named by the `ledger.redact` lines among `lines` (raw stored lines).
+impl ReplacementScan {
+    /// Read the next line (lines may be skipped, never reordered).
+    pub fn add(&mut self, line: &ParsedLine) {
+        let correction = self.correction.take();
+        let Some(body) = line.line.body() else { return };
+        let seq = line.line.entry.seq;
+        let target = || Some((body["target"]["seq"].as_u64()?, &body["target"]));
+        match line.line.entry.record.kind.as_str() {
+            "correction" => {
+                if let (Some((target, reference)), Some(corrected)) = (target(), body.get("body")) {
+                    let hash = reference["hash"].as_str().unwrap_or_default().to_string();
+                    self.correction = Some((seq, target, hash, corrected.clone()));
+                }
+            }
+            "ledger.redact" => {
+                let Some((target, reference)) = target() else { return };
+                if let Some(replacement) = body.get("replacement") {
+                    self.found.insert(target, replacement.clone());
+                } else if let Some((at, corrected_target, hash, corrected)) = correction
+                    && at + 1 == seq
+                    && corrected_target == target
+                    && reference["entry_hash"].as_str() == Some(hash.as_str())
+                {
+                    self.found.insert(target, corrected);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The replacements found, by target seq.
+    pub fn finish(self) -> Replacements {
+        self.found
+    }
+}
+
+/// The replacement bodies named by the lines among `lines` (raw stored lines, in seq order).
 pub fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
-    const NEEDLE: &[u8] = b"\"kind\":\"ledger.redact\"";
-    let mut out = Replacements::new();
+    const NEEDLES: [&[u8]; 2] = [b"\"kind\":\"ledger.redact\"", b"\"kind\":\"correction\""];
+    let mut scan = ReplacementScan::default();
     for bytes in lines {
         let bytes = bytes?;
-        if !bytes.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+        if !NEEDLES.iter().any(|needle| bytes.windows(needle.len()).any(|w| w == *needle)) {
             continue;
         }
         let Ok(parsed) = ParsedLine::parse(&bytes) else { continue };
-        if let Some((target, replacement)) = replacement_of(&parsed) {
-            out.insert(target, replacement);
-        }
+        scan.add(&parsed);
     }
-    Ok(out)
+    Ok(scan.finish())
 }
 
 /// What `replay` did.
@@ -1384,31 +1429,60 @@ pub fn export_log_key(
     Ok(key.public().clone())
 }
 
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exported {
+    /// Lines written (every entry of the log).
+    pub entries: u64,
+    /// Lines written withheld (`--without-bodies`): every line outside `ledger.*` and `key.*`,
+    /// redacted ones included (the verifier counts them the same way).
+    pub withheld: u64,
+    /// Seqs of `ledger.redact` entries whose body carries a `replacement` (written before
+    /// replacements moved into a correction): format v1 keeps `ledger.*` bodies in every export,
+    /// so these replacement bodies are in a body-less export too.
+    pub replacements_kept: Vec<u64>,
+}
+
 /// Write the export (format-v1 section 10) of the ledger in `dir` to `out`, without taking the
-/// lock. With `without_bodies`, every body outside `ledger.*` and `key.*` is withheld.
-pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<u64> {
+/// lock. With `without_bodies`, every body outside `ledger.*` and `key.*` is withheld; what
+/// remains is the key registry (keys, roles, holders, revocation reasons), the genesis, and the
+/// redactions (target, reason, and — for redactions written before replacements moved out —
+/// the replacement body), which the format requires a verifier to read.
+pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<Exported> {
     read_meta(dir)?;
     let log = SegmentLog::open(dir)?;
-    let mut count = 0;
+    let mut exported = Exported::default();
+    const REDACT: &[u8] = b"\"kind\":\"ledger.redact\"";
     for item in log.lines_from(Position { segment: 0, offset: 0 })? {
         let (_, bytes) = item?;
+        let seq = exported.entries;
         let write_error = |err: std::io::Error| Error::io("write", "the export", err);
+        let damaged = |e: crate::record::LineError| {
+            Error::verification(format!("seq {seq}: damaged log line ({e}); run `lianlog verify`"))
+        };
         if without_bodies {
-            let parsed = ParsedLine::parse(&bytes).map_err(|e| {
-                Error::verification(format!("seq {count}: damaged log line ({e}); run `lianlog verify`"))
-            })?;
-            if !crate::record::kind_keeps_body(&parsed.line.entry.record.kind) {
+            let parsed = ParsedLine::parse(&bytes).map_err(damaged)?;
+            let kind = &parsed.line.entry.record.kind;
+            if !crate::record::kind_keeps_body(kind) {
+                exported.withheld += 1;
                 let line = parsed.line.withheld().to_line().map_err(|e| Error::verification(e.to_string()))?;
                 out.write_all(&line).map_err(write_error)?;
-                count += 1;
+                exported.entries += 1;
                 continue;
             }
+            if kind == "ledger.redact" && parsed.line.body().is_some_and(|body| body.get("replacement").is_some()) {
+                exported.replacements_kept.push(seq);
+            }
+        } else if bytes.windows(REDACT.len()).any(|w| w == REDACT)
+            && ParsedLine::parse(&bytes).map_err(damaged)?.line.body().is_some_and(|b| b.get("replacement").is_some())
+        {
+            exported.replacements_kept.push(seq);
         }
         out.write_all(&bytes).and_then(|()| out.write_all(b"\n")).map_err(write_error)?;
-        count += 1;
+        exported.entries += 1;
     }
     out.flush().map_err(|err| Error::io("write", "the export", err))?;
-    Ok(count)
+    Ok(exported)
 }
 
 /// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
@@ -1472,7 +1546,10 @@ fn check_key_body_limits(body: &Value) -> Result<()> {
         }
     };
     for member in ["name", "unit", "title"] {
-        check(&body["holder"][member], &format!("body.holder.{member}"), MAX_SHORT_TEXT_CHARS)?;
+        let path = format!("body.holder.{member}");
+        check(&body["holder"][member], &path, MAX_SHORT_TEXT_CHARS)?;
+        let text = body["holder"][member].as_str().unwrap_or_default();
+        crate::schema::check_no_bidi_controls(text, &path).map_err(|e| Error::bad_input(e.to_string()))?;
     }
     check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
 }

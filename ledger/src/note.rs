@@ -19,9 +19,12 @@
 //!   signature from a trusted key that fails to verify rejects the whole note; at least one trusted
 //!   signature must verify. Verification is `verify_strict` (no small-order keys or `R` values).
 //! - **Checkpoints are the log's.** [`open_checkpoint`] accepts a checkpoint only if its origin is
-//!   the log key's name and the log key (type 0x01) signed it, and reports which trusted cosigners
-//!   (type 0x04) cosigned it and when. Timestamps are reported, not judged: the caller decides
-//!   whether one in the future is acceptable.
+//!   the log key's name and the log key (type 0x01) signed it.
+//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names must have a
+//!   valid cosignature on the checkpoint ([`require_cosigners`], the one place of this rule); a
+//!   missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
+//!   Timestamps are reported, not judged: the caller decides whether one in the future is
+//!   acceptable.
 //!
 //! # Domain separation
 //!
@@ -339,8 +342,10 @@ pub struct VerifiedCheckpoint {
 }
 
 /// Open a signed checkpoint: it must parse, its origin must be the log key's name, the log key
-/// (type 0x01) must have signed it, and every line by a trusted cosigner (type 0x04) must verify.
-/// Lines by other keys are ignored.
+/// (type 0x01) must have signed it, every line by a named cosigner (type 0x04) must verify, and
+/// **every named cosigner must have cosigned it** ([`require_cosigners`]). Lines by other keys are
+/// ignored. Every path that checks a checkpoint for a caller who named cosigners (`verify
+/// --checkpoint`, `check inclusion`, `check consistency`, `check disclosure`) comes through here.
 pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result<VerifiedCheckpoint> {
     if log_key.algorithm() != ALGORITHM_ED25519 {
         return Err(Error::bad_input(format!(
@@ -376,7 +381,40 @@ pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey])
         .into_iter()
         .filter_map(|(key, timestamp)| Some(Cosignature { cosigner: key.clone(), timestamp: timestamp? }))
         .collect();
-    Ok(VerifiedCheckpoint { checkpoint, extensions, text: parsed.text, cosignatures })
+    let opened = VerifiedCheckpoint { checkpoint, extensions, text: parsed.text, cosignatures };
+    require_cosigners(&opened, cosigners)?;
+    Ok(opened)
+}
+
+/// Check that every key in `required` has a valid cosignature on the checkpoint: the one place
+/// that turns "trusted cosigner" into "required cosigner". A cosignature that is missing is a
+/// verification failure like one that is forged: a verifier who names a cosigner relies on its
+/// testimony (that the checkpoint extends the one it saw before), which a stolen log key alone
+/// cannot forge. The error names the cosigner; the caller adds which checkpoint file it was.
+pub fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
+    for key in required {
+        if !checkpoint.cosignatures.iter().any(|cosignature| cosignature.cosigner == *key) {
+            let present: Vec<String> = checkpoint
+                .cosignatures
+                .iter()
+                .map(|c| format!("{} (key id {})", c.cosigner.name(), crate::encoding::hex(&c.cosigner.id())))
+                .collect();
+            return Err(Error::verification(format!(
+                "the checkpoint of size {} has no cosignature by {} (key id {}), a cosigner you require \
+                 (--cosigner); of the cosigners you named, {}. Ask that cosigner to check and cosign it \
+                 (`lianlog checkpoint cosign`), or do not rely on it",
+                checkpoint.checkpoint.size,
+                key.name(),
+                crate::encoding::hex(&key.id()),
+                if present.is_empty() {
+                    "none cosigned it".to_string()
+                } else {
+                    format!("only {} cosigned it", present.join(", "))
+                }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Cosign a checkpoint note with a cosignature (type 0x04) key — one from
@@ -812,6 +850,35 @@ mod tests {
             assert_eq!(cosignature.cosigner, trusted[i]);
             assert_eq!(cosignature.timestamp, 1_700_000_000 + i as u64);
         }
+    }
+
+    #[test]
+    fn every_named_cosigner_must_have_cosigned() {
+        let (_, public) = log_key();
+        let first = key("witness.example/a", 31).as_cosigner();
+        let second = key("witness.example/b", 32).as_cosigner();
+        let both = [first.public().clone(), second.public().clone()];
+        // Not cosigned at all: refused for each named cosigner, accepted when none is named.
+        assert!(open_checkpoint(CHECKPOINT, &public, &[]).is_ok());
+        let err = open_checkpoint(CHECKPOINT, &public, &both[..1]).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Verification);
+        let id = crate::encoding::hex(&first.public().id());
+        assert!(err.message().contains(&format!("no cosignature by witness.example/a (key id {id})")), "{err}");
+        assert!(err.message().contains("none cosigned it"), "{err}");
+        // Cosigned by one of two: the other is named as missing, the one present as present.
+        let once = cosign(CHECKPOINT, &first, 1_700_000_000).unwrap();
+        let opened = open_checkpoint(&once, &public, &both[..1]).unwrap();
+        assert_eq!(opened.cosignatures, vec![Cosignature { cosigner: both[0].clone(), timestamp: 1_700_000_000 }]);
+        let err = open_checkpoint(&once, &public, &both).unwrap_err();
+        assert!(err.message().contains("no cosignature by witness.example/b"), "{err}");
+        assert!(err.message().contains("only witness.example/a"), "{err}");
+        // By both: accepted, in line order.
+        let twice = cosign(&once, &second, 1_700_000_001).unwrap();
+        assert_eq!(open_checkpoint(&twice, &public, &both).unwrap().cosignatures.len(), 2);
+        // A cosignature by a key with the same name but another secret does not count.
+        let lookalike = key("witness.example/b", 33).as_cosigner();
+        let wrong = cosign(&once, &lookalike, 1_700_000_002).unwrap();
+        assert!(open_checkpoint(&wrong, &public, &both).is_err());
     }
 
     #[test]

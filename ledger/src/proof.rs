@@ -206,8 +206,8 @@ pub fn check_consistency(
     cosigners: &[crate::keys::PublicKey],
 ) -> Result<(crate::note::VerifiedCheckpoint, crate::note::VerifiedCheckpoint)> {
     let hashes = parse_consistency_text(proof_text)?;
-    let old = crate::note::open_checkpoint(old_note, log_key, cosigners).map_err(|e| e.at("old checkpoint"))?;
-    let new = crate::note::open_checkpoint(new_note, log_key, cosigners).map_err(|e| e.at("new checkpoint"))?;
+    let old = crate::note::open_checkpoint(old_note, log_key, cosigners).map_err(|e| e.at("the old checkpoint"))?;
+    let new = crate::note::open_checkpoint(new_note, log_key, cosigners).map_err(|e| e.at("the new checkpoint"))?;
     if old.checkpoint.origin != new.checkpoint.origin {
         return Err(Error::verification("the two checkpoints are of different ledgers (origins differ)"));
     }
@@ -218,6 +218,14 @@ pub fn check_consistency(
             a.size, b.size
         )));
     }
+    if a.size == b.size && a.root != b.root {
+        // No proof can reconcile these: both are signed by the log key, for the same size.
+        return Err(Error::verification(format!(
+            "{}: the log key signed both checkpoints, so the operator showed two different histories \
+             (or rewrote the ledger and signed it again); keep both checkpoints as evidence",
+            fork_message(a.size, &a.root, &b.root)
+        )));
+    }
     if !crate::merkle::verify_consistency(a.size, b.size, &a.root, &b.root, &hashes) {
         return Err(Error::verification(format!(
             "the tree of size {} is not a prefix of the tree of size {}: the ledger was rewritten between the two checkpoints (or the proof is wrong)",
@@ -225,4 +233,14 @@ pub fn check_consistency(
         )));
     }
     Ok((old, new))
+}
+
+/// Two different trees of the same size: the log forked (a rewritten log is a fork too). Said
+/// the same way wherever it is found (`check consistency`, `verify --checkpoint`).
+pub fn fork_message(size: u64, a: &Hash, b: &Hash) -> String {
+    format!(
+        "two different trees of size {size} (roots {} and {}): the log forked",
+        crate::encoding::hex(a),
+        crate::encoding::hex(b)
+    )
 }

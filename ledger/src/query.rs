@@ -164,7 +164,14 @@ impl<'a> Queries<'a> {
         if let Some(by) = redacted_by {
             let redacting = self.line(by)?;
             let redact_body = redacting.line.body().cloned().unwrap_or(Value::Null);
-            let replacement = redact_body.get("replacement").cloned();
+            // The replacement: inside the redaction (older ledgers), or the correction written
+            // just before it (one rule: `ReplacementScan`).
+            let mut scan = crate::ledger::ReplacementScan::default();
+            if by > 0 {
+                scan.add(&self.line(by - 1)?);
+            }
+            scan.add(&redacting);
+            let replacement = scan.finish().remove(&seq);
             redaction = Some(RedactionNote {
                 by,
                 author: redacting.line.entry.record.author.clone(),

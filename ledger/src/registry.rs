@@ -190,12 +190,29 @@ impl KeyRegistry {
 
     /// Apply the body of a registry-changing record (genesis, grant, revoke) at `seq`. Other kinds
     /// are ignored. On error the registry is unchanged.
+    ///
+    /// This is the one place that decides what a ledger starts with (format-v1 section 9): entry
+    /// 0, and only entry 0, is a `ledger.genesis` with a valid origin, log key and admins; nothing
+    /// else is applied to a registry that has no genesis. The verifier, the ledger, archives and
+    /// disclosure checks all start a registry through here.
     pub fn apply(&mut self, seq: u64, record: &Record, body: &Value) -> Result<(), RegistryError> {
+        if seq == 0 && record.kind != "ledger.genesis" {
+            return Err(refuse(
+                "record.kind",
+                format!(
+                    "entry 0 is a {} record, but it must be the ledger.genesis record that names the ledger's \
+                     origin, log key and first admins (format-v1 section 9); this is not a lianlog ledger or export",
+                    record.kind
+                ),
+            ));
+        }
+        if self.is_empty() && record.kind != "ledger.genesis" {
+            return Err(refuse("record.kind", format!("a {} record before the ledger.genesis record", record.kind)));
+        }
         match record.kind.as_str() {
             "ledger.genesis" => self.apply_genesis(seq, record, body),
             "key.grant" => self.apply_grant(seq, body),
             "key.revoke" => self.apply_revoke(seq, body),
-            _ if seq == 0 => Err(refuse("record.kind", "entry 0 must be the ledger.genesis record")),
             _ => Ok(()),
         }
     }

@@ -609,7 +609,39 @@ fn text(value: &Value, path: &str, max_chars: usize, multi_line: bool) -> Result
     if let Some(c) = text.chars().find(|c| c.is_control() && !(multi_line && (*c == '\n' || *c == '\t'))) {
         return fail(path, format!("contains the control character U+{:04X}", c as u32));
     }
+    // Single-line fields are identifiers and names (ids, names, units, posts, organs): they are
+    // what a reader matches records by, so they must look like what they are.
+    if !multi_line {
+        check_no_bidi_controls(text, path)?;
+    }
     Ok(())
+}
+
+/// Whether `c` is a Unicode bidirectional formatting character: the embeddings and overrides
+/// U+202A..U+202E, the isolates U+2066..U+2069, and the marks U+200E, U+200F and U+061C. They are
+/// invisible, and reorder the text around them on screen ("Trojan Source", CVE-2021-42574): an
+/// id `P-1001` followed by U+202E and `3` displays as another id than the one stored.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Refuse bidirectional formatting characters ([`is_bidi_control`]) in an identifier or a name:
+/// the one check behind every such field of a new record (person and organisation ids, names,
+/// units and posts, case ids, short lines, key holders' names, units and titles). It applies when
+/// a record is appended, not when one is verified or read, so a ledger that already holds such a
+/// character still opens and verifies; the CLI shows it escaped.
+pub fn check_no_bidi_controls(text: &str, path: &str) -> Result<(), SchemaError> {
+    match text.chars().find(|c| is_bidi_control(*c)) {
+        Some(c) => fail(
+            path,
+            format!(
+                "contains the invisible bidirectional control character U+{:04X}, which makes a name or \
+                 identifier display differently from what is stored; remove it",
+                c as u32
+            ),
+        ),
+        None => Ok(()),
+    }
 }
 
 fn exact<'a>(
@@ -782,6 +814,35 @@ mod tests {
         validate("report.received", 1, &body, at()).unwrap();
         // The sequencing day is taken generously east: 2026-06-30 02:00 UTC is already 06-30 in Beijing.
         body["received_on"] = json!("2026-06-30");
+        validate("report.received", 1, &body, at()).unwrap();
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_in_identifiers_and_names() {
+        let base = json!({
+            "report_id": "R-1", "subjects": [zhang()], "source": "petition",
+            "summary": "反映问题", "received_on": "2026-01-01"
+        });
+        for c in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}'] {
+            for (pointer, path) in [
+                ("/report_id", "body.report_id"),
+                ("/subjects/0/id", "body.subjects[0].id"),
+                ("/subjects/0/name", "body.subjects[0].name"),
+                ("/subjects/0/unit", "body.subjects[0].unit"),
+                ("/subjects/0/post", "body.subjects[0].post"),
+            ] {
+                let mut body = base.clone();
+                let value = body.pointer_mut(pointer).unwrap();
+                *value = json!(format!("P{c}-1001"));
+                let err = validate("report.received", 1, &body, at()).unwrap_err();
+                assert_eq!(err.path, path);
+                assert!(err.reason.contains(&format!("U+{:04X}", c as u32)), "{err}");
+            }
+        }
+        assert!(!is_bidi_control('中') && !is_bidi_control('\u{200D}') && !is_bidi_control('a'));
+        // Free text is not an identifier: it is kept, and shown escaped by the CLI.
+        let mut body = base.clone();
+        body["summary"] = json!("反映\u{202E}问题");
         validate("report.received", 1, &body, at()).unwrap();
     }
 

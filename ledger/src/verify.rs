@@ -643,9 +643,9 @@ impl Verifier {
     }
 }
 
-/// Check an archived checkpoint against a verified history: signed by the ledger's log key (and by
-/// every trusted cosigner that signed it), same origin, and the same root at its size. A ledger
-/// that was truncated or rewritten behind the checkpoint fails here.
+/// Check an archived checkpoint against a verified history: signed by the ledger's log key and
+/// cosigned by every cosigner in `cosigners` (all required), same origin, and the same root at its
+/// size. A ledger that was truncated, rewritten or forked behind the checkpoint fails here.
 pub fn check_checkpoint(
     report: &VerifyReport,
     note: &str,
@@ -672,11 +672,11 @@ pub fn check_checkpoint(
     }
     match report.roots.get(&checkpoint.size) {
         Some(root) if *root == checkpoint.root => Ok(verified),
+        // The ledger's first `size` entries and the checkpoint are two trees of the same size.
         Some(root) => Err(crate::Error::verification(format!(
-            "the ledger's root at size {} is {}, but the checkpoint says {}: the ledger was rewritten behind an archived checkpoint",
-            checkpoint.size,
-            crate::encoding::hex(root),
-            crate::encoding::hex(&checkpoint.root)
+            "{} (the first is the ledger's, the second the archived checkpoint's): the ledger was rewritten \
+             behind an archived checkpoint, or it is another branch than the one the checkpoint signs",
+            crate::proof::fork_message(checkpoint.size, root, &checkpoint.root)
         ))),
         None => Err(crate::Error::bad_input(format!("the root at size {} was not computed", checkpoint.size))),
     }

@@ -538,3 +538,47 @@ fn an_open_ledger_reads_only_the_lines_it_checked() {
     assert_eq!(ledger.raw_lines_from(2).unwrap().count(), 3);
     assert_eq!(ledger.lines_from(5).unwrap().count(), 0);
 }
+
+/// Entry 0 must be a `ledger.genesis` with a valid origin (format-v1 section 9). An export that
+/// starts with a self-signed `key.grant` bound to the empty origin — a key that makes itself
+/// admin and officer, then signs records — is refused at seq 0 with the reason, not verified.
+#[test]
+fn an_export_that_does_not_start_with_a_genesis_is_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let attacker = key("admin.fake", 66);
+    let time = Timestamp::now();
+    let make = |seq: u64, prev: EntryHash, kind: &str, body: Value| {
+        let salt = [0x11; 16];
+        let record = Record {
+            v: 1,
+            ledger: String::new(),
+            kind: kind.into(),
+            author: attacker.public().identity(),
+            created: time,
+            body_hash: body_hash(&salt, &canonical::encode(&body, "body").unwrap()),
+        };
+        let sig = record.sign(&attacker);
+        StoredLine { entry: Entry { seq, prev, time, record, sig }, body: StoredBody::Full { body, salt } }
+    };
+    let grant = make(
+        0,
+        EntryHash::ZERO,
+        "key.grant",
+        json!({"key": attacker.public().vkey(), "roles": ["admin", "officer"], "holder": {"name": "赵主任", "unit": "市纪委监委"}}),
+    );
+    let grant_bytes = grant.to_line().unwrap();
+    let grant_hash = ParsedLine::parse(&grant_bytes[..grant_bytes.len() - 1]).unwrap().entry_hash;
+    let forged = make(1, grant_hash, "interview", interview("张三", "捏造的谈话记录").body);
+    let file = temp.path().join("export.jsonl");
+    std::fs::write(&file, [grant_bytes, forged.to_line().unwrap()].concat()).unwrap();
+
+    let failure =
+        lianlog_ledger::verify::verify_export_file(&file, VerifyOptions::default()).unwrap().expect_err("refused");
+    assert_eq!((failure.seq, failure.line), (Some(0), 1), "{failure}");
+    assert!(failure.reason.contains("entry 0 is a key.grant record, but it must be the ledger.genesis"), "{failure}");
+    // A registry without a genesis takes nothing else either.
+    let mut registry = lianlog_ledger::KeyRegistry::default();
+    let err = registry.apply(3, &grant.entry.record, grant.body().unwrap()).unwrap_err();
+    assert!(err.to_string().contains("before the ledger.genesis record"), "{err}");
+    assert!(registry.is_empty());
+}

@@ -1,7 +1,8 @@
 //! Domain separation, end to end with a real ledger's keys: a record signature, a checkpoint
 //! signature and a cosignature are made over messages that cannot be confused (a record's begins
-//! with `{`, a checkpoint's with the origin, a cosignature's with `cosignature/v1`), and the key
-//! type byte enters the key id. So none of them, taken from a real ledger, verifies as another.
+//! with `{`, a checkpoint's with the origin, a cosignature's with `cosignature/v1`, a disclosure
+//! package's with `lianlog-disclosure/v2`), and the key type byte enters the key id. So none of
+//! them, taken from a real ledger, verifies as another.
 
 use lianlog_ledger::keys::{PublicKey, split_signature_value};
 use lianlog_ledger::note::{self, Checkpoint, Note};
@@ -138,6 +139,32 @@ fn a_checkpoint_signature_or_cosignature_is_never_a_record_signature() {
     record.author = log_identity;
     assert!(registry.authorize(&record, 3).is_err());
     let _ = &setup.admin;
+}
+
+#[test]
+fn a_disclosure_signature_is_never_a_record_signature_nor_the_reverse() {
+    let setup = setup();
+    let ledger = Ledger::open(&setup.dir).unwrap();
+    let package = lianlog_ledger::disclosure::disclose(&ledger, "P-1001", &setup.log_key, &setup.officer).unwrap();
+    lianlog_ledger::disclosure::check(&package.text, setup.log_key.public(), &[]).unwrap();
+    let record_line = ledger.read(2).unwrap();
+    drop(ledger);
+    let mut value: serde_json::Value = serde_json::from_str(&package.text).unwrap();
+    let signature = value["signature"].as_str().unwrap().to_string();
+    // The package's signature does not verify over the officer's record.
+    let record = &record_line.line.entry.record;
+    assert!(setup.officer.public().verify_signature_value(&record.note_text(), &signature).is_err());
+    // Its message is no checkpoint text.
+    value.as_object_mut().unwrap().remove("signature");
+    let unsigned = lianlog_ledger::canonical::encode(&value, "package").unwrap();
+    let message = format!("lianlog-disclosure/v2\n{}", String::from_utf8(unsigned).unwrap());
+    assert!(Checkpoint::parse_text(&message).is_err());
+    // The officer's record signature in place of the package's: refused.
+    value["signature"] = json!(record_line.line.entry.sig);
+    let forged =
+        format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
+    let err = lianlog_ledger::disclosure::check(&forged, setup.log_key.public(), &[]).unwrap_err();
+    assert!(err.message().contains("signature by"), "{err}");
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -100,3 +100,77 @@ fn an_export_without_newlines_is_refused_in_bounded_memory() {
     assert_eq!(failure.line, 1);
     assert!(failure.reason.contains("longer than"), "{failure}");
 }
+
+/// A JSON object that names a member twice is refused wherever JSON comes in, with the member's
+/// field path: serde_json alone keeps the last, so `{"kind":"interview",…,"kind":"key.grant"}`
+/// would be read as whichever half a reader happened to look at.
+#[test]
+fn duplicate_json_keys_are_refused_with_their_field_path() {
+    let import = concat!(
+        "{\"kind\":\"interview\",\"body\":{}}\n",
+        "{\"kind\":\"interview\",\"body\":{},\"kind\":\"key.grant\"}\n",
+    );
+    let err = parse_import(import.as_bytes()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert!(err.message().starts_with("line 2: duplicate key `kind`"), "{err}");
+    let nested = "{\"kind\":\"interview\",\"body\":{\"subjects\":[{\"id\":\"P-1\",\"id\":\"P-2\"}]}}\n";
+    let err = parse_import(nested.as_bytes()).unwrap_err();
+    assert!(err.message().starts_with("line 1: duplicate key `body.subjects[0].id`"), "{err}");
+
+    // Stored lines: the verifier and every reader of the log refuse a line with a member twice
+    // (here the record's kind, the most dangerous one), whichever of the two comes first.
+    let (temp, ledger, _, _) = ledger();
+    let line = ledger.read(1).unwrap().line.to_line().unwrap();
+    let line = String::from_utf8(line[..line.len() - 1].to_vec()).unwrap();
+    assert!(lianlog_ledger::ParsedLine::parse(line.as_bytes()).is_ok());
+    for doubled in [
+        line.replacen("\"kind\":\"key.grant\"", "\"kind\":\"key.grant\",\"kind\":\"key.grant\"", 1),
+        line.replacen("\"kind\":\"key.grant\"", "\"kind\":\"interview\",\"kind\":\"key.grant\"", 1),
+        line.replacen("\"seq\":1", "\"seq\":1,\"seq\":1", 1),
+    ] {
+        assert_ne!(doubled, line);
+        let err = lianlog_ledger::ParsedLine::parse(doubled.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("duplicate key `line.entry."), "{err}");
+        let file = temp.path().join("export.jsonl");
+        let genesis = ledger.read(0).unwrap().line.to_line().unwrap();
+        std::fs::write(&file, [genesis, format!("{doubled}\n").into_bytes()].concat()).unwrap();
+        let failure = lianlog_ledger::verify::verify_export_file(&file, VerifyOptions::default()).unwrap().unwrap_err();
+        assert_eq!(failure.seq, Some(1), "{failure}");
+        assert!(failure.reason.contains("duplicate key"), "{failure}");
+    }
+}
+
+/// Invisible bidirectional controls (U+202E …) are refused in names and identifiers of a new
+/// record — people, organisations, case ids, key holders — with the field path; free text keeps
+/// them (the CLI shows them escaped).
+#[test]
+fn bidi_controls_are_refused_in_names_and_identifiers() {
+    let (temp, mut ledger, admin, officer) = ledger();
+    let size = ledger.size();
+    let newcomer = SecretKey::from_seed(KeyName::parse("officer.sun").unwrap(), &[3; 32]);
+    for (holder, path) in [
+        (Holder { name: "孙\u{202E}干事".into(), unit: "案件审理室".into(), title: None }, "body.holder.name"),
+        (Holder { name: "孙干事".into(), unit: "案件\u{2066}审理室".into(), title: None }, "body.holder.unit"),
+        (
+            Holder { name: "孙干事".into(), unit: "案件审理室".into(), title: Some("\u{200F}主任".into()) },
+            "body.holder.title",
+        ),
+    ] {
+        let err = ledger.grant(&newcomer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
+        assert!(err.message().contains(path) && err.message().contains("bidirectional control"), "{err}");
+    }
+    let err = ledger.append(
+        &interview(vec![json!({"id": "P-1001\u{202E}", "name": "张某", "unit": "市住建局"})], "提醒"),
+        &officer,
+    );
+    let err = err.unwrap_err();
+    assert!(err.message().contains("body.subjects[0].id") && err.message().contains("U+202E"), "{err}");
+    assert_eq!(ledger.size(), size, "nothing was appended");
+    ledger.append(&interview(vec![subject(1)], "提醒\u{202E}谈话"), &officer).unwrap();
+    // A new ledger's first admin too.
+    let bad = Holder { name: "赵\u{202D}主任".into(), unit: "市纪委监委".into(), title: None };
+    let origin = KeyName::parse("jw.example.gov.cn/other").unwrap();
+    let err = Ledger::init(&temp.path().join("other"), &origin, &admin, bad).unwrap_err();
+    assert!(err.message().contains("body.holder.name"), "{err}");
+}

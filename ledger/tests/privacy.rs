@@ -1,12 +1,17 @@
 //! Privacy: redaction removes a body from every file while every proof still holds, survives a
-//! crash at each step, and disclosure packages prove what the ledger says about one person only.
+//! crash at each step, and leaves its replacement where a body-less export withholds it;
+//! disclosure packages hold everything that concerns one person — other people masked — and
+//! nothing that identifies anyone else.
 
 use std::path::{Path, PathBuf};
 
-use lianlog_ledger::{Draft, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions, disclosure};
+use lianlog_ledger::ledger::Replacement;
+use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions, disclosure};
 use serde_json::{Value, json};
 
 const MARKER: &str = "举报人王小明13800138000";
+/// The key holders' unit: personal data of the commission's staff (key registry).
+const HOLDER_UNIT: &str = "市纪委监委第九纪检室";
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -29,15 +34,15 @@ fn fixture() -> (Fixture, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let admin = SecretKey::generate(KeyName::parse("admin").unwrap()).unwrap();
     let officer = SecretKey::generate(KeyName::parse("officer").unwrap()).unwrap();
-    let holder = |name: &str| Holder { name: name.into(), unit: "市纪委监委".into(), title: None };
+    let holder = |name: &str| Holder { name: name.into(), unit: HOLDER_UNIT.into(), title: None };
     let mut ledger = Ledger::init(
         &dir.path().join("ledger"),
         &KeyName::parse("test.example/privacy").unwrap(),
         &admin,
-        holder("赵"),
+        holder("赵管理员"),
     )
     .unwrap();
-    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder("钱"), &admin).unwrap();
+    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder("钱审核员"), &admin).unwrap();
     let received = |id: &str, subject: Value| {
         Draft::new(
             "report.received",
@@ -82,14 +87,27 @@ fn marker_encodings() -> Vec<Vec<u8>> {
 #[test]
 fn redaction_removes_the_body_from_every_file_and_keeps_every_proof() {
     let (fixture, mut ledger) = fixture();
-    let root_before = ledger.root_at(ledger.size()).unwrap();
+    let size_before = ledger.size();
+    let root_before = ledger.root_at(size_before).unwrap();
     assert!(!files_containing(&fixture.ledger_dir(), MARKER.as_bytes()).is_empty());
     // Touch the projections so that sled has written pages holding derivatives of the body.
     ledger.dossier("P-1").unwrap();
     let replacement = json!({"interview_type": "reminder", "subjects": [person("P-1", "张某")], "interviewers": [person("P-9", "钱干事")],
         "held_on": "2026-01-20", "reason": "提醒谈话（已删除第三人信息）", "report_id": "R-1"});
-    let redacted = ledger.redact(5, "误录举报人信息", Some(replacement), &fixture.admin).unwrap();
-    assert_eq!(redacted.target, 5);
+    // The replacement is a correction, which an officer signs: the admin alone cannot.
+    let refused = ledger
+        .redact(
+            5,
+            "误录举报人信息",
+            Some(Replacement { body: replacement.clone(), officer: &fixture.admin }),
+            &fixture.admin,
+        )
+        .unwrap_err();
+    assert!(refused.message().contains("officer"), "{refused}");
+    let redacted = ledger
+        .redact(5, "误录举报人信息", Some(Replacement { body: replacement, officer: &fixture.officer }), &fixture.admin)
+        .unwrap();
+    assert_eq!((redacted.target, redacted.replacement, redacted.by), (5, Some(8), 9));
     drop(ledger);
 
     for encoding in marker_encodings() {
@@ -102,7 +120,7 @@ fn redaction_removes_the_body_from_every_file_and_keeps_every_proof() {
     }
     let ledger = Ledger::open(&fixture.ledger_dir()).unwrap();
     // Nothing that was hashed changed: the old root is still the root at the old size.
-    assert_eq!(ledger.root_at(redacted.by).unwrap(), root_before);
+    assert_eq!(ledger.root_at(size_before).unwrap(), root_before);
     let report = ledger.verify(VerifyOptions::default()).unwrap().unwrap();
     assert_eq!(report.redactions.len(), 1);
     assert!(report.redactions[0].applied && report.redactions[0].reason == "误录举报人信息");
@@ -110,7 +128,7 @@ fn redaction_removes_the_body_from_every_file_and_keeps_every_proof() {
     let file = ledger.dossier("P-1").unwrap();
     let view = file.iter().find(|r| r.seq == 5).expect("the redacted record is still in the file");
     let note = view.redaction.as_ref().unwrap();
-    assert_eq!((note.by, note.reason.as_str()), (redacted.by, "误录举报人信息"));
+    assert_eq!((note.by, note.reason.as_str(), note.has_replacement), (redacted.by, "误录举报人信息", true));
     assert!(view.body.as_ref().unwrap()["reason"].as_str().unwrap().contains("已删除"));
     ledger.replay().unwrap();
     // The ledger's own kinds cannot be redacted, nor a record twice.
@@ -207,25 +225,132 @@ fn restore(dir: &Path, files: &[(String, Vec<u8>)]) {
     }
 }
 
+/// A body-less export holds no record body of any kind: since replacements moved out of the
+/// `ledger.redact` body into a correction, the replacement is withheld like any body, while the
+/// queries still use it and the export still verifies.
 #[test]
-fn disclosure_packages_hold_only_the_person_and_refuse_any_altered_byte() {
-    let (_fixture, ledger) = fixture();
+fn a_body_less_export_withholds_the_replacement_and_still_verifies() {
+    let (fixture, mut ledger) = fixture();
+    let replacement = json!({"interview_type": "reminder", "subjects": [person("P-1", "张某")], "interviewers": [person("P-9", "钱干事")],
+        "held_on": "2026-01-20", "reason": "替代内容：提醒谈话", "report_id": "R-1"});
+    ledger
+        .redact(5, "误录举报人信息", Some(Replacement { body: replacement, officer: &fixture.officer }), &fixture.admin)
+        .unwrap();
+    let view = ledger.dossier("P-1").unwrap().into_iter().find(|r| r.seq == 5).expect("still in P-1's file");
+    assert_eq!(view.body.as_ref().unwrap()["reason"], "替代内容：提醒谈话");
+    let mut export = Vec::new();
+    let exported = lianlog_ledger::export_dir(&fixture.ledger_dir(), &mut export, true).unwrap();
+    let text = String::from_utf8(export.clone()).unwrap();
+    for leaked in ["替代内容", "张某", "李某", "刘某", "钱干事", "P-1", "反映问题", MARKER] {
+        assert!(!text.contains(leaked), "the body-less export holds {leaked:?}");
+    }
+    // 2 to 7 and the correction at 8 are written withheld (5, redacted, too).
+    assert_eq!((exported.entries, exported.withheld, exported.replacements_kept.len()), (10, 7, 0));
+    // What format v1 keeps in every export: the key registry's holders (docs/PRIVACY.md).
+    assert!(text.contains("赵管理员") && text.contains(HOLDER_UNIT));
+    let path = fixture.dir.path().join("audit.jsonl");
+    std::fs::write(&path, &export).unwrap();
+    let options = VerifyOptions { allow_withheld: true, ..VerifyOptions::default() };
+    let report = lianlog_ledger::verify::verify_export_file(&path, options).unwrap().unwrap();
+    assert_eq!((report.entries, report.withheld, report.redactions.len()), (10, 7, 1));
+}
+
+/// A hand-made version 1 package (all bodies and key lines whole, no signature), as lianlog
+/// wrote them before: still checked.
+fn v1_package(ledger: &Ledger, person: &str, seqs: &[u64], log_key: &SecretKey) -> String {
+    let size = ledger.size();
+    let item = |seq: u64| {
+        let line: Value = serde_json::from_slice(&ledger.raw_line(seq).unwrap()).unwrap();
+        let proof: Vec<String> =
+            ledger.inclusion_proof(seq, size).unwrap().iter().map(|h| lianlog_ledger::encoding::hex(h)).collect();
+        json!({"line": line, "proof": proof})
+    };
+    let keys: Vec<Value> = (0..size)
+        .filter(|seq| *seq == 0 || ledger.read(*seq).unwrap().line.entry.record.kind.starts_with("key."))
+        .map(item)
+        .collect();
+    let package = json!({
+        "checkpoint": ledger.checkpoint(size, log_key).unwrap(), "format": "lianlog-disclosure/v1", "keys": keys,
+        "origin": ledger.origin(), "person": person, "records": seqs.iter().map(|s| item(*s)).collect::<Vec<_>>(),
+    });
+    format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&package, "package").unwrap()).unwrap())
+}
+
+#[test]
+fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
+    let (fixture, mut ledger) = fixture();
     let log_key = ledger.log_key(&mut || Err(lianlog_ledger::Error::key("no passphrase"))).unwrap();
     let vkey = log_key.public().clone();
-    for (person, expected) in [("P-1", vec![2, 5]), ("P-2", vec![3, 7]), ("P-3", vec![4]), ("P-404", vec![])] {
-        let package = disclosure::disclose(&ledger, person, &log_key).unwrap();
-        let checked = disclosure::check(&package.text, &vkey, &[]).unwrap();
-        assert_eq!(checked.records.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), expected, "{person}");
-        // Other people's names appear nowhere in the records section.
-        let value: Value = serde_json::from_str(&package.text).unwrap();
-        let records = value["records"].to_string();
-        for (other, name) in [("P-1", "张某"), ("P-2", "李某"), ("P-3", "刘某")] {
-            if other != person {
-                assert!(!records.contains(name), "{person}'s package names {name}");
+    // A joint report about P-1 and P-5, and its conclusion (which names nobody: the case does).
+    let joint = Draft::new(
+        "report.received",
+        json!({"report_id": "R-4", "subjects": [person("P-1", "张某"), person("P-5", "陈某")], "source": "petition",
+               "summary": "反映张某与陈某共同违规", "received_on": "2026-01-12"}),
+    );
+    ledger.append(&joint, &fixture.officer).unwrap(); // 8
+    let concluded = json!({"report_id": "R-4", "finding": "partly_substantiated", "disposition": "陈某另案处理", "concluded_on": "2026-02-03"});
+    ledger.append(&Draft::new("report.concluded", concluded), &fixture.officer).unwrap(); // 9
+    // A key granted and revoked for a reason that is nobody's business but the commission's.
+    let other = SecretKey::generate(KeyName::parse("officer.other").unwrap()).unwrap();
+    let holder = Holder { name: "孙离任".into(), unit: HOLDER_UNIT.into(), title: None };
+    ledger.grant(&other.public().vkey(), &[Role::Officer], &holder, &fixture.admin).unwrap(); // 10
+    ledger.revoke(&other.public().identity(), "因病调离岗位", &fixture.admin).unwrap(); // 11
+    // The interview at 5 is redacted with a replacement (a correction at 12, the redaction at
+    // 13); R-3's report at 4 without one (14).
+    let replacement = json!({"interview_type": "reminder", "subjects": [person("P-1", "张某")], "interviewers": [person("P-9", "钱干事")],
+        "held_on": "2026-01-20", "reason": "提醒谈话（已删除第三人信息）", "report_id": "R-1"});
+    ledger
+        .redact(5, "误录举报人信息", Some(Replacement { body: replacement, officer: &fixture.officer }), &fixture.admin)
+        .unwrap();
+    ledger.redact(4, "误录", None, &fixture.admin).unwrap();
+    use disclosure::Shown::{Full, Masked, Redacted};
+    let expected: Vec<(&str, Vec<(u64, disclosure::Shown)>)> = vec![
+        // P-1: their report; the redacted interview with its replacement and redaction; the joint
+        // report and its conclusion, masked.
+        ("P-1", vec![(2, Full), (5, Redacted), (8, Masked), (9, Masked), (12, Full), (13, Full)]),
+        // P-2: the false accusation's conclusion (seq 6, linked through R-2) clears them.
+        ("P-2", vec![(3, Full), (6, Full), (7, Full)]),
+        // P-9 interviewed P-1: the interview concerns them, but it is about P-1.
+        ("P-9", vec![(5, Redacted), (12, Masked), (13, Masked)]),
+        ("P-5", vec![(8, Masked), (9, Masked)]),
+    ];
+    for (person, records) in expected {
+        let package = disclosure::disclose(&ledger, person, &log_key, &fixture.officer).unwrap();
+        let checked = disclosure::check(&package.text, &vkey, &[]).unwrap_or_else(|e| panic!("{person}: {e}"));
+        assert_eq!(checked.shown.into_iter().collect::<Vec<_>>(), records, "{person}");
+        // The redaction without a replacement (of seq 4) is said to be withheld.
+        assert_eq!(checked.withheld, vec![(4, disclosure::WITHHELD_REDACTED.to_string())], "{person}");
+        assert_eq!(checked.signer.as_deref(), Some(fixture.officer.public().identity().as_str()));
+        // Nobody else's identity, no key holder, no revocation reason, no joint free text.
+        let others = [("P-1", "张某"), ("P-2", "李某"), ("P-3", "刘某"), ("P-5", "陈某")];
+        for (id, name) in others.iter().filter(|(id, _)| *id != person) {
+            for leaked in [*name, &format!("\"{id}\"")] {
+                assert!(!package.text.contains(leaked), "{person}'s package holds {leaked}");
             }
         }
+        for leaked in ["赵管理员", "钱审核员", "孙离任", HOLDER_UNIT, "因病调离岗位", "共同违规", "另案处理", MARKER]
+        {
+            assert!(!package.text.contains(leaked), "{person}'s package holds {leaked}");
+        }
     }
-    let package = disclosure::disclose(&ledger, "P-1", &log_key).unwrap().text;
+    // P-1 sees their own data in the masked joint report.
+    let package = disclosure::disclose(&ledger, "P-1", &log_key, &fixture.officer).unwrap().text;
+    assert!(package.contains("\"received_on\":\"2026-01-12\"") && package.contains(disclosure::MASK));
+
+    // An unknown person is an error, and so is a person whose only record was redacted without
+    // a replacement (the ledger no longer knows whom it named).
+    for person in ["P-404", "P-3"] {
+        let err = disclosure::disclose(&ledger, person, &log_key, &fixture.officer).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
+        assert!(err.message().contains("lianlog query --person"), "{err}");
+    }
+    // Only an officer or admin of the ledger, not revoked, may sign a package.
+    for signer in [&other, &log_key] {
+        let err = disclosure::disclose(&ledger, "P-1", &log_key, signer).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
+    }
+
+    // Every altered byte is refused, including the masked bodies that no hash covers.
     let bytes = package.as_bytes();
     for index in (0..bytes.len()).step_by(3) {
         let mut altered = bytes.to_vec();
@@ -234,6 +359,28 @@ fn disclosure_packages_hold_only_the_person_and_refuse_any_altered_byte() {
         assert!(disclosure::check(&text, &vkey, &[]).is_err(), "flipping byte {index} went unnoticed");
     }
     // A different log key refuses it too.
-    let other = SecretKey::generate(KeyName::parse("test.example/privacy").unwrap()).unwrap();
-    assert!(disclosure::check(&package, other.public(), &[]).is_err());
+    let impostor = SecretKey::generate(KeyName::parse("test.example/privacy").unwrap()).unwrap();
+    assert!(disclosure::check(&package, impostor.public(), &[]).is_err());
+    // A package that shows someone else in full is refused even when correctly signed: the
+    // signer cannot sign a leak into a valid package. (Unmask the joint report by hand.)
+    let mut value: Value = serde_json::from_str(&package).unwrap();
+    let item = value["records"].as_array_mut().unwrap().iter_mut().find(|i| i["line"]["entry"]["seq"] == 9).unwrap();
+    let line = ledger.raw_line(9).unwrap();
+    item["line"] = serde_json::from_slice(&line).unwrap();
+    item.as_object_mut().unwrap().remove("masked");
+    value.as_object_mut().unwrap().remove("signature");
+    let unsigned = lianlog_ledger::canonical::encode(&value, "package").unwrap();
+    let signature = fixture.officer.signature_value(&[b"lianlog-disclosure/v2\n".as_slice(), &unsigned].concat());
+    value["signature"] = json!(signature);
+    let leaked =
+        format!("{}\n", String::from_utf8(lianlog_ledger::canonical::encode(&value, "package").unwrap()).unwrap());
+    let err = disclosure::check(&leaked, &vkey, &[]).unwrap_err();
+    assert!(err.message().contains("also about someone else"), "{err}");
+
+    // Version 1 packages are still checked, and still refuse a record that names someone else.
+    let v1 = v1_package(&ledger, "P-2", &[3, 7], &log_key);
+    let checked = disclosure::check(&v1, &vkey, &[]).unwrap();
+    assert_eq!((checked.format.as_str(), checked.records.len(), checked.signer), ("lianlog-disclosure/v1", 2, None));
+    let v1 = v1_package(&ledger, "P-2", &[2, 3], &log_key);
+    assert!(disclosure::check(&v1, &vkey, &[]).unwrap_err().message().contains("does not name P-2"));
 }

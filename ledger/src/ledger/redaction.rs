@@ -24,17 +24,28 @@ pub struct Redacted {
     pub target: u64,
     pub by: u64,
     pub entry_hash: crate::record::EntryHash,
+    /// The `correction` entry that carries the replacement body, if one was given.
+    pub replacement: Option<u64>,
+}
+
+/// A replacement body for a redacted record (the original with the sensitive parts removed) and
+/// the officer's key that signs it: it is written as a `correction` of the target, which needs
+/// the officer role, and its body is withheld from exports like any record's.
+pub struct Replacement<'a> {
+    pub body: Value,
+    pub officer: &'a SecretKey,
 }
 
 impl Ledger {
     /// Redact the body of entry `target`: append a `ledger.redact` entry signed by `admin` with
-    /// `reason` (and an optional `replacement` body for the projections), remove the body and salt
-    /// from the stored line, and rebuild the derived store from the log.
+    /// `reason` — preceded, in the same all-or-nothing batch, by the `replacement` as a
+    /// `correction` of the target, which the projections use (see `ReplacementScan`) — remove the
+    /// body and salt from the stored line, and rebuild the derived store from the log.
     pub fn redact(
         &mut self,
         target: u64,
         reason: &str,
-        replacement: Option<Value>,
+        replacement: Option<Replacement<'_>>,
         admin: &SecretKey,
     ) -> Result<Redacted> {
         let line = self.read(target)?;
@@ -50,27 +61,50 @@ impl Ledger {
         if reason.trim().is_empty() {
             return Err(Error::bad_input("--reason: say why the body is removed (it is recorded in the ledger)"));
         }
-        let mut body = json!({
-            "target": {"seq": target, "entry_hash": line.entry_hash.to_hex()},
-            "reason": reason,
-        });
-        if let Some(replacement) = replacement {
+        let by = self.size() + u64::from(replacement.is_some());
+        let mut drafts = Vec::new();
+        let mut keys = Vec::new();
+        if let Some(Replacement { body, officer }) = replacement {
             let v = line.line.entry.record.v;
-            crate::schema::validate(&kind, v, &replacement, line.line.entry.time)
-                .map_err(|e| Error::bad_input(format!("the replacement is not a valid {kind} v{v} body: {e}")))?;
-            body["replacement"] = replacement;
+            // A body of the record's own schema version is brought to the current one, as a
+            // correction's body is.
+            let body = match crate::schema::validate(&kind, v, &body, line.line.entry.time) {
+                Ok(()) => crate::schema::upcast(&kind, v, &body),
+                Err(_) => body,
+            };
+            drafts.push(Draft::new(
+                "correction",
+                json!({
+                    "target": {"seq": target, "hash": line.entry_hash.to_hex()},
+                    "reason": format!("内容删除后的替代内容 (replacement of a redacted body; ledger.redact at seq {by})"),
+                    "body": body,
+                }),
+            ));
+            keys.push(officer);
         }
-        let by = self.size();
+        drafts.push(Draft::new(
+            "ledger.redact",
+            json!({"target": {"seq": target, "entry_hash": line.entry_hash.to_hex()}, "reason": reason}),
+        ));
+        keys.push(admin);
         write_intent(self.dir(), target, by)?;
-        let appended = match self.append_with(&[Draft::new("ledger.redact", body)], &[admin], true) {
-            Ok(mut appended) => appended.pop().ok_or_else(|| Error::bad_input("nothing appended"))?,
+        let appended = match self.append_with(&drafts, &keys, true) {
+            Ok(appended) => appended,
             Err(err) => {
                 let _ = std::fs::remove_file(self.dir().join(INTENT_FILE));
-                return Err(err);
+                return Err(match (drafts.len(), err.kind()) {
+                    (2, ErrorKind::Unauthorized) => Error::unauthorized(format!(
+                        "{}; the replacement is written as a correction (更正) of seq {target}, which an officer's key signs",
+                        err.message()
+                    )),
+                    _ => err,
+                });
             }
         };
-        self.apply_redaction(target, appended.seq)?;
-        Ok(Redacted { target, by: appended.seq, entry_hash: line.entry_hash })
+        let by = appended.last().map(|a| a.seq).ok_or_else(|| Error::bad_input("nothing appended"))?;
+        self.apply_redaction(target, by)?;
+        let replacement = (appended.len() == 2).then(|| appended[0].seq);
+        Ok(Redacted { target, by, entry_hash: line.entry_hash, replacement })
     }
 
     /// Rewrite the target's line into its redacted form (if it still holds its body), rebuild the
