@@ -411,6 +411,8 @@ fn a_body_redacted_between_archives_does_not_come_back() {
         .arg(&f.admin)
         .arg("--replacement")
         .arg(&replacement)
+        .arg("--replacement-key")
+        .arg(&f.qian)
         .assert()
         .success();
     append_interview(&f, "钱二");
@@ -424,7 +426,7 @@ fn a_body_redacted_between_archives_does_not_come_back() {
     let (code, stdout) = verify(&paths);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(
-        stdout.contains(&format!("WARNING: {} still holds the body of seq 10, which seq 11", full.display()))
+        stdout.contains(&format!("WARNING: {} still holds the body of seq 10, which seq 12", full.display()))
             && stdout.contains(&inc.display().to_string())
             && stdout.contains("lianlog snapshot redact"),
         "{stdout}"
@@ -435,7 +437,7 @@ fn a_body_redacted_between_archives_does_not_come_back() {
     let warning = &report["warnings"][0];
     assert_eq!(
         (&warning["archive"], &warning["seq"], &warning["redacted_by"], &warning["redacted_in"]),
-        (&json!(full), &json!(10), &json!(11), &json!(inc))
+        (&json!(full), &json!(10), &json!(12), &json!(inc))
     );
     assert!(warning["command"].as_str().unwrap().starts_with("lianlog snapshot redact "), "{warning}");
 

@@ -736,7 +736,8 @@ fn a_body_redacted_after_an_archive_stays_removed() {
         "held_on": "2025-03-10",
         "reason": "（已删除）",
     });
-    let by = f.ledger.redact(target, "依申请删除", Some(replacement.clone()), &f.admin).unwrap().by;
+    let replacing = lianlog_ledger::ledger::Replacement { body: replacement.clone(), officer: &f.officer };
+    let by = f.ledger.redact(target, "依申请删除", Some(replacing), &f.admin).unwrap().by;
     f.add(2);
     let inc = f.create(Some(&full), true);
     let paths = vec![full.clone(), inc.clone()];
