@@ -372,6 +372,17 @@ fn a_replayed_record_is_not_archived_after_the_archive_it_copies() {
 
 const MARKER: &str = "被删除的谈话内容-MARKER-7f3a";
 
+/// The log segments of the ledger at `dir`, in order, concatenated.
+fn log_bytes(dir: &Path) -> Vec<u8> {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort();
+    segments.iter().flat_map(|p| std::fs::read(p).unwrap()).collect()
+}
+
 fn holds(bytes: &[u8], needle: &str) -> bool {
     bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
@@ -453,9 +464,8 @@ fn a_body_redacted_between_archives_does_not_come_back() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{:?}", output_text(&output));
-    let restored_log: Vec<u8> =
-        std::fs::read_dir(into.join("log")).unwrap().flat_map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
-    assert_eq!(restored_log, std::fs::read(f.segment()).unwrap(), "the restored log is the live log");
+    let restored_log = log_bytes(&into);
+    assert_eq!(restored_log, log_bytes(&f.ledger), "the restored log is the live log");
     let on_restored = |args: &[&str]| {
         let output = lianlog().arg("--ledger").arg(&into).args(args).output().unwrap();
         let (stdout, stderr) = output_text(&output);
@@ -510,6 +520,20 @@ fn a_body_redacted_between_archives_does_not_come_back() {
     let (code, stdout) = verify(&[new_full.clone(), inc.clone()]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(!stdout.contains("WARNING"), "{stdout}");
+    // And restores the same ledger.
+    let again = f.root.join("restored-again");
+    lianlog()
+        .args(["snapshot", "restore"])
+        .arg(&new_full)
+        .arg(&inc)
+        .arg("--into")
+        .arg(&again)
+        .arg("--log-key")
+        .arg(f.ledger.join("log-key.pem"))
+        .assert()
+        .success();
+    let again_log = log_bytes(&again);
+    assert_eq!(again_log, restored_log);
     // Into the old directory: refused, nothing replaced.
     let output = lianlog().args(["snapshot", "redact"]).args(&paths).arg("--out").arg(&out).output().unwrap();
     assert!(!output.status.success());
