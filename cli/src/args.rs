@@ -91,7 +91,7 @@ pub enum Command {
     Stats(StatsArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
-    /// Archives: create, verify, restore, list (快照归档). See docs/ARCHIVING.md.
+    /// Archives: create, verify, restore, redact, list (快照归档). See docs/ARCHIVING.md.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
     /// Measure this machine's limits, then the ledger's speed on a fresh ledger of generated
@@ -148,6 +148,24 @@ pub enum SnapshotCommand {
         /// The ledger's log key file (from your key backup): genesis must name it.
         #[arg(long, value_name = "FILE")]
         log_key: PathBuf,
+    },
+    /// Rewrite archives that still hold bodies which a later archive of the sequence redacts
+    /// (`snapshot verify` warns of them): verify the sequence, write in --out DIR a new copy of
+    /// each such archive with those bodies removed (same checkpoint, proofs and entry hashes; no
+    /// key needed), verify the new sequence, then rename the new files into place. Nothing is
+    /// overwritten; destroy the old archives, and every copy of them, yourself.
+    Redact {
+        /// The archives, in any order: the one holding the body and the one holding its
+        /// `ledger.redact` entry must both be given (best: the whole sequence).
+        #[arg(required = true, value_name = "ARCHIVE")]
+        archives: Vec<PathBuf>,
+        /// Directory for the new archives (created if missing; an existing file is never
+        /// replaced, so it must not hold archives of the same ranges: not the old directory).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The expected log key (vkey), as for `snapshot verify`.
+        #[arg(long)]
+        vkey: Option<String>,
     },
     /// List the archives in a directory, their ranges, and whether they form an unbroken
     /// sequence (from their manifests; `snapshot verify` checks their contents).

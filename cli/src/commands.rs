@@ -524,6 +524,12 @@ impl Answering {
             loaded.report.origin,
             loaded.size().saturating_sub(1)
         );
+        if !loaded.report.stale_bodies.is_empty() {
+            eprintln!(
+                "lianlog: {} record(s) whose body an earlier archive still holds are answered redacted, as a later archive's ledger.redact entry says (`lianlog snapshot verify` names those archives)",
+                loaded.report.stale_bodies.len()
+            );
+        }
         let end = match as_of {
             Some(text) => resolve_as_of(text, loaded.size(), |date| loaded.entries_until(date))?,
             None => loaded.size(),

@@ -1,4 +1,4 @@
-//! `lianlog snapshot …`: archives (create, verify, restore, list) and the progress bar of long
+//! `lianlog snapshot …`: archives (create, verify, restore, redact, list) and the progress bar of long
 //! operations. The work is in `lianlog_ledger::archive`; this renders it.
 
 use std::io::{IsTerminal as _, Write as _};
@@ -80,6 +80,7 @@ pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<Ex
         }
         SnapshotCommand::Verify { archives, vkey } => verify(&archives, vkey.as_deref(), json_output),
         SnapshotCommand::Restore { archives, into, log_key } => restore(&archives, &into, &log_key, json_output),
+        SnapshotCommand::Redact { archives, out, vkey } => redact(&archives, &out, vkey.as_deref(), json_output),
         SnapshotCommand::List { dir } => list(&dir, json_output),
     }
 }
@@ -207,6 +208,15 @@ fn report_json(report: &SequenceReport, seconds: f64) -> Value {
         })).collect::<Vec<_>>(),
         "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "reason": r.reason})).collect::<Vec<_>>(),
         "not_checked": report.not_checked,
+        "warnings": report.stale_bodies.iter().map(|stale| json!({
+            "warning": "redacted body still archived",
+            "archive": stale.archive,
+            "seq": stale.seq,
+            "redacted_by": stale.by,
+            "redacted_in": stale.by_archive,
+            "message": stale_message(stale),
+            "command": redact_command(report),
+        })).collect::<Vec<_>>(),
         "seconds": seconds,
     })
 }
@@ -244,8 +254,94 @@ fn print_report(report: &SequenceReport, seconds: f64) {
     for note in &report.not_checked {
         println!("  not checked: {note}");
     }
+    for stale in &report.stale_bodies {
+        println!("  WARNING: {}", stale_message(stale));
+    }
+    if !report.stale_bodies.is_empty() {
+        println!(
+            "  rewrite them without those bodies with:\n    {}\n  then destroy the old archives and every copy of them (docs/ARCHIVING.md section 7)",
+            redact_command(report)
+        );
+    }
     let entries = report.end - report.first_seq;
     println!("  time      {seconds:.3} s ({:.0} entries/s)", entries as f64 / seconds.max(1e-9));
+}
+
+fn stale_message(stale: &archive::StaleBody) -> String {
+    format!(
+        "{} still holds the body of seq {}, which seq {} (in {}) redacts",
+        stale.archive.display(),
+        stale.seq,
+        stale.by,
+        stale.by_archive.display()
+    )
+}
+
+/// The command that rewrites the archives of `report` without the bodies they redact.
+fn redact_command(report: &SequenceReport) -> String {
+    let archives: Vec<String> = report.archives.iter().map(|a| shell_word(&a.path.display().to_string())).collect();
+    format!("lianlog snapshot redact {} --out NEW_DIR", archives.join(" "))
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
+    let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
+    let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
+    let mut bar = Bar::new(json_output);
+    let result = archive::redact(archives, out, &options, &mut |p| bar.update(p));
+    bar.finish();
+    let (report, rewritten) = match result? {
+        Ok(done) => done,
+        Err(failure) => {
+            if json_output {
+                print_json(
+                    &json!({"ok": false, "archive": failure.archive, "seq": failure.seq, "reason": failure.reason}),
+                );
+            } else {
+                println!("verification FAILED, nothing was written: {failure}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if json_output {
+        print_json(&json!({
+            "ok": true,
+            "root": hex(&report.root),
+            "rewritten": rewritten.iter().map(|r| json!({
+                "from": r.from,
+                "archive": r.path,
+                "bytes": r.bytes,
+                "removed": r.removed.iter().map(|(seq, by)| json!({"seq": seq, "redacted_by": by})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rewritten.is_empty() {
+        println!(
+            "nothing to do: no archive of the {} given holds a body that a later one redacts",
+            report.archives.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for done in &rewritten {
+        let seqs: Vec<String> =
+            done.removed.iter().map(|(seq, by)| format!("seq {seq} (redacted by seq {by})")).collect();
+        println!("wrote {} without the body of {}", done.path.display(), seqs.join(", "));
+        println!("  replaces {}", done.from.display());
+    }
+    println!(
+        "the new sequence verified (root {}); now replace the old archives with the new ones and destroy the old ones and every copy of them (offline copies too)",
+        hex(&report.root)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool) -> Result<ExitCode> {
@@ -259,6 +355,10 @@ fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool)
     if json_output {
         let mut value = report_json(&restored.report, seconds);
         value["restored"] = json!(restored.dir);
+        // Applied in the restored ledger: its log holds these lines in their redacted form.
+        value["redactions_applied"] = json!(
+            restored.report.stale_bodies.iter().map(|s| json!({"seq": s.seq, "redacted_by": s.by})).collect::<Vec<_>>()
+        );
         print_json(&value);
     } else {
         println!(
@@ -269,6 +369,14 @@ fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool)
         );
         println!("  origin    {}", restored.report.origin);
         println!("  root      {}", hex(&restored.root));
+        for stale in &restored.report.stale_bodies {
+            println!(
+                "  redacted  seq {} (body still in {}; removed by seq {} of a later archive)",
+                stale.seq,
+                stale.archive.display(),
+                stale.by
+            );
+        }
         println!("  time      {seconds:.3} s ({:.0} entries/s)", restored.entries as f64 / seconds.max(1e-9));
         println!("check it with: lianlog --ledger {} verify", restored.dir.display());
     }

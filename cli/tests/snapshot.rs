@@ -330,3 +330,213 @@ fn as_of_and_archive_answers_equal_a_ledger_cut_there() {
         assert_eq!(from_archives(&past), json_of(&cut.ledger, question), "{question:?} as of 9");
     }
 }
+
+/// A copy of the record at `original` (its record, signature, salt and body, all genuine),
+/// chained after the last line of the log as the next entry: a replay written behind the
+/// ledger's back.
+fn replay_of(f: &Fixture, original: usize) {
+    use lianlog_ledger::record::{Entry, ParsedLine, StoredLine};
+    let mut lines = f.log_lines();
+    let copied = ParsedLine::parse(&lines[original]).unwrap();
+    let last = ParsedLine::parse(lines.last().unwrap()).unwrap();
+    let entry = Entry {
+        seq: last.line.entry.seq + 1,
+        prev: last.entry_hash,
+        time: lianlog_ledger::Timestamp::now().max(last.line.entry.time),
+        record: copied.line.entry.record.clone(),
+        sig: copied.line.entry.sig.clone(),
+    };
+    let mut line = StoredLine { entry, body: copied.line.body }.to_line().unwrap();
+    line.pop();
+    lines.push(line);
+    f.write_log_lines(&lines);
+}
+
+/// A record of the full archive copied into the range of the next one: `create --since latest`
+/// refuses to seal it (the ids of the records before the range are read from the log), and
+/// nothing is written. (Only the library can make such an archive; ledger/tests/archive.rs
+/// shows that `snapshot verify`, restores and `--archive` queries refuse it.)
+#[test]
+fn a_replayed_record_is_not_archived_after_the_archive_it_copies() {
+    let f = Fixture::build();
+    let out = f.root.join("archives");
+    create(&f, &out, &[]);
+    append_interview(&f, "赵一");
+    replay_of(&f, 5);
+    let output = f.cmd().args(["snapshot", "create", "--out"]).arg(&out).args(["--since", "latest"]).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(!output.status.success(), "a replayed record was archived: {stdout}{stderr}");
+    assert!(stderr.contains("the record of seq 5 appears again"), "{stderr}");
+    assert_eq!(archives_in(&out).len(), 1, "nothing new was written");
+}
+
+const MARKER: &str = "被删除的谈话内容-MARKER-7f3a";
+
+/// The log segments of the ledger at `dir`, in order, concatenated.
+fn log_bytes(dir: &Path) -> Vec<u8> {
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(dir.join("log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort();
+    segments.iter().flat_map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+fn holds(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Every file under `dir` (recursively) that holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for item in std::fs::read_dir(dir).unwrap() {
+        let path = item.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_holding(&path, needle));
+        } else if holds(&std::fs::read(&path).unwrap(), needle) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// Full archive, `redact`, incremental archive: the full archive still holds the body. Restore
+/// and `--archive` queries apply the redaction found in the later archive (the restored log is
+/// the live log, byte for byte, and no file of the restored ledger holds the body);
+/// `snapshot verify` warns and names the command that rewrites the archive; `snapshot redact`
+/// writes the archive again without the body.
+#[test]
+fn a_body_redacted_between_archives_does_not_come_back() {
+    let f = Fixture::build();
+    append_interview(&f, MARKER);
+    let target = "10";
+    let out = f.root.join("archives");
+    create(&f, &out, &["--no-compress"]);
+    let full = archives_in(&out).remove(0);
+    assert!(holds(&std::fs::read(&full).unwrap(), MARKER), "the full archive holds the body");
+    let replacement = f.root.join("replacement.json");
+    std::fs::write(&replacement, interview_body("（姓名已删除）", "（已删除）").to_string()).unwrap();
+    f.cmd()
+        .args(["redact", target, "--reason", "依当事人申请删除", "--key"])
+        .arg(&f.admin)
+        .arg("--replacement")
+        .arg(&replacement)
+        .arg("--replacement-key")
+        .arg(&f.qian)
+        .assert()
+        .success();
+    append_interview(&f, "钱二");
+    create(&f, &out, &["--since", "latest", "--no-compress"]);
+    let paths = archives_in(&out);
+    assert_eq!(paths.len(), 2);
+    let inc = paths[1].clone();
+    assert!(files_holding(&f.ledger, MARKER).is_empty(), "the live ledger holds no copy");
+
+    // `snapshot verify`: OK, with a warning naming the archive, the seqs and the command.
+    let (code, stdout) = verify(&paths);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains(&format!("WARNING: {} still holds the body of seq 10, which seq 12", full.display()))
+            && stdout.contains(&inc.display().to_string())
+            && stdout.contains("lianlog snapshot redact"),
+        "{stdout}"
+    );
+    let output = lianlog().args(["--json", "snapshot", "verify"]).args(&paths).output().unwrap();
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let warning = &report["warnings"][0];
+    assert_eq!(
+        (&warning["archive"], &warning["seq"], &warning["redacted_by"], &warning["redacted_in"]),
+        (&json!(full), &json!(10), &json!(12), &json!(inc))
+    );
+    assert!(warning["command"].as_str().unwrap().starts_with("lianlog snapshot redact "), "{warning}");
+
+    // Restored: the redacted line, as in the live log; the body nowhere.
+    let into = f.root.join("restored");
+    let output = lianlog()
+        .args(["snapshot", "restore"])
+        .args(&paths)
+        .arg("--into")
+        .arg(&into)
+        .arg("--log-key")
+        .arg(f.ledger.join("log-key.pem"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{:?}", output_text(&output));
+    let restored_log = log_bytes(&into);
+    assert_eq!(restored_log, log_bytes(&f.ledger), "the restored log is the live log");
+    let on_restored = |args: &[&str]| {
+        let output = lianlog().arg("--ledger").arg(&into).args(args).output().unwrap();
+        let (stdout, stderr) = output_text(&output);
+        assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
+        stdout
+    };
+    for args in
+        [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]]
+    {
+        let stdout = on_restored(args);
+        assert!(!stdout.contains(MARKER), "{args:?}: {stdout}");
+    }
+    for args in [&["show", target][..], &["dossier", "P-1001"]] {
+        assert_eq!(json_of(&into, args), json_of(&f.ledger, args), "{args:?} as on the live ledger");
+    }
+    on_restored(&["verify"]);
+    assert_eq!(files_holding(&into, MARKER), Vec::<PathBuf>::new());
+
+    // Queried from the archives: the replacement, never the body; as the live ledger answers.
+    let live_dossier = json_of(&f.ledger, &["dossier", "P-1001"]).to_string();
+    assert!(live_dossier.contains("（已删除）") && !live_dossier.contains(MARKER), "{live_dossier}");
+    for args in
+        [&["show", target][..], &["--json", "show", target], &["dossier", "P-1001"], &["--json", "dossier", "P-1001"]]
+    {
+        let output = lianlog()
+            .arg("--archive")
+            .arg(&full)
+            .arg("--archive")
+            .arg(&inc)
+            .args(args)
+            .current_dir(&f.root)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = output_text(&output);
+        assert!(output.status.success(), "{args:?}: {stdout}{stderr}");
+        assert!(!stdout.contains(MARKER), "{args:?}: {stdout}");
+        if args[0] == "--json" {
+            assert_eq!(serde_json::from_str::<Value>(&stdout).unwrap(), json_of(&f.ledger, &args[1..]), "{args:?}");
+        }
+    }
+
+    // `snapshot redact`: a new full archive without the body; the sequence verifies clean.
+    let rewritten = f.root.join("rewritten");
+    let output = lianlog().args(["snapshot", "redact"]).args(&paths).arg("--out").arg(&rewritten).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let new_full = rewritten.join(full.file_name().unwrap());
+    assert!(stdout.contains(&new_full.display().to_string()) && stdout.contains("seq 10"), "{stdout}");
+    assert_eq!(archives_in(&rewritten), vec![new_full.clone()], "only the archive that held the body");
+    assert!(!holds(&std::fs::read(&new_full).unwrap(), MARKER));
+    assert!(holds(&std::fs::read(&full).unwrap(), MARKER), "the old archive is the operator's to destroy");
+    let (code, stdout) = verify(&[new_full.clone(), inc.clone()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("WARNING"), "{stdout}");
+    // And restores the same ledger.
+    let again = f.root.join("restored-again");
+    lianlog()
+        .args(["snapshot", "restore"])
+        .arg(&new_full)
+        .arg(&inc)
+        .arg("--into")
+        .arg(&again)
+        .arg("--log-key")
+        .arg(f.ledger.join("log-key.pem"))
+        .assert()
+        .success();
+    let again_log = log_bytes(&again);
+    assert_eq!(again_log, restored_log);
+    // Into the old directory: refused, nothing replaced.
+    let output = lianlog().args(["snapshot", "redact"]).args(&paths).arg("--out").arg(&out).output().unwrap();
+    assert!(!output.status.success());
+    assert!(output_text(&output).1.contains("already exists"), "{:?}", output_text(&output));
+    assert!(holds(&std::fs::read(&full).unwrap(), MARKER));
+}

@@ -20,6 +20,17 @@
 //! `first_seq` against the previous checkpoint and the entries, the previous entry and each key
 //! line by an inclusion proof under that root, the members by SHA-256. Only `tool` is a label.
 //!
+//! # Across archives
+//!
+//! A sequence of archives is held to what `lianlog verify` holds one log to: the verifier's
+//! state at the end of one archive ([`Resume`]: chain head, key registry, Merkle frontier,
+//! pending redactions and the ids of every record so far, 24 bytes an entry) is where the next
+//! one starts, so a record replayed in a later archive is refused as in a log. `create --since`
+//! reads those ids from the log's lines before the range. A redaction found in a later archive
+//! applies to the earlier ones: [`restore`] writes the redacted line form, [`Loaded`] answers
+//! with it, [`verify`] reports the archives that still hold such a body
+//! ([`SequenceReport::stale_bodies`]) and [`redact`] rewrites them without it.
+//!
 //! # Projection state
 //!
 //! Archives do not store projection state: `--archive` queries replay the verified entries into
@@ -43,10 +54,10 @@ use crate::keys::{PublicKey, SecretKey};
 use crate::ledger::{Ledger, PastState, replay_projections};
 use crate::merkle::{CompactRange, Hash};
 use crate::note::Checkpoint;
-use crate::record::{EntryHash, ParsedLine, kind_keeps_body};
+use crate::record::{EntryHash, ParsedLine, StoredBody, StoredLine, kind_keeps_body};
 use crate::registry::KeyRegistry;
 use crate::time::Timestamp;
-use crate::verify::{Resume, Verifier, VerifyOptions};
+use crate::verify::{Resume, SeenRecords, Verifier, VerifyOptions};
 
 /// The manifest's `format`.
 pub const FORMAT: &str = "lianlog-archive-v1";
@@ -99,7 +110,8 @@ impl Limits {
 /// Progress of a long operation, for a caller that shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
-    /// What is being done: `checking`, `writing`, `verifying`, `restoring`, `indexing`. A total
+    /// What is being done: `reading` (the record ids before an incremental range), `checking`,
+    /// `writing`, `verifying`, `restoring`, `indexing`. A total
     /// of 0 means the amount of work is not known.
     pub phase: &'static str,
     pub done: u64,
@@ -633,6 +645,23 @@ pub struct SequenceReport {
     /// Checks that need entries outside the archives given (a sequence that does not start at 0,
     /// a redaction whose entry comes after the last archive).
     pub not_checked: Vec<String>,
+    /// Bodies that an archive still holds although a `ledger.redact` entry of the sequence
+    /// removes them (the archive was made before the redaction). Not a failure: the archive is
+    /// authentic. [`restore`] and [`Loaded`] apply these redactions; [`redact`] rewrites the
+    /// archives without the bodies.
+    pub stale_bodies: Vec<StaleBody>,
+}
+
+/// A body still held in an archive although a later entry redacts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleBody {
+    /// The archive holding the body.
+    pub archive: PathBuf,
+    /// The seq of the redacted record.
+    pub seq: u64,
+    /// The seq of the `ledger.redact` entry, and the archive holding it.
+    pub by: u64,
+    pub by_archive: PathBuf,
 }
 
 /// What verifying one archive carries to the next.
@@ -784,6 +813,9 @@ fn start_state(
         registry,
         tree,
         pending_redactions: BTreeMap::new(),
+        // The records before `first_seq` are not in this archive: the archive before it (if
+        // given) hands them over in `Carry`.
+        records: SeenRecords::default(),
     };
     Ok((resume, checkpoint, log_key))
 }
@@ -792,14 +824,14 @@ fn start_state(
 #[allow(clippy::too_many_arguments)]
 fn verify_archive(
     path: &Path,
-    carry: Option<&Carry>,
+    carry: Option<&mut Carry>,
     pinned: Option<&PublicKey>,
     limits: &Limits,
     progress: &mut dyn FnMut(Progress),
     done_before: u64,
     total: u64,
     collect: &mut dyn FnMut(u64, &[u8]),
-) -> Result<Checked<(Carry, ArchiveReport, crate::verify::RangeEnd)>> {
+) -> Result<Checked<Verified>> {
     let (mut stream, compressed) = open_stream(path, limits)?;
     Ok(verify_stream(&mut stream, path, compressed, carry, pinned, limits, progress, done_before, total, collect))
 }
@@ -809,14 +841,14 @@ fn verify_stream(
     stream: &mut Stream,
     path: &Path,
     compressed: bool,
-    carry: Option<&Carry>,
+    carry: Option<&mut Carry>,
     pinned: Option<&PublicKey>,
     limits: &Limits,
     progress: &mut dyn FnMut(Progress),
     done_before: u64,
     total: u64,
     collect: &mut dyn FnMut(u64, &[u8]),
-) -> Checked<(Carry, ArchiveReport, crate::verify::RangeEnd)> {
+) -> Checked<Verified> {
     let (manifest, checkpoint_note) = read_head_from(stream, limits)?;
     let checkpoint = Checkpoint::parse_text(
         &crate::note::Note::parse(&checkpoint_note)
@@ -836,7 +868,7 @@ fn verify_stream(
         )));
     }
     // Continuity with the archive before, before anything else: the most useful reason first.
-    if let Some(carry) = carry {
+    if let Some(carry) = carry.as_deref() {
         let prev_name = carry.path.display();
         if manifest.origin != carry.checkpoint.origin {
             return Err(problem(format!(
@@ -922,7 +954,13 @@ fn verify_stream(
                     "keys.jsonl does not give the key registry that {prev_name} and the archives before it end with"
                 )));
             }
-            Resume { pending_redactions: carry.resume.pending_redactions.clone(), ..own }
+            // What only the archives before know: their redactions still pending, and the ids
+            // of their records (moved, not copied: 24 bytes an entry, once).
+            Resume {
+                pending_redactions: std::mem::take(&mut carry.resume.pending_redactions),
+                records: std::mem::take(&mut carry.resume.records),
+                ..own
+            }
         } else {
             if !crate::merkle::verify_consistency(
                 previous_checkpoint.size,
@@ -1001,8 +1039,18 @@ fn verify_stream(
         checkpoint: checkpoint_note,
         entries: manifest.entries,
     };
-    let carry = Carry { path: path.to_path_buf(), resume: end.resume.clone(), checkpoint, log_key };
-    Ok((carry, report, end))
+    let crate::verify::RangeEnd { report: range, resume, earlier_targets } = end;
+    let carry = Carry { path: path.to_path_buf(), resume, checkpoint, log_key };
+    Ok(Verified { carry, report, range, earlier_targets })
+}
+
+/// What [`verify_stream`] found: the state to carry to the next archive, the archive's report,
+/// the verifier's report of its range and the redactions of lines before it.
+struct Verified {
+    carry: Carry,
+    report: ArchiveReport,
+    range: crate::verify::VerifyReport,
+    earlier_targets: Vec<(u64, EntryHash, u64)>,
 }
 
 /// The stored line at `seq` in the archive at `path` (for redaction targets; rare).
@@ -1069,12 +1117,12 @@ fn verify_collecting(
     let mut earlier_targets = Vec::new();
     let mut done = 0;
     for (first, end, path) in &ordered {
-        match verify_archive(path, carry.as_ref(), pinned, &options.limits, progress, done, total, collect)? {
-            Ok((next, report, range_end)) => {
-                redactions.extend(range_end.report.redactions);
-                earlier_targets.extend(range_end.earlier_targets.into_iter().map(|t| (path.clone(), t)));
-                archives.push(report);
-                carry = Some(next);
+        match verify_archive(path, carry.as_mut(), pinned, &options.limits, progress, done, total, collect)? {
+            Ok(verified) => {
+                redactions.extend(verified.range.redactions);
+                earlier_targets.extend(verified.earlier_targets.into_iter().map(|t| (path.clone(), t)));
+                archives.push(verified.report);
+                carry = Some(verified.carry);
             }
             Err(problem) => return Ok(Err(problem.at(path))),
         }
@@ -1087,6 +1135,9 @@ fn verify_collecting(
     if first_seq > 0 {
         not_checked.push(format!(
             "the sequence starts at seq {first_seq}: entries before it are known only through the first archive's keys.jsonl and its previous checkpoint"
+        ));
+        not_checked.push(format!(
+            "replayed records: whether a record of these archives repeats one of the entries before seq {first_seq} (give the archives from seq 0 to check it)"
         ));
     }
     // Redactions of lines in earlier archives of the sequence: check those lines.
@@ -1120,6 +1171,15 @@ fn verify_collecting(
     for (seq, (by, _)) in &last.resume.pending_redactions {
         not_checked.push(format!("seq {seq} says it was redacted by seq {by}, which is after the last archive given"));
     }
+    // Bodies that a later redaction removed but an archive still holds.
+    let holder_of = |seq: u64| archives.iter().find(|a| a.first_seq <= seq && seq < a.end).map(|a| a.path.clone());
+    let stale_bodies = redactions
+        .iter()
+        .filter(|r| !r.applied)
+        .filter_map(|r| {
+            Some(StaleBody { archive: holder_of(r.target)?, seq: r.target, by: r.by, by_archive: holder_of(r.by)? })
+        })
+        .collect();
     let end = last.resume.next_seq;
     Ok(Ok(SequenceReport {
         origin: last.resume.registry.origin.clone(),
@@ -1132,6 +1192,7 @@ fn verify_collecting(
         registry: last.resume.registry,
         redactions,
         not_checked,
+        stale_bodies,
         archives,
     }))
 }
@@ -1166,7 +1227,7 @@ pub struct Created {
 ///
 /// The range is verified first (the same checks as `lianlog verify`, resumed at its first seq),
 /// so that an archive never seals a damaged log under a fresh signature. The file is written
-/// under a temporary name in the output directory, fsync'd, renamed, and the directory fsync'd:
+/// under a temporary name in the output directory, fsync'd, linked to its name (never over an existing file), and the directory fsync'd:
 /// a crash leaves no half archive under the final name. An existing archive is never replaced.
 pub fn create(
     ledger: &Ledger,
@@ -1223,6 +1284,7 @@ pub fn create(
             keys.push(b'\n');
             key_lines.push(KeyLine { seq: *seq, proof: ledger.inclusion_proof(*seq, first)? });
         }
+        resume.records = records_before(ledger, first, &tree, progress)?;
         let before = ledger.read(first - 1)?;
         resume.head = before.entry_hash;
         resume.last_time = Some(before.line.entry.time);
@@ -1298,24 +1360,81 @@ pub fn create(
     if path.exists() {
         return Err(Error::bad_input(format!("{} already exists; an archive is never replaced", path.display())));
     }
-    let temporary = options.out_dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = write_archive(ledger, &manifest, &checkpoint, &keys, &temporary, options.zstd_level, progress)
-        .and_then(|()| {
-            if path.exists() {
-                return Err(Error::bad_input(format!(
-                    "{} already exists; an archive is never replaced",
-                    path.display()
-                )));
-            }
-            std::fs::rename(&temporary, &path).map_err(|err| Error::io("rename the new archive to", &path, err))?;
-            crate::fsio::sync_dir(&options.out_dir)
-        });
+    let temporary = temporary_name(&options.out_dir, &name);
+    let count = size - first;
+    let mut lines = |sink: &mut dyn FnMut(&[u8]) -> Result<()>| -> Result<()> {
+        for line in ledger.raw_lines_from(first)?.take(usize::try_from(count).unwrap_or(usize::MAX)) {
+            sink(&line?)?;
+        }
+        Ok(())
+    };
+    let changed = format!("{}: the log changed while the archive was being written", ledger.dir().display());
+    let written =
+        write_archive(&manifest, &checkpoint, &keys, &mut lines, &changed, &temporary, options.zstd_level, progress)
+            .and_then(|()| {
+                // Never replaces an archive, even one created meanwhile.
+                crate::fsio::link_new(&temporary, &path)?;
+                crate::fsio::sync_dir(&options.out_dir)
+            });
     if let Err(err) = written {
         let _ = std::fs::remove_file(&temporary);
         return Err(err);
     }
     let bytes = std::fs::metadata(&path).map_err(|err| Error::io("read", &path, err))?.len();
     Ok(Created { path, first_seq: first, end: size, root: manifest.root, bytes, entries_bytes })
+}
+
+/// The record ids of entries `0..first`, read from the log (not from the store or an archive:
+/// nothing but the lines themselves), so that the range archived next is checked against every
+/// record before it. The lines' entry hashes must give `tree` (the store's frontier at `first`,
+/// which [`check_continues`] matched to the previous archive's signed checkpoint): the ids are
+/// those of the entries the archives before sealed. Memory: 24 bytes an entry, as `verify`.
+fn records_before(
+    ledger: &Ledger,
+    first: u64,
+    tree: &CompactRange,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SeenRecords> {
+    use rayon::prelude::*;
+    let mut records = SeenRecords::default();
+    let mut frontier = CompactRange::new();
+    let mut lines = ledger.raw_lines_from(0)?.take(usize::try_from(first).unwrap_or(usize::MAX));
+    let mut seq = 0u64;
+    loop {
+        let chunk: Vec<Vec<u8>> = lines.by_ref().take(PROGRESS_EVERY as usize).collect::<Result<_>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        let parsed: Vec<std::result::Result<(EntryHash, [u8; 16]), String>> = chunk
+            .par_iter()
+            .map(|line| {
+                ParsedLine::parse(line)
+                    .map(|p| (p.entry_hash, p.line.entry.record.replay_id()))
+                    .map_err(|e| e.to_string())
+            })
+            .collect();
+        for item in parsed {
+            let damaged = |reason: String| {
+                Error::verification(format!("{}: seq {seq}: {reason}; run `lianlog verify`", ledger.dir().display()))
+                    .with_seq(seq)
+            };
+            let (hash, id) = item.map_err(damaged)?;
+            if let Some(earlier) = records.get(&id) {
+                return Err(damaged(format!("the record of seq {earlier} appears again: a replayed record")));
+            }
+            records.insert(id, seq);
+            frontier.append(hash.0).map_err(|e| Error::verification(e.to_string()))?;
+            seq += 1;
+        }
+        progress(Progress { phase: "reading", done: seq, total: first });
+    }
+    if seq != first || frontier.root() != tree.root() {
+        return Err(Error::verification(format!(
+            "{}: the log's first {first} entries do not give the tree the store and the previous archive have at size {first}: the log was altered; run `lianlog verify`",
+            ledger.dir().display()
+        )));
+    }
+    Ok(records)
 }
 
 fn refuse_damaged(ledger: &Ledger, failure: &crate::verify::VerifyFailure) -> Error {
@@ -1390,11 +1509,24 @@ impl Write for Sink {
     }
 }
 
+/// The temporary name an archive is written under in `dir` before it is renamed to `name`.
+fn temporary_name(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Lines to write: `each` calls its argument with every stored line (without its newline).
+type LineFeed<'a> = dyn FnMut(&mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> + 'a;
+
+/// Write an archive file at `path` (created new, fsync'd): the members, with the lines that
+/// `lines` gives as `entries.jsonl`, which must be exactly the ones the manifest's digest names
+/// (otherwise `changed` says why nothing was written).
+#[allow(clippy::too_many_arguments)]
 fn write_archive(
-    ledger: &Ledger,
     manifest: &Manifest,
     checkpoint: &str,
     keys: &[u8],
+    lines: &mut LineFeed<'_>,
+    changed: &str,
     path: &Path,
     level: Option<i32>,
     progress: &mut dyn FnMut(Progress),
@@ -1420,27 +1552,25 @@ fn write_archive(
     let count = manifest.end - manifest.first_seq;
     let mut hasher = Sha256::new();
     let mut written = 0u64;
-    for (index, line) in
-        ledger.raw_lines_from(manifest.first_seq)?.take(usize::try_from(count).unwrap_or(usize::MAX)).enumerate()
-    {
-        let mut line = line?;
-        line.push(b'\n');
-        hasher.update(&line);
-        written += line.len() as u64;
+    let mut index = 0u64;
+    let mismatch = || Error::verification(format!("{changed}; nothing was archived"));
+    lines(&mut |line: &[u8]| {
+        hasher.update(line);
+        hasher.update(b"\n");
+        written += line.len() as u64 + 1;
         if written > manifest.entries.bytes {
-            break;
+            return Err(mismatch());
         }
-        sink.write_all(&line).map_err(io)?;
-        if (index as u64 + 1).is_multiple_of(PROGRESS_EVERY) {
-            progress(Progress { phase: "writing", done: index as u64 + 1, total: count });
+        sink.write_all(line).and_then(|()| sink.write_all(b"\n")).map_err(io)?;
+        index += 1;
+        if index.is_multiple_of(PROGRESS_EVERY) {
+            progress(Progress { phase: "writing", done: index, total: count });
         }
-    }
+        Ok(())
+    })?;
     let digest: Hash = hasher.finalize().into();
     if written != manifest.entries.bytes || digest != manifest.entries.sha256 {
-        return Err(Error::verification(format!(
-            "{}: the log changed while the archive was being written; nothing was archived",
-            ledger.dir().display()
-        )));
+        return Err(mismatch());
     }
     sink.write_all(&[0u8; ustar::BLOCK][..ustar::padding(written)]).map_err(io)?;
     ustar::write_end(&mut sink).map_err(io)?;
@@ -1651,6 +1781,9 @@ fn write_restored(
     let log_dir = crate::log::SegmentLog::segment_dir(into);
     crate::fsio::create_private_dir(&log_dir)?;
     let limits = Limits::default();
+    // Bodies the archives still hold although a later entry of the chain redacts them: written
+    // in their redacted form, byte for byte what `lianlog redact` left in the live log.
+    let redact = later_redactions(report);
     let mut segment: Option<(PathBuf, std::io::BufWriter<File>, u64)> = None;
     let mut done = 0u64;
     for archive in &report.archives {
@@ -1665,6 +1798,10 @@ fn write_restored(
             read_member(&mut stream, &member, Some(&manifest.keys))?;
             // The digest check at the end of the member proves these are the verified bytes.
             for_each_entry(&mut stream, &manifest, &limits, |seq, line| {
+                let line = match redact.get(&seq) {
+                    Some(by) => redacted_form(&line, *by).map_err(|reason| problem_at(seq, reason))?,
+                    None => line,
+                };
                 let result = (|| -> Result<()> {
                     let start_new = match &segment {
                         None => true,
@@ -1718,6 +1855,182 @@ fn finish_segment(path: &Path, writer: std::io::BufWriter<File>) -> Result<()> {
     file.sync_all().map_err(|err| Error::io("sync", path, err))
 }
 
+/// The bodies a verified sequence still holds although a later entry redacts them: seq →
+/// redacting seq.
+fn later_redactions(report: &SequenceReport) -> BTreeMap<u64, u64> {
+    report.stale_bodies.iter().map(|stale| (stale.seq, stale.by)).collect()
+}
+
+/// The redacted form of a stored line (`{"entry":…,"redacted":BY}`, without the newline): the
+/// bytes `lianlog redact` leaves in the log. The entry, its hash and its signature are unchanged,
+/// so every checkpoint and proof still holds. A line without its body is returned as it is.
+fn redacted_form(line: &[u8], by: u64) -> std::result::Result<Vec<u8>, String> {
+    let parsed = ParsedLine::parse(line).map_err(|e| e.to_string())?;
+    if !matches!(parsed.line.body, StoredBody::Full { .. }) {
+        return Ok(line.to_vec());
+    }
+    let redacted = StoredLine { entry: parsed.line.entry, body: StoredBody::Redacted { by } };
+    let mut bytes = redacted.to_line().map_err(|e| e.to_string())?;
+    bytes.pop();
+    Ok(bytes)
+}
+
+// ---- removing redacted bodies from archives ---------------------------------------------------
+
+/// An archive rewritten by [`redact`].
+#[derive(Debug, Clone)]
+pub struct Rewritten {
+    /// The archive that still holds the bodies (to be destroyed, with its copies).
+    pub from: PathBuf,
+    /// The new archive, without them.
+    pub path: PathBuf,
+    /// (seq, redacting seq) of every body removed.
+    pub removed: Vec<(u64, u64)>,
+    /// The size of the new file.
+    pub bytes: u64,
+}
+
+/// Write, in `out_dir`, a new copy of every archive of the sequence `paths` that still holds a
+/// body which a later entry of the sequence redacts ([`SequenceReport::stale_bodies`]), with
+/// those lines in their redacted form. Nothing else changes: the checkpoint, the key lines, the
+/// proofs and every entry hash stay the same (a body is not part of its entry hash), so the new
+/// archive needs no key (a compressed one is written at [`DEFAULT_LEVEL`]). The sequence is verified first; the new files
+/// are written under temporary names, fsync'd, verified as the sequence with them in place of
+/// the old ones, and only then linked to their names (never over an existing file) and the directory fsync'd.
+/// The old archives are left alone: destroying them is the operator's act.
+pub fn redact(
+    paths: &[PathBuf],
+    out_dir: &Path,
+    options: &ArchiveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<std::result::Result<(SequenceReport, Vec<Rewritten>), ArchiveFailure>> {
+    let report = match verify(paths, options, progress)? {
+        Ok(report) => report,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let mut by_archive: BTreeMap<PathBuf, BTreeMap<u64, u64>> = BTreeMap::new();
+    for stale in &report.stale_bodies {
+        by_archive.entry(stale.archive.clone()).or_default().insert(stale.seq, stale.by);
+    }
+    if by_archive.is_empty() {
+        return Ok(Ok((report, Vec::new())));
+    }
+    std::fs::create_dir_all(out_dir).map_err(|err| Error::io("create directory", out_dir, err))?;
+    let mut planned = Vec::new();
+    for archive in report.archives.iter().filter(|a| by_archive.contains_key(&a.path)) {
+        let name = file_name(&report.origin, archive.first_seq, archive.end, archive.compressed);
+        let path = out_dir.join(&name);
+        if path.exists() {
+            return Err(Error::bad_input(format!(
+                "{} already exists; an archive is never replaced: give another --out directory",
+                path.display()
+            )));
+        }
+        planned.push((archive, temporary_name(out_dir, &name), path));
+    }
+    let remove_temporaries = |planned: &[(&ArchiveReport, PathBuf, PathBuf)]| {
+        for (_, temporary, _) in planned {
+            let _ = std::fs::remove_file(temporary);
+        }
+    };
+    let written = (|| -> Result<Vec<Rewritten>> {
+        let mut rewritten = Vec::new();
+        for (archive, temporary, path) in &planned {
+            let removed = &by_archive[&archive.path];
+            rewrite_archive(archive, removed, temporary, progress)?;
+            rewritten.push(Rewritten {
+                from: archive.path.clone(),
+                path: path.clone(),
+                removed: removed.iter().map(|(seq, by)| (*seq, *by)).collect(),
+                bytes: 0,
+            });
+        }
+        // The new sequence, with the new files in place of the old: it must verify, end at the
+        // same root, and hold no body that it redacts.
+        let replaced: Vec<PathBuf> = report
+            .archives
+            .iter()
+            .map(|a| planned.iter().find(|(p, _, _)| p.path == a.path).map_or(a.path.clone(), |(_, t, _)| t.clone()))
+            .collect();
+        let again = verify(&replaced, options, progress)?.map_err(Error::from)?;
+        if again.root != report.root || again.end != report.end || !again.stale_bodies.is_empty() {
+            return Err(Error::verification(
+                "the rewritten archives do not verify as the same sequence without the redacted bodies; nothing was written",
+            ));
+        }
+        for ((_, temporary, path), done) in planned.iter().zip(rewritten.iter_mut()) {
+            crate::fsio::link_new(temporary, path)?;
+            done.bytes = std::fs::metadata(path).map_err(|err| Error::io("read", path, err))?.len();
+        }
+        crate::fsio::sync_dir(out_dir)?;
+        Ok(rewritten)
+    })();
+    match written {
+        Ok(rewritten) => Ok(Ok((report, rewritten))),
+        Err(err) => {
+            remove_temporaries(&planned);
+            Err(err)
+        }
+    }
+}
+
+/// Write a copy of the verified `archive` at `path` with the lines of `removed` (seq →
+/// redacting seq) in their redacted form.
+fn rewrite_archive(
+    archive: &ArchiveReport,
+    removed: &BTreeMap<u64, u64>,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let limits = Limits::default();
+    let source = &archive.path;
+    // Stream the archive's lines, redacted, to `each`; the digest check at the end of the
+    // member proves they are the verified bytes. Returns the head and the keys member.
+    let stream_lines = |each: &mut dyn FnMut(&[u8]) -> Result<()>| -> Result<(Manifest, String, Vec<u8>)> {
+        let (mut stream, _) = open_stream(source, &limits)?;
+        let mut failed = None;
+        let checked = (|| -> Checked<(Manifest, String, Vec<u8>)> {
+            let (manifest, note) = read_head_from(&mut stream, &limits)?;
+            if manifest.entries != archive.entries || manifest.first_seq != archive.first_seq {
+                return Err(problem("it changed since it was verified"));
+            }
+            let member = expect_member(&mut stream, KEYS, &limits)?;
+            let keys = read_member(&mut stream, &member, Some(&manifest.keys))?;
+            for_each_entry(&mut stream, &manifest, &limits, |seq, line| {
+                let line = match removed.get(&seq) {
+                    Some(by) => redacted_form(&line, *by).map_err(|reason| problem_at(seq, reason))?,
+                    None => line,
+                };
+                each(&line).map_err(|err| {
+                    failed = Some(err);
+                    problem_at(seq, "write failed")
+                })
+            })
+            .and_then(|read| read.check(&manifest))?;
+            Ok((manifest, note, keys))
+        })();
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        checked.map_err(|p| Error::from(p.at(source)))
+    };
+    // Pass 1: the new digest of entries.jsonl.
+    let mut hasher = Sha256::new();
+    let mut bytes = 0u64;
+    let (mut manifest, note, keys) = stream_lines(&mut |line| {
+        hasher.update(line);
+        hasher.update(b"\n");
+        bytes += line.len() as u64 + 1;
+        Ok(())
+    })?;
+    manifest.entries = Digest { bytes, sha256: hasher.finalize().into() };
+    // Pass 2: write.
+    let mut feed = |sink: &mut dyn FnMut(&[u8]) -> Result<()>| stream_lines(sink).map(|_| ());
+    let level = archive.compressed.then_some(DEFAULT_LEVEL);
+    let changed = format!("{}: the archive changed while it was being rewritten", source.display());
+    write_archive(&manifest, &note, &keys, &mut feed, &changed, path, level, progress)
+}
+
 // ---- querying archives -----------------------------------------------------------------------
 
 /// Archives verified and loaded into memory for queries (`lianlog --archive FILE …`): every
@@ -1736,6 +2049,41 @@ struct MemoryLines {
 }
 
 impl MemoryLines {
+    /// Replace the lines at the seqs of `redactions` (seq → redacting seq) by their redacted
+    /// form, compacting the buffer in place (a redacted line is shorter than the line with its
+    /// body) and zeroing the freed tail, so that the removed bodies are not kept in memory.
+    fn redact(&mut self, redactions: &BTreeMap<u64, u64>) -> Result<()> {
+        let Some(first) = redactions.keys().next().and_then(|seq| usize::try_from(*seq).ok()) else { return Ok(()) };
+        let Some(&from) = self.starts.get(first) else { return Ok(()) };
+        let mut write = from;
+        for index in first..self.starts.len() {
+            let start = self.starts[index];
+            let end = self.starts.get(index + 1).copied().unwrap_or(self.bytes.len());
+            self.starts[index] = write;
+            match redactions.get(&(index as u64)) {
+                Some(by) => {
+                    let seq = index as u64;
+                    let new = redacted_form(&self.bytes[start..end], *by)
+                        .map_err(|reason| Error::verification(format!("seq {seq}: {reason}")).with_seq(seq))?;
+                    if new.len() > end - start {
+                        return Err(Error::verification(format!(
+                            "seq {seq}: the redacted line is longer than the line"
+                        )));
+                    }
+                    self.bytes[write..write + new.len()].copy_from_slice(&new);
+                    write += new.len();
+                }
+                None => {
+                    self.bytes.copy_within(start..end, write);
+                    write += end - start;
+                }
+            }
+        }
+        self.bytes[write..].fill(0);
+        self.bytes.truncate(write);
+        Ok(())
+    }
+
     fn get(&self, seq: u64) -> Option<&[u8]> {
         let index = usize::try_from(seq).ok()?;
         let start = *self.starts.get(index)?;
@@ -1793,6 +2141,9 @@ impl Loaded {
                 report.first_seq
             )));
         }
+        // Bodies that a later archive redacts are never answered: their lines take the
+        // redacted form, as in the live ledger (and the replacement body, if any, is shown).
+        lines.redact(&later_redactions(&report))?;
         lines.leaves = (0..report.end)
             .map(|seq| crate::query::LineSource::line(&lines, seq).map(|line| line.entry_hash.0))
             .collect::<Result<Vec<_>>>()?;

@@ -145,16 +145,24 @@ pub fn publish<T>(path: &Path, replace: bool, write: impl FnOnce(&mut File) -> R
         if replace {
             std::fs::rename(&temporary, path).map_err(|err| Error::io("replace", path, err))?;
         } else {
-            std::fs::hard_link(&temporary, path).map_err(|err| match err.kind() {
-                std::io::ErrorKind::AlreadyExists => already_exists(path),
-                _ => Error::io("create", path, err),
-            })?;
+            link_new(&temporary, path)?;
         }
         sync_dir(directory)?;
         Ok(value)
     })();
     let _ = std::fs::remove_file(&temporary);
     result
+}
+
+/// Give the complete, fsync'd file `temporary` the name `path` without ever replacing a file
+/// there (a hard link fails atomically if `path` exists), then drop the temporary name. The
+/// caller fsyncs the directory.
+pub fn link_new(temporary: &Path, path: &Path) -> Result<()> {
+    std::fs::hard_link(temporary, path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::AlreadyExists => already_exists(path),
+        _ => Error::io("create", path, err),
+    })?;
+    std::fs::remove_file(temporary).map_err(|err| Error::io("remove", temporary, err))
 }
 
 /// [`publish`] of `bytes`.

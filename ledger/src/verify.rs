@@ -98,6 +98,11 @@ pub struct Resume {
     /// Redacted lines before `next_seq` whose `ledger.redact` entry comes at or after it:
     /// seq → (redacting seq, entry hash).
     pub pending_redactions: BTreeMap<u64, (u64, EntryHash)>,
+    /// [`crate::record::Record::replay_id`] of the records of entries `0..next_seq`, so that a
+    /// record replayed after the resume point is found (one record, one entry, across archives).
+    /// Empty when those entries are not at hand (an incremental archive verified alone): then a
+    /// replay of an earlier record cannot be found, and the caller must say so.
+    pub records: SeenRecords,
 }
 
 /// The end of a verified range ([`Verifier::finish_range`]).
@@ -141,8 +146,8 @@ pub struct Verifier {
 /// the digits of a binary counter: 24 bytes per record and O(log n) runs to search. A hash map
 /// needed 25 bytes per slot with up to half its slots empty, and twice that while it grew
 /// (measured: a 1,000,000-entry verify peaked at 95 MB with a `HashMap`).
-#[derive(Debug, Default)]
-pub(crate) struct SeenRecords {
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SeenRecords {
     /// The newest ids, unsorted, searched linearly (at most [`SeenRecords::RECENT`]).
     recent: Vec<([u8; 16], u64)>,
     /// Sorted runs, largest first; each is at least twice as large as the next.
@@ -152,11 +157,21 @@ pub(crate) struct SeenRecords {
 impl SeenRecords {
     const RECENT: usize = 64;
 
-    pub(crate) fn get(&self, id: &[u8; 16]) -> Option<u64> {
+    /// The seq at which record id `id` was first seen, if it was.
+    pub fn get(&self, id: &[u8; 16]) -> Option<u64> {
         if let Some((_, seq)) = self.recent.iter().find(|(seen, _)| seen == id) {
             return Some(*seq);
         }
         self.runs.iter().find_map(|run| run.binary_search_by(|(seen, _)| seen.cmp(id)).ok().map(|i| run[i].1))
+    }
+
+    /// The number of ids held.
+    pub fn len(&self) -> usize {
+        self.recent.len() + self.runs.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every id with the seq it was first seen at, in no particular order.
@@ -164,7 +179,9 @@ impl SeenRecords {
         self.recent.iter().chain(self.runs.iter().flatten())
     }
 
-    pub(crate) fn insert(&mut self, id: [u8; 16], seq: u64) {
+    /// Add `id`, first seen at `seq` (the caller checks [`SeenRecords::get`] first: an id added
+    /// twice is found at either seq).
+    pub fn insert(&mut self, id: [u8; 16], seq: u64) {
         self.recent.push((id, seq));
         if self.recent.len() < Self::RECENT {
             return;
@@ -233,7 +250,7 @@ impl Verifier {
             roots,
             buffer: Vec::with_capacity(CHUNK),
             start: state.next_seq,
-            records: SeenRecords::default(),
+            records: state.records,
         }
     }
 
@@ -507,6 +524,7 @@ impl Verifier {
             registry: self.registry,
             tree: self.tree,
             pending_redactions: still_pending,
+            records: self.records,
         };
         Ok(RangeEnd { report, resume, earlier_targets })
     }
