@@ -377,6 +377,10 @@ pub struct DiscloseArgs {
     /// key lines cannot be proven by the ledger, so the issuer attests them).
     #[arg(long)]
     pub key: PathBuf,
+    /// Prove the records against this checkpoint (e.g. one witnesses cosigned, so that the person
+    /// can require their cosignatures) instead of a fresh one; it must cover the whole ledger.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// Replace an existing --out file (whole; a symbolic link there is replaced, never followed).
     #[arg(long)]
     pub force: bool,

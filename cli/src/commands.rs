@@ -188,9 +188,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Disclose(args) => {
             refuse_existing(&args.out, args.force)?;
             let ledger = open_reader(dir)?;
-            let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
             let signer = read_key(&args.key)?;
-            let package = lianlog_ledger::disclosure::disclose(&ledger, &args.person_id, &log_key, &signer)?;
+            use lianlog_ledger::disclosure::{PackageCheckpoint, disclose};
+            let package = match &args.checkpoint {
+                Some(path) => {
+                    let note = read_text(path)?;
+                    disclose(&ledger, &args.person_id, PackageCheckpoint::Given(&note), &signer)
+                        .map_err(|e| e.at(path.display()))?
+                }
+                None => {
+                    let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+                    disclose(&ledger, &args.person_id, PackageCheckpoint::Sign(&log_key), &signer)?
+                }
+            };
             write_output(&args.out, args.force, |file| {
                 file.write_all(package.text.as_bytes()).map_err(|err| Error::io("write", &args.out, err))
             })?;

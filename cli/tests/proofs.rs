@@ -288,15 +288,37 @@ fn a_named_cosigner_is_required_on_every_path() {
 
     // check disclosure: the package's checkpoint.
     let package = fixture.root.join("P-1001.json");
-    fixture.cmd().args(["disclose", "P-1001", "--out"]).arg(&package).assert().success();
+    fixture.cmd().args(["disclose", "P-1001", "--out"]).arg(&package).arg("--key").arg(&fixture.sun).assert().success();
     let (code, _, stderr) = check(&["check", "disclosure", "P-1001.json", "--vkey", &vkey, "--cosigner", &archive]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("P-1001.json: ") && stderr.contains("no cosignature by archive.office"), "{stderr}");
-    let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(&package).unwrap()).unwrap();
-    let note = value["checkpoint"].as_str().unwrap().to_string();
-    value["checkpoint"] = serde_json::Value::String(cosigned(&fixture, &note, &archive_key));
-    // serde_json's compact form of this package is its canonical (JCS) form.
-    write(&fixture, "P-1001.cosigned.json", &format!("{value}\n"));
+    // A package proven against a checkpoint of the whole ledger that the archive office cosigned.
+    let whole = stdout_of(fixture.cmd().arg("checkpoint"));
+    write(&fixture, "whole.cosigned", &cosigned(&fixture, &whole, &archive_key));
+    fixture
+        .cmd()
+        .args(["disclose", "P-1001", "--out"])
+        .arg(fixture.root.join("P-1001.cosigned.json"))
+        .arg("--key")
+        .arg(&fixture.sun)
+        .arg("--checkpoint")
+        .arg(fixture.root.join("whole.cosigned"))
+        .assert()
+        .success();
+    // A checkpoint that does not cover the whole ledger is refused, and nothing is written.
+    let (code, _, stderr) = output_of(
+        fixture
+            .cmd()
+            .args(["disclose", "P-1001", "--out"])
+            .arg(fixture.root.join("P-1001.old.json"))
+            .arg("--key")
+            .arg(&fixture.sun)
+            .arg("--checkpoint")
+            .arg(fixture.root.join("cp6.cosigned")),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("cp6.cosigned: the checkpoint covers 6 entries"), "{stderr}");
+    assert!(!fixture.root.join("P-1001.old.json").exists());
     let (code, stdout, stderr) =
         check(&["check", "disclosure", "P-1001.cosigned.json", "--vkey", &vkey, "--cosigner", &archive]);
     assert_eq!(code, Some(0), "{stderr}");

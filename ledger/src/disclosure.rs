@@ -391,11 +391,52 @@ impl Group {
     }
 }
 
+/// The checkpoint a package is proven against.
+#[derive(Clone, Copy)]
+pub enum PackageCheckpoint<'a> {
+    /// A fresh checkpoint of the whole ledger, signed now with the log key.
+    Sign(&'a SecretKey),
+    /// A checkpoint already signed by the log key — typically one witnesses have cosigned, so
+    /// that the person can require their cosignatures (`check disclosure --cosigner`) — which
+    /// must cover the whole ledger as it is now.
+    Given(&'a str),
+}
+
+/// A given checkpoint for a package: signed by this ledger's log key, for its origin, of its
+/// whole size and root (a package proves every record against one tree: the ledger's now).
+fn checked_given_checkpoint(ledger: &Ledger, note: &str) -> Result<String> {
+    let log_key = PublicKey::parse_vkey(&ledger.registry().log_key)?;
+    let verified = crate::note::open_checkpoint(note, &log_key, &[])?;
+    let given = &verified.checkpoint;
+    if given.origin != ledger.origin() {
+        return Err(Error::bad_input(format!(
+            "the checkpoint is for ledger {:?}, not {:?}",
+            given.origin,
+            ledger.origin()
+        )));
+    }
+    if given.size == ledger.size() && given.root != ledger.root() {
+        return Err(Error::verification(format!(
+            "the checkpoint and this ledger: {}",
+            crate::proof::fork_message(given.size, &given.root, &ledger.root())
+        )));
+    }
+    if given.size != ledger.size() {
+        return Err(Error::bad_input(format!(
+            "the checkpoint covers {} entries, but a package is proven against the whole ledger ({} entries) \
+             as it is now; have the latest checkpoint (`lianlog checkpoint`) cosigned and pass that one",
+            given.size,
+            ledger.size()
+        )));
+    }
+    Ok(note.to_string())
+}
+
 /// Build the package for `person` against a checkpoint of the whole ledger signed by `log_key`,
 /// signed by `signer` (an officer's or admin's key, active now).
 ///
 /// Refuses (bad input, nothing written) a person no record concerns.
-pub fn disclose(ledger: &Ledger, person: &str, log_key: &SecretKey, signer: &SecretKey) -> Result<Package> {
+pub fn disclose(ledger: &Ledger, person: &str, checkpoint: PackageCheckpoint, signer: &SecretKey) -> Result<Package> {
     let size = ledger.size();
     let signer_id = signer.public().identity();
     let registry = ledger.registry();
@@ -410,7 +451,10 @@ pub fn disclose(ledger: &Ledger, person: &str, log_key: &SecretKey, signer: &Sec
              granted in this ledger and not revoked (see `lianlog key list`)"
         )));
     }
-    let checkpoint = ledger.checkpoint(size, log_key)?;
+    let checkpoint = match checkpoint {
+        PackageCheckpoint::Sign(log_key) => ledger.checkpoint(size, log_key)?,
+        PackageCheckpoint::Given(note) => checked_given_checkpoint(ledger, note)?,
+    };
 
     // One pass over the log: the key-registry lines, and which records were corrected or
     // redacted (neither is indexed by person once the body is gone or corrected away).

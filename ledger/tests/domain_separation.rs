@@ -145,7 +145,13 @@ fn a_checkpoint_signature_or_cosignature_is_never_a_record_signature() {
 fn a_disclosure_signature_is_never_a_record_signature_nor_the_reverse() {
     let setup = setup();
     let ledger = Ledger::open(&setup.dir).unwrap();
-    let package = lianlog_ledger::disclosure::disclose(&ledger, "P-1001", &setup.log_key, &setup.officer).unwrap();
+    let package = lianlog_ledger::disclosure::disclose(
+        &ledger,
+        "P-1001",
+        lianlog_ledger::disclosure::PackageCheckpoint::Sign(&setup.log_key),
+        &setup.officer,
+    )
+    .unwrap();
     lianlog_ledger::disclosure::check(&package.text, setup.log_key.public(), &[]).unwrap();
     let record_line = ledger.read(2).unwrap();
     drop(ledger);

@@ -6,6 +6,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
+use lianlog_ledger::disclosure::PackageCheckpoint;
 use lianlog_ledger::ledger::Replacement;
 use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions, disclosure};
 use serde_json::{Value, json};
@@ -316,7 +317,8 @@ fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
         ("P-5", vec![(8, Masked), (9, Masked)]),
     ];
     for (person, records) in expected {
-        let package = disclosure::disclose(&ledger, person, &log_key, &fixture.officer).unwrap();
+        let package =
+            disclosure::disclose(&ledger, person, PackageCheckpoint::Sign(&log_key), &fixture.officer).unwrap();
         let checked = disclosure::check(&package.text, &vkey, &[]).unwrap_or_else(|e| panic!("{person}: {e}"));
         assert_eq!(checked.shown.into_iter().collect::<Vec<_>>(), records, "{person}");
         // The redaction without a replacement (of seq 4) is said to be withheld.
@@ -335,19 +337,21 @@ fn disclosure_packages_hold_what_concerns_the_person_and_nobody_else() {
         }
     }
     // P-1 sees their own data in the masked joint report.
-    let package = disclosure::disclose(&ledger, "P-1", &log_key, &fixture.officer).unwrap().text;
+    let package =
+        disclosure::disclose(&ledger, "P-1", PackageCheckpoint::Sign(&log_key), &fixture.officer).unwrap().text;
     assert!(package.contains("\"received_on\":\"2026-01-12\"") && package.contains(disclosure::MASK));
 
     // An unknown person is an error, and so is a person whose only record was redacted without
     // a replacement (the ledger no longer knows whom it named).
     for person in ["P-404", "P-3"] {
-        let err = disclosure::disclose(&ledger, person, &log_key, &fixture.officer).unwrap_err();
+        let err =
+            disclosure::disclose(&ledger, person, PackageCheckpoint::Sign(&log_key), &fixture.officer).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadInput, "{err}");
         assert!(err.message().contains("lianlog query --person"), "{err}");
     }
     // Only an officer or admin of the ledger, not revoked, may sign a package.
     for signer in [&other, &log_key] {
-        let err = disclosure::disclose(&ledger, "P-1", &log_key, signer).unwrap_err();
+        let err = disclosure::disclose(&ledger, "P-1", PackageCheckpoint::Sign(&log_key), signer).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err}");
     }
 
