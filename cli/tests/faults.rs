@@ -413,7 +413,8 @@ fn output_files_are_created_new_and_never_written_through_a_link() {
     // An existing file is refused and left as it was; disclose too.
     let existing = fixture.root.join("existing");
     std::fs::write(&existing, b"keep me").unwrap();
-    for args in [vec!["export", "--out"], vec!["disclose", "P-1", "--out"]] {
+    let officer = fixture.qian.to_str().unwrap();
+    for args in [vec!["export", "--out"], vec!["disclose", "P-1", "--key", officer, "--out"]] {
         let (code, _, stderr) = run(fixture.cmd().args(&args).arg(&existing));
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("already exists"), "{stderr}");

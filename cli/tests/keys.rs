@@ -318,7 +318,7 @@ fn a_replaced_log_key_signs_no_checkpoint() {
         vec!["checkpoint"],
         vec!["--json", "checkpoint"],
         vec!["prove", "inclusion", "4"],
-        vec!["disclose", "张三", "--out", out.to_str().unwrap()],
+        vec!["disclose", "张三", "--key", fixture.qian.to_str().unwrap(), "--out", out.to_str().unwrap()],
     ] {
         let (code, stdout, stderr) = run(fixture.cmd().args(&args));
         assert_eq!(code, Some(1), "{args:?}: {stdout}{stderr}");
