@@ -103,25 +103,35 @@ fn append_forged(dir: &Path, make: impl FnOnce(u64, EntryHash, Timestamp) -> Sto
     seq
 }
 
+/// A stored line of a fresh record of `draft`, bound to `ledger_origin`, naming `author` as its
+/// author and signed by `signer` (the same key for a genuine signature), at `seq` after `prev`.
+fn forged_line(
+    (seq, prev, time): (u64, EntryHash, Timestamp),
+    ledger_origin: &str,
+    draft: &Draft,
+    author: &SecretKey,
+    signer: &SecretKey,
+) -> StoredLine {
+    let salt = [0x5a; 16];
+    let body_bytes = canonical::encode(&draft.body, "body").unwrap();
+    let record = Record {
+        v: draft.v,
+        ledger: ledger_origin.to_string(),
+        kind: draft.kind.clone(),
+        author: author.public().identity(),
+        created: time,
+        body_hash: body_hash(&salt, &body_bytes),
+    };
+    let sig = record.sign(signer);
+    StoredLine {
+        entry: Entry { seq, prev, time, record, sig },
+        body: StoredBody::Full { body: draft.body.clone(), salt },
+    }
+}
+
 /// Forge a fresh record of `draft`, bound to `ledger_origin` and signed by `key`, as the next line.
 fn forge_draft(dir: &Path, ledger_origin: &str, draft: &Draft, key: &SecretKey) -> u64 {
-    append_forged(dir, |seq, prev, time| {
-        let salt = [0x5a; 16];
-        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
-        let record = Record {
-            v: draft.v,
-            ledger: ledger_origin.to_string(),
-            kind: draft.kind.clone(),
-            author: key.public().identity(),
-            created: time,
-            body_hash: body_hash(&salt, &body_bytes),
-        };
-        let sig = record.sign(key);
-        StoredLine {
-            entry: Entry { seq, prev, time, record, sig },
-            body: StoredBody::Full { body: draft.body.clone(), salt },
-        }
-    })
+    append_forged(dir, |seq, prev, time| forged_line((seq, prev, time), ledger_origin, draft, key, key))
 }
 
 /// Verify the log alone (the derived store removed first): the first failure.
@@ -413,23 +423,7 @@ fn a_checkpoint_signed_by_a_key_other_than_the_log_key_is_refused() {
 /// A record whose author field names `author` but whose signature is by `signer` (who holds no
 /// key in the ledger): what someone who can write `log/` but holds no key can forge.
 fn forge_in_the_name_of(dir: &Path, draft: &Draft, author: &SecretKey, signer: &SecretKey) -> u64 {
-    append_forged(dir, |seq, prev, time| {
-        let salt = [0x3c; 16];
-        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
-        let record = Record {
-            v: draft.v,
-            ledger: ORIGIN.to_string(),
-            kind: draft.kind.clone(),
-            author: author.public().identity(),
-            created: time,
-            body_hash: body_hash(&salt, &body_bytes),
-        };
-        let sig = record.sign(signer);
-        StoredLine {
-            entry: Entry { seq, prev, time, record, sig },
-            body: StoredBody::Full { body: draft.body.clone(), salt },
-        }
-    })
+    append_forged(dir, |seq, prev, time| forged_line((seq, prev, time), ORIGIN, draft, author, signer))
 }
 
 /// Issue 12, item 1: a `key.grant` in the real admin's name with a signature that is not the
@@ -492,19 +486,7 @@ fn an_unseen_line_out_of_time_order_or_with_a_broken_redaction_link_is_refused_o
     let last_time = last_line(&dir).line.entry.time;
     let seq = append_forged(&dir, |seq, prev, _| {
         let time = Timestamp::from_millis(last_time.as_millis() - 60_000);
-        let draft = interview("王五", "时间倒流的记录");
-        let salt = [0x11; 16];
-        let body_bytes = canonical::encode(&draft.body, "body").unwrap();
-        let record = Record {
-            v: draft.v,
-            ledger: ORIGIN.to_string(),
-            kind: draft.kind.clone(),
-            author: people.sun.public().identity(),
-            created: time,
-            body_hash: body_hash(&salt, &body_bytes),
-        };
-        let sig = record.sign(&people.sun);
-        StoredLine { entry: Entry { seq, prev, time, record, sig }, body: StoredBody::Full { body: draft.body, salt } }
+        forged_line((seq, prev, time), ORIGIN, &interview("王五", "时间倒流的记录"), &people.sun, &people.sun)
     });
     assert_fails_at(&dir, seq, "earlier than the previous entry");
 
