@@ -146,14 +146,7 @@ fn about(body: &Value) -> BTreeSet<String> {
         }
         _ => {}
     };
-    if let Some(items) = body.get("subjects").and_then(Value::as_array) {
-        items.iter().for_each(&mut add);
-    }
-    for field in ["subject", "reporter", "target"] {
-        if let Some(value) = body.get(field) {
-            add(value);
-        }
-    }
+    crate::projection::parties(body).for_each(&mut add);
     out
 }
 

@@ -239,6 +239,11 @@ pub fn open_write_in_ledger(path: &Path, append: bool) -> Result<File> {
         .custom_flags(flags(Links::Refuse) | libc::O_NONBLOCK)
         .open(path)
         .map_err(|err| open_error("open", path, err))?;
+    regular_in_ledger(file, path)
+}
+
+/// `file`, refused unless it is a regular file (a ledger keeps nothing else in its directories).
+fn regular_in_ledger(file: File, path: &Path) -> Result<File> {
     let metadata = file.metadata().map_err(|err| Error::io("inspect", path, err))?;
     if !metadata.is_file() {
         return Err(Error::verification(format!(
@@ -261,14 +266,9 @@ pub fn open_or_create_in_ledger(path: &Path) -> Result<File> {
         .custom_flags(flags(Links::Refuse) | libc::O_NONBLOCK)
         .open(path)
         .map_err(|err| open_error("open", path, err))?;
-    let metadata = file.metadata().map_err(|err| Error::io("inspect", path, err))?;
-    if !metadata.is_file() {
-        return Err(Error::verification(format!(
-            "{} is not a regular file; a ledger keeps only regular files here",
-            path.display()
-        )));
-    }
-    if metadata.permissions().mode() & 0o077 != 0 {
+    let file = regular_in_ledger(file, path)?;
+    let mode = file.metadata().map_err(|err| Error::io("inspect", path, err))?.permissions().mode();
+    if mode & 0o077 != 0 {
         set_mode(&file, path, FILE_MODE)?;
     }
     Ok(file)

@@ -398,15 +398,15 @@ pub fn units(body: &Value) -> Vec<String> {
             out.push(unit.to_string());
         }
     };
-    if let Some(items) = body.get("subjects").and_then(Value::as_array) {
-        items.iter().for_each(&mut add);
-    }
-    for field in ["subject", "reporter", "target"] {
-        if let Some(value) = body.get(field) {
-            add(value);
-        }
-    }
+    parties(body).for_each(&mut add);
     out
+}
+
+/// The objects naming the people or organisations a body is about: each of `subjects[]`, then
+/// `subject`, `reporter` and `target`, where present (interviewers act in office: not parties).
+pub fn parties(body: &Value) -> impl Iterator<Item = &Value> {
+    let subjects = body.get("subjects").and_then(Value::as_array).into_iter().flatten();
+    subjects.chain(["subject", "reporter", "target"].into_iter().filter_map(|field| body.get(field)))
 }
 
 /// The date a record is about (its event date), or the sequencing date in China (UTC+8).
