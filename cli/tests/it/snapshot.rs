@@ -1,10 +1,8 @@
 //! `lianlog snapshot …`, `--archive` and `--as-of` with the real binary on real files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Fixture, interview_body, lianlog, output_text, report_body};
+use crate::common::{self, Fixture, interview_body, lianlog, output_text, report_body};
 use serde_json::{Value, json};
 
 fn archives_in(dir: &Path) -> Vec<PathBuf> {
