@@ -352,7 +352,7 @@ fn replay_of(f: &Fixture, original: usize) {
 
 /// A record of the full archive copied into the range of the next one: `create --since latest`
 /// refuses to seal it (the ids of the records before the range are read from the log), and
-/// nothing is written. (Only the library can make such an archive; ledger/tests/archive.rs
+/// nothing is written. (Only the library can make such an archive; ledger/tests/it/archive.rs
 /// shows that `snapshot verify`, restores and `--archive` queries refuse it.)
 #[test]
 fn a_replayed_record_is_not_archived_after_the_archive_it_copies() {
