@@ -1,5 +1,5 @@
 //! What each fuzz target checks, as plain functions: the fuzz targets (`fuzz_targets/*.rs`) call
-//! them on libFuzzer's inputs, and `ledger/tests/corpus.rs` (stable, in `cargo test`) compiles this
+//! them on libFuzzer's inputs, and `ledger/tests/it/corpus.rs` (stable, in `cargo test`) compiles this
 //! same file and runs every file of `tests/corpus/<target>/` through them.
 //!
 //! Every function takes arbitrary bytes and must never panic except on a failed assertion, which

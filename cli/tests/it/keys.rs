@@ -2,12 +2,10 @@
 //! and lianlog signs with, the log key leaving the ledger only through `key export-log-key`,
 //! secrets never printed, and checkpoints signed by anything but the log key refused.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use common::{Fixture, interview_body, lianlog, output_text};
+use crate::common::{self, Fixture, interview_body, lianlog, output_text};
 
 const PASSPHRASE: &str = "纪检 passphrase 2026";
 

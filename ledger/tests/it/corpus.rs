@@ -3,7 +3,7 @@
 //! an input that once crashed lianlog, or that a fuzzer found interesting, stays tested in CI
 //! without nightly or cargo-fuzz.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};

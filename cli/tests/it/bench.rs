@@ -1,9 +1,7 @@
 //! `lianlog bench` on a small ledger: every documented figure is there and sane, the ledger it
 //! built verifies, and a directory in use is refused. Nothing is asserted on absolute time.
 
-mod common;
-
-use common::{lianlog, output_text};
+use crate::common::{lianlog, output_text};
 
 /// Every key `--json` documents (docs/PERFORMANCE.md).
 const FIGURES: &[&str] = &[

@@ -1,10 +1,8 @@
 //! `lianlog snapshot …`, `--archive` and `--as-of` with the real binary on real files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Fixture, interview_body, lianlog, output_text, report_body};
+use crate::common::{self, Fixture, interview_body, lianlog, output_text, report_body};
 use serde_json::{Value, json};
 
 fn archives_in(dir: &Path) -> Vec<PathBuf> {
@@ -354,7 +352,7 @@ fn replay_of(f: &Fixture, original: usize) {
 
 /// A record of the full archive copied into the range of the next one: `create --since latest`
 /// refuses to seal it (the ids of the records before the range are read from the log), and
-/// nothing is written. (Only the library can make such an archive; ledger/tests/archive.rs
+/// nothing is written. (Only the library can make such an archive; ledger/tests/it/archive.rs
 /// shows that `snapshot verify`, restores and `--archive` queries refuse it.)
 #[test]
 fn a_replayed_record_is_not_archived_after_the_archive_it_copies() {

@@ -2,11 +2,9 @@
 //! problem, 5 not a ledger, 6 locked), says what is wrong, and leaves the ledger as it was (the
 //! bytes of every file under LEDGER/log and the verified head).
 
-mod common;
-
 use std::path::Path;
 
-use common::{Fixture, interview_body, lianlog, output_text};
+use crate::common::{self, Fixture, interview_body, lianlog, output_text};
 use serde_json::json;
 
 /// Run `command`, expect exit code `code` and every fragment in stderr; returns stderr.

@@ -6,13 +6,11 @@
 //! The full-disk and read-only tests mount a small tmpfs, which needs root (or CAP_SYS_ADMIN);
 //! where mounting is not allowed they print that they were skipped.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use common::{Fixture, copy_dir, interview_body, lianlog, output_text};
+use crate::common::{self, Fixture, copy_dir, interview_body, lianlog, output_text};
 use serde_json::{Value, json};
 
 /// A tmpfs mounted for one test, unmounted when dropped.

@@ -1,6 +1,5 @@
 //! Shared fixture of the CLI integration tests: a ledger built with the real `lianlog` binary on
 //! real files in a temporary directory, and helpers to look at (and tamper with) its log.
-#![allow(dead_code)] // each test file uses its own part of these helpers
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,10 @@
 //! Key files: OpenSSL reads what lianlog writes, lianlog reads OpenSSL's encrypted PKCS#8, and
 //! private keys are created 0600 and never replaced.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
 
-use common::lianlog;
+use crate::common::lianlog;
 
 fn openssl_available() -> bool {
     let ok = Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success());

@@ -1,9 +1,7 @@
 //! Checkpoints and proofs through the CLI: archived checkpoints catch a rewritten or truncated
 //! ledger, inclusion and consistency proofs check offline, cosignatures are required when trusted.
 
-mod common;
-
-use common::{ENTRIES, Fixture, lianlog};
+use crate::common::{self, ENTRIES, Fixture, lianlog};
 
 fn log_vkey(fixture: &Fixture) -> String {
     fixture.verify_json()["log_key"].as_str().unwrap().to_string()

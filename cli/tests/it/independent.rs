@@ -2,12 +2,10 @@
 //! verify with an independent verifier written from the contract alone (tests/tools/verify_export.py,
 //! Python `hashlib` + `cryptography`, no lianlog code).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Fixture;
+use crate::common::{self, Fixture};
 
 fn verifier() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/tools/verify_export.py")

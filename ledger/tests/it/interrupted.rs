@@ -1,4 +1,4 @@
-//! Interrupted writes, cut at every byte. Random SIGKILLs (cli/tests/crash.rs) rarely land inside
+//! Interrupted writes, cut at every byte. Random SIGKILLs (cli/tests/it/crash.rs) rarely land inside
 //! the one `write` of an append, so this test builds the states such a kill can leave on disk
 //! directly: the ledger as it was before an append or an import (derived store included), plus
 //! every prefix of the bytes that append would have written, with the import intent in place.

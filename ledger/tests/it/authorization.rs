@@ -343,7 +343,7 @@ fn a_replayed_record_is_found_in_the_log() {
 
 /// The append path cannot replay: the same draft appended twice becomes two records, each with
 /// its own salt and time (so its own identity), and the ledger verifies. A client that retries
-/// after a crash must therefore look for its record first (cli/tests/crash.rs does).
+/// after a crash must therefore look for its record first (cli/tests/it/crash.rs does).
 #[test]
 fn the_same_draft_appended_twice_is_two_records_not_a_replay() {
     let temp = tempfile::tempdir().unwrap();

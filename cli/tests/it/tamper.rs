@@ -1,9 +1,7 @@
 //! Tampering with the log of a ledger built by the CLI is found by `lianlog verify` (exit code 1),
 //! which names the seq of the first bad entry, with or without the derived store (`LEDGER/index`).
 
-mod common;
-
-use common::{ENTRIES, Fixture, find, value_start};
+use crate::common::{self, ENTRIES, Fixture, find, value_start};
 
 /// Replace `from` by `to` in line `seq`, which must contain it.
 fn replace_in(lines: &mut [Vec<u8>], seq: usize, from: &str, to: &str) {

@@ -14,7 +14,7 @@
 //!   that the original keeps the store that lived through the crashes) rebuilds the same head and
 //!   root.
 //!
-//! A kill rarely lands inside the single `write` of an append; `ledger/tests/interrupted.rs`
+//! A kill rarely lands inside the single `write` of an append; `ledger/tests/it/interrupted.rs`
 //! builds those states (every byte of an append or an import cut off) directly.
 //!
 //! Sometimes the recovery itself (the `lianlog verify` that opens the ledger after a crash, and so

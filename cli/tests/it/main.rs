@@ -1,0 +1,14 @@
+//! The integration tests of the `lianlog` command, one binary with a module per area (one link
+//! step instead of one per file). `common` is the shared fixture.
+
+mod bad_input;
+mod bench;
+mod common;
+mod crash;
+mod faults;
+mod independent;
+mod keys;
+mod openssl_keys;
+mod proofs;
+mod snapshot;
+mod tamper;

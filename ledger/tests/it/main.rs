@@ -1,0 +1,14 @@
+//! The integration tests of `lianlog-ledger`, one binary with a module per area (one link step
+//! instead of one per file).
+
+mod archive;
+mod authorization;
+mod corpus;
+mod domain_separation;
+mod group;
+mod interrupted;
+mod limits;
+mod privacy;
+mod records;
+mod records_doc;
+mod vectors;
