@@ -54,7 +54,7 @@ use crate::keys::{PublicKey, SecretKey};
 use crate::ledger::{Ledger, PastState, replay_projections};
 use crate::merkle::{CompactRange, Hash};
 use crate::note::Checkpoint;
-use crate::record::{EntryHash, ParsedLine, StoredBody, StoredLine, kind_keeps_body};
+use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
 use crate::registry::KeyRegistry;
 use crate::time::Timestamp;
 use crate::verify::{Resume, SeenRecords, Verifier, VerifyOptions};
@@ -1869,10 +1869,7 @@ fn redacted_form(line: &[u8], by: u64) -> std::result::Result<Vec<u8>, String> {
     if !matches!(parsed.line.body, StoredBody::Full { .. }) {
         return Ok(line.to_vec());
     }
-    let redacted = StoredLine { entry: parsed.line.entry, body: StoredBody::Redacted { by } };
-    let mut bytes = redacted.to_line().map_err(|e| e.to_string())?;
-    bytes.pop();
-    Ok(bytes)
+    Ok(parsed.line.redacted_bytes(by))
 }
 
 // ---- removing redacted bodies from archives ---------------------------------------------------

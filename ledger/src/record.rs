@@ -259,6 +259,17 @@ impl StoredLine {
         StoredLine { entry: self.entry.clone(), body: StoredBody::Withheld }
     }
 
+    /// The bytes (without the newline) of the same entry in its redacted form: body and salt
+    /// removed by the `ledger.redact` entry `by` (format-v1 section 6). The one place a redacted
+    /// line is made: the live log, an interrupted redaction, restored archives.
+    pub fn redacted_bytes(&self, by: u64) -> Vec<u8> {
+        let redacted = StoredLine { entry: self.entry.clone(), body: StoredBody::Redacted { by } };
+        // A line without a body always has a canonical form: only a body can lack one.
+        let mut bytes = redacted.to_line().unwrap_or_default(); // ok: no body, nothing to fail
+        bytes.pop();
+        bytes
+    }
+
     pub fn body(&self) -> Option<&Value> {
         match &self.body {
             StoredBody::Full { body, .. } => Some(body),

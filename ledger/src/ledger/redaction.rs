@@ -20,7 +20,7 @@ use super::{Draft, Ledger};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
 use crate::keys::SecretKey;
-use crate::record::{ParsedLine, StoredBody, StoredLine, kind_keeps_body};
+use crate::record::{ParsedLine, StoredBody, kind_keeps_body};
 
 const INTENT_FILE: &str = "redact.intent";
 
@@ -124,9 +124,7 @@ impl Ledger {
         if let StoredBody::Full { body, .. } = &parsed.line.body {
             // Copies first: if a crash follows, the body is still in the log for the finish.
             scrub_saved_cuts(&self.log, body, by)?;
-            let redacted = StoredLine { entry: parsed.line.entry.clone(), body: StoredBody::Redacted { by } };
-            let mut new = redacted.to_line().map_err(|e| Error::verification(e.to_string()))?;
-            new.pop();
+            let new = parsed.line.redacted_bytes(by);
             self.log.replace_line(position, &old, &new)?;
         }
         // Positions moved and projections held derivatives of the body: rebuild everything.
@@ -267,9 +265,7 @@ pub(super) fn finish_interrupted(dir: &Path, log: &mut crate::log::SegmentLog) -
         && let StoredBody::Full { body, .. } = &parsed.line.body
     {
         scrub_saved_cuts(log, body, by)?;
-        let redacted = StoredLine { entry: parsed.line.entry.clone(), body: StoredBody::Redacted { by } };
-        let mut new = redacted.to_line().map_err(|e| Error::verification(e.to_string()))?;
-        new.pop();
+        let new = parsed.line.redacted_bytes(by);
         log.replace_line(position, &old, &new)?;
     }
     crate::store::Store::destroy(dir)?;
