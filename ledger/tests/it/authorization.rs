@@ -322,6 +322,16 @@ fn a_second_grant_of_a_key_is_refused_on_append_and_found_in_the_log() {
     assert_fails_at(&dir, seq, "already granted");
 }
 
+/// Append a copy of a genuine line's record (its record, signature, salt and body) as the next
+/// entry: a replayed record.
+fn append_replay(dir: &Path, original: &ParsedLine) -> u64 {
+    append_forged(dir, |seq, prev, time| {
+        let entry =
+            Entry { seq, prev, time, record: original.line.entry.record.clone(), sig: original.line.entry.sig.clone() };
+        StoredLine { entry, body: original.line.body.clone() }
+    })
+}
+
 /// A replayed record: one of qian's genuine records (its record, signature, salt and body, all
 /// valid) appended a second time behind the ledger's back. Format v1 alone would accept it; a
 /// lianlog ledger holds each record once (docs/FORMAT.md section 7), so `verify` fails at the copy.
@@ -333,11 +343,7 @@ fn a_replayed_record_is_found_in_the_log() {
     let ledger = build(&dir, ORIGIN, &people);
     let original = ledger.read(4).unwrap();
     drop(ledger);
-    let seq = append_forged(&dir, |seq, prev, time| {
-        let entry =
-            Entry { seq, prev, time, record: original.line.entry.record.clone(), sig: original.line.entry.sig.clone() };
-        StoredLine { entry, body: original.line.body.clone() }
-    });
+    let seq = append_replay(&dir, &original);
     assert_fails_at(&dir, seq, "the record of seq 4 appears again");
 }
 
@@ -467,11 +473,7 @@ fn a_replayed_record_behind_the_store_is_refused_on_open() {
     drop(ledger);
     // A genuine line first, so that the replay is not the first unseen line.
     forge_draft(&dir, ORIGIN, &interview("王五", "真实的谈话记录"), &people.sun);
-    let seq = append_forged(&dir, |seq, prev, time| {
-        let entry =
-            Entry { seq, prev, time, record: original.line.entry.record.clone(), sig: original.line.entry.sig.clone() };
-        StoredLine { entry, body: original.line.body.clone() }
-    });
+    let seq = append_replay(&dir, &original);
     assert_fails_at(&dir, seq, "the record of seq 4 appears again");
 }
 
