@@ -137,18 +137,6 @@ impl Record {
     pub fn sign(&self, key: &SecretKey) -> String {
         key.signature_value(&self.note_text())
     }
-
-    /// The role a kind needs (format-v1 section 9): the authorization rule, in one place.
-    pub fn required_role(kind: &str) -> crate::registry::Role {
-        use crate::registry::Role;
-        if kind.starts_with("ledger.") || kind.starts_with("key.") {
-            Role::Admin
-        } else if kind.starts_with("audit.") {
-            Role::Auditor
-        } else {
-            Role::Officer
-        }
-    }
 }
 
 /// Kinds whose bodies are never redacted or withheld (verifiers need them).

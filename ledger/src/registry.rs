@@ -117,6 +117,17 @@ pub struct KeyRegistry {
     parsed: BTreeMap<String, PublicKey>,
 }
 
+/// The role a kind needs (format-v1 section 9): the authorization rule's role table, in one place.
+pub fn required_role(kind: &str) -> Role {
+    if kind.starts_with("ledger.") || kind.starts_with("key.") {
+        Role::Admin
+    } else if kind.starts_with("audit.") {
+        Role::Auditor
+    } else {
+        Role::Officer
+    }
+}
+
 impl KeyRegistry {
     /// Rebuild the parsed-key cache after deserializing.
     pub fn restore(mut self) -> Result<KeyRegistry, RegistryError> {
@@ -154,7 +165,7 @@ impl KeyRegistry {
                 format!("the record is bound to ledger {:?}, not to this ledger {:?}", record.ledger, self.origin),
             ));
         }
-        let role = Record::required_role(&record.kind);
+        let role = required_role(&record.kind);
         let state = self.keys.get(&record.author).ok_or_else(|| {
             refuse("record.author", format!("key {} was never granted in this ledger", record.author))
         })?;
