@@ -2162,7 +2162,7 @@ impl Loaded {
             )));
         }
         // Redacted records are projected from their replacement bodies, as in the ledger.
-        let mut scan = crate::ledger::ReplacementScan::default();
+        let mut scan = crate::replacement::ReplacementScan::default();
         for seq in 0..self.report.end {
             scan.add(&crate::query::LineSource::line(&self.lines, seq)?);
         }

@@ -11,8 +11,10 @@
 //! [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
 //! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived data:
 //! item files and sled) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with
-//! [`merkle`] for the RFC 6962 tree, [`archive`] for snapshot archives (create, verify, restore,
-//! query), [`group`] for group commit of concurrent appenders, and [`bench`] for `lianlog bench`.
+//! [`merkle`] for the RFC 6962 tree, [`projection`] and [`replacement`] (what records assert,
+//! and which body a redacted record is read from) → [`query`] (answers over any state and lines,
+//! below the ledger), [`archive`] for snapshot archives (create, verify, restore, query),
+//! [`group`] for group commit of concurrent appenders, and [`bench`] for `lianlog bench`.
 
 pub mod archive;
 pub mod bench;
@@ -32,6 +34,7 @@ pub mod proof;
 pub mod query;
 pub mod record;
 pub mod registry;
+pub mod replacement;
 pub mod scenario;
 pub mod schema;
 pub mod store;

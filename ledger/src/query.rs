@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
 use crate::projection::{StateRead, keys};
 use crate::record::{EntryHash, ParsedLine, StoredBody};
 use crate::time::{Date, Timestamp};
@@ -49,12 +48,6 @@ impl StateScan for BTreeMap<Vec<u8>, Vec<u8>> {
 /// Where queries read stored lines by seq.
 pub trait LineSource {
     fn line(&self, seq: u64) -> Result<ParsedLine>;
-}
-
-impl LineSource for Ledger {
-    fn line(&self, seq: u64) -> Result<ParsedLine> {
-        self.read(seq)
-    }
 }
 
 /// The queries, over one projection state and the lines it was built from.
@@ -166,7 +159,7 @@ impl<'a> Queries<'a> {
             let redact_body = redacting.line.body().cloned().unwrap_or(Value::Null);
             // The replacement: inside the redaction (older ledgers), or the correction written
             // just before it (one rule: `ReplacementScan`).
-            let mut scan = crate::ledger::ReplacementScan::default();
+            let mut scan = crate::replacement::ReplacementScan::default();
             if by > 0 {
                 scan.add(&self.line(by - 1)?);
             }
@@ -349,43 +342,6 @@ impl<'a> Queries<'a> {
             *out.entry((group, kind)).or_default() += count;
         }
         Ok(out)
-    }
-}
-
-impl Ledger {
-    /// The queries over the present state (the derived store and the log).
-    pub fn queries(&self) -> Queries<'_> {
-        Queries::new(self.store(), self, self.size())
-    }
-
-    /// One record with its body in force and its status.
-    pub fn record_view(&self, seq: u64) -> Result<RecordView> {
-        self.queries().record_view(seq)
-    }
-
-    /// A person's integrity file: every record that names them, in time order.
-    pub fn dossier(&self, person_id: &str) -> Result<Vec<RecordView>> {
-        self.queries().dossier(person_id)
-    }
-
-    /// Records matching every given filter, in seq order.
-    pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
-        self.queries().query(filter)
-    }
-
-    /// Case states: reports, decisions, appeals and rectifications, each with its status.
-    pub fn cases(&self, open_only: bool) -> Result<Vec<CaseView>> {
-        self.queries().cases(open_only)
-    }
-
-    /// Rectifications still open whose due date is before `on`.
-    pub fn overdue(&self, on: Date) -> Result<Vec<(CaseView, RecordView)>> {
-        self.queries().overdue(on)
-    }
-
-    /// Counts for the annual assessment, grouped as asked.
-    pub fn stats(&self, by: StatsGrouping, year: Option<i16>) -> Result<BTreeMap<(String, String), u64>> {
-        self.queries().stats(by, year)
     }
 }
 
