@@ -50,9 +50,15 @@ impl Ledger {
         // themselves are the verifier's). Only lines before a failure found above are known to
         // be well-formed, so only they are looked up.
         let below = failure.as_ref().and_then(|f| f.seq).unwrap_or(u64::MAX);
-        let mut ids = verifier.record_ids_since_start();
-        ids.retain(|_, seq| *seq < below);
-        if let Some((seq, first)) = self.store.find_record_ids(&ids, self.size)? {
+        // A store rebuilt from seq 0 has seen no record: the verifier has checked them all.
+        let found = if self.size == 0 {
+            None
+        } else {
+            let mut ids = verifier.record_ids_since_start();
+            ids.retain(|_, seq| *seq < below);
+            self.store.find_record_ids(&ids, self.size)?
+        };
+        if let Some((seq, first)) = found {
             return Err(self.unseen_line_refused(
                 seq,
                 &format!(
