@@ -36,6 +36,8 @@ use lianlog_ledger::ParsedLine;
 use lianlog_ledger::scenario::Workload;
 use serde_json::{Value, json};
 
+use crate::common::copy_dir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_lianlog");
 const ORIGIN: &str = "jw.example.gov.cn/crash-test";
 
@@ -440,19 +442,6 @@ impl Harness {
             self.fail(format!("reindex gives {rebuilt}, verify gave entries {entries} head {head} root {root}"));
         }
         present
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for item in std::fs::read_dir(from).expect("read directory") {
-        let item = item.expect("directory entry");
-        let target = to.join(item.file_name());
-        if item.file_type().expect("file type").is_dir() {
-            copy_dir(&item.path(), &target);
-        } else {
-            std::fs::copy(item.path(), &target).expect("copy a file");
-        }
     }
 }
 
