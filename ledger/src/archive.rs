@@ -148,12 +148,15 @@ impl std::fmt::Display for ArchiveFailure {
 
 impl From<ArchiveFailure> for Error {
     fn from(failure: ArchiveFailure) -> Error {
-        let seq = failure.seq;
-        let error = Error::verification(failure.to_string());
-        match seq {
-            Some(seq) => error.with_seq(seq),
-            None => error,
-        }
+        at_seq(Error::verification(failure.to_string()), failure.seq)
+    }
+}
+
+/// `error` with its seq, when it has one.
+fn at_seq(error: Error, seq: Option<u64>) -> Error {
+    match seq {
+        Some(seq) => error.with_seq(seq),
+        None => error,
     }
 }
 
@@ -167,6 +170,12 @@ struct Problem {
 impl Problem {
     fn at(self, archive: &Path) -> ArchiveFailure {
         ArchiveFailure { archive: archive.to_path_buf(), seq: self.seq, reason: self.reason }
+    }
+}
+
+impl From<crate::verify::VerifyFailure> for Problem {
+    fn from(failure: crate::verify::VerifyFailure) -> Problem {
+        Problem { seq: failure.seq, reason: failure.reason }
     }
 }
 

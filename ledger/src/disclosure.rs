@@ -134,3 +134,9 @@ pub fn names_person(kind: &str, body: &Value, person: &str) -> bool {
         && body.get("body").is_some_and(|inner| crate::projection::person_ids("", inner).iter().any(|id| id == person));
     direct || corrected
 }
+
+/// A person object as records carry it, for the unit tests of `cases` and `masking`.
+#[cfg(test)]
+fn test_person(id: &str, name: &str) -> Value {
+    serde_json::json!({"id": id, "name": name, "unit": "市住建局"})
+}

@@ -50,6 +50,23 @@ pub trait LineSource {
     fn line(&self, seq: u64) -> Result<ParsedLine>;
 }
 
+/// The number of the first `size` entries of `lines` sequenced by the end of `date` in China
+/// (UTC+8, 23:59:59.999), found by binary search over entry times (which never decrease):
+/// O(log n) reads. The one rule behind `--as-of DATE`, for the ledger and for archives alike.
+pub fn entries_until(lines: &dyn LineSource, size: u64, date: Date) -> Result<u64> {
+    let limit = date.end_of_day_china();
+    let (mut low, mut high) = (0u64, size);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if lines.line(middle)?.line.entry.time <= limit {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(low)
+}
+
 /// The queries, over one projection state and the lines it was built from.
 pub struct Queries<'a> {
     state: &'a dyn StateScan,

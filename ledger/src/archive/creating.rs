@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::manifest::{Digest, KeyLine, Manifest, Previous, file_name};
 use super::reading::{read_head, sha256};
-use super::{CHECKPOINT, ENTRIES, KEYS, MANIFEST, PROGRESS_EVERY, Progress, TOOL, ustar};
+use super::{CHECKPOINT, ENTRIES, KEYS, MANIFEST, PROGRESS_EVERY, Progress, TOOL, at_seq, ustar};
 use crate::encoding::hex;
 use crate::error::{Error, Result};
 use crate::keys::SecretKey;
@@ -264,10 +264,7 @@ fn refuse_damaged(ledger: &Ledger, failure: &crate::verify::VerifyFailure) -> Er
         "{}: the log does not verify, so it is not archived: {failure}; run `lianlog verify`",
         ledger.dir().display()
     ));
-    match failure.seq {
-        Some(seq) => error.with_seq(seq),
-        None => error,
-    }
+    at_seq(error, failure.seq)
 }
 
 /// Check that the ledger still holds the history of the archive at `path` and return its end.

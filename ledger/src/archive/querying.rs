@@ -157,17 +157,7 @@ impl Loaded {
 
     /// The number of entries sequenced by the end of `date` in China (UTC+8).
     pub fn entries_until(&self, date: crate::time::Date) -> Result<u64> {
-        let limit = date.end_of_day_china();
-        let (mut low, mut high) = (0u64, self.report.end);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if self.line(middle)?.line.entry.time <= limit {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        Ok(low)
+        crate::query::entries_until(&self.lines, self.report.end, date)
     }
 
     /// The stored line at `seq`.

@@ -122,42 +122,11 @@ fn rewrite_archive(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    let limits = Limits::default();
     let source = &archive.path;
-    // Stream the archive's lines, redacted, to `each`; the digest check at the end of the
-    // member proves they are the verified bytes. Returns the head and the keys member.
-    let stream_lines = |each: &mut dyn FnMut(&[u8]) -> Result<()>| -> Result<(Manifest, String, Vec<u8>)> {
-        let (mut stream, _) = open_stream(source, &limits)?;
-        let mut failed = None;
-        let checked = (|| -> Checked<(Manifest, String, Vec<u8>)> {
-            let (manifest, note) = read_head_from(&mut stream, &limits)?;
-            if manifest.entries != archive.entries || manifest.first_seq != archive.first_seq {
-                return Err(problem("it changed since it was verified"));
-            }
-            let member = expect_member(&mut stream, KEYS, &limits)?;
-            let keys = read_member(&mut stream, &member, Some(&manifest.keys))?;
-            for_each_entry(&mut stream, &manifest, &limits, |seq, line| {
-                let line = match removed.get(&seq) {
-                    Some(by) => redacted_form(&line, *by).map_err(|reason| problem_at(seq, reason))?,
-                    None => line,
-                };
-                each(&line).map_err(|err| {
-                    failed = Some(err);
-                    problem_at(seq, "write failed")
-                })
-            })
-            .and_then(|read| read.check(&manifest))?;
-            Ok((manifest, note, keys))
-        })();
-        if let Some(err) = failed {
-            return Err(err);
-        }
-        checked.map_err(|p| Error::from(p.at(source)))
-    };
     // Pass 1: the new digest of entries.jsonl.
     let mut hasher = Sha256::new();
     let mut bytes = 0u64;
-    let (mut manifest, note, keys) = stream_lines(&mut |line| {
+    let (mut manifest, note, keys) = reread_verified(archive, removed, &mut |_, line| {
         hasher.update(line);
         hasher.update(b"\n");
         bytes += line.len() as u64 + 1;
@@ -165,10 +134,52 @@ fn rewrite_archive(
     })?;
     manifest.entries = Digest { bytes, sha256: hasher.finalize().into() };
     // Pass 2: write.
-    let mut feed = |sink: &mut dyn FnMut(&[u8]) -> Result<()>| stream_lines(sink).map(|_| ());
+    let mut feed = |sink: &mut dyn FnMut(&[u8]) -> Result<()>| {
+        reread_verified(archive, removed, &mut |_, line| sink(line)).map(|_| ())
+    };
     let level = archive.compressed.then_some(DEFAULT_LEVEL);
     let changed = format!("{}: the archive changed while it was being rewritten", source.display());
     write_archive(&manifest, &note, &keys, &mut feed, &changed, path, level, progress)
+}
+
+/// Read the verified `archive` again, giving each line of its `entries.jsonl` to `each` (seq,
+/// line without its newline), the lines of `redact` (seq → redacting seq) in their redacted form.
+/// The archive must still be the one verified: the same first seq and, checked at the end of the
+/// member, the same `entries.jsonl` digest, which proves the lines given were the verified bytes
+/// (callers discard what they wrote when it fails). Returns its manifest, checkpoint note and
+/// `keys.jsonl`; an error of `each` stops the reading and is returned as it is.
+pub(super) fn reread_verified(
+    archive: &ArchiveReport,
+    redact: &BTreeMap<u64, u64>,
+    each: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<(Manifest, String, Vec<u8>)> {
+    let limits = Limits::default();
+    let (mut stream, _) = open_stream(&archive.path, &limits)?;
+    let mut failed = None;
+    let checked = (|| -> Checked<(Manifest, String, Vec<u8>)> {
+        let (manifest, note) = read_head_from(&mut stream, &limits)?;
+        if manifest.entries != archive.entries || manifest.first_seq != archive.first_seq {
+            return Err(problem("it changed since it was verified"));
+        }
+        let member = expect_member(&mut stream, KEYS, &limits)?;
+        let keys = read_member(&mut stream, &member, Some(&manifest.keys))?;
+        for_each_entry(&mut stream, &manifest, &limits, |seq, line| {
+            let line = match redact.get(&seq) {
+                Some(by) => redacted_form(&line, *by).map_err(|reason| problem_at(seq, reason))?,
+                None => line,
+            };
+            each(seq, &line).map_err(|err| {
+                failed = Some(err);
+                problem_at(seq, "write failed")
+            })
+        })
+        .and_then(|read| read.check(&manifest))?;
+        Ok((manifest, note, keys))
+    })();
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    checked.map_err(|p| Error::from(p.at(&archive.path)))
 }
 
 /// The bodies a verified sequence still holds although a later entry redacts them: seq →

@@ -10,10 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::reading::{expect_member, for_each_entry, open_stream, read_head_from, read_member};
-use super::redacting::{later_redactions, redacted_form};
+use super::redacting::{later_redactions, reread_verified};
 use super::verification::{ArchiveOptions, SequenceReport, verify};
-use super::{Checked, KEYS, Limits, PROGRESS_EVERY, Progress, problem, problem_at};
+use super::{PROGRESS_EVERY, Progress};
 use crate::encoding::hex;
 use crate::error::{Error, Result};
 use crate::keys::SecretKey;
@@ -111,66 +110,38 @@ fn write_restored(
     crate::keys::write_secret_file(&into.join("log-key.pem"), log_key.to_pem()?.as_bytes())?;
     let log_dir = crate::log::SegmentLog::segment_dir(into);
     crate::fsio::create_private_dir(&log_dir)?;
-    let limits = Limits::default();
     // Bodies the archives still hold although a later entry of the chain redacts them: written
     // in their redacted form, byte for byte what `lianlog redact` left in the live log.
     let redact = later_redactions(report);
     let mut segment: Option<(PathBuf, std::io::BufWriter<File>, u64)> = None;
     let mut done = 0u64;
     for archive in &report.archives {
-        let (mut stream, _) = open_stream(&archive.path, &limits)?;
-        let mut write_error = None;
-        let checked = (|| -> Checked<()> {
-            let (manifest, _) = read_head_from(&mut stream, &limits)?;
-            if manifest.entries != archive.entries || manifest.first_seq != archive.first_seq {
-                return Err(problem("it changed since it was verified"));
+        reread_verified(archive, &redact, &mut |seq, line| {
+            let start_new = match &segment {
+                None => true,
+                Some((_, _, len)) => *len >= crate::log::SEGMENT_TARGET_BYTES,
+            };
+            if start_new {
+                if let Some((path, writer, _)) = segment.take() {
+                    finish_segment(&path, writer)?;
+                }
+                let path = log_dir.join(format!("{seq:020}.jsonl"));
+                let file = crate::fsio::create_new(&path)?;
+                segment = Some((path, std::io::BufWriter::with_capacity(1 << 20, file), 0));
             }
-            let member = expect_member(&mut stream, KEYS, &limits)?;
-            read_member(&mut stream, &member, Some(&manifest.keys))?;
-            // The digest check at the end of the member proves these are the verified bytes.
-            for_each_entry(&mut stream, &manifest, &limits, |seq, line| {
-                let line = match redact.get(&seq) {
-                    Some(by) => redacted_form(&line, *by).map_err(|reason| problem_at(seq, reason))?,
-                    None => line,
-                };
-                let result = (|| -> Result<()> {
-                    let start_new = match &segment {
-                        None => true,
-                        Some((_, _, len)) => *len >= crate::log::SEGMENT_TARGET_BYTES,
-                    };
-                    if start_new {
-                        if let Some((path, writer, _)) = segment.take() {
-                            finish_segment(&path, writer)?;
-                        }
-                        let path = log_dir.join(format!("{seq:020}.jsonl"));
-                        let file = crate::fsio::create_new(&path)?;
-                        segment = Some((path, std::io::BufWriter::with_capacity(1 << 20, file), 0));
-                    }
-                    if let Some((path, writer, len)) = segment.as_mut() {
-                        writer
-                            .write_all(&line)
-                            .and_then(|()| writer.write_all(b"\n"))
-                            .map_err(|err| Error::io("write", path.as_path(), err))?;
-                        *len += line.len() as u64 + 1;
-                    }
-                    Ok(())
-                })();
-                if let Err(err) = result {
-                    write_error = Some(err);
-                    return Err(problem("write failed"));
-                }
-                done += 1;
-                if done.is_multiple_of(PROGRESS_EVERY) {
-                    progress(Progress { phase: "restoring", done, total: report.end });
-                }
-                Ok(())
-            })
-            .and_then(|read| read.check(&manifest))
-        })();
-        if let Some(err) = write_error {
-            return Err(err);
-        }
-        checked.map_err(|p| Error::from(p.at(&archive.path)))?;
+            if let Some((path, writer, len)) = segment.as_mut() {
+                writer
+                    .write_all(line)
+                    .and_then(|()| writer.write_all(b"\n"))
+                    .map_err(|err| Error::io("write", path.as_path(), err))?;
+                *len += line.len() as u64 + 1;
+            }
+            done += 1;
+            if done.is_multiple_of(PROGRESS_EVERY) {
+                progress(Progress { phase: "restoring", done, total: report.end });
+            }
+            Ok(())
+        })?;
     }
     if let Some((path, writer, _)) = segment.take() {
         finish_segment(&path, writer)?;

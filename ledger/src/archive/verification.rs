@@ -400,7 +400,7 @@ fn verify_stream(
             }
         }
         let done = seq - manifest.first_seq + 1;
-        verifier.push(done, line).map_err(|f| Problem { seq: f.seq, reason: f.reason })?;
+        verifier.push(done, line).map_err(Problem::from)?;
         if done.is_multiple_of(PROGRESS_EVERY) {
             progress(Progress { phase: "verifying", done: done_before + done, total });
         }
@@ -413,7 +413,7 @@ fn verify_stream(
     }
     // Redaction targets inside this archive that still hold their bodies: read them again.
     let mut reread = |seq: u64| reread_line(path, limits, seq);
-    let end = verifier.finish_range(&mut reread).map_err(|f| Problem { seq: f.seq, reason: f.reason })?;
+    let end = verifier.finish_range(&mut reread).map_err(Problem::from)?;
     read.check(&manifest)?;
     let registry = &end.resume.registry;
     let log_key = registry.log_public_key().ok_or_else(|| problem("the genesis log key does not parse"))?;

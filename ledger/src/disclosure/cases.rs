@@ -120,10 +120,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn person(id: &str, name: &str) -> Value {
-        json!({"id": id, "name": name, "unit": "市住建局"})
-    }
+    use crate::disclosure::test_person as person;
 
     #[test]
     fn cases_link_conclusions_and_appeals_to_their_subjects() {

@@ -118,10 +118,7 @@ pub(super) fn inflate_key_body(kind: &str, reduced: &Value, place: &str) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn person(id: &str, name: &str) -> Value {
-        json!({"id": id, "name": name, "unit": "市住建局"})
-    }
+    use crate::disclosure::test_person as person;
 
     #[test]
     fn a_masked_body_keeps_the_person_ids_and_dates_and_nothing_else_personal() {
