@@ -54,8 +54,8 @@ pub struct SequenceReport {
     pub not_checked: Vec<String>,
     /// Bodies that an archive still holds although a `ledger.redact` entry of the sequence
     /// removes them (the archive was made before the redaction). Not a failure: the archive is
-    /// authentic. [`restore`] and [`Loaded`] apply these redactions; [`redact`] rewrites the
-    /// archives without the bodies.
+    /// authentic. [`restore`](super::restore) and [`Loaded`](super::Loaded) apply these
+    /// redactions; [`redact`](super::redact) rewrites the archives without the bodies.
     pub stale_bodies: Vec<StaleBody>,
 }
 

@@ -83,7 +83,8 @@ pub(super) fn reduce_key_body(kind: &str, body: &Value) -> Value {
     }
 }
 
-/// A reduced key body made whole again for [`KeyRegistry::apply`], with [`MASK`] as holder and
+/// A reduced key body made whole again for
+/// [`KeyRegistry::apply`](crate::registry::KeyRegistry::apply), with [`MASK`] as holder and
 /// reason (the registry's rules do not read them).
 pub(super) fn inflate_key_body(kind: &str, reduced: &Value, place: &str) -> std::result::Result<Value, String> {
     let holder = json!({"name": MASK, "unit": MASK});
