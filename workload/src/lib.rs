@@ -1,12 +1,20 @@
-//! Realistic record bodies: the demo's story (from the speech on 党风廉政建设 that the product
-//! serves) and, later, generated workloads for benchmarks and large tests.
+//! lianlog-workload: realistic record bodies — the demo's story (from the speech on 党风廉政建设
+//! that the product serves) and [`Workload`], generated records for benchmarks and large tests.
+//!
+//! What it guarantees: every body is valid for its kind's current schema, and the records of the
+//! story and of each generated case are in an order that passes every lifecycle rule; a
+//! [`Workload`] is deterministic (the same seed gives the same records, on any machine). It yields
+//! `(kind, body)` pairs only: it depends on no ledger code, so that the ledger's own tests can use
+//! it, and signing and appending stay with the caller.
 
 use serde_json::{Value, json};
 
 /// Who signs a scenario record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
+    /// The first of the demo's two officers.
     FirstOfficer,
+    /// The second officer.
     SecondOfficer,
 }
 
@@ -182,6 +190,7 @@ const UNITS: &[&str] = &[
 const POSTS: &[&str] = &["局长", "副局长", "处长", "科长", "主任", "副主任"];
 
 impl Workload {
+    /// The stream of records for `seed`.
     pub fn new(seed: u64) -> Workload {
         Workload { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, case: 0, pending: Default::default() }
     }
