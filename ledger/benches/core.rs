@@ -4,8 +4,9 @@
 //! `cargo bench -p lianlog-ledger --bench core` (about a minute); add a filter such as `merkle`
 //! to run one group, or `-- --quick` for rough figures.
 //!
-//! Inputs are realistic: the record bodies come from `lianlog_workload::Workload` (all kinds, Chinese
-//! text), signed by four authors, chained into stored lines exactly as the ledger writes them.
+//! Inputs are realistic: the record bodies come from `lianlog_workload::Workload` (all kinds,
+//! Chinese text), signed by four authors, chained into stored lines exactly as the ledger writes
+//! them.
 //! The record benchmarks process a batch of [`BATCH`] consecutive records per iteration, so
 //! criterion's elements/s is records/s and the time per record is the reported time / 64.
 

@@ -323,3 +323,25 @@ impl Iterator for Workload {
         self.pending.pop_front()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_the_same_records() {
+        let first: Vec<_> = Workload::new(7).take(200).collect();
+        assert_eq!(first, Workload::new(7).take(200).collect::<Vec<_>>());
+        assert_ne!(first, Workload::new(8).take(200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_case_starts_with_its_report() {
+        let kinds: Vec<&str> = Workload::new(1).take(2000).map(|(kind, _)| kind).collect();
+        assert_eq!(kinds[0], "report.received");
+        let reports = kinds.iter().filter(|kind| **kind == "report.received").count();
+        let duty_reports = kinds.iter().filter(|kind| **kind == "duty_report").count();
+        // Each case ends with a duty report; the last case may be cut short by `take`.
+        assert!(reports == duty_reports || reports == duty_reports + 1, "{reports} cases, {duty_reports} ended");
+    }
+}
