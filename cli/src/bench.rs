@@ -1,4 +1,4 @@
-//! `lianlog bench` (性能基准): runs [`lianlog_ledger::bench`] with this binary as the separate
+//! `lianlog bench` (性能基准): runs [`lianlog_bench`] with this binary as the separate
 //! process it measures (start-up, store opening, peak memory), and renders the figures.
 
 use std::ffi::OsString;
@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::Result;
+use lianlog_bench::{BenchOptions, BenchReport, ProcessRun, Processes};
 use lianlog_ledger::Error;
-use lianlog_ledger::bench::{BenchOptions, BenchReport, ProcessRun, Processes};
 use serde_json::{Map, Value, json};
 
 use crate::args::BenchArgs;
@@ -24,7 +24,7 @@ pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
     };
     let options = BenchOptions { entries: args.entries, dir: dir.clone(), seed: args.seed };
     let mut children = ChildProcesses { exe: std::env::current_exe()?, started: Instant::now(), runs: 0 };
-    let result = lianlog_ledger::bench::run(&options, &mut children);
+    let result = lianlog_bench::run(&options, &mut children);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use lianlog_ledger::scenario::{Author, demo_story};
 use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
+use lianlog_workload::{Author, demo_story};
 
 use crate::render;
 

@@ -14,10 +14,10 @@
 //! [`merkle`] for the RFC 6962 tree, [`projection`] and [`replacement`] (what records assert,
 //! and which body a redacted record is read from) → [`query`] (answers over any state and lines,
 //! below the ledger), [`archive`] for snapshot archives (create, verify, restore, query),
-//! [`group`] for group commit of concurrent appenders, and [`bench`] for `lianlog bench`.
+//! and [`group`] for group commit of concurrent appenders. The benchmark (`lianlog-bench`) and
+//! the generated workloads (`lianlog-workload`) are crates of their own, outside the core.
 
 pub mod archive;
-pub mod bench;
 pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
@@ -35,7 +35,6 @@ pub mod query;
 pub mod record;
 pub mod registry;
 pub mod replacement;
-pub mod scenario;
 pub mod schema;
 pub mod store;
 pub mod time;
@@ -46,5 +45,6 @@ pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{Appended, Draft, Ledger, export_dir, export_log_key, parse_import, verify_dir};
 pub use record::{EntryHash, ParsedLine, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
+pub use store::store_dir;
 pub use time::{Date, Timestamp};
 pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};

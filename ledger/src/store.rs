@@ -232,6 +232,14 @@ pub fn last_known_position(ledger_dir: &Path) -> Result<Option<Position>> {
     Ok(Position::from_bytes(&bytes))
 }
 
+/// The derived store's directory (`index/`) inside the ledger directory `ledger_dir`: derived data
+/// only, which [`crate::Ledger::open`] rebuilds or catches up from the log (docs/ARCHITECTURE.md,
+/// "Ledger directory"). Public for tools that handle the store as a whole, such as the benchmark
+/// that leaves it behind the log to time a catch-up.
+pub fn store_dir(ledger_dir: &Path) -> PathBuf {
+    Store::path(ledger_dir)
+}
+
 impl Store {
     pub fn path(ledger_dir: &Path) -> PathBuf {
         ledger_dir.join("index")

@@ -243,7 +243,7 @@ fn interview_v1_bodies_are_upcast_when_read() {
 /// P-TARGET spread among them.
 fn large_ledger(filler: usize) -> Fixture {
     let mut f = fixture();
-    let mut workload = lianlog_ledger::scenario::Workload::new(7);
+    let mut workload = lianlog_workload::Workload::new(7);
     let mut drafts = Vec::with_capacity(filler + 10);
     for index in 0..filler {
         if index % (filler / 10) == 0 {
