@@ -22,7 +22,7 @@ impl Ledger {
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
         let past = replay_projections(self.lines_in_background(0)?, self, &replacements)?;
         let (entries, state) = (past.end, past.state);
-        let mut stored = self.store.scan_prefix(&[projection::keys::PREFIX]);
+        let mut stored = self.store.scan_prefix(&[projection::layout::PREFIX]);
         let mut fresh = state.iter();
         loop {
             match (stored.next().transpose()?, fresh.next()) {
@@ -39,7 +39,7 @@ impl Ledger {
                         ErrorKind::Verification,
                         format!(
                             "replay differs from the stored projection \"{}\" at key {:?}; run `lianlog reindex` to rebuild it",
-                            projection::keys::family(&key),
+                            projection::layout::family(&key),
                             String::from_utf8_lossy(&key)
                         ),
                     ));
@@ -114,7 +114,7 @@ fn merge_changes(state: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>, chang
 pub struct PastState {
     /// The number of entries replayed: the state of a ledger cut after seq `end - 1`.
     pub end: u64,
-    /// The projections (keys under [`projection::keys::PREFIX`]), as the store would hold them.
+    /// The projections (keys under [`projection::layout::PREFIX`]), as the store would hold them.
     pub state: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
     /// The key registry at that point.
     pub registry: KeyRegistry,
