@@ -14,6 +14,14 @@
 //! through a symbolic link. Only a writer repairs what a crash left (an interrupted batch, a torn
 //! tail, an interrupted redaction), and only when the intent matches the log; a read-only open
 //! ([`OpenOptions::read_only`]) changes nothing in the log and reads what a writer would keep.
+//!
+//! This file holds the [`Ledger`] handle and the small types every part shares; the operations
+//! are in its submodules, in the order of a ledger's life: `open` (init, open, reindex, store
+//! checks, catch-up) with `recovery` (what a crash left) and `unseen` (lines the store has not
+//! seen, checked as `verify` checks them); `append` (stage, then commit: [`StagedBatch`]);
+//! `read` (entries, lines, proofs, checkpoints, `verify`); `replay` (replay and as-of);
+//! `queries`; `redaction`; `offline` (lock-free `verify_dir`, `export_dir`, `export_log_key`);
+//! `import` (JSON Lines → drafts).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -28,6 +36,7 @@ use crate::record::{EntryHash, ParsedLine};
 use crate::registry::KeyRegistry;
 use crate::store::{Store, StoreBatch, StoredHead};
 use crate::time::Timestamp;
+
 use offline::{check_log_key, read_log_key};
 
 mod append;

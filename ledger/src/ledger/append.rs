@@ -86,14 +86,14 @@ impl Ledger {
 
     /// Append records all-or-nothing: each is checked against the registry as it would stand at
     /// its seq; if any is refused, nothing is written. One write and one fsync for the batch.
-    /// [`Ledger::stage`], then [`Ledger::commit`].
+    /// It is [`Ledger::stage`], then [`Ledger::commit`].
     pub fn append_batch(&mut self, drafts: &[Draft], key: &SecretKey) -> Result<Vec<Appended>> {
         self.append_with(drafts, &[key], false)
     }
 
     /// [`Ledger::append_batch`] with each record signed by its own author (`keys[i]` signs
-    /// `drafts[i]`): how [`crate::group::GroupCommit`] writes the records of several callers with
-    /// one fsync.
+    /// `drafts[i]`): the records of several callers with one fsync, as
+    /// [`crate::group::GroupCommit`] writes them (it stages and commits such a batch itself).
     pub fn append_batch_by(&mut self, drafts: &[Draft], keys: &[&SecretKey]) -> Result<Vec<Appended>> {
         if keys.len() != drafts.len() {
             return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
@@ -422,4 +422,55 @@ fn sign_draft(origin: &str, draft: &Draft, body_bytes: &[u8], key: &SecretKey, t
     };
     let sig = record.sign(key);
     Ok(SignedDraft { record, sig, salt })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::keys::KeyName;
+
+    fn key(name: &str, seed: u8) -> SecretKey {
+        SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
+    }
+
+    fn grant(vkey: &str) -> Draft {
+        Draft::new(
+            "key.grant",
+            json!({"key": vkey, "roles": ["officer"], "holder": {"name": "钱干事", "unit": "第一监督检查室"}}),
+        )
+    }
+
+    /// A stale staged batch is refused by `commit` before anything is written: no intent, no
+    /// log bytes, and the handle's state (size, head, tail, registry) as it was.
+    #[test]
+    fn commit_refuses_a_batch_staged_before_the_ledger_moved() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let admin = key("admin.zhao", 1);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder).unwrap();
+        let (qian, sun) = (key("officer.qian", 2), key("officer.sun", 3));
+
+        let first = ledger.stage(&[grant(&qian.public().vkey())], &[&admin]).unwrap();
+        // Two records, so that a commit would write an import intent first.
+        let li = key("officer.li", 4);
+        let stale = ledger.stage(&[grant(&sun.public().vkey()), grant(&li.public().vkey())], &[&admin]).unwrap();
+        assert_eq!((first.first_seq(), stale.first_seq(), stale.len()), (1, 1, 2));
+        ledger.commit(first).unwrap();
+
+        let (size, head, tail) = (ledger.size, ledger.head, ledger.tail);
+        let registry = ledger.registry.clone();
+        let err = ledger.commit(stale).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert!(err.message().contains("staged when the ledger had 1 entries"), "{err}");
+        assert_eq!((ledger.size, ledger.head, ledger.tail), (size, head, tail));
+        assert!(ledger.registry == registry);
+        assert!(ledger.store_failed.is_none());
+        assert!(!dir.join(super::super::INTENT_FILE).exists());
+        assert_eq!(ledger.log.end().unwrap(), tail, "a refused commit wrote to the log");
+        assert!(ledger.registry.public_key(&sun.public().identity()).is_none());
+    }
 }
