@@ -114,7 +114,7 @@ impl Ledger {
         self.log.read_line_at(position)
     }
 
-    /// Stored lines from `from` on, in order (parsed ahead on all cores: see [`ParseAhead`]).
+    /// Stored lines from `from` on, in order (parsed ahead on all cores: see `ParseAhead`).
     pub fn lines_from(&self, from: u64) -> Result<impl Iterator<Item = Result<ParsedLine>> + '_> {
         self.owned_lines_from(from)
     }
