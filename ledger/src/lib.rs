@@ -42,7 +42,7 @@ pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyName, PublicKey, SecretKey};
-pub use ledger::{Appended, Draft, Ledger, export_dir, export_log_key, parse_import, verify_dir};
+pub use ledger::{Appended, Draft, Ledger, StagedBatch, export_dir, export_log_key, parse_import, verify_dir};
 pub use record::{EntryHash, ParsedLine, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
 pub use store::store_dir;

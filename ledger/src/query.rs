@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::projection::{StateRead, keys};
+use crate::projection::{StateRead, layout as keys};
 use crate::record::{EntryHash, ParsedLine, StoredBody};
 use crate::time::{Date, Timestamp};
 

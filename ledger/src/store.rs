@@ -41,7 +41,7 @@ const REGISTRY: &[u8] = b"meta/registry";
 const LAYOUT: &[u8] = b"meta/layout";
 
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
-/// from the log on open. 2: indexes in chunks of seqs (`projection::keys::index_chunk`) rather
+/// from the log on open. 2: indexes in chunks of seqs (`projection::layout::index_chunk`) rather
 /// than a key per seq. 3: record ids in `records.bin`.
 const STORE_LAYOUT: u64 = 3;
 
