@@ -65,6 +65,14 @@ pub struct FactEntry {
     pub body: Option<Value>,
 }
 
+impl FactEntry {
+    /// What a rule sees of a stored line (the one conversion, for the log and archive lines alike).
+    pub fn of(line: &crate::record::ParsedLine) -> FactEntry {
+        let record = &line.line.entry.record;
+        FactEntry { hash: line.entry_hash, kind: record.kind.clone(), v: record.v, body: line.line.body().cloned() }
+    }
+}
+
 /// Looks up what lifecycle rules need beyond projection state.
 pub trait LedgerFacts {
     /// The entry at `seq`, if the ledger has it.

@@ -86,14 +86,7 @@ impl crate::projection::LedgerFacts for MemoryLines {
         if self.get(seq).is_none() {
             return Ok(None);
         }
-        let line = crate::query::LineSource::line(self, seq)?;
-        let record = &line.line.entry.record;
-        Ok(Some(crate::projection::FactEntry {
-            hash: line.entry_hash,
-            kind: record.kind.clone(),
-            v: record.v,
-            body: line.line.body().cloned(),
-        }))
+        Ok(Some(crate::projection::FactEntry::of(&crate::query::LineSource::line(self, seq)?)))
     }
 
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {

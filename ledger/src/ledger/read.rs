@@ -16,17 +16,7 @@ impl Ledger {
     /// The number of entries sequenced by the end of `date` in China (UTC+8, 23:59:59.999), found
     /// by binary search over entry times (which never decrease): O(log n) reads.
     pub fn entries_until(&self, date: crate::time::Date) -> Result<u64> {
-        let limit = date.end_of_day_china();
-        let (mut low, mut high) = (0u64, self.size);
-        while low < high {
-            let middle = low + (high - low) / 2;
-            if self.read(middle)?.line.entry.time <= limit {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        Ok(low)
+        crate::query::entries_until(self, self.size, date)
     }
 
     /// Where the line of seq `from` begins (the end of the log past the last entry).

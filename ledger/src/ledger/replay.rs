@@ -215,14 +215,7 @@ impl LedgerFacts for Ledger {
         if seq >= self.size {
             return Ok(None);
         }
-        let line = self.read(seq)?;
-        let record = &line.line.entry.record;
-        Ok(Some(projection::FactEntry {
-            hash: line.entry_hash,
-            kind: record.kind.clone(),
-            v: record.v,
-            body: line.line.body().cloned(),
-        }))
+        Ok(Some(projection::FactEntry::of(&self.read(seq)?)))
     }
 
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {
