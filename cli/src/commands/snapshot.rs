@@ -1,77 +1,18 @@
-//! `lianlog snapshot …`: archives (create, verify, restore, redact, list) and the progress bar of long
-//! operations. The work is in `lianlog_ledger::archive`; this renders it.
+//! `lianlog snapshot …` (快照归档): archives (create, verify, restore, redact, list). The work is in
+//! `lianlog_ledger::archive`; this renders it, with a progress bar for the long operations.
 
-use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, Progress, SequenceReport};
+use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, SequenceReport};
 use lianlog_ledger::encoding::hex;
 use lianlog_ledger::{Error, PublicKey};
 use serde_json::{Value, json};
 
 use crate::args::SnapshotCommand;
-use crate::commands::{no_passphrase_for_log_key, open, print_json, read_key};
+use crate::io::{no_passphrase_for_log_key, open, print_json, read_key};
 use crate::render;
-
-/// A progress bar on standard error, drawn only when standard error is a terminal (and the
-/// output is not JSON); silent otherwise.
-pub struct Bar {
-    enabled: bool,
-    last: Option<std::time::Instant>,
-    drawn: bool,
-}
-
-impl Bar {
-    pub fn new(json_output: bool) -> Bar {
-        Bar { enabled: !json_output && std::io::stderr().is_terminal(), last: None, drawn: false }
-    }
-
-    pub fn update(&mut self, progress: Progress) {
-        if !self.enabled {
-            return;
-        }
-        if progress.total == 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
-            let _ = err.flush();
-            self.drawn = true;
-            return;
-        }
-        let now = std::time::Instant::now();
-        let finished = progress.done >= progress.total;
-        if !finished && self.last.is_some_and(|last| now.duration_since(last).as_millis() < 100) {
-            return;
-        }
-        self.last = Some(now);
-        let width = 30u64;
-        let filled = (progress.done.min(progress.total) * width / progress.total) as usize;
-        let percent = progress.done.min(progress.total) * 100 / progress.total;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r{:<9} [{}{}] {percent:>3}% {}/{}",
-            progress.phase,
-            "#".repeat(filled),
-            ".".repeat(width as usize - filled),
-            progress.done,
-            progress.total
-        );
-        let _ = err.flush();
-        self.drawn = true;
-    }
-
-    /// Clear the bar's line.
-    pub fn finish(&mut self) {
-        if self.drawn {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{}\r", " ".repeat(72));
-            let _ = err.flush();
-            self.drawn = false;
-        }
-    }
-}
 
 pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
     match command {
@@ -126,7 +67,7 @@ fn create(
     };
     let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
     let options = CreateOptions { out_dir: out, since, zstd_level };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let created = archive::create(&ledger, &log_key, &options, &mut |p| bar.update(p));
     bar.finish();
@@ -159,7 +100,7 @@ fn create(
 fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
     let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let result = archive::verify(archives, &options, &mut |p| bar.update(p));
     bar.finish();
@@ -295,7 +236,7 @@ fn shell_word(word: &str) -> String {
 fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
     let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let result = archive::redact(archives, out, &options, &mut |p| bar.update(p));
     bar.finish();
     let (report, rewritten) = match result? {
@@ -346,7 +287,7 @@ fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: boo
 
 fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool) -> Result<ExitCode> {
     let key = read_key(log_key)?;
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let restored = archive::restore(archives, into, &key, &mut |p| bar.update(p));
     bar.finish();

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -13,9 +13,10 @@ use lianlog_ledger::bench::{BenchOptions, BenchReport, ProcessRun, Processes};
 use serde_json::{Map, Value, json};
 
 use crate::args::BenchArgs;
+use crate::io::print_json;
 use crate::render;
 
-pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
+pub fn run(args: BenchArgs, json_output: bool) -> Result<ExitCode> {
     let (dir, temporary) = match args.dir {
         Some(dir) => (dir, false),
         // In the current directory, not the system's temporary one: that is often a RAM disk,
@@ -30,14 +31,14 @@ pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
     }
     let report = result?;
     if json_output {
-        crate::commands::print_json(&report_json(&report));
+        print_json(&report_json(&report));
     } else {
         print_report(&report);
         if !temporary {
             println!("The ledger and its files are kept in {}.", dir.display());
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Set for a child process of the benchmark: the file it writes its peak memory to when it ends.
