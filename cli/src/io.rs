@@ -60,20 +60,6 @@ pub fn print_notes_from(ledger: &Ledger, first: usize) {
     }
 }
 
-/// Who redacted each redacted line among `lines`, when and why.
-pub fn redaction_notes(
-    ledger: &Ledger,
-    lines: &[lianlog_ledger::ParsedLine],
-) -> Result<std::collections::BTreeMap<u64, lianlog_ledger::query::RedactionNote>> {
-    let mut notes = std::collections::BTreeMap::new();
-    for line in lines.iter().filter(|l| matches!(l.line.body, lianlog_ledger::StoredBody::Redacted { .. })) {
-        if let Some(note) = ledger.record_view(line.line.entry.seq)?.redaction {
-            notes.insert(line.line.entry.seq, note);
-        }
-    }
-    Ok(notes)
-}
-
 pub fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
     Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
 }

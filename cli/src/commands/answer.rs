@@ -14,7 +14,7 @@ use lianlog_ledger::{Error, Ledger};
 use serde_json::{Value, json};
 
 use crate::args::{CasesArgs, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
-use crate::io::{open_reader, print_json, redaction_notes};
+use crate::io::{open_reader, print_json};
 use crate::render;
 
 pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
@@ -41,7 +41,7 @@ pub fn log(args: LogArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
     if json_output {
         print_json(&Value::Array(lines.iter().map(render::line_json).collect()));
     } else {
-        render::print_log(&lines, ledger.registry(), &redaction_notes(&ledger, &lines)?);
+        render::print_log(&lines, ledger.registry(), &ledger.queries().redaction_notes(&lines)?);
         println!("{} of {} entries shown; head {}", lines.len(), ledger.size(), ledger.head());
     }
     Ok(ExitCode::SUCCESS)
@@ -142,7 +142,7 @@ impl Answering {
         if archives.is_empty() {
             let ledger = Box::new(open_reader(dir)?);
             let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
-            let end = resolve_as_of(text, ledger.size(), |date| ledger.entries_until(date))?;
+            let end = lianlog_ledger::query::as_of_end(text, ledger.size(), |date| ledger.entries_until(date))?;
             let past = ledger.as_of(end)?;
             say_as_of(&past);
             return Ok(Answering::Ledger(ledger, Some(past)));
@@ -164,7 +164,7 @@ impl Answering {
             );
         }
         let end = match as_of {
-            Some(text) => resolve_as_of(text, loaded.size(), |date| loaded.entries_until(date))?,
+            Some(text) => lianlog_ledger::query::as_of_end(text, loaded.size(), |date| loaded.entries_until(date))?,
             None => loaded.size(),
         };
         let past = loaded.as_of(end)?;
@@ -193,32 +193,4 @@ impl Answering {
 fn say_as_of(past: &PastState) {
     let time = past.last_time.map(render::local_time).unwrap_or_default();
     eprintln!("lianlog: as of seq {} ({time}), replayed in memory", past.end.saturating_sub(1));
-}
-
-/// `--as-of SEQ|DATE` → the number of entries the state covers.
-fn resolve_as_of(
-    text: &str,
-    size: u64,
-    until: impl Fn(lianlog_ledger::Date) -> lianlog_ledger::Result<u64>,
-) -> Result<u64> {
-    if let Ok(seq) = text.parse::<u64>() {
-        if seq >= size {
-            return Err(Error::bad_input(format!(
-                "--as-of {seq}: there is no entry {seq} (the last is {})",
-                size.saturating_sub(1)
-            ))
-            .into());
-        }
-        return Ok(seq + 1);
-    }
-    let date = lianlog_ledger::Date::parse(text)
-        .ok_or_else(|| Error::bad_input(format!("--as-of {text:?}: expected a seq or a date YYYY-MM-DD")))?;
-    let end = until(date)?;
-    if end == 0 {
-        return Err(Error::bad_input(format!(
-            "--as-of {date}: no entry had been made by the end of that day (China time)"
-        ))
-        .into());
-    }
-    Ok(end)
 }

@@ -7,7 +7,6 @@ use anyhow::{Context as _, Result};
 use lianlog_ledger::scenario::{Author, demo_story};
 use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
 
-use crate::io::redaction_notes;
 use crate::render;
 
 /// Marks a directory as made by `lianlog demo`, so that a later demo may replace it.
@@ -60,7 +59,7 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
     println!("演示台账 demo ledger: {}  (keys in {})", ledger_dir.display(), keys_dir.display());
     println!();
     let lines = ledger.lines_from(0)?.collect::<Result<Vec<_>, _>>()?;
-    render::print_log(&lines, ledger.registry(), &redaction_notes(&ledger, &lines)?);
+    render::print_log(&lines, ledger.registry(), &ledger.queries().redaction_notes(&lines)?);
     println!();
     render::print_keys(ledger.registry());
     println!();
