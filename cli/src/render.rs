@@ -8,6 +8,12 @@
 //! another order or colour than what is stored. `--json` keeps the exact values, escaped
 //! (`\u202e`), through [`json_safe`]. `print!` is kept for machine text that must stay byte-exact
 //! (signed notes, proofs), and `show --raw` and `export` write bytes.
+//!
+//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`)
+//! and [`bench`] (the benchmark's figures).
+
+pub mod archive;
+pub mod bench;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
