@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lianlog_ledger::ledger::OpenOptions;
+use lianlog_ledger::verify::{ArchivedCheckpoint, check_archived_checkpoints};
 use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_dir};
 use serde_json::json;
 
 use crate::args::{ExportArgs, VerifyArgs};
-use crate::io::{open_reader, parse_cosigners, print_json, read_text, write_output};
+use crate::io::{open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
 use crate::render;
 
 pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
@@ -19,12 +20,9 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     let cosigners = parse_cosigners(&args.cosigner)?;
     let mut checkpoints = Vec::new();
     for path in &args.checkpoint {
-        let text = read_text(path)?;
-        let note = lianlog_ledger::note::Note::parse(&text).map_err(|e| e.at(path.display()))?;
-        let checkpoint = lianlog_ledger::note::Checkpoint::parse_text(&note.text).map_err(|e| e.at(path.display()))?;
-        checkpoints.push((path.clone(), text, checkpoint.size));
+        checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
     }
-    let root_sizes: Vec<u64> = checkpoints.iter().map(|(_, _, size)| *size).collect();
+    let root_sizes: Vec<u64> = checkpoints.iter().map(|checkpoint| checkpoint.size).collect();
     let started = std::time::Instant::now();
     let (source, result) = match &args.file {
         Some(file) => {
@@ -41,9 +39,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
             } else {
                 match Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() }) {
                     Ok(ledger) => {
-                        for note in ledger.notes() {
-                            eprintln!("lianlog: {note}");
-                        }
+                        print_notes_from(&ledger, 0);
                         ledger.verify(options)?
                     }
                     Err(err) if err.kind() == ErrorKind::Locked => {
@@ -81,18 +77,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     // Each --cosigner must have cosigned each of them.
     let mut cosigned = Vec::new();
     let result = result.and_then(|report| {
-        for (path, text, _) in &checkpoints {
-            match lianlog_ledger::verify::check_checkpoint(&report, text, expected_log_key.as_ref(), &cosigners) {
-                Ok(verified) => cosigned.push(verified.cosignatures),
-                Err(err) => {
-                    return Err(lianlog_ledger::VerifyFailure {
-                        line: report.entries,
-                        seq: None,
-                        reason: format!("archived checkpoint {}: {}", path.display(), err.message()),
-                    });
-                }
-            }
-        }
+        cosigned = check_archived_checkpoints(&report, &checkpoints, expected_log_key.as_ref(), &cosigners)?;
         Ok(report)
     });
     match result {
@@ -109,7 +94,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                     "log_key": report.log_key,
                     "withheld": report.withheld,
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
-                    "checkpoints": checkpoints.iter().zip(&cosigned).map(|((path, _, size), cosignatures)| json!({"file": path, "size": size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
+                    "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
                     "ignored_partial_tail": report.ignored_partial_tail,
                     "seconds": elapsed.as_secs_f64(),
                 }));
@@ -145,8 +130,8 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                         if redaction.applied { "" } else { " [body not yet removed]" }
                     );
                 }
-                for ((path, _, size), cosignatures) in checkpoints.iter().zip(&cosigned) {
-                    println!("  checkpoint {} (size {size}): consistent", path.display());
+                for ((path, checkpoint), cosignatures) in args.checkpoint.iter().zip(&checkpoints).zip(&cosigned) {
+                    println!("  checkpoint {} (size {}): consistent", path.display(), checkpoint.size);
                     render::print_cosignatures("             ", cosignatures);
                 }
                 if report.ignored_partial_tail {
@@ -202,9 +187,7 @@ pub fn export(args: ExportArgs, dir: &Path) -> Result<ExitCode> {
 
 pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
     let ledger = Ledger::reindex(dir)?;
-    for note in ledger.notes() {
-        eprintln!("lianlog: {note}");
-    }
+    print_notes_from(&ledger, 0);
     if json_output {
         print_json(&json!({
             "ok": true,
