@@ -687,8 +687,11 @@ pub fn check_checkpoint(
 /// whose root the verification must keep ([`VerifyOptions::root_sizes`]).
 #[derive(Debug, Clone)]
 pub struct ArchivedCheckpoint {
+    /// What messages call it: the file it came from.
     pub name: String,
+    /// The signed note, exactly as read.
     pub note: String,
+    /// The tree size it signs.
     pub size: u64,
 }
 
