@@ -1,4 +1,5 @@
-//! Argument parsing (clap derive). Nothing here touches the ledger.
+//! Argument parsing (clap derive). Nothing here touches the ledger (`HolderArgs` only converts to the
+//! library's `Holder`).
 
 use std::path::PathBuf;
 
@@ -187,6 +188,12 @@ pub struct HolderArgs {
     /// Title of the key's holder (职务), optional.
     #[arg(long)]
     pub holder_title: Option<String>,
+}
+
+impl From<HolderArgs> for lianlog_ledger::Holder {
+    fn from(args: HolderArgs) -> Self {
+        lianlog_ledger::Holder { name: args.holder_name, unit: args.holder_unit, title: args.holder_title }
+    }
 }
 
 #[derive(Debug, Args)]
