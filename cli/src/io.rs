@@ -121,7 +121,7 @@ pub fn read_key(path: &Path) -> Result<SecretKey> {
 
 /// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = read_limited(Some(path), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
+    let bytes = read_limited(Some(path), lianlog_ledger::limits::MAX_PROOF_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
 }
 
@@ -148,7 +148,7 @@ pub fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
 /// A JSON value from a file or standard input (`-`); `root` names it in field paths.
 pub fn read_json_input(source: &str, root: &str) -> Result<Value> {
     // A body is at most MAX_BODY_BYTES canonical; allow room for whitespace and escapes.
-    let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
+    let bytes = read_input(source, lianlog_ledger::limits::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
     // The library's strict parser: a member named twice is refused, not silently replaced.
     let value = lianlog_ledger::canonical::parse_json(&bytes, root).map_err(|err| {
@@ -160,7 +160,7 @@ pub fn read_json_input(source: &str, root: &str) -> Result<Value> {
 
 /// The records of an import file (JSON Lines of `{"kind":…,"body":…}`), or of standard input (`-`).
 pub fn read_import(source: &str) -> Result<Vec<Draft>> {
-    let bytes = read_input(source, lianlog_ledger::ledger::MAX_IMPORT_BYTES)?;
+    let bytes = read_input(source, lianlog_ledger::limits::MAX_IMPORT_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
     Ok(lianlog_ledger::parse_import(&bytes).map_err(|err| err.at(name))?)
 }

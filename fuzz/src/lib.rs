@@ -225,7 +225,7 @@ pub fn proof(data: &[u8]) {
             }
         }
         if let Ok(hashes) = proof::parse_consistency_text(text) {
-            assert!(hashes.len() <= proof::MAX_PROOF_HASHES);
+            assert!(hashes.len() <= lianlog_ledger::limits::MAX_PROOF_HASHES);
             let _ = proof::check_consistency(text, CHECKPOINT, CHECKPOINT, &vectors.log_key, &[]);
         }
     }

@@ -300,6 +300,12 @@ pub fn read_small_in_ledger(path: &Path, limit: u64) -> std::io::Result<Vec<u8>>
     Ok(bytes)
 }
 
+/// [`read_small_in_ledger`] as UTF-8 text (the ledger's own small files: `lianlog.json`, intents).
+pub fn read_small_text_in_ledger(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read_small_in_ledger(path, limit)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
 /// A scratch directory path `dir/<prefix>.<pid>`, with anything left there by an earlier process
 /// of the same id removed (the caller creates it).
 pub fn fresh_scratch_dir(dir: &Path, prefix: &str) -> Result<PathBuf> {

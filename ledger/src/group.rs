@@ -16,9 +16,7 @@ use std::thread::JoinHandle;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::SecretKey;
 use crate::ledger::{Appended, Draft, Ledger};
-
-/// Most records written with one `sync_data`.
-pub const MAX_GROUP: usize = 1024;
+use crate::limits::MAX_GROUP;
 
 /// The committer thread and the ledger it owns.
 pub struct GroupCommit {

@@ -18,6 +18,7 @@ pub use zeroize::Zeroizing;
 
 use crate::encoding::{base64, hex, parse_base64};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_KEY_FILE_BYTES, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY};
 
 /// Ed25519 signature-type byte of a vkey (C2SP signed-note).
 pub const ALGORITHM_ED25519: u8 = 0x01;
@@ -30,14 +31,6 @@ const NAME_LINE_PREFIX: &str = "lianlog key name: ";
 /// scrypt cost of the encrypted key files lianlog writes: N = 2^14, r = 8, p = 1 (16 MiB), which
 /// OpenSSL 3 reads with its default memory limit (PBES2, AES-256-CBC).
 const SCRYPT_LOG_N: u8 = 14;
-
-/// The most memory (128 · r · N · p bytes) an encrypted key file may ask scrypt for, and the most
-/// PBKDF2 iterations: a hostile key file must not make lianlog allocate or compute without bound.
-pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
-pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
-
-/// The largest key file read (a PEM Ed25519 key is a few hundred bytes).
-pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// A key name or a ledger origin: 1 to 128 printable ASCII characters, no space, no `+`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

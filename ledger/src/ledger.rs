@@ -52,22 +52,15 @@ mod unseen;
 
 pub use crate::replacement::{ReplacementScan, Replacements};
 pub use append::StagedBatch;
-pub use import::{MAX_IMPORT_BYTES, parse_import};
+pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use redaction::{Redacted, Replacement};
 pub use replay::{PastState, ReplayReport, replacements_in, replay_projections};
 
-/// The storage format this build writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
 const META_FILE: &str = "lianlog.json";
 const LOG_KEY_FILE: &str = "log-key.pem";
 const LOCK_FILE: &str = "lock";
 const INTENT_FILE: &str = "import.intent";
-
-/// Largest canonical body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
-/// Most records in one import.
-pub const MAX_BATCH: usize = 1_000_000;
 
 /// A record to append: its kind, body schema version and body.
 #[derive(Debug, Clone, PartialEq)]

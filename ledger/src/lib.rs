@@ -26,6 +26,7 @@ pub mod fsio;
 pub mod group;
 pub mod keys;
 pub mod ledger;
+pub mod limits;
 pub mod log;
 pub mod merkle;
 pub mod note;

@@ -276,7 +276,7 @@ impl SegmentLog {
         let Some(last) = self.segments.last().cloned() else { return Ok(None) };
         let mut file = fsio::open_read_in_ledger(&last.path)?;
         let len = file.metadata().map_err(|err| Error::io("read", &last.path, err))?.len();
-        let window = len.min(2 * crate::record::MAX_LINE_BYTES as u64 + 2);
+        let window = len.min(2 * crate::limits::MAX_LINE_BYTES as u64 + 2);
         let mut tail = vec![0u8; window as usize];
         file.seek(SeekFrom::Start(len - window)).map_err(|err| Error::io("read", &last.path, err))?;
         file.read_exact(&mut tail).map_err(|err| Error::io("read", &last.path, err))?;
@@ -407,7 +407,7 @@ impl SegmentLog {
         let mut line = Vec::new();
         reader
             .by_ref()
-            .take(crate::record::MAX_LINE_BYTES as u64 + 1)
+            .take(crate::limits::MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut line)
             .map_err(|err| Error::io("read", &segment.path, err))?;
         if line.pop() != Some(b'\n') {
@@ -458,8 +458,8 @@ impl Iterator for LineReader {
             }
             let last = self.index + 1 == self.segments.len();
             let budget = match self.stop {
-                Some(stop) if last => stop.saturating_sub(self.offset).min(crate::record::MAX_LINE_BYTES as u64 + 1),
-                _ => crate::record::MAX_LINE_BYTES as u64 + 1,
+                Some(stop) if last => stop.saturating_sub(self.offset).min(crate::limits::MAX_LINE_BYTES as u64 + 1),
+                _ => crate::limits::MAX_LINE_BYTES as u64 + 1,
             };
             let reader = self.reader.as_mut()?;
             let mut line = Vec::with_capacity(1024);
@@ -473,12 +473,12 @@ impl Iterator for LineReader {
                     line.pop();
                     return Some(Ok((position, line)));
                 }
-                Ok(n) if n > crate::record::MAX_LINE_BYTES => {
+                Ok(n) if n > crate::limits::MAX_LINE_BYTES => {
                     return Some(Err(Error::verification(format!(
                         "{}: line at offset {} is longer than {} bytes",
                         segment.path.display(),
                         self.offset,
-                        crate::record::MAX_LINE_BYTES
+                        crate::limits::MAX_LINE_BYTES
                     ))));
                 }
                 Ok(_) if last && self.stop.is_some() => {

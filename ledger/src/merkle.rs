@@ -40,7 +40,8 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-/// A SHA-256 digest: a leaf hash, an interior node hash or a tree root.
+/// A SHA-256 digest (the one hash type of the crate): a leaf hash, an interior node hash, a tree
+/// root, a body or entry hash.
 pub type Hash = [u8; 32];
 
 /// The address of a stored complete subtree: `(level, index)` covers the leaves

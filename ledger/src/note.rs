@@ -56,13 +56,7 @@ use ed25519_dalek::Signature;
 use crate::encoding::{base64, parse_base64, parse_hex};
 use crate::error::{Error, Result};
 use crate::keys::{ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, KeyName, PublicKey, SecretKey, Zeroizing};
-
-/// The largest note accepted, in bytes (a limit against hostile input, not a format rule).
-pub const MAX_NOTE_BYTES: usize = 1 << 20;
-
-/// The most signature lines a note may have. The spec requires accepting at least 16; more than
-/// 100 means someone is trying to make us verify forever.
-pub const MAX_SIGNATURE_LINES: usize = 100;
+use crate::limits::{MAX_NOTE_BYTES, MAX_SIGNATURE_LINES};
 
 /// The first line of every Ed25519 cosignature message (C2SP tlog-cosignature v1).
 pub const COSIGNATURE_V1_HEADER: &str = "cosignature/v1\n";

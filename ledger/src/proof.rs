@@ -10,16 +10,9 @@
 
 use crate::encoding::{base64, parse_base64};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_EXTRA_BYTES, MAX_PROOF_BYTES, MAX_PROOF_HASHES};
 use crate::merkle::Hash;
 
-/// A tree of at most 2^64 leaves needs at most 64 hashes in a proof (consistency proofs 65).
-pub const MAX_PROOF_HASHES: usize = 66;
-
-/// The largest proof text accepted: a signed note, the `extra` line and the hashes.
-pub const MAX_PROOF_BYTES: usize = crate::note::MAX_NOTE_BYTES + 64 * 1024;
-
-/// The largest `extra` data of an inclusion bundle accepted, in bytes.
-pub const MAX_EXTRA_BYTES: usize = 16 * 1024;
 const HEADER: &str = "c2sp.org/tlog-proof@v1";
 
 /// An inclusion proof bundled with the checkpoint it proves against.

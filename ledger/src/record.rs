@@ -13,10 +13,10 @@ use sha2::{Digest as _, Sha256};
 use crate::canonical;
 use crate::encoding::{hex, parse_hex};
 use crate::keys::{SecretKey, split_signature_value};
+use crate::limits::MAX_LINE_BYTES;
 use crate::time::Timestamp;
 
-/// SHA-256 output.
-pub type Hash = [u8; 32];
+use crate::merkle::Hash;
 
 /// The hash of an entry: SHA-256(0x00 || entry bytes), also its RFC 6962 leaf hash.
 /// The default is the zero hash, the `prev` of entry 0.
@@ -53,9 +53,6 @@ impl std::fmt::Display for EntryHash {
         f.write_str(&self.to_hex())
     }
 }
-
-/// Maximum size of one stored line, in bytes. Bodies are bounded well below this.
-pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The random salt that blinds a body's hash.
 pub type Salt = [u8; 16];

@@ -10,13 +10,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
 use crate::time::{Date, Timestamp};
-
-/// Limits for everything unbounded in a body.
-pub const MAX_TEXT_CHARS: usize = 4000;
-pub const MAX_SHORT_TEXT_CHARS: usize = 200;
-pub const MAX_ID_CHARS: usize = 64;
-pub const MAX_LIST_ITEMS: usize = 100;
 
 /// The type of one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

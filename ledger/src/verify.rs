@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use crate::keys::PublicKey;
 use crate::merkle::CompactRange;
-use crate::record::{EntryHash, Hash, ParsedLine, StoredBody, kind_keeps_body};
+use crate::merkle::Hash;
+use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
 use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
 
@@ -576,7 +577,7 @@ pub fn verify_export_file(
                 return Ok(Err(VerifyFailure {
                     line: line_number + 1,
                     seq: Some(line_number),
-                    reason: format!("the line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+                    reason: format!("the line is longer than {} bytes", crate::limits::MAX_LINE_BYTES),
                 }));
             }
         };
@@ -604,18 +605,18 @@ impl std::fmt::Display for BoundedLineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BoundedLineError::Io(err) => write!(f, "{err}"),
-            BoundedLineError::TooLong => write!(f, "a line is longer than {} bytes", crate::record::MAX_LINE_BYTES),
+            BoundedLineError::TooLong => write!(f, "a line is longer than {} bytes", crate::limits::MAX_LINE_BYTES),
         }
     }
 }
 
 /// The next line (without its newline; the last line may lack one), reading at most
-/// [`crate::record::MAX_LINE_BYTES`] + 1 bytes, so that a file without newlines cannot exhaust
+/// [`crate::limits::MAX_LINE_BYTES`] + 1 bytes, so that a file without newlines cannot exhaust
 /// memory.
 fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8>>, BoundedLineError> {
     use std::io::{BufRead as _, Read as _};
     let mut line = Vec::new();
-    let limit = crate::record::MAX_LINE_BYTES as u64 + 1;
+    let limit = crate::limits::MAX_LINE_BYTES as u64 + 1;
     let read = reader.by_ref().take(limit).read_until(b'\n', &mut line).map_err(BoundedLineError::Io)?;
     if read == 0 {
         return Ok(None);

@@ -60,7 +60,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
             let bundle = read_text(&proof)?;
-            let entry_file = read_limited(Some(&entry), lianlog_ledger::record::MAX_LINE_BYTES + 1)?;
+            let entry_file = read_limited(Some(&entry), lianlog_ledger::limits::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
             let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
                 .map_err(|e| e.at(proof.display()))?;

@@ -153,7 +153,7 @@ pub(super) fn for_each_entry(
     loop {
         let mut line = Vec::with_capacity(1024);
         let read = (&mut reader)
-            .take(crate::record::MAX_LINE_BYTES as u64 + 1)
+            .take(crate::limits::MAX_LINE_BYTES as u64 + 1)
             .read_until(b'\n', &mut line)
             .map_err(|e| problem_at(seq, ustar::read_error(&e, "member entries.jsonl")))?;
         if read == 0 {
@@ -162,8 +162,8 @@ pub(super) fn for_each_entry(
         total += read as u64;
         hasher.update(&line);
         if line.pop() != Some(b'\n') {
-            let reason = if read > crate::record::MAX_LINE_BYTES {
-                format!("line longer than {} bytes", crate::record::MAX_LINE_BYTES)
+            let reason = if read > crate::limits::MAX_LINE_BYTES {
+                format!("line longer than {} bytes", crate::limits::MAX_LINE_BYTES)
             } else {
                 "entries.jsonl ends inside a line (truncated or altered)".to_string()
             };

@@ -101,7 +101,7 @@ fn write_restored(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
     crate::fsio::create_private_dir(into)?;
-    let meta = json!({"format": crate::ledger::FORMAT_VERSION, "origin": report.origin});
+    let meta = json!({"format": crate::limits::FORMAT_VERSION, "origin": report.origin});
     let meta_path = into.join("lianlog.json");
     let mut file = crate::fsio::create_new(&meta_path)?;
     file.write_all(format!("{meta}\n").as_bytes())

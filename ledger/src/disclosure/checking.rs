@@ -112,7 +112,7 @@ pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result
                 .as_array()
                 .ok_or_else(|| bad(format!("{place}.proof must be a list")))?
                 .iter()
-                .take(crate::proof::MAX_PROOF_HASHES + 1)
+                .take(crate::limits::MAX_PROOF_HASHES + 1)
                 .map(|h| h.as_str().and_then(crate::encoding::parse_hex::<32>))
                 .collect::<Option<_>>()
                 .ok_or_else(|| bad(format!("{place}.proof: hashes must be 64 lowercase hex digits")))?;

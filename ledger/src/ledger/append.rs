@@ -15,9 +15,10 @@ use super::replay::project_line;
 use serde_json::{Value, json};
 
 use super::recovery::{clear_intent, write_intent};
-use super::{Appended, Draft, Ledger, MAX_BATCH, MAX_BODY_BYTES, WrittenEntry};
+use super::{Appended, Draft, Ledger, WrittenEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::SecretKey;
+use crate::limits::{MAX_BATCH, MAX_BODY_BYTES};
 use crate::log::Position;
 use crate::projection::StateChanges;
 use crate::record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine, body_hash, random_salt};
@@ -373,7 +374,7 @@ fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
 /// checks their form; these bound what a new record may carry, as the schemas do for the other
 /// kinds): holder name, unit and title as short lines, a revocation reason as text.
 pub(super) fn check_key_body_limits(body: &Value) -> Result<()> {
-    use crate::schema::{MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
+    use crate::limits::{MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
     let check = |value: &Value, path: &str, limit: usize| -> Result<()> {
         match value.as_str() {
             Some(text) if text.chars().count() > limit => {

@@ -6,17 +6,14 @@
 
 use serde_json::Value;
 
-use super::{Draft, MAX_BATCH};
+use super::Draft;
 use crate::error::{Error, Result};
-
-/// Largest JSON Lines import accepted, in bytes (a limit against hostile or mistaken input: the
-/// whole import is checked before anything is written, so it is held in memory).
-pub const MAX_IMPORT_BYTES: usize = 256 << 20;
+use crate::limits::{MAX_BATCH, MAX_IMPORT_BYTES};
 
 /// Parse a JSON Lines import: one object `{"kind": <string>, "body": <object>}` per line, blank
 /// lines skipped. Errors name the line (1-based) and the member; the caller adds the file name
 /// (`err.at(name)`). Bounded: at most [`MAX_IMPORT_BYTES`] in all, [`MAX_BATCH`] records and lines
-/// of at most [`crate::record::MAX_LINE_BYTES`]; serde_json's recursion limit (128) guards the
+/// of at most [`crate::limits::MAX_LINE_BYTES`]; serde_json's recursion limit (128) guards the
 /// parser's stack. Never panics. Each draft is checked further when it is appended (kind name,
 /// object body, canonical form and nesting depth, size, schema, authorization), where errors name
 /// it as `record N`.
@@ -38,11 +35,11 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
         if line.trim().is_empty() {
             continue;
         }
-        if line.len() > crate::record::MAX_LINE_BYTES {
+        if line.len() > crate::limits::MAX_LINE_BYTES {
             return Err(Error::bad_input(format!(
                 "{place}: {} bytes; a line may hold at most {} bytes",
                 line.len(),
-                crate::record::MAX_LINE_BYTES
+                crate::limits::MAX_LINE_BYTES
             )));
         }
         if drafts.len() >= MAX_BATCH {

@@ -16,10 +16,11 @@ use super::append::{check_key_body_limits, genesis_line};
 use super::read::ParseAhead;
 use super::recovery::recover;
 use super::replay::{collect_replacements, project_line};
-use super::{Draft, FORMAT_VERSION, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry};
+use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
 use crate::keys::{KeyName, SecretKey};
+use crate::limits::FORMAT_VERSION;
 use crate::log::{Position, SegmentLog};
 use crate::merkle::CompactRange;
 use crate::projection::{self, StateChanges};
@@ -36,13 +37,6 @@ enum StoreProblem {
     LogChanged(u64, String),
     /// An earlier version of lianlog wrote the store in another layout: rebuild it.
     Outdated,
-}
-
-/// Read a small text file of the ledger directory whole (never through a link, never a FIFO),
-/// refusing one over `limit` bytes (as invalid data).
-pub(super) fn read_small_file(path: &Path, limit: u64) -> std::io::Result<String> {
-    String::from_utf8(fsio::read_small_in_ledger(path, limit)?)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// The origin named by entry 0 of the log in `dir`, if it can be read (for messages only).
@@ -65,7 +59,7 @@ pub(super) fn read_meta(dir: &Path) -> Result<String> {
         ));
     }
     let path = dir.join(META_FILE);
-    let text = match read_small_file(&path, 4096) {
+    let text = match fsio::read_small_text_in_ledger(&path, 4096) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && SegmentLog::segment_dir(dir).is_dir() => {
             // A log without its lianlog.json: a damaged ledger, not a stranger's directory.

@@ -9,7 +9,6 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::open::read_small_file;
 use super::{INTENT_FILE, redaction};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
@@ -61,7 +60,7 @@ enum ImportIntent {
 /// interrupted import (it is stale or was planted) and is refused, naming the file.
 fn check_import_intent(dir: &Path, log: &SegmentLog) -> Result<ImportIntent> {
     let path = dir.join(INTENT_FILE);
-    let text = match read_small_file(&path, 4096) {
+    let text = match fsio::read_small_text_in_ledger(&path, 4096) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(ImportIntent::Absent),
         Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),

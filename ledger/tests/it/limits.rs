@@ -1,10 +1,11 @@
 //! Limits on hostile or mistaken input: each bound is enforced with a precise error (what, where,
 //! the limit), never a crash, an unbounded allocation or a stack overflow.
 
-use lianlog_ledger::ledger::{MAX_BODY_BYTES, parse_import};
-use lianlog_ledger::proof::{InclusionBundle, MAX_EXTRA_BYTES, MAX_PROOF_BYTES, parse_consistency_text};
-use lianlog_ledger::record::MAX_LINE_BYTES;
-use lianlog_ledger::schema::{MAX_LIST_ITEMS, MAX_SHORT_TEXT_CHARS};
+use lianlog_ledger::limits::{
+    MAX_BODY_BYTES, MAX_EXTRA_BYTES, MAX_LINE_BYTES, MAX_LIST_ITEMS, MAX_PROOF_BYTES, MAX_SHORT_TEXT_CHARS,
+};
+use lianlog_ledger::parse_import;
+use lianlog_ledger::proof::{InclusionBundle, parse_consistency_text};
 use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
 use serde_json::{Value, json};
 
