@@ -7,9 +7,8 @@
 
 use std::path::Path;
 
-use super::LOG_KEY_FILE;
-use super::open::read_meta;
 use super::recovery::reader_view;
+use super::{LOG_KEY_FILE, read_meta};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
 use crate::keys::SecretKey;

@@ -16,7 +16,7 @@ use super::append::{check_key_body_limits, genesis_line};
 use super::read::ParseAhead;
 use super::recovery::recover;
 use super::replay::{collect_replacements, project_line};
-use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry};
+use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry, read_meta};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
 use crate::keys::{KeyName, SecretKey};
@@ -37,77 +37,6 @@ enum StoreProblem {
     LogChanged(u64, String),
     /// An earlier version of lianlog wrote the store in another layout: rebuild it.
     Outdated,
-}
-
-/// The origin named by entry 0 of the log in `dir`, if it can be read (for messages only).
-fn genesis_origin(dir: &Path) -> Option<String> {
-    let log = SegmentLog::open(dir).ok()?;
-    let (_, line) = log.lines_from(Position { segment: 0, offset: 0 }).ok()?.next()?.ok()?;
-    let parsed = ParsedLine::parse(&line).ok()?;
-    Some(parsed.line.entry.record.ledger).filter(|origin| KeyName::parse(origin).is_ok())
-}
-
-/// Read `lianlog.json`, refusing a missing ledger or a newer format.
-pub(super) fn read_meta(dir: &Path) -> Result<String> {
-    if !dir.is_dir() {
-        return Err(Error::new(
-            ErrorKind::NotALedger,
-            format!(
-                "no ledger at {}: the directory does not exist; create one with `lianlog init` or pass --ledger DIR",
-                dir.display()
-            ),
-        ));
-    }
-    let path = dir.join(META_FILE);
-    let text = match fsio::read_small_text_in_ledger(&path, 4096) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound && SegmentLog::segment_dir(dir).is_dir() => {
-            // A log without its lianlog.json: a damaged ledger, not a stranger's directory.
-            let origin = genesis_origin(dir).unwrap_or_else(|| "<the origin in entry 0>".to_string());
-            return Err(Error::new(
-                ErrorKind::NotALedger,
-                format!(
-                    "{} has a log but no {META_FILE}: the ledger is damaged. Restore it from an archive \
-                     (`lianlog snapshot restore`), or recreate {META_FILE} with the one line \
-                     {{\"format\":{FORMAT_VERSION},\"origin\":\"{origin}\"}} and run `lianlog verify`",
-                    dir.display()
-                ),
-            ));
-        }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::new(
-                ErrorKind::NotALedger,
-                format!(
-                    "{} is not a lianlog ledger (it has no {META_FILE}); create one with `lianlog init` or pass --ledger DIR",
-                    dir.display()
-                ),
-            ));
-        }
-        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),
-        Err(err) => return Err(Error::io("read", &path, err)),
-    };
-    let meta: Value = serde_json::from_str(&text)
-        .map_err(|err| Error::new(ErrorKind::NotALedger, format!("{}: not valid JSON ({err})", path.display())))?;
-    let format = meta["format"].as_u64().unwrap_or(0);
-    if format > FORMAT_VERSION {
-        return Err(Error::new(
-            ErrorKind::NotALedger,
-            format!(
-                "{} was written by a newer lianlog (format {format}; this build reads format {FORMAT_VERSION}); upgrade lianlog",
-                dir.display()
-            ),
-        ));
-    }
-    if format != FORMAT_VERSION {
-        return Err(Error::new(
-            ErrorKind::NotALedger,
-            format!("{}: unknown format {:?}", path.display(), meta["format"]),
-        ));
-    }
-    meta["origin"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| Error::new(ErrorKind::NotALedger, format!("{}: no origin", path.display())))
 }
 
 fn take_lock(dir: &Path) -> Result<File> {
