@@ -7,15 +7,28 @@
 //! errors are [`Error`] values with an [`ErrorKind`] and a message that says what, where and what
 //! to do.
 //!
-//! Map: [`fsio`] (every durable-file step: create new 0600, temp + fsync + rename, no links),
-//! [`canonical`] (JCS bytes) → [`record`] (records, entries, stored lines) → [`keys`] and
-//! [`registry`] (who may sign what) → [`log`] (durable segments) and [`store`] (derived data:
-//! item files and sled) → [`ledger`] (the operations) and [`verify`] (the auditor's check), with
-//! [`merkle`] for the RFC 6962 tree, [`projection`] and [`replacement`] (what records assert,
-//! and which body a redacted record is read from) → [`query`] (answers over any state and lines,
-//! below the ledger), [`archive`] for snapshot archives (create, verify, restore, query),
-//! and [`group`] for group commit of concurrent appenders. The benchmark (`lianlog-bench`) and
-//! the generated workloads (`lianlog-workload`) are crates of their own, outside the core.
+//! Map, in layers (each uses only the layers before it; docs/ARCHITECTURE.md has the table and
+//! `tests/it/tidy.rs` checks it):
+//!
+//! 0. [`error`] (the error type) and [`encoding`] (hex, base64);
+//! 1. [`canonical`] (the one JCS encoder), [`time`] (timestamps, China dates), [`merkle`]
+//!    (RFC 6962 tree and proofs, the one `Hash` type), [`fsio`] (every durable-file step: create
+//!    new 0600, temp + fsync + rename, no links) and [`limits`] (the format version, every size
+//!    limit);
+//! 2. [`keys`] (Ed25519 keys and key files);
+//! 3. [`record`] (records, entries, stored lines), [`note`] (C2SP signed notes, checkpoints,
+//!    cosignatures) and [`schema`] (the record-kind registry);
+//! 4. [`registry`] (who may sign what), [`log`] (durable segments), [`proof`] (proofs as text),
+//!    [`replacement`] (which body a redacted record is read from) and [`projection`] (what
+//!    records assert);
+//! 5. [`store`] (derived data: item files and sled) and [`verify`] (the auditor's check);
+//! 6. [`query`] (answers over any state and lines);
+//! 7. [`ledger`] (the operations on a ledger directory);
+//! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
+//!    (group commit of concurrent appenders).
+//!
+//! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
+//! their own, outside the core.
 
 pub mod archive;
 pub mod canonical;

@@ -12,4 +12,5 @@ mod privacy;
 mod records;
 mod records_doc;
 mod staging;
+mod tidy;
 mod vectors;
