@@ -180,12 +180,12 @@ pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
 
 /// Write an output file whole, mode 0600: under a temporary name, fsync'd, then given its name —
 /// refused if it exists unless `force`, and never written through a symbolic link
-/// (`lianlog_ledger::fsio::publish`). On an error nothing is left under `path`.
+/// (`lianlog_ledger::publish`). On an error nothing is left under `path`.
 pub fn write_output<T>(
     path: &Path,
     force: bool,
     write: impl FnOnce(&mut std::fs::File) -> lianlog_ledger::Result<T>,
 ) -> Result<T> {
     refuse_existing(path, force)?;
-    Ok(lianlog_ledger::fsio::publish(path, force, write)?)
+    Ok(lianlog_ledger::publish(path, force, write)?)
 }

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 
 /// Rust ignores SIGPIPE, so `lianlog log | head` would make every later `println!` fail (and
 /// panic). Like other Unix filters, die quietly when the reader goes away instead.
+#[allow(unsafe_code)] // libc::signal has no safe wrapper in std; this is the CLI's only unsafe call.
 fn restore_default_sigpipe() {
     // SAFETY: called once at start-up before any thread exists; SIG_DFL is a valid disposition.
     unsafe {

@@ -19,7 +19,7 @@ use lianlog_ledger::note::{self, Checkpoint, Note};
 use lianlog_ledger::proof::{self, InclusionBundle};
 use lianlog_ledger::record::{EntryHash, Record};
 use lianlog_ledger::verify::{Verifier, VerifyOptions};
-use lianlog_ledger::{KeyName, KeyRegistry, ParsedLine, Timestamp, projection, schema};
+use lianlog_ledger::{KeyName, KeyRegistry, ParsedLine, Timestamp, schema};
 use serde_json::Value;
 
 /// A fuzz target's checks: arbitrary bytes in, a panic only on a bug.
@@ -140,11 +140,11 @@ pub fn record_body(data: &[u8]) {
             let _ = schema::validate(spec.name, v, &body, time);
             let _ = schema::validate_corrected_body(spec.name, v, &body, time);
             let upcast = schema::upcast(spec.name, v, &body);
-            let _ = projection::person_ids(spec.name, &upcast);
+            let _ = lianlog_ledger::person_ids(spec.name, &upcast);
         }
     }
-    let _ = projection::units(&body);
-    let _ = projection::event_date(&body, time);
+    let _ = lianlog_ledger::units(&body);
+    let _ = lianlog_ledger::event_date(&body, time);
     let _ = lianlog_ledger::verify::parse_redaction_body(&body);
 
     let vectors = vectors();

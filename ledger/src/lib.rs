@@ -35,30 +35,40 @@ pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
 pub mod error;
-pub mod fsio;
+mod fsio;
 pub mod group;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
-pub mod log;
+mod log;
 pub mod merkle;
 pub mod note;
-pub mod projection;
+mod projection;
 pub mod proof;
 pub mod query;
 pub mod record;
 pub mod registry;
-pub mod replacement;
+mod replacement;
 pub mod schema;
-pub mod store;
+mod store;
 pub mod time;
 pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};
+pub use fsio::publish;
 pub use keys::{KeyName, PublicKey, SecretKey};
-pub use ledger::{Appended, Draft, Ledger, StagedBatch, export_dir, export_log_key, parse_import, verify_dir};
-pub use record::{EntryHash, ParsedLine, StoredBody, StoredLine};
+pub use ledger::{
+    Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,
+};
+pub use merkle::Hash;
+pub use note::{Checkpoint, Note};
+pub use record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
 pub use store::store_dir;
 pub use time::{Date, Timestamp};
 pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};
+
+// For the fuzz harness (fuzz/src/lib.rs) and the integration tests only, which exercise these
+// internals directly; hidden from the docs and not part of the API.
+#[doc(hidden)]
+pub use projection::{event_date, layout::INDEX_CHUNK_SEQS, person_ids, units};

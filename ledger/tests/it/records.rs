@@ -328,7 +328,7 @@ fn rebuilding_the_store_replays_a_correction_next_to_its_target() {
 #[test]
 fn indexes_spanning_many_chunks_list_every_record_once_in_order() {
     let mut f = fixture();
-    let chunk = lianlog_ledger::projection::layout::INDEX_CHUNK_SEQS as usize;
+    let chunk = lianlog_ledger::INDEX_CHUNK_SEQS as usize;
     let drafts: Vec<Draft> = (0..2 * chunk + 30).map(|index| received(&format!("R-{index}"), "P-MANY")).collect();
     let appended = f.ledger.append_batch(&drafts, &f.officer).unwrap();
     let mut seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();
@@ -378,7 +378,7 @@ fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
     let dir = f.ledger.dir().to_path_buf();
     drop(f.ledger);
     {
-        let db = sled::open(lianlog_ledger::store::Store::path(&dir)).unwrap();
+        let db = sled::open(lianlog_ledger::store_dir(&dir)).unwrap();
         db.remove(b"meta/layout").unwrap().expect("the store records its layout");
         db.flush().unwrap();
     }
