@@ -10,10 +10,10 @@
 use serde_json::Value;
 
 /// Largest integer magnitude the format allows (I-JSON's safe range).
-pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+pub(crate) const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
 /// Deepest nesting of arrays and objects accepted anywhere.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Why a value has no canonical form, and where (a field path such as `body.subjects[0].id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +118,7 @@ fn write_integer(integer: i64, out: &mut Vec<u8>) {
 
 /// JCS string form: escape `"`, `\`, and U+0000..U+001F (short forms where JSON has them,
 /// otherwise `\u00xx` in lowercase hex); everything else is copied as UTF-8.
-pub fn write_string(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;

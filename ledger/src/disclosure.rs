@@ -57,7 +57,7 @@ pub use checking::check;
 /// The package format this version writes.
 pub const FORMAT: &str = "lianlog-disclosure/v2";
 /// The first package format (full bodies of every record and key line); still checked.
-pub const FORMAT_V1: &str = "lianlog-disclosure/v1";
+pub(crate) const FORMAT_V1: &str = "lianlog-disclosure/v1";
 /// What replaces another person, or a free text, in a masked body.
 pub const MASK: &str = "[已遮蔽 masked]";
 /// Why a seq is listed under `withheld`: redacted, and no replacement or correction says whom it named.
@@ -128,7 +128,7 @@ pub struct Checked {
 
 /// Whether a record body names the person (the version 1 rule: directly, or in a correction's
 /// corrected body).
-pub fn names_person(kind: &str, body: &Value, person: &str) -> bool {
+pub(crate) fn names_person(kind: &str, body: &Value, person: &str) -> bool {
     let direct = crate::projection::person_ids(kind, body).iter().any(|id| id == person);
     let corrected = kind == "correction"
         && body.get("body").is_some_and(|inner| crate::projection::person_ids("", inner).iter().any(|id| id == person));

@@ -60,7 +60,7 @@ impl Error {
         self.seq
     }
 
-    pub fn with_seq(mut self, seq: u64) -> Error {
+    pub(crate) fn with_seq(mut self, seq: u64) -> Error {
         self.seq = Some(seq);
         self
     }

@@ -27,13 +27,13 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Mode of every file lianlog creates: owner read/write only.
-pub const FILE_MODE: u32 = 0o600;
+pub(crate) const FILE_MODE: u32 = 0o600;
 /// Mode of every directory lianlog creates: owner only.
-pub const DIR_MODE: u32 = 0o700;
+pub(crate) const DIR_MODE: u32 = 0o700;
 
 /// Whether an open follows a symbolic link at the last component of the path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Links {
+pub(crate) enum Links {
     /// A path the user named (a key file, an input): a link to a regular file is fine.
     Follow,
     /// A file inside a ledger directory: a link is refused.
@@ -47,7 +47,7 @@ fn flags(links: Links) -> i32 {
 /// The error for a symbolic link where lianlog keeps its own files.
 /// It is an I/O error (exit code 7), like a permission problem: the directory is set up wrongly
 /// (or was tampered with), and nothing is destroyed or rebuilt because of it.
-pub fn link_refused(path: &Path) -> Error {
+pub(crate) fn link_refused(path: &Path) -> Error {
     Error::new(
         ErrorKind::Io,
         format!(
@@ -68,7 +68,7 @@ fn open_error(operation: &str, path: &Path, err: std::io::Error) -> Error {
 }
 
 /// The error for a file that exists where a new one was to be created.
-pub fn already_exists(path: &Path) -> Error {
+pub(crate) fn already_exists(path: &Path) -> Error {
     Error::bad_input(format!(
         "{} already exists; lianlog does not overwrite files: choose another name or remove it first",
         path.display()
@@ -76,7 +76,7 @@ pub fn already_exists(path: &Path) -> Error {
 }
 
 /// Refuse `path` if it is a symbolic link (a missing path is fine).
-pub fn refuse_link(path: &Path) -> Result<()> {
+pub(crate) fn refuse_link(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(metadata) if metadata.file_type().is_symlink() => Err(link_refused(path)),
         Ok(_) => Ok(()),
@@ -92,7 +92,7 @@ fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
 
 /// Create a new file (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600) open for writing. An existing file
 /// or link at `path` is refused with [`already_exists`].
-pub fn create_new(path: &Path) -> Result<File> {
+pub(crate) fn create_new(path: &Path) -> Result<File> {
     let file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -108,15 +108,17 @@ pub fn create_new(path: &Path) -> Result<File> {
 }
 
 /// Create `path` new (as [`create_new`]) with `bytes`, fsync it and its directory. A crash can
-/// leave a partial file: use it where a partial file is recognised as such (an intent).
-pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+/// leave a partial file: use it where a partial file is recognised as such (an intent). Only the
+/// tests use it today.
+#[cfg(test)]
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = create_new(path)?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|err| Error::io("write", path, err))?;
     sync_dir(parent_of(path))
 }
 
 /// The directory a path is in (`.` for a bare name).
-pub fn parent_of(path: &Path) -> &Path {
+pub(crate) fn parent_of(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
@@ -157,7 +159,7 @@ pub fn publish<T>(path: &Path, replace: bool, write: impl FnOnce(&mut File) -> R
 /// Give the complete, fsync'd file `temporary` the name `path` without ever replacing a file
 /// there (a hard link fails atomically if `path` exists), then drop the temporary name. The
 /// caller fsyncs the directory.
-pub fn link_new(temporary: &Path, path: &Path) -> Result<()> {
+pub(crate) fn link_new(temporary: &Path, path: &Path) -> Result<()> {
     std::fs::hard_link(temporary, path).map_err(|err| match err.kind() {
         std::io::ErrorKind::AlreadyExists => already_exists(path),
         _ => Error::io("create", path, err),
@@ -166,18 +168,18 @@ pub fn link_new(temporary: &Path, path: &Path) -> Result<()> {
 }
 
 /// [`publish`] of `bytes`.
-pub fn publish_bytes(path: &Path, replace: bool, bytes: &[u8]) -> Result<()> {
+pub(crate) fn publish_bytes(path: &Path, replace: bool, bytes: &[u8]) -> Result<()> {
     publish(path, replace, |file| file.write_all(bytes).map_err(|err| Error::io("write", path, err)))
 }
 
 /// fsync a directory so that a file created, renamed or removed in it survives a crash.
-pub fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     File::open(dir).and_then(|d| d.sync_all()).map_err(|err| Error::io("sync directory", dir, err))
 }
 
 /// fsync `dir` and the directory it is in (after creating `dir`).
-pub fn sync_dir_and_parent(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir_and_parent(dir: &Path) -> Result<()> {
     sync_dir(dir)?;
     match dir.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent),
@@ -186,7 +188,7 @@ pub fn sync_dir_and_parent(dir: &Path) -> Result<()> {
 }
 
 /// Remove `path` and fsync its directory; a missing file is fine.
-pub fn remove_durable(path: &Path) -> Result<()> {
+pub(crate) fn remove_durable(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => sync_dir(parent_of(path)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -196,7 +198,7 @@ pub fn remove_durable(path: &Path) -> Result<()> {
 
 /// Create the directory `path` with mode 0700 (its missing parents with the default mode); an
 /// existing directory is left as it is.
-pub fn create_private_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|err| Error::io("create directory", parent, err))?;
     }
@@ -213,7 +215,7 @@ pub fn create_private_dir(path: &Path) -> Result<()> {
 
 /// Open `path` for reading, refusing anything but a regular file (a FIFO, a device, a directory)
 /// without blocking on it, and with [`Links::Refuse`] a symbolic link.
-pub fn open_read(path: &Path, links: Links) -> std::io::Result<File> {
+pub(crate) fn open_read(path: &Path, links: Links) -> std::io::Result<File> {
     let file = OpenOptions::new().read(true).custom_flags(flags(links) | libc::O_NONBLOCK).open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
@@ -225,13 +227,13 @@ pub fn open_read(path: &Path, links: Links) -> std::io::Result<File> {
 
 /// [`open_read`] of a file inside a ledger directory, as a library error (a link is refused
 /// with [`link_refused`]).
-pub fn open_read_in_ledger(path: &Path) -> Result<File> {
+pub(crate) fn open_read_in_ledger(path: &Path) -> Result<File> {
     open_read(path, Links::Refuse).map_err(|err| open_error("open", path, err))
 }
 
 /// Open an existing file inside a ledger directory for reading and writing (append mode with
 /// `append`), refusing a link and anything but a regular file.
-pub fn open_write_in_ledger(path: &Path, append: bool) -> Result<File> {
+pub(crate) fn open_write_in_ledger(path: &Path, append: bool) -> Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .write(!append)
@@ -256,7 +258,7 @@ fn regular_in_ledger(file: File, path: &Path) -> Result<File> {
 
 /// Open (creating it 0600 if missing) a file inside a ledger directory for reading and writing,
 /// refusing a link.
-pub fn open_or_create_in_ledger(path: &Path) -> Result<File> {
+pub(crate) fn open_or_create_in_ledger(path: &Path) -> Result<File> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -276,7 +278,7 @@ pub fn open_or_create_in_ledger(path: &Path) -> Result<File> {
 
 /// A note when `dir` may be written by its group or by others (anyone who can write the ledger
 /// directory can replace its files), or `None`.
-pub fn permissions_note(dir: &Path) -> Option<String> {
+pub(crate) fn permissions_note(dir: &Path) -> Option<String> {
     let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
     (mode & 0o022 != 0).then(|| {
         format!(
@@ -290,7 +292,7 @@ pub fn permissions_note(dir: &Path) -> Option<String> {
 
 /// Read a small file inside a ledger directory whole (no link, regular files only), refusing one
 /// over `limit` bytes as [`std::io::ErrorKind::InvalidData`].
-pub fn read_small_in_ledger(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_small_in_ledger(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut bytes = Vec::new();
     open_read(path, Links::Refuse)?.take(limit + 1).read_to_end(&mut bytes)?;
@@ -301,14 +303,14 @@ pub fn read_small_in_ledger(path: &Path, limit: u64) -> std::io::Result<Vec<u8>>
 }
 
 /// [`read_small_in_ledger`] as UTF-8 text (the ledger's own small files: `lianlog.json`, intents).
-pub fn read_small_text_in_ledger(path: &Path, limit: u64) -> std::io::Result<String> {
+pub(crate) fn read_small_text_in_ledger(path: &Path, limit: u64) -> std::io::Result<String> {
     String::from_utf8(read_small_in_ledger(path, limit)?)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// A scratch directory path `dir/<prefix>.<pid>`, with anything left there by an earlier process
 /// of the same id removed (the caller creates it).
-pub fn fresh_scratch_dir(dir: &Path, prefix: &str) -> Result<PathBuf> {
+pub(crate) fn fresh_scratch_dir(dir: &Path, prefix: &str) -> Result<PathBuf> {
     let path = dir.join(format!("{prefix}.{}", std::process::id()));
     refuse_link(&path)?;
     match std::fs::remove_dir_all(&path) {
@@ -319,7 +321,7 @@ pub fn fresh_scratch_dir(dir: &Path, prefix: &str) -> Result<PathBuf> {
 }
 
 /// A path beside `path` that names nothing yet: `path` itself, else `path.1`, `path.2`, …
-pub fn unused_name(path: &Path) -> PathBuf {
+pub(crate) fn unused_name(path: &Path) -> PathBuf {
     let mut candidate = path.to_path_buf();
     let mut n = 0u32;
     while std::fs::symlink_metadata(&candidate).is_ok() {

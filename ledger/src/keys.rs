@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 use crate::limits::{MAX_KEY_FILE_BYTES, MAX_PBKDF2_ITERATIONS, MAX_SCRYPT_MEMORY};
 
 /// Ed25519 signature-type byte of a vkey (C2SP signed-note).
-pub const ALGORITHM_ED25519: u8 = 0x01;
+pub(crate) const ALGORITHM_ED25519: u8 = 0x01;
 /// Ed25519 cosignature (C2SP tlog-cosignature v1) type byte.
-pub const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
+pub(crate) const ALGORITHM_COSIGNATURE_V1: u8 = 0x04;
 
 /// Text placed before `-----BEGIN` in key files written by lianlog (RFC 7468 explanatory text).
 const NAME_LINE_PREFIX: &str = "lianlog key name: ";
@@ -152,7 +152,7 @@ impl PublicKey {
     /// Why this key must not be granted, if it must not: small-order ("weak") keys, non-canonical
     /// point encodings, and points with a torsion component are refused, so that every granted key
     /// is a canonical point of the prime-order subgroup (the precondition for batch verification).
-    pub fn weakness(&self) -> Option<&'static str> {
+    pub(crate) fn weakness(&self) -> Option<&'static str> {
         let point = self.key.to_edwards();
         if self.key.is_weak() {
             Some("it is a small-order (weak) key")
@@ -253,7 +253,7 @@ impl SecretKey {
     }
 
     /// Raw Ed25519 signature over `message`.
-    pub fn sign_raw(&self, message: &[u8]) -> Signature {
+    pub(crate) fn sign_raw(&self, message: &[u8]) -> Signature {
         self.signing.sign(message)
     }
 
@@ -267,7 +267,7 @@ impl SecretKey {
     }
 
     /// PKCS#8 v1 PEM with the key's name as explanatory text before it.
-    pub fn to_pem(&self) -> Result<Zeroizing<String>> {
+    pub(crate) fn to_pem(&self) -> Result<Zeroizing<String>> {
         let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.signing.to_bytes(), public_key: None };
         let pem = keypair
             .to_pkcs8_pem(LineEnding::LF)
@@ -278,7 +278,7 @@ impl SecretKey {
     /// Passphrase-encrypted PKCS#8 PEM (`ENCRYPTED PRIVATE KEY`: PBES2 with scrypt N = 2^14, r = 8,
     /// p = 1 and AES-256-CBC, a fresh random salt and IV), with the key's name as explanatory text.
     /// `openssl pkey -in FILE -passin …` reads it.
-    pub fn to_encrypted_pem(&self, passphrase: &str) -> Result<Zeroizing<String>> {
+    pub(crate) fn to_encrypted_pem(&self, passphrase: &str) -> Result<Zeroizing<String>> {
         if passphrase.is_empty() {
             return Err(Error::bad_input("the passphrase is empty; choose a passphrase to encrypt the key with"));
         }
@@ -413,12 +413,6 @@ fn key_file_error(path: &Path, err: std::io::Error) -> Error {
     Error::key(format!("cannot read key file {}: {err}{hint}", path.display()))
 }
 
-/// Refuse a private key file that is readable or writable by group or others.
-pub fn check_private_permissions(path: &Path) -> Result<()> {
-    let metadata = std::fs::metadata(path).map_err(|err| key_file_error(path, err))?;
-    check_mode(path, &metadata)
-}
-
 fn check_mode(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = metadata.permissions().mode() & 0o777;
@@ -434,7 +428,7 @@ fn check_mode(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
 
 /// Create `path` atomically with mode 0600, never replacing an existing file or writing through a
 /// link ([`crate::fsio::publish`]: temporary file, fsync, hard link, directory fsync).
-pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
     crate::fsio::publish_bytes(path, false, contents)
 }
 

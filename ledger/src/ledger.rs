@@ -52,12 +52,12 @@ mod redaction;
 mod replay;
 mod unseen;
 
-pub use crate::replacement::{ReplacementScan, Replacements};
 pub use append::StagedBatch;
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use redaction::{Redacted, Replacement};
-pub use replay::{PastState, ReplayReport, replacements_in, replay_projections};
+pub use replay::{PastState, ReplayReport};
+pub(crate) use replay::replay_projections;
 
 const META_FILE: &str = "lianlog.json";
 const LOG_KEY_FILE: &str = "log-key.pem";

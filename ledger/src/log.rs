@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::fsio;
 
 /// A new segment is started once the current one reaches this size.
-pub const SEGMENT_TARGET_BYTES: u64 = 256 << 20;
+pub(crate) const SEGMENT_TARGET_BYTES: u64 = 256 << 20;
 
 /// Where a stored line begins: the segment (named by its first seq) and the byte offset in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,7 +60,7 @@ struct Segment {
 
 /// The segment files of one ledger.
 #[derive(Debug)]
-pub struct SegmentLog {
+pub(crate) struct SegmentLog {
     dir: PathBuf,
     segments: Vec<Segment>,
     /// Open for appending when this process is the writer.
@@ -72,7 +72,7 @@ pub struct SegmentLog {
 
 /// What [`SegmentLog::repair_tail`] removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TailRepair {
+pub(crate) struct TailRepair {
     pub segment: PathBuf,
     pub cut_bytes: u64,
     pub reason: String,
@@ -81,7 +81,7 @@ pub struct TailRepair {
 }
 
 impl SegmentLog {
-    pub fn segment_dir(ledger_dir: &Path) -> PathBuf {
+    pub(crate) fn segment_dir(ledger_dir: &Path) -> PathBuf {
         ledger_dir.join("log")
     }
 
@@ -142,12 +142,12 @@ impl SegmentLog {
     }
 
     /// Make readers stop at `position` (a read-only process leaving a repair to a writer).
-    pub fn limit_to(&mut self, position: Position) {
+    pub(crate) fn limit_to(&mut self, position: Position) {
         self.limit = Some(position);
     }
 
     /// Whether readers stop before the end ([`SegmentLog::limit_to`]).
-    pub fn is_limited(&self) -> bool {
+    pub(crate) fn is_limited(&self) -> bool {
         self.limit.is_some()
     }
 
@@ -157,7 +157,7 @@ impl SegmentLog {
     }
 
     /// The length in bytes of segment `first_seq`.
-    pub fn segment_len(&self, first_seq: u64) -> Result<u64> {
+    pub(crate) fn segment_len(&self, first_seq: u64) -> Result<u64> {
         let path = &self.segment(first_seq)?.path;
         std::fs::symlink_metadata(path).map(|m| m.len()).map_err(|err| Error::io("read", path, err))
     }
@@ -178,7 +178,7 @@ impl SegmentLog {
     }
 
     /// Open the last segment for appending. Call [`SegmentLog::repair_tail`] first.
-    pub fn open_writer(&mut self) -> Result<()> {
+    pub(crate) fn open_writer(&mut self) -> Result<()> {
         if self.limit.is_some() {
             return Err(Error::new(crate::ErrorKind::Io, "the log was opened read-only and is not open for writing"));
         }
@@ -192,7 +192,7 @@ impl SegmentLog {
 
     /// Append `bytes` (whole stored lines) durably, starting a new segment named `next_seq` when
     /// the current one is full or there is none. Returns where the bytes begin.
-    pub fn append_durable(&mut self, bytes: &[u8], next_seq: u64) -> Result<Position> {
+    pub(crate) fn append_durable(&mut self, bytes: &[u8], next_seq: u64) -> Result<Position> {
         if self.writer.is_none() && (self.limit.is_some() || !self.segments.is_empty()) {
             return Err(Error::new(crate::ErrorKind::Io, "the log was opened read-only and is not open for writing"));
         }
@@ -255,7 +255,7 @@ impl SegmentLog {
 
     /// The files in which cut bytes were saved (`torn-*.bin`, `interrupted-*.bin`), which a
     /// redaction must rewrite too.
-    pub fn saved_cuts(&self) -> Result<Vec<PathBuf>> {
+    pub(crate) fn saved_cuts(&self) -> Result<Vec<PathBuf>> {
         let listing = std::fs::read_dir(&self.dir).map_err(|err| Error::io("list", &self.dir, err))?;
         let mut saved = Vec::new();
         for item in listing {
@@ -320,7 +320,7 @@ impl SegmentLog {
     /// Cut off a torn tail of the last segment ([`SegmentLog::torn_tail`]), saving the cut bytes
     /// durably beside the log first (`log/torn-<segment>-<offset>.bin`), for anyone who wants to
     /// see what the unacknowledged write held.
-    pub fn repair_tail(&mut self, is_valid_line: impl Fn(&[u8]) -> bool) -> Result<Option<TailRepair>> {
+    pub(crate) fn repair_tail(&mut self, is_valid_line: impl Fn(&[u8]) -> bool) -> Result<Option<TailRepair>> {
         let Some((keep, reason)) = self.torn_tail(is_valid_line)? else { return Ok(None) };
         let path = self.segment(keep.segment)?.path.clone();
         let file = fsio::open_write_in_ledger(&path, false)?;
@@ -356,7 +356,7 @@ impl SegmentLog {
     /// `new` (without the newline), crash-safely: the segment is copied with the change into a
     /// temporary file, which is fsync'd and renamed over the segment, and the directory fsync'd.
     /// A crash leaves either the old segment or the new one, never a mix.
-    pub fn replace_line(&mut self, position: Position, old: &[u8], new: &[u8]) -> Result<()> {
+    pub(crate) fn replace_line(&mut self, position: Position, old: &[u8], new: &[u8]) -> Result<()> {
         let segment = self.segment(position.segment)?.clone();
         let current = self.read_line_at(position)?;
         if current != old {
@@ -386,7 +386,7 @@ impl SegmentLog {
     }
 
     /// The byte at `position`, or `None` past the end of its segment.
-    pub fn byte_at(&self, position: Position) -> Result<Option<u8>> {
+    pub(crate) fn byte_at(&self, position: Position) -> Result<Option<u8>> {
         use std::os::unix::fs::FileExt as _;
         let segment = self.segment(position.segment)?;
         let file = fsio::open_read_in_ledger(&segment.path)?;
@@ -399,7 +399,7 @@ impl SegmentLog {
     }
 
     /// Read the one line that starts at `position`.
-    pub fn read_line_at(&self, position: Position) -> Result<Vec<u8>> {
+    pub(crate) fn read_line_at(&self, position: Position) -> Result<Vec<u8>> {
         let segment = self.segment(position.segment)?;
         let mut file = fsio::open_read_in_ledger(&segment.path)?;
         file.seek(SeekFrom::Start(position.offset)).map_err(|err| Error::io("read", &segment.path, err))?;
@@ -422,7 +422,7 @@ impl SegmentLog {
 }
 
 /// Streams lines in order, with large sequential reads.
-pub struct LineReader {
+pub(crate) struct LineReader {
     segments: Vec<Segment>,
     index: usize,
     offset: u64,
@@ -434,7 +434,7 @@ pub struct LineReader {
 
 impl LineReader {
     /// Whether the log ended with bytes that are not yet a complete line (a write in progress).
-    pub fn saw_torn_tail(&self) -> bool {
+    pub(crate) fn saw_torn_tail(&self) -> bool {
         self.torn_tail
     }
 }

@@ -46,7 +46,7 @@ pub type Hash = [u8; 32];
 
 /// The address of a stored complete subtree: `(level, index)` covers the leaves
 /// `[index << level, (index + 1) << level)`. Level 0 is the leaf hashes themselves.
-pub type NodeId = (u8, u64);
+pub(crate) type NodeId = (u8, u64);
 
 /// Domain separation prefixes of RFC 6962 §2.1: they make a leaf impossible to pass off as an
 /// interior node (second-preimage resistance of the tree).
@@ -67,7 +67,7 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
 }
 
 /// `SHA-256(0x01 || left || right)`: the hash of an interior node (RFC 6962 §2.1).
-pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+pub(crate) fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut hasher = Sha256::new();
     hasher.update([NODE_PREFIX]);
     hasher.update(left);
@@ -76,7 +76,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// `SHA-256("")`: the root of the empty tree (RFC 6962 §2.1, `MTH({})`).
-pub fn empty_root() -> Hash {
+pub(crate) fn empty_root() -> Hash {
     Sha256::digest(b"").into()
 }
 
@@ -233,7 +233,7 @@ impl CompactRange {
     }
 
     /// Reloads the frontier of the first `size` leaves from the store: `size.count_ones()` reads.
-    pub fn from_store<S: NodeStore + ?Sized>(size: u64, store: &S) -> Result<Self, S::Error> {
+    pub(crate) fn from_store<S: NodeStore + ?Sized>(size: u64, store: &S) -> Result<Self, S::Error> {
         let mut range = Self::new();
         range.size = size;
         for (level, slot) in range.frontier.iter_mut().enumerate() {

@@ -59,7 +59,7 @@ use crate::keys::{ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, KeyName, PublicKe
 use crate::limits::{MAX_NOTE_BYTES, MAX_SIGNATURE_LINES};
 
 /// The first line of every Ed25519 cosignature message (C2SP tlog-cosignature v1).
-pub const COSIGNATURE_V1_HEADER: &str = "cosignature/v1\n";
+pub(crate) const COSIGNATURE_V1_HEADER: &str = "cosignature/v1\n";
 
 /// Start of every signature line: U+2014 EM DASH and a space.
 const SIGNATURE_PREFIX: &str = "\u{2014} ";
@@ -385,7 +385,7 @@ pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey])
 /// verification failure like one that is forged: a verifier who names a cosigner relies on its
 /// testimony (that the checkpoint extends the one it saw before), which a stolen log key alone
 /// cannot forge. The error names the cosigner; the caller adds which checkpoint file it was.
-pub fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
+pub(crate) fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
     for key in required {
         if !checkpoint.cosignatures.iter().any(|cosignature| cosignature.cosigner == *key) {
             let present: Vec<String> = checkpoint

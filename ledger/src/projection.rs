@@ -28,14 +28,14 @@ pub mod layout;
 mod rules;
 mod state;
 
-pub use facts::{event_date, parties, person_ids, units};
-pub use state::{StateChanges, StateRead, View};
+pub use facts::{event_date, person_ids, units};
+pub(crate) use facts::parties;
+pub(crate) use state::{StateChanges, StateRead, View};
 
 /// A record as the projections see it.
-pub struct RecordContext<'a> {
+pub(crate) struct RecordContext<'a> {
     pub seq: u64,
     pub kind: &'a str,
-    pub v: u64,
     pub time: Timestamp,
     pub entry_hash: EntryHash,
     /// The body, already upcast to the current schema version.
@@ -44,7 +44,7 @@ pub struct RecordContext<'a> {
 
 /// Why a record breaks its kind's lifecycle rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleError {
+pub(crate) struct RuleError {
     pub rule: &'static str,
     pub reason: String,
 }
@@ -57,7 +57,7 @@ impl std::fmt::Display for RuleError {
 
 /// An earlier entry as a lifecycle rule sees it.
 #[derive(Debug, Clone)]
-pub struct FactEntry {
+pub(crate) struct FactEntry {
     pub hash: EntryHash,
     pub kind: String,
     pub v: u64,
@@ -74,7 +74,7 @@ impl FactEntry {
 }
 
 /// Looks up what lifecycle rules need beyond projection state.
-pub trait LedgerFacts {
+pub(crate) trait LedgerFacts {
     /// The entry at `seq`, if the ledger has it.
     fn entry(&self, seq: u64) -> Result<Option<FactEntry>>;
     /// The Merkle root at `size`, if the ledger has that many entries.
@@ -91,13 +91,13 @@ fn text<'a>(body: &'a Value, field: &str) -> &'a str {
 
 /// Whether applying a record of `kind` looks up earlier entries through [`LedgerFacts`] (a
 /// correction's target, an attestation's checkpoint root).
-pub fn needs_ledger_facts(kind: &str) -> bool {
+pub(crate) fn needs_ledger_facts(kind: &str) -> bool {
     schema::lookup(kind).is_some_and(|spec| matches!(spec.lifecycle, Lifecycle::Correction | Lifecycle::AuditAttest))
 }
 
 /// Check the record's lifecycle rule, then apply it to the state. With `enforce` false (replaying
 /// a log that an older version wrote), rule failures are ignored and the facts still indexed.
-pub fn apply_record(
+pub(crate) fn apply_record(
     view: &mut View<'_>,
     record: &RecordContext<'_>,
     facts: &dyn LedgerFacts,
@@ -123,6 +123,6 @@ pub fn apply_record(
 }
 
 /// Errors as library errors, for callers that refuse a record.
-pub fn rule_error(kind: &str, err: &RuleError) -> Error {
+pub(crate) fn rule_error(kind: &str, err: &RuleError) -> Error {
     Error::bad_input(format!("{kind} refused by {err}; nothing was written"))
 }

@@ -108,7 +108,7 @@ pub fn parse_consistency_text(text: &str) -> Result<Vec<Hash>> {
 }
 
 /// Decimal without leading zeros (except `0` itself).
-pub fn parse_decimal(text: &str) -> Option<u64> {
+pub(crate) fn parse_decimal(text: &str) -> Option<u64> {
     if text.is_empty() || (text.len() > 1 && text.starts_with('0')) || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -230,7 +230,7 @@ pub fn check_consistency(
 
 /// Two different trees of the same size: the log forked (a rewritten log is a fork too). Said
 /// the same way wherever it is found (`check consistency`, `verify --checkpoint`).
-pub fn fork_message(size: u64, a: &Hash, b: &Hash) -> String {
+pub(crate) fn fork_message(size: u64, a: &Hash, b: &Hash) -> String {
     format!(
         "two different trees of size {size} (roots {} and {}): the log forked",
         crate::encoding::hex(a),

@@ -20,7 +20,7 @@ use crate::record::{EntryHash, ParsedLine, StoredBody};
 use crate::time::{Date, Timestamp};
 
 /// Keys and values of projection state, in key order.
-pub type StateItems<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+pub(crate) type StateItems<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
 /// Projection state that queries can scan: the derived store, or state replayed into memory.
 pub trait StateScan: StateRead {

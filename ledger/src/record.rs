@@ -55,7 +55,7 @@ impl std::fmt::Display for EntryHash {
 }
 
 /// The random salt that blinds a body's hash.
-pub type Salt = [u8; 16];
+pub(crate) type Salt = [u8; 16];
 
 /// SHA-256(salt || JCS(body)).
 pub fn body_hash(salt: &Salt, body_bytes: &[u8]) -> Hash {
@@ -65,7 +65,7 @@ pub fn body_hash(salt: &Salt, body_bytes: &[u8]) -> Hash {
     hasher.finalize().into()
 }
 
-pub fn random_salt() -> crate::Result<Salt> {
+pub(crate) fn random_salt() -> crate::Result<Salt> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|err| crate::Error::key(format!("the system random source failed: {err}")))?;
     Ok(salt)
@@ -84,7 +84,7 @@ pub struct Record {
 
 impl Record {
     /// JCS(record): members in sorted order author, body_hash, created, kind, ledger, v.
-    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"author\":");
         canonical::write_string(&self.author, out);
         out.extend_from_slice(b",\"body_hash\":\"");
@@ -137,7 +137,7 @@ impl Record {
 }
 
 /// Kinds whose bodies are never redacted or withheld (verifiers need them).
-pub fn kind_keeps_body(kind: &str) -> bool {
+pub(crate) fn kind_keeps_body(kind: &str) -> bool {
     kind.starts_with("ledger.") || kind.starts_with("key.")
 }
 
@@ -165,7 +165,7 @@ pub struct Entry {
 
 impl Entry {
     /// JCS(entry): members prev, record, seq, sig, time.
-    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"prev\":\"");
         out.extend_from_slice(self.prev.to_hex().as_bytes());
         out.extend_from_slice(b"\",\"record\":");
@@ -247,7 +247,7 @@ impl StoredLine {
     /// The bytes (without the newline) of the same entry in its redacted form: body and salt
     /// removed by the `ledger.redact` entry `by` (format-v1 section 6). The one place a redacted
     /// line is made: the live log, an interrupted redaction, restored archives.
-    pub fn redacted_bytes(&self, by: u64) -> Vec<u8> {
+    pub(crate) fn redacted_bytes(&self, by: u64) -> Vec<u8> {
         let redacted = StoredLine { entry: self.entry.clone(), body: StoredBody::Redacted { by } };
         // A line without a body always has a canonical form: only a body can lack one.
         let mut bytes = redacted.to_line().unwrap_or_default(); // ok: no body, nothing to fail

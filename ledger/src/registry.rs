@@ -118,7 +118,7 @@ pub struct KeyRegistry {
 }
 
 /// The role a kind needs (format-v1 section 9): the authorization rule's role table, in one place.
-pub fn required_role(kind: &str) -> Role {
+pub(crate) fn required_role(kind: &str) -> Role {
     if kind.starts_with("ledger.") || kind.starts_with("key.") {
         Role::Admin
     } else if kind.starts_with("audit.") {
@@ -143,11 +143,11 @@ impl KeyRegistry {
         self.origin.is_empty()
     }
 
-    pub fn public_key(&self, identity: &str) -> Option<&PublicKey> {
+    pub(crate) fn public_key(&self, identity: &str) -> Option<&PublicKey> {
         self.parsed.get(identity)
     }
 
-    pub fn log_public_key(&self) -> Option<PublicKey> {
+    pub(crate) fn log_public_key(&self) -> Option<PublicKey> {
         PublicKey::parse_vkey(&self.log_key).ok()
     }
 
@@ -332,7 +332,7 @@ impl KeyRegistry {
 }
 
 /// The object's members, checking that exactly `required` (plus any of `optional`) are present.
-pub fn object_with<'a>(
+pub(crate) fn object_with<'a>(
     value: &'a Value,
     path: &str,
     required: &[&str],

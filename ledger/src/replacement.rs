@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::record::ParsedLine;
 
 /// Replacement bodies of redacted records, by target seq.
-pub type Replacements = std::collections::BTreeMap<u64, Value>;
+pub(crate) type Replacements = std::collections::BTreeMap<u64, Value>;
 
 /// The body a redacted record is projected from (its replacement), found by reading lines in seq
 /// order. The one rule: the `replacement` member of its `ledger.redact` body (ledgers written
@@ -20,7 +20,7 @@ pub type Replacements = std::collections::BTreeMap<u64, Value>;
 /// replacement written with its redaction is applied at the target's seq, because only then is
 /// the derived store rebuilt right after it (incremental and rebuilt state stay identical).
 #[derive(Debug, Default)]
-pub struct ReplacementScan {
+pub(crate) struct ReplacementScan {
     found: Replacements,
     /// The last correction seen: its seq, its target (seq, entry hash) and its corrected body.
     correction: Option<(u64, u64, String, Value)>,

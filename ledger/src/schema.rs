@@ -150,14 +150,14 @@ const INTERVIEW_TYPES: &[(&str, &str)] = &[
 ];
 const ASSESSMENTS: &[(&str, &str)] = &[("excellent", "好"), ("good", "较好"), ("fair", "一般"), ("poor", "差")];
 /// Measures for people and for organisations (《中国共产党问责条例》).
-pub const PERSON_MEASURES: &[(&str, &str)] = &[
+pub(crate) const PERSON_MEASURES: &[(&str, &str)] = &[
     ("notice", "通报"),
     ("admonition", "诫勉"),
     ("organizational_adjustment", "组织调整"),
     ("organizational_handling", "组织处理"),
     ("disciplinary_sanction", "纪律处分"),
 ];
-pub const ORGANISATION_MEASURES: &[(&str, &str)] =
+pub(crate) const ORGANISATION_MEASURES: &[(&str, &str)] =
     &[("inspection", "检查"), ("notice", "通报"), ("reorganization", "改组")];
 const ALL_MEASURES: &[(&str, &str)] = &[
     ("notice", "通报"),
@@ -418,7 +418,7 @@ pub const KINDS: &[KindSpec] = &[
     },
 ];
 
-pub fn lookup(name: &str) -> Option<&'static KindSpec> {
+pub(crate) fn lookup(name: &str) -> Option<&'static KindSpec> {
     KINDS.iter().find(|k| k.name == name)
 }
 
@@ -481,7 +481,7 @@ pub fn validate(kind: &str, v: u64, body: &Value, time: Timestamp) -> Result<(),
 /// A date in a body may not be after the day on which the ledger sequences it. Officers work in
 /// China (UTC+8) while entry times are UTC, so "the sequencing day" is taken in the most eastern
 /// time zone (UTC+14): a record made early in the morning in Beijing is not refused.
-pub fn latest_allowed_date(time: Timestamp) -> Date {
+pub(crate) fn latest_allowed_date(time: Timestamp) -> Date {
     Timestamp::from_millis(time.as_millis() + 14 * 3600 * 1000).date()
 }
 
@@ -625,7 +625,7 @@ pub fn is_bidi_control(c: char) -> bool {
 /// units and posts, case ids, short lines, key holders' names, units and titles). It applies when
 /// a record is appended, not when one is verified or read, so a ledger that already holds such a
 /// character still opens and verifies; the CLI shows it escaped.
-pub fn check_no_bidi_controls(text: &str, path: &str) -> Result<(), SchemaError> {
+pub(crate) fn check_no_bidi_controls(text: &str, path: &str) -> Result<(), SchemaError> {
     match text.chars().find(|c| is_bidi_control(*c)) {
         Some(c) => fail(
             path,
@@ -717,7 +717,7 @@ fn list(
 }
 
 /// `2026` → (2026, None); `2026-H1`; `2026-Q3`.
-pub fn parse_period(text: &str) -> Option<(u16, Option<&str>)> {
+pub(crate) fn parse_period(text: &str) -> Option<(u16, Option<&str>)> {
     let (year, part) = match text.split_once('-') {
         Some((year, part)) => (year, Some(part)),
         None => (text, None),

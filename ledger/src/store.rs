@@ -79,7 +79,7 @@ pub struct StoreBatch {
 /// Most writes applied in one sled batch. sled holds every page version a batch replaces until
 /// the batch ends, so one batch for a large import grew to gigabytes and slowed each insert
 /// (measured: 100,000 records took 13.7 s and 2.8 GB in one batch; see docs/PERFORMANCE.md).
-pub const ATOMIC_WRITES: usize = 20_000;
+pub(crate) const ATOMIC_WRITES: usize = 20_000;
 
 const PARTIAL: &[u8] = b"meta/partial";
 
@@ -103,19 +103,19 @@ impl Run {
 }
 
 impl StoreBatch {
-    pub fn put_position(&mut self, seq: u64, position: Position) {
+    pub(crate) fn put_position(&mut self, seq: u64, position: Position) {
         self.positions.push(seq, &position.to_bytes(), POSITION_BYTES);
     }
 
-    pub fn put_record_id(&mut self, seq: u64, id: &[u8; 16]) {
+    pub(crate) fn put_record_id(&mut self, seq: u64, id: &[u8; 16]) {
         self.records.push(seq, id, RECORD_ID_BYTES);
     }
 
-    pub fn put_node(&mut self, level: u8, index: u64, hash: &Hash) {
+    pub(crate) fn put_node(&mut self, level: u8, index: u64, hash: &Hash) {
         self.nodes.push(node_slot(level, index), hash, NODE_BYTES);
     }
 
-    pub fn put_head(&mut self, head: &StoredHead) {
+    pub(crate) fn put_head(&mut self, head: &StoredHead) {
         self.meta.push((APPLIED, head.size.to_be_bytes().to_vec()));
         let mut value = head.hash.0.to_vec();
         if let Some(time) = head.time {
@@ -127,11 +127,11 @@ impl StoreBatch {
     }
 
     /// Apply projection changes (`None` deletes).
-    pub fn put_changes(&mut self, changes: crate::projection::StateChanges) {
+    pub(crate) fn put_changes(&mut self, changes: crate::projection::StateChanges) {
         self.writes.extend(changes.writes);
     }
 
-    pub fn put_registry(&mut self, registry: &KeyRegistry) {
+    pub(crate) fn put_registry(&mut self, registry: &KeyRegistry) {
         // Serializing plain data (strings, integers, maps) cannot fail.
         let json = serde_json::to_vec(registry).unwrap_or_default();
         self.meta.push((REGISTRY, json));
@@ -146,13 +146,13 @@ const RECORD_ID_BYTES: u64 = 16;
 /// written in the order the tree completes them, so the node is preceded by every node of the
 /// first `m = index·2^level` leaves (`2m − popcount(m)` of them) and by the other nodes of its own
 /// subtree (`2^(level+1) − 2`).
-pub fn node_slot(level: u8, index: u64) -> u64 {
+pub(crate) fn node_slot(level: u8, index: u64) -> u64 {
     let leaves_before = index << level;
     2 * leaves_before - u64::from(leaves_before.count_ones()) + (2u64 << level) - 2
 }
 
 /// The number of Merkle nodes a tree of `size` leaves has written.
-pub fn node_count(size: u64) -> u64 {
+pub(crate) fn node_count(size: u64) -> u64 {
     2 * size - u64::from(size.count_ones())
 }
 
@@ -214,7 +214,7 @@ const NODES_FILE: &str = "merkle.bin";
 /// opening the store (sled) and without changing anything; `None` when there is none. The store
 /// writes a position only after its entry was acknowledged, so an entry at or before this
 /// position was acknowledged (the converse does not hold: the item file is not fsync'd).
-pub fn last_known_position(ledger_dir: &Path) -> Result<Option<Position>> {
+pub(crate) fn last_known_position(ledger_dir: &Path) -> Result<Option<Position>> {
     use std::os::unix::fs::FileExt as _;
     let path = Store::path(ledger_dir).join(POSITIONS_FILE);
     let file = match crate::fsio::open_read(&path, crate::fsio::Links::Refuse) {
@@ -266,7 +266,7 @@ impl Store {
 
     /// Make the item files hold exactly the items of the first `size` entries: cut what an
     /// interrupted batch left past them; a damaged store (an error) if items are missing.
-    pub fn trim_to(&self, size: u64) -> Result<()> {
+    pub(crate) fn trim_to(&self, size: u64) -> Result<()> {
         self.positions.cut_to(size)?;
         self.records.cut_to(size)?;
         self.nodes.cut_to(node_count(size))
@@ -320,7 +320,7 @@ impl Store {
     }
 
     /// Whether the store was written in this version's layout (an empty store is).
-    pub fn layout_is_current(&self) -> Result<bool> {
+    pub(crate) fn layout_is_current(&self) -> Result<bool> {
         Ok(match self.get(LAYOUT)? {
             Some(layout) => layout.as_ref() == STORE_LAYOUT.to_be_bytes(),
             None => self.get(APPLIED)?.is_none(),
@@ -387,15 +387,6 @@ impl Store {
         })
     }
 
-    /// Remove every key under `prefix` in one batch (used to rebuild projections).
-    pub fn clear_prefix(&self, prefix: &[u8]) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for item in self.db.scan_prefix(prefix).keys() {
-            batch.remove(item.map_err(|err| Error::store("scanning", err))?);
-        }
-        self.db.apply_batch(batch).map_err(|err| Error::store("writing", err))
-    }
-
     pub fn position(&self, seq: u64) -> Result<Option<Position>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut bytes = [0u8; POSITION_BYTES as usize];
@@ -407,7 +398,7 @@ impl Store {
     /// Which of `ids` (record id → the seq it was found at) the first `size` entries already hold:
     /// the first such (seq found at, seq of the earlier copy), by the seq found at. One sequential
     /// read of 16 bytes per entry, done only for lines the store has not seen yet.
-    pub fn find_record_ids(
+    pub(crate) fn find_record_ids(
         &self,
         ids: &std::collections::HashMap<[u8; 16], u64>,
         size: u64,

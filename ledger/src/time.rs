@@ -94,7 +94,7 @@ impl Date {
     }
 
     /// The last millisecond of this day in China (UTC+8): 23:59:59.999 +08:00.
-    pub fn end_of_day_china(self) -> Timestamp {
+    pub(crate) fn end_of_day_china(self) -> Timestamp {
         // Every date `parse` accepts (years 0000-9999) has a midnight in the timestamp range.
         let midnight_utc = Timestamp::parse(&format!("{self}T00:00:00.000Z")).map(Timestamp::as_millis).unwrap_or(0);
         Timestamp(midnight_utc + 16 * 3600 * 1000 - 1)

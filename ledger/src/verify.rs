@@ -85,7 +85,7 @@ impl std::fmt::Display for VerifyFailure {
 /// `archive.rs`): its registry rebuilt from its `keys.jsonl`, its previous entry and Merkle
 /// frontier from its manifest, all checked against signed data there.
 #[derive(Debug, Clone, Default)]
-pub struct Resume {
+pub(crate) struct Resume {
     /// The seq of the first line to come.
     pub next_seq: u64,
     /// The entry hash of entry `next_seq - 1` (the zero hash at seq 0).
@@ -108,7 +108,7 @@ pub struct Resume {
 
 /// The end of a verified range ([`Verifier::finish_range`]).
 #[derive(Debug, Clone)]
-pub struct RangeEnd {
+pub(crate) struct RangeEnd {
     pub report: VerifyReport,
     /// The state to resume from at the next seq (pending redactions included).
     pub resume: Resume,
@@ -148,7 +148,7 @@ pub struct Verifier {
 /// needed 25 bytes per slot with up to half its slots empty, and twice that while it grew
 /// (measured: a 1,000,000-entry verify peaked at 95 MB with a `HashMap`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SeenRecords {
+pub(crate) struct SeenRecords {
     /// The newest ids, unsorted, searched linearly (at most [`SeenRecords::RECENT`]).
     recent: Vec<([u8; 16], u64)>,
     /// Sorted runs, largest first; each is at least twice as large as the next.
@@ -164,15 +164,6 @@ impl SeenRecords {
             return Some(*seq);
         }
         self.runs.iter().find_map(|run| run.binary_search_by(|(seen, _)| seen.cmp(id)).ok().map(|i| run[i].1))
-    }
-
-    /// The number of ids held.
-    pub fn len(&self) -> usize {
-        self.recent.len() + self.runs.iter().map(Vec::len).sum::<usize>()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Every id with the seq it was first seen at, in no particular order.
@@ -230,7 +221,7 @@ impl Verifier {
 
     /// A verifier that continues after `state.next_seq` entries: the next line must be entry
     /// `state.next_seq`, chained to `state.head`, authorized by `state.registry`, and so on.
-    pub fn resume(options: VerifyOptions, state: Resume) -> Verifier {
+    pub(crate) fn resume(options: VerifyOptions, state: Resume) -> Verifier {
         let mut roots = BTreeMap::new();
         if options.root_sizes.contains(&state.tree.size()) {
             roots.insert(state.tree.size(), state.tree.root());
@@ -455,7 +446,7 @@ impl Verifier {
     /// that redacted lines whose `ledger.redact` entry lies beyond the range stay pending (in the
     /// returned [`Resume`]), and redaction targets before the range are returned unchecked.
     /// `reread` is asked only for seqs inside the range (line numbers count from its start).
-    pub fn finish_range(self, reread: impl FnMut(u64) -> Result<Vec<u8>, String>) -> Result<RangeEnd, VerifyFailure> {
+    pub(crate) fn finish_range(self, reread: impl FnMut(u64) -> Result<Vec<u8>, String>) -> Result<RangeEnd, VerifyFailure> {
         self.finish_with(reread, true)
     }
 
@@ -631,7 +622,7 @@ fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8
 
 impl Verifier {
     /// Check every line pushed so far (the chunk not yet checked included).
-    pub fn verify_pushed(&mut self) -> Result<(), VerifyFailure> {
+    pub(crate) fn verify_pushed(&mut self) -> Result<(), VerifyFailure> {
         self.flush()
     }
 
@@ -639,7 +630,7 @@ impl Verifier {
     /// verifier started, with its seq. A verifier resumed after entries it never saw can only
     /// find replays among its own lines; this is how its caller checks them against the records
     /// before (the derived store keeps their ids: `Store::find_record_ids`).
-    pub fn record_ids_since_start(&self) -> std::collections::HashMap<[u8; 16], u64> {
+    pub(crate) fn record_ids_since_start(&self) -> std::collections::HashMap<[u8; 16], u64> {
         self.records.iter().filter(|(_, seq)| *seq >= self.start).copied().collect()
     }
 }

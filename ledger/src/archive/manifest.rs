@@ -74,7 +74,7 @@ impl Manifest {
         self.first_seq == 0
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let previous = match &self.previous {
             None => Value::Null,
             Some(p) => json!({

@@ -12,10 +12,10 @@
 
 use std::io::{Read, Write};
 
-pub const BLOCK: usize = 512;
+pub(crate) const BLOCK: usize = 512;
 
 /// Largest member size a ustar header can state (11 octal digits).
-pub const MAX_SIZE: u64 = 0o77777777777;
+pub(crate) const MAX_SIZE: u64 = 0o77777777777;
 
 /// Bytes read after the end-of-archive blocks that may still be zero padding (tar's default
 /// record size is 10 KiB; a lianlog archive has none).
@@ -147,12 +147,12 @@ pub fn parse_header(block: &[u8; BLOCK]) -> Result<Member, String> {
 }
 
 /// Reads members one after the other from a stream.
-pub struct Reader<R> {
+pub(crate) struct Reader<R> {
     inner: R,
 }
 
 /// Map a read error to a reason: the end of the file inside `what` is a truncation.
-pub fn read_error(err: &std::io::Error, what: &str) -> String {
+pub(crate) fn read_error(err: &std::io::Error, what: &str) -> String {
     if err.kind() == std::io::ErrorKind::UnexpectedEof {
         format!("the file is truncated: it ends inside {what}")
     } else {
@@ -167,7 +167,7 @@ impl<R: Read> Reader<R> {
 
     /// The next member's header, or `None` at a proper end of the archive (two zero blocks, then
     /// nothing but zeros).
-    pub fn next_member(&mut self) -> Result<Option<Member>, String> {
+    pub(crate) fn next_member(&mut self) -> Result<Option<Member>, String> {
         let mut block = [0u8; BLOCK];
         self.inner.read_exact(&mut block).map_err(|e| read_error(&e, "a member header (no end-of-archive marker)"))?;
         if block.iter().all(|&b| b == 0) {
@@ -194,7 +194,7 @@ impl<R: Read> Reader<R> {
     }
 
     /// Skip what is left of a member's data and check its zero padding.
-    pub fn end_member(&mut self, member: &Member, left: u64) -> Result<(), String> {
+    pub(crate) fn end_member(&mut self, member: &Member, left: u64) -> Result<(), String> {
         let what = format!("member {}", member.name);
         let skipped = std::io::copy(&mut (&mut self.inner).take(left), &mut std::io::sink())
             .map_err(|e| read_error(&e, &what))?;

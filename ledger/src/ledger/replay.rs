@@ -77,7 +77,7 @@ pub(super) fn collect_replacements(log: &SegmentLog, from: Position) -> Result<R
 }
 
 /// The replacement bodies named by the lines among `lines` (raw stored lines, in seq order).
-pub fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
+pub(crate) fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
     const NEEDLES: [&[u8]; 2] = [b"\"kind\":\"ledger.redact\"", b"\"kind\":\"correction\""];
     let mut scan = ReplacementScan::default();
     for bytes in lines {
@@ -147,7 +147,7 @@ impl LedgerFacts for FactsBefore<'_> {
 
 /// Replay stored lines from seq 0, in order, into fresh projection state and key registry.
 /// `facts` answers lookups of earlier entries (each record sees only the entries before it).
-pub fn replay_projections(
+pub(crate) fn replay_projections(
     lines: impl Iterator<Item = Result<ParsedLine>>,
     facts: &dyn LedgerFacts,
     replacements: &Replacements,
@@ -198,7 +198,6 @@ pub(super) fn project_line(
     let context = RecordContext {
         seq: parsed.line.entry.seq,
         kind: &record.kind,
-        v: record.v,
         time: parsed.line.entry.time,
         entry_hash: parsed.entry_hash,
         body: &body,

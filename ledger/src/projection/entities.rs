@@ -11,7 +11,6 @@ use super::facts::{assert_facts, event_date, person_ids, retract_facts, units};
 use super::state::View;
 use super::{FactEntry, LedgerFacts, RecordContext, layout, text};
 use crate::error::Result;
-use crate::schema;
 
 pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<()> {
     let Some(target) = record.body["target"]["seq"].as_u64() else { return Ok(()) };
@@ -24,7 +23,6 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
     let context = RecordContext {
         seq: target,
         kind: &kind,
-        v: schema::current_version(&kind),
         time,
         entry_hash: record.entry_hash,
         body: corrected,

@@ -56,7 +56,7 @@ pub fn units(body: &Value) -> Vec<String> {
 
 /// The objects naming the people or organisations a body is about: each of `subjects[]`, then
 /// `subject`, `reporter` and `target`, where present (interviewers act in office: not parties).
-pub fn parties(body: &Value) -> impl Iterator<Item = &Value> {
+pub(crate) fn parties(body: &Value) -> impl Iterator<Item = &Value> {
     let subjects = body.get("subjects").and_then(Value::as_array).into_iter().flatten();
     subjects.chain(["subject", "reporter", "target"].into_iter().filter_map(|field| body.get(field)))
 }

@@ -7,7 +7,7 @@
 //! open time, disk use and write cost follow its number of keys. A change here changes what a
 //! store holds: bump `store::STORE_LAYOUT` so that older stores are rebuilt.
 
-pub const PREFIX: u8 = b'P';
+pub(crate) const PREFIX: u8 = b'P';
 
 /// Seqs per chunk of an index (person, unit, kind → seqs). An index is a few keys holding
 /// many seqs rather than a key per seq: sled's open time, disk use and write cost grow with
@@ -47,32 +47,32 @@ pub fn correction(target: u64) -> Vec<u8> {
 /// The facts of records `FACTS_PER_KEY·n ..` (what each asserted into indexes and
 /// statistics, for a correction to retract): items of seq (u64 BE), length (u32 BE) and
 /// canonical JSON.
-pub fn record_facts(seq: u64) -> Vec<u8> {
+pub(crate) fn record_facts(seq: u64) -> Vec<u8> {
     key(&[b"s", &(seq / FACTS_PER_KEY).to_be_bytes()])
 }
 
 /// Records per key of [`record_facts`]: a key per record would be most of sled's keys.
-pub const FACTS_PER_KEY: u64 = 32;
+pub(crate) const FACTS_PER_KEY: u64 = 32;
 /// Index: person id → seqs. The chunks of one person's index are the keys under this prefix
 /// ([`index_chunk`]).
-pub fn person_prefix(person: &str) -> Vec<u8> {
+pub(crate) fn person_prefix(person: &str) -> Vec<u8> {
     let mut k = key(&[b"ip", person.as_bytes()]);
     k.push(0);
     k
 }
-pub fn unit_prefix(unit: &str) -> Vec<u8> {
+pub(crate) fn unit_prefix(unit: &str) -> Vec<u8> {
     let mut k = key(&[b"iu", unit.as_bytes()]);
     k.push(0);
     k
 }
-pub fn kind_prefix(kind: &str) -> Vec<u8> {
+pub(crate) fn kind_prefix(kind: &str) -> Vec<u8> {
     let mut k = key(&[b"ik", kind.as_bytes()]);
     k.push(0);
     k
 }
 /// Chunk number `chunk` of the index under `prefix`: up to [`INDEX_CHUNK_SEQS`] seqs, u64 BE
 /// each, in the order they were added.
-pub fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
+pub(crate) fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
     let mut k = prefix.to_vec();
     k.extend_from_slice(&chunk.to_be_bytes());
     k
@@ -80,23 +80,23 @@ pub fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
 /// How many seqs were ever added to the index under `prefix` (u64 BE; removals do not lower
 /// it), which names the chunk the next one goes to. Outside the prefix, so that a scan of the
 /// index sees only chunks.
-pub fn index_slots(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn index_slots(prefix: &[u8]) -> Vec<u8> {
     let mut k = vec![PREFIX, b'h'];
     k.extend_from_slice(prefix.get(1..).unwrap_or_default());
     k
 }
-pub fn stat_prefix() -> Vec<u8> {
+pub(crate) fn stat_prefix() -> Vec<u8> {
     key(&[b"n"])
 }
 /// Count per (year, unit, kind).
 pub fn stat(year: &str, unit: &str, kind: &str) -> Vec<u8> {
     key(&[b"n", year.as_bytes(), unit.as_bytes(), kind.as_bytes()])
 }
-pub fn month_prefix() -> Vec<u8> {
+pub(crate) fn month_prefix() -> Vec<u8> {
     key(&[b"m"])
 }
 /// Count per (month, kind).
-pub fn month_stat(month: &str, kind: &str) -> Vec<u8> {
+pub(crate) fn month_stat(month: &str, kind: &str) -> Vec<u8> {
     key(&[b"m", month.as_bytes(), kind.as_bytes()])
 }
 

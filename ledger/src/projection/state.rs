@@ -25,12 +25,12 @@ impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
 
 /// Pending changes over a base state: what a batch of records will write.
 #[derive(Debug, Default, Clone)]
-pub struct StateChanges {
+pub(crate) struct StateChanges {
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 /// The base state seen through pending changes.
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     base: &'a dyn StateRead,
     changes: &'a mut StateChanges,
 }
