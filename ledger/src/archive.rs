@@ -125,15 +125,20 @@ pub struct Progress {
     /// `writing`, `verifying`, `restoring`, `indexing`. A total
     /// of 0 means the amount of work is not known.
     pub phase: &'static str,
+    /// Steps done so far.
     pub done: u64,
+    /// Steps in this phase.
     pub total: u64,
 }
 
 /// Why an archive (or a sequence of them) was refused: which file, which seq if one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveFailure {
+    /// The archive file refused.
     pub archive: PathBuf,
+    /// The seq of the entry at fault, when one is.
     pub seq: Option<u64>,
+    /// What was wrong.
     pub reason: String,
 }
 

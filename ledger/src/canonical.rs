@@ -18,7 +18,9 @@ pub(crate) const MAX_DEPTH: usize = 32;
 /// Why a value has no canonical form, and where (a field path such as `body.subjects[0].id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CanonicalError {
+    /// Where: the field path.
     pub path: String,
+    /// What is wrong.
     pub reason: String,
     /// Where in the text (1-based line and column), for errors found while parsing JSON text.
     pub position: Option<(usize, usize)>,

@@ -70,6 +70,7 @@ const SIGNED_PREFIX: &[u8] = b"lianlog-disclosure/v2\n";
 /// A written package and what it holds.
 #[derive(Debug, Clone)]
 pub struct Package {
+    /// The package, as written.
     pub text: String,
     /// Record lines in the package (full, masked and redacted).
     pub records: usize,
@@ -79,7 +80,9 @@ pub struct Package {
     pub redacted: usize,
     /// Seqs listed as withheld (redacted with no replacement: whom they named is unknown).
     pub withheld: usize,
+    /// Key records included (to check the records' signatures).
     pub key_lines: usize,
+    /// The size of the checkpoint the package proves against.
     pub size: u64,
     /// The author identity of the key that signed the package.
     pub signer: String,
@@ -97,6 +100,7 @@ pub enum Shown {
 }
 
 impl Shown {
+    /// The name used in packages (`full`, `masked`, `redacted`).
     pub fn as_str(self) -> &'static str {
         match self {
             Shown::Full => "full",
@@ -109,8 +113,11 @@ impl Shown {
 /// What a successful check established.
 #[derive(Debug, Clone)]
 pub struct Checked {
+    /// The person the package discloses records of.
     pub person: String,
+    /// The ledger it comes from.
     pub origin: String,
+    /// The size of the checkpoint it proves against.
     pub size: u64,
     /// The package format (`lianlog-disclosure/v1` or `/v2`).
     pub format: String,

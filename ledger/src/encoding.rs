@@ -3,6 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+/// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -34,6 +35,7 @@ fn hex_digit(digit: u8) -> Option<u8> {
     }
 }
 
+/// Standard padded base64 of `bytes`.
 pub fn base64(bytes: &[u8]) -> String {
     STANDARD.encode(bytes)
 }

@@ -40,17 +40,21 @@ pub struct Error {
     seq: Option<u64>,
 }
 
+/// A result whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error { kind, message: message.into(), seq: None }
     }
 
+    /// Which kind of failure this is (it decides the exit code).
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
 
+    /// The message: what was wrong, where and what to do.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -65,18 +69,22 @@ impl Error {
         self
     }
 
+    /// An [`ErrorKind::BadInput`] error.
     pub fn bad_input(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::BadInput, message)
     }
 
+    /// An [`ErrorKind::Verification`] error.
     pub fn verification(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Verification, message)
     }
 
+    /// An [`ErrorKind::Unauthorized`] error.
     pub fn unauthorized(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Unauthorized, message)
     }
 
+    /// An [`ErrorKind::Key`] error.
     pub fn key(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Key, message)
     }

@@ -44,6 +44,7 @@ impl GroupCommit {
         GroupCommit { requests, committer }
     }
 
+    /// A handle that another thread can append through; any number may exist at once.
     pub fn appender(&self) -> Appender {
         Appender { requests: self.requests.clone() }
     }

@@ -37,6 +37,7 @@ const SCRYPT_LOG_N: u8 = 14;
 pub struct KeyName(String);
 
 impl KeyName {
+    /// A key name, checked to be a valid note key name.
     pub fn parse(text: &str) -> Result<KeyName> {
         let ok = (1..=128).contains(&text.len()) && text.bytes().all(|b| (0x21..=0x7E).contains(&b) && b != b'+');
         if ok {
@@ -49,6 +50,7 @@ impl KeyName {
         }
     }
 
+    /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -86,6 +88,7 @@ impl fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
+    /// A public key named `name` with the note signature `algorithm` byte.
     pub fn new(name: KeyName, algorithm: u8, key: VerifyingKey) -> PublicKey {
         let id = key_id(&name, algorithm, key.as_bytes());
         PublicKey { name, algorithm, id, key }
@@ -120,18 +123,22 @@ impl PublicKey {
         Ok(public)
     }
 
+    /// The key's name.
     pub fn name(&self) -> &KeyName {
         &self.name
     }
 
+    /// The 4-byte key ID of signed notes (C2SP signed-note).
     pub fn id(&self) -> [u8; 4] {
         self.id
     }
 
+    /// The note signature algorithm byte.
     pub fn algorithm(&self) -> u8 {
         self.algorithm
     }
 
+    /// The Ed25519 key.
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.key
     }
@@ -178,8 +185,11 @@ impl PublicKey {
 /// Why a signature value did not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureProblem {
+    /// Not a base64 key ID and signature of the right length.
     Malformed,
+    /// Made by another key (the key ID differs).
     WrongKeyId,
+    /// The signature does not verify.
     Invalid,
 }
 
@@ -224,6 +234,7 @@ impl SecretKey {
         Ok(SecretKey::from_seed(name, &seed))
     }
 
+    /// The key named `name` with this 32-byte Ed25519 seed.
     pub fn from_seed(name: KeyName, seed: &[u8; 32]) -> SecretKey {
         let signing = SigningKey::from_bytes(seed);
         let public = PublicKey::new(name, ALGORITHM_ED25519, signing.verifying_key());
@@ -244,10 +255,12 @@ impl SecretKey {
         SecretKey { public, signing }
     }
 
+    /// Its public key.
     pub fn public(&self) -> &PublicKey {
         &self.public
     }
 
+    /// Its name.
     pub fn name(&self) -> &KeyName {
         &self.public.name
     }

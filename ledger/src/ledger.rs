@@ -67,8 +67,11 @@ const INTENT_FILE: &str = "import.intent";
 /// A record to append: its kind, body schema version and body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
+    /// The record kind (see [`crate::schema`]).
     pub kind: String,
+    /// The body's schema version.
     pub v: u64,
+    /// The record body.
     pub body: Value,
 }
 
@@ -84,8 +87,11 @@ impl Draft {
 /// What an append acknowledges: the entry is durable at this seq with this hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
+    /// The seq of the new entry.
     pub seq: u64,
+    /// Its entry hash.
     pub hash: EntryHash,
+    /// The time the ledger gave it.
     pub time: Timestamp,
 }
 
@@ -138,10 +144,12 @@ impl Drop for Ledger {
 }
 
 impl Ledger {
+    /// The ledger directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The ledger's origin (its checkpoint name).
     pub fn origin(&self) -> &str {
         &self.origin
     }
@@ -151,18 +159,23 @@ impl Ledger {
         self.size
     }
 
+    /// The hash of the last entry ([`EntryHash::ZERO`] when empty).
     pub fn head(&self) -> EntryHash {
         self.head
     }
 
+    /// The Merkle root of all entries.
     pub fn root(&self) -> crate::merkle::Hash {
         self.tree.root()
     }
 
+    /// The key registry as of the last entry.
     pub fn registry(&self) -> &KeyRegistry {
         &self.registry
     }
 
+    // For tests (they count the store's reads); the store is internal, not part of the API.
+    #[doc(hidden)]
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -102,13 +102,30 @@ pub trait NodeStore {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvalidArgument {
     /// An inclusion proof was asked for a leaf that is not in the tree (`index >= size`).
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf asked for.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
     /// A consistency proof was asked from a larger tree to a smaller one (`old > new`).
-    OldExceedsNew { old: u64, new: u64 },
+    OldExceedsNew {
+        /// The size proved from.
+        old: u64,
+        /// The size proved to.
+        new: u64,
+    },
     /// The tree already has `u64::MAX` leaves, so its size cannot grow.
     TreeFull,
     /// A compact range of `size` leaves has exactly `size.count_ones()` hashes.
-    WrongHashCount { size: u64, expected: u32, got: usize },
+    WrongHashCount {
+        /// The range's leaf count.
+        size: u64,
+        /// `size.count_ones()`.
+        expected: u32,
+        /// The hashes given.
+        got: usize,
+    },
 }
 
 impl fmt::Display for InvalidArgument {

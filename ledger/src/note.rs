@@ -130,7 +130,9 @@ impl fmt::Display for NoteSignature {
 /// A parsed signed note: its text (with the final newline) and its signature lines, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
+    /// The note text, with its final newline.
     pub text: String,
+    /// The signature lines, in order.
     pub signatures: Vec<NoteSignature>,
 }
 
@@ -258,8 +260,11 @@ pub fn add_signature(note: &str, line: &str) -> Result<String> {
 /// RFC 6962 root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// The log's origin line.
     pub origin: String,
+    /// The tree size.
     pub size: u64,
+    /// The RFC 6962 root hash.
     pub root: [u8; 32],
 }
 
@@ -318,6 +323,7 @@ pub fn sign_checkpoint(checkpoint: &Checkpoint, log_key: &SecretKey) -> Result<S
 /// A cosignature that verified: who, and the time they state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cosignature {
+    /// The key that cosigned.
     pub cosigner: PublicKey,
     /// Seconds since the epoch, as stated by the cosigner (at most 2^63 - 1).
     pub timestamp: u64,
@@ -326,6 +332,7 @@ pub struct Cosignature {
 /// A checkpoint whose log signature verified, with every trusted cosignature that verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedCheckpoint {
+    /// The checkpoint.
     pub checkpoint: Checkpoint,
     /// Extension lines, as signed (lianlog writes none).
     pub extensions: Vec<String>,

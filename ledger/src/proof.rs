@@ -18,14 +18,18 @@ const HEADER: &str = "c2sp.org/tlog-proof@v1";
 /// An inclusion proof bundled with the checkpoint it proves against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InclusionBundle {
+    /// Optional extra data carried with the proof (the `extra` line).
     pub extra: Option<Vec<u8>>,
+    /// The leaf index.
     pub index: u64,
+    /// The audit path, leaf's sibling first.
     pub hashes: Vec<Hash>,
     /// The signed checkpoint note, verbatim.
     pub checkpoint: String,
 }
 
 impl InclusionBundle {
+    /// The bundle as text (c2sp.org/tlog-proof@v1).
     pub fn to_text(&self) -> String {
         let mut out = String::from(HEADER);
         out.push('\n');
@@ -42,6 +46,7 @@ impl InclusionBundle {
         out
     }
 
+    /// Parse a bundle from text, refusing anything malformed.
     pub fn parse(text: &str) -> Result<InclusionBundle> {
         let bad = |why: String| Error::bad_input(format!("not a c2sp.org/tlog-proof@v1 inclusion proof: {why}"));
         if text.len() > MAX_PROOF_BYTES {
@@ -85,6 +90,7 @@ pub fn consistency_to_text(hashes: &[Hash]) -> String {
     hashes.iter().map(|hash| format!("{}\n", base64(hash))).collect()
 }
 
+/// Parse a consistency proof as text (one base64 hash per line).
 pub fn parse_consistency_text(text: &str) -> Result<Vec<Hash>> {
     if text.len() > MAX_PROOF_BYTES {
         return Err(Error::bad_input(format!(
@@ -152,8 +158,11 @@ mod tests {
 /// What an offline inclusion check established.
 #[derive(Debug, Clone)]
 pub struct InclusionChecked {
+    /// The leaf index.
     pub index: u64,
+    /// The checkpoint it proved against.
     pub checkpoint: crate::note::VerifiedCheckpoint,
+    /// The leaf hash proved included.
     pub leaf: Hash,
 }
 

@@ -47,6 +47,7 @@ impl StateScan for BTreeMap<Vec<u8>, Vec<u8>> {
 
 /// Where queries read stored lines by seq.
 pub trait LineSource {
+    /// The stored line at `seq`.
     fn line(&self, seq: u64) -> Result<ParsedLine>;
 }
 
@@ -78,10 +79,15 @@ pub struct Queries<'a> {
 /// One record as queries show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordView {
+    /// The entry's seq.
     pub seq: u64,
+    /// Its entry hash.
     pub entry_hash: EntryHash,
+    /// The time the ledger gave it.
     pub time: Timestamp,
+    /// The record kind.
     pub kind: String,
+    /// The author key's identity.
     pub author: String,
     /// The body in force: the latest correction's, upcast to the current schema; `None` when the
     /// body was redacted (see `redacted_by`).
@@ -101,21 +107,32 @@ pub struct RecordView {
 /// Who redacted a record, when and why. The body shown, if any, is the redaction's replacement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedactionNote {
+    /// The seq of the `ledger.redact` entry.
     pub by: u64,
+    /// Who redacted.
     pub author: String,
+    /// When.
     pub time: Timestamp,
+    /// Why (the redaction's reason).
     pub reason: String,
+    /// Whether a replacement body was written.
     pub has_replacement: bool,
 }
 
 /// Filters of `lianlog query`.
 #[derive(Debug, Clone, Default)]
 pub struct QueryFilter {
+    /// Only this kind.
     pub kind: Option<String>,
+    /// Only records naming this person ID.
     pub person: Option<String>,
+    /// Only records naming this unit.
     pub unit: Option<String>,
+    /// Only records of events on or after this date.
     pub since: Option<Date>,
+    /// Only records of events on or before this date.
     pub until: Option<Date>,
+    /// Only records whose text contains this.
     pub text: Option<String>,
 }
 
@@ -402,19 +419,28 @@ pub fn as_of_end(text: &str, size: u64, entries_until: impl Fn(Date) -> Result<u
 /// How `stats` groups its counts (always per kind within the group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsGrouping {
+    /// By unit.
     Unit,
+    /// By kind alone.
     Kind,
+    /// By month.
     Month,
 }
 
 /// One case as `lianlog cases` shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseView {
+    /// The case family (which kinds open and close it).
     pub family: &'static str,
+    /// The case ID.
     pub id: String,
+    /// Its status.
     pub status: String,
+    /// Whether it is still open.
     pub open: bool,
+    /// The seq of the record that last changed it.
     pub seq: u64,
+    /// Its projection state.
     pub state: Value,
 }
 

@@ -24,8 +24,10 @@ use crate::merkle::Hash;
 pub struct EntryHash(pub Hash);
 
 impl EntryHash {
+    /// The zero hash: the `prev` of entry 0.
     pub const ZERO: EntryHash = EntryHash([0; 32]);
 
+    /// The hash of an entry from its entry bytes.
     pub fn of_entry_bytes(entry_bytes: &[u8]) -> EntryHash {
         let mut hasher = Sha256::new();
         hasher.update([0x00]);
@@ -33,10 +35,12 @@ impl EntryHash {
         EntryHash(hasher.finalize().into())
     }
 
+    /// Lowercase hex.
     pub fn to_hex(&self) -> String {
         hex(&self.0)
     }
 
+    /// Parse 64 hex digits.
     pub fn parse_hex(text: &str) -> Option<EntryHash> {
         parse_hex::<32>(text).map(EntryHash)
     }
@@ -74,11 +78,17 @@ pub(crate) fn random_salt() -> crate::Result<Salt> {
 /// What an author signs (format-v1 section 4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
+    /// The body's schema version.
     pub v: u64,
+    /// The ledger's origin.
     pub ledger: String,
+    /// The record kind.
     pub kind: String,
+    /// The author key's identity.
     pub author: String,
+    /// When the author created it.
     pub created: Timestamp,
+    /// The salted hash of the body.
     pub body_hash: Hash,
 }
 
@@ -100,6 +110,7 @@ impl Record {
         out.push(b'}');
     }
 
+    /// The canonical (JCS) bytes, as signed.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         self.write_canonical(&mut out);
@@ -131,6 +142,7 @@ impl Record {
         id
     }
 
+    /// The author's signature over the record, as stored in the entry (`sig`).
     pub fn sign(&self, key: &SecretKey) -> String {
         key.signature_value(&self.note_text())
     }
@@ -156,10 +168,15 @@ pub fn is_valid_kind(kind: &str) -> bool {
 /// What the ledger hashes and chains (format-v1 section 5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// Position in the log, from 0.
     pub seq: u64,
+    /// The hash of the entry before ([`EntryHash::ZERO`] for entry 0).
     pub prev: EntryHash,
+    /// The time the ledger accepted it.
     pub time: Timestamp,
+    /// The signed record.
     pub record: Record,
+    /// The author's signature over `record`.
     pub sig: String,
 }
 
@@ -179,12 +196,14 @@ impl Entry {
         out.extend_from_slice(b"\"}");
     }
 
+    /// The canonical (JCS) entry bytes, which are hashed.
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         self.write_canonical(&mut out);
         out
     }
 
+    /// The entry hash of [`Entry::canonical_bytes`].
     pub fn hash(&self) -> EntryHash {
         EntryHash::of_entry_bytes(&self.canonical_bytes())
     }
@@ -194,9 +213,17 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredBody {
     /// The normal case: the body and the salt that blinds its hash.
-    Full { body: Value, salt: Salt },
+    Full {
+        /// The body.
+        body: Value,
+        /// The random salt of its body hash.
+        salt: Salt,
+    },
     /// Removed by the `ledger.redact` entry at this seq.
-    Redacted { by: u64 },
+    Redacted {
+        /// The seq of the `ledger.redact` entry.
+        by: u64,
+    },
     /// Left out of an export made without bodies.
     Withheld,
 }
@@ -204,7 +231,9 @@ pub enum StoredBody {
 /// An entry with its body, as stored and exported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLine {
+    /// The entry.
     pub entry: Entry,
+    /// Its body, or that it was redacted.
     pub body: StoredBody,
 }
 
@@ -255,6 +284,7 @@ impl StoredLine {
         bytes
     }
 
+    /// The body, unless redacted.
     pub fn body(&self) -> Option<&Value> {
         match &self.body {
             StoredBody::Full { body, .. } => Some(body),
@@ -266,15 +296,20 @@ impl StoredLine {
 /// A stored line parsed and checked to be canonical, with its entry bytes and hash.
 #[derive(Debug, Clone)]
 pub struct ParsedLine {
+    /// The line.
     pub line: StoredLine,
+    /// The canonical entry bytes.
     pub entry_bytes: Vec<u8>,
+    /// The entry hash.
     pub entry_hash: EntryHash,
 }
 
 /// Why a stored line is not a valid stored line; `path` names the member (`entry.record.kind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
+    /// Where: the member path.
     pub path: String,
+    /// What is wrong.
     pub reason: String,
 }
 

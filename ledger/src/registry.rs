@@ -17,12 +17,16 @@ use crate::record::Record;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Grants and revokes keys.
     Admin,
+    /// Writes case records.
     Officer,
+    /// Attests checkpoints.
     Auditor,
 }
 
 impl Role {
+    /// The role named `text` (`admin`, `officer`, `auditor`).
     pub fn parse(text: &str) -> Option<Role> {
         match text {
             "admin" => Some(Role::Admin),
@@ -32,6 +36,7 @@ impl Role {
         }
     }
 
+    /// The role's name.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -53,13 +58,17 @@ impl Role {
 /// The person or office that holds a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
+    /// The holder's name.
     pub name: String,
+    /// Their unit.
     pub unit: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Their title, if given.
     pub title: Option<String>,
 }
 
 impl Holder {
+    /// The holder as JSON, as records carry it.
     pub fn to_value(&self) -> Value {
         let mut map = serde_json::Map::new();
         map.insert("name".into(), Value::String(self.name.clone()));
@@ -74,17 +83,25 @@ impl Holder {
 /// One key as the registry knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyState {
+    /// The public key (vkey form).
     pub vkey: String,
+    /// The roles it holds.
     pub roles: Vec<Role>,
+    /// Who holds it.
     pub holder: Holder,
+    /// The seq of the record that granted it.
     pub granted_seq: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its revocation, if revoked.
     pub revoked: Option<Revocation>,
 }
 
+/// How and why a key was revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
+    /// The seq of the revoking record.
     pub seq: u64,
+    /// Why it was revoked.
     pub reason: String,
 }
 
@@ -93,6 +110,7 @@ pub struct Revocation {
 pub struct RegistryError {
     /// Field path inside the body, or empty.
     pub path: String,
+    /// Why.
     pub reason: String,
 }
 
@@ -109,8 +127,11 @@ fn refuse(path: &str, reason: impl Into<String>) -> RegistryError {
 /// The ledger's keys: the log key from genesis and every granted key by identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRegistry {
+    /// The ledger's origin.
     pub origin: String,
+    /// The log key (vkey form), from genesis.
     pub log_key: String,
+    /// Every granted key, by identity.
     pub keys: BTreeMap<String, KeyState>,
     /// Public keys parsed from `keys`, cached for signature checks.
     #[serde(skip)]
@@ -139,6 +160,7 @@ impl KeyRegistry {
         Ok(self)
     }
 
+    /// Whether no genesis has been applied yet.
     pub fn is_empty(&self) -> bool {
         self.origin.is_empty()
     }
@@ -151,6 +173,7 @@ impl KeyRegistry {
         PublicKey::parse_vkey(&self.log_key).ok()
     }
 
+    /// Keys that hold the admin role and are not revoked.
     pub fn active_admins(&self) -> usize {
         self.keys.values().filter(|k| k.revoked.is_none() && k.roles.contains(&Role::Admin)).count()
     }

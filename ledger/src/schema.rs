@@ -52,11 +52,16 @@ pub enum FieldType {
     Body,
 }
 
+/// One field of a kind's body.
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
+    /// The field name in the body.
     pub name: &'static str,
+    /// Its Chinese label.
     pub label_zh: &'static str,
+    /// Its type.
     pub field_type: FieldType,
+    /// Whether the body must have it.
     pub required: bool,
 }
 
@@ -103,27 +108,36 @@ pub enum Lifecycle {
 /// One schema version of a kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Version {
+    /// The version number.
     pub v: u64,
+    /// Its fields.
     pub fields: &'static [Field],
 }
 
 /// A record kind: names, versions (the last is current) and lifecycle rule.
 #[derive(Debug, Clone, Copy)]
 pub struct KindSpec {
+    /// The kind name (as in records).
     pub name: &'static str,
+    /// Its Chinese label.
     pub label_zh: &'static str,
+    /// Its English label.
     pub label_en: &'static str,
+    /// Its versions, oldest first.
     pub versions: &'static [Version],
+    /// Its lifecycle rule.
     pub lifecycle: Lifecycle,
     /// Whether this is an accountability record that projections and queries index.
     pub domain: bool,
 }
 
 impl KindSpec {
+    /// The current (last) version number.
     pub fn current_version(&self) -> u64 {
         self.versions.last().map(|v| v.v).unwrap_or(1)
     }
 
+    /// Version `v`, if the kind has it.
     pub fn version(&self, v: u64) -> Option<&Version> {
         self.versions.iter().find(|version| version.v == v)
     }
@@ -442,7 +456,9 @@ pub fn value_label_zh(kind: &str, field: &str, value: &str) -> Option<&'static s
 /// Why a body is not valid: the field path and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaError {
+    /// Where: the field path.
     pub path: String,
+    /// What is wrong.
     pub reason: String,
 }
 

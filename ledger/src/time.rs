@@ -6,14 +6,17 @@
 
 use std::fmt;
 
+/// A time: milliseconds since the Unix epoch, UTC, as the format writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// The timestamp `millis` milliseconds after the Unix epoch.
     pub fn from_millis(millis: i64) -> Timestamp {
         Timestamp(millis)
     }
 
+    /// Milliseconds after the Unix epoch.
     pub fn as_millis(self) -> i64 {
         self.0
     }
@@ -56,6 +59,7 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(8 * 3600 * 1000)).date()
     }
 
+    /// The same instant as a `jiff` timestamp.
     pub fn to_jiff(self) -> jiff::Timestamp {
         jiff::Timestamp::from_millisecond(self.0).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }
@@ -73,6 +77,7 @@ impl fmt::Display for Timestamp {
 pub struct Date(jiff::civil::Date);
 
 impl Date {
+    /// Parse a `YYYY-MM-DD` date, refusing any other form.
     pub fn parse(text: &str) -> Option<Date> {
         let bytes = text.as_bytes();
         if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
@@ -85,10 +90,12 @@ impl Date {
         (date.to_string() == text).then_some(Date(date))
     }
 
+    /// The year.
     pub fn year(self) -> i16 {
         self.0.year()
     }
 
+    /// The month (1-12).
     pub fn month(self) -> i8 {
         self.0.month()
     }

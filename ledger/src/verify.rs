@@ -37,10 +37,15 @@ pub struct VerifyOptions {
 /// A redaction seen while verifying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactionInfo {
+    /// The seq of the redacted record.
     pub target: u64,
+    /// The seq of the `ledger.redact` entry.
     pub by: u64,
+    /// Who redacted.
     pub author: String,
+    /// When.
     pub time: Timestamp,
+    /// Why.
     pub reason: String,
     /// Whether the target's body is already removed from the line.
     pub applied: bool,
@@ -49,13 +54,21 @@ pub struct RedactionInfo {
 /// The result of a successful verification.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
+    /// Entries verified.
     pub entries: u64,
+    /// The hash of the last entry.
     pub head: EntryHash,
+    /// The Merkle root of all entries.
     pub root: Hash,
+    /// The ledger's origin.
     pub origin: String,
+    /// The log key (vkey form).
     pub log_key: String,
+    /// Entries whose body was withheld (exported without bodies).
     pub withheld: u64,
+    /// Redactions seen.
     pub redactions: Vec<RedactionInfo>,
+    /// The key registry as of the last entry.
     pub registry: KeyRegistry,
     /// The log ended with an incomplete line (a write in progress in another process).
     pub ignored_partial_tail: bool,
@@ -66,8 +79,11 @@ pub struct VerifyReport {
 /// The first failure: which line (1-based), which seq if known, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyFailure {
+    /// The line, from 1.
     pub line: u64,
+    /// The seq, if known.
     pub seq: Option<u64>,
+    /// Why it failed.
     pub reason: String,
 }
 
@@ -215,6 +231,7 @@ fn merge_sorted(mut a: Vec<([u8; 16], u64)>, mut b: Vec<([u8; 16], u64)>) -> Vec
 }
 
 impl Verifier {
+    /// A verifier with `options`, before the first line.
     pub fn new(options: VerifyOptions) -> Verifier {
         Verifier::resume(options, Resume::default())
     }

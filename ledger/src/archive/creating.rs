@@ -35,9 +35,13 @@ pub struct CreateOptions {
 /// What [`create`] wrote.
 #[derive(Debug, Clone)]
 pub struct Created {
+    /// The archive file written.
     pub path: PathBuf,
+    /// The first seq it holds.
     pub first_seq: u64,
+    /// One past its last seq: the size of its checkpoint.
     pub end: u64,
+    /// The Merkle root of the tree of size `end`.
     pub root: Hash,
     /// The size of the archive file.
     pub bytes: u64,

@@ -12,15 +12,18 @@ use crate::error::{Error, Result};
 /// One file of a directory of archives.
 #[derive(Debug, Clone)]
 pub struct Listed {
+    /// The file.
     pub path: PathBuf,
     /// Its manifest, or why it is not a readable archive.
     pub manifest: std::result::Result<Manifest, String>,
+    /// Its size in bytes.
     pub bytes: u64,
 }
 
 /// The archives of one ledger in a directory and how they chain.
 #[derive(Debug, Clone)]
 pub struct Chain {
+    /// The ledger these archives belong to.
     pub origin: String,
     /// The shortest run of archives from seq 0 to the largest end reachable without a gap.
     pub chain: Vec<PathBuf>,
@@ -38,6 +41,7 @@ pub struct Chain {
 pub struct Listing {
     /// Every `*.tar` and `*.tar.zst` file, by name.
     pub archives: Vec<Listed>,
+    /// One chain per ledger (origin) found.
     pub chains: Vec<Chain>,
 }
 

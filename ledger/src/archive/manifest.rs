@@ -14,7 +14,9 @@ use crate::time::Timestamp;
 /// Size and SHA-256 of a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
+    /// Size of the member in bytes.
     pub bytes: u64,
+    /// SHA-256 of the member.
     pub sha256: Hash,
 }
 
@@ -28,21 +30,27 @@ pub struct Previous {
     /// Entry `first_seq - 1` (its entry object), and its inclusion proof in the tree of size
     /// `first_seq`: the chain and the time order continue from it.
     pub entry: Value,
+    /// Inclusion proof of `entry` in the tree of size `first_seq`.
     pub entry_proof: Vec<Hash>,
 }
 
 /// One line of `keys.jsonl`: its seq and inclusion proof in the tree of size `first_seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyLine {
+    /// The seq of the key record.
     pub seq: u64,
+    /// Its inclusion proof in the tree of size `first_seq`.
     pub proof: Vec<Hash>,
 }
 
 /// The manifest (`manifest.json`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
+    /// The tool and version that wrote the archive.
     pub tool: String,
+    /// The ledger the archive belongs to.
     pub origin: String,
+    /// The first seq the archive holds (0 for a full archive).
     pub first_seq: u64,
     /// One past the last seq: the checkpoint's size.
     pub end: u64,
@@ -50,13 +58,19 @@ pub struct Manifest {
     pub root: Hash,
     /// `CompactRange::hashes()` of the tree of size `first_seq` (empty for a full archive).
     pub start_range: Vec<Hash>,
+    /// For an incremental archive, how it continues the one before; `None` for a full archive.
     pub previous: Option<Previous>,
+    /// The key records of `keys.jsonl`, with their proofs.
     pub key_lines: Vec<KeyLine>,
+    /// The checkpoint member.
     pub checkpoint: Digest,
+    /// The `keys.jsonl` member.
     pub keys: Digest,
+    /// The entries member.
     pub entries: Digest,
-    /// Times of entries `first_seq` and `end - 1`.
+    /// Time of entry `first_seq`.
     pub first_time: Timestamp,
+    /// Time of entry `end - 1`.
     pub last_time: Timestamp,
 }
 

@@ -17,6 +17,7 @@ use crate::record::ParsedLine;
 /// Archives verified and loaded into memory for queries (`lianlog --archive FILE …`): every
 /// stored line, and the projections replayed from them. Nothing is written anywhere.
 pub struct Loaded {
+    /// What verifying the archives established.
     pub report: SequenceReport,
     lines: MemoryLines,
 }

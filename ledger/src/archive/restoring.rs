@@ -22,9 +22,13 @@ use crate::merkle::Hash;
 /// What [`restore`] rebuilt.
 #[derive(Debug, Clone)]
 pub struct Restored {
+    /// What verifying the archives established.
     pub report: SequenceReport,
+    /// The ledger directory created.
     pub dir: PathBuf,
+    /// Entries in the restored ledger.
     pub entries: u64,
+    /// Its Merkle root.
     pub root: Hash,
 }
 

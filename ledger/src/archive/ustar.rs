@@ -79,7 +79,9 @@ pub fn write_end(out: &mut dyn Write) -> std::io::Result<()> {
 /// A member as its header describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
+    /// The member's path inside the archive.
     pub name: String,
+    /// Its size in bytes.
     pub size: u64,
 }
 

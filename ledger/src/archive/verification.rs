@@ -22,10 +22,15 @@ use crate::verify::{Resume, SeenRecords, Verifier, VerifyOptions};
 /// What a verified archive is.
 #[derive(Debug, Clone)]
 pub struct ArchiveReport {
+    /// The archive file.
     pub path: PathBuf,
+    /// The first seq it holds.
     pub first_seq: u64,
+    /// One past its last seq: the size of its checkpoint.
     pub end: u64,
+    /// The Merkle root of the tree of size `end`.
     pub root: Hash,
+    /// Whether it is zstd-compressed (`.tar.zst`).
     pub compressed: bool,
     /// The checkpoint note at its end.
     pub checkpoint: String,
@@ -38,16 +43,24 @@ pub struct ArchiveReport {
 pub struct SequenceReport {
     /// In seq order.
     pub archives: Vec<ArchiveReport>,
+    /// The ledger the archives belong to.
     pub origin: String,
+    /// The log key (vkey form) that signed the checkpoints.
     pub log_key: String,
     /// Whether the log key was pinned by the caller (otherwise it comes from genesis, or from the
     /// first archive's `keys.jsonl`).
     pub log_key_pinned: bool,
+    /// The first seq of the sequence.
     pub first_seq: u64,
+    /// One past its last seq.
     pub end: u64,
+    /// The Merkle root of the tree of size `end`.
     pub root: Hash,
+    /// The hash of entry `end - 1`.
     pub head: EntryHash,
+    /// The key registry as of `end`.
     pub registry: KeyRegistry,
+    /// The redactions seen in the sequence.
     pub redactions: Vec<crate::verify::RedactionInfo>,
     /// Checks that need entries outside the archives given (a sequence that does not start at 0,
     /// a redaction whose entry comes after the last archive).
@@ -66,8 +79,9 @@ pub struct StaleBody {
     pub archive: PathBuf,
     /// The seq of the redacted record.
     pub seq: u64,
-    /// The seq of the `ledger.redact` entry, and the archive holding it.
+    /// The seq of the `ledger.redact` entry.
     pub by: u64,
+    /// The archive holding that entry.
     pub by_archive: PathBuf,
 }
 
@@ -483,6 +497,7 @@ fn reread_line(path: &Path, limits: &Limits, seq: u64) -> std::result::Result<Ve
 pub struct ArchiveOptions {
     /// The log key the archives must belong to; `None` takes it from the first archive.
     pub pinned_log_key: Option<PublicKey>,
+    /// How large an archive may be.
     pub limits: Limits,
 }
 

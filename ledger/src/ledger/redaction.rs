@@ -27,8 +27,11 @@ const INTENT_FILE: &str = "redact.intent";
 /// What a redaction did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redacted {
+    /// The seq of the redacted record.
     pub target: u64,
+    /// The seq of the `ledger.redact` entry.
     pub by: u64,
+    /// The hash of the `ledger.redact` entry.
     pub entry_hash: crate::record::EntryHash,
     /// The `correction` entry that carries the replacement body, if one was given.
     pub replacement: Option<u64>,
@@ -38,7 +41,9 @@ pub struct Redacted {
 /// the officer's key that signs it: it is written as a `correction` of the target, which needs
 /// the officer role, and its body is withheld from exports like any record's.
 pub struct Replacement<'a> {
+    /// The replacement body.
     pub body: Value,
+    /// The officer key that signs the replacement.
     pub officer: &'a SecretKey,
 }
 

@@ -94,8 +94,11 @@ pub(crate) fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> R
 /// What `replay` did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayReport {
+    /// Entries replayed.
     pub entries: u64,
+    /// Keys in the projection state written.
     pub keys: u64,
+    /// Wall time taken, in seconds.
     pub seconds: f64,
 }
 
