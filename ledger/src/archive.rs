@@ -23,7 +23,7 @@
 //! # Across archives
 //!
 //! A sequence of archives is held to what `lianlog verify` holds one log to: the verifier's
-//! state at the end of one archive ([`Resume`](crate::verify::Resume): chain head, key registry,
+//! state at the end of one archive (`verify::Resume`: chain head, key registry,
 //! Merkle frontier, pending redactions and the ids of every record so far, 24 bytes an entry) is
 //! where the next one starts, so a record replayed in a later archive is refused as in a log. `create --since`
 //! reads those ids from the log's lines before the range. A redaction found in a later archive

@@ -124,7 +124,7 @@ pub(crate) fn parent_of(path: &Path) -> &Path {
 
 /// Write a whole file crash-safely: `write` fills a new temporary file (mode 0600) in the same
 /// directory, which is fsync'd and then given the name `path` — a hard link, refused with
-/// [`already_exists`] if `path` exists (or is a link), or with `replace` a rename over it (a link
+/// `already_exists` if `path` exists (or is a link), or with `replace` a rename over it (a link
 /// at `path` is replaced, never written through) — and the directory is fsync'd. Nobody sees a
 /// partial file under `path`; on any error the temporary file is removed and `path` is untouched.
 pub fn publish<T>(path: &Path, replace: bool, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {

@@ -374,7 +374,7 @@ impl SecretKey {
         write_secret_file(path, pem.as_bytes())
     }
 
-    /// [`SecretKey::write_new_file`], encrypted with `passphrase` ([`SecretKey::to_encrypted_pem`]).
+    /// [`SecretKey::write_new_file`], encrypted with `passphrase` (`SecretKey::to_encrypted_pem`).
     pub fn write_new_encrypted_file(&self, path: &Path, passphrase: &str) -> Result<()> {
         let pem = self.to_encrypted_pem(passphrase)?;
         write_secret_file(path, pem.as_bytes())

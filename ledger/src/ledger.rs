@@ -4,13 +4,13 @@
 //! Layout of a ledger directory:
 //! - `lianlog.json` — `{"format":1,"origin":…}`; a newer format is refused;
 //! - `log-key.pem` — the log key (name = origin), mode 0600; it signs checkpoints only;
-//! - `log/*.jsonl` — the record of truth ([`crate::log`]);
-//! - `index/` — the derived store ([`crate::store`]), rebuilt from the log whenever in doubt;
+//! - `log/*.jsonl` — the record of truth (`log`);
+//! - `index/` — the derived store (`store`), rebuilt from the log whenever in doubt;
 //! - `import.intent` — where an unfinished batch began, so that a crash never leaves half of it;
 //! - `lock` — held (flock) by the one process that has the ledger open.
 //!
 //! An append is acknowledged only after its line is on disk; the store is updated afterwards.
-//! The directory is created 0700 and every file 0600 ([`crate::fsio`]); no file in it is opened
+//! The directory is created 0700 and every file 0600 (`fsio`); no file in it is opened
 //! through a symbolic link. Only a writer repairs what a crash left (an interrupted batch, a torn
 //! tail, an interrupted redaction), and only when the intent matches the log; a read-only open
 //! ([`OpenOptions::read_only`]) changes nothing in the log and reads what a writer would keep.
@@ -56,8 +56,8 @@ pub use append::StagedBatch;
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use redaction::{Redacted, Replacement};
-pub use replay::{PastState, ReplayReport};
 pub(crate) use replay::replay_projections;
+pub use replay::{PastState, ReplayReport};
 
 const META_FILE: &str = "lianlog.json";
 const LOG_KEY_FILE: &str = "log-key.pem";

@@ -12,16 +12,16 @@
 //!
 //! 0. [`error`] (the error type) and [`encoding`] (hex, base64);
 //! 1. [`canonical`] (the one JCS encoder), [`time`] (timestamps, China dates), [`merkle`]
-//!    (RFC 6962 tree and proofs, the one `Hash` type), [`fsio`] (every durable-file step: create
+//!    (RFC 6962 tree and proofs, the one `Hash` type), `fsio` (every durable-file step: create
 //!    new 0600, temp + fsync + rename, no links) and [`limits`] (the format version, every size
 //!    limit);
 //! 2. [`keys`] (Ed25519 keys and key files);
 //! 3. [`record`] (records, entries, stored lines), [`note`] (C2SP signed notes, checkpoints,
 //!    cosignatures) and [`schema`] (the record-kind registry);
-//! 4. [`registry`] (who may sign what), [`log`] (durable segments), [`proof`] (proofs as text),
-//!    [`replacement`] (which body a redacted record is read from) and [`projection`] (what
+//! 4. [`registry`] (who may sign what), `log` (durable segments), [`proof`] (proofs as text),
+//!    `replacement` (which body a redacted record is read from) and `projection` (what
 //!    records assert);
-//! 5. [`store`] (derived data: item files and sled) and [`verify`] (the auditor's check);
+//! 5. `store` (derived data: item files and sled) and [`verify`] (the auditor's check);
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]

@@ -5,7 +5,7 @@
 //! verifier must share (the line size) are stated in docs/FORMAT.md; the rest are lianlog's own.
 
 /// The storage format this build writes and reads (`lianlog.json`'s `format`).
-pub(crate) const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 1;
 
 // Lines and bodies.
 
@@ -14,31 +14,31 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// Largest canonical body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Longest free text of a body field (`text` fields), in characters.
-pub(crate) const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest short text of a body field (names, units, titles), in characters.
 pub const MAX_SHORT_TEXT_CHARS: usize = 200;
 /// Longest identifier (record ids, case ids), in characters.
-pub(crate) const MAX_ID_CHARS: usize = 64;
+pub const MAX_ID_CHARS: usize = 64;
 /// Most items of a list field.
 pub const MAX_LIST_ITEMS: usize = 100;
 
 // Batches.
 
 /// Most records in one import.
-pub(crate) const MAX_BATCH: usize = 1_000_000;
+pub const MAX_BATCH: usize = 1_000_000;
 /// Largest JSON Lines import accepted, in bytes (a limit against hostile or mistaken input: the
 /// whole import is checked before anything is written, so it is held in memory).
 pub const MAX_IMPORT_BYTES: usize = 256 << 20;
 /// Most records written with one `sync_data` by group commit.
-pub(crate) const MAX_GROUP: usize = 1024;
+pub const MAX_GROUP: usize = 1024;
 
 // Notes and proofs.
 
 /// The largest note accepted, in bytes (a limit against hostile input, not a format rule).
-pub(crate) const MAX_NOTE_BYTES: usize = 1 << 20;
+pub const MAX_NOTE_BYTES: usize = 1 << 20;
 /// The most signature lines a note may have. The spec requires accepting at least 16; more than
 /// 100 means someone is trying to make us verify forever.
-pub(crate) const MAX_SIGNATURE_LINES: usize = 100;
+pub const MAX_SIGNATURE_LINES: usize = 100;
 /// A tree of at most 2^64 leaves needs at most 64 hashes in a proof (consistency proofs 65).
 pub const MAX_PROOF_HASHES: usize = 66;
 /// The largest proof text accepted: a signed note, the `extra` line and the hashes.
@@ -49,9 +49,9 @@ pub const MAX_EXTRA_BYTES: usize = 16 * 1024;
 // Key files.
 
 /// The largest key file read (a PEM Ed25519 key is a few hundred bytes).
-pub(crate) const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// The most memory (128 · r · N · p bytes) an encrypted key file may ask scrypt for: a hostile
 /// key file must not make lianlog allocate without bound.
-pub(crate) const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
+pub const MAX_SCRYPT_MEMORY: u64 = 1 << 30;
 /// The most PBKDF2 iterations an encrypted key file may ask for: nor compute without bound.
-pub(crate) const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;

@@ -46,7 +46,7 @@ pub type Hash = [u8; 32];
 
 /// The address of a stored complete subtree: `(level, index)` covers the leaves
 /// `[index << level, (index + 1) << level)`. Level 0 is the leaf hashes themselves.
-pub(crate) type NodeId = (u8, u64);
+pub type NodeId = (u8, u64);
 
 /// Domain separation prefixes of RFC 6962 §2.1: they make a leaf impossible to pass off as an
 /// interior node (second-preimage resistance of the tree).
@@ -76,7 +76,7 @@ pub(crate) fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// `SHA-256("")`: the root of the empty tree (RFC 6962 §2.1, `MTH({})`).
-pub(crate) fn empty_root() -> Hash {
+pub fn empty_root() -> Hash {
     Sha256::digest(b"").into()
 }
 

@@ -392,7 +392,7 @@ pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey])
 /// verification failure like one that is forged: a verifier who names a cosigner relies on its
 /// testimony (that the checkpoint extends the one it saw before), which a stolen log key alone
 /// cannot forge. The error names the cosigner; the caller adds which checkpoint file it was.
-pub(crate) fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
+pub fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
     for key in required {
         if !checkpoint.cosignatures.iter().any(|cosignature| cosignature.cosigner == *key) {
             let present: Vec<String> = checkpoint

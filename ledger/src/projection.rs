@@ -28,8 +28,8 @@ pub mod layout;
 mod rules;
 mod state;
 
-pub use facts::{event_date, person_ids, units};
 pub(crate) use facts::parties;
+pub use facts::{event_date, person_ids, units};
 pub(crate) use state::{StateChanges, StateRead, View};
 
 /// A record as the projections see it.

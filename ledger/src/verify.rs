@@ -463,7 +463,10 @@ impl Verifier {
     /// that redacted lines whose `ledger.redact` entry lies beyond the range stay pending (in the
     /// returned [`Resume`]), and redaction targets before the range are returned unchecked.
     /// `reread` is asked only for seqs inside the range (line numbers count from its start).
-    pub(crate) fn finish_range(self, reread: impl FnMut(u64) -> Result<Vec<u8>, String>) -> Result<RangeEnd, VerifyFailure> {
+    pub(crate) fn finish_range(
+        self,
+        reread: impl FnMut(u64) -> Result<Vec<u8>, String>,
+    ) -> Result<RangeEnd, VerifyFailure> {
         self.finish_with(reread, true)
     }
 

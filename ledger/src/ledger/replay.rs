@@ -117,7 +117,7 @@ fn merge_changes(state: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>, chang
 pub struct PastState {
     /// The number of entries replayed: the state of a ledger cut after seq `end - 1`.
     pub end: u64,
-    /// The projections (keys under [`projection::layout::PREFIX`]), as the store would hold them.
+    /// The projections (keys under `projection::layout::PREFIX`), as the store would hold them.
     pub state: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
     /// The key registry at that point.
     pub registry: KeyRegistry,

@@ -20,13 +20,7 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
     let corrected = &record.body["body"];
     assert_facts(view, target, &kind, corrected, time)?;
     view.put(layout::correction(target), record.seq.to_be_bytes().to_vec());
-    let context = RecordContext {
-        seq: target,
-        kind: &kind,
-        time,
-        entry_hash: record.entry_hash,
-        body: corrected,
-    };
+    let context = RecordContext { seq: target, kind: &kind, time, entry_hash: record.entry_hash, body: corrected };
     refresh_entities(view, &context)?;
     view.put_facts(
         record.seq,
