@@ -132,7 +132,7 @@ pub struct QueryFilter {
     pub since: Option<Date>,
     /// Only records of events on or before this date.
     pub until: Option<Date>,
-    /// Only records whose text contains this.
+    /// Only records whose text contains every whitespace-separated word of this.
     pub text: Option<String>,
 }
 
@@ -438,7 +438,7 @@ pub struct CaseView {
     pub status: String,
     /// Whether it is still open.
     pub open: bool,
-    /// The seq of the record that last changed it.
+    /// The seq of the record that opened it.
     pub seq: u64,
     /// Its projection state.
     pub state: Value,

@@ -86,7 +86,7 @@ pub struct Record {
     pub kind: String,
     /// The author key's identity.
     pub author: String,
-    /// When the author created it.
+    /// When the author made it.
     pub created: Timestamp,
     /// The salted hash of the body.
     pub body_hash: Hash,
@@ -172,7 +172,7 @@ pub struct Entry {
     pub seq: u64,
     /// The hash of the entry before ([`EntryHash::ZERO`] for entry 0).
     pub prev: EntryHash,
-    /// The time the ledger accepted it.
+    /// When the ledger sequenced it; never before the previous entry's time.
     pub time: Timestamp,
     /// The signed record.
     pub record: Record,

@@ -17,11 +17,11 @@ use crate::record::Record;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// Grants and revokes keys.
+    /// Signs `ledger.` and `key.` records: grants and revokes keys.
     Admin,
-    /// Writes case records.
+    /// Signs the case records (every kind outside `ledger.`, `key.` and `audit.`).
     Officer,
-    /// Attests checkpoints.
+    /// Signs `audit.` records (attestations of checkpoints).
     Auditor,
 }
 

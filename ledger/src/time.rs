@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// A time: milliseconds since the Unix epoch, UTC, as the format writes it.
+/// An instant, to the millisecond (milliseconds since the Unix epoch, UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 

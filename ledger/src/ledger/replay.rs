@@ -96,7 +96,7 @@ pub(crate) fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> R
 pub struct ReplayReport {
     /// Entries replayed.
     pub entries: u64,
-    /// Keys in the projection state written.
+    /// State keys of the projections (all checked identical).
     pub keys: u64,
     /// Wall time taken, in seconds.
     pub seconds: f64,
