@@ -14,7 +14,8 @@
 //! [`merkle`] for the RFC 6962 tree, [`projection`] and [`replacement`] (what records assert,
 //! and which body a redacted record is read from) → [`query`] (answers over any state and lines,
 //! below the ledger), [`archive`] for snapshot archives (create, verify, restore, query),
-//! [`group`] for group commit of concurrent appenders, and [`bench`] for `lianlog bench`.
+//! [`group`] for group commit of concurrent appenders, [`witness`] for the C2SP tlog-witness
+//! rule over a durable state directory, and [`bench`] for `lianlog bench`.
 
 pub mod archive;
 pub mod bench;
@@ -40,6 +41,7 @@ pub mod schema;
 pub mod store;
 pub mod time;
 pub mod verify;
+pub mod witness;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyName, PublicKey, SecretKey};
