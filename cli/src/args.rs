@@ -98,6 +98,10 @@ pub enum Command {
     /// records: import, appends, verify, replay, queries, proofs, snapshots, memory and disk
     /// (性能基准). Progress on stderr; one table (or --json) on stdout. See docs/PERFORMANCE.md.
     Bench(BenchArgs),
+    /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
+    /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
+    #[command(subcommand)]
+    Witness(crate::witness::WitnessCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -398,20 +402,10 @@ pub struct CheckpointArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CheckpointCommand {
-    /// Add a C2SP tlog-cosignature v1 line to a checkpoint file and print the result; needs no ledger.
-    Cosign {
-        /// The checkpoint (signed note) file.
-        file: PathBuf,
-        /// The cosigner's private key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// The cosigner's name (default: the name in the key file).
-        #[arg(long)]
-        name: Option<String>,
-        /// The ledger's log key (vkey): the checkpoint must carry its valid signature.
-        #[arg(long)]
-        vkey: Option<String>,
-    },
+    /// Cosign a checkpoint file as a witness (见证) and print it with the C2SP tlog-cosignature v1
+    /// line added; needs no ledger. The same rule as `witness serve`: the log key must have signed
+    /// it, and it must extend what this key cosigned before (remembered in --state).
+    Cosign(crate::witness::CosignArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -294,24 +294,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     print!("{note}");
                 }
             }
-            Some(CheckpointCommand::Cosign { file, key, name, vkey }) => {
-                let note = read_text(&file)?;
-                if let Some(vkey) = vkey {
-                    lianlog_ledger::note::open_checkpoint(&note, &PublicKey::parse_vkey(&vkey)?, &[])?;
-                } else {
-                    lianlog_ledger::note::Note::parse(&note)?;
-                }
-                let secret = read_key(&key)?;
-                let secret = match name {
-                    Some(name) => secret.renamed(KeyName::parse(&name)?),
-                    None => secret,
-                };
-                let cosigner = secret.as_cosigner();
-                let now = u64::try_from(lianlog_ledger::Timestamp::now().as_millis() / 1000).unwrap_or(0);
-                let cosigned = lianlog_ledger::note::cosign(&note, &cosigner, now)?;
-                eprintln!("cosigned as {}", cosigner.public().vkey());
-                print!("{cosigned}");
-            }
+            Some(CheckpointCommand::Cosign(args)) => crate::witness::cosign(args)?,
         },
         Command::Prove(ProveCommand::Inclusion { seq, size }) => {
             let ledger = open_reader(dir)?;
@@ -414,6 +397,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Demo(args) => crate::demo::run(&args.dir)?,
         Command::Bench(args) => crate::bench::run(args, json_output)?,
+        Command::Witness(command) => return crate::witness::run(command, json_output),
         Command::Snapshot(command) => return crate::snapshot::run(command, dir, json_output),
         Command::Replay => {
             let ledger = open_reader(dir)?;
@@ -887,7 +871,7 @@ fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
 }
 
 /// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
-fn read_text(path: &Path) -> Result<String> {
+pub(crate) fn read_text(path: &Path) -> Result<String> {
     let bytes = read_limited(Some(path), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
 }

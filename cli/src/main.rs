@@ -22,6 +22,7 @@ mod commands;
 mod demo;
 mod render;
 mod snapshot;
+mod witness;
 
 use std::process::ExitCode;
 
