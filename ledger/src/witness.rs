@@ -392,6 +392,9 @@ impl Witness {
         let note = Note::parse(note_text)?;
         let checkpoint = Checkpoint::parse_text(&note.text)?;
         check_log_key(&checkpoint.origin, log_key)?;
+        // The log's signature first (a key is trusted on first use only if it signed this), so
+        // that a forged checkpoint is called forged, whatever else is wrong with it.
+        note.verify(std::slice::from_ref(log_key)).map_err(|err| err.at("refusing to cosign"))?;
         let known = self.log(&checkpoint.origin)?;
         let known_keys = known.as_ref().map(|state| state.vkeys.as_slice()).unwrap_or_default();
         if !known_keys.is_empty() && !known_keys.contains(log_key) {
@@ -893,6 +896,11 @@ mod tests {
         // Another key for the origin: refused, naming add-log.
         let stranger = SecretKey::from_seed(KeyName::parse(ORIGIN).unwrap(), &[4; 32]);
         let err = cosign(&checkpoint(6, u64::MAX), &[], stranger.public()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Verification, "{err}");
+        let root = merkle::root(6, &tree(6, u64::MAX)).unwrap();
+        let by_stranger =
+            note::sign_checkpoint(&Checkpoint { origin: ORIGIN.into(), size: 6, root }, &stranger).unwrap();
+        let err = cosign(&by_stranger, &[], stranger.public()).unwrap_err();
         assert!(err.message().contains("witness add-log"), "{err}");
         // A bad log signature: refused.
         let mut bad = Note::parse(&checkpoint(6, u64::MAX)).unwrap();
