@@ -100,7 +100,8 @@ pub fn run(command: WitnessCommand, json_output: bool) -> Result<ExitCode> {
     match command {
         WitnessCommand::Serve { listen, key, state } => {
             let witness = Witness::open(&state)?;
-            let cosigners = key.iter().map(|path| read_key(path).map(|key| key.as_cosigner())).collect::<Result<Vec<_>>>()?;
+            let cosigners =
+                key.iter().map(|path| read_key(path).map(|key| key.as_cosigner())).collect::<Result<Vec<_>>>()?;
             for cosigner in &cosigners {
                 eprintln!("witness key {}", cosigner.public().vkey());
             }
@@ -169,8 +170,9 @@ pub fn cosign(args: CosignArgs) -> Result<()> {
     let note = read_text(&args.file)?;
     let log_key = PublicKey::parse_vkey(&args.vkey)?;
     let proof = match &args.proof {
-        Some(path) => lianlog_ledger::proof::parse_consistency_text(&read_text(path)?)
-            .map_err(|err| err.at(path.display()))?,
+        Some(path) => {
+            lianlog_ledger::proof::parse_consistency_text(&read_text(path)?).map_err(|err| err.at(path.display()))?
+        }
         None => Vec::new(),
     };
     let secret = read_key(&args.key)?;

@@ -96,8 +96,9 @@ impl AddRequest {
             return Err(format!("the request is {} bytes, more than the {MAX_REQUEST_BYTES} accepted", body.len()));
         }
         let text = std::str::from_utf8(body).map_err(|_| "the request is not UTF-8 text".to_string())?;
-        let (first, mut rest) =
-            text.split_once('\n').ok_or_else(|| "the request has no `old <size>` line ending in a newline".to_string())?;
+        let (first, mut rest) = text
+            .split_once('\n')
+            .ok_or_else(|| "the request has no `old <size>` line ending in a newline".to_string())?;
         let old = first
             .strip_prefix("old ")
             .and_then(parse_decimal)
@@ -180,7 +181,10 @@ impl Answer {
         match self {
             Answer::Cosigned { lines, .. } => lines.iter().map(|line| format!("{line}\n")).collect(),
             Answer::Conflict { size } => format!("{size}\n"),
-            Answer::BadRequest(why) | Answer::Forbidden(why) | Answer::UnknownOrigin(why) | Answer::Unprocessable(why) => {
+            Answer::BadRequest(why)
+            | Answer::Forbidden(why)
+            | Answer::UnknownOrigin(why)
+            | Answer::Unprocessable(why) => {
                 format!("{why}\n")
             }
         }
@@ -296,7 +300,9 @@ impl Witness {
     pub fn remove_log(&self, origin: &str) -> Result<()> {
         let _lock = self.lock()?;
         let Some(mut state) = self.load(origin)?.filter(|state| !state.vkeys.is_empty()) else {
-            return Err(Error::bad_input(format!("this witness does not witness {origin:?}; see `lianlog witness list`")));
+            return Err(Error::bad_input(format!(
+                "this witness does not witness {origin:?}; see `lianlog witness list`"
+            )));
         };
         state.vkeys.clear();
         self.save(&state)
@@ -496,8 +502,10 @@ impl Witness {
                 path.display()
             ))
         };
-        let bytes = fsio::read_small_in_ledger(path, MAX_STATE_FILE_BYTES).map_err(|err| Error::io("read", path, err))?;
-        let file: LogFile = serde_json::from_slice(&bytes).map_err(|err| damaged(format!("not a state file ({err})")))?;
+        let bytes =
+            fsio::read_small_in_ledger(path, MAX_STATE_FILE_BYTES).map_err(|err| Error::io("read", path, err))?;
+        let file: LogFile =
+            serde_json::from_slice(&bytes).map_err(|err| damaged(format!("not a state file ({err})")))?;
         if origin.is_some_and(|origin| origin != file.origin)
             || path.file_name() != Some(std::ffi::OsStr::new(&format!("{}.json", origin_hash(&file.origin))))
         {
@@ -514,7 +522,8 @@ impl Witness {
                 let root = parse_base64(&cosigned.root)
                     .and_then(|bytes| Hash::try_from(bytes).ok())
                     .ok_or_else(|| damaged("the cosigned root is not a base64 SHA-256 hash".into()))?;
-                let note = Note::parse(&cosigned.checkpoint).map_err(|err| damaged(format!("the checkpoint: {err}")))?;
+                let note =
+                    Note::parse(&cosigned.checkpoint).map_err(|err| damaged(format!("the checkpoint: {err}")))?;
                 let checkpoint =
                     Checkpoint::parse_text(&note.text).map_err(|err| damaged(format!("the checkpoint: {err}")))?;
                 if checkpoint.origin != file.origin || checkpoint.size != cosigned.size || checkpoint.root != root {
@@ -555,7 +564,10 @@ fn decide(
     let verified = note.verify(&state.vkeys).map_err(|err| Answer::Forbidden(err.message().to_string()))?;
     let size = checkpoint.size;
     if request.old > size {
-        return Err(Answer::BadRequest(format!("old size {} is larger than the checkpoint's size {size}", request.old)));
+        return Err(Answer::BadRequest(format!(
+            "old size {} is larger than the checkpoint's size {size}",
+            request.old
+        )));
     }
     let (last_size, last_root) = match &state.cosigned {
         Some(cosigned) => (cosigned.size, cosigned.root),
@@ -740,8 +752,7 @@ mod tests {
         // 403: signed by another key of the same name; a bad signature by the log key.
         let stranger = SecretKey::from_seed(KeyName::parse(ORIGIN).unwrap(), &[4; 32]);
         let root = merkle::root(12, &tree(12, never)).unwrap();
-        let forged =
-            note::sign_checkpoint(&Checkpoint { origin: ORIGIN.into(), size: 12, root }, &stranger).unwrap();
+        let forged = note::sign_checkpoint(&Checkpoint { origin: ORIGIN.into(), size: 12, root }, &stranger).unwrap();
         let proof = merkle::consistency_proof(9, 12, &tree(12, never)).unwrap();
         let body = AddRequest { old: 9, proof: proof.clone(), note: forged }.to_text();
         assert_eq!(add(&witness, body.as_bytes()).status(), 403);
@@ -759,8 +770,8 @@ mod tests {
     fn empty_trees_and_proofs_with_old_zero() {
         let (_temp, witness) = witness();
         // Size 0 with another root: 422; with the empty root: 200.
-        let wrong = note::sign_checkpoint(&Checkpoint { origin: ORIGIN.into(), size: 0, root: [9; 32] }, &log_key())
-            .unwrap();
+        let wrong =
+            note::sign_checkpoint(&Checkpoint { origin: ORIGIN.into(), size: 0, root: [9; 32] }, &log_key()).unwrap();
         assert_eq!(add(&witness, AddRequest { old: 0, proof: vec![], note: wrong }.to_text().as_bytes()).status(), 422);
         assert_eq!(add(&witness, &request(0, 0, u64::MAX)).status(), 200);
         // A proof with old 0: 422.

@@ -67,9 +67,8 @@ pub fn serve_witness(listen: &str, service: WitnessService, bound: impl FnOnce(S
         .build()
         .map_err(|err| Error::new(ErrorKind::Io, format!("cannot start the server's runtime: {err}")))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|err| Error::io("listen on", listen, err))?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|err| Error::io("listen on", listen, err))?;
         let address = listener.local_addr().map_err(|err| Error::io("listen on", listen, err))?;
         bound(address);
         let report = service.report.clone();
@@ -96,14 +95,10 @@ async fn shutdown_signal(report: Reporter) {
 }
 
 async fn add_checkpoint(State(service): State<WitnessService>, body: Bytes) -> Response {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |elapsed| elapsed.as_secs());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |elapsed| elapsed.as_secs());
     let report = service.report.clone();
-    let answered = tokio::task::spawn_blocking(move || {
-        service.witness.add_checkpoint(&body, &service.cosigners, now)
-    })
-    .await;
+    let answered =
+        tokio::task::spawn_blocking(move || service.witness.add_checkpoint(&body, &service.cosigners, now)).await;
     match answered {
         Ok(Ok(answer)) => {
             report(describe(&answer));
@@ -126,7 +121,11 @@ async fn latest_checkpoint(State(service): State<WitnessService>, UrlPath(origin
     let found = tokio::task::spawn_blocking(move || service.witness.latest_by_origin_hash(&origin_hash)).await;
     match found {
         Ok(Ok(Some(note))) => (StatusCode::OK, [(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], note).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], "no checkpoint cosigned for this log\n")
+        Ok(Ok(None)) => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)],
+            "no checkpoint cosigned for this log\n",
+        )
             .into_response(),
         Ok(Err(err)) => {
             report(format!("checkpoint lookup failed: {err}"));

@@ -61,7 +61,8 @@ impl Tree {
 
     /// An add-checkpoint body as the spec writes it: `old N`, proof lines, empty line, note.
     fn request(&self, old: u64, size: u64) -> String {
-        let proof = if old == 0 || old == size { Vec::new() } else { merkle::consistency_proof(old, size, self).unwrap() };
+        let proof =
+            if old == 0 || old == size { Vec::new() } else { merkle::consistency_proof(old, size, self).unwrap() };
         let lines: String = proof.iter().map(|hash| format!("{}\n", base64(hash))).collect();
         format!("old {old}\n{lines}\n{}", self.checkpoint(size))
     }
@@ -91,7 +92,8 @@ fn http(address: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let (head, body) =
         text.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other(format!("no HTTP answer: {text:?}")))?;
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other(head.to_string()))?;
+    let status =
+        head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| std::io::Error::other(head.to_string()))?;
     let content_type = head
         .lines()
         .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
@@ -252,8 +254,12 @@ fn add_checkpoint_answers_every_case_of_the_spec() {
         // And independently of lianlog's verifier.
         let file = setup.root.join("cosigned");
         std::fs::write(&file, &cosigned).unwrap();
-        let output =
-            Command::new(python).arg(vectors_tool()).args(["--verify", &setup.cosigner.vkey()]).arg(&file).output().unwrap();
+        let output = Command::new(python)
+            .arg(vectors_tool())
+            .args(["--verify", &setup.cosigner.vkey()])
+            .arg(&file)
+            .output()
+            .unwrap();
         let (stdout, stderr) = output_text(&output);
         assert!(output.status.success() && stdout.starts_with("ok: 1 cosignatures"), "{stdout}{stderr}");
     }
@@ -302,7 +308,11 @@ fn add_checkpoint_answers_every_case_of_the_spec() {
         .success();
     let second_empty = note::sign_note(&format!("second.example/log\n0\n{empty}\n"), &second).unwrap();
     assert_eq!(server.post(format!("old 0\n\n{second_empty}")).status, 200);
-    lianlog().args(["witness", "remove", "--origin", "second.example/log", "--state"]).arg(&setup.state).assert().success();
+    lianlog()
+        .args(["witness", "remove", "--origin", "second.example/log", "--state"])
+        .arg(&setup.state)
+        .assert()
+        .success();
     assert_eq!(server.post(format!("old 0\n\n{second_empty}")).status, 404);
 
     // SIGTERM: a graceful stop (exit 0); restarted, it remembers size 8.
@@ -315,7 +325,10 @@ fn add_checkpoint_answers_every_case_of_the_spec() {
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let log = list.as_array().unwrap().iter().find(|log| log["origin"] == ORIGIN).unwrap();
     assert_eq!(log["size"], 12, "{list}");
-    assert_eq!(list.as_array().unwrap().iter().find(|log| log["origin"] == "second.example/log").unwrap()["witnessed"], false);
+    assert_eq!(
+        list.as_array().unwrap().iter().find(|log| log["origin"] == "second.example/log").unwrap()["witnessed"],
+        false
+    );
 }
 
 /// lianlog's cosignatures are byte for byte those of an independent implementation
@@ -347,8 +360,9 @@ fn cosignatures_match_independent_vectors() {
         let temp = tempfile::tempdir().unwrap();
         let witness = Witness::create(&temp.path().join("state")).unwrap();
         witness.add_log(log.name().as_str(), log.public()).unwrap();
-        let answer =
-            witness.add_checkpoint(format!("old 0\n\n{note_text}").as_bytes(), std::slice::from_ref(&witness_key), timestamp).unwrap();
+        let answer = witness
+            .add_checkpoint(format!("old 0\n\n{note_text}").as_bytes(), std::slice::from_ref(&witness_key), timestamp)
+            .unwrap();
         let Answer::Cosigned { lines, .. } = &answer else { panic!("{answer:?}") };
         assert_eq!(lines, &[expected.to_string()], "{}", vector["log_name"]);
         assert_eq!(answer.body(), format!("{expected}\n"));
@@ -420,8 +434,16 @@ fn offline_cosign_keeps_the_witness_memory() {
     let (code, stdout, stderr) = cosign(&cp10, &["--vkey", &vkey, "--proof", proof.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{stderr}");
     let cosigned10 = write("cp10.cosigned", stdout.as_bytes());
-    let archive = String::from_utf8(lianlog().args(["key", "show", "--cosigner"]).arg(&key).output().unwrap().stdout).unwrap();
-    fixture.cmd().arg("verify").arg("--checkpoint").arg(&cosigned10).args(["--cosigner", archive.trim()]).assert().success();
+    let archive =
+        String::from_utf8(lianlog().args(["key", "show", "--cosigner"]).arg(&key).output().unwrap().stdout).unwrap();
+    fixture
+        .cmd()
+        .arg("verify")
+        .arg("--checkpoint")
+        .arg(&cosigned10)
+        .args(["--cosigner", archive.trim()])
+        .assert()
+        .success();
     // Smaller: refused. Another root for size 10, signed by the (stolen) log key: refused.
     let (code, _, stderr) = cosign(&cp6, &["--vkey", &vkey]);
     assert_eq!(code, Some(1), "{stderr}");
