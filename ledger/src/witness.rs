@@ -34,6 +34,8 @@
 //! lock                     flock'd for the length of each operation
 //! logs/<sha256(origin)>.json
 //!     {"origin":…, "vkeys":[log vkeys…], "cosigned":{"size":…, "root":base64, "checkpoint":note}}
+//! evidence/<origin hash>-<size>-<note hash>.note
+//!     a checkpoint refused because the log signed another root for a size already cosigned
 //! ```
 //!
 //! `checkpoint` is the last cosigned checkpoint with the log signatures that verified and this
@@ -72,6 +74,7 @@ const MARKER_FILE: &str = "witness.json";
 const MARKER: &str = "{\"witness_state\":1}\n";
 const LOCK_FILE: &str = "lock";
 const LOGS_DIR: &str = "logs";
+const EVIDENCE_DIR: &str = "evidence";
 
 /// The largest state file read: a note, our cosignatures and the log's keys.
 const MAX_STATE_FILE_BYTES: u64 = 2 * note::MAX_NOTE_BYTES as u64 + 64 * 1024;
@@ -362,7 +365,15 @@ impl Witness {
         };
         let log_lines = match decide(request, &note, &checkpoint, &state) {
             Ok(lines) => lines,
-            Err(answer) => return Ok(answer),
+            Err(Refused { answer: Answer::Unprocessable(why), split_view: true }) => {
+                // Two log-signed trees of one size: keep the one refused beside the one cosigned.
+                let why = match self.keep_evidence(&checkpoint, &request.note) {
+                    Ok(path) => format!("{why} ({})", path.display()),
+                    Err(err) => format!("{why} (but it could not be kept: {err})"),
+                };
+                return Ok(Answer::Unprocessable(why));
+            }
+            Err(refused) => return Ok(refused.answer),
         };
         // Keep the text and the log signatures that verified; add ours.
         let mut kept = Note { text: note.text.clone(), signatures: log_lines }.to_string();
@@ -470,6 +481,24 @@ impl Witness {
         Ok(state.cosigned.map(|cosigned| cosigned.note))
     }
 
+    /// Keep a refused, log-signed checkpoint as evidence: `evidence/<origin hash>-<size>-<note
+    /// hash>.note`, written once (the same note sent again is the same file).
+    fn keep_evidence(&self, checkpoint: &Checkpoint, note: &str) -> Result<PathBuf> {
+        let dir = self.dir.join(EVIDENCE_DIR);
+        fsio::create_private_dir(&dir)?;
+        let name = format!(
+            "{}-{}-{}.note",
+            &origin_hash(&checkpoint.origin)[..16],
+            checkpoint.size,
+            &hex(&Sha256::digest(note.as_bytes()))[..16]
+        );
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_err() {
+            fsio::publish_bytes(&path, false, note.as_bytes())?;
+        }
+        Ok(path)
+    }
+
     /// Take the state directory's lock (blocking until the operation holding it ends).
     fn lock(&self) -> Result<File> {
         let path = self.dir.join(LOCK_FILE);
@@ -560,35 +589,41 @@ fn decide(
     note: &Note,
     checkpoint: &Checkpoint,
     state: &LogState,
-) -> std::result::Result<Vec<note::NoteSignature>, Answer> {
+) -> std::result::Result<Vec<note::NoteSignature>, Refused> {
     let verified = note.verify(&state.vkeys).map_err(|err| Answer::Forbidden(err.message().to_string()))?;
     let size = checkpoint.size;
     if request.old > size {
-        return Err(Answer::BadRequest(format!(
+        return Err(Refused::from(Answer::BadRequest(format!(
             "old size {} is larger than the checkpoint's size {size}",
             request.old
-        )));
+        ))));
     }
     let (last_size, last_root) = match &state.cosigned {
         Some(cosigned) => (cosigned.size, cosigned.root),
         None => (0, merkle::empty_root()),
     };
     if request.old != last_size {
-        return Err(Answer::Conflict { size: last_size });
+        return Err(Answer::Conflict { size: last_size }.into());
     }
     if size == 0 && checkpoint.root != merkle::empty_root() {
         return Err(Answer::Unprocessable(
             "a checkpoint of size 0 must have the root of the empty tree (SHA-256 of nothing)".into(),
-        ));
+        )
+        .into());
     }
     if request.old == 0 && !request.proof.is_empty() {
-        return Err(Answer::Unprocessable("old size 0 needs no consistency proof, and this request has one".into()));
+        return Err(
+            Answer::Unprocessable("old size 0 needs no consistency proof, and this request has one".into()).into()
+        );
     }
     if request.old == size && checkpoint.root != last_root {
-        return Err(Answer::Unprocessable(format!(
-            "{}: this witness cosigned the other one; it keeps both as evidence of a split view",
-            crate::proof::fork_message(size, &last_root, &checkpoint.root)
-        )));
+        return Err(Refused {
+            answer: Answer::Unprocessable(format!(
+                "{}: this witness cosigned the other one; it keeps both as evidence of a split view",
+                crate::proof::fork_message(size, &last_root, &checkpoint.root)
+            )),
+            split_view: true,
+        });
     }
     if request.old != 0 && !merkle::verify_consistency(request.old, size, &last_root, &checkpoint.root, &request.proof)
     {
@@ -596,9 +631,22 @@ fn decide(
             "the consistency proof from size {} to {size} does not verify: the tree of size {size} does not \
              extend the one this witness cosigned",
             request.old
-        )));
+        ))
+        .into());
     }
     Ok(note.signatures.iter().filter(|line| verified.iter().any(|key| is_by(line, key))).cloned().collect())
+}
+
+/// A refusal by [`decide`]; `split_view` when the log signed two different trees of one size.
+struct Refused {
+    answer: Answer,
+    split_view: bool,
+}
+
+impl From<Answer> for Refused {
+    fn from(answer: Answer) -> Refused {
+        Refused { answer, split_view: false }
+    }
 }
 
 fn is_by(line: &note::NoteSignature, key: &PublicKey) -> bool {
@@ -731,7 +779,15 @@ mod tests {
         larger.old = 10;
         assert_eq!(add(&witness, larger.to_text().as_bytes()).status(), 400);
         // 422: same size, other root; a proof to a forked tree; a wrong proof.
-        assert_eq!(add(&witness, &request(9, 9, 3)).status(), 422);
+        let answer = add(&witness, &request(9, 9, 3));
+        assert_eq!(answer.status(), 422);
+        // The split view is kept as evidence, once however often it is sent.
+        assert_eq!(add(&witness, &request(9, 9, 3)), answer);
+        let evidence: Vec<_> = std::fs::read_dir(witness.dir().join(EVIDENCE_DIR)).unwrap().collect();
+        assert_eq!(evidence.len(), 1);
+        let kept = std::fs::read_to_string(evidence[0].as_ref().unwrap().path()).unwrap();
+        assert_eq!(kept, checkpoint(9, 3));
+        assert!(answer.body().contains(&evidence[0].as_ref().unwrap().file_name().to_string_lossy().into_owned()));
         assert_eq!(add(&witness, &request(9, 12, 3)).status(), 422);
         let mut wrong = AddRequest::parse(&request(9, 12, never)).unwrap();
         wrong.proof[0][0] ^= 1;
