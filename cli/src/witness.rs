@@ -102,11 +102,12 @@ pub fn run(command: WitnessCommand, json_output: bool) -> Result<ExitCode> {
             let witness = Witness::open(&state)?;
             let cosigners =
                 key.iter().map(|path| read_key(path).map(|key| key.as_cosigner())).collect::<Result<Vec<_>>>()?;
-            for cosigner in &cosigners {
-                eprintln!("witness key {}", cosigner.public().vkey());
-            }
+            let vkeys: Vec<String> = cosigners.iter().map(|cosigner| cosigner.public().vkey()).collect();
             let report: lianlog_server::Reporter = Arc::new(|line: String| eprintln!("lianlog witness: {line}"));
-            let service = lianlog_server::WitnessService::new(witness, cosigners, report);
+            let service = lianlog_server::WitnessService::new(witness, cosigners, report)?;
+            for vkey in vkeys {
+                eprintln!("witness key {vkey}");
+            }
             lianlog_server::serve_witness(&listen, service, |address| println!("listening on {address}"))?;
         }
         WitnessCommand::AddLog { origin, vkey, state } => {

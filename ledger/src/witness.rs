@@ -674,8 +674,9 @@ fn check_log_key(origin: &str, vkey: &PublicKey) -> Result<()> {
     Checkpoint::parse_text(&probe.to_text()).map(|_| ()).map_err(|err| err.at(format!("origin {origin:?}")))
 }
 
-/// At least one witness key, each a cosigner (type 0x04) key, no two alike.
-fn check_cosigners(cosigners: &[SecretKey]) -> Result<()> {
+/// At least one witness key, each a cosigner (type 0x04) key, no two alike: what
+/// [`Witness::add_checkpoint`] requires of its keys (a server checks it once at start).
+pub fn check_cosigners(cosigners: &[SecretKey]) -> Result<()> {
     if cosigners.is_empty() {
         return Err(Error::bad_input("a witness needs at least one key to cosign with"));
     }
@@ -820,6 +821,34 @@ mod tests {
         let state = witness.log(ORIGIN).unwrap().unwrap();
         assert_eq!(state.cosigned.as_ref().unwrap().size, 9);
         assert_eq!(add(&witness, &request(9, 12, never)).status(), 200);
+    }
+
+    /// Concurrent requests from the same old size: exactly one is cosigned, the others learn its
+    /// size (409); the state is the one that was answered 200.
+    #[test]
+    fn concurrent_requests_never_roll_back() {
+        let (_temp, witness) = witness();
+        let answers: Vec<Answer> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (1..=8u64)
+                .map(|size| {
+                    let witness = witness.clone();
+                    scope.spawn(move || add(&witness, &request(0, size, u64::MAX)))
+                })
+                .collect();
+            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+        });
+        let cosigned: Vec<u64> = answers
+            .iter()
+            .filter_map(|answer| match answer {
+                Answer::Cosigned { checkpoint, .. } => Some(checkpoint.size),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cosigned.len(), 1, "{answers:?}");
+        for answer in &answers {
+            assert!(matches!(answer, Answer::Cosigned { .. }) || *answer == Answer::Conflict { size: cosigned[0] });
+        }
+        assert_eq!(witness.log(ORIGIN).unwrap().unwrap().cosigned.unwrap().size, cosigned[0]);
     }
 
     #[test]

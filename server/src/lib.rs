@@ -45,8 +45,11 @@ pub struct WitnessService {
 }
 
 impl WitnessService {
-    pub fn new(witness: Witness, cosigners: Vec<SecretKey>, report: Reporter) -> WitnessService {
-        WitnessService { witness, cosigners: Arc::new(cosigners), report }
+    /// Refuses keys the witness cannot cosign with (none, not type 0x04, one given twice), so that
+    /// a misconfigured server fails at start, not on every request.
+    pub fn new(witness: Witness, cosigners: Vec<SecretKey>, report: Reporter) -> Result<WitnessService> {
+        lianlog_ledger::witness::check_cosigners(&cosigners)?;
+        Ok(WitnessService { witness, cosigners: Arc::new(cosigners), report })
     }
 }
 

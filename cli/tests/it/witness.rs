@@ -331,6 +331,49 @@ fn add_checkpoint_answers_every_case_of_the_spec() {
     );
 }
 
+/// One cosignature line per `--key`, each valid; the same key twice is refused at start.
+#[test]
+fn one_cosignature_line_per_witness_key() {
+    let setup = setup();
+    let second = setup.root.join("second.pem");
+    lianlog().args(["key", "new", "audit.example.gov.cn/witness", "--out"]).arg(&second).assert().success();
+    let shown = lianlog().args(["key", "show", "--cosigner"]).arg(&second).output().unwrap();
+    let second_vkey = PublicKey::parse_vkey(String::from_utf8(shown.stdout).unwrap().trim()).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+        .arg(&setup.key)
+        .arg("--key")
+        .arg(&second)
+        .arg("--state")
+        .arg(&setup.state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let server = Server { child, address: line.trim().strip_prefix("listening on ").unwrap().to_string() };
+    let tree = Tree::new(3, NEVER);
+    let reply = server.post(tree.request(0, 3));
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.body.lines().count(), 2, "{reply:?}");
+    let cosigned = format!("{}{}", tree.checkpoint(3), reply.body);
+    let both = [setup.cosigner.clone(), second_vkey];
+    assert_eq!(note::open_checkpoint(&cosigned, log_key().public(), &both).unwrap().cosignatures.len(), 2);
+    drop(server);
+    let output = lianlog()
+        .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+        .arg(&setup.key)
+        .arg("--key")
+        .arg(&setup.key)
+        .arg("--state")
+        .arg(&setup.state)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is given twice"));
+}
+
 /// lianlog's cosignatures are byte for byte those of an independent implementation
 /// (tests/tools/cosignature_vectors.py, checked in as tests/vectors/cosignature.json), made by the
 /// witness rule itself; and the checked-in file is what the tool prints, when Python is here.
