@@ -262,7 +262,11 @@ impl Witness {
     pub fn create(dir: &Path) -> Result<Witness> {
         if !dir.join(MARKER_FILE).exists() {
             fsio::create_private_dir(dir)?;
-            if std::fs::read_dir(dir).map_err(|err| Error::io("read", dir, err))?.next().is_some() {
+            // Empty, or holding only the `logs/` an interrupted create made.
+            let mut entries = std::fs::read_dir(dir).map_err(|err| Error::io("read", dir, err))?;
+            if entries.any(|entry| entry.map_or(true, |entry| entry.file_name() != LOGS_DIR))
+                || std::fs::read_dir(dir.join(LOGS_DIR)).is_ok_and(|mut logs| logs.next().is_some())
+            {
                 return Err(Error::bad_input(format!(
                     "{} is not empty and not a witness state directory; choose a new directory for --state",
                     dir.display()
