@@ -1,5 +1,6 @@
-//! `lianlog`: the command line of the lianlog ledger. Parses arguments (args.rs), turns them into
-//! library calls (commands.rs), renders the results (render.rs). Errors are printed once, here.
+//! `lianlog`: the command line of the lianlog ledger. Parses arguments (args.rs), dispatches each
+//! subcommand to the handler of its family (commands/), which turns it into library calls with the
+//! shared I/O helpers (io.rs) and renders the results (render.rs). Errors are printed once, here.
 
 /// `println!` and `eprintln!` for this whole crate (they shadow the standard ones in every module
 /// declared below): the text is passed through `render::terminal_safe`, so that no name or text
@@ -17,12 +18,9 @@ macro_rules! eprintln {
 }
 
 mod args;
-mod bench;
 mod commands;
-mod demo;
+mod io;
 mod render;
-mod snapshot;
-mod witness;
 
 use std::process::ExitCode;
 
@@ -32,10 +30,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("lianlog: error: {err:#}");
-            ExitCode::from(commands::exit_code_of(&err))
+            ExitCode::from(io::exit_code_of(&err))
         }
     };
-    bench::write_peak_memory_if_asked();
+    commands::bench::write_peak_memory_if_asked();
     code
 }
 

@@ -8,9 +8,17 @@
 //! another order or colour than what is stored. `--json` keeps the exact values, escaped
 //! (`\u202e`), through [`json_safe`]. `print!` is kept for machine text that must stay byte-exact
 //! (signed notes, proofs), and `show --raw` and `export` write bytes.
+//!
+//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`)
+//! and [`bench`] (the benchmark's figures).
+
+pub mod archive;
+pub mod bench;
 
 use std::borrow::Cow;
+use std::io::{IsTerminal as _, Write as _};
 
+use lianlog_ledger::archive::Progress;
 use lianlog_ledger::note::Cosignature;
 use lianlog_ledger::query::{CaseView, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
@@ -499,5 +507,63 @@ pub fn print_stats_csv(stats: &std::collections::BTreeMap<(String, String), u64>
     println!("group,kind,kind_zh,count");
     for ((group, kind), count) in stats {
         println!("{},{},{},{count}", field(group), field(kind), field(kinds::label_zh(kind)));
+    }
+}
+
+/// A progress bar on standard error, drawn only when standard error is a terminal (and the
+/// output is not JSON); silent otherwise.
+pub struct Bar {
+    enabled: bool,
+    last: Option<std::time::Instant>,
+    drawn: bool,
+}
+
+impl Bar {
+    pub fn new(json_output: bool) -> Bar {
+        Bar { enabled: !json_output && std::io::stderr().is_terminal(), last: None, drawn: false }
+    }
+
+    pub fn update(&mut self, progress: Progress) {
+        if !self.enabled {
+            return;
+        }
+        if progress.total == 0 {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
+            let _ = err.flush();
+            self.drawn = true;
+            return;
+        }
+        let now = std::time::Instant::now();
+        let finished = progress.done >= progress.total;
+        if !finished && self.last.is_some_and(|last| now.duration_since(last).as_millis() < 100) {
+            return;
+        }
+        self.last = Some(now);
+        let width = 30u64;
+        let filled = (progress.done.min(progress.total) * width / progress.total) as usize;
+        let percent = progress.done.min(progress.total) * 100 / progress.total;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r{:<9} [{}{}] {percent:>3}% {}/{}",
+            progress.phase,
+            "#".repeat(filled),
+            ".".repeat(width as usize - filled),
+            progress.done,
+            progress.total
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// Clear the bar's line.
+    pub fn finish(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(72));
+            let _ = err.flush();
+            self.drawn = false;
+        }
     }
 }

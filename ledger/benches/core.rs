@@ -4,8 +4,9 @@
 //! `cargo bench -p lianlog-ledger --bench core` (about a minute); add a filter such as `merkle`
 //! to run one group, or `-- --quick` for rough figures.
 //!
-//! Inputs are realistic: the record bodies come from `scenario::Workload` (all kinds, Chinese
-//! text), signed by four authors, chained into stored lines exactly as the ledger writes them.
+//! Inputs are realistic: the record bodies come from `lianlog_workload::Workload` (all kinds,
+//! Chinese text), signed by four authors, chained into stored lines exactly as the ledger writes
+//! them.
 //! The record benchmarks process a batch of [`BATCH`] consecutive records per iteration, so
 //! criterion's elements/s is records/s and the time per record is the reported time / 64.
 
@@ -17,8 +18,8 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use lianlog_ledger::keys::split_signature_value;
 use lianlog_ledger::merkle::{self, CompactRange, Hash, NodeStore};
 use lianlog_ledger::record::{Entry, Record, body_hash};
-use lianlog_ledger::scenario::Workload;
 use lianlog_ledger::{EntryHash, KeyName, ParsedLine, SecretKey, StoredBody, StoredLine, Timestamp, canonical};
+use lianlog_workload::Workload;
 use serde_json::Value;
 
 /// Records per iteration of the record benchmarks (and the size of the batch verification).

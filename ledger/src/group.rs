@@ -5,7 +5,9 @@
 //! exactly as with [`Ledger::append`]; records are sequenced in the order the committer takes
 //! them; a record that its checks refuse is answered with its own error and never makes the
 //! others fail (a refused group is written again one record at a time). The ledger's one-writer
-//! rule holds: one thread, the committer, owns the [`Ledger`].
+//! rule holds: one thread, the committer, owns the [`Ledger`]. A group goes through the same two
+//! steps as any batch: [`Ledger::stage`] checks it whole and signs it, writing nothing, and
+//! [`Ledger::commit`] writes it durably.
 
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -80,7 +82,9 @@ fn commit_groups(mut ledger: Ledger, incoming: mpsc::Receiver<Request>) -> Ledge
         let (drafts, authors): (Vec<Draft>, Vec<_>) =
             group.into_iter().map(|request| (request.draft, (request.key, request.reply))).unzip();
         let keys: Vec<&SecretKey> = authors.iter().map(|(key, _)| key.as_ref()).collect();
-        match ledger.append_batch_by(&drafts, &keys) {
+        // The same two steps as `Ledger::append_batch_by`: the group is checked whole and signed
+        // (staged), then written with one `sync_data` (committed).
+        match ledger.stage(&drafts, &keys).and_then(|staged| ledger.commit(staged)) {
             Ok(appended) => {
                 for ((_, reply), appended) in authors.iter().zip(appended) {
                     // A caller that went away needs no answer.

@@ -14,11 +14,11 @@
 //! [`merkle`] for the RFC 6962 tree, [`projection`] and [`replacement`] (what records assert,
 //! and which body a redacted record is read from) → [`query`] (answers over any state and lines,
 //! below the ledger), [`archive`] for snapshot archives (create, verify, restore, query),
-//! [`group`] for group commit of concurrent appenders, [`witness`] for the C2SP tlog-witness
-//! rule over a durable state directory, and [`bench`] for `lianlog bench`.
+//! and [`group`] for group commit of concurrent appenders, [`witness`] for the C2SP tlog-witness
+//! rule over a durable state directory. The benchmark (`lianlog-bench`) and the generated
+//! workloads (`lianlog-workload`) are crates of their own, outside the core.
 
 pub mod archive;
-pub mod bench;
 pub mod canonical;
 pub mod disclosure;
 pub mod encoding;
@@ -36,7 +36,6 @@ pub mod query;
 pub mod record;
 pub mod registry;
 pub mod replacement;
-pub mod scenario;
 pub mod schema;
 pub mod store;
 pub mod time;
@@ -45,8 +44,9 @@ pub mod witness;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyName, PublicKey, SecretKey};
-pub use ledger::{Appended, Draft, Ledger, export_dir, export_log_key, parse_import, verify_dir};
+pub use ledger::{Appended, Draft, Ledger, StagedBatch, export_dir, export_log_key, parse_import, verify_dir};
 pub use record::{EntryHash, ParsedLine, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
+pub use store::store_dir;
 pub use time::{Date, Timestamp};
 pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::projection::{StateRead, keys};
+use crate::projection::{StateRead, layout as keys};
 use crate::record::{EntryHash, ParsedLine, StoredBody};
 use crate::time::{Date, Timestamp};
 
@@ -48,6 +48,23 @@ impl StateScan for BTreeMap<Vec<u8>, Vec<u8>> {
 /// Where queries read stored lines by seq.
 pub trait LineSource {
     fn line(&self, seq: u64) -> Result<ParsedLine>;
+}
+
+/// The number of the first `size` entries of `lines` sequenced by the end of `date` in China
+/// (UTC+8, 23:59:59.999), found by binary search over entry times (which never decrease):
+/// O(log n) reads. The one rule behind `--as-of DATE`, for the ledger and for archives alike.
+pub fn entries_until(lines: &dyn LineSource, size: u64, date: Date) -> Result<u64> {
+    let limit = date.end_of_day_china();
+    let (mut low, mut high) = (0u64, size);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if lines.line(middle)?.line.entry.time <= limit {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    Ok(low)
 }
 
 /// The queries, over one projection state and the lines it was built from.
@@ -343,6 +360,43 @@ impl<'a> Queries<'a> {
         }
         Ok(out)
     }
+
+    /// Who redacted each redacted line among `lines` (keyed by seq), when and why: what a list of
+    /// stored lines (`lianlog log`) shows in place of a removed body.
+    pub fn redaction_notes(&self, lines: &[ParsedLine]) -> Result<BTreeMap<u64, RedactionNote>> {
+        let mut notes = BTreeMap::new();
+        for line in lines.iter().filter(|l| matches!(l.line.body, StoredBody::Redacted { .. })) {
+            if let Some(note) = self.record_view(line.line.entry.seq)?.redaction {
+                notes.insert(line.line.entry.seq, note);
+            }
+        }
+        Ok(notes)
+    }
+}
+
+/// `--as-of SEQ|DATE` → the number of entries the state covers: after entry SEQ (`SEQ + 1`
+/// entries), or at the end of DATE (YYYY-MM-DD) in China (UTC+8) as `entries_until` counts them.
+/// `size` is the number of entries there are; an entry past the end, a day before the first entry
+/// or a text that is neither is refused (bad input, naming `--as-of`).
+pub fn as_of_end(text: &str, size: u64, entries_until: impl Fn(Date) -> Result<u64>) -> Result<u64> {
+    if let Ok(seq) = text.parse::<u64>() {
+        if seq >= size {
+            return Err(Error::bad_input(format!(
+                "--as-of {seq}: there is no entry {seq} (the last is {})",
+                size.saturating_sub(1)
+            )));
+        }
+        return Ok(seq + 1);
+    }
+    let date = Date::parse(text)
+        .ok_or_else(|| Error::bad_input(format!("--as-of {text:?}: expected a seq or a date YYYY-MM-DD")))?;
+    let end = entries_until(date)?;
+    if end == 0 {
+        return Err(Error::bad_input(format!(
+            "--as-of {date}: no entry had been made by the end of that day (China time)"
+        )));
+    }
+    Ok(end)
 }
 
 /// How `stats` groups its counts (always per kind within the group).
@@ -370,5 +424,29 @@ fn collect_text(value: &Value) -> String {
         Value::Array(items) => items.iter().map(collect_text).collect::<Vec<_>>().join(" "),
         Value::Object(members) => members.values().map(collect_text).collect::<Vec<_>>().join(" "),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn as_of_takes_a_seq_or_a_day_and_refuses_what_is_not_there() {
+        let day = Date::parse("2026-03-01").unwrap();
+        let until = |date: Date| Ok(if date >= day { 7 } else { 0 });
+        assert_eq!(as_of_end("0", 10, until).unwrap(), 1);
+        assert_eq!(as_of_end("9", 10, until).unwrap(), 10);
+        assert_eq!(as_of_end("2026-03-01", 10, until).unwrap(), 7);
+        for (text, expected) in [
+            ("10", "--as-of 10: there is no entry 10 (the last is 9)"),
+            ("2026-02-28", "--as-of 2026-02-28: no entry had been made by the end of that day (China time)"),
+            ("yesterday", "--as-of \"yesterday\": expected a seq or a date YYYY-MM-DD"),
+        ] {
+            let err = as_of_end(text, 10, until).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BadInput, "{text}");
+            assert_eq!(err.message(), expected, "{text}");
+        }
     }
 }

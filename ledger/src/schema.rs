@@ -770,7 +770,7 @@ mod tests {
 
     #[test]
     fn demo_bodies_are_valid() {
-        for (_, kind, body) in crate::scenario::demo_story() {
+        for (_, kind, body) in lianlog_workload::demo_story() {
             let time = Timestamp::parse("2026-11-25T00:00:00.000Z").unwrap();
             validate(kind, current_version(kind), &body, time).unwrap_or_else(|e| panic!("{kind}: {e}"));
         }

@@ -41,7 +41,7 @@ const REGISTRY: &[u8] = b"meta/registry";
 const LAYOUT: &[u8] = b"meta/layout";
 
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
-/// from the log on open. 2: indexes in chunks of seqs (`projection::keys::index_chunk`) rather
+/// from the log on open. 2: indexes in chunks of seqs (`projection::layout::index_chunk`) rather
 /// than a key per seq. 3: record ids in `records.bin`.
 const STORE_LAYOUT: u64 = 3;
 
@@ -230,6 +230,14 @@ pub fn last_known_position(ledger_dir: &Path) -> Result<Option<Position>> {
     let mut bytes = [0u8; POSITION_BYTES as usize];
     file.read_exact_at(&mut bytes, (items - 1) * POSITION_BYTES).map_err(|err| Error::io("read", &path, err))?;
     Ok(Position::from_bytes(&bytes))
+}
+
+/// The derived store's directory (`index/`) inside the ledger directory `ledger_dir`: derived data
+/// only, which [`crate::Ledger::open`] rebuilds or catches up from the log (docs/ARCHITECTURE.md,
+/// "Ledger directory"). Public for tools that handle the store as a whole, such as the benchmark
+/// that leaves it behind the log to time a catch-up.
+pub fn store_dir(ledger_dir: &Path) -> PathBuf {
+    Store::path(ledger_dir)
 }
 
 impl Store {

@@ -682,6 +682,55 @@ pub fn check_checkpoint(
     }
 }
 
+/// An archived checkpoint the verified history must still contain (`lianlog verify --checkpoint`):
+/// its name in messages (the file it came from), its signed note, and the tree size it signs,
+/// whose root the verification must keep ([`VerifyOptions::root_sizes`]).
+#[derive(Debug, Clone)]
+pub struct ArchivedCheckpoint {
+    /// What messages call it: the file it came from.
+    pub name: String,
+    /// The signed note, exactly as read.
+    pub note: String,
+    /// The tree size it signs.
+    pub size: u64,
+}
+
+impl ArchivedCheckpoint {
+    /// Read the size a checkpoint signs; its signatures are checked later, against the verified
+    /// history ([`check_archived_checkpoints`]). An error names `name`.
+    pub fn parse(name: impl std::fmt::Display, note: String) -> crate::Result<ArchivedCheckpoint> {
+        let name = name.to_string();
+        let parsed = crate::note::Note::parse(&note).map_err(|e| e.at(&name))?;
+        let size = crate::note::Checkpoint::parse_text(&parsed.text).map_err(|e| e.at(&name))?.size;
+        Ok(ArchivedCheckpoint { name, note, size })
+    }
+}
+
+/// Check every archived checkpoint against a verified history ([`check_checkpoint`]): the
+/// cosignatures of each, in order, or the first that fails as a failed verification at the end of
+/// the history, naming the checkpoint.
+pub fn check_archived_checkpoints(
+    report: &VerifyReport,
+    checkpoints: &[ArchivedCheckpoint],
+    pinned_log_key: Option<&PublicKey>,
+    cosigners: &[PublicKey],
+) -> Result<Vec<Vec<crate::note::Cosignature>>, VerifyFailure> {
+    let mut cosigned = Vec::with_capacity(checkpoints.len());
+    for checkpoint in checkpoints {
+        match check_checkpoint(report, &checkpoint.note, pinned_log_key, cosigners) {
+            Ok(verified) => cosigned.push(verified.cosignatures),
+            Err(err) => {
+                return Err(VerifyFailure {
+                    line: report.entries,
+                    seq: None,
+                    reason: format!("archived checkpoint {}: {}", checkpoint.name, err.message()),
+                });
+            }
+        }
+    }
+    Ok(cosigned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lianlog_ledger::ParsedLine;
-use lianlog_ledger::scenario::Workload;
+use lianlog_workload::Workload;
 use serde_json::{Value, json};
 
 use crate::common::copy_dir;

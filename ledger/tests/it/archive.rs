@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use lianlog_ledger::archive::{self, ArchiveFailure, ArchiveOptions, CreateOptions, Limits, Loaded, ustar};
 use lianlog_ledger::query::{QueryFilter, RecordView, StatsGrouping};
-use lianlog_ledger::scenario::Workload;
 use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
+use lianlog_workload::Workload;
 use serde_json::Value;
 
 const ORIGIN: &str = "jw.example.gov.cn/accountability";

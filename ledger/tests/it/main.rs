@@ -11,4 +11,5 @@ mod limits;
 mod privacy;
 mod records;
 mod records_doc;
+mod staging;
 mod vectors;

@@ -243,7 +243,7 @@ fn interview_v1_bodies_are_upcast_when_read() {
 /// P-TARGET spread among them.
 fn large_ledger(filler: usize) -> Fixture {
     let mut f = fixture();
-    let mut workload = lianlog_ledger::scenario::Workload::new(7);
+    let mut workload = lianlog_workload::Workload::new(7);
     let mut drafts = Vec::with_capacity(filler + 10);
     for index in 0..filler {
         if index % (filler / 10) == 0 {
@@ -322,13 +322,13 @@ fn rebuilding_the_store_replays_a_correction_next_to_its_target() {
     ledger.replay().unwrap();
 }
 
-/// Indexes hold their seqs in chunks (`projection::keys::INDEX_CHUNK_SEQS` per key): a person
+/// Indexes hold their seqs in chunks (`projection::layout::INDEX_CHUNK_SEQS` per key): a person
 /// named in several chunks' worth of records, one of them corrected away to someone else, is
 /// listed exactly, in seq order, by dossier and every index, incrementally and after a rebuild.
 #[test]
 fn indexes_spanning_many_chunks_list_every_record_once_in_order() {
     let mut f = fixture();
-    let chunk = lianlog_ledger::projection::keys::INDEX_CHUNK_SEQS as usize;
+    let chunk = lianlog_ledger::projection::layout::INDEX_CHUNK_SEQS as usize;
     let drafts: Vec<Draft> = (0..2 * chunk + 30).map(|index| received(&format!("R-{index}"), "P-MANY")).collect();
     let appended = f.ledger.append_batch(&drafts, &f.officer).unwrap();
     let mut seqs: Vec<u64> = appended.iter().map(|a| a.seq).collect();

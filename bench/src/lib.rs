@@ -1,15 +1,18 @@
-//! The benchmark behind `lianlog bench` (性能基准): builds a fresh ledger of generated records and
-//! measures every cost that matters to its users, beside the machine's own limits measured first,
-//! in the same process, so that each figure can be read as a fraction of what the hardware allows.
+//! lianlog-bench: the benchmark behind `lianlog bench` (性能基准). It builds a fresh ledger of
+//! generated records and measures every cost that matters to its users, beside the machine's own
+//! limits measured first, in the same process, so that each figure can be read as a fraction of
+//! what the hardware allows.
 //!
 //! What it guarantees: every figure is measured on this run; nothing is estimated or copied.
 //! Latencies are reported as the median (p50) and p99 of many samples; rates are total work over
-//! wall time. The records come from [`crate::scenario::Workload`] (all kinds, Chinese text, stories
-//! that pass every lifecycle rule), signed by three officers in turn.
+//! wall time. The records come from [`lianlog_workload::Workload`] (all kinds, Chinese text,
+//! stories that pass every lifecycle rule), signed by three officers in turn. The ledger is driven
+//! only through the public API of `lianlog-ledger`, as any program would drive it; this crate
+//! never prints and never exits.
 //!
 //! Costs that only a separate process shows (start-up, opening the store, peak memory) are run
-//! through [`Processes`], which the caller implements by starting its own binary: the library
-//! does not know the command line tool.
+//! through [`Processes`], which the caller implements by starting its own binary: this crate
+//! does not know the command line tool and never starts a process itself.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -18,12 +21,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::archive::{ArchiveOptions, CreateOptions, Limits};
-use crate::error::{Error, Result};
-use crate::keys::{KeyName, SecretKey};
-use crate::ledger::{Draft, Ledger};
-use crate::registry::{Holder, Role};
-use crate::scenario::Workload;
+use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, Limits};
+use lianlog_ledger::group::GroupCommit;
+use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Result, Role, SecretKey};
+use lianlog_workload::Workload;
 
 /// What to benchmark.
 #[derive(Debug, Clone)]
@@ -60,6 +61,7 @@ const IMPORT_PROCESS_RECORDS: u64 = 20_000;
 /// A separate run of the command line tool, as the caller started it.
 #[derive(Debug, Clone, Copy)]
 pub struct ProcessRun {
+    /// Wall time of the run.
     pub seconds: f64,
     /// Peak resident memory of the process (`ru_maxrss`).
     pub peak_rss_bytes: u64,
@@ -82,15 +84,20 @@ pub struct Figure {
     pub key: &'static str,
     /// What it is, for people.
     pub label: String,
+    /// The measured value, in the unit `key` names.
     pub value: f64,
 }
 
 /// Every figure of one run.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
+    /// Records imported ([`BenchOptions::entries`]).
     pub entries: u64,
+    /// Threads of rayon's pool (one per core unless `RAYON_NUM_THREADS` says otherwise).
     pub threads: usize,
+    /// Wall time of the whole run.
     pub seconds: f64,
+    /// Every figure, in the order measured.
     pub figures: Vec<Figure>,
 }
 
@@ -221,12 +228,8 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     let log_key = ledger.log_key(&mut || Err(Error::key("the benchmark's log key is not encrypted")))?;
     let out_dir = options.dir.join("archives");
     let begun = Instant::now();
-    let created = crate::archive::create(
-        &ledger,
-        &log_key,
-        &CreateOptions { out_dir, since: None, zstd_level: Some(3) },
-        &mut |_| {},
-    )?;
+    let created =
+        archive::create(&ledger, &log_key, &CreateOptions { out_dir, since: None, zstd_level: Some(3) }, &mut |_| {})?;
     let create_time = begun.elapsed();
     let entries_mb = created.entries_bytes as f64 / 1e6;
     report.add(
@@ -236,7 +239,7 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         entries_mb / create_time.as_secs_f64(),
     );
     let begun = Instant::now();
-    let verified = crate::archive::verify(
+    let verified = archive::verify(
         std::slice::from_ref(&created.path),
         &ArchiveOptions { pinned_log_key: Some(log_key.public().clone()), limits: Limits::default() },
         &mut |_| {},
@@ -322,7 +325,7 @@ fn measure_open_behind_store(
     workload: &mut Workload,
     people: &mut PersonSample,
 ) -> Result<Duration> {
-    let index = crate::store::Store::path(ledger_dir);
+    let index = lianlog_ledger::store_dir(ledger_dir);
     let saved = ledger_dir.with_extension("index-before");
     copy_tree(&index, &saved)?;
     let mut ledger = Ledger::open(ledger_dir)?;
@@ -399,7 +402,7 @@ impl Setup {
             ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(person, "第一监督检查室"), &admin)?;
         }
         let officer_key_file = dir.join("officer.pem");
-        crate::keys::write_secret_file(&officer_key_file, officers[0].to_pem()?.as_bytes())?;
+        officers[0].write_new_file(&officer_key_file)?;
         Ok(Setup { ledger_dir, admin, officers, officer_key_file })
     }
 }
@@ -448,7 +451,7 @@ fn next_drafts(workload: &mut Workload, count: usize, people: &mut PersonSample)
 /// answered after the `sync_data` that covers its record. The records are interviews, which
 /// depend on no other record, so that any order is valid.
 fn measure_group_commit(ledger: Ledger, setup: &Setup) -> Result<(Ledger, f64)> {
-    let group = crate::group::GroupCommit::start(ledger);
+    let group = GroupCommit::start(ledger);
     let begun = Instant::now();
     let results: Vec<Result<()>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..GROUP_THREADS)

@@ -1,10 +1,11 @@
-//! `lianlog demo`: builds a demonstration ledger and tells its story on the terminal.
+//! `lianlog demo` (演示): builds a demonstration ledger and tells its story on the terminal.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use lianlog_ledger::scenario::{Author, demo_story};
 use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
+use lianlog_workload::{Author, demo_story};
 
 use crate::render;
 
@@ -12,7 +13,7 @@ use crate::render;
 const MARKER: &str = ".lianlog-demo";
 const ORIGIN: &str = "demo.jw.example.gov.cn/accountability";
 
-pub fn run(dir: &Path) -> Result<()> {
+pub fn run(dir: &Path) -> Result<ExitCode> {
     prepare(dir)?;
     let keys_dir = dir.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(|err| Error::io("create directory", &keys_dir, err))?;
@@ -58,7 +59,7 @@ pub fn run(dir: &Path) -> Result<()> {
     println!("演示台账 demo ledger: {}  (keys in {})", ledger_dir.display(), keys_dir.display());
     println!();
     let lines = ledger.lines_from(0)?.collect::<Result<Vec<_>, _>>()?;
-    render::print_log(&lines, ledger.registry(), &crate::commands::redaction_notes(&ledger, &lines)?);
+    render::print_log(&lines, ledger.registry(), &ledger.queries().redaction_notes(&lines)?);
     println!();
     render::print_keys(ledger.registry());
     println!();
@@ -90,7 +91,7 @@ pub fn run(dir: &Path) -> Result<()> {
     println!("  cargo run --release -- --ledger {ledger_arg} key list");
     println!("  cargo run --release -- --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  cargo run --release -- verify --file audit.jsonl");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Empty `dir`, refusing to touch a directory that an earlier demo did not make.

@@ -1,77 +1,18 @@
-//! `lianlog snapshot …`: archives (create, verify, restore, redact, list) and the progress bar of long
-//! operations. The work is in `lianlog_ledger::archive`; this renders it.
+//! `lianlog snapshot …` (快照归档): archives (create, verify, restore, redact, list). The work is in
+//! `lianlog_ledger::archive`; this renders it, with a progress bar for the long operations.
 
-use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, Progress, SequenceReport};
+use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions};
 use lianlog_ledger::encoding::hex;
 use lianlog_ledger::{Error, PublicKey};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::args::SnapshotCommand;
-use crate::commands::{no_passphrase_for_log_key, open, print_json, read_key};
+use crate::io::{no_passphrase_for_log_key, open, print_json, read_key};
 use crate::render;
-
-/// A progress bar on standard error, drawn only when standard error is a terminal (and the
-/// output is not JSON); silent otherwise.
-pub struct Bar {
-    enabled: bool,
-    last: Option<std::time::Instant>,
-    drawn: bool,
-}
-
-impl Bar {
-    pub fn new(json_output: bool) -> Bar {
-        Bar { enabled: !json_output && std::io::stderr().is_terminal(), last: None, drawn: false }
-    }
-
-    pub fn update(&mut self, progress: Progress) {
-        if !self.enabled {
-            return;
-        }
-        if progress.total == 0 {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
-            let _ = err.flush();
-            self.drawn = true;
-            return;
-        }
-        let now = std::time::Instant::now();
-        let finished = progress.done >= progress.total;
-        if !finished && self.last.is_some_and(|last| now.duration_since(last).as_millis() < 100) {
-            return;
-        }
-        self.last = Some(now);
-        let width = 30u64;
-        let filled = (progress.done.min(progress.total) * width / progress.total) as usize;
-        let percent = progress.done.min(progress.total) * 100 / progress.total;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r{:<9} [{}{}] {percent:>3}% {}/{}",
-            progress.phase,
-            "#".repeat(filled),
-            ".".repeat(width as usize - filled),
-            progress.done,
-            progress.total
-        );
-        let _ = err.flush();
-        self.drawn = true;
-    }
-
-    /// Clear the bar's line.
-    pub fn finish(&mut self) {
-        if self.drawn {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{}\r", " ".repeat(72));
-            let _ = err.flush();
-            self.drawn = false;
-        }
-    }
-}
 
 pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
     match command {
@@ -126,7 +67,7 @@ fn create(
     };
     let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
     let options = CreateOptions { out_dir: out, since, zstd_level };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let created = archive::create(&ledger, &log_key, &options, &mut |p| bar.update(p));
     bar.finish();
@@ -159,7 +100,7 @@ fn create(
 fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
     let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let result = archive::verify(archives, &options, &mut |p| bar.update(p));
     bar.finish();
@@ -167,9 +108,9 @@ fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result
     match result? {
         Ok(report) => {
             if json_output {
-                print_json(&report_json(&report, seconds));
+                print_json(&render::archive::report_json(&report, seconds));
             } else {
-                print_report(&report, seconds);
+                render::archive::print_report(&report, seconds);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -189,113 +130,10 @@ fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result
     }
 }
 
-fn report_json(report: &SequenceReport, seconds: f64) -> Value {
-    json!({
-        "ok": true,
-        "origin": report.origin,
-        "log_key": report.log_key,
-        "log_key_pinned": report.log_key_pinned,
-        "first_seq": report.first_seq,
-        "end": report.end,
-        "root": hex(&report.root),
-        "head": report.head.to_hex(),
-        "archives": report.archives.iter().map(|a| json!({
-            "archive": a.path,
-            "first_seq": a.first_seq,
-            "end": a.end,
-            "root": hex(&a.root),
-            "compressed": a.compressed,
-        })).collect::<Vec<_>>(),
-        "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "reason": r.reason})).collect::<Vec<_>>(),
-        "not_checked": report.not_checked,
-        "warnings": report.stale_bodies.iter().map(|stale| json!({
-            "warning": "redacted body still archived",
-            "archive": stale.archive,
-            "seq": stale.seq,
-            "redacted_by": stale.by,
-            "redacted_in": stale.by_archive,
-            "message": stale_message(stale),
-            "command": redact_command(report),
-        })).collect::<Vec<_>>(),
-        "seconds": seconds,
-    })
-}
-
-fn print_report(report: &SequenceReport, seconds: f64) {
-    for archive in &report.archives {
-        println!(
-            "OK  {}  seq {}..{}  root {}",
-            archive.path.display(),
-            archive.first_seq,
-            archive.end - 1,
-            &hex(&archive.root)[..16]
-        );
-    }
-    let sequence = if report.archives.len() > 1 { "an unbroken sequence" } else { "one archive" };
-    println!("verified {} archive(s): OK, {sequence}", report.archives.len());
-    println!("  origin    {}", report.origin);
-    println!(
-        "  log key   {}{}",
-        report.log_key,
-        if report.log_key_pinned {
-            " (pinned with --vkey)"
-        } else if report.first_seq == 0 {
-            " (taken from genesis in the first archive; pin it with --vkey)"
-        } else {
-            " (taken from the first archive's keys.jsonl; pin it with --vkey)"
-        }
-    );
-    println!("  entries   seq {}..{} ({})", report.first_seq, report.end - 1, report.end - report.first_seq);
-    println!("  root      {}", hex(&report.root));
-    println!("  head      {}", report.head);
-    for redaction in &report.redactions {
-        println!("  redacted  seq {} by seq {}: {}", redaction.target, redaction.by, redaction.reason);
-    }
-    for note in &report.not_checked {
-        println!("  not checked: {note}");
-    }
-    for stale in &report.stale_bodies {
-        println!("  WARNING: {}", stale_message(stale));
-    }
-    if !report.stale_bodies.is_empty() {
-        println!(
-            "  rewrite them without those bodies with:\n    {}\n  then destroy the old archives and every copy of them (docs/ARCHIVING.md section 7)",
-            redact_command(report)
-        );
-    }
-    let entries = report.end - report.first_seq;
-    println!("  time      {seconds:.3} s ({:.0} entries/s)", entries as f64 / seconds.max(1e-9));
-}
-
-fn stale_message(stale: &archive::StaleBody) -> String {
-    format!(
-        "{} still holds the body of seq {}, which seq {} (in {}) redacts",
-        stale.archive.display(),
-        stale.seq,
-        stale.by,
-        stale.by_archive.display()
-    )
-}
-
-/// The command that rewrites the archives of `report` without the bodies they redact.
-fn redact_command(report: &SequenceReport) -> String {
-    let archives: Vec<String> = report.archives.iter().map(|a| shell_word(&a.path.display().to_string())).collect();
-    format!("lianlog snapshot redact {} --out NEW_DIR", archives.join(" "))
-}
-
-/// `word` quoted for a POSIX shell when it needs to be.
-fn shell_word(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c)) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
 fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
     let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
     let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let result = archive::redact(archives, out, &options, &mut |p| bar.update(p));
     bar.finish();
     let (report, rewritten) = match result? {
@@ -346,14 +184,14 @@ fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: boo
 
 fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool) -> Result<ExitCode> {
     let key = read_key(log_key)?;
-    let mut bar = Bar::new(json_output);
+    let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let restored = archive::restore(archives, into, &key, &mut |p| bar.update(p));
     bar.finish();
     let restored = restored?;
     let seconds = started.elapsed().as_secs_f64();
     if json_output {
-        let mut value = report_json(&restored.report, seconds);
+        let mut value = render::archive::report_json(&restored.report, seconds);
         value["restored"] = json!(restored.dir);
         // Applied in the restored ledger: its log holds these lines in their redacted form.
         value["redactions_applied"] = json!(

@@ -1,12 +1,20 @@
-//! Realistic record bodies: the demo's story (from the speech on 党风廉政建设 that the product
-//! serves) and, later, generated workloads for benchmarks and large tests.
+//! lianlog-workload: realistic record bodies — the demo's story (from the speech on 党风廉政建设
+//! that the product serves) and [`Workload`], generated records for benchmarks and large tests.
+//!
+//! What it guarantees: every body is valid for its kind's current schema, and the records of the
+//! story and of each generated case are in an order that passes every lifecycle rule; a
+//! [`Workload`] is deterministic (the same seed gives the same records, on any machine). It yields
+//! `(kind, body)` pairs only: it depends on no ledger code, so that the ledger's own tests can use
+//! it, and signing and appending stay with the caller.
 
 use serde_json::{Value, json};
 
 /// Who signs a scenario record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
+    /// The first of the demo's two officers.
     FirstOfficer,
+    /// The second officer.
     SecondOfficer,
 }
 
@@ -182,6 +190,7 @@ const UNITS: &[&str] = &[
 const POSTS: &[&str] = &["局长", "副局长", "处长", "科长", "主任", "副主任"];
 
 impl Workload {
+    /// The stream of records for `seed`.
     pub fn new(seed: u64) -> Workload {
         Workload { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, case: 0, pending: Default::default() }
     }
@@ -312,5 +321,27 @@ impl Iterator for Workload {
             self.plan_case();
         }
         self.pending.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_gives_the_same_records() {
+        let first: Vec<_> = Workload::new(7).take(200).collect();
+        assert_eq!(first, Workload::new(7).take(200).collect::<Vec<_>>());
+        assert_ne!(first, Workload::new(8).take(200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_case_starts_with_its_report() {
+        let kinds: Vec<&str> = Workload::new(1).take(2000).map(|(kind, _)| kind).collect();
+        assert_eq!(kinds[0], "report.received");
+        let reports = kinds.iter().filter(|kind| **kind == "report.received").count();
+        let duty_reports = kinds.iter().filter(|kind| **kind == "duty_report").count();
+        // Each case ends with a duty report; the last case may be cut short by `take`.
+        assert!(reports == duty_reports || reports == duty_reports + 1, "{reports} cases, {duty_reports} ended");
     }
 }

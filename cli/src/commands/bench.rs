@@ -1,21 +1,21 @@
-//! `lianlog bench` (性能基准): runs [`lianlog_ledger::bench`] with this binary as the separate
+//! `lianlog bench` (性能基准): runs [`lianlog_bench`] with this binary as the separate
 //! process it measures (start-up, store opening, peak memory), and renders the figures.
 
 use std::ffi::OsString;
 use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::Result;
+use lianlog_bench::{BenchOptions, ProcessRun, Processes};
 use lianlog_ledger::Error;
-use lianlog_ledger::bench::{BenchOptions, BenchReport, ProcessRun, Processes};
-use serde_json::{Map, Value, json};
 
 use crate::args::BenchArgs;
+use crate::io::print_json;
 use crate::render;
 
-pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
+pub fn run(args: BenchArgs, json_output: bool) -> Result<ExitCode> {
     let (dir, temporary) = match args.dir {
         Some(dir) => (dir, false),
         // In the current directory, not the system's temporary one: that is often a RAM disk,
@@ -24,20 +24,20 @@ pub fn run(args: BenchArgs, json_output: bool) -> Result<()> {
     };
     let options = BenchOptions { entries: args.entries, dir: dir.clone(), seed: args.seed };
     let mut children = ChildProcesses { exe: std::env::current_exe()?, started: Instant::now(), runs: 0 };
-    let result = lianlog_ledger::bench::run(&options, &mut children);
+    let result = lianlog_bench::run(&options, &mut children);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
     let report = result?;
     if json_output {
-        crate::commands::print_json(&report_json(&report));
+        print_json(&render::bench::report_json(&report));
     } else {
-        print_report(&report);
+        render::bench::print_report(&report);
         if !temporary {
             println!("The ledger and its files are kept in {}.", dir.display());
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Set for a child process of the benchmark: the file it writes its peak memory to when it ends.
@@ -102,77 +102,5 @@ impl Processes for ChildProcesses {
 
     fn stage(&mut self, what: &str) {
         eprintln!("[{:7.1} s] {what}", self.started.elapsed().as_secs_f64());
-    }
-}
-
-const GROUPS: &[(&str, &str)] = &[
-    ("limits", "机器上限 machine limits (measured first)"),
-    ("write", "写入 writing"),
-    ("read", "读取与校验 reading and verifying"),
-    ("memory and disk", "内存与磁盘 memory and disk"),
-];
-
-fn print_report(report: &BenchReport) {
-    println!(
-        "lianlog bench: {} generated records, {} threads, {:.1} s in all",
-        report.entries, report.threads, report.seconds
-    );
-    for (group, title) in GROUPS {
-        println!();
-        println!("{title}");
-        let rows: Vec<Vec<String>> = report
-            .figures
-            .iter()
-            .filter(|f| f.group == *group)
-            .map(|f| vec![f.label.clone(), format_value(f.key, f.value), f.key.to_string()])
-            .collect();
-        render::print_table(&["figure", "value", "key (--json)"], &rows);
-    }
-}
-
-fn format_value(key: &str, value: f64) -> String {
-    if !value.is_finite() {
-        return "n/a".into();
-    }
-    if key.ends_with("_per_s") && value >= 100.0 {
-        return with_thousands(value.round() as u64);
-    }
-    if key.ends_with("_ms") {
-        return format!("{value:.3} ms");
-    }
-    if key.ends_with("_mib") {
-        return format!("{value:.1} MiB");
-    }
-    format!("{value:.2}")
-}
-
-fn with_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-fn report_json(report: &BenchReport) -> Value {
-    let figures: Map<String, Value> = report.figures.iter().map(|f| (f.key.to_string(), json!(f.value))).collect();
-    json!({"entries": report.entries, "threads": report.threads, "seconds": report.seconds, "figures": figures})
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_formatted_by_unit() {
-        assert_eq!(format_value("verify_entries_per_s", 1_234_567.4), "1,234,567");
-        assert_eq!(format_value("dossier_p99_ms", 0.12345), "0.123 ms");
-        assert_eq!(format_value("verify_peak_rss_mib", 15.96), "16.0 MiB");
-        assert_eq!(format_value("verify_to_batch_ratio", 0.456), "0.46");
-        assert_eq!(format_value("fsync_per_s", f64::NAN), "n/a");
     }
 }

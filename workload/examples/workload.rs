@@ -1,5 +1,5 @@
 //! Print N realistic records as JSON Lines for `lianlog import` (benchmarks, demos):
-//! `cargo run --release -p lianlog-ledger --example workload -- 100000 [SEED] > records.jsonl`.
+//! `cargo run --release -p lianlog-workload --example workload -- 100000 [SEED] > records.jsonl`.
 
 use std::io::Write as _;
 
@@ -8,7 +8,7 @@ fn main() {
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (kind, body) in lianlog_ledger::scenario::Workload::new(seed).take(count) {
+    for (kind, body) in lianlog_workload::Workload::new(seed).take(count) {
         if writeln!(out, "{}", serde_json::json!({"kind": kind, "body": body})).is_err() {
             std::process::exit(1);
         }

@@ -1,0 +1,99 @@
+//! The dispatch: one arm per subcommand of `args::Command`, each a call into the handler of its
+//! family. A handler turns its arguments into library calls and prints the result; what handlers
+//! share (opening a ledger, reading keys and files, printing JSON) is in `crate::io`, and tables
+//! and terminal safety are in `crate::render`.
+//!
+//! Architecture Invariant: no module under `commands/` uses another one (no `super::` or
+//! `crate::commands::` outside tests; checked by the test below), so a family can be read, moved
+//! or removed alone.
+
+mod answer;
+mod append;
+pub mod bench;
+mod checkpoint;
+mod demo;
+mod init;
+mod key;
+mod proofs;
+mod redact;
+mod snapshot;
+mod verify;
+mod witness;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lianlog_ledger::Error;
+
+use crate::args::{Cli, Command};
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let json_output = cli.json;
+    let dir = cli.ledger.as_path();
+    let answers_questions = matches!(
+        cli.command,
+        Command::Dossier(_)
+            | Command::Query(_)
+            | Command::Cases(_)
+            | Command::Overdue(_)
+            | Command::Stats(_)
+            | Command::Show(_)
+    );
+    if !cli.archive.is_empty() && !answers_questions {
+        return Err(Error::bad_input(
+            "--archive answers dossier, query, cases, overdue, stats and show; to check archives use \
+             `lianlog snapshot verify`, to rebuild a ledger `lianlog snapshot restore`",
+        )
+        .into());
+    }
+    let archives = cli.archive.as_slice();
+    match cli.command {
+        Command::Init(args) => init::run(args, dir, json_output),
+        Command::Key(command) => key::run(command, dir, json_output),
+        Command::Append(args) => append::append(args, dir, json_output),
+        Command::Import(args) => append::import(args, dir, json_output),
+        Command::Show(args) => answer::show(args, dir, archives, json_output),
+        Command::Log(args) => answer::log(args, dir, json_output),
+        Command::Verify(args) => verify::verify(args, dir, json_output),
+        Command::Export(args) => verify::export(args, dir),
+        Command::Redact(args) => redact::redact(args, dir, json_output),
+        Command::Disclose(args) => redact::disclose(args, dir, json_output),
+        Command::Checkpoint(args) => checkpoint::run(args, dir, json_output),
+        Command::Prove(command) => proofs::prove(command, dir, json_output),
+        Command::Check(command) => proofs::check(command, json_output),
+        Command::Reindex => verify::reindex(dir, json_output),
+        Command::Replay => verify::replay(dir, json_output),
+        Command::Dossier(args) => answer::dossier(args, dir, archives, json_output),
+        Command::Query(args) => answer::query(args, dir, archives, json_output),
+        Command::Cases(args) => answer::cases(args, dir, archives, json_output),
+        Command::Overdue(args) => answer::overdue(args, dir, archives, json_output),
+        Command::Stats(args) => answer::stats(args, dir, archives, json_output),
+        Command::Demo(args) => demo::run(&args.dir),
+        Command::Snapshot(command) => snapshot::run(command, dir, json_output),
+        Command::Bench(args) => bench::run(args, json_output),
+        Command::Witness(command) => witness::run(command, json_output),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The invariant of the module doc: no command module reaches into another one.
+    #[test]
+    fn no_command_module_uses_another() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|name| name == "mod.rs") || path.extension() != Some("rs".as_ref()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for needle in ["super::", "crate::commands"] {
+                assert!(!code.contains(needle), "{} uses `{needle}`: move what it needs to crate::io", path.display());
+            }
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} command modules found in {}", dir.display());
+    }
+}

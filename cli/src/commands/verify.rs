@@ -1,0 +1,221 @@
+//! `lianlog verify`, `export`, `reindex` and `replay` (完整性校验, 导出, 重建索引, 重放校验): the
+//! whole-ledger passes over the log. `verify` exits 1 when anything fails, naming the first bad
+//! seq; with the ledger in use, read-only or its store out of step, it still checks the log alone.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use lianlog_ledger::ledger::OpenOptions;
+use lianlog_ledger::verify::{ArchivedCheckpoint, check_archived_checkpoints};
+use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_dir};
+use serde_json::json;
+
+use crate::args::{ExportArgs, VerifyArgs};
+use crate::io::{open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
+use crate::render;
+
+pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
+    let cosigners = parse_cosigners(&args.cosigner)?;
+    let mut checkpoints = Vec::new();
+    for path in &args.checkpoint {
+        checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
+    }
+    let root_sizes: Vec<u64> = checkpoints.iter().map(|checkpoint| checkpoint.size).collect();
+    let started = std::time::Instant::now();
+    let (source, result) = match &args.file {
+        Some(file) => {
+            let options =
+                VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
+            (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
+        }
+        None => {
+            let options =
+                VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
+            // With the lock, also check the derived store; without it (a writer is busy), the log alone.
+            let result = if args.log_only {
+                lianlog_ledger::verify_dir(dir, options)?
+            } else {
+                match Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() }) {
+                    Ok(ledger) => {
+                        print_notes_from(&ledger, 0);
+                        ledger.verify(options)?
+                    }
+                    Err(err) if err.kind() == ErrorKind::Locked => {
+                        eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
+                        lianlog_ledger::verify_dir(dir, options)?
+                    }
+                    Err(err) if err.kind() == ErrorKind::Io => {
+                        // A read-only or full disk: the log can still be read and checked.
+                        eprintln!("lianlog: {err}");
+                        eprintln!(
+                            "lianlog: the ledger cannot be opened for writing; verifying the log alone (not the derived store)"
+                        );
+                        lianlog_ledger::verify_dir(dir, options)?
+                    }
+                    Err(err) if err.kind() == ErrorKind::Verification => {
+                        // The log changed behind the derived store's back. Name the first bad seq if
+                        // the log itself shows one; otherwise the store's record is the evidence.
+                        match lianlog_ledger::verify_dir(dir, options)? {
+                            Err(failure) => Err(failure),
+                            Ok(report) => Err(lianlog_ledger::VerifyFailure {
+                                line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
+                                seq: err.seq(),
+                                reason: err.message().to_string(),
+                            }),
+                        }
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            };
+            (dir.display().to_string(), result)
+        }
+    };
+    let elapsed = started.elapsed();
+    // Archived checkpoints: the verified history must still contain each of them.
+    // Each --cosigner must have cosigned each of them.
+    let mut cosigned = Vec::new();
+    let result = result.and_then(|report| {
+        cosigned = check_archived_checkpoints(&report, &checkpoints, expected_log_key.as_ref(), &cosigners)?;
+        Ok(report)
+    });
+    match result {
+        Ok(report) => {
+            let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
+            if json_output {
+                print_json(&json!({
+                    "ok": true,
+                    "source": source,
+                    "entries": report.entries,
+                    "head": report.head.to_hex(),
+                    "root": lianlog_ledger::encoding::hex(&report.root),
+                    "origin": report.origin,
+                    "log_key": report.log_key,
+                    "withheld": report.withheld,
+                    "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
+                    "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
+                    "ignored_partial_tail": report.ignored_partial_tail,
+                    "seconds": elapsed.as_secs_f64(),
+                }));
+            } else {
+                println!("verified {source}: OK");
+                println!("  origin    {}", report.origin);
+                println!(
+                    "  log key   {}{}",
+                    report.log_key,
+                    if args.vkey.is_some() {
+                        " (pinned with --vkey)"
+                    } else {
+                        " (taken from genesis; pin it with --vkey)"
+                    }
+                );
+                println!("  entries   {}", report.entries);
+                println!("  head      {}", report.head);
+                println!("  root      {}", lianlog_ledger::encoding::hex(&report.root));
+                if report.withheld > 0 {
+                    println!(
+                        "  withheld  {} bodies (an export without bodies: signatures and chain checked, contents not seen)",
+                        report.withheld
+                    );
+                }
+                for redaction in &report.redactions {
+                    println!(
+                        "  redacted  seq {} by seq {} ({}, {}): {}{}",
+                        redaction.target,
+                        redaction.by,
+                        redaction.author,
+                        render::local_time(redaction.time),
+                        redaction.reason,
+                        if redaction.applied { "" } else { " [body not yet removed]" }
+                    );
+                }
+                for ((path, checkpoint), cosignatures) in args.checkpoint.iter().zip(&checkpoints).zip(&cosigned) {
+                    println!("  checkpoint {} (size {}): consistent", path.display(), checkpoint.size);
+                    render::print_cosignatures("             ", cosignatures);
+                }
+                if report.ignored_partial_tail {
+                    println!(
+                        "  note      the log ends with a partial line (bytes after the last newline: a write in \
+                         progress in another process, or one cut short by a crash); it was ignored, not checked"
+                    );
+                }
+                println!("  time      {:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            if json_output {
+                print_json(
+                    &json!({"ok": false, "source": source, "seq": failure.seq, "line": failure.line, "reason": failure.reason}),
+                );
+            } else {
+                println!("verification FAILED for {source}: {failure}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub fn export(args: ExportArgs, dir: &Path) -> Result<ExitCode> {
+    let exported = match &args.out {
+        // Whole or not at all: a partial export would look like a shorter ledger.
+        Some(path) => write_output(path, args.force, |file| {
+            let mut out = std::io::BufWriter::new(file);
+            let exported = export_dir(dir, &mut out, args.without_bodies)?;
+            out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
+            Ok(exported)
+        })?,
+        None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
+    };
+    if let Some(path) = &args.out {
+        let withheld =
+            if args.without_bodies { format!(" ({} bodies withheld)", exported.withheld) } else { String::new() };
+        eprintln!("exported {} entries to {}{withheld}", exported.entries, path.display());
+    }
+    if args.without_bodies && !exported.replacements_kept.is_empty() {
+        eprintln!(
+            "note: the ledger.redact entries at seq {} were written before replacements moved into \
+             corrections: their bodies hold the replacement (the redacted record with the sensitive \
+             parts removed), and format v1 keeps every ledger.* body in an export, so it is in this one \
+             too (docs/PRIVACY.md, \"What a body-less export holds\")",
+            exported.replacements_kept.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let ledger = Ledger::reindex(dir)?;
+    print_notes_from(&ledger, 0);
+    if json_output {
+        print_json(&json!({
+            "ok": true,
+            "entries": ledger.size(),
+            "head": ledger.head().to_hex(),
+            "root": lianlog_ledger::encoding::hex(&ledger.root()),
+        }));
+    } else {
+        println!("rebuilt the derived store from the log: {} entries, head {}", ledger.size(), ledger.head());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn replay(dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let ledger = open_reader(dir)?;
+    let report = ledger.replay()?;
+    if json_output {
+        print_json(
+            &json!({"ok": true, "entries": report.entries, "state_keys": report.keys, "seconds": report.seconds}),
+        );
+    } else {
+        println!(
+            "replayed {} entries: every projection ({} keys) is identical to the stored one ({:.3} s, {:.0} entries/s)",
+            report.entries,
+            report.keys,
+            report.seconds,
+            report.entries as f64 / report.seconds.max(1e-9)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,191 @@
+//! The I/O every command shares, in one place: opening a ledger (and showing what opening
+//! repaired), reading keys and passphrases, reading input files within a size limit, writing
+//! output files whole, printing JSON, parsing vkeys, and the map from `ErrorKind` to exit code.
+//!
+//! Guarantees: an input is never read past its limit (a larger one is refused, naming it); an
+//! output file is written whole or not at all, never through a symbolic link, never replacing a
+//! file unless `--force`; a passphrase never comes from a flag (it would land in the shell
+//! history). Nothing here renders (that is `render`) or decides a ledger rule (that is the library).
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::Path;
+
+use anyhow::Result;
+use lianlog_ledger::keys::Zeroizing;
+use lianlog_ledger::ledger::OpenOptions;
+use lianlog_ledger::{Draft, Error, ErrorKind, Ledger, PublicKey, SecretKey};
+use serde_json::Value;
+
+use crate::render;
+
+/// The exit code for an error: see the exit-code list in `lianlog --help`.
+pub fn exit_code_of(err: &anyhow::Error) -> u8 {
+    let kind = err.chain().find_map(|cause| cause.downcast_ref::<Error>()).map(Error::kind);
+    match kind {
+        Some(ErrorKind::Verification) => 1,
+        Some(ErrorKind::BadInput) | None => 2,
+        Some(ErrorKind::Unauthorized) => 3,
+        Some(ErrorKind::Key) => 4,
+        Some(ErrorKind::NotALedger) => 5,
+        Some(ErrorKind::Locked) => 6,
+        Some(ErrorKind::Io) => 7,
+        Some(ErrorKind::Store) => 8,
+        Some(_) => 2,
+    }
+}
+
+pub fn print_json(value: &Value) {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", render::json_safe(&text));
+}
+
+pub fn open(dir: &Path) -> Result<Ledger> {
+    let ledger = Ledger::open(dir)?;
+    print_notes_from(&ledger, 0);
+    Ok(ledger)
+}
+
+/// Open the ledger for a command that only reads: nothing in the log is repaired or changed
+/// (a torn tail or an interrupted import is left for the next writer, and not shown).
+pub fn open_reader(dir: &Path) -> Result<Ledger> {
+    let ledger = Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() })?;
+    print_notes_from(&ledger, 0);
+    Ok(ledger)
+}
+
+/// Print the ledger's notes (what opening repaired, what an append could not do) from `first` on.
+pub fn print_notes_from(ledger: &Ledger, first: usize) {
+    for note in ledger.notes().iter().skip(first) {
+        eprintln!("lianlog: {note}");
+    }
+}
+
+pub fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
+    Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The log key is created unencrypted in the ledger directory (mode 0600); an operator who
+/// encrypted it supplies LIANLOG_PASSPHRASE.
+pub fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> {
+    std::env::var("LIANLOG_PASSPHRASE")
+        .map(Zeroizing::new)
+        .map_err(|_| Error::key("the log key is encrypted: set LIANLOG_PASSPHRASE"))
+}
+
+/// The passphrase to encrypt a new key file with: LIANLOG_PASSPHRASE, or asked twice on a
+/// terminal (never a flag, which would land in the shell history).
+pub fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
+    let passphrase = if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
+        Zeroizing::new(value)
+    } else if std::io::stdin().is_terminal() {
+        let ask = |prompt: String| {
+            rpassword::prompt_password(prompt)
+                .map(Zeroizing::new)
+                .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")))
+        };
+        let first = ask(format!("passphrase for {}: ", out.display()))?;
+        let second = ask("the same passphrase again: ".to_string())?;
+        if first != second {
+            return Err(Error::bad_input("the two passphrases differ; nothing was written").into());
+        }
+        first
+    } else {
+        return Err(Error::key(
+            "--encrypt needs a passphrase: set LIANLOG_PASSPHRASE or run in a terminal to be asked",
+        )
+        .into());
+    };
+    if passphrase.is_empty() {
+        return Err(Error::bad_input("the passphrase is empty; nothing was written").into());
+    }
+    Ok(passphrase)
+}
+
+/// Read a private key file; an encrypted one takes its passphrase from LIANLOG_PASSPHRASE or,
+/// on a terminal, from a prompt (never from a flag, which would land in the shell history).
+pub fn read_key(path: &Path) -> Result<SecretKey> {
+    let mut passphrase = || -> lianlog_ledger::Result<Zeroizing<String>> {
+        if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
+            return Ok(Zeroizing::new(value));
+        }
+        if std::io::stdin().is_terminal() {
+            let prompt = format!("passphrase for {}: ", path.display());
+            return rpassword::prompt_password(prompt)
+                .map(Zeroizing::new)
+                .map_err(|err| Error::key(format!("cannot read the passphrase: {err}")));
+        }
+        Err(Error::key("the key file is encrypted: set LIANLOG_PASSPHRASE or run in a terminal to be asked"))
+    };
+    Ok(SecretKey::read_file(path, &mut passphrase)?)
+}
+
+/// A checkpoint, proof or bundle file: UTF-8 text of at most `proof::MAX_PROOF_BYTES` bytes.
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = read_limited(Some(path), lianlog_ledger::proof::MAX_PROOF_BYTES)?;
+    Ok(String::from_utf8(bytes).map_err(|_| Error::bad_input(format!("{}: not UTF-8 text", path.display())))?)
+}
+
+/// Read a file, or standard input for `-`, refusing more than `limit` bytes.
+fn read_input(source: &str, limit: usize) -> Result<Vec<u8>> {
+    if source == "-" { read_limited(None, limit) } else { read_limited(Some(Path::new(source)), limit) }
+}
+
+/// Read the file at `path` (standard input for `None`), refusing more than `limit` bytes.
+pub fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let name = path.map_or_else(|| "standard input".to_string(), |path| path.display().to_string());
+    let read = match path {
+        None => std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
+        Some(path) => std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes)),
+    };
+    read.map_err(|err| Error::io("read", &name, err))?;
+    if bytes.len() > limit {
+        return Err(Error::bad_input(format!("{name}: larger than {limit} bytes, the most accepted here")).into());
+    }
+    Ok(bytes)
+}
+
+/// A JSON value from a file or standard input (`-`); `root` names it in field paths.
+pub fn read_json_input(source: &str, root: &str) -> Result<Value> {
+    // A body is at most MAX_BODY_BYTES canonical; allow room for whitespace and escapes.
+    let bytes = read_input(source, lianlog_ledger::record::MAX_LINE_BYTES)?;
+    let name = if source == "-" { "standard input" } else { source };
+    // The library's strict parser: a member named twice is refused, not silently replaced.
+    let value = lianlog_ledger::canonical::parse_json(&bytes, root).map_err(|err| {
+        let (line, column) = err.position.unwrap_or((1, 1));
+        Error::bad_input(format!("{name}: line {line} column {column}: {}", err.reason))
+    })?;
+    Ok(value)
+}
+
+/// The records of an import file (JSON Lines of `{"kind":…,"body":…}`), or of standard input (`-`).
+pub fn read_import(source: &str) -> Result<Vec<Draft>> {
+    let bytes = read_input(source, lianlog_ledger::ledger::MAX_IMPORT_BYTES)?;
+    let name = if source == "-" { "standard input" } else { source };
+    Ok(lianlog_ledger::parse_import(&bytes).map_err(|err| err.at(name))?)
+}
+
+/// Refuse an output path that names an existing file (or link) unless `force`.
+pub fn refuse_existing(path: &Path, force: bool) -> Result<()> {
+    if !force && std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::bad_input(format!(
+            "{} already exists; lianlog does not overwrite files: choose another name, or pass --force to replace it \
+             (it is replaced whole, and a symbolic link there is replaced, never followed)",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Write an output file whole, mode 0600: under a temporary name, fsync'd, then given its name —
+/// refused if it exists unless `force`, and never written through a symbolic link
+/// (`lianlog_ledger::fsio::publish`). On an error nothing is left under `path`.
+pub fn write_output<T>(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut std::fs::File) -> lianlog_ledger::Result<T>,
+) -> Result<T> {
+    refuse_existing(path, force)?;
+    Ok(lianlog_ledger::fsio::publish(path, force, write)?)
+}

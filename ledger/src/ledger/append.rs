@@ -1,0 +1,476 @@
+//! Appending (追加): a batch is staged — checked whole and signed — and then committed.
+//!
+//! Guarantees, carried by the types: [`Ledger::stage`] takes `&self`, so it cannot write; it does
+//! every check (kind, form, size, schema, authorization at each record's seq, lifecycle rules
+//! over the state as the batch's earlier records leave it) and all signing, and returns a
+//! [`StagedBatch`], whose only constructor it is. [`Ledger::commit`] writes a staged batch
+//! durably (import intent, one `write_all`, one `sync_data`) and only then updates memory and the
+//! derived store; it refuses a batch staged on another state of the ledger (the head or size
+//! moved since), before writing anything. So a batch is checked whole before anything is
+//! written, and an error names the first failing record, as if the records were checked one by
+//! one.
+
+use super::replay::project_line;
+
+use serde_json::{Value, json};
+
+use super::recovery::{clear_intent, write_intent};
+use super::{Appended, Draft, Ledger, MAX_BATCH, MAX_BODY_BYTES, WrittenEntry};
+use crate::error::{Error, ErrorKind, Result};
+use crate::keys::SecretKey;
+use crate::log::Position;
+use crate::projection::StateChanges;
+use crate::record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine, body_hash, random_salt};
+use crate::registry::{Holder, KeyRegistry, Role};
+use crate::replacement::Replacements;
+use crate::store::StoreBatch;
+use crate::time::Timestamp;
+
+/// A batch checked whole and signed by [`Ledger::stage`] — the only way to make one — and not yet
+/// written: its encoded stored lines, what the store and the ledger's head need of each, the
+/// projection changes and the key registry after it. It chains from the ledger state it was
+/// staged on, which [`Ledger::commit`] checks before it writes a byte.
+#[must_use = "a staged batch is written only by `Ledger::commit`"]
+pub struct StagedBatch {
+    /// The ledger's size and head when the batch was staged: its first seq and `prev`.
+    base_size: u64,
+    base_head: EntryHash,
+    /// The stored lines, each with its newline, ready for one `write_all`.
+    bytes: Vec<u8>,
+    /// Each line's length (with its newline) and what the store needs of its entry.
+    written: Vec<(u64, WrittenEntry)>,
+    changes: StateChanges,
+    /// The key registry after the batch, when the batch changes it.
+    registry: Option<KeyRegistry>,
+}
+
+impl StagedBatch {
+    /// The number of records in the batch (never 0).
+    pub fn len(&self) -> usize {
+        self.written.len()
+    }
+
+    /// Always false: an empty batch is refused when staged.
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty()
+    }
+
+    /// The seq the batch's first record gets when committed.
+    pub fn first_seq(&self) -> u64 {
+        self.base_size
+    }
+}
+
+impl std::fmt::Debug for StagedBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedBatch")
+            .field("first_seq", &self.base_size)
+            .field("records", &self.written.len())
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Ledger {
+    /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
+    /// error (append), otherwise it is tolerated (catch-up and replay of an existing log).
+    fn project(&self, changes: &mut StateChanges, parsed: &ParsedLine, enforce: bool) -> Result<()> {
+        project_line(&self.store, self, changes, parsed, enforce, &Replacements::new())
+    }
+
+    /// Append one record, durably.
+    pub fn append(&mut self, draft: &Draft, key: &SecretKey) -> Result<Appended> {
+        let mut appended = self.append_batch(std::slice::from_ref(draft), key)?;
+        appended.pop().ok_or_else(|| Error::bad_input("nothing to append"))
+    }
+
+    /// Append records all-or-nothing: each is checked against the registry as it would stand at
+    /// its seq; if any is refused, nothing is written. One write and one fsync for the batch.
+    /// It is [`Ledger::stage`], then [`Ledger::commit`].
+    pub fn append_batch(&mut self, drafts: &[Draft], key: &SecretKey) -> Result<Vec<Appended>> {
+        self.append_with(drafts, &[key], false)
+    }
+
+    /// [`Ledger::append_batch`] with each record signed by its own author (`keys[i]` signs
+    /// `drafts[i]`): the records of several callers with one fsync, as
+    /// [`crate::group::GroupCommit`] writes them (it stages and commits such a batch itself).
+    pub fn append_batch_by(&mut self, drafts: &[Draft], keys: &[&SecretKey]) -> Result<Vec<Appended>> {
+        if keys.len() != drafts.len() {
+            return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
+        }
+        self.append_with(drafts, keys, false)
+    }
+
+    /// Stage, then commit: `internal` admits the ledger's own kinds (`ledger.redact`).
+    pub(super) fn append_with(
+        &mut self,
+        drafts: &[Draft],
+        keys: &[&SecretKey],
+        internal: bool,
+    ) -> Result<Vec<Appended>> {
+        let staged = self.stage_with(drafts, keys, internal)?;
+        self.commit(staged)
+    }
+
+    /// Check and sign a batch whole, writing nothing: `keys` holds one key for all the drafts, or
+    /// one for each (`keys[i]` signs `drafts[i]`). Each record is checked as it would stand at its
+    /// seq (the registry, and the projections as the batch's earlier records leave them); an
+    /// error names the first failing record (`record N` in a batch of several). The staged batch
+    /// is for this ledger as it stands now: [`Ledger::commit`] refuses it once anything else was
+    /// appended.
+    pub fn stage(&self, drafts: &[Draft], keys: &[&SecretKey]) -> Result<StagedBatch> {
+        if !drafts.is_empty() && keys.len() != 1 && keys.len() != drafts.len() {
+            return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
+        }
+        self.stage_with(drafts, keys, false)
+    }
+
+    /// [`Ledger::stage`]; `internal` admits the ledger's own kinds (`ledger.redact`).
+    fn stage_with(&self, drafts: &[Draft], keys: &[&SecretKey], internal: bool) -> Result<StagedBatch> {
+        if drafts.is_empty() {
+            return Err(Error::bad_input("nothing to append"));
+        }
+        self.refuse_if_store_failed()?;
+        if drafts.len() > MAX_BATCH {
+            return Err(Error::bad_input(format!("{} records in one batch; the limit is {MAX_BATCH}", drafts.len())));
+        }
+        let place =
+            |index: usize, err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
+        // One sequencing time for the batch: entry times never decrease, and records signed in
+        // parallel must agree on `created` before they are chained.
+        let time = self.last_time.unwrap_or(Timestamp::from_millis(0)).max(Timestamp::now());
+        // Signing dominates and each record's signature depends only on the record, so records
+        // are checked and signed on all cores; chaining and the rules that read the state stay in
+        // order. Errors are reported for the first failing record, as if checked one by one.
+        let signed: Vec<Result<SignedDraft>> = {
+            use rayon::prelude::*;
+            drafts
+                .par_iter()
+                .enumerate()
+                .map(|(index, draft)| {
+                    let key =
+                        keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
+                    let body_bytes = check_draft(draft, internal)?;
+                    sign_draft(&self.origin, draft, &body_bytes, key, time)
+                })
+                .collect()
+        };
+        let mut entries = Vec::with_capacity(drafts.len());
+        let mut head = self.head;
+        for (index, signed) in signed.into_iter().enumerate() {
+            let signed = signed.map_err(|err| place(index, err))?;
+            let entry =
+                Entry { seq: self.size + index as u64, prev: head, time, record: signed.record, sig: signed.sig };
+            head = entry.hash();
+            entries.push((entry, signed.salt, head));
+        }
+        let mut registry = self.registry.clone();
+        let mut registry_changed = false;
+        let mut changes = StateChanges::default();
+        let mut bytes = Vec::with_capacity(drafts.len() * 900);
+        let mut written = Vec::with_capacity(drafts.len());
+        // Lines are encoded and re-parsed on all cores a chunk at a time, so that only one chunk
+        // of parsed lines is held however large the batch.
+        const ENCODE_CHUNK: usize = 4096;
+        let mut entries = entries.into_iter();
+        let mut first = 0;
+        while first < drafts.len() {
+            let chunk: Vec<(Entry, crate::record::Salt, EntryHash)> = entries.by_ref().take(ENCODE_CHUNK).collect();
+            let chunk_drafts = &drafts[first..first + chunk.len()];
+            let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
+                use rayon::prelude::*;
+                chunk
+                    .into_par_iter()
+                    .zip(chunk_drafts.par_iter())
+                    .map(|((entry, salt, expected), draft)| {
+                        let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
+                        let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
+                        let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1]).map_err(|e| {
+                            Error::bad_input(format!("the record does not form a valid stored line: {e}"))
+                        })?;
+                        if parsed.entry_hash != expected {
+                            return Err(Error::bad_input("the record does not survive encoding unchanged"));
+                        }
+                        Ok((bytes, parsed))
+                    })
+                    .collect()
+            };
+            for (offset, (draft, line)) in chunk_drafts.iter().zip(lines).enumerate() {
+                let index = first + offset;
+                let seq = self.size + index as u64;
+                let place = |err: Error| place(index, err);
+                let (line, parsed) = line.map_err(place)?;
+                registry
+                    .authorize(&parsed.line.entry.record, seq)
+                    .map_err(|e| place(Error::unauthorized(e.to_string())))?;
+                if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
+                    crate::schema::validate(&draft.kind, draft.v, &draft.body, time)
+                        .map_err(|e| place(Error::bad_input(format!("{} v{}: {e}", draft.kind, draft.v))))?;
+                }
+                self.project(&mut changes, &parsed, true).map_err(place)?;
+                if draft.kind.starts_with("key.") {
+                    registry
+                        .apply(seq, &parsed.line.entry.record, &draft.body)
+                        .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
+                    registry_changed = true;
+                }
+                bytes.extend_from_slice(&line);
+                written.push((line.len() as u64, WrittenEntry::of(&parsed)));
+            }
+            first += chunk_drafts.len();
+        }
+        Ok(StagedBatch {
+            base_size: self.size,
+            base_head: self.head,
+            bytes,
+            written,
+            changes,
+            registry: registry_changed.then_some(registry),
+        })
+    }
+
+    /// Write a staged batch durably — an import intent first when it has more than one line, then
+    /// one `write_all` and one `sync_data` — and only then update memory and the derived store.
+    /// A batch staged on another state of this ledger (anything appended since, or another
+    /// ledger) is refused before anything is written: stage it again.
+    pub fn commit(&mut self, staged: StagedBatch) -> Result<Vec<Appended>> {
+        self.refuse_if_store_failed()?;
+        if staged.base_size != self.size || staged.base_head != self.head {
+            return Err(Error::bad_input(format!(
+                "{}: this batch of {} records was staged when the ledger had {} entries (head {}), but it now has {} \
+                 (head {}); nothing was written: stage the batch again",
+                self.dir.display(),
+                staged.written.len(),
+                staged.base_size,
+                staged.base_head,
+                self.size,
+                self.head
+            )));
+        }
+        let StagedBatch { bytes, written, changes, registry, .. } = staged;
+        let batch_intent = written.len() > 1;
+        if batch_intent {
+            let start = self.next_write_position();
+            write_intent(&self.dir, start, bytes.len() as u64, self.size)?;
+        }
+        let start = self.log.append_durable(&bytes, self.size)?;
+        if batch_intent {
+            clear_intent(&self.dir)?;
+        }
+        // Durable from here on: update memory and the derived store.
+        let registry_changed = registry.is_some();
+        if let Some(registry) = registry {
+            self.registry = registry;
+        }
+        let mut batch = StoreBatch::default();
+        batch.put_changes(changes);
+        let mut offset = start.offset;
+        let mut appended = Vec::with_capacity(written.len());
+        for (length, entry) in written {
+            self.advance(&mut batch, Position { segment: start.segment, offset }, length, entry);
+            offset += length;
+            appended.push(Appended { seq: self.size - 1, hash: entry.hash, time: entry.time });
+        }
+        if let Err(err) = self.apply_to_store(batch, registry_changed) {
+            // The records are durable, so the append succeeded: reporting a failure now would make
+            // the caller retry and record them twice. The store is behind the log; the next open
+            // catches it up.
+            self.notes.push(format!(
+                "the records are durable, but the derived store could not be updated ({err}); it is brought up \
+                 to date from the log when the ledger is next opened"
+            ));
+            self.store_failed = Some(err.to_string());
+        }
+        Ok(appended)
+    }
+
+    /// After a durable append whose store update failed, this handle appends nothing more.
+    fn refuse_if_store_failed(&self) -> Result<()> {
+        match &self.store_failed {
+            None => Ok(()),
+            Some(reason) => Err(Error::new(
+                ErrorKind::Store,
+                format!(
+                    "the derived store could not be updated after an earlier append ({reason}); nothing more is \
+                     appended through this handle: open the ledger again (the store is caught up from the log)"
+                ),
+            )),
+        }
+    }
+
+    /// Where the next write begins: the log's tail, or a new segment once the last one is full.
+    fn next_write_position(&self) -> Position {
+        if self.tail.offset >= crate::log::SEGMENT_TARGET_BYTES {
+            Position { segment: self.size, offset: 0 }
+        } else {
+            self.tail
+        }
+    }
+
+    /// Grant a key roles (`key.grant`), authored by an admin.
+    pub fn grant(&mut self, vkey: &str, roles: &[Role], holder: &Holder, admin: &SecretKey) -> Result<Appended> {
+        let body = json!({
+            "key": vkey,
+            "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+            "holder": holder.to_value(),
+        });
+        self.append(&Draft::new("key.grant", body), admin)
+    }
+
+    /// Revoke a key (`key.revoke`), authored by an admin. Final.
+    pub fn revoke(&mut self, identity: &str, reason: &str, admin: &SecretKey) -> Result<Appended> {
+        self.append(&Draft::new("key.revoke", json!({"key": identity, "reason": reason})), admin)
+    }
+}
+
+/// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
+/// within the size limit. Returns the canonical body bytes.
+fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
+    if !crate::record::is_valid_kind(&draft.kind) {
+        return Err(Error::bad_input(format!(
+            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
+            draft.kind
+        )));
+    }
+    if draft.v == 0 {
+        return Err(Error::bad_input("schema versions start at 1"));
+    }
+    match draft.kind.as_str() {
+        "key.grant" | "key.revoke" => {}
+        "ledger.redact" if internal => {}
+        "ledger.redact" => return Err(Error::bad_input("ledger.redact is written by `lianlog redact` only")),
+        "ledger.genesis" => return Err(Error::bad_input("ledger.genesis is written by `lianlog init` only")),
+        kind if kind.starts_with("ledger.") || kind.starts_with("key.") => {
+            return Err(Error::bad_input(format!("kind {kind} is reserved for the ledger and cannot be appended")));
+        }
+        kind if crate::schema::lookup(kind).is_none() => {
+            let known = crate::schema::KINDS
+                .iter()
+                .filter(|k| !k.versions.is_empty())
+                .map(|k| k.name)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::bad_input(format!(
+                "unknown kind {kind:?}; the record kinds are: {known} (see docs/RECORDS.md)"
+            )));
+        }
+        _ => {}
+    }
+    if !draft.body.is_object() {
+        return Err(Error::bad_input("body: must be a JSON object"));
+    }
+    if draft.kind.starts_with("key.") {
+        check_key_body_limits(&draft.body)?;
+    }
+    let bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(Error::bad_input(format!("body: {} bytes; the limit is {MAX_BODY_BYTES}", bytes.len())));
+    }
+    Ok(bytes)
+}
+
+/// Length limits for the free text of `key.grant` and `key.revoke` bodies (the key registry
+/// checks their form; these bound what a new record may carry, as the schemas do for the other
+/// kinds): holder name, unit and title as short lines, a revocation reason as text.
+pub(super) fn check_key_body_limits(body: &Value) -> Result<()> {
+    use crate::schema::{MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
+    let check = |value: &Value, path: &str, limit: usize| -> Result<()> {
+        match value.as_str() {
+            Some(text) if text.chars().count() > limit => {
+                Err(Error::bad_input(format!("{path}: {} characters; the limit is {limit}", text.chars().count())))
+            }
+            _ => Ok(()),
+        }
+    };
+    for member in ["name", "unit", "title"] {
+        let path = format!("body.holder.{member}");
+        check(&body["holder"][member], &path, MAX_SHORT_TEXT_CHARS)?;
+        let text = body["holder"][member].as_str().unwrap_or_default();
+        crate::schema::check_no_bidi_controls(text, &path).map_err(|e| Error::bad_input(e.to_string()))?;
+    }
+    check(&body["reason"], "body.reason", MAX_TEXT_CHARS)
+}
+
+/// Make, sign and encode the genesis line (seq 0, with its newline).
+pub(super) fn genesis_line(origin: &str, draft: &Draft, key: &SecretKey, time: Timestamp) -> Result<Vec<u8>> {
+    let body_bytes = crate::canonical::encode(&draft.body, "body").map_err(|e| Error::bad_input(e.to_string()))?;
+    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
+    let line = StoredLine {
+        entry: Entry { seq: 0, prev: EntryHash::ZERO, time, record: signed.record, sig: signed.sig },
+        body: StoredBody::Full { body: draft.body.clone(), salt: signed.salt },
+    };
+    line.to_line().map_err(|e| Error::bad_input(e.to_string()))
+}
+
+/// A draft checked and signed, ready to be sequenced.
+struct SignedDraft {
+    record: Record,
+    sig: String,
+    salt: crate::record::Salt,
+}
+
+/// Make and sign a draft's record (format-v1 section 4) for sequencing at `time`.
+fn sign_draft(origin: &str, draft: &Draft, body_bytes: &[u8], key: &SecretKey, time: Timestamp) -> Result<SignedDraft> {
+    let salt = random_salt()?;
+    let record = Record {
+        v: draft.v,
+        ledger: origin.to_string(),
+        kind: draft.kind.clone(),
+        author: key.public().identity(),
+        created: time,
+        body_hash: body_hash(&salt, body_bytes),
+    };
+    let sig = record.sign(key);
+    Ok(SignedDraft { record, sig, salt })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::keys::KeyName;
+
+    fn key(name: &str, seed: u8) -> SecretKey {
+        SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
+    }
+
+    fn grant(vkey: &str) -> Draft {
+        Draft::new(
+            "key.grant",
+            json!({"key": vkey, "roles": ["officer"], "holder": {"name": "钱干事", "unit": "第一监督检查室"}}),
+        )
+    }
+
+    /// A stale staged batch is refused by `commit` before anything is written: no intent, no
+    /// log bytes, and the handle's state (size, head, tail, registry) as it was.
+    #[test]
+    fn commit_refuses_a_batch_staged_before_the_ledger_moved() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let admin = key("admin.zhao", 1);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder).unwrap();
+        let (qian, sun) = (key("officer.qian", 2), key("officer.sun", 3));
+
+        let first = ledger.stage(&[grant(&qian.public().vkey())], &[&admin]).unwrap();
+        // Two records, so that a commit would write an import intent first.
+        let li = key("officer.li", 4);
+        let stale = ledger.stage(&[grant(&sun.public().vkey()), grant(&li.public().vkey())], &[&admin]).unwrap();
+        assert_eq!((first.first_seq(), stale.first_seq(), stale.len()), (1, 1, 2));
+        ledger.commit(first).unwrap();
+
+        let (size, head, tail) = (ledger.size, ledger.head, ledger.tail);
+        let registry = ledger.registry.clone();
+        let err = ledger.commit(stale).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert!(err.message().contains("staged when the ledger had 1 entries"), "{err}");
+        assert_eq!((ledger.size, ledger.head, ledger.tail), (size, head, tail));
+        assert!(ledger.registry == registry);
+        assert!(ledger.store_failed.is_none());
+        assert!(!dir.join(super::super::INTENT_FILE).exists());
+        assert_eq!(ledger.log.end().unwrap(), tail, "a refused commit wrote to the log");
+        assert!(ledger.registry.public_key(&sun.public().identity()).is_none());
+    }
+}

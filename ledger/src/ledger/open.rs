@@ -1,0 +1,444 @@
+//! Opening a ledger (打开台账): `init`, `open` and `reindex` — the lock, crash recovery
+//! (`recovery.rs`), the derived store opened, checked against the log or rebuilt, and catch-up of
+//! the lines the store has not seen (`unseen.rs`).
+//!
+//! Guarantees: a store that cannot be opened because of the environment (disk full, read-only,
+//! permissions) is an I/O error and is left alone; only a store that is itself damaged is
+//! destroyed and rebuilt, with a note pointing to `verify` and `snapshot restore`. A log that
+//! changed behind the store's back is refused unless the operator accepts it (`reindex`).
+
+use std::fs::File;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::append::{check_key_body_limits, genesis_line};
+use super::read::ParseAhead;
+use super::recovery::recover;
+use super::replay::{collect_replacements, project_line};
+use super::{Draft, FORMAT_VERSION, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fsio;
+use crate::keys::{KeyName, SecretKey};
+use crate::log::{Position, SegmentLog};
+use crate::merkle::CompactRange;
+use crate::projection::{self, StateChanges};
+use crate::record::{EntryHash, ParsedLine};
+use crate::registry::{Holder, KeyRegistry};
+use crate::store::{Store, StoreBatch};
+use crate::time::Timestamp;
+
+/// Why the derived store could not be used as it is.
+enum StoreProblem {
+    /// The store itself is incomplete or malformed: rebuild it.
+    Damaged(String),
+    /// The log changed behind the store's back at this seq: evidence of tampering or data loss.
+    LogChanged(u64, String),
+    /// An earlier version of lianlog wrote the store in another layout: rebuild it.
+    Outdated,
+}
+
+/// Read a small text file of the ledger directory whole (never through a link, never a FIFO),
+/// refusing one over `limit` bytes (as invalid data).
+pub(super) fn read_small_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(fsio::read_small_in_ledger(path, limit)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}
+
+/// The origin named by entry 0 of the log in `dir`, if it can be read (for messages only).
+fn genesis_origin(dir: &Path) -> Option<String> {
+    let log = SegmentLog::open(dir).ok()?;
+    let (_, line) = log.lines_from(Position { segment: 0, offset: 0 }).ok()?.next()?.ok()?;
+    let parsed = ParsedLine::parse(&line).ok()?;
+    Some(parsed.line.entry.record.ledger).filter(|origin| KeyName::parse(origin).is_ok())
+}
+
+/// Read `lianlog.json`, refusing a missing ledger or a newer format.
+pub(super) fn read_meta(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!(
+                "no ledger at {}: the directory does not exist; create one with `lianlog init` or pass --ledger DIR",
+                dir.display()
+            ),
+        ));
+    }
+    let path = dir.join(META_FILE);
+    let text = match read_small_file(&path, 4096) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && SegmentLog::segment_dir(dir).is_dir() => {
+            // A log without its lianlog.json: a damaged ledger, not a stranger's directory.
+            let origin = genesis_origin(dir).unwrap_or_else(|| "<the origin in entry 0>".to_string());
+            return Err(Error::new(
+                ErrorKind::NotALedger,
+                format!(
+                    "{} has a log but no {META_FILE}: the ledger is damaged. Restore it from an archive \
+                     (`lianlog snapshot restore`), or recreate {META_FILE} with the one line \
+                     {{\"format\":{FORMAT_VERSION},\"origin\":\"{origin}\"}} and run `lianlog verify`",
+                    dir.display()
+                ),
+            ));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::new(
+                ErrorKind::NotALedger,
+                format!(
+                    "{} is not a lianlog ledger (it has no {META_FILE}); create one with `lianlog init` or pass --ledger DIR",
+                    dir.display()
+                ),
+            ));
+        }
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => return Err(fsio::link_refused(&path)),
+        Err(err) => return Err(Error::io("read", &path, err)),
+    };
+    let meta: Value = serde_json::from_str(&text)
+        .map_err(|err| Error::new(ErrorKind::NotALedger, format!("{}: not valid JSON ({err})", path.display())))?;
+    let format = meta["format"].as_u64().unwrap_or(0);
+    if format > FORMAT_VERSION {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!(
+                "{} was written by a newer lianlog (format {format}; this build reads format {FORMAT_VERSION}); upgrade lianlog",
+                dir.display()
+            ),
+        ));
+    }
+    if format != FORMAT_VERSION {
+        return Err(Error::new(
+            ErrorKind::NotALedger,
+            format!("{}: unknown format {:?}", path.display(), meta["format"]),
+        ));
+    }
+    meta["origin"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Error::new(ErrorKind::NotALedger, format!("{}: no origin", path.display())))
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = fsio::open_or_create_in_ledger(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+            ErrorKind::Locked,
+            format!(
+                "ledger {} is in use by another process; wait for it to finish and retry \
+                 (`lianlog verify` and `lianlog export` work meanwhile)",
+                dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(err)) => Err(Error::io("lock", &path, err)),
+    }
+}
+
+impl Ledger {
+    /// Create a new ledger in `dir` (which must not exist or be empty): the log key, and the
+    /// genesis entry authored by `admin`.
+    pub fn init(dir: &Path, origin: &KeyName, admin: &SecretKey, holder: Holder) -> Result<Ledger> {
+        match std::fs::read_dir(dir) {
+            Ok(mut listing) => {
+                if listing.next().is_some() {
+                    return Err(Error::bad_input(format!(
+                        "{} is not empty; choose a new directory for the ledger",
+                        dir.display()
+                    )));
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => fsio::create_private_dir(dir)?,
+            Err(err) => return Err(Error::io("read directory", dir, err)),
+        }
+        check_key_body_limits(&json!({"holder": holder.to_value()}))?;
+        let log_key = SecretKey::generate(origin.clone())?;
+        log_key.write_new_file(&dir.join(LOG_KEY_FILE))?;
+        let lock = take_lock(dir)?;
+        let mut log = SegmentLog::create(dir)?;
+        let meta = json!({"format": FORMAT_VERSION, "origin": origin.as_str()});
+        fsio::publish_bytes(&dir.join(META_FILE), false, format!("{meta}\n").as_bytes())?;
+
+        let body = json!({
+            "origin": origin.as_str(),
+            "log_key": log_key.public().vkey(),
+            "admins": [{"key": admin.public().vkey(), "holder": holder.to_value()}],
+        });
+        let now = Timestamp::now();
+        let line = genesis_line(origin.as_str(), &Draft::new("ledger.genesis", body), admin, now)?;
+        let parsed = ParsedLine::parse(&line[..line.len() - 1]).map_err(|e| Error::bad_input(e.to_string()))?;
+        // Check the genesis with the same rules the verifier applies before writing anything.
+        KeyRegistry::default()
+            .apply(0, &parsed.line.entry.record, parsed.line.body().unwrap_or(&Value::Null))
+            .map_err(|e| Error::bad_input(format!("genesis: {e}")))?;
+        log.open_writer()?;
+        log.append_durable(&line, 0)?;
+        fsio::sync_dir_and_parent(dir)?;
+        let store = Store::open(dir)?;
+        let mut ledger = Ledger::unloaded(dir, origin.to_string(), log, store, lock, Vec::new());
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// A ledger whose in-memory state is empty, to be filled from the store and the log.
+    fn unloaded(dir: &Path, origin: String, log: SegmentLog, store: Store, lock: File, notes: Vec<String>) -> Ledger {
+        Ledger {
+            dir: dir.to_path_buf(),
+            origin,
+            log,
+            store,
+            registry: KeyRegistry::default(),
+            size: 0,
+            head: EntryHash::ZERO,
+            last_time: None,
+            tail: Position { segment: 0, offset: 0 },
+            tree: CompactRange::new(),
+            notes,
+            store_failed: None,
+            _lock: lock,
+        }
+    }
+
+    /// Forget the in-memory state (before applying the log from its start).
+    fn reset_state(&mut self) {
+        self.registry = KeyRegistry::default();
+        self.size = 0;
+        self.head = EntryHash::ZERO;
+        self.last_time = None;
+        self.tail = Position { segment: 0, offset: 0 };
+        self.tree = CompactRange::new();
+    }
+
+    /// Open an existing ledger: take the lock, finish or undo an interrupted import, cut a torn
+    /// tail, and bring the derived store up to the log (rebuilding it if it is damaged or ahead).
+    pub fn open(dir: &Path) -> Result<Ledger> {
+        Ledger::open_with(dir, OpenOptions::default())
+    }
+
+    /// [`Ledger::open`] with options.
+    pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Ledger> {
+        let origin = read_meta(dir)?;
+        let lock = take_lock(dir)?;
+        let mut notes = Vec::new();
+        notes.extend(fsio::permissions_note(dir));
+        let mut log = SegmentLog::open(dir)?;
+        if log.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!(
+                    "{}: the log has no segments; the ledger is damaged: restore it from an archive (`lianlog snapshot restore`)",
+                    dir.display()
+                ),
+            ));
+        }
+        recover(dir, &mut log, &mut notes, options.read_only)?;
+        let store = match Store::open(dir) {
+            Ok(store) => store,
+            // Disk full, read-only, permissions: the store is not damaged, and destroying it
+            // would not help. Say so and change nothing.
+            Err(err) if err.kind() == ErrorKind::Io => return Err(err),
+            Err(err) => {
+                notes.push(format!(
+                    "the derived store {} was damaged ({}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)",
+                    Store::path(dir).display(),
+                    err.message().split("; it holds only derived data").next().unwrap_or_default()
+                ));
+                Store::destroy(dir)?;
+                Store::open(dir)?
+            }
+        };
+        let mut ledger = Ledger::unloaded(dir, origin, log, store, lock, notes);
+        match ledger.load_store_state() {
+            Ok(()) => {}
+            Err(StoreProblem::Damaged(reason)) => {
+                ledger.notes.push(format!(
+                    "the derived store was damaged ({reason}), as a crash or a failing disk can leave it; it holds \
+                     only derived data and was rebuilt from the log. Check the log itself with `lianlog verify` \
+                     and, if that fails, restore the ledger from an archive (`lianlog snapshot restore`)"
+                ));
+                ledger.rebuild_store()?;
+            }
+            Err(StoreProblem::Outdated) => {
+                ledger.notes.push(
+                    "the derived store was written by an earlier version of lianlog in another layout; it holds only \
+                     derived data and was rebuilt from the log"
+                        .to_string(),
+                );
+                ledger.rebuild_store()?;
+            }
+            Err(StoreProblem::LogChanged(_, reason)) if options.accept_log_as_is => {
+                ledger.notes.push(format!("{reason}; rebuilt the derived store from the log as it is now"));
+                ledger.rebuild_store()?;
+            }
+            Err(StoreProblem::LogChanged(seq, reason)) => {
+                return Err(Error::new(
+                    ErrorKind::Verification,
+                    format!(
+                        "{}: {reason}. Nothing was changed. Run `lianlog verify` to see where; restore the ledger from an \
+                         archive (`lianlog snapshot restore`), or, if the change is known and accepted, run `lianlog reindex`",
+                        dir.display()
+                    ),
+                )
+                .with_seq(seq));
+            }
+        }
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    /// Rebuild the derived store from the log, from scratch (`lianlog reindex`).
+    pub fn reindex(dir: &Path) -> Result<Ledger> {
+        let mut ledger = Ledger::open_with(dir, OpenOptions { accept_log_as_is: true, ..OpenOptions::default() })?;
+        ledger.rebuild_store()?;
+        ledger.catch_up()?;
+        Ok(ledger)
+    }
+
+    pub(super) fn rebuild_store(&mut self) -> Result<()> {
+        // Replace the open store with an empty one. sled keeps the directory open, so swap in a
+        // temporary store first, then destroy and recreate the real one.
+        let scratch = fsio::fresh_scratch_dir(&self.dir, "index.rebuild")?;
+        let placeholder = Store::open(&scratch)?;
+        drop(std::mem::replace(&mut self.store, placeholder));
+        Store::destroy(&self.dir)?;
+        self.store = Store::open(&self.dir)?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        self.reset_state();
+        Ok(())
+    }
+
+    /// Load head, registry and Merkle frontier from the store and check them against the log.
+    fn load_store_state(&mut self) -> std::result::Result<(), StoreProblem> {
+        use StoreProblem::{Damaged, LogChanged};
+        let damaged = |e: Error| Damaged(e.to_string());
+        if self.store.interrupted().map_err(damaged)? {
+            return Err(Damaged("an update of the derived store was interrupted".into()));
+        }
+        if !self.store.layout_is_current().map_err(damaged)? {
+            return Err(StoreProblem::Outdated);
+        }
+        let Some(head) = self.store.head().map_err(damaged)? else {
+            return self.store.trim_to(0).map_err(damaged);
+        };
+        self.store.trim_to(head.size).map_err(damaged)?;
+        if head.size == 0 {
+            return Ok(());
+        }
+        let end = self.log.end().map_err(damaged)?;
+        if head.tail > end {
+            return Err(LogChanged(
+                head.size - 1,
+                format!(
+                    "the derived store recorded {} entries ending at byte {} of segment {:020}.jsonl, but the log is shorter: \
+                 entries were removed from the log after they were written",
+                    head.size, head.tail.offset, head.tail.segment
+                ),
+            ));
+        }
+        let position =
+            self.store.position(head.size - 1).map_err(damaged)?.ok_or(Damaged("no position for the head".into()))?;
+        let line = self.log.read_line_at(position).map_err(|e| LogChanged(head.size - 1, e.to_string()))?;
+        let parsed = ParsedLine::parse(&line).map_err(|e| {
+            LogChanged(
+                head.size - 1,
+                format!("entry {} no longer parses ({e}): the log was altered after it was written", head.size - 1),
+            )
+        })?;
+        if parsed.entry_hash != head.hash || parsed.line.entry.seq != head.size - 1 {
+            return Err(LogChanged(
+                head.size - 1,
+                format!(
+                    "entry {} now hashes to {}, but {} was written: the log was altered after it was written",
+                    head.size - 1,
+                    parsed.entry_hash,
+                    head.hash
+                ),
+            ));
+        }
+        let registry = self.store.registry().map_err(damaged)?.ok_or(Damaged("no key registry".into()))?;
+        self.tree = CompactRange::from_store(head.size, &self.store).map_err(damaged)?;
+        self.registry = registry;
+        self.size = head.size;
+        self.head = head.hash;
+        self.last_time = head.time;
+        self.tail = head.tail;
+        Ok(())
+    }
+
+    /// Apply every log line after the store's tail to the store, once all of them have passed
+    /// every check the verifier makes (`unseen.rs`).
+    pub(super) fn catch_up(&mut self) -> Result<()> {
+        if self.check_unseen_lines()? == 0 {
+            return self.require_genesis();
+        }
+        let replacements = collect_replacements(&self.log, self.tail)?;
+        let reader = ParseAhead::new(self.log.lines_from(self.tail)?);
+        let mut batch = StoreBatch::default();
+        let mut changes = StateChanges::default();
+        let mut pending = 0usize;
+        let mut caught_up = 0u64;
+        let mut registry_changed = false;
+        for item in reader {
+            let (position, length, parsed) = item?;
+            let parsed = parsed.map_err(|e| self.inconsistent(self.size, &e.to_string()))?;
+            let entry = &parsed.line.entry;
+            if entry.seq != self.size || entry.prev != self.head {
+                return Err(self.inconsistent(self.size, "the entry does not continue the chain"));
+            }
+            if let Some(body) = parsed.line.body()
+                && (entry.seq == 0 || entry.record.kind.starts_with("key."))
+            {
+                self.registry
+                    .apply(entry.seq, &entry.record, body)
+                    .map_err(|e| self.inconsistent(entry.seq, &e.to_string()))?;
+                registry_changed = true;
+            }
+            // A rule that looks up earlier entries (a correction's target, an attestation's
+            // root) reads them through the store: commit what is staged so that they are there.
+            if pending > 0 && projection::needs_ledger_facts(&entry.record.kind) {
+                batch.put_changes(std::mem::take(&mut changes));
+                self.apply_to_store(std::mem::take(&mut batch), registry_changed)?;
+                pending = 0;
+                registry_changed = false;
+            }
+            project_line(&self.store, self, &mut changes, &parsed, false, &replacements)?;
+            self.advance(&mut batch, position, length + 1, WrittenEntry::of(&parsed));
+            pending += 1;
+            caught_up += 1;
+            if pending >= 10_000 {
+                batch.put_changes(std::mem::take(&mut changes));
+                self.apply_to_store(std::mem::take(&mut batch), registry_changed)?;
+                pending = 0;
+                registry_changed = false;
+            }
+        }
+        if pending > 0 {
+            batch.put_changes(changes);
+            self.apply_to_store(batch, registry_changed)?;
+        }
+        if caught_up > 0 && !self.notes.is_empty() {
+            self.notes.push(format!("applied {caught_up} log entries to the derived store"));
+        }
+        self.require_genesis()
+    }
+
+    fn require_genesis(&self) -> Result<()> {
+        if self.size == 0 {
+            return Err(Error::new(
+                ErrorKind::Verification,
+                format!("{}: the log holds no genesis entry; the ledger is damaged", self.dir.display()),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn inconsistent(&self, seq: u64, reason: &str) -> Error {
+        Error::new(
+            ErrorKind::Verification,
+            format!(
+                "{}: log entry {seq} is damaged ({reason}); run `lianlog verify` for details and restore from an archive (`lianlog snapshot restore`)",
+                self.dir.display()
+            ),
+        )
+    }
+}

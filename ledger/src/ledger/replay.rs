@@ -1,0 +1,227 @@
+//! Replay and as-of (重放与历史状态): the projections rebuilt from the log, into memory, up to
+//! any point.
+//!
+//! Guarantees: each replayed record sees only the entries before it ([`FactsBefore`]), as when it
+//! was appended, so replayed, caught-up and incrementally maintained state are byte-identical;
+//! `replay` reports the first key where the stored projections differ.
+
+use super::Ledger;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log::{Position, SegmentLog};
+use crate::projection::{self, LedgerFacts, RecordContext, StateChanges, View};
+use crate::record::ParsedLine;
+use crate::registry::KeyRegistry;
+use crate::replacement::{ReplacementScan, Replacements};
+use crate::time::Timestamp;
+
+impl Ledger {
+    /// Rebuild every projection from seq 0 into fresh state and check that it is byte-identical
+    /// to the stored projections. Returns the number of entries replayed and of state keys.
+    pub fn replay(&self) -> Result<ReplayReport> {
+        let started = std::time::Instant::now();
+        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
+        let past = replay_projections(self.lines_in_background(0)?, self, &replacements)?;
+        let (entries, state) = (past.end, past.state);
+        let mut stored = self.store.scan_prefix(&[projection::layout::PREFIX]);
+        let mut fresh = state.iter();
+        loop {
+            match (stored.next().transpose()?, fresh.next()) {
+                (None, None) => break,
+                (Some((key, value)), Some((fresh_key, fresh_value))) if key == *fresh_key && value == *fresh_value => {}
+                (stored_item, fresh_item) => {
+                    let key = match (&stored_item, fresh_item) {
+                        (Some((a, _)), Some((b, _))) => a.clone().min(b.clone()),
+                        (Some((a, _)), None) => a.clone(),
+                        (None, Some((b, _))) => b.clone(),
+                        (None, None) => Vec::new(),
+                    };
+                    return Err(Error::new(
+                        ErrorKind::Verification,
+                        format!(
+                            "replay differs from the stored projection \"{}\" at key {:?}; run `lianlog reindex` to rebuild it",
+                            projection::layout::family(&key),
+                            String::from_utf8_lossy(&key)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(ReplayReport { entries, keys: state.len() as u64, seconds: started.elapsed().as_secs_f64() })
+    }
+
+    /// The projection state and key registry as they stood after the first `end` entries,
+    /// replayed into memory (the stored projections are not touched). Queries over it
+    /// ([`PastState::queries`] with this ledger as the line source) answer as a ledger cut after
+    /// seq `end - 1` would.
+    pub fn as_of(&self, end: u64) -> Result<PastState> {
+        if end == 0 || end > self.size {
+            return Err(Error::bad_input(format!(
+                "as of {} entries: the ledger has {} entries (seq 0..{})",
+                end,
+                self.size,
+                self.size.saturating_sub(1)
+            )));
+        }
+        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
+        let lines = self.lines_in_background(0)?.take(usize::try_from(end).unwrap_or(usize::MAX));
+        replay_projections(lines, self, &replacements)
+    }
+}
+
+/// Collect the replacement bodies of the redactions from `from` to the end of the log. A cheap
+/// byte filter skips every line that is neither a redaction nor a correction, so this is one
+/// sequential read.
+pub(super) fn collect_replacements(log: &SegmentLog, from: Position) -> Result<Replacements> {
+    let lines = log.lines_from(from)?.map(|item| item.map(|(_, bytes)| bytes));
+    replacements_in(lines)
+}
+
+/// The replacement bodies named by the lines among `lines` (raw stored lines, in seq order).
+pub fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
+    const NEEDLES: [&[u8]; 2] = [b"\"kind\":\"ledger.redact\"", b"\"kind\":\"correction\""];
+    let mut scan = ReplacementScan::default();
+    for bytes in lines {
+        let bytes = bytes?;
+        if !NEEDLES.iter().any(|needle| bytes.windows(needle.len()).any(|w| w == *needle)) {
+            continue;
+        }
+        let Ok(parsed) = ParsedLine::parse(&bytes) else { continue };
+        scan.add(&parsed);
+    }
+    Ok(scan.finish())
+}
+
+/// What `replay` did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayReport {
+    pub entries: u64,
+    pub keys: u64,
+    pub seconds: f64,
+}
+
+fn merge_changes(state: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>, changes: StateChanges) {
+    for (key, value) in changes.writes {
+        match value {
+            Some(value) => state.insert(key, value),
+            None => state.remove(&key),
+        };
+    }
+}
+
+/// Projection state and key registry as they stood after the first `end` entries, rebuilt in
+/// memory by replaying stored lines (see [`Ledger::as_of`]).
+#[derive(Debug, Clone, Default)]
+pub struct PastState {
+    /// The number of entries replayed: the state of a ledger cut after seq `end - 1`.
+    pub end: u64,
+    /// The projections (keys under [`projection::layout::PREFIX`]), as the store would hold them.
+    pub state: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    /// The key registry at that point.
+    pub registry: KeyRegistry,
+    /// The time of entry `end - 1`.
+    pub last_time: Option<Timestamp>,
+}
+
+impl PastState {
+    /// The queries over this state, reading the bodies from `lines` (the ledger, or archives).
+    pub fn queries<'a>(&'a self, lines: &'a dyn crate::query::LineSource) -> crate::query::Queries<'a> {
+        crate::query::Queries::new(&self.state, lines, self.end)
+    }
+}
+
+/// What a replayed record may look up: only the entries before it, as when it was appended.
+struct FactsBefore<'a> {
+    facts: &'a dyn LedgerFacts,
+    seq: u64,
+}
+
+impl LedgerFacts for FactsBefore<'_> {
+    fn entry(&self, seq: u64) -> Result<Option<projection::FactEntry>> {
+        if seq >= self.seq { Ok(None) } else { self.facts.entry(seq) }
+    }
+
+    fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {
+        if size > self.seq { Ok(None) } else { self.facts.root_at(size) }
+    }
+}
+
+/// Replay stored lines from seq 0, in order, into fresh projection state and key registry.
+/// `facts` answers lookups of earlier entries (each record sees only the entries before it).
+pub fn replay_projections(
+    lines: impl Iterator<Item = Result<ParsedLine>>,
+    facts: &dyn LedgerFacts,
+    replacements: &Replacements,
+) -> Result<PastState> {
+    let mut past = PastState::default();
+    let mut changes = StateChanges::default();
+    for line in lines {
+        let line = line?;
+        let entry = &line.line.entry;
+        if entry.seq != past.end {
+            return Err(Error::verification(format!(
+                "replay: found entry {} where {} was expected; run `lianlog verify`",
+                entry.seq, past.end
+            )));
+        }
+        if let Some(body) = line.line.body()
+            && (entry.seq == 0 || entry.record.kind.starts_with("key."))
+        {
+            past.registry
+                .apply(entry.seq, &entry.record, body)
+                .map_err(|e| Error::verification(format!("replay: seq {}: {e}; run `lianlog verify`", entry.seq)))?;
+        }
+        let before = FactsBefore { facts, seq: entry.seq };
+        project_line(&past.state, &before, &mut changes, &line, false, replacements)?;
+        past.end += 1;
+        past.last_time = Some(entry.time);
+        if changes.writes.len() > 50_000 {
+            merge_changes(&mut past.state, std::mem::take(&mut changes));
+        }
+    }
+    merge_changes(&mut past.state, changes);
+    Ok(past)
+}
+
+/// Apply one stored line to projection state over `base`.
+pub(super) fn project_line(
+    base: &dyn projection::StateRead,
+    facts: &dyn LedgerFacts,
+    changes: &mut StateChanges,
+    parsed: &ParsedLine,
+    enforce: bool,
+    replacements: &Replacements,
+) -> Result<()> {
+    let record = &parsed.line.entry.record;
+    // A redacted record is projected from its replacement body, if the redaction gave one.
+    let Some(body) = parsed.line.body().or_else(|| replacements.get(&parsed.line.entry.seq)) else { return Ok(()) };
+    let body = crate::schema::upcast(&record.kind, record.v, body);
+    let context = RecordContext {
+        seq: parsed.line.entry.seq,
+        kind: &record.kind,
+        v: record.v,
+        time: parsed.line.entry.time,
+        entry_hash: parsed.entry_hash,
+        body: &body,
+    };
+    let mut view = View::new(base, changes);
+    match projection::apply_record(&mut view, &context, facts, enforce)? {
+        Err(err) if enforce => Err(projection::rule_error(&record.kind, &err)),
+        _ => Ok(()),
+    }
+}
+
+impl LedgerFacts for Ledger {
+    fn entry(&self, seq: u64) -> Result<Option<projection::FactEntry>> {
+        if seq >= self.size {
+            return Ok(None);
+        }
+        Ok(Some(projection::FactEntry::of(&self.read(seq)?)))
+    }
+
+    fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {
+        if size > self.size {
+            return Ok(None);
+        }
+        Ledger::root_at(self, size).map(Some)
+    }
+}

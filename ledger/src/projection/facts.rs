@@ -1,0 +1,149 @@
+//! What a record asserts (记录事实): the people, units and event date its body names, entered
+//! into the person, unit and kind indexes and the statistics, and remembered per record so that a
+//! correction can retract exactly what the original asserted.
+//!
+//! Guarantees: only ids, units, kinds and dates are kept, never free text; asserting and then
+//! retracting a record's facts leaves the indexes and counts as they were.
+
+use serde_json::{Value, json};
+
+use super::layout;
+use super::state::View;
+use super::text;
+use crate::error::Result;
+use crate::time::{Date, Timestamp};
+
+/// The ids of the people and organisations a body names (for the person index).
+pub fn person_ids(kind: &str, body: &Value) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut add = |value: &Value| {
+        if let Some(id) = value.get("id").or_else(|| value.get("org_id")).and_then(Value::as_str)
+            && !ids.iter().any(|known| known == id)
+        {
+            ids.push(id.to_string());
+        }
+    };
+    for field in ["subjects", "interviewers"] {
+        if let Some(items) = body.get(field).and_then(Value::as_array) {
+            items.iter().for_each(&mut add);
+        }
+    }
+    for field in ["subject", "reporter", "target"] {
+        if kind == "correction" && field == "target" {
+            continue;
+        }
+        if let Some(value) = body.get(field) {
+            add(value);
+        }
+    }
+    ids
+}
+
+/// The units a body concerns: each subject's unit (an organisation's name).
+pub fn units(body: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |value: &Value| {
+        let unit = value.get("unit").or_else(|| value.get("org_id").and(value.get("name"))).and_then(Value::as_str);
+        if let Some(unit) = unit
+            && !out.iter().any(|u| u == unit)
+        {
+            out.push(unit.to_string());
+        }
+    };
+    parties(body).for_each(&mut add);
+    out
+}
+
+/// The objects naming the people or organisations a body is about: each of `subjects[]`, then
+/// `subject`, `reporter` and `target`, where present (interviewers act in office: not parties).
+pub fn parties(body: &Value) -> impl Iterator<Item = &Value> {
+    let subjects = body.get("subjects").and_then(Value::as_array).into_iter().flatten();
+    subjects.chain(["subject", "reporter", "target"].into_iter().filter_map(|field| body.get(field)))
+}
+
+/// The date a record is about (its event date), or the sequencing date in China (UTC+8).
+pub fn event_date(body: &Value, time: Timestamp) -> Date {
+    for field in ["received_on", "concluded_on", "held_on", "decided_on", "filed_on", "completed_on"] {
+        if let Some(date) = body.get(field).and_then(Value::as_str).and_then(Date::parse) {
+            return date;
+        }
+    }
+    time.date_in_china()
+}
+
+/// The index and statistics facts of one record body, remembered under `Ps/<seq>` so that a
+/// correction can retract exactly what the original asserted.
+pub(super) fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Value, time: Timestamp) -> Result<()> {
+    let mut ids = person_ids(kind, body);
+    let mut units = units(body);
+    // Records that name a case rather than a person belong to the files of the case's subjects.
+    if let Some(case) = related_case(view, kind, body)? {
+        for (field, out) in [("subjects", &mut ids), ("units", &mut units)] {
+            for value in case[field].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !out.iter().any(|known| known == value) {
+                    out.push(value.to_string());
+                }
+            }
+        }
+    }
+    let date = event_date(body, time).to_string();
+    for id in &ids {
+        view.index_add(&layout::person_prefix(id), seq)?;
+    }
+    for unit in &units {
+        view.index_add(&layout::unit_prefix(unit), seq)?;
+        view.add_count(layout::stat(&date[..4], unit, kind), 1)?;
+    }
+    if units.is_empty() {
+        view.add_count(layout::stat(&date[..4], "", kind), 1)?;
+    }
+    view.index_add(&layout::kind_prefix(kind), seq)?;
+    view.add_count(layout::month_stat(&date[..7], kind), 1)?;
+    view.put_facts(seq, &json!({"kind": kind, "ids": ids, "units": units, "date": date}))?;
+    Ok(())
+}
+
+/// The case state a linking record refers to (the report of a conclusion, the decision of an
+/// appeal, the rectification of a completion).
+pub(super) fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<Option<Value>> {
+    match kind {
+        "report.concluded" => view.get_json(&layout::report(text(body, "report_id"))),
+        "appeal.filed" => view.get_json(&layout::decision(text(body, "decision_id"))),
+        "appeal.decided" => {
+            let Some(appeal) = view.get_json(&layout::appeal(text(body, "appeal_id")))? else { return Ok(None) };
+            view.get_json(&layout::decision(text(&appeal, "decision_id")))
+        }
+        "rectification.completed" => view.get_json(&layout::rectification(text(body, "rectification_id"))),
+        _ => Ok(None),
+    }
+}
+
+pub(super) fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {
+    let Some(facts) = view.facts(seq)? else { return Ok(()) };
+    let kind = text(&facts, "kind").to_string();
+    let date = text(&facts, "date").to_string();
+    if date.len() < 7 {
+        return Ok(());
+    }
+    let strings = |field: &str| -> Vec<String> {
+        facts[field]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    for id in strings("ids") {
+        view.index_remove(&layout::person_prefix(&id), seq)?;
+    }
+    view.index_remove(&layout::kind_prefix(&kind), seq)?;
+    let units = strings("units");
+    for unit in &units {
+        view.index_remove(&layout::unit_prefix(unit), seq)?;
+        view.add_count(layout::stat(&date[..4], unit, &kind), -1)?;
+    }
+    if units.is_empty() {
+        view.add_count(layout::stat(&date[..4], "", &kind), -1)?;
+    }
+    view.add_count(layout::month_stat(&date[..7], &kind), -1)?;
+    view.delete_facts(seq)?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The projections' key layout in the derived store (投影键布局): one place that builds every key
+//! under prefix `P`, so that the projections, the queries and the replay check agree on it.
+//!
+//! Guarantees: every projection key starts with [`PREFIX`]; each family has its own tag byte
+//! ([`family`] names them); an index is a few chunk keys ([`INDEX_CHUNK_SEQS`] seqs each), never a
+//! key per record, and record facts share a key per [`FACTS_PER_KEY`] records, because sled's
+//! open time, disk use and write cost follow its number of keys. A change here changes what a
+//! store holds: bump `store::STORE_LAYOUT` so that older stores are rebuilt.
+
+pub const PREFIX: u8 = b'P';
+
+/// Seqs per chunk of an index (person, unit, kind → seqs). An index is a few keys holding
+/// many seqs rather than a key per seq: sled's open time, disk use and write cost grow with
+/// its number of keys (docs/PERFORMANCE.md), and an append rewrites at most this many times
+/// 8 bytes per index it touches.
+pub const INDEX_CHUNK_SEQS: u64 = 128;
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![PREFIX];
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+pub fn report(id: &str) -> Vec<u8> {
+    key(&[b"r", id.as_bytes()])
+}
+pub fn decision(id: &str) -> Vec<u8> {
+    key(&[b"d", id.as_bytes()])
+}
+pub fn appeal(id: &str) -> Vec<u8> {
+    key(&[b"a", id.as_bytes()])
+}
+pub fn rectification(id: &str) -> Vec<u8> {
+    key(&[b"x", id.as_bytes()])
+}
+pub fn duty_report(person: &str, period: &str) -> Vec<u8> {
+    key(&[b"t", person.as_bytes(), period.as_bytes()])
+}
+pub fn correction(target: u64) -> Vec<u8> {
+    key(&[b"c", &target.to_be_bytes()])
+}
+/// The facts of records `FACTS_PER_KEY·n ..` (what each asserted into indexes and
+/// statistics, for a correction to retract): items of seq (u64 BE), length (u32 BE) and
+/// canonical JSON.
+pub fn record_facts(seq: u64) -> Vec<u8> {
+    key(&[b"s", &(seq / FACTS_PER_KEY).to_be_bytes()])
+}
+
+/// Records per key of [`record_facts`]: a key per record would be most of sled's keys.
+pub const FACTS_PER_KEY: u64 = 32;
+/// Index: person id → seqs. The chunks of one person's index are the keys under this prefix
+/// ([`index_chunk`]).
+pub fn person_prefix(person: &str) -> Vec<u8> {
+    let mut k = key(&[b"ip", person.as_bytes()]);
+    k.push(0);
+    k
+}
+pub fn unit_prefix(unit: &str) -> Vec<u8> {
+    let mut k = key(&[b"iu", unit.as_bytes()]);
+    k.push(0);
+    k
+}
+pub fn kind_prefix(kind: &str) -> Vec<u8> {
+    let mut k = key(&[b"ik", kind.as_bytes()]);
+    k.push(0);
+    k
+}
+/// Chunk number `chunk` of the index under `prefix`: up to [`INDEX_CHUNK_SEQS`] seqs, u64 BE
+/// each, in the order they were added.
+pub fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&chunk.to_be_bytes());
+    k
+}
+/// How many seqs were ever added to the index under `prefix` (u64 BE; removals do not lower
+/// it), which names the chunk the next one goes to. Outside the prefix, so that a scan of the
+/// index sees only chunks.
+pub fn index_slots(prefix: &[u8]) -> Vec<u8> {
+    let mut k = vec![PREFIX, b'h'];
+    k.extend_from_slice(prefix.get(1..).unwrap_or_default());
+    k
+}
+pub fn stat_prefix() -> Vec<u8> {
+    key(&[b"n"])
+}
+/// Count per (year, unit, kind).
+pub fn stat(year: &str, unit: &str, kind: &str) -> Vec<u8> {
+    key(&[b"n", year.as_bytes(), unit.as_bytes(), kind.as_bytes()])
+}
+pub fn month_prefix() -> Vec<u8> {
+    key(&[b"m"])
+}
+/// Count per (month, kind).
+pub fn month_stat(month: &str, kind: &str) -> Vec<u8> {
+    key(&[b"m", month.as_bytes(), kind.as_bytes()])
+}
+
+/// A readable name for the projection a key belongs to (for replay mismatches).
+pub fn family(key: &[u8]) -> &'static str {
+    match key.get(1..3) {
+        Some(b"ip") => "person index (integrity files, 廉政档案)",
+        Some(b"iu") => "unit index",
+        Some(b"ik") => "kind index",
+        Some(b"hi") => "index sizes",
+        _ => match key.get(1) {
+            Some(b'r') => "report case state (线索)",
+            Some(b'd') => "decision state (问责决定)",
+            Some(b'a') => "appeal state (申诉)",
+            Some(b'x') => "rectification state (整改)",
+            Some(b't') => "duty reports by period (述责述廉)",
+            Some(b'c') => "corrections (更正)",
+            Some(b's') => "record facts",
+            Some(b'n') => "statistics by year and unit",
+            Some(b'm') => "statistics by month",
+            _ => "unknown projection",
+        },
+    }
+}

@@ -1,0 +1,215 @@
+//! Projection state and the view a batch writes through (投影状态).
+//!
+//! Guarantees: a [`View`] reads the base state (the store, or an in-memory map during replay)
+//! through the batch's pending [`StateChanges`], so each record of a batch sees what the records
+//! before it wrote; counters are never stored at zero or below; facts buckets are read without
+//! panicking whatever their bytes.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::layout;
+use crate::error::Result;
+
+/// Reads projection state (the store, or an in-memory map during replay).
+pub trait StateRead {
+    fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+}
+
+impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
+    fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.get(key).cloned())
+    }
+}
+
+/// Pending changes over a base state: what a batch of records will write.
+#[derive(Debug, Default, Clone)]
+pub struct StateChanges {
+    pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+/// The base state seen through pending changes.
+pub struct View<'a> {
+    base: &'a dyn StateRead,
+    changes: &'a mut StateChanges,
+}
+
+impl<'a> View<'a> {
+    pub fn new(base: &'a dyn StateRead, changes: &'a mut StateChanges) -> View<'a> {
+        View { base, changes }
+    }
+
+    pub(super) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.changes.writes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.base.get_state(key),
+        }
+    }
+
+    pub(super) fn get_json(&self, key: &[u8]) -> Result<Option<Value>> {
+        Ok(self.get(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.changes.writes.insert(key, Some(value));
+    }
+
+    pub(super) fn put_json(&mut self, key: Vec<u8>, value: &Value) {
+        // Canonical bytes, so that a replay is byte-identical to the incremental state.
+        let bytes = crate::canonical::encode(value, "state").unwrap_or_default();
+        self.put(key, bytes);
+    }
+
+    pub(super) fn delete(&mut self, key: Vec<u8>) {
+        self.changes.writes.insert(key, None);
+    }
+
+    /// Add `seq` to the index under `prefix`: appended to its last chunk, so that an append
+    /// rewrites one small value rather than adding a key per record.
+    pub(super) fn index_add(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        let slots_key = layout::index_slots(prefix);
+        let slots = self.get_u64(&slots_key)?;
+        let chunk_key = layout::index_chunk(prefix, slots / layout::INDEX_CHUNK_SEQS);
+        let mut chunk = self.take_for_update(&chunk_key)?;
+        chunk.extend_from_slice(&seq.to_be_bytes());
+        self.put(chunk_key, chunk);
+        self.put(slots_key, (slots + 1).to_be_bytes().to_vec());
+        Ok(())
+    }
+
+    /// Remove `seq` from the index under `prefix` (a correction retracting what its target
+    /// asserted). Newest chunks first, where corrected records usually are.
+    pub(super) fn index_remove(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        let slots = self.get_u64(&layout::index_slots(prefix))?;
+        let wanted = seq.to_be_bytes();
+        for chunk_number in (0..slots.div_ceil(layout::INDEX_CHUNK_SEQS)).rev() {
+            let chunk_key = layout::index_chunk(prefix, chunk_number);
+            let Some(mut chunk) = self.get(&chunk_key)? else { continue };
+            if let Some(at) = chunk.chunks_exact(8).position(|item| item == wanted) {
+                chunk.drain(at * 8..at * 8 + 8);
+                if chunk.is_empty() {
+                    self.delete(chunk_key);
+                } else {
+                    self.put(chunk_key, chunk);
+                }
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// The facts record `seq` asserted, if it asserted any.
+    pub(super) fn facts(&self, seq: u64) -> Result<Option<Value>> {
+        let Some(bucket) = self.get(&layout::record_facts(seq))? else { return Ok(None) };
+        Ok(facts_item(&bucket, seq).and_then(|(start, end)| serde_json::from_slice(&bucket[start..end]).ok()))
+    }
+
+    pub(super) fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
+        // Canonical bytes, so that a replay is byte-identical to the incremental state.
+        let json = crate::canonical::encode(facts, "state").unwrap_or_default();
+        let key = layout::record_facts(seq);
+        let mut bucket = self.take_for_update(&key)?;
+        remove_facts_item(&mut bucket, seq);
+        bucket.extend_from_slice(&seq.to_be_bytes());
+        bucket.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        bucket.extend_from_slice(&json);
+        self.put(key, bucket);
+        Ok(())
+    }
+
+    pub(super) fn delete_facts(&mut self, seq: u64) -> Result<()> {
+        let key = layout::record_facts(seq);
+        let mut bucket = self.take_for_update(&key)?;
+        remove_facts_item(&mut bucket, seq);
+        if bucket.is_empty() {
+            self.delete(key)
+        } else {
+            self.put(key, bucket)
+        }
+        Ok(())
+    }
+
+    /// The value of `key` to change and put back: moved out of the pending changes when it is
+    /// there (no copy), else read from the base.
+    pub(super) fn take_for_update(&mut self, key: &[u8]) -> Result<Vec<u8>> {
+        match self.changes.writes.get_mut(key) {
+            Some(pending) => Ok(pending.take().unwrap_or_default()),
+            None => Ok(self.base.get_state(key)?.unwrap_or_default()),
+        }
+    }
+
+    pub(super) fn get_u64(&self, key: &[u8]) -> Result<u64> {
+        Ok(self.get(key)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok()).map(u64::from_be_bytes).unwrap_or(0))
+    }
+
+    pub(super) fn add_count(&mut self, key: Vec<u8>, delta: i64) -> Result<()> {
+        // Counters are deleted rather than stored at zero or below, so their bytes read the same
+        // as u64 or i64.
+        let current = self.get_u64(&key)? as i64;
+        let next = current + delta;
+        if next <= 0 {
+            self.delete(key)
+        } else {
+            self.put(key, next.to_be_bytes().to_vec())
+        }
+        Ok(())
+    }
+}
+
+/// Bytes before each item's JSON in a facts bucket: seq (u64 BE), length (u32 BE).
+const FACTS_HEADER: usize = 12;
+
+/// Where the facts of `seq` lie in a bucket of [`layout::record_facts`] (the JSON's byte range).
+fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
+    let mut at = 0;
+    while at + FACTS_HEADER <= bucket.len() {
+        let item_seq = u64::from_be_bytes(bucket[at..at + 8].try_into().ok()?);
+        let length = u32::from_be_bytes(bucket[at + 8..at + FACTS_HEADER].try_into().ok()?) as usize;
+        let end = (at + FACTS_HEADER).checked_add(length).filter(|end| *end <= bucket.len())?;
+        if item_seq == seq {
+            return Some((at + FACTS_HEADER, end));
+        }
+        at = end;
+    }
+    None
+}
+
+fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {
+    if let Some((start, end)) = facts_item(bucket, seq) {
+        bucket.drain(start - FACTS_HEADER..end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn record_facts_share_keys_and_each_is_found_replaced_and_removed_alone() {
+        let base = BTreeMap::new();
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&base, &mut changes);
+        let per_key = layout::FACTS_PER_KEY;
+        for seq in 0..2 * per_key {
+            view.put_facts(seq, &json!({"seq": seq})).unwrap();
+        }
+        view.put_facts(5, &json!({"seq": "five"})).unwrap();
+        view.delete_facts(6).unwrap();
+        assert_eq!(view.facts(5).unwrap(), Some(json!({"seq": "five"})));
+        assert_eq!(view.facts(6).unwrap(), None);
+        for seq in (0..2 * per_key).filter(|seq| ![5, 6].contains(seq)) {
+            assert_eq!(view.facts(seq).unwrap(), Some(json!({"seq": seq})), "seq {seq}");
+        }
+        assert_eq!(changes.writes.len(), 2, "{per_key} records per key");
+
+        // A damaged bucket reads as no facts rather than a panic.
+        let mut damaged = BTreeMap::new();
+        damaged.insert(layout::record_facts(0), vec![0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, b'{']);
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&damaged, &mut changes);
+        assert_eq!(view.facts(0).unwrap(), None);
+        view.delete_facts(0).unwrap();
+    }
+}
