@@ -286,7 +286,7 @@ fn add_checkpoint_answers_every_case_of_the_spec() {
     assert_eq!(server.post(tree.request(8, 8)).status, 200);
 
     // A body over the limit: refused before it is read whole.
-    let huge = vec![b'o'; lianlog_ledger::witness::MAX_REQUEST_BYTES + 1];
+    let huge = vec![b'o'; lianlog_ledger::limits::MAX_WITNESS_REQUEST_BYTES + 1];
     assert_eq!(server.post(&huge).status, 413);
     // Only POST.
     assert_eq!(http(&server.address, "GET", "/add-checkpoint", b"").unwrap().status, 405);
