@@ -12,3 +12,4 @@ mod openssl_keys;
 mod proofs;
 mod snapshot;
 mod tamper;
+mod witness;

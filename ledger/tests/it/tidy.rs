@@ -5,6 +5,7 @@
 //! - the libraries never print or exit;
 //! - the core crate's modules follow the layer table (each depends only on layers below it);
 //! - no import cycle between files, in any crate;
+//! - no file holds more than 800 lines of code (tests and comments aside);
 //! - nothing under `cli/src/commands/` imports another command;
 //! - ARCHITECTURE.md's code map names every file, the ledger's in layer order, and each `lib.rs`
 //!   maps every module it declares.
@@ -308,6 +309,24 @@ fn find_cycle(graph: &BTreeMap<Vec<String>, BTreeSet<Vec<String>>>) -> Option<Ve
         }
     }
     None
+}
+
+/// A file over this many lines of code (not counting blank lines, comments and its tests) is a
+/// room to split along its seams.
+const MAX_CODE_LINES: usize = 800;
+
+#[test]
+fn no_file_is_too_large() {
+    let mut large = Vec::new();
+    for krate in crates() {
+        for file in sources(&krate) {
+            let lines = file.code.iter().filter(|(_, line)| !line.trim().is_empty()).count();
+            if lines > MAX_CODE_LINES {
+                large.push(format!("{krate}/src/{}: {lines} lines of code", file.relative));
+            }
+        }
+    }
+    assert!(large.is_empty(), "files over {MAX_CODE_LINES} lines of code (split them):\n{}", large.join("\n"));
 }
 
 #[test]
