@@ -138,6 +138,7 @@ impl AddRequest {
 pub enum Answer {
     /// 200: the checkpoint was recorded durably and cosigned.
     Cosigned {
+        /// The checkpoint cosigned.
         checkpoint: Checkpoint,
         /// One signature line per witness key, each without its final newline.
         lines: Vec<String>,
@@ -149,7 +150,10 @@ pub enum Answer {
     /// 404: this witness does not witness the checkpoint's origin.
     UnknownOrigin(String),
     /// 409: the old size is not the size this witness last cosigned (which is given).
-    Conflict { size: u64 },
+    Conflict {
+        /// The size this witness last cosigned.
+        size: u64,
+    },
     /// 422: the checkpoint is not consistent with what this witness cosigned before (or a
     /// size-0 checkpoint without the empty root, or a proof with old size 0).
     Unprocessable(String),
@@ -194,7 +198,9 @@ impl Answer {
 /// What this witness cosigned last for one log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CosignedState {
+    /// The tree size of that checkpoint.
     pub size: u64,
+    /// Its root hash.
     pub root: Hash,
     /// The checkpoint note: its text, the log signatures that verified, this witness's
     /// cosignatures.
@@ -204,10 +210,12 @@ pub struct CosignedState {
 /// One log this witness knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogState {
+    /// The log's origin.
     pub origin: String,
     /// The log's keys (type 0x01). Empty once the log was removed: the origin is then unknown
     /// (404), but what was cosigned is kept.
     pub vkeys: Vec<PublicKey>,
+    /// What this witness cosigned last for it, if anything.
     pub cosigned: Option<CosignedState>,
 }
 

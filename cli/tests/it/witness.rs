@@ -130,6 +130,7 @@ impl Server {
     }
 
     /// SIGTERM, and the exit status.
+    #[allow(unsafe_code)] // std's Child::kill sends SIGKILL; the graceful stop under test needs SIGTERM.
     fn terminate(mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
