@@ -7,7 +7,7 @@
 //! # Guarantees
 //!
 //! - **One rule, every answer.** [`Witness::add_checkpoint`] parses the request strictly and
-//!   within [`MAX_WITNESS_REQUEST_BYTES`](crate::limits::MAX_WITNESS_REQUEST_BYTES) ([`AddRequest::parse`]), and answers with an [`Answer`] for each
+//!   within [`MAX_WITNESS_REQUEST_BYTES`] ([`AddRequest::parse`]), and answers with an [`Answer`] for each
 //!   case of the spec, checked in the spec's order: 404 unknown origin, 403 no valid signature by
 //!   a trusted log key (or a bad one by a trusted key), 400 old size above the checkpoint's, 409
 //!   old size not the last cosigned one (with that size), 422 a size-0 checkpoint without the
@@ -16,7 +16,7 @@
 //!   [`note::cosign`]). Signature checks are [`Note::verify`], proofs
 //!   [`merkle::verify_consistency`]: this module adds the witness's memory, not a second copy.
 //! - **Durable before it answers.** The new state of the origin is written with
-//!   [`fsio::publish`] (temporary file, fsync, rename, directory fsync) *before* a cosignature
+//!   `fsio::publish` (temporary file, fsync, rename, directory fsync) *before* a cosignature
 //!   is returned; if that write fails, no cosignature leaves this module. A crash at any moment
 //!   leaves the old state or the new one.
 //! - **Never two roots for one size, never backwards.** Check and write happen under an exclusive
@@ -41,7 +41,7 @@
 //! `checkpoint` is the last cosigned checkpoint with the log signatures that verified and this
 //! witness's cosignatures: what tlog-witness's monitoring endpoint serves, and evidence should
 //! the log ever show another root for that size. Files are 0600, directories 0700, and no file
-//! is followed through a symbolic link ([`fsio`]).
+//! is followed through a symbolic link (`fsio`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
