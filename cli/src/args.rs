@@ -28,7 +28,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "LIANLOG_LEDGER", default_value = "./lianlog-data")]
     pub ledger: PathBuf,
 
-    /// Print machine-readable JSON instead of tables.
+    /// Print machine-readable JSON instead of tables: one JSON document on standard output, and
+    /// an error as {"error":{"code","exit","message"}} on standard error (same exit code).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -294,7 +295,7 @@ pub struct ShowArgs {
     /// The entry's seq.
     pub seq: u64,
     /// Print the exact entry bytes (what is hashed), for offline checks.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub raw: bool,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
@@ -557,7 +558,7 @@ pub struct StatsArgs {
     #[arg(long)]
     pub year: Option<i16>,
     /// Print CSV (group,kind,kind_zh,count) for spreadsheets.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub csv: bool,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
@@ -593,8 +594,10 @@ pub struct BenchArgs {
     pub seed: u64,
 }
 
-pub fn parse() -> Cli {
-    Cli::parse()
+/// The arguments, or clap's error (a usage error, or `--help`/`--version`, which clap reports as
+/// errors too) for `io::usage_error` to print: as JSON when `--json` was given.
+pub fn try_parse() -> Result<Cli, clap::Error> {
+    Cli::try_parse()
 }
 
 #[cfg(test)]

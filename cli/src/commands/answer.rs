@@ -18,6 +18,7 @@ use crate::io::{open_reader, print_json};
 use crate::render;
 
 pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+    refuse_with_json("--raw", args.raw, json_output)?;
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let line = source.queries().line(args.seq)?;
     if args.raw {
@@ -106,6 +107,7 @@ pub fn overdue(args: OverdueArgs, dir: &Path, archives: &[PathBuf], json_output:
 }
 
 pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+    refuse_with_json("--csv", args.csv, json_output)?;
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
         StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
@@ -123,6 +125,18 @@ pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: boo
         render::print_stats(&stats, by);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An output flag that `--json` conflicts with. Clap refuses the pair when `--json` follows the
+/// subcommand; `--json` given before it (it is global) is refused here, with the same exit code 2.
+fn refuse_with_json(flag: &str, given: bool, json_output: bool) -> Result<()> {
+    if given && json_output {
+        return Err(Error::bad_input(format!(
+            "the argument '{flag}' cannot be used with '--json': they choose different outputs; give one"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 fn parse_date(text: &str, flag: &str) -> Result<lianlog_ledger::Date> {

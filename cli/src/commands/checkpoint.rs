@@ -41,8 +41,12 @@ pub fn run(args: CheckpointArgs, dir: &Path, json_output: bool) -> Result<ExitCo
             let cosigner = secret.as_cosigner();
             let now = u64::try_from(lianlog_ledger::Timestamp::now().as_millis() / 1000).unwrap_or(0);
             let cosigned = lianlog_ledger::note::cosign(&note, &cosigner, now)?;
-            eprintln!("cosigned as {}", cosigner.public().vkey());
-            print!("{cosigned}");
+            if json_output {
+                print_json(&json!({"cosigner": cosigner.public().vkey(), "time": now, "note": cosigned}));
+            } else {
+                eprintln!("cosigned as {}", cosigner.public().vkey());
+                print!("{cosigned}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -54,7 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Show(args) => answer::show(args, dir, archives, json_output),
         Command::Log(args) => answer::log(args, dir, json_output),
         Command::Verify(args) => verify::verify(args, dir, json_output),
-        Command::Export(args) => verify::export(args, dir),
+        Command::Export(args) => verify::export(args, dir, json_output),
         Command::Redact(args) => redact::redact(args, dir, json_output),
         Command::Disclose(args) => redact::disclose(args, dir, json_output),
         Command::Checkpoint(args) => checkpoint::run(args, dir, json_output),
@@ -67,7 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cases(args) => answer::cases(args, dir, archives, json_output),
         Command::Overdue(args) => answer::overdue(args, dir, archives, json_output),
         Command::Stats(args) => answer::stats(args, dir, archives, json_output),
-        Command::Demo(args) => demo::run(&args.dir),
+        Command::Demo(args) => demo::run(&args.dir, json_output),
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),
     }

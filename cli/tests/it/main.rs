@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod faults;
 mod independent;
+mod json_output;
 mod keys;
 mod openssl_keys;
 mod proofs;
