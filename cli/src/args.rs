@@ -557,13 +557,26 @@ pub struct StatsArgs {
     /// Only this year.
     #[arg(long)]
     pub year: Option<i16>,
-    /// Print CSV (group,kind,kind_zh,count) for spreadsheets.
+    /// Print CSV (group,kind,kind_zh,count) for spreadsheets: RFC 4180 (CRLF line ends, quoted
+    /// fields), UTF-8 with a byte order mark so that Excel shows the Chinese right.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Leave the byte order mark out of the CSV (for tools that do not expect one).
+    #[arg(long, requires = "csv")]
+    pub no_bom: bool,
+    /// Language of the CSV's header line: en (group,kind,kind_zh,count) or zh (单位,类型代码,类型,数量).
+    #[arg(long, value_enum, default_value = "en", requires = "csv")]
+    pub lang: CsvLang,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
     pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CsvLang {
+    En,
+    Zh,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -9,11 +9,12 @@
 //! (`\u202e`), through [`json_safe`]. `print!` is kept for machine text that must stay byte-exact
 //! (signed notes, proofs), and `show --raw` and `export` write bytes.
 //!
-//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`)
-//! and [`bench`] (the benchmark's figures).
+//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`),
+//! [`bench`] (the benchmark's figures) and [`csv`] (`stats --csv`, RFC 4180 for spreadsheets).
 
 pub mod archive;
 pub mod bench;
+pub mod csv;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
@@ -498,16 +499,6 @@ pub fn print_stats(
         .collect();
     print_table(&[group_header, "类型 kind", "数量 count"], &rows);
     println!("合计 total {}", stats.values().sum::<u64>());
-}
-
-pub fn print_stats_csv(stats: &std::collections::BTreeMap<(String, String), u64>) {
-    let field = |text: &str| {
-        if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-    };
-    println!("group,kind,kind_zh,count");
-    for ((group, kind), count) in stats {
-        println!("{},{},{},{count}", field(group), field(kind), field(kinds::label_zh(kind)));
-    }
 }
 
 /// A progress bar on standard error, drawn only when standard error is a terminal (and the

@@ -13,7 +13,7 @@ use lianlog_ledger::query::Queries;
 use lianlog_ledger::{Error, Ledger};
 use serde_json::{Value, json};
 
-use crate::args::{CasesArgs, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
+use crate::args::{CasesArgs, CsvLang, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
 use crate::io::{open_reader, print_json};
 use crate::render;
 
@@ -116,7 +116,11 @@ pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: boo
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let stats = source.queries().stats(by, args.year)?;
     if args.csv {
-        render::print_stats_csv(&stats);
+        let headers = match args.lang {
+            CsvLang::En => render::csv::Headers::English,
+            CsvLang::Zh => render::csv::Headers::Chinese,
+        };
+        render::csv::write_stdout(&render::csv::stats_csv(&stats, by, headers, !args.no_bom))?;
     } else if json_output {
         print_json(&Value::Array(
             stats.iter().map(|((group, kind), count)| json!({"group": group, "kind": kind, "count": count})).collect(),

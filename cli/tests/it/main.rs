@@ -12,4 +12,5 @@ mod keys;
 mod openssl_keys;
 mod proofs;
 mod snapshot;
+mod spreadsheet;
 mod tamper;
