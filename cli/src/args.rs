@@ -308,9 +308,32 @@ pub struct LogArgs {
     /// First seq to list.
     #[arg(long, default_value_t = 0)]
     pub from: u64,
-    /// Most entries to list.
-    #[arg(long, default_value_t = 50)]
+    /// Most entries to list (0: all); a line says how many follow.
+    #[arg(long, default_value_t = lianlog_ledger::query::DEFAULT_LIMIT)]
     pub limit: u64,
+    /// Entries to skip after --from (the next page: --offset 50).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// List the last N entries instead (the newest, in seq order).
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "offset", "limit"], value_parser = clap::value_parser!(u64).range(1..))]
+    pub last: Option<u64>,
+}
+
+/// `--limit`/`--offset` of a listing: which page of a long answer to show.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Most items to show (0: all); a line (with --json, "more") says how many follow.
+    #[arg(long, default_value_t = lianlog_ledger::query::DEFAULT_LIMIT)]
+    pub limit: u64,
+    /// Items to skip first (the next page: --offset 50).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+}
+
+impl From<&PageArgs> for lianlog_ledger::query::Page {
+    fn from(args: &PageArgs) -> Self {
+        lianlog_ledger::query::Page { offset: args.offset, limit: args.limit }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -495,6 +518,8 @@ pub enum CheckCommand {
 pub struct DossierArgs {
     /// The person's id, e.g. P-1001.
     pub person_id: String,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -518,9 +543,11 @@ pub struct QueryArgs {
     /// Only records whose date is on or before this day (YYYY-MM-DD).
     #[arg(long)]
     pub until: Option<String>,
-    /// Only records whose text contains every one of these words.
-    #[arg(long)]
-    pub text: Option<String>,
+    /// Only records whose text contains every one of these words (`--text 工程 招标`).
+    #[arg(long, num_args = 1.., value_name = "WORD")]
+    pub text: Vec<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -532,6 +559,8 @@ pub struct CasesArgs {
     /// Only cases still open (reports not concluded, appeals pending, rectifications open).
     #[arg(long)]
     pub open: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -543,6 +572,8 @@ pub struct OverdueArgs {
     /// The day to check against (YYYY-MM-DD); today in China (UTC+8) by default.
     #[arg(long)]
     pub on: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]

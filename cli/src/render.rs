@@ -21,7 +21,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use lianlog_ledger::archive::Progress;
 use lianlog_ledger::note::Cosignature;
-use lianlog_ledger::query::{CaseView, RecordView};
+use lianlog_ledger::query::{CaseView, Paged, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr as _;
@@ -429,6 +429,24 @@ fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {
         }
     }
     ["subject", "reporter", "target"].iter().filter_map(|f| body.get(*f)).find(matches)
+}
+
+/// One page of a listing as JSON: `{"items": […], "total", "offset", "limit", "more"}`.
+pub fn paged_json<T>(paged: &Paged<T>, limit: u64, item: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": paged.items.iter().map(item).collect::<Vec<_>>(),
+        "total": paged.total,
+        "offset": paged.offset,
+        "limit": limit,
+        "more": paged.more,
+    })
+}
+
+/// The last line of a listing that does not show everything: how many follow, and how to see them.
+pub fn print_more(more: u64) {
+    if more > 0 {
+        println!("{more} more; use --limit/--offset (另有 {more} 条未显示)");
+    }
 }
 
 pub fn record_json(record: &RecordView) -> Value {

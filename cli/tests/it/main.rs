@@ -10,6 +10,7 @@ mod independent;
 mod json_output;
 mod keys;
 mod openssl_keys;
+mod paging;
 mod proofs;
 mod snapshot;
 mod spreadsheet;
