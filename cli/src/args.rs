@@ -100,6 +100,10 @@ pub enum Command {
     /// records: import, appends, verify, replay, queries, proofs, snapshots, memory and disk
     /// (性能基准). Progress on stderr; one table (or --json) on stdout. See docs/PERFORMANCE.md.
     Bench(BenchArgs),
+    /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
+    /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -429,20 +433,10 @@ pub struct CheckpointArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CheckpointCommand {
-    /// Add a C2SP tlog-cosignature v1 line to a checkpoint file and print the result; needs no ledger.
-    Cosign {
-        /// The checkpoint (signed note) file.
-        file: PathBuf,
-        /// The cosigner's private key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// The cosigner's name (default: the name in the key file).
-        #[arg(long)]
-        name: Option<String>,
-        /// The ledger's log key (vkey): the checkpoint must carry its valid signature.
-        #[arg(long)]
-        vkey: Option<String>,
-    },
+    /// Cosign a checkpoint file as a witness (见证) and print it with the C2SP tlog-cosignature v1
+    /// line added; needs no ledger. The same rule as `witness serve`: the log key must have signed
+    /// it, and it must extend what this key cosigned before (remembered in --state).
+    Cosign(CosignArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -651,4 +645,85 @@ mod tests {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
     }
+}
+
+/// `lianlog witness …`.
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Serve C2SP tlog-witness over HTTP: `POST /add-checkpoint` (cosign a checkpoint consistent
+    /// with everything this witness cosigned before) and `GET /<sha256 of origin>/checkpoint`.
+    /// Prints `listening on ADDR` on stdout once bound, one line per request on stderr; stops
+    /// after the requests in flight on SIGTERM or Ctrl-C. Each new state is fsync'd before its
+    /// cosignature is sent.
+    Serve {
+        /// Address to listen on (port 0: any free port, printed).
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: String,
+        /// The witness's private key file (`lianlog key new NAME`; its name is the witness's
+        /// name). Repeatable: one cosignature per key. Share its cosigner vkey (`lianlog key show
+        /// --cosigner FILE`) with the log and its auditors.
+        #[arg(long, required = true)]
+        key: Vec<PathBuf>,
+        /// The witness's state directory (made by `witness add-log`).
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Witness a log: trust VKEY (the log key, type 0x01: `lianlog key show` of the ledger's
+    /// log key, or the vkey its operator publishes) for checkpoints of ORIGIN. Creates the state
+    /// directory if needed; may run while `witness serve` does. Adding a second key to a known
+    /// origin trusts both (key rotation); a removed origin continues from what it cosigned.
+    AddLog {
+        /// The log's origin (the first line of its checkpoints).
+        #[arg(long)]
+        origin: String,
+        /// The log's key (vkey).
+        #[arg(long)]
+        vkey: String,
+        /// The witness's state directory.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// List the logs this witness knows, with the size it last cosigned.
+    List {
+        /// The witness's state directory.
+        #[arg(long)]
+        state: PathBuf,
+    },
+    /// Stop witnessing a log (its checkpoints get 404). What was cosigned is kept, so that adding
+    /// the log again never lets this witness cosign a smaller or different tree.
+    Remove {
+        /// The log's origin.
+        #[arg(long)]
+        origin: String,
+        /// The witness's state directory.
+        #[arg(long)]
+        state: PathBuf,
+    },
+}
+
+/// `lianlog checkpoint cosign`.
+#[derive(Debug, Args)]
+pub struct CosignArgs {
+    /// The checkpoint (signed note) file.
+    pub file: PathBuf,
+    /// The cosigner's private key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The cosigner's name (default: the name in the key file).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The ledger's log key (vkey): the checkpoint must carry its valid signature. Trusted for
+    /// the checkpoint's origin from the first cosignature on; another key for that origin is
+    /// refused until `lianlog witness add-log` adds it.
+    #[arg(long)]
+    pub vkey: String,
+    /// The witness state directory that remembers what this key cosigned (created if missing;
+    /// the same directory `witness serve` uses). A checkpoint of a smaller size, or of the same
+    /// size with another root, is refused (exit 1).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// The consistency proof from the size last cosigned to this checkpoint's size
+    /// (`lianlog prove consistency OLD NEW` on the ledger); needed when the checkpoint is larger.
+    #[arg(long)]
+    pub proof: Option<PathBuf>,
 }

@@ -25,7 +25,8 @@
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
-//!    (group commit of concurrent appenders).
+//!    (group commit of concurrent appenders) and [`witness`] (the C2SP tlog-witness rule over a
+//!    durable state directory).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -53,6 +54,7 @@ pub mod schema;
 pub mod store;
 pub mod time;
 pub mod verify;
+pub mod witness;
 
 pub use error::{Error, ErrorKind, Result};
 pub use keys::{KeyName, PublicKey, SecretKey};

@@ -46,6 +46,14 @@ pub const MAX_PROOF_BYTES: usize = MAX_NOTE_BYTES + 64 * 1024;
 /// The largest `extra` data of an inclusion bundle accepted, in bytes.
 pub const MAX_EXTRA_BYTES: usize = 16 * 1024;
 
+// The witness (见证方).
+
+/// The largest `add-checkpoint` request body accepted: the old size line, 63 proof lines and a
+/// note of at most [`MAX_NOTE_BYTES`].
+pub const MAX_WITNESS_REQUEST_BYTES: usize = MAX_NOTE_BYTES + 4096;
+/// The largest witness state file read: a note, the witness's cosignatures and the log's keys.
+pub const MAX_WITNESS_STATE_BYTES: u64 = 2 * MAX_NOTE_BYTES as u64 + 64 * 1024;
+
 // Key files.
 
 /// The largest key file read (a PEM Ed25519 key is a few hundred bytes).

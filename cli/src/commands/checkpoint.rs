@@ -1,10 +1,12 @@
 //! `lianlog checkpoint` (检查点): a C2SP checkpoint signed by the log key, or a cosignature added to
-//! one (`checkpoint cosign`, which needs no ledger).
+//! one (`checkpoint cosign`, which needs no ledger: the witness rule of `lianlog_ledger::witness`
+//! with a state directory, as `lianlog witness serve` applies it).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use lianlog_ledger::witness::Witness;
 use lianlog_ledger::{KeyName, PublicKey};
 use serde_json::json;
 
@@ -26,21 +28,27 @@ pub fn run(args: CheckpointArgs, dir: &Path, json_output: bool) -> Result<ExitCo
                 print!("{note}");
             }
         }
-        Some(CheckpointCommand::Cosign { file, key, name, vkey }) => {
-            let note = read_text(&file)?;
-            if let Some(vkey) = vkey {
-                lianlog_ledger::note::open_checkpoint(&note, &PublicKey::parse_vkey(&vkey)?, &[])?;
-            } else {
-                lianlog_ledger::note::Note::parse(&note)?;
-            }
-            let secret = read_key(&key)?;
-            let secret = match name {
+        // The witness rule offline: the log key must have signed it, and it must extend what this
+        // key cosigned before (remembered in --state); see lianlog_ledger::witness.
+        Some(CheckpointCommand::Cosign(args)) => {
+            let note = read_text(&args.file)?;
+            let log_key = PublicKey::parse_vkey(&args.vkey)?;
+            let proof = match &args.proof {
+                Some(path) => lianlog_ledger::proof::parse_consistency_text(&read_text(path)?)
+                    .map_err(|err| err.at(path.display()))?,
+                None => Vec::new(),
+            };
+            let secret = read_key(&args.key)?;
+            let secret = match args.name {
                 Some(name) => secret.renamed(KeyName::parse(&name)?),
                 None => secret,
             };
             let cosigner = secret.as_cosigner();
+            let witness = Witness::create(&args.state)?;
             let now = u64::try_from(lianlog_ledger::Timestamp::now().as_millis() / 1000).unwrap_or(0);
-            let cosigned = lianlog_ledger::note::cosign(&note, &cosigner, now)?;
+            let cosigned = witness
+                .cosign_offline(&note, &log_key, &proof, std::slice::from_ref(&cosigner), now)
+                .map_err(|err| err.at(args.file.display()))?;
             if json_output {
                 print_json(&json!({"cosigner": cosigner.public().vkey(), "time": now, "note": cosigned}));
             } else {

@@ -18,6 +18,7 @@ mod proofs;
 mod redact;
 mod snapshot;
 mod verify;
+mod witness;
 
 use std::process::ExitCode;
 
@@ -70,5 +71,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&args.dir, json_output),
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),
+        Command::Witness(command) => witness::run(command, json_output),
     }
 }

@@ -11,7 +11,11 @@ use serde_json::{Value, json};
 use crate::common::{Fixture, interview_body, lianlog, output_text};
 
 /// Subcommands that are not run here, and why (none today: add one only with a reason).
-const NOT_RUN: &[(&str, &str)] = &[];
+const NOT_RUN: &[(&str, &str)] = &[
+    ("witness serve", "a server that runs until stopped (its one JSON document is {\"listening\": ADDRESS})"),
+    ("completions", "a shell script, not data: --json does not apply"),
+    ("man", "man pages, not data: --json does not apply"),
+];
 
 /// The subcommand names `lianlog [GROUP] help` lists (`help` itself left out).
 fn subcommands(group: &[&str]) -> Vec<String> {
@@ -106,7 +110,29 @@ fn every_command_prints_one_json_document() {
         case(&["export", "--out", &file("export.jsonl")]),
         case(&["verify", "--file", &file("export.jsonl")]),
         case(&["checkpoint"]),
-        case(&["checkpoint", "cosign", &file("cp10.txt"), "--key", path(&fixture.auditor)]),
+        case(&[
+            "checkpoint",
+            "cosign",
+            &file("cp10.txt"),
+            "--key",
+            path(&fixture.auditor),
+            "--vkey",
+            &log_key,
+            "--state",
+            &file("witness-state"),
+        ]),
+        case(&[
+            "witness",
+            "add-log",
+            "--origin",
+            "jw.example.gov.cn/other",
+            "--vkey",
+            &log_key,
+            "--state",
+            &file("witness-state"),
+        ]),
+        case(&["witness", "list", "--state", &file("witness-state")]),
+        case(&["witness", "remove", "--origin", "jw.example.gov.cn/other", "--state", &file("witness-state")]),
         case(&["prove", "inclusion", "4"]),
         case(&["prove", "consistency", "5", "10"]),
         case(&["check", "inclusion", &file("inclusion.txt"), "--entry", &file("entry4.json"), "--vkey", &log_key]),

@@ -15,3 +15,4 @@ mod proofs;
 mod snapshot;
 mod spreadsheet;
 mod tamper;
+mod witness;

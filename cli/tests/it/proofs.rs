@@ -91,7 +91,16 @@ fn trusted_cosigners_must_have_cosigned() {
     lianlog().args(["key", "new", "archive.office", "--out"]).arg(&archive_key).assert().success();
     let cosigner = stdout_of(lianlog().args(["key", "show", "--cosigner"]).arg(&archive_key)).trim().to_string();
     assert!(cosigner.starts_with("archive.office+"), "{cosigner}");
-    let cosigned = stdout_of(lianlog().args(["checkpoint", "cosign"]).arg(&checkpoint).arg("--key").arg(&archive_key));
+    let cosigned = stdout_of(
+        lianlog()
+            .args(["checkpoint", "cosign"])
+            .arg(&checkpoint)
+            .arg("--key")
+            .arg(&archive_key)
+            .args(["--vkey", &log_vkey(&fixture)])
+            .arg("--state")
+            .arg(fixture.root.join("archive-witness")),
+    );
     let cosigned = write(&fixture, "cp.cosigned", &cosigned);
     fixture.cmd().arg("verify").arg("--checkpoint").arg(&cosigned).args(["--cosigner", &cosigner]).assert().success();
     // A cosignature over a different checkpoint does not transfer.
@@ -180,9 +189,22 @@ fn cosigner_key(fixture: &Fixture, name: &str) -> (std::path::PathBuf, String, S
     (file, vkey, id)
 }
 
+/// `note` cosigned by `key` as a witness that has seen nothing before (a fresh state directory
+/// each time: these tests are about checking cosignatures; the witness's memory is tested in
+/// `witness.rs`).
 fn cosigned(fixture: &Fixture, note: &str, key: &std::path::Path) -> String {
     let file = write(fixture, "to-cosign", note);
-    stdout_of(lianlog().args(["checkpoint", "cosign"]).arg(&file).arg("--key").arg(key))
+    let state = tempfile::tempdir_in(&fixture.root).unwrap();
+    stdout_of(
+        lianlog()
+            .args(["checkpoint", "cosign"])
+            .arg(&file)
+            .arg("--key")
+            .arg(key)
+            .args(["--vkey", &log_vkey(fixture)])
+            .arg("--state")
+            .arg(state.path().join("witness")),
+    )
 }
 
 /// `--cosigner W` requires W's cosignature on every checkpoint it is checked against — `verify
