@@ -28,7 +28,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "LIANLOG_LEDGER", default_value = "./lianlog-data")]
     pub ledger: PathBuf,
 
-    /// Print machine-readable JSON instead of tables.
+    /// Print machine-readable JSON instead of tables: one JSON document on standard output, and
+    /// an error as {"error":{"code","exit","message"}} on standard error (same exit code).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -298,7 +299,7 @@ pub struct ShowArgs {
     /// The entry's seq.
     pub seq: u64,
     /// Print the exact entry bytes (what is hashed), for offline checks.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub raw: bool,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
@@ -311,9 +312,32 @@ pub struct LogArgs {
     /// First seq to list.
     #[arg(long, default_value_t = 0)]
     pub from: u64,
-    /// Most entries to list.
-    #[arg(long, default_value_t = 50)]
+    /// Most entries to list (0: all); a line says how many follow.
+    #[arg(long, default_value_t = lianlog_ledger::query::DEFAULT_LIMIT)]
     pub limit: u64,
+    /// Entries to skip after --from (the next page: --offset 50).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// List the last N entries instead (the newest, in seq order).
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "offset", "limit"], value_parser = clap::value_parser!(u64).range(1..))]
+    pub last: Option<u64>,
+}
+
+/// `--limit`/`--offset` of a listing: which page of a long answer to show.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Most items to show (0: all); a line (with --json, "more") says how many follow.
+    #[arg(long, default_value_t = lianlog_ledger::query::DEFAULT_LIMIT)]
+    pub limit: u64,
+    /// Items to skip first (the next page: --offset 50).
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+}
+
+impl From<&PageArgs> for lianlog_ledger::query::Page {
+    fn from(args: &PageArgs) -> Self {
+        lianlog_ledger::query::Page { offset: args.offset, limit: args.limit }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -488,6 +512,8 @@ pub enum CheckCommand {
 pub struct DossierArgs {
     /// The person's id, e.g. P-1001.
     pub person_id: String,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -511,9 +537,11 @@ pub struct QueryArgs {
     /// Only records whose date is on or before this day (YYYY-MM-DD).
     #[arg(long)]
     pub until: Option<String>,
-    /// Only records whose text contains every one of these words.
-    #[arg(long)]
-    pub text: Option<String>,
+    /// Only records whose text contains every one of these words (`--text 工程 招标`).
+    #[arg(long, num_args = 1.., value_name = "WORD")]
+    pub text: Vec<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -525,6 +553,8 @@ pub struct CasesArgs {
     /// Only cases still open (reports not concluded, appeals pending, rectifications open).
     #[arg(long)]
     pub open: bool,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -536,6 +566,8 @@ pub struct OverdueArgs {
     /// The day to check against (YYYY-MM-DD); today in China (UTC+8) by default.
     #[arg(long)]
     pub on: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -550,13 +582,26 @@ pub struct StatsArgs {
     /// Only this year.
     #[arg(long)]
     pub year: Option<i16>,
-    /// Print CSV (group,kind,kind_zh,count) for spreadsheets.
-    #[arg(long)]
+    /// Print CSV (group,kind,kind_zh,count) for spreadsheets: RFC 4180 (CRLF line ends, quoted
+    /// fields), UTF-8 with a byte order mark so that Excel shows the Chinese right.
+    #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// Leave the byte order mark out of the CSV (for tools that do not expect one).
+    #[arg(long, requires = "csv")]
+    pub no_bom: bool,
+    /// Language of the CSV's header line: en (group,kind,kind_zh,count) or zh (单位,类型代码,类型,数量).
+    #[arg(long, value_enum, default_value = "en", requires = "csv")]
+    pub lang: CsvLang,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
     pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CsvLang {
+    En,
+    Zh,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -587,8 +632,10 @@ pub struct BenchArgs {
     pub seed: u64,
 }
 
-pub fn parse() -> Cli {
-    Cli::parse()
+/// The arguments, or clap's error (a usage error, or `--help`/`--version`, which clap reports as
+/// errors too) for `io::usage_error` to print: as JSON when `--json` was given.
+pub fn try_parse() -> Result<Cli, clap::Error> {
+    Cli::try_parse()
 }
 
 #[cfg(test)]

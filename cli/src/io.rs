@@ -34,6 +34,47 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// The name of an error's kind for `--json` errors (`"BadInput"`, `"Verification"`, …): the
+/// `ErrorKind` variant, or `"BadInput"` for an error that carries none (exit code 2 as well).
+pub fn error_code_of(err: &anyhow::Error) -> String {
+    let kind = err.chain().find_map(|cause| cause.downcast_ref::<Error>()).map(Error::kind);
+    kind.map_or_else(|| "BadInput".to_string(), |kind| format!("{kind:?}"))
+}
+
+/// The `--json` form of an error, one object on standard error:
+/// `{"error":{"code":"<ErrorKind name>","exit":N,"message":"…"}}`.
+pub fn error_json(code: &str, exit: u8, message: &str) -> Value {
+    serde_json::json!({"error": {"code": code, "exit": exit, "message": message}})
+}
+
+/// Print a command's error, the one place errors are printed: as text, or with `--json` as
+/// `error_json` (the exit code is `exit_code_of` either way).
+pub fn print_error(err: &anyhow::Error, json_output: bool) {
+    if json_output {
+        let value = error_json(&error_code_of(err), exit_code_of(err), &format!("{err:#}"));
+        eprintln!("{}", render::json_safe(&value.to_string()));
+    } else {
+        eprintln!("lianlog: error: {err:#}");
+    }
+}
+
+/// Print clap's verdict on the arguments and give its exit code: help and version as clap prints
+/// them; a usage error (exit 2) as text, or as `error_json` when `--json` is among the arguments
+/// (they did not parse, so the flag is looked for among them).
+pub fn usage_error(err: &clap::Error) -> std::process::ExitCode {
+    let json_output =
+        err.use_stderr() && std::env::args_os().skip(1).take_while(|arg| arg != "--").any(|arg| arg == "--json");
+    if json_output {
+        let text = err.render().to_string();
+        let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+        let exit = u8::try_from(err.exit_code()).unwrap_or(2);
+        eprintln!("{}", render::json_safe(&error_json("BadInput", exit, message).to_string()));
+        return std::process::ExitCode::from(exit);
+    }
+    let _ = err.print();
+    std::process::ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
+}
+
 pub fn print_json(value: &Value) {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     println!("{}", render::json_safe(&text));

@@ -26,10 +26,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let code = match commands::run(args::parse()) {
+    let cli = match args::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return io::usage_error(&err),
+    };
+    let json_output = cli.json;
+    let code = match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("lianlog: error: {err:#}");
+            io::print_error(&err, json_output);
             ExitCode::from(io::exit_code_of(&err))
         }
     };

@@ -9,18 +9,19 @@
 //! (`\u202e`), through [`json_safe`]. `print!` is kept for machine text that must stay byte-exact
 //! (signed notes, proofs), and `show --raw` and `export` write bytes.
 //!
-//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`)
-//! and [`bench`] (the benchmark's figures).
+//! The longer reports of one family live in submodules: [`archive`] (`snapshot verify`, `restore`),
+//! [`bench`] (the benchmark's figures) and [`csv`] (`stats --csv`, RFC 4180 for spreadsheets).
 
 pub mod archive;
 pub mod bench;
+pub mod csv;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
 use lianlog_ledger::archive::Progress;
 use lianlog_ledger::note::Cosignature;
-use lianlog_ledger::query::{CaseView, RecordView};
+use lianlog_ledger::query::{CaseView, Paged, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
 use unicode_width::UnicodeWidthStr as _;
@@ -430,6 +431,24 @@ fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {
     ["subject", "reporter", "target"].iter().filter_map(|f| body.get(*f)).find(matches)
 }
 
+/// One page of a listing as JSON: `{"items": […], "total", "offset", "limit", "more"}`.
+pub fn paged_json<T>(paged: &Paged<T>, limit: u64, item: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": paged.items.iter().map(item).collect::<Vec<_>>(),
+        "total": paged.total,
+        "offset": paged.offset,
+        "limit": limit,
+        "more": paged.more,
+    })
+}
+
+/// The last line of a listing that does not show everything: how many follow, and how to see them.
+pub fn print_more(more: u64) {
+    if more > 0 {
+        println!("{more} more; use --limit/--offset (另有 {more} 条未显示)");
+    }
+}
+
 pub fn record_json(record: &RecordView) -> Value {
     json!({
         "seq": record.seq,
@@ -498,16 +517,6 @@ pub fn print_stats(
         .collect();
     print_table(&[group_header, "类型 kind", "数量 count"], &rows);
     println!("合计 total {}", stats.values().sum::<u64>());
-}
-
-pub fn print_stats_csv(stats: &std::collections::BTreeMap<(String, String), u64>) {
-    let field = |text: &str| {
-        if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
-    };
-    println!("group,kind,kind_zh,count");
-    for ((group, kind), count) in stats {
-        println!("{},{},{},{count}", field(group), field(kind), field(kinds::label_zh(kind)));
-    }
 }
 
 /// A progress bar on standard error, drawn only when standard error is a terminal (and the

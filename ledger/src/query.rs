@@ -9,6 +9,11 @@
 //! ([`LineSource`]): the ledger's store and log (the present), state replayed into memory up to a
 //! past seq (`--as-of`), or entries read from archives (`--archive`). The same code answers all
 //! three, so an answer "as of" a point is the answer a ledger cut at that point would give.
+//!
+//! Long answers come in pages ([`Page`], [`Paged`]): `dossier_page`, `query_page`, `cases_page`,
+//! `overdue_page`, and [`Page::seqs`] for a list of entries. A page says how many items follow it
+//! (`more`), so that no caller prints twenty thousand rows unasked, nor silently drops the rest;
+//! only the items of the page are read from the log where the count is known without them.
 
 use std::collections::BTreeMap;
 
@@ -253,10 +258,46 @@ impl<'a> Queries<'a> {
         seqs.into_iter().map(|seq| self.record_view(seq)).collect()
     }
 
+    /// One page of `dossier`: the index gives the count, and only the page's records are read.
+    pub fn dossier_page(&self, person_id: &str, page: Page) -> Result<Paged<RecordView>> {
+        let seqs = self.index_seqs(&keys::person_prefix(person_id))?;
+        let total = seqs.len() as u64;
+        let items = page.slice(&seqs).iter().map(|seq| self.record_view(*seq)).collect::<Result<Vec<_>>>()?;
+        Ok(page.paged(items, total))
+    }
+
     /// Records matching every given filter, in seq order. The most selective index available
     /// (person, then unit, then kind) chooses the candidates.
     pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
-        let candidates = if let Some(person) = &filter.person {
+        let mut out = Vec::new();
+        for seq in self.query_candidates(filter)? {
+            if let Some(view) = self.matching(filter, seq)? {
+                out.push(view);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of `query`: every candidate is checked (the filters need its body), but only the
+    /// records of the page are kept.
+    pub fn query_page(&self, filter: &QueryFilter, page: Page) -> Result<Paged<RecordView>> {
+        let mut items = Vec::new();
+        let mut total = 0u64;
+        let range = page.range(u64::MAX);
+        for seq in self.query_candidates(filter)? {
+            if let Some(view) = self.matching(filter, seq)? {
+                if range.contains(&total) {
+                    items.push(view);
+                }
+                total += 1;
+            }
+        }
+        Ok(page.paged(items, total))
+    }
+
+    /// The seqs `query` looks at: from the most selective index the filter allows.
+    fn query_candidates(&self, filter: &QueryFilter) -> Result<Vec<u64>> {
+        Ok(if let Some(person) = &filter.person {
             self.index_seqs(&keys::person_prefix(person))?
         } else if let Some(unit) = &filter.unit {
             self.index_seqs(&keys::unit_prefix(unit))?
@@ -271,38 +312,36 @@ impl<'a> Queries<'a> {
             all.sort_unstable();
             all.dedup();
             all
-        };
-        let mut out = Vec::new();
-        for seq in candidates {
-            let view = self.record_view(seq)?;
-            if filter.kind.as_ref().is_some_and(|k| *k != view.kind) {
-                continue;
-            }
-            let body = view.body.clone().unwrap_or(Value::Null);
-            if let Some(person) = &filter.person
-                && !crate::projection::person_ids(&view.kind, &body).iter().any(|id| id == person)
-            {
-                continue;
-            }
-            if let Some(unit) = &filter.unit
-                && !crate::projection::units(&body).iter().any(|u| u == unit)
-            {
-                continue;
-            }
-            if filter.since.is_some_and(|since| view.date < since)
-                || filter.until.is_some_and(|until| view.date > until)
-            {
-                continue;
-            }
-            if let Some(words) = &filter.text {
-                let text = collect_text(&body);
-                if !words.split_whitespace().all(|word| text.contains(word)) {
-                    continue;
-                }
-            }
-            out.push(view);
+        })
+    }
+
+    /// The record at `seq` if it matches every filter (every word of `text`, anywhere in the body).
+    fn matching(&self, filter: &QueryFilter, seq: u64) -> Result<Option<RecordView>> {
+        let view = self.record_view(seq)?;
+        if filter.kind.as_ref().is_some_and(|k| *k != view.kind) {
+            return Ok(None);
         }
-        Ok(out)
+        let body = view.body.clone().unwrap_or(Value::Null);
+        if let Some(person) = &filter.person
+            && !crate::projection::person_ids(&view.kind, &body).iter().any(|id| id == person)
+        {
+            return Ok(None);
+        }
+        if let Some(unit) = &filter.unit
+            && !crate::projection::units(&body).iter().any(|u| u == unit)
+        {
+            return Ok(None);
+        }
+        if filter.since.is_some_and(|since| view.date < since) || filter.until.is_some_and(|until| view.date > until) {
+            return Ok(None);
+        }
+        if let Some(words) = &filter.text {
+            let text = collect_text(&body);
+            if !words.split_whitespace().all(|word| text.contains(word)) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(view))
     }
 
     /// Case states: reports, decisions, appeals and rectifications, each with its status.
@@ -325,19 +364,43 @@ impl<'a> Queries<'a> {
         Ok(out)
     }
 
+    /// One page of `cases`.
+    pub fn cases_page(&self, open_only: bool, page: Page) -> Result<Paged<CaseView>> {
+        let cases = self.cases(open_only)?;
+        let total = cases.len() as u64;
+        Ok(page.paged(page.slice(&cases).to_vec(), total))
+    }
+
     /// Rectifications still open whose due date is before `on`.
     pub fn overdue(&self, on: Date) -> Result<Vec<(CaseView, RecordView)>> {
-        let mut out = Vec::new();
-        for case in self.cases(true)? {
-            if case.family != "rectification" {
-                continue;
-            }
-            let due = case.state["due_on"].as_str().and_then(Date::parse);
-            if due.is_some_and(|due| due < on) {
+        self.overdue_cases(on)?
+            .into_iter()
+            .map(|case| {
                 let record = self.record_view(case.seq)?;
-                out.push((case, record));
-            }
-        }
+                Ok((case, record))
+            })
+            .collect()
+    }
+
+    /// One page of `overdue`: only the page's records are read.
+    pub fn overdue_page(&self, on: Date, page: Page) -> Result<Paged<(CaseView, RecordView)>> {
+        let cases = self.overdue_cases(on)?;
+        let total = cases.len() as u64;
+        let items = page
+            .slice(&cases)
+            .iter()
+            .map(|case| Ok((case.clone(), self.record_view(case.seq)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(page.paged(items, total))
+    }
+
+    /// The open rectifications whose due date is before `on`, in seq order.
+    fn overdue_cases(&self, on: Date) -> Result<Vec<CaseView>> {
+        let mut out = self.cases(true)?;
+        out.retain(|case| {
+            case.family == "rectification"
+                && case.state["due_on"].as_str().and_then(Date::parse).is_some_and(|due| due < on)
+        });
         Ok(out)
     }
 
@@ -416,6 +479,70 @@ pub fn as_of_end(text: &str, size: u64, entries_until: impl Fn(Date) -> Result<u
     Ok(end)
 }
 
+/// How many items a listing shows when not asked (`--limit`): a screenful, not twenty thousand.
+pub const DEFAULT_LIMIT: u64 = 50;
+
+/// Which part of a long answer to show: at most `limit` items (0: all of them) after skipping the
+/// first `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Default for Page {
+    fn default() -> Page {
+        Page { offset: 0, limit: DEFAULT_LIMIT }
+    }
+}
+
+/// One page of an answer: its items, how many there are in all, and how many follow the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// Items in the whole answer.
+    pub total: u64,
+    /// Items before the page (the `offset`, or `total` if it is past the end).
+    pub offset: u64,
+    /// Items after the page: what `--offset` (or a larger `--limit`) would show next.
+    pub more: u64,
+}
+
+impl Page {
+    /// The last `count` of `total` items (`log --last N`).
+    pub fn last(count: u64, total: u64) -> Page {
+        Page { offset: total.saturating_sub(count), limit: count.min(total).max(1) }
+    }
+
+    /// The positions `[start, end)` of this page among `total` items.
+    pub fn range(&self, total: u64) -> std::ops::Range<u64> {
+        let start = self.offset.min(total);
+        let end = if self.limit == 0 { total } else { start.saturating_add(self.limit).min(total) };
+        start..end
+    }
+
+    /// This page of `items`.
+    pub fn slice<'s, T>(&self, items: &'s [T]) -> &'s [T] {
+        let range = self.range(items.len() as u64);
+        // Positions are within `items.len()`, so they fit in usize.
+        &items[range.start as usize..range.end as usize]
+    }
+
+    /// The page holding `items` (already cut to this page) of `total` items in all.
+    pub fn paged<T>(&self, items: Vec<T>, total: u64) -> Paged<T> {
+        let range = self.range(total);
+        Paged { items, total, offset: range.start, more: total - range.end }
+    }
+
+    /// The seqs a list of entries from `from` shows out of a ledger of `size` entries, as one page
+    /// (`offset` counted from `from`), and how many entries follow them.
+    pub fn seqs(&self, from: u64, size: u64) -> (std::ops::Range<u64>, u64) {
+        let first = from.min(size);
+        let range = self.range(size - first);
+        (first + range.start..first + range.end, size - first - range.end)
+    }
+}
+
 /// How `stats` groups its counts (always per kind within the group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsGrouping {
@@ -457,6 +584,27 @@ fn collect_text(value: &Value) -> String {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn a_page_says_how_many_follow_it() {
+        let items: Vec<u64> = (0..120).collect();
+        let page = Page::default();
+        assert_eq!(page.slice(&items), &items[..50]);
+        assert_eq!(page.paged(page.slice(&items).to_vec(), 120).more, 70);
+        let page = Page { offset: 100, limit: 50 };
+        assert_eq!(page.slice(&items), &items[100..]);
+        assert_eq!(page.paged(Vec::<u64>::new(), 120), Paged { items: vec![], total: 120, offset: 100, more: 0 });
+        // Past the end: nothing, nothing more; limit 0: everything after the offset.
+        assert_eq!(Page { offset: 500, limit: 10 }.range(120), 120..120);
+        assert_eq!(Page { offset: 20, limit: 0 }.range(120), 20..120);
+        assert_eq!(Page { offset: 0, limit: u64::MAX }.range(u64::MAX), 0..u64::MAX);
+        // The last ten, and a log page from seq 100 of a 120-entry ledger.
+        assert_eq!(Page::last(10, 120).range(120), 110..120);
+        assert_eq!(Page::last(10, 3).range(3), 0..3);
+        assert_eq!(Page::last(10, 0).range(0), 0..0);
+        assert_eq!(Page { offset: 5, limit: 10 }.seqs(100, 120), (105..115, 5));
+        assert_eq!(Page::default().seqs(200, 120), (120..120, 0));
+    }
 
     #[test]
     fn as_of_takes_a_seq_or_a_day_and_refuses_what_is_not_there() {

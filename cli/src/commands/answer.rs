@@ -9,15 +9,16 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use lianlog_ledger::archive::{ArchiveOptions, Loaded};
 use lianlog_ledger::ledger::PastState;
-use lianlog_ledger::query::Queries;
+use lianlog_ledger::query::{Page, Paged, Queries};
 use lianlog_ledger::{Error, Ledger};
 use serde_json::{Value, json};
 
-use crate::args::{CasesArgs, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
+use crate::args::{CasesArgs, CsvLang, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
 use crate::io::{open_reader, print_json};
 use crate::render;
 
 pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+    refuse_with_json("--raw", args.raw, json_output)?;
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let line = source.queries().line(args.seq)?;
     if args.raw {
@@ -34,26 +35,35 @@ pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool)
 
 pub fn log(args: LogArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
     let ledger = open_reader(dir)?;
+    let (page, from) = match args.last {
+        Some(count) => (Page::last(count, ledger.size()), 0),
+        None => (Page { offset: args.offset, limit: args.limit }, args.from),
+    };
+    let (seqs, more) = page.seqs(from, ledger.size());
     let mut lines = Vec::new();
-    for line in ledger.lines_from(args.from)?.take(args.limit as usize) {
+    for line in ledger.lines_from(seqs.start)?.take((seqs.end - seqs.start) as usize) {
         lines.push(line?);
     }
     if json_output {
-        print_json(&Value::Array(lines.iter().map(render::line_json).collect()));
+        let paged = Paged { items: lines, total: ledger.size(), offset: seqs.start, more };
+        print_json(&render::paged_json(&paged, page.limit, render::line_json));
     } else {
         render::print_log(&lines, ledger.registry(), &ledger.queries().redaction_notes(&lines)?);
         println!("{} of {} entries shown; head {}", lines.len(), ledger.size(), ledger.head());
+        render::print_more(more);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn dossier(args: DossierArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let records = source.queries().dossier(&args.person_id)?;
+    let page = Page::from(&args.page);
+    let records = source.queries().dossier_page(&args.person_id, page)?;
     if json_output {
-        print_json(&Value::Array(records.iter().map(render::record_json).collect()));
+        print_json(&render::paged_json(&records, page.limit, render::record_json));
     } else {
-        render::print_dossier(&args.person_id, &records, source.registry());
+        render::print_dossier(&args.person_id, &records.items, source.registry());
+        render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -65,26 +75,35 @@ pub fn query(args: QueryArgs, dir: &Path, archives: &[PathBuf], json_output: boo
         unit: args.unit,
         since: args.since.as_deref().map(|d| parse_date(d, "--since")).transpose()?,
         until: args.until.as_deref().map(|d| parse_date(d, "--until")).transpose()?,
-        text: args.text,
+        // Every word must match (the library splits the text at white space).
+        text: (!args.text.is_empty()).then(|| args.text.join(" ")),
     };
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let records = source.queries().query(&filter)?;
+    let page = Page::from(&args.page);
+    let records = source.queries().query_page(&filter, page)?;
     if json_output {
-        print_json(&Value::Array(records.iter().map(render::record_json).collect()));
+        print_json(&render::paged_json(&records, page.limit, render::record_json));
     } else {
-        render::print_records(&records, source.registry());
-        println!("{} records", records.len());
+        render::print_records(&records.items, source.registry());
+        println!("{} records", records.total);
+        render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn cases(args: CasesArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let cases = source.queries().cases(args.open)?;
+    let page = Page::from(&args.page);
+    let cases = source.queries().cases_page(args.open, page)?;
     if json_output {
-        print_json(&Value::Array(cases.iter().map(|c| json!({"type": c.family, "id": c.id, "status": c.status, "open": c.open, "seq": c.seq, "state": c.state})).collect()));
+        print_json(&render::paged_json(
+            &cases,
+            page.limit,
+            |c| json!({"type": c.family, "id": c.id, "status": c.status, "open": c.open, "seq": c.seq, "state": c.state}),
+        ));
     } else {
-        render::print_cases(&cases);
+        render::print_cases(&cases.items);
+        render::print_more(cases.more);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -96,16 +115,23 @@ pub fn overdue(args: OverdueArgs, dir: &Path, archives: &[PathBuf], json_output:
         None => lianlog_ledger::Timestamp::now().date_in_china(),
     };
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let overdue = source.queries().overdue(on)?;
+    let page = Page::from(&args.page);
+    let overdue = source.queries().overdue_page(on, page)?;
     if json_output {
-        print_json(&Value::Array(overdue.iter().map(|(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)})).collect()));
+        print_json(&render::paged_json(
+            &overdue,
+            page.limit,
+            |(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)}),
+        ));
     } else {
-        render::print_overdue(&overdue, on);
+        render::print_overdue(&overdue.items, on);
+        render::print_more(overdue.more);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+    refuse_with_json("--csv", args.csv, json_output)?;
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
         StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
@@ -114,7 +140,11 @@ pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: boo
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let stats = source.queries().stats(by, args.year)?;
     if args.csv {
-        render::print_stats_csv(&stats);
+        let headers = match args.lang {
+            CsvLang::En => render::csv::Headers::English,
+            CsvLang::Zh => render::csv::Headers::Chinese,
+        };
+        render::csv::write_stdout(&render::csv::stats_csv(&stats, by, headers, !args.no_bom))?;
     } else if json_output {
         print_json(&Value::Array(
             stats.iter().map(|((group, kind), count)| json!({"group": group, "kind": kind, "count": count})).collect(),
@@ -123,6 +153,18 @@ pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: boo
         render::print_stats(&stats, by);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An output flag that `--json` conflicts with. Clap refuses the pair when `--json` follows the
+/// subcommand; `--json` given before it (it is global) is refused here, with the same exit code 2.
+fn refuse_with_json(flag: &str, given: bool, json_output: bool) -> Result<()> {
+    if given && json_output {
+        return Err(Error::bad_input(format!(
+            "the argument '{flag}' cannot be used with '--json': they choose different outputs; give one"
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 fn parse_date(text: &str, flag: &str) -> Result<lianlog_ledger::Date> {

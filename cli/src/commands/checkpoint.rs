@@ -49,8 +49,12 @@ pub fn run(args: CheckpointArgs, dir: &Path, json_output: bool) -> Result<ExitCo
             let cosigned = witness
                 .cosign_offline(&note, &log_key, &proof, std::slice::from_ref(&cosigner), now)
                 .map_err(|err| err.at(args.file.display()))?;
-            eprintln!("cosigned as {}", cosigner.public().vkey());
-            print!("{cosigned}");
+            if json_output {
+                print_json(&json!({"cosigner": cosigner.public().vkey(), "time": now, "note": cosigned}));
+            } else {
+                eprintln!("cosigned as {}", cosigner.public().vkey());
+                print!("{cosigned}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,13 +7,14 @@ use anyhow::{Context as _, Result};
 use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
 use lianlog_workload::{Author, demo_story};
 
+use crate::io::print_json;
 use crate::render;
 
 /// Marks a directory as made by `lianlog demo`, so that a later demo may replace it.
 const MARKER: &str = ".lianlog-demo";
 const ORIGIN: &str = "demo.jw.example.gov.cn/accountability";
 
-pub fn run(dir: &Path) -> Result<ExitCode> {
+pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     prepare(dir)?;
     let keys_dir = dir.join("keys");
     std::fs::create_dir_all(&keys_dir).map_err(|err| Error::io("create directory", &keys_dir, err))?;
@@ -55,6 +56,9 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
         };
         ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
     }
+    if json_output {
+        return print_summary_json(&ledger, &ledger_dir, &keys_dir);
+    }
 
     println!("演示台账 demo ledger: {}  (keys in {})", ledger_dir.display(), keys_dir.display());
     println!();
@@ -91,6 +95,22 @@ pub fn run(dir: &Path) -> Result<ExitCode> {
     println!("  cargo run --release -- --ledger {ledger_arg} key list");
     println!("  cargo run --release -- --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  cargo run --release -- verify --file audit.jsonl");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `demo --json`: the story is not told; what was built, verified, as one JSON document.
+fn print_summary_json(ledger: &Ledger, ledger_dir: &Path, keys_dir: &Path) -> Result<ExitCode> {
+    let report =
+        ledger.verify(VerifyOptions::default())?.map_err(|failure| Error::verification(failure.to_string()))?;
+    print_json(&serde_json::json!({
+        "ledger": ledger_dir,
+        "keys": keys_dir,
+        "origin": ledger.origin(),
+        "entries": report.entries,
+        "head": report.head.to_hex(),
+        "root": lianlog_ledger::encoding::hex(&report.root),
+        "verified": true,
+    }));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -157,7 +157,14 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     }
 }
 
-pub fn export(args: ExportArgs, dir: &Path) -> Result<ExitCode> {
+pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+    if json_output && args.out.is_none() {
+        return Err(Error::bad_input(
+            "export --json: the export itself is JSON Lines on standard output, not one JSON document; \
+             give --out FILE to write it there and print a JSON summary",
+        )
+        .into());
+    }
     let exported = match &args.out {
         // Whole or not at all: a partial export would look like a shorter ledger.
         Some(path) => write_output(path, args.force, |file| {
@@ -168,7 +175,12 @@ pub fn export(args: ExportArgs, dir: &Path) -> Result<ExitCode> {
         })?,
         None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
     };
-    if let Some(path) = &args.out {
+    if json_output {
+        print_json(&json!({
+            "file": args.out, "entries": exported.entries, "without_bodies": args.without_bodies,
+            "withheld": exported.withheld, "replacements_kept": exported.replacements_kept,
+        }));
+    } else if let Some(path) = &args.out {
         let withheld =
             if args.without_bodies { format!(" ({} bodies withheld)", exported.withheld) } else { String::new() };
         eprintln!("exported {} entries to {}{withheld}", exported.entries, path.display());

@@ -26,7 +26,14 @@ pub fn run(command: WitnessCommand, json_output: bool) -> Result<ExitCode> {
             for vkey in vkeys {
                 eprintln!("witness key {vkey}");
             }
-            lianlog_server::serve_witness(&listen, service, |address| println!("listening on {address}"))?;
+            // A server runs until stopped: with --json its one document is the address it listens on.
+            lianlog_server::serve_witness(&listen, service, |address| {
+                if json_output {
+                    print_json(&json!({"listening": address.to_string()}));
+                } else {
+                    println!("listening on {address}");
+                }
+            })?;
         }
         WitnessCommand::AddLog { origin, vkey, state } => {
             let vkey = PublicKey::parse_vkey(&vkey)?;
@@ -78,7 +85,11 @@ pub fn run(command: WitnessCommand, json_output: bool) -> Result<ExitCode> {
         }
         WitnessCommand::Remove { origin, state } => {
             Witness::open(&state)?.remove_log(&origin)?;
-            println!("no longer witnessing {origin} (what was cosigned is kept)");
+            if json_output {
+                print_json(&json!({"origin": origin, "removed": true}));
+            } else {
+                println!("no longer witnessing {origin} (what was cosigned is kept)");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

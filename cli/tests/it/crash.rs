@@ -420,7 +420,7 @@ impl Harness {
         // 5. `log` reads through the derived positions and agrees with the export.
         let from = self.rng.below(entries);
         let (listed, _) = self.run_json(&["--json", "log", "--from", &from.to_string(), "--limit", "8"]);
-        for item in listed.as_array().unwrap_or_else(|| self.fail("log --json printed no list")) {
+        for item in listed["items"].as_array().unwrap_or_else(|| self.fail("log --json printed no list")) {
             let seq = item["seq"].as_u64().unwrap_or(u64::MAX) as usize;
             if hashes.get(seq).map(String::as_str) != item["entry_hash"].as_str() {
                 self.fail(format!("`lianlog log` disagrees with the export at seq {seq}"));

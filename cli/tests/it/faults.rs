@@ -129,7 +129,9 @@ fn a_full_disk_fails_clearly_and_loses_nothing_acknowledged() {
     }
     let (code, stderr) = failure.expect("the disk fills up");
     assert_eq!(code, Some(7), "a full disk is an I/O error (exit 7): {stderr}");
-    assert!(stderr.starts_with("lianlog: error: ") || stderr.contains("\nlianlog: error: "), "{stderr}");
+    // With --json the error is the last line of stderr, as JSON (notes may come before it).
+    let error: Value = serde_json::from_str(stderr.lines().last().unwrap_or_default()).expect("a JSON error");
+    assert_eq!((error["error"]["code"].as_str(), error["error"]["exit"].as_i64()), (Some("Io"), Some(7)), "{stderr}");
     assert!(stderr.contains("No space left on device"), "names the cause: {stderr}");
     assert!(stderr.contains("the disk is full: free space and retry"), "says what to do: {stderr}");
     assert!(acknowledged.len() > 10, "some appends fitted: {}", acknowledged.len());
@@ -486,7 +488,11 @@ fn read_only_commands_change_nothing_whatever_was_left_in_the_directory() {
         }
         let (_, stdout, _) = run(copy.cmd().args(["--json", "log"]));
         let shown: Value = serde_json::from_str(&stdout).unwrap();
-        assert_eq!(shown.as_array().unwrap().len(), common::ENTRIES, "{what}: every acknowledged entry is shown");
+        assert_eq!(
+            shown["items"].as_array().unwrap().len(),
+            common::ENTRIES,
+            "{what}: every acknowledged entry is shown"
+        );
         if planted_intent {
             // A writer refuses it, naming the file, and changes nothing either.
             let (code, _, stderr) = append_json(&copy.ledger, &copy.qian, "张三");

@@ -117,7 +117,7 @@ fn a_replacement_is_withheld_from_a_body_less_export() {
     );
     let dossier = fixture.cmd().args(["--json", "dossier", "P-1001"]).output().unwrap();
     let dossier: serde_json::Value = serde_json::from_slice(&dossier.stdout).unwrap();
-    let record = dossier.as_array().unwrap().iter().find(|r| r["seq"] == 5).unwrap();
+    let record = dossier["items"].as_array().unwrap().iter().find(|r| r["seq"] == 5).unwrap();
     assert_eq!(record["body"]["reason"], "替代内容：约谈提醒", "{record}");
     let audit = fixture.root.join("audit.jsonl");
     let output = fixture.cmd().args(["export", "--without-bodies", "--out"]).arg(&audit).output().unwrap();

@@ -243,7 +243,7 @@ fn a_removed_derived_store_is_rebuilt_with_the_same_head() {
     let output = fixture.cmd().args(["--json", "log"]).output().unwrap();
     assert!(output.status.success(), "{:?}", common::output_text(&output));
     let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let listed = listed.as_array().expect("a JSON array of entries");
+    let listed = listed["items"].as_array().expect("a JSON array of entries under `items`");
     assert_eq!(listed.len(), ENTRIES);
     assert_eq!(listed[5]["body"]["subjects"][0]["name"], "张三");
     assert_eq!(listed[ENTRIES - 1]["entry_hash"], before["head"]);
