@@ -486,7 +486,9 @@ pub const DEFAULT_LIMIT: u64 = 50;
 /// first `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
+    /// Items skipped before the page.
     pub offset: u64,
+    /// Most items on the page; 0 means all that follow `offset`.
     pub limit: u64,
 }
 
@@ -499,6 +501,7 @@ impl Default for Page {
 /// One page of an answer: its items, how many there are in all, and how many follow the page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paged<T> {
+    /// The items on the page, in the answer's order.
     pub items: Vec<T>,
     /// Items in the whole answer.
     pub total: u64,
