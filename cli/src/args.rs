@@ -50,6 +50,7 @@ pub enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Append one record, signed by your key (追加记录). Prints its seq and entry hash.
+    #[command(after_help = kinds_help())]
     Append(AppendArgs),
     /// Append many records from JSON Lines `{"kind":…,"body":…}`, all or nothing (批量导入).
     Import(ImportArgs),
@@ -268,9 +269,23 @@ pub enum KeyCommand {
     List,
 }
 
+/// The record kinds with their Chinese labels, for `append --help`: generated from the one kind
+/// registry (`schema::KINDS`), so the help never lists a kind the ledger does not know.
+fn kinds_help() -> String {
+    let mut text = String::from(
+        "Record kinds (give the kind or its Chinese label, e.g. `lianlog append 约谈`; the fields of \
+         each are in docs/RECORDS.md):\n",
+    );
+    for spec in lianlog_ledger::schema::record_kinds() {
+        text.push_str(&format!("  {:<26}{}  {}\n", spec.name, spec.label_zh, spec.label_en));
+    }
+    text
+}
+
 #[derive(Debug, Args)]
 pub struct AppendArgs {
-    /// The record kind, e.g. interview, report.received.
+    /// The record kind, e.g. interview, report.received, or its Chinese label (约谈): see the
+    /// list below.
     pub kind: String,
     /// The author's private key file.
     #[arg(long)]

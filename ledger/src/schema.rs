@@ -427,6 +427,65 @@ pub fn label_zh(name: &str) -> &str {
     lookup(name).map(|k| k.label_zh).unwrap_or(name)
 }
 
+/// The kinds an author appends (those with a schema), in registry order: the list `lianlog append
+/// --help` shows and error messages name.
+pub fn record_kinds() -> impl Iterator<Item = &'static KindSpec> {
+    KINDS.iter().filter(|k| !k.versions.is_empty())
+}
+
+/// The canonical kind name for what a user typed: the kind itself, or its Chinese label as an
+/// alias (别名) — the whole label (`约谈/谈话`) or one of its `/`-separated parts (`约谈`). The one
+/// place an alias is resolved ([`crate::Draft::new`] calls it), so a record always stores the
+/// canonical name. `None` when `name` is neither.
+pub fn resolve_kind(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    KINDS
+        .iter()
+        .find(|k| k.name == name)
+        .or_else(|| KINDS.iter().find(|k| k.label_zh == name || k.label_zh.split('/').any(|part| part == name)))
+        .map(|k| k.name)
+}
+
+/// The record kind nearest to a mistyped `name` (`intervew` → `interview`, `问责决` → `accountability.decision`),
+/// by edit distance to each kind's name and Chinese label: `None` when nothing is close (more
+/// than a third of the longer text would have to change).
+pub fn nearest_kind(name: &str) -> Option<&'static KindSpec> {
+    let name = name.trim();
+    let mut best: Option<(usize, &'static KindSpec)> = None;
+    for spec in record_kinds() {
+        let candidates = std::iter::once(spec.name).chain(spec.label_zh.split('/')).chain([spec.label_zh]);
+        for candidate in candidates {
+            let distance = edit_distance(name, candidate);
+            let longer = name.chars().count().max(candidate.chars().count());
+            if distance * 3 <= longer && best.is_none_or(|(d, _)| distance < d) {
+                best = Some((distance, spec));
+            }
+        }
+    }
+    best.map(|(_, spec)| spec)
+}
+
+/// " Did you mean `interview` (约谈/谈话)?" for a mistyped kind, or nothing.
+pub fn did_you_mean_kind(name: &str) -> String {
+    nearest_kind(name).map(|k| format!(" Did you mean `{}` ({})?", k.name, k.label_zh)).unwrap_or_default()
+}
+
+/// Levenshtein distance in characters (bounded inputs: a kind name, a user's argument).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(256).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(256).enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The Chinese label of the value of an enumerated field of a kind (`measure` `admonition` →
 /// 诫勉), if the field is enumerated.
 pub fn value_label_zh(kind: &str, field: &str, value: &str) -> Option<&'static str> {
@@ -839,6 +898,22 @@ mod tests {
         let mut body = base.clone();
         body["summary"] = json!("反映\u{202E}问题");
         validate("report.received", 1, &body, at()).unwrap();
+    }
+
+    #[test]
+    fn kinds_resolve_by_name_or_chinese_label_and_typos_find_the_nearest() {
+        assert_eq!(resolve_kind("interview"), Some("interview"));
+        assert_eq!(resolve_kind("约谈"), Some("interview"));
+        assert_eq!(resolve_kind("谈话"), Some("interview"));
+        assert_eq!(resolve_kind("约谈/谈话"), Some("interview"));
+        assert_eq!(resolve_kind("问责决定"), Some("accountability.decision"));
+        assert_eq!(resolve_kind("intervew"), None);
+        assert_eq!(nearest_kind("intervew").map(|k| k.name), Some("interview"));
+        assert_eq!(nearest_kind("report.recieved").map(|k| k.name), Some("report.received"));
+        assert_eq!(nearest_kind("问责决").map(|k| k.name), Some("accountability.decision"));
+        assert!(nearest_kind("x").is_none() && nearest_kind("").is_none());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

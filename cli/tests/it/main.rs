@@ -8,6 +8,7 @@ mod crash;
 mod faults;
 mod independent;
 mod keys;
+mod messages;
 mod openssl_keys;
 mod proofs;
 mod snapshot;

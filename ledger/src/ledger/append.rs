@@ -329,8 +329,10 @@ impl Ledger {
 fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
     if !crate::record::is_valid_kind(&draft.kind) {
         return Err(Error::bad_input(format!(
-            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
-            draft.kind
+            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`, nor the \
+             Chinese label of one (`lianlog append --help` lists them).{}",
+            draft.kind,
+            crate::schema::did_you_mean_kind(&draft.kind)
         )));
     }
     if draft.v == 0 {
@@ -345,14 +347,11 @@ fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
             return Err(Error::bad_input(format!("kind {kind} is reserved for the ledger and cannot be appended")));
         }
         kind if crate::schema::lookup(kind).is_none() => {
-            let known = crate::schema::KINDS
-                .iter()
-                .filter(|k| !k.versions.is_empty())
-                .map(|k| k.name)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let known = crate::schema::record_kinds().map(|k| k.name).collect::<Vec<_>>().join(", ");
             return Err(Error::bad_input(format!(
-                "unknown kind {kind:?}; the record kinds are: {known} (see docs/RECORDS.md)"
+                "unknown kind {kind:?}.{} The record kinds are: {known}; each may also be given by its \
+                 Chinese label (`lianlog append --help`, docs/RECORDS.md)",
+                crate::schema::did_you_mean_kind(kind)
             )));
         }
         _ => {}
