@@ -66,6 +66,16 @@ pub fn json_safe(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `1 record`, `5 records`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// `seq 11` or `seq 11–15`: the seqs of a batch that was written whole.
+pub fn seq_range(first: u64, last: u64) -> String {
+    if first == last { format!("seq {first}") } else { format!("seq {first}–{last}") }
+}
+
 /// A timestamp in the local time zone, `YYYY-MM-DD HH:MM:SS`.
 pub fn local_time(time: Timestamp) -> String {
     let zone = jiff::tz::TimeZone::system();
@@ -417,7 +427,7 @@ pub fn print_dossier(person_id: &str, records: &[RecordView], registry: &KeyRegi
         return;
     }
     print_records(records, registry);
-    println!("{} records", records.len());
+    println!("{}", count(records.len(), "record", "records"));
 }
 
 fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {

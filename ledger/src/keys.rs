@@ -42,9 +42,16 @@ impl KeyName {
         if ok {
             Ok(KeyName(text.to_string()))
         } else {
+            let hint = if text.is_ascii() {
+                ""
+            } else {
+                " (ASCII only: a key name is a pinyin or role name such as officer.zhang; the holder's Chinese \
+                 name, unit and title are given when the key is granted, with --holder-name, --holder-unit and \
+                 --holder-title)"
+            };
             Err(Error::bad_input(format!(
                 "{text:?} is not a valid key name or origin: use 1 to 128 printable ASCII characters \
-                 without spaces or '+', e.g. jw.example.gov.cn/accountability"
+                 without spaces or '+', e.g. officer.zhang or jw.example.gov.cn/accountability{hint}"
             )))
         }
     }
@@ -307,6 +314,9 @@ impl SecretKey {
         name: Option<&KeyName>,
         passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>,
     ) -> Result<SecretKey> {
+        if !text.contains("-----BEGIN") {
+            return Err(Error::key(not_a_key_file(text)));
+        }
         let name = match name {
             Some(name) => name.clone(),
             None => {
@@ -343,7 +353,6 @@ impl SecretKey {
         use std::io::Read as _;
         let file = crate::fsio::open_read(path, crate::fsio::Links::Follow).map_err(|err| key_file_error(path, err))?;
         let metadata = file.metadata().map_err(|err| key_file_error(path, err))?;
-        check_mode(path, &metadata)?;
         let mut text = Zeroizing::new(String::new());
         file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(|err| key_file_error(path, err))?;
         if text.len() as u64 > MAX_KEY_FILE_BYTES {
@@ -352,6 +361,11 @@ impl SecretKey {
                 path.display()
             )));
         }
+        // What is not a key file at all is named as such, not sent to `chmod 600` first.
+        if !text.contains("-----BEGIN") {
+            return Err(Error::key(not_a_key_file(&text)).at(path.display()));
+        }
+        check_mode(path, &metadata)?;
         SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
     }
 
@@ -400,6 +414,23 @@ fn check_encryption_cost(pem: &str) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// Why a text without a `-----BEGIN` line is not a private key file, with what the user most
+/// likely gave instead (a verifier key, a JSON file) and what to give.
+fn not_a_key_file(text: &str) -> String {
+    let first = text.trim_start_matches('\u{feff}').trim_start();
+    let what = if first.starts_with('{') || first.starts_with('[') {
+        "it is a JSON file (a record body or a ledger file?), "
+    } else if first.lines().next().is_some_and(|line| PublicKey::parse_vkey(line.trim()).is_ok()) {
+        "it is a verifier key (vkey), the public half of a key, "
+    } else {
+        ""
+    };
+    format!(
+        "not a PEM private key file: {what}there is no `-----BEGIN` line. --key takes the private key file \
+         that `lianlog key new NAME --out FILE` wrote (`lianlog key show FILE` prints its vkey)"
+    )
 }
 
 /// A key file that cannot be read is a key problem (exit code 4), whatever the OS said.

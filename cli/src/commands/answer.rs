@@ -73,7 +73,7 @@ pub fn query(args: QueryArgs, dir: &Path, archives: &[PathBuf], json_output: boo
         print_json(&Value::Array(records.iter().map(render::record_json).collect()));
     } else {
         render::print_records(&records, source.registry());
-        println!("{} records", records.len());
+        println!("{}", render::count(records.len(), "record", "records"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -62,7 +62,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                             Ok(report) => Err(lianlog_ledger::VerifyFailure {
                                 line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
                                 seq: err.seq(),
-                                reason: err.message().to_string(),
+                                reason: err.message().replace(lianlog_ledger::ledger::RUN_VERIFY_HINT, ""),
                             }),
                         }
                     }

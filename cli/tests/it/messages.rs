@@ -63,3 +63,225 @@ fn a_chinese_label_is_an_alias_and_a_typo_gets_the_nearest_kind() {
         &["Did you mean `accountability.decision` (问责决定)?", "lianlog append --help"],
     );
 }
+
+// Item 7: messages that point the right way.
+
+/// One refused command of the table: its arguments after `lianlog --ledger LEDGER` (`{root}`
+/// is the fixture's directory, `{qian}` the officer's key file), the exit code, the fragments its
+/// message must hold, and one it must not.
+struct Refused {
+    args: &'static [&'static str],
+    stdin: &'static str,
+    code: i32,
+    says: &'static [&'static str],
+    not: &'static str,
+}
+
+#[test]
+fn refused_commands_say_what_is_wrong_and_what_to_do() {
+    let fixture = Fixture::build();
+    let root = fixture.root.display().to_string();
+    let qian = fixture.qian.display().to_string();
+    std::fs::write(fixture.root.join("body.json"), interview_body("张三", "约谈提醒").to_string()).expect("write");
+    std::fs::write(fixture.root.join("vkey.txt"), format!("{}\n", fixture.vkey(&fixture.qian))).expect("write");
+    std::fs::write(fixture.root.join("bare.jsonl"), format!("{}\n", interview_body("张三", "约谈提醒")))
+        .expect("write");
+    let table = [
+        Refused {
+            args: &["append", "interview", "--key", "{root}", "--body", "{root}/body.json"],
+            stdin: "",
+            code: 4,
+            says: &["it is a directory", "a key file must be a regular file"],
+            not: "chmod",
+        },
+        Refused {
+            args: &["append", "interview", "--key", "{root}/body.json", "--body", "{root}/body.json"],
+            stdin: "",
+            code: 4,
+            says: &["not a PEM private key file: it is a JSON file", "lianlog key new NAME --out FILE"],
+            not: "lianlog key name: NAME",
+        },
+        Refused {
+            args: &["append", "interview", "--key", "{root}/vkey.txt", "--body", "{root}/body.json"],
+            stdin: "",
+            code: 4,
+            says: &["it is a verifier key (vkey), the public half", "--key takes the private key file"],
+            not: "lianlog key name: NAME",
+        },
+        Refused {
+            args: &["key", "new", "张三", "--out", "{root}/zhang.pem"],
+            stdin: "",
+            code: 2,
+            says: &["ASCII only", "officer.zhang", "--holder-name"],
+            not: "\u{0}",
+        },
+        Refused {
+            args: &["append", "interview", "--key", "{qian}", "--body", "{root}/missing.json"],
+            stdin: "",
+            code: 2,
+            says: &["missing.json: No such file or directory (os error 2); check the path"],
+            not: "make a key",
+        },
+        Refused {
+            args: &["import", "{root}/missing.jsonl", "--key", "{qian}"],
+            stdin: "",
+            code: 2,
+            says: &["missing.jsonl: No such file or directory (os error 2); check the path"],
+            not: "make a key",
+        },
+        Refused {
+            args: &["import", "{root}/bare.jsonl", "--key", "{qian}"],
+            stdin: "",
+            code: 2,
+            says: &[
+                "line 1: this looks like a bare record body",
+                r#"{"kind":"interview","body":{…}}"#,
+                "lianlog append KIND",
+            ],
+            not: "kind: missing",
+        },
+        Refused {
+            args: &["show", "99"],
+            stdin: "",
+            code: 2,
+            says: &["there is no entry 99: the ledger has 10 entries (seq 0 to 9)"],
+            not: "state asked about",
+        },
+        Refused {
+            args: &["disclose", "P-9999", "--key", "{qian}", "--out", "{root}/package.json"],
+            stdin: "",
+            code: 2,
+            says: &["no record names person P-9999", "nothing was written"],
+            not: "\u{0}",
+        },
+        Refused {
+            args: &[
+                "snapshot",
+                "restore",
+                "{root}/none.tar.zst",
+                "--into",
+                "{root}/restored",
+                "--log-key",
+                "{root}/log-key.pem",
+            ],
+            stdin: "",
+            code: 4,
+            says: &["cannot read the log key", "lianlog key export-log-key", "can never be it"],
+            not: "make a key with",
+        },
+        Refused {
+            // Every field with a problem, each with its Chinese label, in one round.
+            args: &["append", "interview", "--key", "{qian}"],
+            stdin: r#"{"interview_type":"reminder","subjects":[{"id":"P-1","name":"张三","unit":""}],"held_on":"2025-13-01"}"#,
+            code: 2,
+            says: &[
+                "problems in the body:",
+                "body.subjects[0].unit: must not be empty (谈话对象第1项·所在单位)",
+                "body.held_on: \"2025-13-01\" is not a real date YYYY-MM-DD (",
+                "body.interviewers: missing (",
+                "body.reason: missing (",
+            ],
+            not: "\u{0}",
+        },
+    ];
+    let before = fixture.state();
+    for refused in &table {
+        let args: Vec<String> =
+            refused.args.iter().map(|arg| arg.replace("{root}", &root).replace("{qian}", &qian)).collect();
+        let mut command = fixture.cmd();
+        command.args(&args).write_stdin(refused.stdin);
+        let (_, stderr) = expect(&mut command, refused.code, refused.says);
+        assert!(!stderr.contains(refused.not), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("lianlog: error: "), "{args:?}: {stderr}");
+    }
+    assert_eq!(fixture.state(), before, "refused commands change nothing");
+}
+
+#[test]
+fn more_than_twenty_problems_are_reported_twenty_at_a_time() {
+    let fixture = Fixture::build();
+    let mut body = serde_json::Map::new();
+    for n in 0..30 {
+        body.insert(format!("extra_{n:02}"), json!(1));
+    }
+    let body = serde_json::Value::Object(body).to_string();
+    let (_, stderr) = expect(
+        &mut append_file(&fixture, "interview", body.as_bytes(), &fixture.qian),
+        2,
+        &["more than 20 problems in the body:", "body.extra_00: unknown field", "the first 20 are shown"],
+    );
+    assert_eq!(stderr.matches("\n  - ").count(), 20, "{stderr}");
+}
+
+#[test]
+fn a_leading_byte_order_mark_is_accepted_in_a_body_and_an_import() {
+    let fixture = Fixture::build();
+    let body = format!("\u{feff}{}", interview_body("张三", "约谈提醒"));
+    expect(&mut append_file(&fixture, "interview", body.as_bytes(), &fixture.qian), 0, &["appended seq 10"]);
+    let line = json!({"kind": "interview", "body": interview_body("王五", "约谈提醒")});
+    std::fs::write(fixture.root.join("one.jsonl"), format!("\u{feff}{line}\r\n")).expect("write");
+    let mut command = fixture.cmd();
+    command.args(["import"]).arg(fixture.root.join("one.jsonl")).arg("--key").arg(&fixture.qian);
+    let (stdout, _) = expect(&mut command, 0, &["imported 1 record as seq 11;"]);
+    assert!(!stdout.contains("records"), "{stdout}");
+    let two = format!("{line}\n{line}\n");
+    let mut command = fixture.cmd();
+    command.args(["import", "-", "--key"]).arg(&fixture.qian).write_stdin(two);
+    expect(&mut command, 0, &["imported 2 records as seq 12–13;"]);
+    expect(fixture.cmd().args(["dossier", "P-1001"]), 0, &["records"]);
+}
+
+#[test]
+fn as_of_a_date_after_the_last_entry_is_the_current_state() {
+    let fixture = Fixture::build();
+    let (now, _) = expect(fixture.cmd().args(["dossier", "P-1001"]), 0, &[]);
+    let (later, stderr) = expect(fixture.cmd().args(["dossier", "P-1001", "--as-of", "2099-12-31"]), 0, &[]);
+    assert_eq!(now, later, "{stderr}");
+}
+
+#[test]
+fn a_log_changed_behind_the_store_is_named_and_verify_does_not_send_you_to_itself() {
+    let fixture = Fixture::build();
+    // The last entry cut off: the log itself is still a valid (shorter) ledger.
+    fixture.tamper(|lines| {
+        lines.pop();
+    });
+    let (stdout, stderr) =
+        expect(fixture.cmd().arg("verify"), 1, &["entries were removed from the log, or an earlier entry was changed"]);
+    assert!(!stdout.contains("lianlog verify") && !stderr.contains("lianlog verify"), "{stdout}\n{stderr}");
+    expect(fixture.cmd().arg("log"), 1, &["`lianlog verify` names the first entry that differs", "lianlog reindex"]);
+}
+
+#[test]
+fn append_without_a_body_on_a_terminal_says_it_reads_standard_input() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` (to give lianlog a terminal) is not installed");
+        return;
+    }
+    let fixture = Fixture::build();
+    let binary = assert_cmd::cargo::cargo_bin("lianlog");
+    let output = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} --ledger {} append interview --key {}",
+            binary.display(),
+            fixture.ledger.display(),
+            fixture.qian.display()
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().expect("stdin");
+            // Ctrl-D ends the input on the terminal: an empty body, refused.
+            stdin.write_all(b"\x04")?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .expect("run script");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("reading JSON from standard input"), "{text}");
+    assert!(text.contains("Ctrl-D"), "{text}");
+}

@@ -205,8 +205,11 @@ impl Ledger {
                     .authorize(&parsed.line.entry.record, seq)
                     .map_err(|e| place(Error::unauthorized(e.to_string())))?;
                 if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
-                    crate::schema::validate(&draft.kind, draft.v, &draft.body, time)
-                        .map_err(|e| place(Error::bad_input(format!("{} v{}: {e}", draft.kind, draft.v))))?;
+                    let errors = crate::schema::validate_all(&draft.kind, draft.v, &draft.body, time);
+                    if !errors.is_empty() {
+                        let errors = crate::schema::describe_errors(&errors);
+                        return Err(place(Error::bad_input(format!("{} v{}: {errors}", draft.kind, draft.v))));
+                    }
                 }
                 self.project(&mut changes, &parsed, true).map_err(place)?;
                 if draft.kind.starts_with("key.") {
