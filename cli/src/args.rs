@@ -219,9 +219,13 @@ pub enum KeyCommand {
         #[arg(long)]
         out: PathBuf,
         /// Encrypt the key file with a passphrase (PKCS#8 PBES2: scrypt and AES-256-CBC, which
-        /// `openssl pkey` reads), taken from LIANLOG_PASSPHRASE or asked twice on a terminal.
+        /// `openssl pkey` reads), taken from LIANLOG_PASSPHRASE or asked twice on a terminal. The
+        /// passphrase must have at least 12 characters and about 50 bits of strength.
         #[arg(long)]
         encrypt: bool,
+        /// Accept a passphrase weaker than the minimum (e.g. in a test set-up).
+        #[arg(long, requires = "encrypt")]
+        weak_passphrase_ok: bool,
     },
     /// Copy the ledger's log key (which signs checkpoints) to a new file, for a backup: the only
     /// way the log key leaves the ledger directory. Written 0600, never replacing a file.
@@ -229,9 +233,13 @@ pub enum KeyCommand {
         /// Where to write the copy; an existing file is never replaced.
         #[arg(long)]
         out: PathBuf,
-        /// Encrypt the copy with a passphrase (LIANLOG_PASSPHRASE or asked twice on a terminal).
+        /// Encrypt the copy with a passphrase (LIANLOG_PASSPHRASE or asked twice on a terminal) of
+        /// at least 12 characters and about 50 bits of strength.
         #[arg(long)]
         encrypt: bool,
+        /// Accept a passphrase weaker than the minimum.
+        #[arg(long, requires = "encrypt")]
+        weak_passphrase_ok: bool,
     },
     /// Print the verifier key (vkey) of a private key file.
     Show {

@@ -73,8 +73,9 @@ pub fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> 
 }
 
 /// The passphrase to encrypt a new key file with: LIANLOG_PASSPHRASE, or asked twice on a
-/// terminal (never a flag, which would land in the shell history).
-pub fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
+/// terminal (never a flag, which would land in the shell history); refused when too weak
+/// (`keys::check_passphrase_strength`) unless `weak_ok`.
+pub fn new_passphrase(out: &Path, weak_ok: bool) -> Result<Zeroizing<String>> {
     let passphrase = if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
         Zeroizing::new(value)
     } else if std::io::stdin().is_terminal() {
@@ -97,6 +98,9 @@ pub fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
     };
     if passphrase.is_empty() {
         return Err(Error::bad_input("the passphrase is empty; nothing was written").into());
+    }
+    if !weak_ok {
+        lianlog_ledger::keys::check_passphrase_strength(&passphrase)?;
     }
     Ok(passphrase)
 }

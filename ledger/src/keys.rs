@@ -463,6 +463,63 @@ fn check_mode(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// The fewest characters a passphrase that encrypts a key file may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// The least estimated strength, in bits, of such a passphrase ([`passphrase_bits`]).
+pub const MIN_PASSPHRASE_BITS: f64 = 50.0;
+
+/// A simple estimate of a passphrase's strength in bits: the characters that add something (a
+/// character that repeats the one before it or continues a sequence, `aa`, `12`, `cd`, adds
+/// nothing), each worth log2 of the alphabet its classes span (lowercase 26, uppercase 26, digits
+/// 10, ASCII symbols and space 33, other characters 100 — a few common Chinese words are
+/// guessable). Crude, like every such estimate, but it refuses `1`, `123456789012`,
+/// `aaaaaaaaaaaa` and `Password1234`, and accepts a sentence.
+pub fn passphrase_bits(passphrase: &str) -> f64 {
+    let mut pool = 0u32;
+    let classes: [(fn(char) -> bool, u32); 5] = [
+        (|c| c.is_ascii_lowercase(), 26),
+        (|c| c.is_ascii_uppercase(), 26),
+        (|c| c.is_ascii_digit(), 10),
+        (|c| c.is_ascii() && !c.is_ascii_alphanumeric(), 33),
+        (|c| !c.is_ascii(), 100),
+    ];
+    for (is_in, size) in classes {
+        if passphrase.chars().any(is_in) {
+            pool += size;
+        }
+    }
+    let mut effective = 0u32;
+    let mut previous: Option<char> = None;
+    for c in passphrase.chars() {
+        let adds = match previous {
+            None => true,
+            Some(p) => {
+                let step = c as i64 - p as i64;
+                !(step == 0 || step == 1 || step == -1)
+            }
+        };
+        effective += u32::from(adds);
+        previous = Some(c);
+    }
+    f64::from(effective) * f64::from(pool.max(1)).log2()
+}
+
+/// Refuse a passphrase too weak to protect a key file: fewer than [`MIN_PASSPHRASE_CHARS`]
+/// characters, or an estimated strength below [`MIN_PASSPHRASE_BITS`]. The one rule for every
+/// encrypted key file lianlog writes (the CLI skips it only on `--weak-passphrase-ok`).
+pub fn check_passphrase_strength(passphrase: &str) -> Result<()> {
+    let chars = passphrase.chars().count();
+    let bits = passphrase_bits(passphrase);
+    if chars < MIN_PASSPHRASE_CHARS || bits < MIN_PASSPHRASE_BITS {
+        return Err(Error::bad_input(format!(
+            "the passphrase is too weak ({chars} characters, about {bits:.0} bits; at least {MIN_PASSPHRASE_CHARS} \
+             characters and {MIN_PASSPHRASE_BITS:.0} bits are required): use a sentence of several words, e.g. \
+             four unrelated words with a number; nothing was written (--weak-passphrase-ok accepts it anyway)"
+        )));
+    }
+    Ok(())
+}
+
 /// Create `path` atomically with mode 0600, never replacing an existing file or writing through a
 /// link ([`crate::fsio::publish`]: temporary file, fsync, hard link, directory fsync).
 pub fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
@@ -475,6 +532,18 @@ mod tests {
 
     fn no_passphrase() -> Result<Zeroizing<String>> {
         Err(Error::key("no passphrase"))
+    }
+
+    #[test]
+    fn weak_passphrases_are_refused_and_sentences_accepted() {
+        for weak in ["1", "short", "aaaaaaaaaaaaaaaa", "123456789012", "abcdefghijklmnop", "Password1234"] {
+            assert!(check_passphrase_strength(weak).is_err(), "{weak}: {}", passphrase_bits(weak));
+        }
+        for strong in ["纪检 passphrase 2026", "正确的口令 correct horse", "river Tiger 7 lamp violet"] {
+            assert!(check_passphrase_strength(strong).is_ok(), "{strong}: {}", passphrase_bits(strong));
+        }
+        let err = check_passphrase_strength("1").unwrap_err();
+        assert!(err.to_string().contains("at least 12 characters"), "{err}");
     }
 
     #[test]

@@ -285,3 +285,59 @@ fn append_without_a_body_on_a_terminal_says_it_reads_standard_input() {
     assert!(text.contains("reading JSON from standard input"), "{text}");
     assert!(text.contains("Ctrl-D"), "{text}");
 }
+
+// Item 10: keys.
+
+#[test]
+fn key_new_encrypt_requires_a_passphrase_of_some_strength() {
+    let fixture = Fixture::keys_only();
+    let file = fixture.root.join("weak.pem");
+    for weak in ["1", "123456789012", "Password1234"] {
+        let mut command = lianlog();
+        command.args(["key", "new", "officer.zhou", "--encrypt", "--out"]).arg(&file).env("LIANLOG_PASSPHRASE", weak);
+        expect(&mut command, 2, &["the passphrase is too weak", "at least 12 characters", "--weak-passphrase-ok"]);
+        assert!(!file.exists(), "{weak}: nothing is written");
+    }
+    let mut command = lianlog();
+    command
+        .args(["key", "new", "officer.zhou", "--encrypt", "--weak-passphrase-ok", "--out"])
+        .arg(&file)
+        .env("LIANLOG_PASSPHRASE", "1");
+    expect(&mut command, 0, &["officer.zhou+"]);
+    let strong = fixture.root.join("strong.pem");
+    let mut command = lianlog();
+    command
+        .args(["key", "new", "officer.wu", "--encrypt", "--out"])
+        .arg(&strong)
+        .env("LIANLOG_PASSPHRASE", "river Tiger 7 lamp violet");
+    expect(&mut command, 0, &["officer.wu+"]);
+    // The log key's backup copy follows the same rule.
+    let fixture = Fixture::build();
+    let mut command = fixture.cmd();
+    command
+        .args(["key", "export-log-key", "--encrypt", "--out"])
+        .arg(fixture.root.join("log-key.pem"))
+        .env("LIANLOG_PASSPHRASE", "short");
+    expect(&mut command, 2, &["the passphrase is too weak"]);
+}
+
+#[test]
+fn every_key_path_that_is_a_fifo_is_refused_without_hanging() {
+    let fixture = Fixture::build();
+    let fifo = fixture.root.join("key.fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let fifo = fifo.display().to_string();
+    let restored = fixture.root.join("restored").display().to_string();
+    let vkey = fixture.vkey(&fixture.sun);
+    let cases: [Vec<&str>; 4] = [
+        vec!["snapshot", "restore", "any.tar.zst", "--into", &restored, "--log-key", &fifo],
+        vec!["key", "revoke", &vkey, "--reason", "离任", "--key", &fifo],
+        vec!["redact", "4", "--reason", "隐私", "--key", &fifo],
+        vec!["disclose", "P-1001", "--out", "package.json", "--key", &fifo],
+    ];
+    for args in cases {
+        let mut command = fixture.cmd();
+        command.args(&args).timeout(std::time::Duration::from_secs(20));
+        expect(&mut command, 4, &["key.fifo", "not a regular file"]);
+    }
+}
