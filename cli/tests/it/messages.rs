@@ -286,6 +286,29 @@ fn append_without_a_body_on_a_terminal_says_it_reads_standard_input() {
     assert!(text.contains("Ctrl-D"), "{text}");
 }
 
+#[test]
+fn a_checked_disclosure_package_counts_its_records_in_words() {
+    let fixture = Fixture::build();
+    let joint = json!({
+        "report_id": "R-2025-003",
+        "subjects": [crate::common::person("P-1001", "张三", "市住建局"), crate::common::person("P-2002", "赵六", "市水务局")],
+        "source": "petition",
+        "summary": "反映张三与赵六在项目招标中违规",
+        "received_on": "2025-06-02",
+    });
+    fixture.append("report.received", &joint, &fixture.qian).success();
+    let package = fixture.root.join("P-2002.json");
+    let mut command = fixture.cmd();
+    command.args(["disclose", "P-2002", "--out"]).arg(&package).arg("--key").arg(&fixture.sun);
+    expect(&mut command, 0, &[]);
+    let vkey = fixture.verify_json()["log_key"].as_str().expect("log key").to_string();
+    let mut command = lianlog();
+    command.args(["check", "disclosure"]).arg(&package).args(["--vkey", &vkey]);
+    let (stdout, _) =
+        expect(&mut command, 0, &["OK: 1 record about P-2002 is in", "authorized at the time:\n  seq 10"]);
+    assert!(!stdout.contains("1 records"), "{stdout}");
+}
+
 // Item 10: keys.
 
 #[test]
