@@ -192,5 +192,5 @@ impl Answering {
 
 fn say_as_of(past: &PastState) {
     let time = past.last_time.map(render::local_time).unwrap_or_default();
-    eprintln!("lianlog: as of seq {} ({time}), replayed in memory", past.end.saturating_sub(1));
+    eprintln!("lianlog: as of seq {} ({time} 北京时间), replayed in memory", past.end.saturating_sub(1));
 }

@@ -264,7 +264,10 @@ fn list(dir: &Path, json_output: bool) -> Result<ExitCode> {
             }
         })
         .collect();
-    render::print_table(&["归档 archive", "类型 kind", "序号 seq", "条数 entries", "时间 times", "字节 bytes"], &rows);
+    render::print_table(
+        &["归档 archive", "类型 kind", "序号 seq", "条数 entries", "时间(北京时间) times", "字节 bytes"],
+        &rows,
+    );
     for chain in &listing.chains {
         match chain.gap {
             None if !chain.chain.is_empty() => println!(

@@ -309,6 +309,47 @@ fn a_checked_disclosure_package_counts_its_records_in_words() {
     assert!(!stdout.contains("1 records"), "{stdout}");
 }
 
+// Item 8: time and language.
+
+#[test]
+fn tables_show_china_time_and_say_so_whatever_the_host_zone() {
+    let fixture = Fixture::build();
+    let (json_out, _) = expect(fixture.cmd().args(["show", "0", "--json"]), 0, &[]);
+    let shown: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
+    let utc = ["/entry/time", "/time"].iter().find_map(|p| shown.pointer(p)).and_then(|t| t.as_str()).expect("time");
+    let utc = lianlog_ledger::Timestamp::parse(utc).expect("a timestamp");
+    let china = lianlog_ledger::Timestamp::from_millis(utc.as_millis() + 8 * 3600 * 1000).to_string();
+    let china = format!("{} {}", &china[..10], &china[11..19]);
+    for zone in ["UTC", "America/New_York", "Asia/Shanghai"] {
+        let (stdout, _) = expect(fixture.cmd().arg("log").env("TZ", zone), 0, &["时间(北京时间) time (UTC+8)"]);
+        assert!(stdout.contains(&china), "TZ={zone}: {china} expected in\n{stdout}");
+        expect(fixture.cmd().args(["show", "0"]).env("TZ", zone), 0, &[&format!("{china} 北京时间 (UTC ")]);
+    }
+}
+
+#[test]
+fn verify_reports_in_both_languages() {
+    let fixture = Fixture::build();
+    expect(
+        fixture.cmd().arg("verify"),
+        0,
+        &[
+            "完整性校验通过 verified",
+            "来源 origin",
+            "日志密钥 log key",
+            "条数 entries",
+            "链头 head",
+            "根哈希 root",
+            "用时 time",
+        ],
+    );
+    fixture.tamper(|lines| {
+        let text = String::from_utf8(lines[5].clone()).expect("UTF-8");
+        lines[5] = text.replacen("张三", "李四", 1).into_bytes();
+    });
+    expect(fixture.cmd().args(["verify", "--log-only"]), 1, &["完整性校验失败 verification FAILED for"]);
+}
+
 // Item 10: keys.
 
 #[test]
