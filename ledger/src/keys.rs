@@ -475,19 +475,19 @@ pub const MIN_PASSPHRASE_BITS: f64 = 50.0;
 /// guessable). Crude, like every such estimate, but it refuses `1`, `123456789012`,
 /// `aaaaaaaaaaaa` and `Password1234`, and accepts a sentence.
 pub fn passphrase_bits(passphrase: &str) -> f64 {
-    let mut pool = 0u32;
-    let classes: [(fn(char) -> bool, u32); 5] = [
-        (|c| c.is_ascii_lowercase(), 26),
-        (|c| c.is_ascii_uppercase(), 26),
-        (|c| c.is_ascii_digit(), 10),
-        (|c| c.is_ascii() && !c.is_ascii_alphanumeric(), 33),
-        (|c| !c.is_ascii(), 100),
-    ];
-    for (is_in, size) in classes {
-        if passphrase.chars().any(is_in) {
-            pool += size;
-        }
+    let class = |c: char| match c {
+        'a'..='z' => 0,
+        'A'..='Z' => 1,
+        '0'..='9' => 2,
+        c if c.is_ascii() => 3,
+        _ => 4,
+    };
+    const CLASS_SIZES: [u32; 5] = [26, 26, 10, 33, 100];
+    let mut present = [false; 5];
+    for c in passphrase.chars() {
+        present[class(c)] = true;
     }
+    let pool: u32 = CLASS_SIZES.iter().zip(present).filter(|(_, here)| *here).map(|(size, _)| size).sum();
     let mut effective = 0u32;
     let mut previous: Option<char> = None;
     for c in passphrase.chars() {
