@@ -51,6 +51,7 @@ pub enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Append one record, signed by your key (追加记录). Prints its seq and entry hash.
+    #[command(after_help = kinds_help())]
     Append(AppendArgs),
     /// Append many records from JSON Lines `{"kind":…,"body":…}`, all or nothing (批量导入).
     Import(ImportArgs),
@@ -223,9 +224,13 @@ pub enum KeyCommand {
         #[arg(long)]
         out: PathBuf,
         /// Encrypt the key file with a passphrase (PKCS#8 PBES2: scrypt and AES-256-CBC, which
-        /// `openssl pkey` reads), taken from LIANLOG_PASSPHRASE or asked twice on a terminal.
+        /// `openssl pkey` reads), taken from LIANLOG_PASSPHRASE or asked twice on a terminal. The
+        /// passphrase must have at least 12 characters and about 50 bits of strength.
         #[arg(long)]
         encrypt: bool,
+        /// Accept a passphrase weaker than the minimum (e.g. in a test set-up).
+        #[arg(long, requires = "encrypt")]
+        weak_passphrase_ok: bool,
     },
     /// Copy the ledger's log key (which signs checkpoints) to a new file, for a backup: the only
     /// way the log key leaves the ledger directory. Written 0600, never replacing a file.
@@ -233,9 +238,13 @@ pub enum KeyCommand {
         /// Where to write the copy; an existing file is never replaced.
         #[arg(long)]
         out: PathBuf,
-        /// Encrypt the copy with a passphrase (LIANLOG_PASSPHRASE or asked twice on a terminal).
+        /// Encrypt the copy with a passphrase (LIANLOG_PASSPHRASE or asked twice on a terminal) of
+        /// at least 12 characters and about 50 bits of strength.
         #[arg(long)]
         encrypt: bool,
+        /// Accept a passphrase weaker than the minimum.
+        #[arg(long, requires = "encrypt")]
+        weak_passphrase_ok: bool,
     },
     /// Print the verifier key (vkey) of a private key file.
     Show {
@@ -273,9 +282,23 @@ pub enum KeyCommand {
     List,
 }
 
+/// The record kinds with their Chinese labels, for `append --help`: generated from the one kind
+/// registry (`schema::KINDS`), so the help never lists a kind the ledger does not know.
+fn kinds_help() -> String {
+    let mut text = String::from(
+        "Record kinds (give the kind or its Chinese label, e.g. `lianlog append 约谈`; the fields of \
+         each are in docs/RECORDS.md):\n",
+    );
+    for spec in lianlog_ledger::schema::record_kinds() {
+        text.push_str(&format!("  {:<26}{}  {}\n", spec.name, spec.label_zh, spec.label_en));
+    }
+    text
+}
+
 #[derive(Debug, Args)]
 pub struct AppendArgs {
-    /// The record kind, e.g. interview, report.received.
+    /// The record kind, e.g. interview, report.received, or its Chinese label (约谈): see the
+    /// list below.
     pub kind: String,
     /// The author's private key file.
     #[arg(long)]

@@ -114,8 +114,9 @@ pub fn no_passphrase_for_log_key() -> lianlog_ledger::Result<Zeroizing<String>> 
 }
 
 /// The passphrase to encrypt a new key file with: LIANLOG_PASSPHRASE, or asked twice on a
-/// terminal (never a flag, which would land in the shell history).
-pub fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
+/// terminal (never a flag, which would land in the shell history); refused when too weak
+/// (`keys::check_passphrase_strength`) unless `weak_ok`.
+pub fn new_passphrase(out: &Path, weak_ok: bool) -> Result<Zeroizing<String>> {
     let passphrase = if let Ok(value) = std::env::var("LIANLOG_PASSPHRASE") {
         Zeroizing::new(value)
     } else if std::io::stdin().is_terminal() {
@@ -138,6 +139,9 @@ pub fn new_passphrase(out: &Path) -> Result<Zeroizing<String>> {
     };
     if passphrase.is_empty() {
         return Err(Error::bad_input("the passphrase is empty; nothing was written").into());
+    }
+    if !weak_ok {
+        lianlog_ledger::keys::check_passphrase_strength(&passphrase)?;
     }
     Ok(passphrase)
 }
@@ -168,6 +172,9 @@ pub fn read_text(path: &Path) -> Result<String> {
 
 /// Read a file, or standard input for `-`, refusing more than `limit` bytes.
 fn read_input(source: &str, limit: usize) -> Result<Vec<u8>> {
+    if source == "-" && std::io::stdin().is_terminal() {
+        eprintln!("{}", reading_stdin_notice());
+    }
     if source == "-" { read_limited(None, limit) } else { read_limited(Some(Path::new(source)), limit) }
 }
 
@@ -179,11 +186,22 @@ pub fn read_limited(path: Option<&Path>, limit: usize) -> Result<Vec<u8>> {
         None => std::io::stdin().lock().take(limit as u64 + 1).read_to_end(&mut bytes),
         Some(path) => std::fs::File::open(path).and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes)),
     };
-    read.map_err(|err| Error::io("read", &name, err))?;
+    read.map_err(|err| match err.kind() {
+        // A mistyped path is a usage error (exit 2), not a failure of the system (exit 7).
+        std::io::ErrorKind::NotFound => Error::bad_input(format!("cannot read {name}: {err}; check the path")),
+        _ => Error::io("read", &name, err),
+    })?;
     if bytes.len() > limit {
         return Err(Error::bad_input(format!("{name}: larger than {limit} bytes, the most accepted here")).into());
     }
     Ok(bytes)
+}
+
+/// What an officer who typed `lianlog append KIND` without --body sees on a terminal, instead of
+/// a silent wait.
+pub fn reading_stdin_notice() -> &'static str {
+    "lianlog: reading JSON from standard input: paste it, then press Ctrl-D on a line of its own to end \
+     (or give a file with --body FILE)"
 }
 
 /// A JSON value from a file or standard input (`-`); `root` names it in field paths.
@@ -192,10 +210,11 @@ pub fn read_json_input(source: &str, root: &str) -> Result<Value> {
     let bytes = read_input(source, lianlog_ledger::limits::MAX_LINE_BYTES)?;
     let name = if source == "-" { "standard input" } else { source };
     // The library's strict parser: a member named twice is refused, not silently replaced.
-    let value = lianlog_ledger::canonical::parse_json(&bytes, root).map_err(|err| {
-        let (line, column) = err.position.unwrap_or((1, 1));
-        Error::bad_input(format!("{name}: line {line} column {column}: {}", err.reason))
-    })?;
+    let value =
+        lianlog_ledger::canonical::parse_json(lianlog_ledger::canonical::without_bom(&bytes), root).map_err(|err| {
+            let (line, column) = err.position.unwrap_or((1, 1));
+            Error::bad_input(format!("{name}: line {line} column {column}: {}", err.reason))
+        })?;
     Ok(value)
 }
 

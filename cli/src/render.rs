@@ -67,10 +67,35 @@ pub fn json_safe(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A timestamp in the local time zone, `YYYY-MM-DD HH:MM:SS`.
-pub fn local_time(time: Timestamp) -> String {
-    let zone = jiff::tz::TimeZone::system();
+/// `1 record`, `5 records`: a count with its noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// `seq 11` or `seq 11–15`: the seqs of a batch that was written whole.
+pub fn seq_range(first: u64, last: u64) -> String {
+    if first == last { format!("seq {first}") } else { format!("seq {first}–{last}") }
+}
+
+/// A timestamp as every table and report shows it: China Standard Time (北京时间, UTC+8, no
+/// daylight saving), `YYYY-MM-DD HH:MM:SS` — the zone `--as-of DATE` means and the officers work
+/// in, whatever the host's zone. Columns and lines that show it say so ([`TIME_HEADER`]); `--json`
+/// gives UTC (`…Z`).
+pub fn china_time(time: Timestamp) -> String {
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(8));
     time.to_jiff().to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The former name of [`china_time`], kept so that code written against it still builds.
+pub use self::china_time as local_time;
+
+/// The header of a time column: the zone is named, since the times are not the host's.
+pub const TIME_HEADER: &str = "时间(北京时间) time (UTC+8)";
+
+/// One labelled line of a report, bilingual like the tables: `  条数 entries     16`.
+pub fn field_line(zh: &str, en: &str, value: impl std::fmt::Display) -> String {
+    let label = format!("{zh} {en}");
+    format!("  {label}{} {value}", " ".repeat(18usize.saturating_sub(label.width())))
 }
 
 /// Print rows under headers, each column padded to its widest cell's display width.
@@ -199,7 +224,7 @@ pub fn print_log(
             ]
         })
         .collect();
-    print_table(&["序号 seq", "时间 time", "类型 kind", "作者 author", "摘要 summary"], &rows);
+    print_table(&["序号 seq", TIME_HEADER, "类型 kind", "作者 author", "摘要 summary"], &rows);
 }
 
 pub fn print_entry(
@@ -211,9 +236,9 @@ pub fn print_entry(
     let record = &entry.record;
     println!("序号 seq      {}", entry.seq);
     println!("类型 kind     {} ({}, v{})", kinds::label_zh(&record.kind), record.kind, record.v);
-    println!("时间 time     {} (UTC {})", local_time(entry.time), entry.time);
+    println!("时间 time     {} 北京时间 (UTC {})", local_time(entry.time), entry.time);
     println!("作者 author   {}", author_name(registry, &record.author));
-    println!("创建 created  {}", local_time(record.created));
+    println!("创建 created  {} 北京时间", local_time(record.created));
     println!("哈希 hash     {}", line.entry_hash);
     println!("前序 prev     {}", entry.prev);
     match &line.line.body {
@@ -266,7 +291,7 @@ pub fn print_cosignatures(indent: &str, cosignatures: &[Cosignature]) {
             None => format!("{} s after the epoch", c.timestamp),
         };
         println!(
-            "{indent}cosigned by {} (key id {}) at {time}",
+            "{indent}cosigned by {} (key id {}) at {time} 北京时间",
             c.cosigner.name(),
             lianlog_ledger::encoding::hex(&c.cosigner.id())
         );
@@ -418,7 +443,7 @@ pub fn print_dossier(person_id: &str, records: &[RecordView], registry: &KeyRegi
         return;
     }
     print_records(records, registry);
-    println!("{} records", records.len());
+    println!("{}", count(records.len(), "record", "records"));
 }
 
 fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {

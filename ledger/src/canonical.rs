@@ -171,6 +171,13 @@ pub fn parse_canonical(bytes: &[u8], root: &str) -> Result<Value, CanonicalError
 
 /// Parse JSON text (any form) into a value, with the error located by line and column.
 ///
+/// `bytes` without a leading UTF-8 byte order mark (EF BB BF). Windows editors (Notepad, Excel's
+/// "CSV UTF-8") write one; JSON (RFC 8259) forbids it, and it carries no content, so an input file
+/// (a body, an import) is read without it. Stored lines never have one and are not passed here.
+pub fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(bytes)
+}
+
 /// **Every JSON that comes from outside goes through here** (bodies from a file or standard
 /// input, import lines, `--replacement` files, stored lines): it refuses an object that names a
 /// member twice, with the duplicated member's field path (`body.subjects[0].id`). serde_json on

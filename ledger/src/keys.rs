@@ -43,9 +43,16 @@ impl KeyName {
         if ok {
             Ok(KeyName(text.to_string()))
         } else {
+            let hint = if text.is_ascii() {
+                ""
+            } else {
+                " (ASCII only: a key name is a pinyin or role name such as officer.zhang; the holder's Chinese \
+                 name, unit and title are given when the key is granted, with --holder-name, --holder-unit and \
+                 --holder-title)"
+            };
             Err(Error::bad_input(format!(
                 "{text:?} is not a valid key name or origin: use 1 to 128 printable ASCII characters \
-                 without spaces or '+', e.g. jw.example.gov.cn/accountability"
+                 without spaces or '+', e.g. officer.zhang or jw.example.gov.cn/accountability{hint}"
             )))
         }
     }
@@ -320,6 +327,9 @@ impl SecretKey {
         name: Option<&KeyName>,
         passphrase: &mut dyn FnMut() -> Result<Zeroizing<String>>,
     ) -> Result<SecretKey> {
+        if !text.contains("-----BEGIN") {
+            return Err(Error::key(not_a_key_file(text)));
+        }
         let name = match name {
             Some(name) => name.clone(),
             None => {
@@ -356,7 +366,6 @@ impl SecretKey {
         use std::io::Read as _;
         let file = crate::fsio::open_read(path, crate::fsio::Links::Follow).map_err(|err| key_file_error(path, err))?;
         let metadata = file.metadata().map_err(|err| key_file_error(path, err))?;
-        check_mode(path, &metadata)?;
         let mut text = Zeroizing::new(String::new());
         file.take(MAX_KEY_FILE_BYTES + 1).read_to_string(&mut text).map_err(|err| key_file_error(path, err))?;
         if text.len() as u64 > MAX_KEY_FILE_BYTES {
@@ -365,6 +374,11 @@ impl SecretKey {
                 path.display()
             )));
         }
+        // What is not a key file at all is named as such, not sent to `chmod 600` first.
+        if !text.contains("-----BEGIN") {
+            return Err(Error::key(not_a_key_file(&text)).at(path.display()));
+        }
+        check_mode(path, &metadata)?;
         SecretKey::from_pem(&text, None, passphrase).map_err(|err| err.at(path.display()))
     }
 
@@ -415,6 +429,23 @@ fn check_encryption_cost(pem: &str) -> Result<()> {
     }
 }
 
+/// Why a text without a `-----BEGIN` line is not a private key file, with what the user most
+/// likely gave instead (a verifier key, a JSON file) and what to give.
+fn not_a_key_file(text: &str) -> String {
+    let first = text.trim_start_matches('\u{feff}').trim_start();
+    let what = if first.starts_with('{') || first.starts_with('[') {
+        "it is a JSON file (a record body or a ledger file?), "
+    } else if first.lines().next().is_some_and(|line| PublicKey::parse_vkey(line.trim()).is_ok()) {
+        "it is a verifier key (vkey), the public half of a key, "
+    } else {
+        ""
+    };
+    format!(
+        "not a PEM private key file: {what}there is no `-----BEGIN` line. --key takes the private key file \
+         that `lianlog key new NAME --out FILE` wrote (`lianlog key show FILE` prints its vkey)"
+    )
+}
+
 /// A key file that cannot be read is a key problem (exit code 4), whatever the OS said.
 fn key_file_error(path: &Path, err: std::io::Error) -> Error {
     let hint = match err.kind() {
@@ -439,6 +470,63 @@ fn check_mode(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// The fewest characters a passphrase that encrypts a key file may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// The least estimated strength, in bits, of such a passphrase ([`passphrase_bits`]).
+pub const MIN_PASSPHRASE_BITS: f64 = 50.0;
+
+/// A simple estimate of a passphrase's strength in bits: the characters that add something (a
+/// character that repeats the one before it or continues a sequence, `aa`, `12`, `cd`, adds
+/// nothing), each worth log2 of the alphabet its classes span (lowercase 26, uppercase 26, digits
+/// 10, ASCII symbols and space 33, other characters 100 — a few common Chinese words are
+/// guessable). Crude, like every such estimate, but it refuses `1`, `123456789012`,
+/// `aaaaaaaaaaaa` and `Password1234`, and accepts a sentence.
+pub fn passphrase_bits(passphrase: &str) -> f64 {
+    let class = |c: char| match c {
+        'a'..='z' => 0,
+        'A'..='Z' => 1,
+        '0'..='9' => 2,
+        c if c.is_ascii() => 3,
+        _ => 4,
+    };
+    const CLASS_SIZES: [u32; 5] = [26, 26, 10, 33, 100];
+    let mut present = [false; 5];
+    for c in passphrase.chars() {
+        present[class(c)] = true;
+    }
+    let pool: u32 = CLASS_SIZES.iter().zip(present).filter(|(_, here)| *here).map(|(size, _)| size).sum();
+    let mut effective = 0u32;
+    let mut previous: Option<char> = None;
+    for c in passphrase.chars() {
+        let adds = match previous {
+            None => true,
+            Some(p) => {
+                let step = c as i64 - p as i64;
+                !(step == 0 || step == 1 || step == -1)
+            }
+        };
+        effective += u32::from(adds);
+        previous = Some(c);
+    }
+    f64::from(effective) * f64::from(pool.max(1)).log2()
+}
+
+/// Refuse a passphrase too weak to protect a key file: fewer than [`MIN_PASSPHRASE_CHARS`]
+/// characters, or an estimated strength below [`MIN_PASSPHRASE_BITS`]. The one rule for every
+/// encrypted key file lianlog writes (the CLI skips it only on `--weak-passphrase-ok`).
+pub fn check_passphrase_strength(passphrase: &str) -> Result<()> {
+    let chars = passphrase.chars().count();
+    let bits = passphrase_bits(passphrase);
+    if chars < MIN_PASSPHRASE_CHARS || bits < MIN_PASSPHRASE_BITS {
+        return Err(Error::bad_input(format!(
+            "the passphrase is too weak ({chars} characters, about {bits:.0} bits; at least {MIN_PASSPHRASE_CHARS} \
+             characters and {MIN_PASSPHRASE_BITS:.0} bits are required): use a sentence of several words, e.g. \
+             four unrelated words with a number; nothing was written (--weak-passphrase-ok accepts it anyway)"
+        )));
+    }
+    Ok(())
+}
+
 /// Create `path` atomically with mode 0600, never replacing an existing file or writing through a
 /// link ([`crate::fsio::publish`]: temporary file, fsync, hard link, directory fsync).
 pub(crate) fn write_secret_file(path: &Path, contents: &[u8]) -> Result<()> {
@@ -451,6 +539,18 @@ mod tests {
 
     fn no_passphrase() -> Result<Zeroizing<String>> {
         Err(Error::key("no passphrase"))
+    }
+
+    #[test]
+    fn weak_passphrases_are_refused_and_sentences_accepted() {
+        for weak in ["1", "short", "aaaaaaaaaaaaaaaa", "123456789012", "abcdefghijklmnop", "Password1234"] {
+            assert!(check_passphrase_strength(weak).is_err(), "{weak}: {}", passphrase_bits(weak));
+        }
+        for strong in ["纪检 passphrase 2026", "正确的口令 correct horse", "river Tiger 7 lamp violet"] {
+            assert!(check_passphrase_strength(strong).is_ok(), "{strong}: {}", passphrase_bits(strong));
+        }
+        let err = check_passphrase_strength("1").unwrap_err();
+        assert!(err.to_string().contains("at least 12 characters"), "{err}");
     }
 
     #[test]

@@ -55,6 +55,7 @@ mod unseen;
 pub use append::StagedBatch;
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
+pub use open::RUN_VERIFY_HINT;
 pub use redaction::{Redacted, Replacement};
 pub(crate) use replay::replay_projections;
 pub use replay::{PastState, ReplayReport};
@@ -76,9 +77,11 @@ pub struct Draft {
 }
 
 impl Draft {
-    /// A draft at the kind's current schema version.
+    /// A draft at the kind's current schema version. `kind` may be a kind's Chinese label
+    /// (`约谈` for `interview`): the draft holds the canonical name (`schema::resolve_kind`).
     pub fn new(kind: impl Into<String>, body: Value) -> Draft {
         let kind = kind.into();
+        let kind = crate::schema::resolve_kind(&kind).map_or(kind, str::to_string);
         let v = crate::schema::current_version(&kind);
         Draft { kind, v, body }
     }

@@ -21,6 +21,8 @@ pub const MAX_SHORT_TEXT_CHARS: usize = 200;
 pub const MAX_ID_CHARS: usize = 64;
 /// Most items of a list field.
 pub const MAX_LIST_ITEMS: usize = 100;
+/// Most validation errors of one body reported at once (the rest after they are fixed).
+pub const MAX_REPORTED_ERRORS: usize = 20;
 
 // Batches.
 

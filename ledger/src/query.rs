@@ -152,8 +152,8 @@ impl<'a> Queries<'a> {
     pub fn line(&self, seq: u64) -> Result<ParsedLine> {
         if seq >= self.end {
             return Err(Error::bad_input(format!(
-                "there is no entry {seq} at this point: the state asked about has {} entries (0..{})",
-                self.end,
+                "there is no entry {seq}: the ledger has {} (seq 0 to {}); `lianlog log` lists them",
+                if self.end == 1 { "1 entry".to_string() } else { format!("{} entries", self.end) },
                 self.end.saturating_sub(1)
             )));
         }

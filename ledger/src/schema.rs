@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
+use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_REPORTED_ERRORS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
 use crate::time::{Date, Timestamp};
 
 /// The type of one field.
@@ -441,6 +441,65 @@ pub fn label_zh(name: &str) -> &str {
     lookup(name).map(|k| k.label_zh).unwrap_or(name)
 }
 
+/// The kinds an author appends (those with a schema), in registry order: the list `lianlog append
+/// --help` shows and error messages name.
+pub fn record_kinds() -> impl Iterator<Item = &'static KindSpec> {
+    KINDS.iter().filter(|k| !k.versions.is_empty())
+}
+
+/// The canonical kind name for what a user typed: the kind itself, or its Chinese label as an
+/// alias (别名) — the whole label (`约谈/谈话`) or one of its `/`-separated parts (`约谈`). The one
+/// place an alias is resolved ([`crate::Draft::new`] calls it), so a record always stores the
+/// canonical name. `None` when `name` is neither.
+pub fn resolve_kind(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    KINDS
+        .iter()
+        .find(|k| k.name == name)
+        .or_else(|| KINDS.iter().find(|k| k.label_zh == name || k.label_zh.split('/').any(|part| part == name)))
+        .map(|k| k.name)
+}
+
+/// The record kind nearest to a mistyped `name` (`intervew` → `interview`, `问责决` → `accountability.decision`),
+/// by edit distance to each kind's name and Chinese label: `None` when nothing is close (more
+/// than a third of the longer text would have to change).
+pub fn nearest_kind(name: &str) -> Option<&'static KindSpec> {
+    let name = name.trim();
+    let mut best: Option<(usize, &'static KindSpec)> = None;
+    for spec in record_kinds() {
+        let candidates = std::iter::once(spec.name).chain(spec.label_zh.split('/')).chain([spec.label_zh]);
+        for candidate in candidates {
+            let distance = edit_distance(name, candidate);
+            let longer = name.chars().count().max(candidate.chars().count());
+            if distance * 3 <= longer && best.is_none_or(|(d, _)| distance < d) {
+                best = Some((distance, spec));
+            }
+        }
+    }
+    best.map(|(_, spec)| spec)
+}
+
+/// " Did you mean `interview` (约谈/谈话)?" for a mistyped kind, or nothing.
+pub fn did_you_mean_kind(name: &str) -> String {
+    nearest_kind(name).map(|k| format!(" Did you mean `{}` ({})?", k.name, k.label_zh)).unwrap_or_default()
+}
+
+/// Levenshtein distance in characters (bounded inputs: a kind name, a user's argument).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(256).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(256).enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The Chinese label of the value of an enumerated field of a kind (`measure` `admonition` →
 /// 诫勉), if the field is enumerated.
 pub fn value_label_zh(kind: &str, field: &str, value: &str) -> Option<&'static str> {
@@ -453,45 +512,90 @@ pub fn value_label_zh(kind: &str, field: &str, value: &str) -> Option<&'static s
     }
 }
 
-/// Why a body is not valid: the field path and the reason.
+/// Why a body is not valid: the field path, the reason, and the field's Chinese label
+/// (`反映对象第1项·单位` for `body.subjects[0].unit`; empty for a field the schema does not know).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaError {
     /// Where: the field path.
     pub path: String,
     /// What is wrong.
     pub reason: String,
+    /// The field's Chinese label, for officers (empty when the schema does not know the field).
+    pub label: String,
 }
 
 impl std::fmt::Display for SchemaError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path, self.reason)
+        write!(f, "{}: {}", self.path, self.reason)?;
+        if !self.label.is_empty() {
+            write!(f, " ({})", self.label)?;
+        }
+        Ok(())
     }
 }
 
 fn fail<T>(path: &str, reason: impl Into<String>) -> Result<T, SchemaError> {
-    Err(SchemaError { path: path.to_string(), reason: reason.into() })
+    Err(SchemaError { path: path.to_string(), reason: reason.into(), label: String::new() })
 }
 
-/// Validate `body` as version `v` of `kind`, sequenced at `time`. Kinds unknown to the registry
-/// and the `ledger.*`/`key.*` kinds (validated by the key registry) are not checked here.
+/// Validate `body` as version `v` of `kind`, sequenced at `time`, and return its first error
+/// ([`validate_all`] returns them all). Kinds unknown to the registry and the `ledger.*`/`key.*`
+/// kinds (validated by the key registry) are not checked here.
 pub fn validate(kind: &str, v: u64, body: &Value, time: Timestamp) -> Result<(), SchemaError> {
+    match validate_all(kind, v, body, time).into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Every error of `body` as version `v` of `kind` — one per field, in schema order, at most
+/// [`MAX_REPORTED_ERRORS`] + 1 (one more than are reported says that there are more) — so that an
+/// officer fixes a body in one round, not one error per try. Empty when the body is valid.
+pub fn validate_all(kind: &str, v: u64, body: &Value, time: Timestamp) -> Vec<SchemaError> {
     let Some(spec) = lookup(kind) else {
-        return fail("kind", format!("unknown kind {kind:?}; the kinds are listed in docs/RECORDS.md"));
+        return fail::<()>("kind", format!("unknown kind {kind:?}; the kinds are listed in docs/RECORDS.md"))
+            .err()
+            .into_iter()
+            .collect();
     };
     if spec.versions.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
     let Some(version) = spec.version(v) else {
-        return fail(
-            "v",
-            format!(
-                "{kind} has no schema version {v}; known: {:?}",
-                spec.versions.iter().map(|v| v.v).collect::<Vec<_>>()
-            ),
-        );
+        let known = spec.versions.iter().map(|v| v.v).collect::<Vec<_>>();
+        return fail::<()>("v", format!("{kind} has no schema version {v}; known: {known:?}"))
+            .err()
+            .into_iter()
+            .collect();
     };
-    let latest_day = latest_allowed_date(time);
-    validate_fields(version.fields, body, "body", latest_day)
+    let mut errors = Vec::new();
+    validate_fields(version.fields, body, "body", latest_allowed_date(time), &mut errors);
+    errors
+}
+
+/// The errors of [`validate_all`] as one message: the one error on its line, or a count and one
+/// error a line (at most [`MAX_REPORTED_ERRORS`], then how to see the rest).
+pub fn describe_errors(errors: &[SchemaError]) -> String {
+    match errors {
+        [] => String::new(),
+        [one] => one.to_string(),
+        many => {
+            let shown = &many[..many.len().min(MAX_REPORTED_ERRORS)];
+            let count = if many.len() > MAX_REPORTED_ERRORS {
+                format!("more than {MAX_REPORTED_ERRORS}")
+            } else {
+                many.len().to_string()
+            };
+            let mut text = format!("{count} problems in the body:");
+            for error in shown {
+                text.push_str(&format!("\n  - {error}"));
+            }
+            if many.len() > MAX_REPORTED_ERRORS {
+                text.push_str(&format!("\n  (the first {MAX_REPORTED_ERRORS} are shown: fix them and try again)"));
+            }
+            text
+        }
+    }
 }
 
 /// A date in a body may not be after the day on which the ledger sequences it. Officers work in
@@ -501,24 +605,75 @@ pub(crate) fn latest_allowed_date(time: Timestamp) -> Date {
     Timestamp::from_millis(time.as_millis() + 14 * 3600 * 1000).date()
 }
 
-fn validate_fields(fields: &[Field], body: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
-    let Some(members) = body.as_object() else { return fail(path, "must be a JSON object") };
+/// Check the members of `body` against `fields`, adding each field's first error to `errors`
+/// (unknown members first), until `errors` holds [`MAX_REPORTED_ERRORS`] + 1.
+fn validate_fields(fields: &[Field], body: &Value, path: &str, latest_day: Date, errors: &mut Vec<SchemaError>) {
+    let mut report = |error: SchemaError| {
+        if errors.len() <= MAX_REPORTED_ERRORS {
+            errors.push(error);
+        }
+    };
+    let Some(members) = body.as_object() else {
+        return report(SchemaError {
+            path: path.to_string(),
+            reason: "must be a JSON object".into(),
+            label: String::new(),
+        });
+    };
     for key in members.keys() {
         if !fields.iter().any(|f| f.name == key) {
             let known = fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
-            return fail(&format!("{path}.{key}"), format!("unknown field (allowed: {known})"));
+            let reason = format!("unknown field (allowed: {known})");
+            report(SchemaError { path: format!("{path}.{key}"), reason, label: String::new() });
         }
     }
     for field in fields {
         let field_path = format!("{path}.{}", field.name);
-        match members.get(field.name) {
-            None if field.required => return fail(&field_path, format!("missing ({})", field.label_zh)),
-            None => {}
-            Some(value) => validate_value(field.field_type, value, &field_path, latest_day)?,
+        let result = match members.get(field.name) {
+            None if field.required => fail(&field_path, "missing"),
+            None => Ok(()),
+            Some(value) => validate_value(field.field_type, value, &field_path, latest_day),
+        };
+        if let Err(mut error) = result {
+            if error.label.is_empty() {
+                error.label = label_of(field, error.path.get(field_path.len()..).unwrap_or_default());
+            }
+            report(error);
         }
     }
-    Ok(())
 }
+
+/// The Chinese label of a path inside `field`: the field's label, the item (`[0]` → 第1项) and the
+/// member of a person, organisation, basis or reference (`.unit` → 单位).
+fn label_of(field: &Field, rest: &str) -> String {
+    let mut label = field.label_zh.to_string();
+    if let Some(index) = rest.strip_prefix('[').and_then(|r| r.split(']').next()).and_then(|i| i.parse::<usize>().ok())
+    {
+        label.push_str(&format!("第{}项", index + 1));
+    }
+    let member = rest.rsplit('.').next().filter(|_| rest.contains('.')).unwrap_or_default();
+    if let Some((_, zh)) = MEMBER_LABELS.iter().find(|(name, _)| *name == member) {
+        label.push('·');
+        label.push_str(zh);
+    }
+    label
+}
+
+/// Chinese labels of the members of the structured field types (people, organisations, bases,
+/// references), for error messages.
+const MEMBER_LABELS: &[(&str, &str)] = &[
+    ("id", "编号"),
+    ("name", "姓名/名称"),
+    ("unit", "所在单位"),
+    ("post", "职务"),
+    ("org_id", "组织编号"),
+    ("regulation", "依据法规"),
+    ("article", "条款"),
+    ("seq", "序号"),
+    ("hash", "哈希"),
+    ("size", "大小"),
+    ("root", "根哈希"),
+];
 
 fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
     match field_type {
@@ -605,7 +760,12 @@ pub fn validate_corrected_body(kind: &str, v: u64, body: &Value, time: Timestamp
     let spec = lookup(kind).filter(|s| s.domain && s.name != "correction");
     let Some(spec) = spec else { return fail("body.target", format!("a {kind} record cannot be corrected")) };
     let Some(version) = spec.version(v) else { return fail("body.target", format!("{kind} v{v} is unknown")) };
-    validate_fields(version.fields, body, "body.body", latest_allowed_date(time))
+    let mut errors = Vec::new();
+    validate_fields(version.fields, body, "body.body", latest_allowed_date(time), &mut errors);
+    match errors.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 fn text(value: &Value, path: &str, max_chars: usize, multi_line: bool) -> Result<(), SchemaError> {
@@ -855,6 +1015,22 @@ mod tests {
         let mut body = base.clone();
         body["summary"] = json!("反映\u{202E}问题");
         validate("report.received", 1, &body, at()).unwrap();
+    }
+
+    #[test]
+    fn kinds_resolve_by_name_or_chinese_label_and_typos_find_the_nearest() {
+        assert_eq!(resolve_kind("interview"), Some("interview"));
+        assert_eq!(resolve_kind("约谈"), Some("interview"));
+        assert_eq!(resolve_kind("谈话"), Some("interview"));
+        assert_eq!(resolve_kind("约谈/谈话"), Some("interview"));
+        assert_eq!(resolve_kind("问责决定"), Some("accountability.decision"));
+        assert_eq!(resolve_kind("intervew"), None);
+        assert_eq!(nearest_kind("intervew").map(|k| k.name), Some("interview"));
+        assert_eq!(nearest_kind("report.recieved").map(|k| k.name), Some("report.received"));
+        assert_eq!(nearest_kind("问责决").map(|k| k.name), Some("accountability.decision"));
+        assert!(nearest_kind("x").is_none() && nearest_kind("").is_none());
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub fn query(args: QueryArgs, dir: &Path, archives: &[PathBuf], json_output: boo
         print_json(&render::paged_json(&records, page.limit, render::record_json));
     } else {
         render::print_records(&records.items, source.registry());
-        println!("{} records", records.total);
+        println!("{}", render::count(records.total as usize, "record", "records"));
         render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
@@ -234,5 +234,5 @@ impl Answering {
 
 fn say_as_of(past: &PastState) {
     let time = past.last_time.map(render::local_time).unwrap_or_default();
-    eprintln!("lianlog: as of seq {} ({time}), replayed in memory", past.end.saturating_sub(1));
+    eprintln!("lianlog: as of seq {} ({time} 北京时间), replayed in memory", past.end.saturating_sub(1));
 }

@@ -42,7 +42,8 @@ pub fn import(args: ImportArgs, dir: &Path, json_output: bool) -> Result<ExitCod
             &json!({"imported": appended.len(), "first_seq": first, "last_seq": last, "head": ledger.head().to_hex()}),
         );
     } else {
-        println!("imported {} records as seq {first}..={last}; head {}", appended.len(), ledger.head());
+        let records = crate::render::count(appended.len(), "record", "records");
+        println!("imported {records} as {}; head {}", crate::render::seq_range(first, last), ledger.head());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,10 +14,10 @@ use crate::render;
 
 pub fn run(command: KeyCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
     match command {
-        KeyCommand::New { name, out, encrypt } => {
+        KeyCommand::New { name, out, encrypt, weak_passphrase_ok } => {
             let key = SecretKey::generate(KeyName::parse(&name)?)?;
             if encrypt {
-                let passphrase = new_passphrase(&out)?;
+                let passphrase = new_passphrase(&out, weak_passphrase_ok)?;
                 key.write_new_encrypted_file(&out, &passphrase)?;
             } else {
                 key.write_new_file(&out)?;
@@ -28,8 +28,8 @@ pub fn run(command: KeyCommand, dir: &Path, json_output: bool) -> Result<ExitCod
                 println!("{}", key.public().vkey());
             }
         }
-        KeyCommand::ExportLogKey { out, encrypt } => {
-            let passphrase = if encrypt { Some(new_passphrase(&out)?) } else { None };
+        KeyCommand::ExportLogKey { out, encrypt, weak_passphrase_ok } => {
+            let passphrase = if encrypt { Some(new_passphrase(&out, weak_passphrase_ok)?) } else { None };
             let public = lianlog_ledger::export_log_key(
                 dir,
                 &out,

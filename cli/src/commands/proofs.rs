@@ -96,12 +96,16 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                     "cosignatures": render::cosignatures_json(&checked.cosignatures),
                 }));
             } else {
+                let (records, verb) = match checked.records.len() {
+                    0 => ("no record".to_string(), "is"),
+                    1 => ("1 record".to_string(), "is"),
+                    n => (format!("{n} records"), "are"),
+                };
+                // The list follows the colon; an empty package has no list to announce.
+                let signed = if checked.records.is_empty() { "" } else { ", signed by keys authorized at the time:" };
                 println!(
-                    "OK: {} records about {} are in {} (checkpoint size {}), signed by keys authorized at the time:",
-                    checked.records.len(),
-                    checked.person,
-                    checked.origin,
-                    checked.size
+                    "OK: {records} about {} {verb} in {} (checkpoint size {}){signed}",
+                    checked.person, checked.origin, checked.size
                 );
                 for (seq, kind) in &checked.records {
                     let note = match shown(seq) {

@@ -183,7 +183,18 @@ fn redact(archives: &[PathBuf], out: &Path, vkey: Option<&str>, json_output: boo
 }
 
 fn restore(archives: &[PathBuf], into: &Path, log_key: &Path, json_output: bool) -> Result<ExitCode> {
-    let key = read_key(log_key)?;
+    let key = read_key(log_key).map_err(|err| match std::fs::symlink_metadata(log_key) {
+        // The generic "make a key with `lianlog key new`" would be wrong here: no new key can be
+        // the log key genesis names.
+        Err(_) => Error::key(format!(
+            "cannot read the log key {}: no such file. --log-key takes the ledger's own log key, made by \
+             `lianlog init`: its backup copy (`lianlog key export-log-key --out FILE` on the original ledger) \
+             or LEDGER/log-key.pem of the original ledger; a new key (`lianlog key new`) can never be it",
+            log_key.display()
+        ))
+        .into(),
+        Ok(_) => err,
+    })?;
     let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let restored = archive::restore(archives, into, &key, &mut |p| bar.update(p));
@@ -253,7 +264,10 @@ fn list(dir: &Path, json_output: bool) -> Result<ExitCode> {
             }
         })
         .collect();
-    render::print_table(&["归档 archive", "类型 kind", "序号 seq", "条数 entries", "时间 times", "字节 bytes"], &rows);
+    render::print_table(
+        &["归档 archive", "类型 kind", "序号 seq", "条数 entries", "时间(北京时间) times", "字节 bytes"],
+        &rows,
+    );
     for chain in &listing.chains {
         match chain.gap {
             None if !chain.chain.is_empty() => println!(

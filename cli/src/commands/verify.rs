@@ -62,7 +62,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                             Ok(report) => Err(lianlog_ledger::VerifyFailure {
                                 line: err.seq().map(|seq| seq + 1).unwrap_or(report.entries),
                                 seq: err.seq(),
-                                reason: err.message().to_string(),
+                                reason: err.message().replace(lianlog_ledger::ledger::RUN_VERIFY_HINT, ""),
                             }),
                         }
                     }
@@ -82,7 +82,6 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     });
     match result {
         Ok(report) => {
-            let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
             if json_output {
                 print_json(&json!({
                     "ok": true,
@@ -99,48 +98,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
-                println!("verified {source}: OK");
-                println!("  origin    {}", report.origin);
-                println!(
-                    "  log key   {}{}",
-                    report.log_key,
-                    if args.vkey.is_some() {
-                        " (pinned with --vkey)"
-                    } else {
-                        " (taken from genesis; pin it with --vkey)"
-                    }
-                );
-                println!("  entries   {}", report.entries);
-                println!("  head      {}", report.head);
-                println!("  root      {}", lianlog_ledger::encoding::hex(&report.root));
-                if report.withheld > 0 {
-                    println!(
-                        "  withheld  {} bodies (an export without bodies: signatures and chain checked, contents not seen)",
-                        report.withheld
-                    );
-                }
-                for redaction in &report.redactions {
-                    println!(
-                        "  redacted  seq {} by seq {} ({}, {}): {}{}",
-                        redaction.target,
-                        redaction.by,
-                        redaction.author,
-                        render::local_time(redaction.time),
-                        redaction.reason,
-                        if redaction.applied { "" } else { " [body not yet removed]" }
-                    );
-                }
-                for ((path, checkpoint), cosignatures) in args.checkpoint.iter().zip(&checkpoints).zip(&cosigned) {
-                    println!("  checkpoint {} (size {}): consistent", path.display(), checkpoint.size);
-                    render::print_cosignatures("             ", cosignatures);
-                }
-                if report.ignored_partial_tail {
-                    println!(
-                        "  note      the log ends with a partial line (bytes after the last newline: a write in \
-                         progress in another process, or one cut short by a crash); it was ignored, not checked"
-                    );
-                }
-                println!("  time      {:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
+                print_verified(&source, &report, &args, &checkpoints, &cosigned, elapsed);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -150,11 +108,71 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                     &json!({"ok": false, "source": source, "seq": failure.seq, "line": failure.line, "reason": failure.reason}),
                 );
             } else {
-                println!("verification FAILED for {source}: {failure}");
+                println!("完整性校验失败 verification FAILED for {source}: {failure}");
             }
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// The report of a verification that passed, bilingual like every table (完整性校验).
+fn print_verified(
+    source: &str,
+    report: &lianlog_ledger::VerifyReport,
+    args: &VerifyArgs,
+    checkpoints: &[ArchivedCheckpoint],
+    cosigned: &[Vec<lianlog_ledger::note::Cosignature>],
+    elapsed: std::time::Duration,
+) {
+    let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
+    println!("完整性校验通过 verified {source}: OK");
+    println!("{}", render::field_line("来源", "origin", &report.origin));
+    let pinned = if args.vkey.is_some() {
+        " (pinned with --vkey 已核对)"
+    } else {
+        " (taken from genesis; pin it with --vkey 取自创建记录)"
+    };
+    println!("{}", render::field_line("日志密钥", "log key", format!("{}{pinned}", report.log_key)));
+    println!("{}", render::field_line("条数", "entries", report.entries));
+    println!("{}", render::field_line("链头", "head", report.head));
+    println!("{}", render::field_line("根哈希", "root", lianlog_ledger::encoding::hex(&report.root)));
+    if report.withheld > 0 {
+        let text = format!(
+            "{} bodies (an export without bodies: signatures and chain checked, contents not seen 未含正文)",
+            report.withheld
+        );
+        println!("{}", render::field_line("未含正文", "withheld", text));
+    }
+    for redaction in &report.redactions {
+        let text = format!(
+            "seq {} by seq {} ({}, {} 北京时间): {}{}",
+            redaction.target,
+            redaction.by,
+            redaction.author,
+            render::china_time(redaction.time),
+            redaction.reason,
+            if redaction.applied { "" } else { " [body not yet removed 正文尚未删除]" }
+        );
+        println!("{}", render::field_line("已删除", "redacted", text));
+    }
+    for ((path, checkpoint), cosignatures) in args.checkpoint.iter().zip(checkpoints).zip(cosigned) {
+        let text = format!("{} (size {}): consistent 一致", path.display(), checkpoint.size);
+        println!("{}", render::field_line("检查点", "checkpoint", text));
+        render::print_cosignatures("                     ", cosignatures);
+    }
+    if report.ignored_partial_tail {
+        println!(
+            "{}",
+            render::field_line(
+                "说明",
+                "note",
+                "the log ends with a partial line (bytes after the last newline: a write in progress in \
+                 another process, or one cut short by a crash); it was ignored, not checked 末尾不完整行未校验"
+            )
+        );
+    }
+    let time = format!("{:.3} s ({:.0} entries/s)", elapsed.as_secs_f64(), rate);
+    println!("{}", render::field_line("用时", "time", time));
 }
 
 pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {

@@ -9,6 +9,7 @@ mod faults;
 mod independent;
 mod json_output;
 mod keys;
+mod messages;
 mod openssl_keys;
 mod paging;
 mod proofs;

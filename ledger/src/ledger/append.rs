@@ -205,8 +205,11 @@ impl Ledger {
                     .authorize(&parsed.line.entry.record, seq)
                     .map_err(|e| place(Error::unauthorized(e.to_string())))?;
                 if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
-                    crate::schema::validate(&draft.kind, draft.v, &draft.body, time)
-                        .map_err(|e| place(Error::bad_input(format!("{} v{}: {e}", draft.kind, draft.v))))?;
+                    let errors = crate::schema::validate_all(&draft.kind, draft.v, &draft.body, time);
+                    if !errors.is_empty() {
+                        let errors = crate::schema::describe_errors(&errors);
+                        return Err(place(Error::bad_input(format!("{} v{}: {errors}", draft.kind, draft.v))));
+                    }
                 }
                 self.project(&mut changes, &parsed, true).map_err(place)?;
                 if draft.kind.starts_with("key.") {
@@ -329,8 +332,10 @@ impl Ledger {
 fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
     if !crate::record::is_valid_kind(&draft.kind) {
         return Err(Error::bad_input(format!(
-            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`",
-            draft.kind
+            "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`, nor the \
+             Chinese label of one (`lianlog append --help` lists them).{}",
+            draft.kind,
+            crate::schema::did_you_mean_kind(&draft.kind)
         )));
     }
     if draft.v == 0 {
@@ -345,14 +350,11 @@ fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
             return Err(Error::bad_input(format!("kind {kind} is reserved for the ledger and cannot be appended")));
         }
         kind if crate::schema::lookup(kind).is_none() => {
-            let known = crate::schema::KINDS
-                .iter()
-                .filter(|k| !k.versions.is_empty())
-                .map(|k| k.name)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let known = crate::schema::record_kinds().map(|k| k.name).collect::<Vec<_>>().join(", ");
             return Err(Error::bad_input(format!(
-                "unknown kind {kind:?}; the record kinds are: {known} (see docs/RECORDS.md)"
+                "unknown kind {kind:?}.{} The record kinds are: {known}; each may also be given by its \
+                 Chinese label (`lianlog append --help`, docs/RECORDS.md)",
+                crate::schema::did_you_mean_kind(kind)
             )));
         }
         _ => {}

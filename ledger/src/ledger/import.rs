@@ -24,6 +24,7 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
             bytes.len()
         )));
     }
+    let bytes = crate::canonical::without_bom(bytes);
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let line = bytes[..err.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         Error::bad_input(format!("line {line}: not UTF-8 text"))
@@ -54,7 +55,18 @@ pub fn parse_import(bytes: &[u8]) -> Result<Vec<Draft>> {
         };
         let kind = match members.remove("kind") {
             Some(Value::String(kind)) => kind,
-            _ => return Err(Error::bad_input(format!("{place}: kind: missing or not a string"))),
+            None if !members.contains_key("body") => {
+                return Err(Error::bad_input(format!(
+                    "{place}: this looks like a bare record body; each import line is one object \
+                     {{\"kind\":\"interview\",\"body\":{{…}}}} (the kind, or its Chinese label, and the body). To \
+                     append a single body, use `lianlog append KIND --body FILE`"
+                )));
+            }
+            _ => {
+                return Err(Error::bad_input(format!(
+                    "{place}: kind: missing or not a string; each import line is {{\"kind\":\"interview\",\"body\":{{…}}}}"
+                )));
+            }
         };
         let body = members.remove("body").ok_or_else(|| Error::bad_input(format!("{place}: body: missing")))?;
         if let Some(extra) = members.keys().next() {

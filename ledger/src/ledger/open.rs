@@ -18,6 +18,11 @@ use super::recovery::recover;
 use super::replay::{collect_replacements, project_line};
 use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry, read_meta};
 use crate::error::{Error, ErrorKind, Result};
+
+/// The part of the "log changed behind the store" message that sends the user to `lianlog
+/// verify`; `verify` itself, which reports the same finding, leaves it out (it would send the
+/// user to the command they just ran).
+pub const RUN_VERIFY_HINT: &str = "`lianlog verify` names the first entry that differs; ";
 use crate::fsio;
 use crate::keys::{KeyName, SecretKey};
 use crate::limits::FORMAT_VERSION;
@@ -197,7 +202,7 @@ impl Ledger {
                 return Err(Error::new(
                     ErrorKind::Verification,
                     format!(
-                        "{}: {reason}. Nothing was changed. Run `lianlog verify` to see where; restore the ledger from an \
+                        "{}: {reason}. Nothing was changed. {RUN_VERIFY_HINT}restore the ledger from an \
                          archive (`lianlog snapshot restore`), or, if the change is known and accepted, run `lianlog reindex`",
                         dir.display()
                     ),
@@ -253,7 +258,7 @@ impl Ledger {
                 head.size - 1,
                 format!(
                     "the derived store recorded {} entries ending at byte {} of segment {:020}.jsonl, but the log is shorter: \
-                 entries were removed from the log after they were written",
+                 entries were removed from the log, or an earlier entry was changed, after they were written",
                     head.size, head.tail.offset, head.tail.segment
                 ),
             ));
