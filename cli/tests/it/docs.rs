@@ -1,9 +1,10 @@
 //! What the documentation promises, checked against the real binary: the README's tour runs as
-//! written (docs/tour.sh, and every command of the README's tour is in it).
+//! written (docs/tour.sh, and every command of the README's tour is in it); the roles of keys
+//! (docs/OFFICERS.md, docs/OPERATIONS.md).
 
 use std::path::{Path, PathBuf};
 
-use crate::common::output_text;
+use crate::common::{Fixture, interview_body, output_text};
 
 /// The repository's root (the parent of `cli/`).
 fn repository() -> PathBuf {
@@ -63,4 +64,32 @@ fn the_tour_runs_as_written() {
     assert!(stderr.trim_end().ends_with("tour: every step passed"), "{stderr}");
     // It ran to the end: the last step before `bench` was echoed.
     assert!(stderr.contains("+ lianlog --archive "), "{stderr}");
+}
+
+/// docs/OFFICERS.md "Roles": an admin key cannot append records; a second key granted `officer`
+/// gives the same person the second role; a key is granted once.
+#[test]
+fn an_admin_key_cannot_append_and_a_second_key_gives_a_second_role() {
+    let fixture = Fixture::build();
+    let body = interview_body("张三", "约谈提醒");
+    let refused = fixture.append("interview", &body, &fixture.admin).code(3);
+    let (_, stderr) = output_text(refused.get_output());
+    for fragment in ["admin.zhao+", "lacks the role officer (纪检干部)", "kind interview", "it holds admin"] {
+        assert!(stderr.contains(fragment), "expected {fragment:?} in: {stderr}");
+    }
+
+    let second = fixture.root.join("zhao-officer.pem");
+    crate::common::lianlog().args(["key", "new", "officer.zhao", "--out"]).arg(&second).assert().success();
+    fixture.grant(&second, "officer", "赵主任", "市纪委监委");
+    fixture.append("interview", &body, &second).success();
+
+    let regrant = fixture
+        .cmd()
+        .args(["key", "grant", &fixture.vkey(&second), "--role", "auditor"])
+        .args(["--holder-name", "赵主任", "--holder-unit", "市纪委监委", "--key"])
+        .arg(&fixture.admin)
+        .assert()
+        .failure();
+    let (_, stderr) = output_text(regrant.get_output());
+    assert!(stderr.contains("granted at most once"), "{stderr}");
 }
