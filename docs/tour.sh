@@ -109,6 +109,10 @@ lianlog stats --by unit --as-of 12                 # as it stood right after ent
 full=$(ls archives/*.tar.zst | head -n 1) inc=$(ls archives/*.tar.zst | tail -n 1)
 lianlog --archive "$full" --archive "$inc" dossier P-1001
 
+# shell completions and manual pages, from the same definitions as --help (install: README, "Set up")
+lianlog completions bash > lianlog.bash            # also zsh, fish, powershell
+lianlog man --dir man/man1                         # one page per command: man -M man lianlog-key-grant
+
 # performance (docs/PERFORMANCE.md): this machine's limits, then the ledger's speed beside them
 # (about 15 s whatever the size: TOUR_SKIP_BENCH=1 leaves it out, as the integration test does)
 [ "${TOUR_SKIP_BENCH:-}" = 1 ] || lianlog bench --entries 1000                       # fresh ledger of generated records; --json for the figures

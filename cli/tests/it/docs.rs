@@ -93,3 +93,70 @@ fn an_admin_key_cannot_append_and_a_second_key_gives_a_second_role() {
     let (_, stderr) = output_text(regrant.get_output());
     assert!(stderr.contains("granted at most once"), "{stderr}");
 }
+
+/// Every command of `lianlog`, as `lianlog-key-new`-style page names, from the help of each level.
+fn command_names(prefix: &[&str]) -> Vec<String> {
+    let output = crate::common::lianlog().args(prefix).arg("--help").output().expect("run lianlog --help");
+    let (help, _) = output_text(&output);
+    let mut names = vec![std::iter::once("lianlog").chain(prefix.iter().copied()).collect::<Vec<_>>().join("-")];
+    let Some(list) = help.split("\nCommands:\n").nth(1) else { return names };
+    for line in list.lines().take_while(|line| !line.is_empty()) {
+        if let Some(name) = line.strip_prefix("  ").and_then(|rest| rest.split_whitespace().next())
+            && !line.starts_with("   ")
+            && name != "help"
+        {
+            let path: Vec<&str> = prefix.iter().copied().chain(std::iter::once(name)).collect();
+            names.extend(command_names(&path));
+        }
+    }
+    names
+}
+
+/// `lianlog man --dir DIR` writes one page per command (nothing more, nothing less), generated from
+/// the same clap definition as `--help`, so they cannot fall behind it: every option of
+/// `key grant --help` is in its page; `--ledger` is hidden where no ledger is opened.
+#[test]
+fn man_pages_cover_every_command_and_follow_the_help() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("man/man1");
+    crate::common::lianlog().args(["man", "--dir"]).arg(&dir).assert().success();
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    let mut expected: Vec<String> = command_names(&[]).into_iter().map(|name| format!("{name}.1")).collect();
+    expected.sort();
+    assert_eq!(pages, expected, "one page per command of `lianlog --help`");
+    assert!(pages.len() > 40 && pages.contains(&"lianlog-key-new.1".to_string()), "{pages:?}");
+
+    let page = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let grant = page("lianlog-key-grant.1");
+    assert!(grant.starts_with(".ie \\n(.g .ds Aq") || grant.contains(".TH lianlog-key-grant"), "{grant}");
+    let output = crate::common::lianlog().args(["key", "grant", "--help"]).output().unwrap();
+    let (help, _) = output_text(&output);
+    for option in help.split_whitespace().filter(|word| word.starts_with("--")) {
+        let option = option.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        assert!(grant.contains(&option.replace('-', "\\-")), "{option} of `key grant --help` is not in its man page");
+    }
+    assert!(page("lianlog-key-list.1").contains("\\-\\-ledger"), "key list opens a ledger");
+    for offline in ["lianlog-key-new.1", "lianlog-check-inclusion.1", "lianlog-snapshot-verify.1", "lianlog-bench.1"] {
+        assert!(!page(offline).contains("\\-\\-ledger"), "{offline} opens no ledger: --ledger is noise there");
+    }
+}
+
+/// `lianlog completions SHELL` prints a script for each shell the README names, which completes
+/// subcommands and their flags.
+#[test]
+fn completions_for_every_documented_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = crate::common::lianlog().args(["completions", shell]).output().unwrap();
+        let (script, stderr) = output_text(&output);
+        assert!(output.status.success(), "{shell}: {stderr}");
+        for word in ["lianlog", "snapshot", "export-log-key", "without-bodies", "ledger"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // Unknown shells are refused as bad usage.
+    crate::common::lianlog().args(["completions", "cmd.exe"]).assert().code(2);
+}
