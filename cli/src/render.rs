@@ -529,7 +529,8 @@ impl Bar {
         }
         if progress.total == 0 {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
+            let counted = if progress.done > 0 { format!(" {}", progress.done) } else { String::new() };
+            let _ = write!(err, "\r{:<72}", format!("{}…{counted}", progress.phase));
             let _ = err.flush();
             self.drawn = true;
             return;

@@ -56,6 +56,7 @@ pub use crate::replacement::{ReplacementScan, Replacements};
 pub use append::StagedBatch;
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
+pub use offline::{export_dir_with_progress, verify_dir_with_progress};
 pub use redaction::{Redacted, Replacement};
 pub use replay::{PastState, ReplayReport, replacements_in, replay_projections};
 
