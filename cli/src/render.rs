@@ -558,7 +558,7 @@ impl Bar {
         self.drawn = true;
     }
 
-    /// Clear the bar's line.
+    /// Clear the bar's line (also when dropped: an error then starts on a clean line).
     pub fn finish(&mut self) {
         if self.drawn {
             let mut err = std::io::stderr().lock();
@@ -566,5 +566,11 @@ impl Bar {
             let _ = err.flush();
             self.drawn = false;
         }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.finish();
     }
 }

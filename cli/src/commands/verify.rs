@@ -197,7 +197,10 @@ pub fn export(args: ExportArgs, dir: &Path) -> Result<ExitCode> {
 }
 
 pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let mut bar = render::Bar::new(json_output);
+    bar.update(lianlog_ledger::Progress { phase: "indexing", done: 0, total: 0 });
     let ledger = Ledger::reindex(dir)?;
+    bar.finish();
     print_notes_from(&ledger, 0);
     if json_output {
         print_json(&json!({

@@ -10,6 +10,7 @@ mod faults;
 mod independent;
 mod keys;
 mod openssl_keys;
+mod progress;
 mod proofs;
 mod snapshot;
 mod tamper;
