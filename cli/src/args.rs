@@ -105,6 +105,15 @@ pub enum Command {
     /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// Print a completion script for a shell (命令补全): bash, zsh, fish, powershell or elvish.
+    ///
+    /// Install: `lianlog completions bash > ~/.local/share/bash-completion/completions/lianlog`
+    /// (zsh: a file `_lianlog` in a directory of $fpath; fish: ~/.config/fish/completions/lianlog.fish).
+    Completions(CompletionsArgs),
+    /// Write the manual pages (使用手册), one per command: lianlog.1, lianlog-key-new.1, …
+    ///
+    /// Install: `lianlog man --dir ~/.local/share/man/man1` (or /usr/local/share/man/man1), then `man lianlog`.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -655,10 +664,82 @@ pub struct BenchArgs {
     pub seed: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write the pages to (created if missing); earlier lianlog pages there are
+    /// replaced.
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
 /// The arguments, or clap's error (a usage error, or `--help`/`--version`, which clap reports as
-/// errors too) for `io::usage_error` to print: as JSON when `--json` was given.
+/// errors too) for `io::usage_error` to print: as JSON when `--json` was given. Parsed with
+/// [`command`], so that help shows the global flags only where they apply.
 pub fn try_parse() -> Result<Cli, clap::Error> {
-    Cli::try_parse()
+    let mut command = command();
+    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut command))
+}
+
+/// The commands that never open a ledger: `--ledger` is hidden from their help, completions and
+/// man pages (it is still accepted, and ignored, so that LIANLOG_LEDGER or a habit does no harm).
+const WITHOUT_LEDGER: &[&[&str]] = &[
+    &["key", "new"],
+    &["key", "show"],
+    &["checkpoint", "cosign"],
+    &["check"],
+    &["check", "inclusion"],
+    &["check", "disclosure"],
+    &["check", "consistency"],
+    &["snapshot", "verify"],
+    &["snapshot", "restore"],
+    &["snapshot", "redact"],
+    &["snapshot", "list"],
+    &["demo"],
+    &["bench"],
+    &["completions"],
+    &["man"],
+    &["witness", "serve"],
+    &["witness", "add-log"],
+    &["witness", "list"],
+    &["witness", "remove"],
+];
+
+/// The commands whose output is never JSON: `--json` is hidden from them likewise.
+const WITHOUT_JSON: &[&[&str]] = &[&["completions"], &["man"]];
+
+/// The clap command that `lianlog` parses, and that its completions and man pages describe: the
+/// derived definition with its global flags (`--ledger`, `--json`) hidden where they do not apply.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let mut command = Cli::command();
+    for (flag, paths) in [("ledger", WITHOUT_LEDGER), ("json", WITHOUT_JSON)] {
+        let Some(hidden) = command.get_arguments().find(|arg| arg.get_id() == flag).cloned() else { continue };
+        let hidden = hidden.hide(true);
+        for path in paths {
+            command = with_arg(command, path, &hidden);
+        }
+    }
+    command
+}
+
+/// `command` with `arg` added to the subcommand at `path` (before the command is built: a global
+/// flag is not propagated where a subcommand has its own copy, so the hidden copy is the one used
+/// there and below). Order is kept: help lists subcommands as declared.
+fn with_arg(command: clap::Command, path: &[&str], arg: &clap::Arg) -> clap::Command {
+    match path.split_first() {
+        None => command.arg(arg.clone()),
+        Some((first, rest)) => {
+            command.mut_subcommands(|sub| if sub.get_name() == *first { with_arg(sub, rest, arg) } else { sub })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -667,6 +748,20 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
+        // The command as parsed, with flags hidden where they do not apply (every path exists).
+        let command = super::command();
+        command.clone().debug_assert();
+        for (flag, paths) in [("ledger", super::WITHOUT_LEDGER), ("json", super::WITHOUT_JSON)] {
+            for path in paths {
+                let mut sub = &command;
+                for name in path.iter() {
+                    sub =
+                        sub.find_subcommand(name).unwrap_or_else(|| panic!("args.rs names {path:?}: no such command"));
+                }
+                let arg = sub.get_arguments().find(|arg| arg.get_id() == flag);
+                assert!(arg.is_some_and(|arg| arg.is_hide_set()), "--{flag} is not hidden in {path:?}");
+            }
+        }
     }
 }
 

@@ -563,7 +563,8 @@ impl Bar {
         }
         if progress.total == 0 {
             let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r{:<72}", format!("{}…", progress.phase));
+            let counted = if progress.done > 0 { format!(" {}", progress.done) } else { String::new() };
+            let _ = write!(err, "\r{:<72}", format!("{}…{counted}", progress.phase));
             let _ = err.flush();
             self.drawn = true;
             return;
@@ -591,7 +592,7 @@ impl Bar {
         self.drawn = true;
     }
 
-    /// Clear the bar's line.
+    /// Clear the bar's line (also when dropped: an error then starts on a clean line).
     pub fn finish(&mut self) {
         if self.drawn {
             let mut err = std::io::stderr().lock();
@@ -599,5 +600,11 @@ impl Bar {
             let _ = err.flush();
             self.drawn = false;
         }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.finish();
     }
 }

@@ -118,18 +118,9 @@ impl Limits {
     }
 }
 
-/// Progress of a long operation, for a caller that shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// What is being done: `reading` (the record ids before an incremental range), `checking`,
-    /// `writing`, `verifying`, `restoring`, `indexing`. A total
-    /// of 0 means the amount of work is not known.
-    pub phase: &'static str,
-    /// Steps done so far.
-    pub done: u64,
-    /// Steps in this phase.
-    pub total: u64,
-}
+/// Progress of a long operation (defined beside the verifier, which is below every operation
+/// that reports it).
+pub use crate::verify::Progress;
 
 /// Why an archive (or a sequence of them) was refused: which file, which seq if one, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]

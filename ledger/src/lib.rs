@@ -62,12 +62,14 @@ pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
     Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,
 };
+pub use ledger::{export_dir_with_progress, verify_dir_with_progress};
 pub use merkle::Hash;
 pub use note::{Checkpoint, Note};
 pub use record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
 pub use store::store_dir;
 pub use time::{Date, Timestamp};
+pub use verify::Progress;
 pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};
 
 // For the fuzz harness (fuzz/src/lib.rs) and the integration tests only, which exercise these

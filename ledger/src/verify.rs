@@ -20,6 +20,23 @@ use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
 use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
 
+/// Progress of a long operation, for a caller that shows it (the library never draws it): whole
+/// ledger passes (`verifying`, `replaying`, `exporting`, `indexing`, `importing`) and archives
+/// (`reading` the record ids before an incremental range, `checking`, `writing`, `verifying`,
+/// `restoring`, `indexing`). A total of 0 means the amount of work is not known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// What is being done (one of the phases above).
+    pub phase: &'static str,
+    /// Steps done so far.
+    pub done: u64,
+    /// Steps in this phase; 0 when not known.
+    pub total: u64,
+}
+
+/// Report progress every this many entries (drawing is rate-limited by the caller).
+pub(crate) const PROGRESS_EVERY: u64 = 1024;
+
 /// Lines verified per parallel chunk.
 const CHUNK: usize = 2048;
 

@@ -89,12 +89,12 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!();
     println!("Try:");
     let ledger_arg = ledger_dir.display();
-    println!("  cargo run --release -- --ledger {ledger_arg} show 8");
-    println!("  cargo run --release -- --ledger {ledger_arg} dossier P-1003");
-    println!("  cargo run --release -- --ledger {ledger_arg} cases --open");
-    println!("  cargo run --release -- --ledger {ledger_arg} key list");
-    println!("  cargo run --release -- --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
-    println!("  cargo run --release -- verify --file audit.jsonl");
+    println!("  lianlog --ledger {ledger_arg} show 8");
+    println!("  lianlog --ledger {ledger_arg} dossier P-1003");
+    println!("  lianlog --ledger {ledger_arg} cases --open");
+    println!("  lianlog --ledger {ledger_arg} key list");
+    println!("  lianlog --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
+    println!("  lianlog verify --file audit.jsonl");
     Ok(ExitCode::SUCCESS)
 }
 

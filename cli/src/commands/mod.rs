@@ -16,6 +16,7 @@ mod init;
 mod key;
 mod proofs;
 mod redact;
+mod shell;
 mod snapshot;
 mod verify;
 mod witness;
@@ -72,5 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),
         Command::Witness(command) => witness::run(command, json_output),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args, json_output),
     }
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use lianlog_ledger::ledger::OpenOptions;
 use lianlog_ledger::verify::{ArchivedCheckpoint, check_archived_checkpoints};
-use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_dir};
+use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_dir_with_progress};
 use serde_json::json;
 
 use crate::args::{ExportArgs, VerifyArgs};
@@ -24,6 +24,8 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     }
     let root_sizes: Vec<u64> = checkpoints.iter().map(|checkpoint| checkpoint.size).collect();
     let started = std::time::Instant::now();
+    let mut bar = render::Bar::new(json_output);
+    let mut progress = |p| bar.update(p);
     let (source, result) = match &args.file {
         Some(file) => {
             let options =
@@ -35,16 +37,16 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                 VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
             // With the lock, also check the derived store; without it (a writer is busy), the log alone.
             let result = if args.log_only {
-                lianlog_ledger::verify_dir(dir, options)?
+                lianlog_ledger::verify_dir_with_progress(dir, options, &mut progress)?
             } else {
                 match Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() }) {
                     Ok(ledger) => {
                         print_notes_from(&ledger, 0);
-                        ledger.verify(options)?
+                        ledger.verify_with_progress(options, &mut progress)?
                     }
                     Err(err) if err.kind() == ErrorKind::Locked => {
                         eprintln!("lianlog: the ledger is in use; verifying the log alone (not the derived store)");
-                        lianlog_ledger::verify_dir(dir, options)?
+                        lianlog_ledger::verify_dir_with_progress(dir, options, &mut progress)?
                     }
                     Err(err) if err.kind() == ErrorKind::Io => {
                         // A read-only or full disk: the log can still be read and checked.
@@ -52,7 +54,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
                         eprintln!(
                             "lianlog: the ledger cannot be opened for writing; verifying the log alone (not the derived store)"
                         );
-                        lianlog_ledger::verify_dir(dir, options)?
+                        lianlog_ledger::verify_dir_with_progress(dir, options, &mut progress)?
                     }
                     Err(err) if err.kind() == ErrorKind::Verification => {
                         // The log changed behind the derived store's back. Name the first bad seq if
@@ -72,6 +74,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
             (dir.display().to_string(), result)
         }
     };
+    bar.finish();
     let elapsed = started.elapsed();
     // Archived checkpoints: the verified history must still contain each of them.
     // Each --cosigner must have cosigned each of them.
@@ -183,16 +186,24 @@ pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCod
         )
         .into());
     }
+    let mut bar = render::Bar::new(json_output);
+    let mut progress = |p| bar.update(p);
     let exported = match &args.out {
         // Whole or not at all: a partial export would look like a shorter ledger.
         Some(path) => write_output(path, args.force, |file| {
             let mut out = std::io::BufWriter::new(file);
-            let exported = export_dir(dir, &mut out, args.without_bodies)?;
+            let exported = export_dir_with_progress(dir, &mut out, args.without_bodies, &mut progress)?;
             out.into_inner().map_err(|err| Error::io("write", path, err.into_error()))?;
             Ok(exported)
         })?,
-        None => export_dir(dir, &mut std::io::BufWriter::new(std::io::stdout().lock()), args.without_bodies)?,
+        None => export_dir_with_progress(
+            dir,
+            &mut std::io::BufWriter::new(std::io::stdout().lock()),
+            args.without_bodies,
+            &mut progress,
+        )?,
     };
+    bar.finish();
     if json_output {
         print_json(&json!({
             "file": args.out, "entries": exported.entries, "without_bodies": args.without_bodies,
@@ -216,7 +227,10 @@ pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCod
 }
 
 pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
+    let mut bar = render::Bar::new(json_output);
+    bar.update(lianlog_ledger::Progress { phase: "indexing", done: 0, total: 0 });
     let ledger = Ledger::reindex(dir)?;
+    bar.finish();
     print_notes_from(&ledger, 0);
     if json_output {
         print_json(&json!({
@@ -233,7 +247,9 @@ pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
 
 pub fn replay(dir: &Path, json_output: bool) -> Result<ExitCode> {
     let ledger = open_reader(dir)?;
-    let report = ledger.replay()?;
+    let mut bar = render::Bar::new(json_output);
+    let report = ledger.replay_with_progress(&mut |p| bar.update(p))?;
+    bar.finish();
     if json_output {
         print_json(
             &json!({"ok": true, "entries": report.entries, "state_keys": report.keys, "seconds": report.seconds}),

@@ -14,11 +14,21 @@ use crate::fsio;
 use crate::keys::SecretKey;
 use crate::log::{Position, SegmentLog};
 use crate::record::ParsedLine;
-use crate::verify::{Verifier, VerifyFailure, VerifyOptions, VerifyReport};
+use crate::verify::{PROGRESS_EVERY, Progress, Verifier, VerifyFailure, VerifyOptions, VerifyReport};
 
 /// Verify the log of the ledger in `dir` without opening its store or taking its lock, so that it
 /// works while another process appends (a line being written is ignored).
 pub fn verify_dir(dir: &Path, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+    verify_dir_with_progress(dir, options, &mut |_| {})
+}
+
+/// [`verify_dir`], reporting [`Progress`] (`verifying`, entries done; the total is not known
+/// without the store, so it is 0) to `progress` as it goes.
+pub fn verify_dir_with_progress(
+    dir: &Path,
+    options: VerifyOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     read_meta(dir)?;
     let mut log = SegmentLog::open(dir)?;
     reader_view(dir, &mut log, &mut Vec::new(), false)?;
@@ -30,13 +40,15 @@ pub fn verify_dir(dir: &Path, options: VerifyOptions) -> Result<std::result::Res
             None => Err("no such line".into()),
         }
     };
-    verify_segments(&log, options, reread)
+    verify_segments(&log, options, reread, 0, progress)
 }
 
 pub(super) fn verify_segments(
     log: &SegmentLog,
     options: VerifyOptions,
     reread: impl FnMut(u64) -> std::result::Result<Vec<u8>, String>,
+    total: u64,
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     let first = Position { segment: 0, offset: 0 };
     if log.is_empty() {
@@ -67,7 +79,11 @@ pub(super) fn verify_segments(
         if let Err(failure) = verifier.push(line_number, bytes) {
             return Ok(Err(failure));
         }
+        if line_number.is_multiple_of(PROGRESS_EVERY) {
+            progress(Progress { phase: "verifying", done: line_number, total });
+        }
     }
+    progress(Progress { phase: "verifying", done: line_number, total: total.max(line_number) });
     let partial = reader.saw_torn_tail() || log.is_limited();
     Ok(verifier.finish(reread).map(|mut report| {
         report.ignored_partial_tail = partial;
@@ -155,6 +171,17 @@ pub struct Exported {
 /// redactions (target, reason, and — for redactions written before replacements moved out —
 /// the replacement body), which the format requires a verifier to read.
 pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool) -> Result<Exported> {
+    export_dir_with_progress(dir, out, without_bodies, &mut |_| {})
+}
+
+/// [`export_dir`], reporting [`Progress`] (`exporting`, entries written; total 0: not known
+/// without the store) to `progress` as it goes.
+pub fn export_dir_with_progress(
+    dir: &Path,
+    out: &mut dyn std::io::Write,
+    without_bodies: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Exported> {
     read_meta(dir)?;
     let mut log = SegmentLog::open(dir)?;
     reader_view(dir, &mut log, &mut Vec::new(), false)?;
@@ -187,6 +214,9 @@ pub fn export_dir(dir: &Path, out: &mut dyn std::io::Write, without_bodies: bool
         }
         out.write_all(&bytes).and_then(|()| out.write_all(b"\n")).map_err(write_error)?;
         exported.entries += 1;
+        if exported.entries.is_multiple_of(PROGRESS_EVERY) {
+            progress(Progress { phase: "exporting", done: exported.entries, total: 0 });
+        }
     }
     out.flush().map_err(|err| Error::io("write", "the export", err))?;
     Ok(exported)

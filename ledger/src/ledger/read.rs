@@ -143,11 +143,21 @@ impl Ledger {
 
     /// Verify the whole log, then check that the derived store agrees with it.
     pub fn verify(&self, options: VerifyOptions) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+        self.verify_with_progress(options, &mut |_| {})
+    }
+
+    /// [`Ledger::verify`], reporting [`Progress`](crate::verify::Progress) (`verifying`, entries
+    /// done of the ledger's size) to `progress` as it goes.
+    pub fn verify_with_progress(
+        &self,
+        options: VerifyOptions,
+        progress: &mut dyn FnMut(crate::verify::Progress),
+    ) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
         let reread = |seq: u64| -> std::result::Result<Vec<u8>, String> {
             let position = self.store.position(seq).map_err(|e| e.to_string())?.ok_or("not indexed")?;
             self.log.read_line_at(position).map_err(|e| e.to_string())
         };
-        let report = match verify_segments(&self.log, options, reread)? {
+        let report = match verify_segments(&self.log, options, reread, self.size, progress)? {
             Ok(report) => report,
             Err(failure) => return Ok(Err(failure)),
         };

@@ -18,9 +18,22 @@ impl Ledger {
     /// Rebuild every projection from seq 0 into fresh state and check that it is byte-identical
     /// to the stored projections. Returns the number of entries replayed and of state keys.
     pub fn replay(&self) -> Result<ReplayReport> {
+        self.replay_with_progress(&mut |_| {})
+    }
+
+    /// [`Ledger::replay`], reporting [`Progress`](crate::verify::Progress) (`replaying`, entries
+    /// done of the ledger's size) to `progress` as it goes.
+    pub fn replay_with_progress(&self, progress: &mut dyn FnMut(crate::verify::Progress)) -> Result<ReplayReport> {
         let started = std::time::Instant::now();
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
-        let past = replay_projections(self.lines_in_background(0)?, self, &replacements)?;
+        let (total, mut done) = (self.size, 0u64);
+        let lines = self.lines_in_background(0)?.inspect(|_| {
+            done += 1;
+            if done.is_multiple_of(crate::verify::PROGRESS_EVERY) || done == total {
+                progress(crate::verify::Progress { phase: "replaying", done, total });
+            }
+        });
+        let past = replay_projections(lines, self, &replacements)?;
         let (entries, state) = (past.end, past.state);
         let mut stored = self.store.scan_prefix(&[projection::layout::PREFIX]);
         let mut fresh = state.iter();

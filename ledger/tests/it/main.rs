@@ -9,6 +9,7 @@ mod group;
 mod interrupted;
 mod limits;
 mod privacy;
+mod progress;
 mod records;
 mod records_doc;
 mod staging;

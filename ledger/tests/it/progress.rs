@@ -1,0 +1,75 @@
+//! Long whole-ledger passes report their progress through a callback (the library never draws
+//! it): `verify`, `verify_dir`, `replay` and `export_dir`, each `…_with_progress`, report every
+//! 1024 entries and once at the end of a pass, with the ledger's size as the total where it is
+//! known (0 where it is not: without the store).
+
+use lianlog_ledger::{
+    Draft, Holder, KeyName, Ledger, Progress, Role, SecretKey, VerifyOptions, export_dir_with_progress,
+    verify_dir_with_progress,
+};
+use serde_json::json;
+
+fn key(name: &str, seed: u8) -> SecretKey {
+    SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
+}
+
+fn holder() -> Holder {
+    Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None }
+}
+
+fn interview(n: usize) -> Draft {
+    Draft::new(
+        "interview",
+        json!({
+            "interview_type": "reminder",
+            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+            "held_on": "2025-03-10",
+            "reason": format!("提醒谈话 {n}"),
+        }),
+    )
+}
+
+/// Check a pass's reports: one phase, non-decreasing, the expected total, ending at `size`.
+fn check(reports: &[Progress], phase: &str, total: u64, size: u64) {
+    assert!(reports.len() >= 2, "{phase}: {reports:?}");
+    assert!(reports.iter().all(|p| p.phase == phase && p.total == total), "{reports:?}");
+    assert!(reports.windows(2).all(|w| w[0].done <= w[1].done), "{reports:?}");
+    assert_eq!(reports[0].done, 1024, "{reports:?}");
+    assert_eq!(reports.last().unwrap().done, size, "{reports:?}");
+}
+
+#[test]
+fn whole_ledger_passes_report_progress() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let admin = key("admin.zhao", 1);
+    let officer = key("officer.qian", 2);
+    let mut ledger =
+        Ledger::init(&dir, &KeyName::parse("jw.example.gov.cn/accountability").unwrap(), &admin, holder()).unwrap();
+    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(), &admin).unwrap();
+    let drafts: Vec<Draft> = (0..2100).map(interview).collect();
+    let staged = ledger.stage(&drafts, &[&officer]).unwrap();
+    ledger.commit(staged).unwrap();
+    let size = ledger.size();
+    assert_eq!(size, 2102);
+
+    let mut reports = Vec::new();
+    assert!(ledger.verify_with_progress(VerifyOptions::default(), &mut |p| reports.push(p)).unwrap().is_ok());
+    check(&reports, "verifying", size, size);
+
+    let mut reports = Vec::new();
+    assert_eq!(ledger.replay_with_progress(&mut |p| reports.push(p)).unwrap().entries, size);
+    check(&reports, "replaying", size, size);
+
+    // Without the store the total is not known; the last report of verify gives it.
+    let mut reports = Vec::new();
+    assert!(verify_dir_with_progress(&dir, VerifyOptions::default(), &mut |p| reports.push(p)).unwrap().is_ok());
+    assert_eq!(*reports.last().unwrap(), Progress { phase: "verifying", done: size, total: size });
+    check(&reports[..reports.len() - 1], "verifying", 0, 2048);
+
+    let mut reports = Vec::new();
+    let mut out = Vec::new();
+    assert_eq!(export_dir_with_progress(&dir, &mut out, false, &mut |p| reports.push(p)).unwrap().entries, size);
+    assert_eq!(reports, [1024, 2048].map(|done| Progress { phase: "exporting", done, total: 0 }));
+}
