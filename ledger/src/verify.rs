@@ -592,6 +592,16 @@ pub fn verify_export_file(
     path: &std::path::Path,
     options: VerifyOptions,
 ) -> crate::Result<Result<VerifyReport, VerifyFailure>> {
+    verify_export_file_with_progress(path, options, &mut |_| {})
+}
+
+/// [`verify_export_file`], reporting [`Progress`] (`verifying`, lines done; the total is not
+/// known before the file is read, so it is 0 until the last report, which gives it) to `progress`.
+pub fn verify_export_file_with_progress(
+    path: &std::path::Path,
+    options: VerifyOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> crate::Result<Result<VerifyReport, VerifyFailure>> {
     let open = || std::fs::File::open(path).map_err(|err| crate::Error::io("open", path, err));
     let mut verifier = Verifier::new(options);
     let mut reader = std::io::BufReader::with_capacity(1 << 20, open()?);
@@ -613,7 +623,11 @@ pub fn verify_export_file(
         if let Err(failure) = verifier.push(line_number, line) {
             return Ok(Err(failure));
         }
+        if line_number.is_multiple_of(PROGRESS_EVERY) {
+            progress(Progress { phase: "verifying", done: line_number, total: 0 });
+        }
     }
+    progress(Progress { phase: "verifying", done: line_number, total: line_number });
     let reread = |seq: u64| -> Result<Vec<u8>, String> {
         let mut reader = std::io::BufReader::new(open().map_err(|e| e.to_string())?);
         for _ in 0..seq {

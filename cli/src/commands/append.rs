@@ -33,10 +33,10 @@ pub fn import(args: ImportArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     let drafts = read_import(&args.file)?;
     let mut ledger = open(dir)?;
     let notes = ledger.notes().len();
-    // The batch is checked, signed and written as one (all or nothing): a status line, not a bar.
+    // The batch is signed, checked and written as one (all or nothing); the bar counts records
+    // signed, then checked.
     let mut bar = crate::render::Bar::new(json_output);
-    bar.update(lianlog_ledger::Progress { phase: "importing", done: drafts.len() as u64, total: 0 });
-    let appended = ledger.append_batch(&drafts, &key)?;
+    let appended = ledger.append_batch_with_progress(&drafts, &key, &mut |p| bar.update(p))?;
     bar.finish();
     print_notes_from(&ledger, notes);
     let first = appended.first().map(|a| a.seq).unwrap_or(0);

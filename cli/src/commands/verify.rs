@@ -30,7 +30,10 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
         Some(file) => {
             let options =
                 VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
-            (file.display().to_string(), lianlog_ledger::verify::verify_export_file(file, options)?)
+            (
+                file.display().to_string(),
+                lianlog_ledger::verify::verify_export_file_with_progress(file, options, &mut progress)?,
+            )
         }
         None => {
             let options =
@@ -228,8 +231,7 @@ pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCod
 
 pub fn reindex(dir: &Path, json_output: bool) -> Result<ExitCode> {
     let mut bar = render::Bar::new(json_output);
-    bar.update(lianlog_ledger::Progress { phase: "indexing", done: 0, total: 0 });
-    let ledger = Ledger::reindex(dir)?;
+    let ledger = Ledger::reindex_with_progress(dir, &mut |p| bar.update(p))?;
     bar.finish();
     print_notes_from(&ledger, 0);
     if json_output {

@@ -33,3 +33,56 @@ fn progress_only_on_a_terminal_and_never_with_json() {
         assert!(output.status.success() && stderr.is_empty(), "{command}: {stderr:?}");
     }
 }
+
+#[test]
+fn import_reindex_and_verify_file_draw_a_counted_bar_only_on_a_terminal() {
+    let fixture = Fixture::build();
+    let binary = env!("CARGO_BIN_EXE_lianlog");
+    let ledger = fixture.ledger.display().to_string();
+    let records = crate::common::interview_body("P-0001", "提醒谈话");
+    let line = serde_json::json!({"kind": "interview", "body": records}).to_string();
+    let import = fixture.root.join("import.jsonl");
+    std::fs::write(&import, format!("{line}\n{line}\n{line}\n")).unwrap();
+    let key = fixture.qian.display().to_string();
+    let import_line = format!("'{binary}' --ledger '{ledger}' import '{}' --key '{key}'", import.display());
+    let Some(shown) = on_terminal(&import_line) else {
+        eprintln!("note: `script` is not installed; the terminal half of this test is skipped");
+        return;
+    };
+    assert!(shown.contains("signing   [") && shown.contains("checking  ["), "{shown:?}");
+    assert!(shown.contains("100% 3/3") && shown.contains("imported 3 records"), "{shown:?}");
+    let size = crate::common::ENTRIES + 3;
+    let shown = on_terminal(&format!("'{binary}' --ledger '{ledger}' reindex")).unwrap();
+    assert!(shown.contains("verifying [") && shown.contains("indexing  ["), "{shown:?}");
+    assert!(shown.contains(&format!("100% {size}/{size}")), "{shown:?}");
+    let export = fixture.root.join("export.jsonl");
+    let output =
+        lianlog().arg("--ledger").arg(&fixture.ledger).arg("export").arg("--out").arg(&export).output().unwrap();
+    assert!(output.status.success(), "{:?}", output_text(&output));
+    let verify_file = format!("'{binary}' verify --file '{}'", export.display());
+    let shown = on_terminal(&verify_file).unwrap();
+    assert!(shown.contains("verifying [") && shown.contains(&format!("100% {size}/{size}")), "{shown:?}");
+    for command in [
+        format!("{import_line} --json"),
+        format!("'{binary}' --ledger '{ledger}' reindex --json"),
+        format!("{verify_file} --json"),
+    ] {
+        let shown = on_terminal(&command).unwrap();
+        assert!(!shown.contains("ing…") && !shown.contains("ing ["), "{command}: {shown:?}");
+    }
+    // Not a terminal: nothing but the result.
+    let output = lianlog().args(["verify", "--file"]).arg(&export).output().unwrap();
+    let (_, stderr) = output_text(&output);
+    assert!(output.status.success() && stderr.is_empty(), "{stderr:?}");
+    let output = lianlog()
+        .arg("--ledger")
+        .arg(&fixture.ledger)
+        .arg("import")
+        .arg(&import)
+        .arg("--key")
+        .arg(&fixture.qian)
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&output);
+    assert!(output.status.success() && stderr.is_empty(), "{stderr:?}");
+}

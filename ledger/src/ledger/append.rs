@@ -26,6 +26,10 @@ use crate::registry::{Holder, KeyRegistry, Role};
 use crate::replacement::Replacements;
 use crate::store::StoreBatch;
 use crate::time::Timestamp;
+use crate::verify::{PROGRESS_EVERY, Progress};
+
+/// Records signed per parallel chunk: progress is reported after each.
+const SIGN_CHUNK: usize = PROGRESS_EVERY as usize;
 
 /// A batch checked whole and signed by [`Ledger::stage`] — the only way to make one — and not yet
 /// written: its encoded stored lines, what the store and the ledger's head need of each, the
@@ -92,6 +96,19 @@ impl Ledger {
         self.append_with(drafts, &[key], false)
     }
 
+    /// [`Ledger::append_batch`], reporting [`Progress`] to `progress` as it goes: `signing`, then
+    /// `checking` (records done of the batch's records, every chunk and at the end). Writing is
+    /// one write and one fsync, so it is not counted.
+    pub fn append_batch_with_progress(
+        &mut self,
+        drafts: &[Draft],
+        key: &SecretKey,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Appended>> {
+        let staged = self.stage_with(drafts, &[key], false, progress)?;
+        self.commit(staged)
+    }
+
     /// [`Ledger::append_batch`] with each record signed by its own author (`keys[i]` signs
     /// `drafts[i]`): the records of several callers with one fsync, as
     /// [`crate::group::GroupCommit`] writes them (it stages and commits such a batch itself).
@@ -109,7 +126,7 @@ impl Ledger {
         keys: &[&SecretKey],
         internal: bool,
     ) -> Result<Vec<Appended>> {
-        let staged = self.stage_with(drafts, keys, internal)?;
+        let staged = self.stage_with(drafts, keys, internal, &mut |_| {})?;
         self.commit(staged)
     }
 
@@ -123,11 +140,30 @@ impl Ledger {
         if !drafts.is_empty() && keys.len() != 1 && keys.len() != drafts.len() {
             return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
         }
-        self.stage_with(drafts, keys, false)
+        self.stage_with(drafts, keys, false, &mut |_| {})
+    }
+
+    /// [`Ledger::stage`], reporting [`Progress`] (`signing`, then `checking`) to `progress`.
+    pub fn stage_with_progress(
+        &self,
+        drafts: &[Draft],
+        keys: &[&SecretKey],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<StagedBatch> {
+        if !drafts.is_empty() && keys.len() != 1 && keys.len() != drafts.len() {
+            return Err(Error::bad_input(format!("{} records but {} keys", drafts.len(), keys.len())));
+        }
+        self.stage_with(drafts, keys, false, progress)
     }
 
     /// [`Ledger::stage`]; `internal` admits the ledger's own kinds (`ledger.redact`).
-    fn stage_with(&self, drafts: &[Draft], keys: &[&SecretKey], internal: bool) -> Result<StagedBatch> {
+    fn stage_with(
+        &self,
+        drafts: &[Draft],
+        keys: &[&SecretKey],
+        internal: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<StagedBatch> {
         if drafts.is_empty() {
             return Err(Error::bad_input("nothing to append"));
         }
@@ -143,19 +179,20 @@ impl Ledger {
         // Signing dominates and each record's signature depends only on the record, so records
         // are checked and signed on all cores; chaining and the rules that read the state stay in
         // order. Errors are reported for the first failing record, as if checked one by one.
-        let signed: Vec<Result<SignedDraft>> = {
+        // Signed a chunk at a time (each chunk on all cores), so that progress can be reported.
+        let total = drafts.len() as u64;
+        let mut signed: Vec<Result<SignedDraft>> = Vec::with_capacity(drafts.len());
+        for (chunk, chunk_drafts) in drafts.chunks(SIGN_CHUNK).enumerate() {
             use rayon::prelude::*;
-            drafts
-                .par_iter()
-                .enumerate()
-                .map(|(index, draft)| {
-                    let key =
-                        keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
-                    let body_bytes = check_draft(draft, internal)?;
-                    sign_draft(&self.origin, draft, &body_bytes, key, time)
-                })
-                .collect()
-        };
+            let first = chunk * SIGN_CHUNK;
+            signed.par_extend(chunk_drafts.par_iter().enumerate().map(|(offset, draft)| {
+                let index = first + offset;
+                let key = keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
+                let body_bytes = check_draft(draft, internal)?;
+                sign_draft(&self.origin, draft, &body_bytes, key, time)
+            }));
+            progress(Progress { phase: "signing", done: signed.len() as u64, total });
+        }
         let mut entries = Vec::with_capacity(drafts.len());
         let mut head = self.head;
         for (index, signed) in signed.into_iter().enumerate() {
@@ -222,6 +259,7 @@ impl Ledger {
                 written.push((line.len() as u64, WrittenEntry::of(&parsed)));
             }
             first += chunk_drafts.len();
+            progress(Progress { phase: "checking", done: first as u64, total });
         }
         Ok(StagedBatch {
             base_size: self.size,

@@ -33,6 +33,7 @@ use crate::record::{EntryHash, ParsedLine};
 use crate::registry::{Holder, KeyRegistry};
 use crate::store::{Store, StoreBatch};
 use crate::time::Timestamp;
+use crate::verify::{PROGRESS_EVERY, Progress};
 
 /// Why the derived store could not be used as it is.
 enum StoreProblem {
@@ -216,9 +217,17 @@ impl Ledger {
 
     /// Rebuild the derived store from the log, from scratch (`lianlog reindex`).
     pub fn reindex(dir: &Path) -> Result<Ledger> {
+        Ledger::reindex_with_progress(dir, &mut |_| {})
+    }
+
+    /// [`Ledger::reindex`], reporting [`Progress`] to `progress` as the log is read again:
+    /// `verifying` (every line is checked before it is applied), then `indexing`, each counting
+    /// entries of the ledger's size.
+    pub fn reindex_with_progress(dir: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Ledger> {
         let mut ledger = Ledger::open_with(dir, OpenOptions { accept_log_as_is: true, ..OpenOptions::default() })?;
+        let total = ledger.size;
         ledger.rebuild_store()?;
-        ledger.catch_up()?;
+        ledger.catch_up_with_progress(total, progress)?;
         Ok(ledger)
     }
 
@@ -296,7 +305,13 @@ impl Ledger {
     /// Apply every log line after the store's tail to the store, once all of them have passed
     /// every check the verifier makes (`unseen.rs`).
     pub(super) fn catch_up(&mut self) -> Result<()> {
-        if self.check_unseen_lines()? == 0 {
+        self.catch_up_with_progress(0, &mut |_| {})
+    }
+
+    /// [`Ledger::catch_up`], reporting [`Progress`] (`verifying`, then `indexing`; `total` is the
+    /// size the log is expected to reach, 0 when not known) to `progress`.
+    fn catch_up_with_progress(&mut self, total: u64, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+        if self.check_unseen_lines(total, progress)? == 0 {
             return self.require_genesis();
         }
         let replacements = collect_replacements(&self.log, self.tail)?;
@@ -333,6 +348,9 @@ impl Ledger {
             self.advance(&mut batch, position, length + 1, WrittenEntry::of(&parsed));
             pending += 1;
             caught_up += 1;
+            if self.size.is_multiple_of(PROGRESS_EVERY) {
+                progress(Progress { phase: "indexing", done: self.size, total });
+            }
             if pending >= 10_000 {
                 batch.put_changes(std::mem::take(&mut changes));
                 self.apply_to_store(std::mem::take(&mut batch), registry_changed)?;
@@ -343,6 +361,9 @@ impl Ledger {
         if pending > 0 {
             batch.put_changes(changes);
             self.apply_to_store(batch, registry_changed)?;
+        }
+        if caught_up > 0 {
+            progress(Progress { phase: "indexing", done: self.size, total: total.max(self.size) });
         }
         if caught_up > 0 && !self.notes.is_empty() {
             self.notes.push(format!("applied {caught_up} log entries to the derived store"));

@@ -15,11 +15,12 @@ use super::Ledger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::Position;
 use crate::record::{EntryHash, ParsedLine, kind_keeps_body};
-use crate::verify::{Resume, Verifier, VerifyFailure, VerifyOptions};
+use crate::verify::{PROGRESS_EVERY, Progress, Resume, Verifier, VerifyFailure, VerifyOptions};
 
 impl Ledger {
     /// Check every log line after the store's tail; returns how many there are.
-    pub(super) fn check_unseen_lines(&self) -> Result<u64> {
+    /// Reports [`Progress`] (`verifying`, the seq reached, of `total` when known) to `progress`.
+    pub(super) fn check_unseen_lines(&self, total: u64, progress: &mut dyn FnMut(Progress)) -> Result<u64> {
         let resume = Resume {
             next_seq: self.size,
             head: self.head,
@@ -39,9 +40,17 @@ impl Ledger {
                 failure = Some(found);
                 break;
             }
+            let done = self.size + positions.len() as u64;
+            if done.is_multiple_of(PROGRESS_EVERY) {
+                progress(Progress { phase: "verifying", done, total });
+            }
         }
         if positions.is_empty() {
             return Ok(0);
+        }
+        if failure.is_none() {
+            let done = self.size + positions.len() as u64;
+            progress(Progress { phase: "verifying", done, total: total.max(done) });
         }
         if failure.is_none() {
             failure = verifier.verify_pushed().err();
