@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions, Limits};
 use lianlog_ledger::group::GroupCommit;
-use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Result, Role, SecretKey};
+use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Progress, Result, Role, SecretKey};
 use lianlog_workload::Workload;
 
 /// What to benchmark.
@@ -73,6 +73,9 @@ pub trait Processes {
     fn run(&mut self, args: &[OsString]) -> Result<ProcessRun>;
     /// A stage begins (for a progress line).
     fn stage(&mut self, what: &str);
+    /// Progress within a long stage (`importing`: records imported of the records to import),
+    /// for a bar; ignored unless the caller shows it.
+    fn progress(&mut self, _progress: Progress) {}
 }
 
 /// One measured figure.
@@ -140,6 +143,7 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         import_time += begun.elapsed();
         author += 1;
         remaining -= count as u64;
+        processes.progress(Progress { phase: "importing", done: options.entries - remaining, total: options.entries });
     }
     report.add(
         "write",

@@ -592,6 +592,17 @@ impl Bar {
         self.drawn = true;
     }
 
+    /// Write `line` on a line of its own above the bar (only where the bar is drawn): the phase a
+    /// long run of several phases is in.
+    pub fn say(&mut self, line: &str) {
+        if self.enabled {
+            self.finish();
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{line}");
+            let _ = err.flush();
+        }
+    }
+
     /// Clear the bar's line (also when dropped: an error then starts on a clean line).
     pub fn finish(&mut self) {
         if self.drawn {

@@ -23,8 +23,14 @@ pub fn run(args: BenchArgs, json_output: bool) -> Result<ExitCode> {
         None => (PathBuf::from(format!("lianlog-bench-{}", std::process::id())), true),
     };
     let options = BenchOptions { entries: args.entries, dir: dir.clone(), seed: args.seed };
-    let mut children = ChildProcesses { exe: std::env::current_exe()?, started: Instant::now(), runs: 0 };
+    let mut children = ChildProcesses {
+        exe: std::env::current_exe()?,
+        started: Instant::now(),
+        runs: 0,
+        bar: render::Bar::new(json_output),
+    };
     let result = lianlog_bench::run(&options, &mut children);
+    children.bar.finish();
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -63,6 +69,8 @@ struct ChildProcesses {
     exe: PathBuf,
     started: Instant,
     runs: u64,
+    /// Where the phases and the import's progress are shown (only on a terminal, never with --json).
+    bar: render::Bar,
 }
 
 impl Processes for ChildProcesses {
@@ -101,6 +109,10 @@ impl Processes for ChildProcesses {
     }
 
     fn stage(&mut self, what: &str) {
-        eprintln!("[{:7.1} s] {what}", self.started.elapsed().as_secs_f64());
+        self.bar.say(&format!("[{:7.1} s] {what}", self.started.elapsed().as_secs_f64()));
+    }
+
+    fn progress(&mut self, progress: lianlog_ledger::Progress) {
+        self.bar.update(progress);
     }
 }

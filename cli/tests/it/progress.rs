@@ -86,3 +86,18 @@ fn import_reindex_and_verify_file_draw_a_counted_bar_only_on_a_terminal() {
     let (_, stderr) = output_text(&output);
     assert!(output.status.success() && stderr.is_empty(), "{stderr:?}");
 }
+
+#[test]
+fn bench_shows_its_phases_only_on_a_terminal() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("bench");
+    let binary = env!("CARGO_BIN_EXE_lianlog");
+    let Some(shown) = on_terminal(&format!("'{binary}' bench --entries 300 --dir '{}'", dir.display())) else {
+        eprintln!("note: `script` is not installed; this test is skipped");
+        return;
+    };
+    assert!(shown.contains("s] machine limits") && shown.contains("s] importing 300 records"), "{shown:?}");
+    assert!(shown.contains("importing [") && shown.contains("100% 300/300"), "{shown:?}");
+    assert!(shown.contains("s] snapshot create and verify"), "{shown:?}");
+    // Not a terminal (bench.rs checks it with --json): only the report.
+}
