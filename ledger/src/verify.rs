@@ -21,7 +21,8 @@ use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
 
 /// Progress of a long operation, for a caller that shows it (the library never draws it): whole
-/// ledger passes (`verifying`, `replaying`, `exporting`, `indexing`, `importing`) and archives
+/// ledger passes (`verifying`, `replaying`, `exporting`, `indexing`), an import (`signing`, then
+/// `checking`), the benchmark's import (`importing`) and archives
 /// (`reading` the record ids before an incremental range, `checking`, `writing`, `verifying`,
 /// `restoring`, `indexing`). A total of 0 means the amount of work is not known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
