@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::common::interview;
 use lianlog_ledger::{Draft, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
-use serde_json::json;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -25,19 +25,6 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn segment(dir: &Path) -> PathBuf {
     dir.join("log").join("00000000000000000000.jsonl")
-}
-
-fn interview(n: usize) -> Draft {
-    Draft::new(
-        "interview",
-        json!({
-            "interview_type": "reminder",
-            "subjects": [{"id": format!("P-{n:04}"), "name": "张某", "unit": "市住建局"}],
-            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
-            "held_on": "2025-03-10",
-            "reason": format!("提醒谈话 {n}"),
-        }),
-    )
 }
 
 struct Before {

@@ -5,33 +5,11 @@
 //! reports `signing` then `checking`; `reindex_with_progress` reports `verifying` then
 //! `indexing`; `verify_export_file_with_progress` reports as `verify_dir` does.
 
+use crate::common::{holder, interview, key};
 use lianlog_ledger::verify::verify_export_file_with_progress;
 use lianlog_ledger::{
-    Draft, Holder, KeyName, Ledger, Progress, Role, SecretKey, VerifyOptions, export_dir_with_progress,
-    verify_dir_with_progress,
+    Draft, KeyName, Ledger, Progress, Role, VerifyOptions, export_dir_with_progress, verify_dir_with_progress,
 };
-use serde_json::json;
-
-fn key(name: &str, seed: u8) -> SecretKey {
-    SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
-}
-
-fn holder() -> Holder {
-    Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None }
-}
-
-fn interview(n: usize) -> Draft {
-    Draft::new(
-        "interview",
-        json!({
-            "interview_type": "reminder",
-            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
-            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
-            "held_on": "2025-03-10",
-            "reason": format!("提醒谈话 {n}"),
-        }),
-    )
-}
 
 /// Check a pass's reports: one phase, non-decreasing, the expected total, ending at `size`.
 fn check(reports: &[Progress], phase: &str, total: u64, size: u64) {

@@ -5,31 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use lianlog_ledger::{Draft, ErrorKind, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions, verify_dir};
+use crate::common::{holder, interview, key};
+use lianlog_ledger::{Draft, ErrorKind, KeyName, Ledger, Role, SecretKey, VerifyOptions, verify_dir};
 use serde_json::json;
 
 const ORIGIN: &str = "jw.example.gov.cn/accountability";
-
-fn key(name: &str, seed: u8) -> SecretKey {
-    SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
-}
-
-fn holder() -> Holder {
-    Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None }
-}
-
-fn interview(n: usize) -> Draft {
-    Draft::new(
-        "interview",
-        json!({
-            "interview_type": "reminder",
-            "subjects": [{"id": format!("P-{n:04}"), "name": "张某", "unit": "市住建局"}],
-            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
-            "held_on": "2025-03-10",
-            "reason": format!("提醒谈话 {n}"),
-        }),
-    )
-}
 
 /// A ledger at `dir` with an officer granted; returns it with the admin and officer keys.
 fn ledger_at(dir: &Path, seed: u8) -> (Ledger, SecretKey, SecretKey) {

@@ -1,0 +1,29 @@
+//! The fixture the ledger's integration tests share: deterministic keys, a holder, and a valid
+//! interview record (约谈) numbered `n`.
+
+use lianlog_ledger::{Draft, Holder, KeyName, SecretKey};
+use serde_json::json;
+
+/// A key named `name` from a fixed seed, so runs are reproducible.
+pub fn key(name: &str, seed: u8) -> SecretKey {
+    SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
+}
+
+/// The holder every fixture key is granted to.
+pub fn holder() -> Holder {
+    Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None }
+}
+
+/// A valid interview about person `P-<n>`.
+pub fn interview(n: usize) -> Draft {
+    Draft::new(
+        "interview",
+        json!({
+            "interview_type": "reminder",
+            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+            "held_on": "2025-03-10",
+            "reason": format!("提醒谈话 {n}"),
+        }),
+    )
+}
