@@ -491,7 +491,9 @@ pub fn record_json(record: &RecordView) -> Value {
     })
 }
 
-pub fn print_cases(cases: &[CaseView]) {
+/// The cases of one page (`Paged`), with a summary that says when it is only a page of them.
+pub fn print_cases(page: &lianlog_ledger::query::Paged<CaseView>) {
+    let cases = &page.items;
     fn family_zh(family: &str) -> &str {
         match family {
             "report" => "问题线索",
@@ -508,7 +510,16 @@ pub fn print_cases(cases: &[CaseView]) {
         })
         .collect();
     print_table(&["类别 type", "编号 id", "状态 status", "序号 seq"], &rows);
-    println!("{} cases, {} open", cases.len(), cases.iter().filter(|c| c.open).count());
+    let open = cases.iter().filter(|c| c.open).count();
+    if cases.len() as u64 == page.total {
+        println!("{} cases, {open} open", cases.len());
+    } else {
+        let shown = match cases.len() {
+            0 => "none".to_string(),
+            n => format!("{}–{}", page.offset + 1, page.offset + n as u64),
+        };
+        println!("cases {shown} of {} shown, {open} of them open", page.total);
+    }
 }
 
 pub fn print_overdue(overdue: &[(CaseView, RecordView)], on: lianlog_ledger::Date) {

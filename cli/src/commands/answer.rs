@@ -102,7 +102,7 @@ pub fn cases(args: CasesArgs, dir: &Path, archives: &[PathBuf], json_output: boo
             |c| json!({"type": c.family, "id": c.id, "status": c.status, "open": c.open, "seq": c.seq, "state": c.state}),
         ));
     } else {
-        render::print_cases(&cases.items);
+        render::print_cases(&cases);
         render::print_more(cases.more);
     }
     Ok(ExitCode::SUCCESS)

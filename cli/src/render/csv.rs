@@ -6,6 +6,11 @@
 //!
 //! The bytes are written as they are (not through `println!`, which would keep no CR), but every
 //! field first passes [`super::terminal_safe`], as all other text output does.
+//!
+//! A text field that a spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`, a
+//! tab or CR: OWASP's "CSV injection") gets a leading `'`, which Excel, WPS and LibreOffice show
+//! as text and do not display: unit names are typed by officers, and a file opened by another
+//! office must not run what someone typed into a record.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -25,9 +30,15 @@ pub enum Headers {
     Chinese,
 }
 
-/// One field as RFC 4180 writes it: quoted (quotes doubled) when it holds `,`, `"`, CR or LF.
+/// One field as RFC 4180 writes it: quoted (quotes doubled) when it holds `,`, `"`, CR or LF; a
+/// text a spreadsheet would take for a formula is prefixed with `'` (see the module docs).
 pub fn field(text: &str) -> String {
     let text = super::terminal_safe(text);
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        text
+    };
     if text.contains([',', '"', '\r', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.into_owned() }
 }
 
@@ -76,6 +87,16 @@ mod tests {
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(field("two\nlines"), "\"two\nlines\"");
         assert_eq!(record(&["a", "b,c", "1"]), "a,\"b,c\",1\r\n");
+    }
+
+    #[test]
+    fn a_field_a_spreadsheet_would_run_as_a_formula_is_kept_as_text() {
+        assert_eq!(field("=HYPERLINK(\"http://x\",\"点击\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"点击\"\")\"");
+        assert_eq!(field("+1"), "'+1");
+        assert_eq!(field("-2+3"), "'-2+3");
+        assert_eq!(field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(field("市住建局-二科"), "市住建局-二科");
+        assert_eq!(field("42"), "42");
     }
 
     #[test]

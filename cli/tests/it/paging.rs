@@ -80,6 +80,10 @@ fn long_answers_come_in_pages_that_say_how_many_follow() {
     assert_eq!((cases["total"].as_u64(), cases["more"].as_u64(), seqs(&cases).len()), (Some(2), Some(1), 1), "{cases}");
     let (stdout, _) = run(&fixture, &["cases", "--limit", "1"]);
     assert!(stdout.ends_with("1 more; use --limit/--offset (另有 1 条未显示)\n"), "{stdout}");
+    // The summary counts the whole answer, not the page as if it were all of it.
+    assert!(stdout.contains("cases 1–1 of 2 shown"), "{stdout}");
+    let (stdout, _) = run(&fixture, &["cases"]);
+    assert!(stdout.contains("2 cases, "), "{stdout}");
     let overdue = json(&fixture, &["overdue", "--limit", "1"]);
     assert_eq!((overdue["total"].as_u64(), overdue["more"].as_u64()), (Some(0), Some(0)), "{overdue}");
 }
