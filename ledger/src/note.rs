@@ -20,9 +20,9 @@
 //!   signature must verify. Verification is `verify_strict` (no small-order keys or `R` values).
 //! - **Checkpoints are the log's.** [`open_checkpoint`] accepts a checkpoint only if its origin is
 //!   the log key's name and the log key (type 0x01) signed it.
-//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names must have a
-//!   valid cosignature on the checkpoint ([`require_cosigners`], the one place of this rule); a
-//!   missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
+//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names — or a quorum
+//!   of K distinct ones, by [`CosignerPolicy`] — must have a valid cosignature on the checkpoint
+//!   ([`require_cosigners`], the one place of this rule); a missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
 //!   Timestamps are reported, not judged: the caller decides whether one in the future is
 //!   acceptable.
 //!
