@@ -384,10 +384,15 @@ pub struct VerifyArgs {
     /// truncated behind it fails.
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
-    /// A required cosigner's vkey (type 0x04, from `lianlog key show --cosigner`; repeatable):
-    /// every --checkpoint must carry its valid cosignature, or verification fails (exit 1).
-    #[arg(long, requires = "checkpoint")]
+    /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable; alias
+    /// --cosigner): every --checkpoint must carry the valid cosignatures of all the named
+    /// witnesses, or of --witness-quorum of them, or verification fails (exit 1).
+    #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY", requires = "checkpoint")]
     pub cosigner: Vec<String>,
+    /// How many of the named witnesses must have cosigned each --checkpoint (default: all of
+    /// them); between 1 and the number of witnesses. The output names the witnesses that did.
+    #[arg(long, value_name = "K", requires = "cosigner")]
+    pub witness_quorum: Option<usize>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
     /// the derived store (what an auditor with a copy of `log/` does; works on a read-only copy
     /// and while another process holds the ledger).
@@ -502,10 +507,15 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A required cosigner's vkey (repeatable): the bundle's checkpoint must carry its valid
-        /// cosignature, or the check fails (exit 1).
-        #[arg(long)]
+        /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable;
+        /// alias --cosigner): the bundle's checkpoint must carry the valid cosignatures of all the named
+        /// witnesses, or of --witness-quorum of them, or the check fails (exit 1).
+        #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY")]
         cosigner: Vec<String>,
+        /// How many of the named witnesses must have cosigned (default: all of them); between 1
+        /// and the number of witnesses. The output names the witnesses that did.
+        #[arg(long, value_name = "K", requires = "cosigner")]
+        witness_quorum: Option<usize>,
     },
     /// Check a disclosure package offline: proofs, signatures, the issuer's signature, and that every
     /// record concerns the person and shows nobody else unmasked.
@@ -515,10 +525,15 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A required cosigner's vkey (repeatable): the package's checkpoint must carry its valid
-        /// cosignature, or the check fails (exit 1).
-        #[arg(long)]
+        /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable;
+        /// alias --cosigner): the package's checkpoint must carry the valid cosignatures of all the named
+        /// witnesses, or of --witness-quorum of them, or the check fails (exit 1).
+        #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY")]
         cosigner: Vec<String>,
+        /// How many of the named witnesses must have cosigned (default: all of them); between 1
+        /// and the number of witnesses. The output names the witnesses that did.
+        #[arg(long, value_name = "K", requires = "cosigner")]
+        witness_quorum: Option<usize>,
     },
     /// Check that a newer checkpoint extends an older one (nothing rewritten or removed between).
     Consistency {
@@ -533,10 +548,15 @@ pub enum CheckCommand {
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,
-        /// A required cosigner's vkey (repeatable): both checkpoints must carry its valid
-        /// cosignature, or the check fails (exit 1).
-        #[arg(long)]
+        /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable;
+        /// alias --cosigner): both checkpoints must carry the valid cosignatures of all the named
+        /// witnesses, or of --witness-quorum of them, or the check fails (exit 1).
+        #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY")]
         cosigner: Vec<String>,
+        /// How many of the named witnesses must have cosigned (default: all of them); between 1
+        /// and the number of witnesses. The output names the witnesses that did.
+        #[arg(long, value_name = "K", requires = "cosigner")]
+        witness_quorum: Option<usize>,
     },
 }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::Result;
 use lianlog_ledger::keys::Zeroizing;
 use lianlog_ledger::ledger::OpenOptions;
+use lianlog_ledger::note::CosignerPolicy;
 use lianlog_ledger::{Draft, Error, ErrorKind, Ledger, PublicKey, SecretKey};
 use serde_json::Value;
 
@@ -103,6 +104,15 @@ pub fn print_notes_from(ledger: &Ledger, first: usize) {
 
 pub fn parse_cosigners(vkeys: &[String]) -> Result<Vec<PublicKey>> {
     Ok(vkeys.iter().map(|v| PublicKey::parse_vkey(v)).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The cosigner policy of `--witness`/`--cosigner` and `--witness-quorum`: all the named
+/// witnesses, or `quorum` of them (checked by the library: 0 or too many is bad input, exit 2).
+pub fn cosigner_policy(keys: &[PublicKey], quorum: Option<usize>) -> Result<CosignerPolicy<'_>> {
+    Ok(match quorum {
+        None => CosignerPolicy::all(keys),
+        Some(quorum) => CosignerPolicy::quorum(keys, quorum)?,
+    })
 }
 
 /// The log key is created unencrypted in the ledger directory (mode 0600); an operator who

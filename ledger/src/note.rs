@@ -20,9 +20,9 @@
 //!   signature must verify. Verification is `verify_strict` (no small-order keys or `R` values).
 //! - **Checkpoints are the log's.** [`open_checkpoint`] accepts a checkpoint only if its origin is
 //!   the log key's name and the log key (type 0x01) signed it.
-//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names must have a
-//!   valid cosignature on the checkpoint ([`require_cosigners`], the one place of this rule); a
-//!   missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
+//! - **Named cosigners are required.** Every cosigner (type 0x04) the caller names — or a quorum
+//!   of K distinct ones, by [`CosignerPolicy`] — must have a valid cosignature on the checkpoint
+//!   ([`require_cosigners`], the one place of this rule); a missing one fails like a forged one. [`open_checkpoint`] reports who cosigned and when.
 //!   Timestamps are reported, not judged: the caller decides whether one in the future is
 //!   acceptable.
 //!
@@ -347,7 +347,13 @@ pub struct VerifiedCheckpoint {
 /// **every named cosigner must have cosigned it** ([`require_cosigners`]). Lines by other keys are
 /// ignored. Every path that checks a checkpoint for a caller who named cosigners (`verify
 /// --checkpoint`, `check inclusion`, `check consistency`, `check disclosure`) comes through here.
-pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result<VerifiedCheckpoint> {
+pub fn open_checkpoint<'a>(
+    note: &str,
+    log_key: &PublicKey,
+    cosigners: impl Into<CosignerPolicy<'a>>,
+) -> Result<VerifiedCheckpoint> {
+    let policy = cosigners.into();
+    let cosigners = policy.keys;
     if log_key.algorithm() != ALGORITHM_ED25519 {
         return Err(Error::bad_input(format!(
             "the log key {} is not a plain Ed25519 (type 0x01) key",
@@ -383,39 +389,107 @@ pub fn open_checkpoint(note: &str, log_key: &PublicKey, cosigners: &[PublicKey])
         .filter_map(|(key, timestamp)| Some(Cosignature { cosigner: key.clone(), timestamp: timestamp? }))
         .collect();
     let opened = VerifiedCheckpoint { checkpoint, extensions, text: parsed.text, cosignatures };
-    require_cosigners(&opened, cosigners)?;
+    require_cosigners(&opened, policy)?;
     Ok(opened)
 }
 
-/// Check that every key in `required` has a valid cosignature on the checkpoint: the one place
-/// that turns "trusted cosigner" into "required cosigner". A cosignature that is missing is a
-/// verification failure like one that is forged: a verifier who names a cosigner relies on its
-/// testimony (that the checkpoint extends the one it saw before), which a stolen log key alone
-/// cannot forge. The error names the cosigner; the caller adds which checkpoint file it was.
-pub fn require_cosigners(checkpoint: &VerifiedCheckpoint, required: &[PublicKey]) -> Result<()> {
-    for key in required {
-        if !checkpoint.cosignatures.iter().any(|cosignature| cosignature.cosigner == *key) {
-            let present: Vec<String> = checkpoint
-                .cosignatures
-                .iter()
-                .map(|c| format!("{} (key id {})", c.cosigner.name(), crate::encoding::hex(&c.cosigner.id())))
-                .collect();
-            return Err(Error::verification(format!(
-                "the checkpoint of size {} has no cosignature by {} (key id {}), a cosigner you require \
-                 (--cosigner); of the cosigners you named, {}. Ask that cosigner to check and cosign it \
-                 (`lianlog checkpoint cosign`), or do not rely on it",
-                checkpoint.checkpoint.size,
-                key.name(),
-                crate::encoding::hex(&key.id()),
-                if present.is_empty() {
-                    "none cosigned it".to_string()
-                } else {
-                    format!("only {} cosigned it", present.join(", "))
-                }
+/// Which cosigners (witnesses, type 0x04) a verifier relies on, and how many of them must have
+/// cosigned: `quorum` of `keys`. A plain list of keys (`&[PublicKey]`, `&Vec<PublicKey>`) converts
+/// to the policy "all of them", which is what `--cosigner` means; `--witness … --witness-quorum K`
+/// is [`CosignerPolicy::quorum`]. No keys and quorum 0 is "no cosigner required".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CosignerPolicy<'a> {
+    /// The trusted cosigners; each counts once however often it is named.
+    pub keys: &'a [PublicKey],
+    /// How many distinct keys of `keys` must have a valid cosignature.
+    pub quorum: usize,
+}
+
+impl<'a> CosignerPolicy<'a> {
+    /// Every key in `keys` must have cosigned.
+    pub fn all(keys: &'a [PublicKey]) -> CosignerPolicy<'a> {
+        CosignerPolicy { keys, quorum: distinct(keys) }
+    }
+
+    /// At least `quorum` of the distinct keys in `keys` must have cosigned. A quorum of 0, or more
+    /// than the number of distinct keys, is refused (bad input): it would accept anything, or
+    /// nothing.
+    pub fn quorum(keys: &'a [PublicKey], quorum: usize) -> Result<CosignerPolicy<'a>> {
+        let named = distinct(keys);
+        if quorum == 0 || quorum > named {
+            return Err(Error::bad_input(format!(
+                "the witness quorum {quorum} must be between 1 and the number of distinct witnesses named \
+                 ({named}); name more witnesses (--witness VKEY) or lower --witness-quorum"
             )));
         }
+        Ok(CosignerPolicy { keys, quorum })
     }
-    Ok(())
+}
+
+impl<'a, T: AsRef<[PublicKey]> + ?Sized> From<&'a T> for CosignerPolicy<'a> {
+    fn from(keys: &'a T) -> CosignerPolicy<'a> {
+        CosignerPolicy::all(keys.as_ref())
+    }
+}
+
+/// The number of distinct keys in `keys`.
+fn distinct(keys: &[PublicKey]) -> usize {
+    keys.iter().enumerate().filter(|(index, key)| !keys[..*index].contains(key)).count()
+}
+
+/// Check that at least `policy.quorum` distinct keys of `policy.keys` have a valid cosignature on
+/// the checkpoint (with the default policy, every named key): the one place that turns "trusted
+/// cosigner" into "required cosigner". A cosignature that is missing is a verification failure
+/// like one that is forged: a verifier who names a cosigner relies on its testimony (that the
+/// checkpoint extends the one it saw before), which a stolen log key alone cannot forge. The error
+/// names who cosigned, who did not, and how many were required; the caller adds which checkpoint
+/// file it was.
+pub fn require_cosigners(checkpoint: &VerifiedCheckpoint, policy: CosignerPolicy<'_>) -> Result<()> {
+    let named = |key: &PublicKey| format!("{} (key id {})", key.name(), crate::encoding::hex(&key.id()));
+    let mut cosigned: Vec<&PublicKey> = Vec::new();
+    let mut missing: Vec<&PublicKey> = Vec::new();
+    for (index, key) in policy.keys.iter().enumerate() {
+        if policy.keys[..index].contains(key) {
+            continue;
+        }
+        if checkpoint.cosignatures.iter().any(|cosignature| cosignature.cosigner == *key) {
+            cosigned.push(key);
+        } else {
+            missing.push(key);
+        }
+    }
+    if cosigned.len() >= policy.quorum {
+        return Ok(());
+    }
+    let list = |keys: &[&PublicKey]| keys.iter().map(|key| named(key)).collect::<Vec<_>>().join(", ");
+    let total = cosigned.len() + missing.len();
+    if policy.quorum == total {
+        // Every named cosigner is required (`--cosigner`): name the first one missing, as ever.
+        let key = missing[0];
+        return Err(Error::verification(format!(
+            "the checkpoint of size {} has no cosignature by {}, a cosigner you require \
+             (--cosigner); of the cosigners you named, {}. Ask that cosigner to check and cosign it \
+             (`lianlog checkpoint cosign`), or do not rely on it",
+            checkpoint.checkpoint.size,
+            named(key),
+            if cosigned.is_empty() {
+                "none cosigned it".to_string()
+            } else {
+                format!("only {} cosigned it", list(&cosigned))
+            }
+        )));
+    }
+    Err(Error::verification(format!(
+        "the checkpoint of size {} is cosigned by {} of the {} witnesses you named ({}), but {} are required \
+         (--witness-quorum); no valid cosignature by {}. Ask those witnesses to check and cosign it \
+         (`lianlog checkpoint cosign`), or do not rely on it",
+        checkpoint.checkpoint.size,
+        cosigned.len(),
+        total,
+        if cosigned.is_empty() { "none".to_string() } else { list(&cosigned) },
+        policy.quorum,
+        list(&missing)
+    )))
 }
 
 /// Cosign a checkpoint note with a cosignature (type 0x04) key — one from
@@ -880,6 +954,57 @@ mod tests {
         let lookalike = key("witness.example/b", 33).as_cosigner();
         let wrong = cosign(&once, &lookalike, 1_700_000_002).unwrap();
         assert!(open_checkpoint(&wrong, &public, &both).is_err());
+    }
+
+    #[test]
+    fn a_witness_quorum_counts_distinct_valid_cosignatures() {
+        let (_, public) = log_key();
+        let witnesses: Vec<SecretKey> = ["witness.example/a", "witness.example/b", "witness.example/c"]
+            .iter()
+            .zip(40u8..)
+            .map(|(n, s)| key(n, s).as_cosigner())
+            .collect();
+        let keys: Vec<PublicKey> = witnesses.iter().map(|w| w.public().clone()).collect();
+        let once = cosign(CHECKPOINT, &witnesses[0], 1_700_000_000).unwrap();
+        let twice = cosign(&once, &witnesses[1], 1_700_000_001).unwrap();
+        // 2 of 3 cosigned: a quorum of 2 passes, and the two are the cosignatures reported.
+        let opened = open_checkpoint(&twice, &public, CosignerPolicy::quorum(&keys, 2).unwrap()).unwrap();
+        let who: Vec<&PublicKey> = opened.cosignatures.iter().map(|c| &c.cosigner).collect();
+        assert_eq!(who, vec![&keys[0], &keys[1]]);
+        // 1 of 3 cosigned: a quorum of 2 fails, saying who cosigned, who did not, and how many were needed.
+        let err = open_checkpoint(&once, &public, CosignerPolicy::quorum(&keys, 2).unwrap()).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Verification);
+        assert!(err.message().contains("cosigned by 1 of the 3 witnesses you named (witness.example/a"), "{err}");
+        assert!(err.message().contains("but 2 are required"), "{err}");
+        assert!(err.message().contains("no valid cosignature by witness.example/b"), "{err}");
+        // A quorum of 3 (all) fails on 2 of 3; a plain list still means all.
+        assert!(open_checkpoint(&twice, &public, CosignerPolicy::quorum(&keys, 3).unwrap()).is_err());
+        assert!(open_checkpoint(&twice, &public, &keys).is_err());
+        assert_eq!(CosignerPolicy::from(&keys), CosignerPolicy::all(&keys));
+        // Naming a witness twice does not make its one cosignature count twice.
+        let doubled = vec![keys[0].clone(), keys[0].clone(), keys[1].clone()];
+        assert!(open_checkpoint(&once, &public, CosignerPolicy::quorum(&doubled, 2).unwrap()).is_err());
+        assert!(CosignerPolicy::quorum(&doubled, 3).is_err(), "only 2 distinct witnesses");
+        // A cosignature line twice by the same witness counts once (if the note is not refused).
+        let repeated = format!("{once}{}\n", Note::parse(&once).unwrap().signatures[1].to_string().trim_end());
+        assert!(open_checkpoint(&repeated, &public, CosignerPolicy::quorum(&keys, 2).unwrap()).is_err());
+        // A bad cosignature does not count: by a look-alike key (same name, other secret) it is
+        // ignored; by a named witness it rejects the checkpoint.
+        let lookalike = cosign(&once, &key("witness.example/b", 99).as_cosigner(), 1_700_000_002).unwrap();
+        assert!(open_checkpoint(&lookalike, &public, CosignerPolicy::quorum(&keys, 2).unwrap()).is_err());
+        let forged_line =
+            Note::parse(&cosign(CHECKPOINT, &witnesses[1], 7).unwrap()).unwrap().signatures[1].to_string();
+        let mut bytes = forged_line.into_bytes();
+        let at = bytes.len() - 10;
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        let forged = add_signature(&once, &String::from_utf8(bytes).unwrap()).unwrap();
+        assert!(open_checkpoint(&forged, &public, CosignerPolicy::quorum(&keys, 2).unwrap()).is_err());
+        // A quorum of 0, or above the number of witnesses, is refused as bad input.
+        for quorum in [0, 4] {
+            let err = CosignerPolicy::quorum(&keys, quorum).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::BadInput, "{err}");
+            assert!(err.message().contains("between 1 and the number of distinct witnesses named (3)"), "{err}");
+        }
     }
 
     #[test]

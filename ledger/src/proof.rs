@@ -179,11 +179,11 @@ pub fn entry_bytes_from_file(bytes: &[u8]) -> Result<Vec<u8>> {
 
 /// Check a tlog-proof bundle offline: the checkpoint is signed by the log key (and trusted
 /// cosigners), and the entry is at `index` in the tree the checkpoint commits to.
-pub fn check_inclusion(
+pub fn check_inclusion<'a>(
     bundle_text: &str,
     entry_bytes: &[u8],
     log_key: &crate::keys::PublicKey,
-    cosigners: &[crate::keys::PublicKey],
+    cosigners: impl Into<crate::note::CosignerPolicy<'a>>,
 ) -> Result<InclusionChecked> {
     let bundle = InclusionBundle::parse(bundle_text)?;
     let checkpoint = crate::note::open_checkpoint(&bundle.checkpoint, log_key, cosigners)?;
@@ -200,14 +200,15 @@ pub fn check_inclusion(
 }
 
 /// Check a consistency proof offline between two signed checkpoints of the same ledger.
-pub fn check_consistency(
+pub fn check_consistency<'a>(
     proof_text: &str,
     old_note: &str,
     new_note: &str,
     log_key: &crate::keys::PublicKey,
-    cosigners: &[crate::keys::PublicKey],
+    cosigners: impl Into<crate::note::CosignerPolicy<'a>>,
 ) -> Result<(crate::note::VerifiedCheckpoint, crate::note::VerifiedCheckpoint)> {
     let hashes = parse_consistency_text(proof_text)?;
+    let cosigners = cosigners.into();
     let old = crate::note::open_checkpoint(old_note, log_key, cosigners).map_err(|e| e.at("the old checkpoint"))?;
     let new = crate::note::open_checkpoint(new_note, log_key, cosigners).map_err(|e| e.at("the new checkpoint"))?;
     if old.checkpoint.origin != new.checkpoint.origin {

@@ -688,13 +688,13 @@ impl Verifier {
 }
 
 /// Check an archived checkpoint against a verified history: signed by the ledger's log key and
-/// cosigned by every cosigner in `cosigners` (all required), same origin, and the same root at its
+/// cosigned as `cosigners` requires (a list of keys: all of them; or a quorum), same origin, and the same root at its
 /// size. A ledger that was truncated, rewritten or forked behind the checkpoint fails here.
-pub fn check_checkpoint(
+pub fn check_checkpoint<'a>(
     report: &VerifyReport,
     note: &str,
     pinned_log_key: Option<&PublicKey>,
-    cosigners: &[PublicKey],
+    cosigners: impl Into<crate::note::CosignerPolicy<'a>>,
 ) -> crate::Result<crate::note::VerifiedCheckpoint> {
     let log_key = match pinned_log_key {
         Some(key) => key.clone(),
@@ -753,12 +753,13 @@ impl ArchivedCheckpoint {
 /// Check every archived checkpoint against a verified history ([`check_checkpoint`]): the
 /// cosignatures of each, in order, or the first that fails as a failed verification at the end of
 /// the history, naming the checkpoint.
-pub fn check_archived_checkpoints(
+pub fn check_archived_checkpoints<'a>(
     report: &VerifyReport,
     checkpoints: &[ArchivedCheckpoint],
     pinned_log_key: Option<&PublicKey>,
-    cosigners: &[PublicKey],
+    cosigners: impl Into<crate::note::CosignerPolicy<'a>>,
 ) -> Result<Vec<Vec<crate::note::Cosignature>>, VerifyFailure> {
+    let cosigners = cosigners.into();
     let mut cosigned = Vec::with_capacity(checkpoints.len());
     for checkpoint in checkpoints {
         match check_checkpoint(report, &checkpoint.note, pinned_log_key, cosigners) {

@@ -10,7 +10,9 @@ use lianlog_ledger::PublicKey;
 use serde_json::json;
 
 use crate::args::{CheckCommand, ProveCommand};
-use crate::io::{no_passphrase_for_log_key, open_reader, parse_cosigners, print_json, read_limited, read_text};
+use crate::io::{
+    cosigner_policy, no_passphrase_for_log_key, open_reader, parse_cosigners, print_json, read_limited, read_text,
+};
 use crate::render;
 
 pub fn prove(command: ProveCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
@@ -56,13 +58,14 @@ pub fn prove(command: ProveCommand, dir: &Path, json_output: bool) -> Result<Exi
 
 pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
     match command {
-        CheckCommand::Inclusion { proof, entry, vkey, cosigner } => {
+        CheckCommand::Inclusion { proof, entry, vkey, cosigner, witness_quorum } => {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
+            let cosigners = cosigner_policy(&cosigners, witness_quorum)?;
             let bundle = read_text(&proof)?;
             let entry_file = read_limited(Some(&entry), lianlog_ledger::limits::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
-            let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, &cosigners)
+            let checked = lianlog_ledger::proof::check_inclusion(&bundle, &entry_bytes, &log_key, cosigners)
                 .map_err(|e| e.at(proof.display()))?;
             let cp = &checked.checkpoint.checkpoint;
             if json_output {
@@ -80,12 +83,13 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                 render::print_cosignatures("   ", &checked.checkpoint.cosignatures);
             }
         }
-        CheckCommand::Disclosure { file, vkey, cosigner } => {
+        CheckCommand::Disclosure { file, vkey, cosigner, witness_quorum } => {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
+            let cosigners = cosigner_policy(&cosigners, witness_quorum)?;
             let text = read_text(&file)?;
             let checked =
-                lianlog_ledger::disclosure::check(&text, &log_key, &cosigners).map_err(|e| e.at(file.display()))?;
+                lianlog_ledger::disclosure::check(&text, &log_key, cosigners).map_err(|e| e.at(file.display()))?;
             let shown = |seq: &u64| checked.shown.get(seq).map(|s| s.as_str()).unwrap_or("full");
             if json_output {
                 print_json(&json!({
@@ -130,15 +134,16 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                 render::print_cosignatures("  checkpoint ", &checked.cosignatures);
             }
         }
-        CheckCommand::Consistency { proof, old, new, vkey, cosigner } => {
+        CheckCommand::Consistency { proof, old, new, vkey, cosigner, witness_quorum } => {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
+            let cosigners = cosigner_policy(&cosigners, witness_quorum)?;
             let (old_cp, new_cp) = lianlog_ledger::proof::check_consistency(
                 &read_text(&proof)?,
                 &read_text(&old)?,
                 &read_text(&new)?,
                 &log_key,
-                &cosigners,
+                cosigners,
             )
             .map_err(|e| e.at(format!("--old {} --new {}", old.display(), new.display())))?;
             if json_output {

@@ -12,12 +12,13 @@ use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_
 use serde_json::json;
 
 use crate::args::{ExportArgs, VerifyArgs};
-use crate::io::{open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
+use crate::io::{cosigner_policy, open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
 use crate::render;
 
 pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
     let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
     let cosigners = parse_cosigners(&args.cosigner)?;
+    let cosigners = cosigner_policy(&cosigners, args.witness_quorum)?;
     let mut checkpoints = Vec::new();
     for path in &args.checkpoint {
         checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
@@ -83,7 +84,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     // Each --cosigner must have cosigned each of them.
     let mut cosigned = Vec::new();
     let result = result.and_then(|report| {
-        cosigned = check_archived_checkpoints(&report, &checkpoints, expected_log_key.as_ref(), &cosigners)?;
+        cosigned = check_archived_checkpoints(&report, &checkpoints, expected_log_key.as_ref(), cosigners)?;
         Ok(report)
     });
     match result {

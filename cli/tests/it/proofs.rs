@@ -407,3 +407,68 @@ fn verify_log_only_says_it_ignored_a_partial_last_line() {
     assert_eq!(report["ignored_partial_tail"], true, "{report}");
     assert_eq!(report["entries"], ENTRIES as u64);
 }
+
+/// `--witness W` ×3 `--witness-quorum 2`: a checkpoint cosigned by two of the three passes and the
+/// output (text and `--json`) names the two; a quorum of 3 fails (exit 1) saying how many of which
+/// cosigned; a quorum of 0 or above the number of witnesses is a usage error (exit 2).
+#[test]
+fn a_witness_quorum_of_two_of_three() {
+    let fixture = Fixture::build();
+    let (a_key, a, _) = cosigner_key(&fixture, "witness-a.example");
+    let (b_key, b, _) = cosigner_key(&fixture, "witness-b.example");
+    let (_, c, _) = cosigner_key(&fixture, "witness-c.example");
+    let cp = stdout_of(fixture.cmd().arg("checkpoint"));
+    let twice = cosigned(&fixture, &cosigned(&fixture, &cp, &a_key), &b_key);
+    let signed = write(&fixture, "cp.2of3", &twice);
+    let verify = |json: bool, quorum: &str| {
+        let mut command = fixture.cmd();
+        if json {
+            command.arg("--json");
+        }
+        command.arg("verify").arg("--checkpoint").arg(&signed);
+        command.args(["--witness", &a, "--witness", &b, "--witness", &c, "--witness-quorum", quorum]);
+        output_of(&mut command)
+    };
+    let (code, stdout, stderr) = verify(false, "2");
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("cosigned by witness-a.example") && stdout.contains("cosigned by witness-b.example"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("witness-c.example"), "{stdout}");
+    let (code, stdout, _) = verify(true, "2");
+    assert_eq!(code, Some(0), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = report["checkpoints"][0]["cosignatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["witness-a.example", "witness-b.example"], "{report}");
+    // All three required: fails, naming the missing witness.
+    let (code, stdout, _) = verify(false, "3");
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("no cosignature by witness-c.example"), "{stdout}");
+    // Two of three where only one cosigned: how many of which, and that 2 were required.
+    let once = write(&fixture, "cp.1of3", &cosigned(&fixture, &cp, &a_key));
+    let (code, stdout, _) = output_of(fixture.cmd().arg("verify").arg("--checkpoint").arg(&once).args([
+        "--witness",
+        &a,
+        "--witness",
+        &b,
+        "--witness",
+        &c,
+        "--witness-quorum",
+        "2",
+    ]));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("cosigned by 1 of the 3 witnesses you named (witness-a.example"), "{stdout}");
+    assert!(stdout.contains("but 2 are required"), "{stdout}");
+    // A quorum of 0 or more than the witnesses named is a usage error.
+    for quorum in ["0", "4"] {
+        let (code, stdout, stderr) = verify(false, quorum);
+        assert_eq!(code, Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains("witness quorum"), "{stderr}");
+    }
+}

@@ -47,9 +47,13 @@ impl Item {
     }
 }
 
-/// Check a package offline against the log's vkey; every cosigner in `cosigners` must have
-/// cosigned its checkpoint.
-pub fn check(text: &str, log_key: &PublicKey, cosigners: &[PublicKey]) -> Result<Checked> {
+/// Check a package offline against the log's vkey; its checkpoint must be cosigned as `cosigners`
+/// requires (a list of keys: all of them; or a [`crate::note::CosignerPolicy`] quorum).
+pub fn check<'a>(
+    text: &str,
+    log_key: &PublicKey,
+    cosigners: impl Into<crate::note::CosignerPolicy<'a>>,
+) -> Result<Checked> {
     let bad = |why: String| Error::verification(format!("disclosure package: {why}"));
     let body = text.strip_suffix('\n').ok_or_else(|| bad("must end with a newline".into()))?;
     let package = crate::canonical::parse_canonical(body.as_bytes(), "package").map_err(|e| bad(e.to_string()))?;
