@@ -20,15 +20,21 @@ fn check(reports: &[Progress], phase: &str, total: u64, size: u64) {
     assert_eq!(reports.last().unwrap().done, size, "{reports:?}");
 }
 
+/// A new ledger in `dir` (genesis and a grant: 2 entries) and the officer key it granted.
+fn ledger_with_an_officer(dir: &std::path::Path) -> (Ledger, lianlog_ledger::SecretKey) {
+    let admin = key("admin.zhao", 1);
+    let officer = key("officer.qian", 2);
+    let mut ledger =
+        Ledger::init(dir, &KeyName::parse("jw.example.gov.cn/accountability").unwrap(), &admin, holder()).unwrap();
+    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(), &admin).unwrap();
+    (ledger, officer)
+}
+
 #[test]
 fn whole_ledger_passes_report_progress() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ledger");
-    let admin = key("admin.zhao", 1);
-    let officer = key("officer.qian", 2);
-    let mut ledger =
-        Ledger::init(&dir, &KeyName::parse("jw.example.gov.cn/accountability").unwrap(), &admin, holder()).unwrap();
-    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(), &admin).unwrap();
+    let (mut ledger, officer) = ledger_with_an_officer(&dir);
     let drafts: Vec<Draft> = (0..2100).map(interview).collect();
     let staged = ledger.stage(&drafts, &[&officer]).unwrap();
     ledger.commit(staged).unwrap();
@@ -59,11 +65,7 @@ fn whole_ledger_passes_report_progress() {
 fn import_reindex_and_export_file_report_progress() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("ledger");
-    let admin = key("admin.zhao", 1);
-    let officer = key("officer.qian", 2);
-    let mut ledger =
-        Ledger::init(&dir, &KeyName::parse("jw.example.gov.cn/accountability").unwrap(), &admin, holder()).unwrap();
-    ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder(), &admin).unwrap();
+    let (mut ledger, officer) = ledger_with_an_officer(&dir);
     let drafts: Vec<Draft> = (0..2100).map(interview).collect();
     let mut reports = Vec::new();
     let appended = ledger.append_batch_with_progress(&drafts, &officer, &mut |p| reports.push(p)).unwrap();
