@@ -39,6 +39,17 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub archive: Vec<PathBuf>,
 
+    /// Work against a lianlog server (`lianlog serve`) instead of a local ledger directory, e.g.
+    /// http://127.0.0.1:7878 (连接台账服务). Reads are signed with --identity; appends carry the
+    /// record signed on this machine (the key never leaves it).
+    #[arg(long, global = true, env = "LIANLOG_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+
+    /// Your key file (officer, auditor or admin), used to sign requests to --server (RFC 9421
+    /// HTTP message signatures); the passphrase is asked for, or read from LIANLOG_PASSPHRASE.
+    #[arg(long, global = true, env = "LIANLOG_IDENTITY", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

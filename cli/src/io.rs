@@ -259,3 +259,60 @@ pub fn write_output<T>(
     refuse_existing(path, force)?;
     Ok(lianlog_ledger::publish(path, force, write)?)
 }
+
+/// A server to work against (`--server URL`, or `LIANLOG_SERVER`) and the key that signs the
+/// requests (`--identity FILE`), instead of a local ledger directory.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The server's base URL, e.g. `http://127.0.0.1:7878`.
+    pub url: String,
+    /// The caller's key file, for RFC 9421 request signatures.
+    #[allow(dead_code, reason = "read by the remote read commands, which come with `lianlog serve`")]
+    pub identity: Option<std::path::PathBuf>,
+}
+
+impl Remote {
+    /// `Some` when `--server` was given (a blank value counts as not given, so that an empty
+    /// `LIANLOG_SERVER` does not redirect commands); refuses commands that never talk to a server.
+    pub fn from_args(
+        server: Option<String>,
+        identity: Option<std::path::PathBuf>,
+        command: &crate::args::Command,
+    ) -> Result<Option<Remote>> {
+        use crate::args::Command;
+        let Some(url) = server.filter(|url| !url.trim().is_empty()) else { return Ok(None) };
+        let works_remotely = matches!(
+            command,
+            Command::Append(_)
+                | Command::Import(_)
+                | Command::Show(_)
+                | Command::Log(_)
+                | Command::Dossier(_)
+                | Command::Query(_)
+                | Command::Cases(_)
+                | Command::Overdue(_)
+                | Command::Stats(_)
+                | Command::Checkpoint(_)
+                | Command::Prove(_)
+                | Command::Export(_)
+                | Command::Disclose(_)
+                | Command::Verify(_)
+        );
+        if !works_remotely {
+            // Commands that never read a ledger (check, bench, demo, witness, completions, man,
+            // serve itself) ignore --server; the others work on a local directory only.
+            return Ok(None);
+        }
+        Ok(Some(Remote { url: url.trim_end_matches('/').to_string(), identity }))
+    }
+
+    /// The error for a command that cannot yet work against a server.
+    pub fn unsupported(&self, command: &str) -> anyhow::Error {
+        Error::bad_input(format!(
+            "`lianlog {command}` does not work against a server ({}) yet; run it on the server's machine \
+             with --ledger, or without --server",
+            self.url
+        ))
+        .into()
+    }
+}

@@ -13,6 +13,10 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// Largest canonical body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest entry (JCS(entry), section 5 of the format): C2SP tlog-tiles entry bundles frame each
+/// entry with a `uint16_be` length, so no entry may exceed 65,535 bytes. Entries carry no body
+/// (only its hash), so real entries are a few hundred bytes; the limit is enforced at append.
+pub const MAX_ENTRY_BYTES: usize = 65_535;
 /// Longest free text of a body field (`text` fields), in characters.
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest short text of a body field (names, units, titles), in characters.

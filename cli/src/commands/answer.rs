@@ -14,10 +14,20 @@ use lianlog_ledger::{Error, Ledger};
 use serde_json::{Value, json};
 
 use crate::args::{CasesArgs, CsvLang, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
+use crate::io::Remote;
 use crate::io::{open_reader, print_json};
 use crate::render;
 
-pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn show(
+    args: ShowArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("show"));
+    }
     refuse_with_json("--raw", args.raw, json_output)?;
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let line = source.queries().line(args.seq)?;
@@ -33,7 +43,10 @@ pub fn show(args: ShowArgs, dir: &Path, archives: &[PathBuf], json_output: bool)
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn log(args: LogArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn log(args: LogArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("log"));
+    }
     let ledger = open_reader(dir)?;
     let (page, from) = match args.last {
         Some(count) => (Page::last(count, ledger.size()), 0),
@@ -55,7 +68,16 @@ pub fn log(args: LogArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn dossier(args: DossierArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn dossier(
+    args: DossierArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("dossier"));
+    }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let page = Page::from(&args.page);
     let records = source.queries().dossier_page(&args.person_id, page)?;
@@ -68,7 +90,16 @@ pub fn dossier(args: DossierArgs, dir: &Path, archives: &[PathBuf], json_output:
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn query(args: QueryArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn query(
+    args: QueryArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("query"));
+    }
     let filter = lianlog_ledger::query::QueryFilter {
         kind: args.kind,
         person: args.person,
@@ -91,7 +122,16 @@ pub fn query(args: QueryArgs, dir: &Path, archives: &[PathBuf], json_output: boo
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn cases(args: CasesArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn cases(
+    args: CasesArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("cases"));
+    }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let page = Page::from(&args.page);
     let cases = source.queries().cases_page(args.open, page)?;
@@ -108,7 +148,16 @@ pub fn cases(args: CasesArgs, dir: &Path, archives: &[PathBuf], json_output: boo
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn overdue(args: OverdueArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn overdue(
+    args: OverdueArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("overdue"));
+    }
     let on = match args.on.as_deref() {
         Some(day) => parse_date(day, "--on")?,
         // Due dates are days of the commission's calendar (China, UTC+8).
@@ -130,7 +179,16 @@ pub fn overdue(args: OverdueArgs, dir: &Path, archives: &[PathBuf], json_output:
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats(args: StatsArgs, dir: &Path, archives: &[PathBuf], json_output: bool) -> Result<ExitCode> {
+pub fn stats(
+    args: StatsArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("stats"));
+    }
     refuse_with_json("--csv", args.csv, json_output)?;
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,

@@ -9,9 +9,13 @@ use lianlog_ledger::Draft;
 use serde_json::json;
 
 use crate::args::{AppendArgs, ImportArgs};
+use crate::io::Remote;
 use crate::io::{open, print_json, print_notes_from, read_import, read_json_input, read_key};
 
-pub fn append(args: AppendArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn append(args: AppendArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("append"));
+    }
     let key = read_key(&args.key)?;
     let body = read_json_input(&args.body, "body")?;
     let mut ledger = open(dir)?;
@@ -28,7 +32,10 @@ pub fn append(args: AppendArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn import(args: ImportArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("import"));
+    }
     let key = read_key(&args.key)?;
     let drafts = read_import(&args.file)?;
     let mut ledger = open(dir)?;

@@ -11,9 +11,13 @@ use lianlog_ledger::{KeyName, PublicKey};
 use serde_json::json;
 
 use crate::args::{CheckpointArgs, CheckpointCommand};
+use crate::io::Remote;
 use crate::io::{no_passphrase_for_log_key, open_reader, print_json, read_key, read_text};
 
-pub fn run(args: CheckpointArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn run(args: CheckpointArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("checkpoint"));
+    }
     match args.command {
         None => {
             let ledger = open_reader(dir)?;

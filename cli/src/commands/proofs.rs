@@ -10,12 +10,16 @@ use lianlog_ledger::PublicKey;
 use serde_json::json;
 
 use crate::args::{CheckCommand, ProveCommand};
+use crate::io::Remote;
 use crate::io::{
     cosigner_policy, no_passphrase_for_log_key, open_reader, parse_cosigners, print_json, read_limited, read_text,
 };
 use crate::render;
 
-pub fn prove(command: ProveCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn prove(command: ProveCommand, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("prove"));
+    }
     match command {
         ProveCommand::Inclusion { seq, size } => {
             let ledger = open_reader(dir)?;

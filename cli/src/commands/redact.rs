@@ -11,6 +11,7 @@ use lianlog_ledger::Error;
 use serde_json::json;
 
 use crate::args::{DiscloseArgs, RedactArgs};
+use crate::io::Remote;
 use crate::io::{
     no_passphrase_for_log_key, open, open_reader, print_json, read_json_input, read_key, read_text, refuse_existing,
     write_output,
@@ -42,7 +43,10 @@ pub fn redact(args: RedactArgs, dir: &Path, json_output: bool) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn disclose(args: DiscloseArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn disclose(args: DiscloseArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("disclose"));
+    }
     refuse_existing(&args.out, args.force)?;
     let ledger = open_reader(dir)?;
     let signer = read_key(&args.key)?;

@@ -12,10 +12,14 @@ use lianlog_ledger::{Error, ErrorKind, Ledger, PublicKey, VerifyOptions, export_
 use serde_json::json;
 
 use crate::args::{ExportArgs, VerifyArgs};
+use crate::io::Remote;
 use crate::io::{cosigner_policy, open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
 use crate::render;
 
-pub fn verify(args: VerifyArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("verify"));
+    }
     let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
     let cosigners = parse_cosigners(&args.cosigner)?;
     let cosigners = cosigner_policy(&cosigners, args.witness_quorum)?;
@@ -182,7 +186,10 @@ fn print_verified(
     println!("{}", render::field_line("用时", "time", time));
 }
 
-pub fn export(args: ExportArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
+pub fn export(args: ExportArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
+    if let Some(remote) = remote {
+        return Err(remote.unsupported("export"));
+    }
     if json_output && args.out.is_none() {
         return Err(Error::bad_input(
             "export --json: the export itself is JSON Lines on standard output, not one JSON document; \
