@@ -59,7 +59,7 @@ pub mod verify;
 pub mod witness;
 
 pub use error::{Error, ErrorKind, Result};
-pub use fsio::publish;
+pub use fsio::{open_append, publish};
 pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
     Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,

@@ -294,3 +294,150 @@ fn transport_error(url: &str, err: ureq::Error) -> Error {
     };
     Error::new(ErrorKind::Io, format!("request to {url} failed: {err}{hint}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use lianlog_ledger::KeyName;
+    use lianlog_ledger::httpsig::RequestSignature;
+
+    use super::*;
+
+    /// A request as a one-shot loopback server saw it.
+    struct Seen {
+        request_line: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Seen {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        }
+    }
+
+    /// Serve `answers` in turn, one connection each, on a loopback port; the requests come back
+    /// through the receiver.
+    fn serve(answers: Vec<String>) -> (String, mpsc::Receiver<Seen>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (sender, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                reader.read_line(&mut request_line).unwrap();
+                let mut headers = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (key, value) = line.split_once(':').unwrap();
+                    headers.push((key.trim().to_string(), value.trim().to_string()));
+                }
+                let length = headers
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case("content-length"))
+                    .map_or(0, |(_, value)| value.parse::<usize>().unwrap());
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let mut stream = stream;
+                stream.write_all(answer.as_bytes()).unwrap();
+                let _ = sender.send(Seen { request_line: request_line.trim_end().to_string(), headers, body });
+            }
+        });
+        (url, receiver)
+    }
+
+    fn answer(status: &str, content_type: &str, extra: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[test]
+    fn signed_requests_verify_with_the_library() {
+        let alice = SecretKey::from_seed(KeyName::parse("alice").unwrap(), &[7; 32]);
+        let public = alice.public().clone();
+        let (url, seen) = serve(vec![
+            answer("200 OK", "application/json", "", r#"{"ok":true}"#),
+            answer("200 OK", "application/json", "", r#"{"n":2}"#),
+        ]);
+        let client = Client::new(&format!("{url}/")).unwrap().with_identity(alice);
+        let value: serde_json::Value = client.get_json("/lianlog/v1/show/3?json=1").unwrap();
+        assert_eq!(value["ok"], true);
+        let got = seen.recv().unwrap();
+        assert_eq!(got.request_line, "GET /lianlog/v1/show/3?json=1 HTTP/1.1");
+        let authority = got.header("host").unwrap().to_string();
+        assert_eq!(format!("http://{authority}"), url);
+        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let target =
+            RequestTarget { method: "GET", authority: &authority, path: "/lianlog/v1/show/3", query: Some("json=1") };
+        signature.verify(&target, None, &got.body, &public).unwrap();
+        assert!(got.header("content-digest").is_none());
+
+        let value: serde_json::Value = client.post_json("/lianlog/v1/query", &serde_json::json!({"q": 1})).unwrap();
+        assert_eq!(value["n"], 2);
+        let got = seen.recv().unwrap();
+        assert_eq!(got.body, br#"{"q":1}"#);
+        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let target = RequestTarget { method: "POST", authority: &authority, path: "/lianlog/v1/query", query: None };
+        signature.verify(&target, got.header("content-digest"), &got.body, &public).unwrap();
+    }
+
+    #[test]
+    fn problems_become_errors_and_busy_is_retried() {
+        let problem = r#"{"type":"urn:lianlog:error:Unauthorized","title":"not authorized","status":403,"detail":"key bob+01020304 is revoked","code":"Unauthorized","exit":3}"#;
+        let busy = r#"{"type":"urn:lianlog:error:Busy","title":"server busy","status":503,"detail":"busy","code":"Busy","exit":6}"#;
+        let (url, seen) = serve(vec![
+            answer("403 Forbidden", "application/problem+json", "", problem),
+            answer("503 Service Unavailable", "application/problem+json", "retry-after: 0\r\n", busy),
+            answer("200 OK", "text/plain", "", "checkpoint"),
+            answer("302 Found", "text/plain", "location: http://127.0.0.1:1/\r\n", ""),
+        ]);
+        let client = Client::new(&url).unwrap();
+        let err = client.get("/lianlog/v1/show/1").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthorized);
+        assert_eq!(err.message(), "key bob+01020304 is revoked");
+        let response = client.get("/checkpoint").unwrap();
+        assert_eq!(response.text().unwrap(), "checkpoint");
+        assert_eq!(response.content_type(), Some("text/plain"));
+        // No identity, no signature.
+        let got = seen.recv().unwrap();
+        assert!(got.header("signature").is_none());
+        // A redirect is not followed.
+        let err = client.get("/elsewhere").unwrap_err();
+        assert!(err.message().contains("HTTP 302"), "{err}");
+    }
+
+    #[test]
+    fn bad_urls_and_unreachable_servers_explain() {
+        for url in ["ftp://x", "127.0.0.1:7878", "http://user@host", "http://host/?q", "http://host/#f", "http://"] {
+            let err = Client::new(url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BadInput, "{url}");
+        }
+        // A port nobody listens on (bound, then released).
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let client = Client::new(&format!("http://127.0.0.1:{port}")).unwrap().with_timeout(Duration::from_secs(5));
+        let err = client.get("/checkpoint").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.message().contains("lianlog serve"), "{err}");
+        assert!(client.get("no-slash").is_err());
+    }
+
+    #[test]
+    fn answers_past_the_limit_are_refused() {
+        let (url, _seen) = serve(vec![answer("200 OK", "text/plain", "", &"x".repeat(2048))]);
+        let client = Client::new(&url).unwrap().with_response_limit(1024);
+        let err = client.get("/big").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io);
+    }
+}

@@ -46,8 +46,8 @@ fn kind_of_code(code: &str) -> Option<ErrorKind> {
         "Unauthorized" | "Unauthenticated" => ErrorKind::Unauthorized,
         "Key" => ErrorKind::Key,
         "NotALedger" => ErrorKind::NotALedger,
-        "Locked" => ErrorKind::Locked,
-        "Io" | "Timeout" | "Busy" => ErrorKind::Io,
+        "Locked" | "Busy" => ErrorKind::Locked,
+        "Io" | "Timeout" => ErrorKind::Io,
         "Store" => ErrorKind::Store,
         _ => return None,
     })
@@ -126,7 +126,7 @@ mod tests {
     fn http_only_codes_and_missing_fields() {
         let busy = br#"{"title":"Busy","status":503,"code":"Busy"}"#;
         let err = to_error("http://x", 503, Some("application/problem+json; charset=utf-8"), busy);
-        assert_eq!(err.kind(), ErrorKind::Io);
+        assert_eq!(err.kind(), ErrorKind::Locked);
         assert_eq!(err.message(), "Busy");
         assert_eq!(code_of(busy).as_deref(), Some("Busy"));
         let err = to_error("http://x", 401, PROBLEM, br#"{"code":"Unauthenticated"}"#);
