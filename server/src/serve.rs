@@ -13,6 +13,8 @@
 //!   ([`ServeLimits`]); nothing a client sends makes the server panic, hang or grow without bound.
 
 pub(crate) mod auth;
+mod connections;
+mod limits;
 pub(crate) mod ops;
 pub(crate) mod problem;
 pub(crate) mod reads;
@@ -87,6 +89,8 @@ pub struct ServeLimits {
     pub request_timeout: Duration,
     /// Requests handled at once; more are refused with 503 and `Retry-After`.
     pub max_in_flight: usize,
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServeLimits {
@@ -96,6 +100,7 @@ impl Default for ServeLimits {
             max_header_bytes: 16 << 10,
             request_timeout: Duration::from_secs(10),
             max_in_flight: 256,
+            max_connections: 1024,
         }
     }
 }
@@ -116,6 +121,8 @@ pub(crate) struct ServeState {
     pub(crate) log_key: SecretKey,
     /// Where the server reports what it does (one line each).
     pub(crate) report: Reporter,
+    /// Permits for requests in flight ([`ServeLimits::max_in_flight`]).
+    pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl ServeState {
@@ -129,14 +136,18 @@ impl ServeState {
     ) -> Result<ServeState> {
         let checkpoint = ledger.checkpoint(ledger.size(), &log_key)?;
         let access_log = options.access_log.clone().unwrap_or_else(|| ledger.dir().join("access.log"));
+        let metrics = ops::Metrics::default();
+        metrics.tree_size.store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(options.limits.max_in_flight));
         Ok(ServeState {
             ledger: RwLock::new(ledger),
             options,
-            metrics: ops::Metrics::default(),
+            metrics,
             access_log: auth::AccessLog::new(access_log),
             checkpoint: RwLock::new(Arc::from(checkpoint)),
             log_key,
             report,
+            in_flight,
         })
     }
 
@@ -171,7 +182,12 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Every route of `lianlog serve`: tiles, authenticated reads, the append route and operations.
+///
+/// Every request goes through the limits middleware (`limits.rs`) first: requests in flight, body
+/// size and body time; handlers receive the body whole (axum's own body limit is set to the same
+/// bound, so `Bytes` extractors agree with it).
 pub(crate) fn router(state: Arc<ServeState>) -> Router {
+    let max_body = state.options.limits.max_body_bytes;
     Router::new()
         .merge(tiles::routes())
         .merge(reads::routes())
@@ -180,6 +196,8 @@ pub(crate) fn router(state: Arc<ServeState>) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 
@@ -191,6 +209,16 @@ async fn append(State(_state): State<Arc<ServeState>>) -> Response {
     Problem::new(Code::BadInput, "appends are not accepted yet").into_response()
 }
 
+/// Where a server listens, once it is bound.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// The address actually bound (the port chosen for port 0).
+    pub address: SocketAddr,
+    /// The URL clients use (`http://ADDR` or `https://ADDR`), as written in the ledger's served
+    /// note.
+    pub url: String,
+}
+
 /// Serve `ledger` as `options` say until SIGTERM or SIGINT; `bound` is called with the address
 /// actually bound before the first request is accepted.
 pub fn serve_ledger(
@@ -198,7 +226,7 @@ pub fn serve_ledger(
     log_key: SecretKey,
     options: ServeOptions,
     report: Reporter,
-    bound: impl FnOnce(SocketAddr),
+    bound: impl FnOnce(Bound),
 ) -> Result<()> {
     let listen = options.listen.clone();
     let state = Arc::new(ServeState::new(ledger, log_key, options, report.clone())?);
@@ -210,10 +238,20 @@ pub fn serve_ledger(
         let listener =
             tokio::net::TcpListener::bind(&listen).await.map_err(|err| Error::io("listen on", &listen, err))?;
         let address = listener.local_addr().map_err(|err| Error::io("listen on", &listen, err))?;
-        bound(address);
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(crate::shutdown_signal(report))
-            .await
-            .map_err(|err| Error::io("serve on", address.to_string(), err))
+        let scheme = if state.options.tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{address}");
+        // A local command that finds the ledger locked names this URL.
+        state.read(|ledger| ledger.announce_served(&url))?;
+        bound(Bound { address, url });
+        let limits = state.options.limits.clone();
+        connections::serve_connections(
+            listener,
+            router(state.clone()),
+            &limits,
+            connections::Plain,
+            crate::shutdown_signal(report),
+        )
+        .await;
+        state.read(Ledger::withdraw_served)
     })
 }
