@@ -12,12 +12,15 @@
 //! - **Bounded.** Body size, header size, request time and requests in flight are limited
 //!   ([`ServeLimits`]); nothing a client sends makes the server panic, hang or grow without bound.
 
+mod append;
 pub(crate) mod auth;
 mod connections;
 mod limits;
 pub(crate) mod ops;
 pub(crate) mod problem;
 pub(crate) mod reads;
+mod sequencer;
+mod submissions;
 pub(crate) mod tiles;
 
 use std::net::SocketAddr;
@@ -26,7 +29,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -123,6 +125,8 @@ pub(crate) struct ServeState {
     pub(crate) report: Reporter,
     /// Permits for requests in flight ([`ServeLimits::max_in_flight`]).
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
+    /// The one writer: appends go through it (started by [`serve_ledger`]).
+    sequencer: sequencer::Sequencer,
 }
 
 impl ServeState {
@@ -148,6 +152,7 @@ impl ServeState {
             log_key,
             report,
             in_flight,
+            sequencer: sequencer::Sequencer::default(),
         })
     }
 
@@ -191,7 +196,7 @@ pub(crate) fn router(state: Arc<ServeState>) -> Router {
     Router::new()
         .merge(tiles::routes())
         .merge(reads::routes())
-        .route("/lianlog/v1/append", post(append))
+        .route("/lianlog/v1/append", post(append::append))
         .route("/checkpoint", get(ops::checkpoint))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
@@ -203,10 +208,6 @@ pub(crate) fn router(state: Arc<ServeState>) -> Router {
 
 async fn not_found(uri: Uri) -> Response {
     Problem::not_found(uri.path()).into_response()
-}
-
-async fn append(State(_state): State<Arc<ServeState>>) -> Response {
-    Problem::new(Code::BadInput, "appends are not accepted yet").into_response()
 }
 
 /// Where a server listens, once it is bound.
@@ -230,6 +231,7 @@ pub fn serve_ledger(
 ) -> Result<()> {
     let listen = options.listen.clone();
     let state = Arc::new(ServeState::new(ledger, log_key, options, report.clone())?);
+    sequencer::Sequencer::start(&state);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
