@@ -25,7 +25,7 @@
 #[allow(dead_code)]
 mod serve;
 
-pub use serve::{DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};
+pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

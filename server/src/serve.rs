@@ -12,10 +12,15 @@
 //! - **Bounded.** Body size, header size, request time and requests in flight are limited
 //!   ([`ServeLimits`]); nothing a client sends makes the server panic, hang or grow without bound.
 
+mod append;
 pub(crate) mod auth;
+mod connections;
+mod limits;
 pub(crate) mod ops;
 pub(crate) mod problem;
 pub(crate) mod reads;
+mod sequencer;
+mod submissions;
 pub(crate) mod tiles;
 
 use std::net::SocketAddr;
@@ -24,7 +29,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -87,6 +91,8 @@ pub struct ServeLimits {
     pub request_timeout: Duration,
     /// Requests handled at once; more are refused with 503 and `Retry-After`.
     pub max_in_flight: usize,
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
 }
 
 impl Default for ServeLimits {
@@ -96,6 +102,7 @@ impl Default for ServeLimits {
             max_header_bytes: 16 << 10,
             request_timeout: Duration::from_secs(10),
             max_in_flight: 256,
+            max_connections: 1024,
         }
     }
 }
@@ -116,6 +123,10 @@ pub(crate) struct ServeState {
     pub(crate) log_key: SecretKey,
     /// Where the server reports what it does (one line each).
     pub(crate) report: Reporter,
+    /// Permits for requests in flight ([`ServeLimits::max_in_flight`]).
+    pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
+    /// The one writer: appends go through it (started by [`serve_ledger`]).
+    sequencer: sequencer::Sequencer,
 }
 
 impl ServeState {
@@ -129,14 +140,19 @@ impl ServeState {
     ) -> Result<ServeState> {
         let checkpoint = ledger.checkpoint(ledger.size(), &log_key)?;
         let access_log = options.access_log.clone().unwrap_or_else(|| ledger.dir().join("access.log"));
+        let metrics = ops::Metrics::default();
+        metrics.tree_size.store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(options.limits.max_in_flight));
         Ok(ServeState {
             ledger: RwLock::new(ledger),
             options,
-            metrics: ops::Metrics::default(),
+            metrics,
             access_log: auth::AccessLog::new(access_log),
             checkpoint: RwLock::new(Arc::from(checkpoint)),
             log_key,
             report,
+            in_flight,
+            sequencer: sequencer::Sequencer::default(),
         })
     }
 
@@ -171,15 +187,22 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Every route of `lianlog serve`: tiles, authenticated reads, the append route and operations.
+///
+/// Every request goes through the limits middleware (`limits.rs`) first: requests in flight, body
+/// size and body time; handlers receive the body whole (axum's own body limit is set to the same
+/// bound, so `Bytes` extractors agree with it).
 pub(crate) fn router(state: Arc<ServeState>) -> Router {
+    let max_body = state.options.limits.max_body_bytes;
     Router::new()
         .merge(tiles::routes())
         .merge(reads::routes())
-        .route("/lianlog/v1/append", post(append))
+        .route("/lianlog/v1/append", post(append::append))
         .route("/checkpoint", get(ops::checkpoint))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 
@@ -187,8 +210,14 @@ async fn not_found(uri: Uri) -> Response {
     Problem::not_found(uri.path()).into_response()
 }
 
-async fn append(State(_state): State<Arc<ServeState>>) -> Response {
-    Problem::new(Code::BadInput, "appends are not accepted yet").into_response()
+/// Where a server listens, once it is bound.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// The address actually bound (the port chosen for port 0).
+    pub address: SocketAddr,
+    /// The URL clients use (`http://ADDR` or `https://ADDR`), as written in the ledger's served
+    /// note.
+    pub url: String,
 }
 
 /// Serve `ledger` as `options` say until SIGTERM or SIGINT; `bound` is called with the address
@@ -198,10 +227,11 @@ pub fn serve_ledger(
     log_key: SecretKey,
     options: ServeOptions,
     report: Reporter,
-    bound: impl FnOnce(SocketAddr),
+    bound: impl FnOnce(Bound),
 ) -> Result<()> {
     let listen = options.listen.clone();
     let state = Arc::new(ServeState::new(ledger, log_key, options, report.clone())?);
+    sequencer::Sequencer::start(&state);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -210,10 +240,20 @@ pub fn serve_ledger(
         let listener =
             tokio::net::TcpListener::bind(&listen).await.map_err(|err| Error::io("listen on", &listen, err))?;
         let address = listener.local_addr().map_err(|err| Error::io("listen on", &listen, err))?;
-        bound(address);
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(crate::shutdown_signal(report))
-            .await
-            .map_err(|err| Error::io("serve on", address.to_string(), err))
+        let scheme = if state.options.tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{address}");
+        // A local command that finds the ledger locked names this URL.
+        state.read(|ledger| ledger.announce_served(&url))?;
+        bound(Bound { address, url });
+        let limits = state.options.limits.clone();
+        connections::serve_connections(
+            listener,
+            router(state.clone()),
+            &limits,
+            connections::Plain,
+            crate::shutdown_signal(report),
+        )
+        .await;
+        state.read(Ledger::withdraw_served)
     })
 }

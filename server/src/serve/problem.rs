@@ -267,6 +267,8 @@ impl IntoResponse for Problem {
         }
         // A problem is about one request: never cached.
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // For the metrics (refusals by code), read by the limits middleware.
+        response.extensions_mut().insert(self.code);
         response
     }
 }
