@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use lianlog_ledger::ledger::PastState;
-use lianlog_ledger::query::{Page, QueryFilter, Queries, StatsGrouping};
+use lianlog_ledger::query::{Page, Queries, QueryFilter, StatsGrouping};
 use lianlog_ledger::record::kind_keeps_body;
 use lianlog_ledger::{Date, KeyRegistry, Ledger, ParsedLine, Role};
 use serde_json::{Value, json};
@@ -49,6 +49,7 @@ pub(crate) fn routes() -> Router<Arc<ServeState>> {
         .route("/lianlog/v1/checkpoint", get(checkpoint))
         .route("/lianlog/v1/prove/inclusion", get(prove_inclusion))
         .route("/lianlog/v1/prove/consistency", get(prove_consistency))
+        .route("/lianlog/v1/export", get(export))
 }
 
 /// The media type of every JSON answer.
@@ -90,7 +91,8 @@ impl Reader {
         } else {
             line.line.withheld().to_line()
         };
-        let bytes = shown.map_err(|err| Problem::new(Code::Verification, format!("seq {}: {err}", line.line.entry.seq)))?;
+        let bytes =
+            shown.map_err(|err| Problem::new(Code::Verification, format!("seq {}: {err}", line.line.entry.seq)))?;
         String::from_utf8(bytes)
             .map_err(|_| Problem::new(Code::Verification, format!("seq {}: not UTF-8", line.line.entry.seq)))
     }
@@ -116,7 +118,9 @@ impl Params {
         for part in uri.query().unwrap_or("").split('&').filter(|part| !part.is_empty()) {
             let (name, value) = part.split_once('=').unwrap_or((part, ""));
             let decode = |text: &str| {
-                percent_encoding::percent_decode_str(&text.replace('+', " ")).decode_utf8().map(|text| text.into_owned())
+                percent_encoding::percent_decode_str(&text.replace('+', " "))
+                    .decode_utf8()
+                    .map(|text| text.into_owned())
             };
             let (Ok(name), Ok(value)) = (decode(name), decode(value)) else {
                 return Err(bad(uri, format!("the query parameter {part:?} is not percent-encoded UTF-8")));
@@ -272,7 +276,13 @@ read_route!(prove_inclusion, &["seq", "size"], inclusion_answer);
 read_route!(prove_consistency, &["old", "new"], consistency_answer);
 
 /// `show SEQ`: the stored line, who redacted it (if so), the registry to name authors.
-fn show_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn show_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let seq = params.number(uri, "seq")?.ok_or_else(|| bad(uri, "the query parameter \"seq\" is missing".into()))?;
     let source = Source::open(ledger, params)?;
     let line = source.queries().line(seq)?;
@@ -332,7 +342,13 @@ fn records_json(
     json!({"page": page, "registry": source.registry(), "as_of": source.as_of(), "bodies": reader.bodies})
 }
 
-fn dossier_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn dossier_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let person = params.required(uri, "person")?;
     let page = params.page(uri)?;
     let source = Source::open(ledger, params)?;
@@ -340,7 +356,13 @@ fn dossier_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, p
     Ok(Answer::Json(records_json(reader, &source, records)))
 }
 
-fn query_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn query_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let filter = QueryFilter {
         kind: params.get("kind").map(str::to_string),
         person: params.get("person").map(str::to_string),
@@ -365,7 +387,13 @@ fn cases_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: 
     Ok(Answer::Json(json!({"page": cases, "as_of": source.as_of()})))
 }
 
-fn overdue_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn overdue_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     // The client says which day it is (China time), so that both ends answer for the same day.
     let on = params.date(uri, "on")?.ok_or_else(|| bad(uri, "the query parameter \"on\" is missing".into()))?;
     let page = params.page(uri)?;
@@ -397,7 +425,13 @@ fn stats_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: 
 
 /// A checkpoint of the first `size` entries (all of them by default), signed now by the log key:
 /// what `lianlog checkpoint [--size N]` prints on the server's machine.
-fn checkpoint_answer(state: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn checkpoint_answer(
+    state: &ServeState,
+    ledger: &Ledger,
+    _: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let size = params.number(uri, "size")?.unwrap_or(ledger.size());
     let note = ledger.checkpoint(size, &state.log_key)?;
     Ok(Answer::Json(json!({
@@ -410,7 +444,13 @@ fn checkpoint_answer(state: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri,
 
 /// The inclusion proof of entry `seq` in the first `size` entries, with its leaf hash, the root
 /// and a log-signed checkpoint of that size: what `lianlog prove inclusion` prints, as text or JSON.
-fn inclusion_answer(state: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn inclusion_answer(
+    state: &ServeState,
+    ledger: &Ledger,
+    _: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let seq = params.number(uri, "seq")?.ok_or_else(|| bad(uri, "the query parameter \"seq\" is missing".into()))?;
     let size = params.number(uri, "size")?.unwrap_or(ledger.size());
     let hashes = ledger.inclusion_proof(seq, size)?;
@@ -426,7 +466,13 @@ fn inclusion_answer(state: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, 
 }
 
 /// The consistency proof between the first `old` and `new` entries, with both roots.
-fn consistency_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn consistency_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    _: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let old = params.number(uri, "old")?.ok_or_else(|| bad(uri, "the query parameter \"old\" is missing".into()))?;
     let new = params.number(uri, "new")?.ok_or_else(|| bad(uri, "the query parameter \"new\" is missing".into()))?;
     let hashes = ledger.consistency_proof(old, new)?;
@@ -437,4 +483,82 @@ fn consistency_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, pa
         "new_root": lianlog_ledger::encoding::hex(&ledger.root_at(new)?),
         "hashes": hashes.iter().map(|h| lianlog_ledger::encoding::hex(h)).collect::<Vec<_>>(),
     })))
+}
+
+/// The first member of the line that ends an export answer: `{"lianlog-export-end":{"entries",
+/// "withheld","replacements_kept"}}` after the last line, or `{"problem":{…}}` if the export
+/// failed after the answer began. A client that does not see it was cut short.
+const EXPORT_END: &str = "lianlog-export-end";
+
+/// Bytes the export gathers before handing them to the connection.
+const EXPORT_CHUNK: usize = 64 << 10;
+
+/// `export [--without-bodies]`: the export (format-v1 section 10) as `export_dir` writes it,
+/// streamed as it is read (memory: a few chunks, whatever the ledger's size), then the end line.
+async fn export(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let checked = {
+        let state = state.clone();
+        super::blocking(move || {
+            let reader = Reader::of(authenticate(&state, &method, &uri, &headers, &[])?);
+            let params = Params::parse(&uri, &["without_bodies"])?;
+            let without_bodies = params.flag(&uri, "without_bodies")?;
+            if !without_bodies {
+                reader.needs_bodies("export bodies (pass --without-bodies)")?;
+            }
+            let dir = state.ledger.read().map_err(|_| Problem::from(super::poisoned()))?.dir().to_path_buf();
+            Ok((dir, without_bodies))
+        })
+        .await
+    };
+    let (dir, without_bodies) = match checked {
+        Ok(checked) => checked,
+        Err(problem) => return problem.into_response(),
+    };
+    let (sender, body) = http_body_util::channel::Channel::<axum::body::Bytes>::new(4);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter { sender, runtime, chunk: Vec::with_capacity(EXPORT_CHUNK) };
+        // Lock-free, as `lianlog export` beside a writer: what the log holds, whole lines only.
+        let end = match lianlog_ledger::export_dir(&dir, &mut out, without_bodies) {
+            Ok(exported) => json!({EXPORT_END: {
+                "entries": exported.entries,
+                "withheld": exported.withheld,
+                "replacements_kept": exported.replacements_kept,
+            }}),
+            Err(err) => json!({"problem": Problem::from(err).to_json()}),
+        };
+        // A client that went away stops the export at its next chunk; nothing to tell it.
+        let _ = std::io::Write::write_all(&mut out, format!("{end}\n").as_bytes());
+        let _ = std::io::Write::flush(&mut out);
+    });
+    let mut response = ([(header::CONTENT_TYPE, "application/jsonl")], axum::body::Body::new(body)).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A writer on the blocking pool that hands its bytes, a chunk at a time, to the answer's body.
+struct ChannelWriter {
+    sender: http_body_util::channel::Sender<axum::body::Bytes>,
+    runtime: tokio::runtime::Handle,
+    chunk: Vec<u8>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= EXPORT_CHUNK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = axum::body::Bytes::from(std::mem::replace(&mut self.chunk, Vec::with_capacity(EXPORT_CHUNK)));
+        self.runtime
+            .block_on(self.sender.send_data(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client closed the connection"))
+    }
 }
