@@ -148,8 +148,10 @@ impl Record {
     }
 }
 
-/// Kinds whose bodies are never redacted or withheld (verifiers need them).
-pub(crate) fn kind_keeps_body(kind: &str) -> bool {
+/// Kinds whose bodies are never redacted or withheld (verifiers need them): the one rule of what a
+/// body-less export keeps, and of what `lianlog serve` shows an auditor's key (which reads no
+/// other bodies).
+pub fn kind_keeps_body(kind: &str) -> bool {
     kind.starts_with("ledger.") || kind.starts_with("key.")
 }
 
