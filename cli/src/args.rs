@@ -61,10 +61,12 @@ pub enum Command {
     /// Make and inspect keys; grant and revoke roles (密钥管理).
     #[command(subcommand)]
     Key(KeyCommand),
-    /// Append one record, signed by your key (追加记录). Prints its seq and entry hash.
+    /// Append one record, signed by your key (追加记录). Prints its seq and entry hash. With
+    /// --server the record is signed here and sent; the key never leaves this machine.
     #[command(after_help = kinds_help())]
     Append(AppendArgs),
     /// Append many records from JSON Lines `{"kind":…,"body":…}`, all or nothing (批量导入).
+    /// With --server the records are signed here and sent as one request.
     Import(ImportArgs),
     /// Show one entry (查看记录).
     Show(ShowArgs),
@@ -331,6 +333,12 @@ pub struct AppendArgs {
     /// The JSON body: a file, or - for standard input (the default).
     #[arg(long, default_value = "-")]
     pub body: String,
+    /// Keep the append's receipt (回执) in FILE (a new file; JSON Lines): the entry and its
+    /// inclusion proof against a checkpoint signed by the log key, to show later that the ledger
+    /// accepted the record. Check it offline with `lianlog check inclusion --receipt FILE --vkey
+    /// LOGKEY`. With --server the server's receipt is kept; locally the log key signs one.
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +348,11 @@ pub struct ImportArgs {
     /// The author's private key file (signs every record).
     #[arg(long)]
     pub key: PathBuf,
+    /// Keep the receipts (回执) of the imported records in FILE (a new file; JSON Lines, one per
+    /// record, in order). Check them offline with `lianlog check inclusion --receipt FILE --vkey
+    /// LOGKEY`.
+    #[arg(long, value_name = "FILE")]
+    pub receipt: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -513,13 +526,19 @@ pub enum ProveCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum CheckCommand {
-    /// Check that an entry is in the ledger: a tlog-proof bundle against its signed checkpoint.
+    /// Check that an entry is in the ledger: a tlog-proof bundle against its signed checkpoint,
+    /// or every receipt of a receipt file (`append`/`import --receipt`).
     Inclusion {
         /// The proof bundle (from `lianlog prove inclusion`).
-        proof: PathBuf,
+        #[arg(required_unless_present = "receipt", conflicts_with = "receipt", requires = "entry")]
+        proof: Option<PathBuf>,
         /// The entry: its exact bytes (`lianlog show SEQ --raw`) or its stored line.
-        #[arg(long)]
-        entry: PathBuf,
+        #[arg(long, conflicts_with = "receipt")]
+        entry: Option<PathBuf>,
+        /// A receipt file (from `append --receipt` or `import --receipt`) instead of a proof and
+        /// an entry: each receipt's entry, hash and proof are checked.
+        #[arg(long, value_name = "FILE")]
+        receipt: Option<PathBuf>,
         /// The ledger's log key (vkey).
         #[arg(long)]
         vkey: String,

@@ -9,6 +9,7 @@
 //! are never followed (a signed request goes only where the user pointed it). This crate decides
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
 
+pub mod append;
 pub mod client;
 mod problem;
 pub mod reads;

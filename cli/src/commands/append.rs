@@ -1,60 +1,155 @@
 //! `lianlog append` and `lianlog import` (追加记录, 批量导入): records signed by the author's key,
 //! one or a batch that is written whole or not at all (`Ledger::append`, `Ledger::append_batch`).
+//! With `--server`, the records are signed here (`Submission::sign`) and sent in one request
+//! (`lianlog_remote::append`); the output is the same, and the server's receipts are checked
+//! before it is printed. `--receipt FILE` keeps the receipts (回执), made locally with the log key
+//! when there is no server.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lianlog_ledger::Draft;
-use serde_json::json;
+use lianlog_ledger::{Appended, Draft, Ledger, Receipt, SecretKey};
+use serde_json::{Value, json};
 
 use crate::args::{AppendArgs, ImportArgs};
 use crate::io::Remote;
-use crate::io::{open, print_json, print_notes_from, read_import, read_json_input, read_key};
+use crate::io::{
+    no_passphrase_for_log_key, open, print_json, print_notes_from, read_import, read_json_input, read_key,
+    refuse_existing, write_output,
+};
 
 pub fn append(args: AppendArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("append"));
-    }
     let key = read_key(&args.key)?;
     let body = read_json_input(&args.body, "body")?;
-    let mut ledger = open(dir)?;
-    let notes = ledger.notes().len();
-    let appended = ledger.append(&Draft::new(args.kind, body), &key)?;
-    print_notes_from(&ledger, notes);
+    let draft = Draft::new(args.kind, body);
+    if let Some(path) = &args.receipt {
+        // Before appending: a receipt that cannot be kept would be lost.
+        refuse_existing(path, false)?;
+    }
+    let (appended, receipts) = write(std::slice::from_ref(&draft), &key, dir, remote, args.receipt.is_some(), None)?;
+    let appended = appended.first().copied().ok_or_else(|| lianlog_ledger::Error::bad_input("nothing appended"))?;
     if json_output {
-        print_json(
-            &json!({"seq": appended.seq, "entry_hash": appended.hash.to_hex(), "time": appended.time.to_string()}),
-        );
+        let mut answer =
+            json!({"seq": appended.seq, "entry_hash": appended.hash.to_hex(), "time": appended.time.to_string()});
+        if let Some(receipt) = receipts.first() {
+            answer["receipt"] = receipt.to_value();
+        }
+        print_json(&answer);
     } else {
         println!("appended seq {} entry hash {}", appended.seq, appended.hash);
     }
+    keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("import"));
-    }
     let key = read_key(&args.key)?;
     let drafts = read_import(&args.file)?;
-    let mut ledger = open(dir)?;
-    let notes = ledger.notes().len();
-    // The batch is signed, checked and written as one (all or nothing); the bar counts records
-    // signed, then checked.
+    if let Some(path) = &args.receipt {
+        refuse_existing(path, false)?;
+    }
+    // The batch is signed, checked and written as one (all or nothing); locally the bar counts
+    // records signed, then checked.
     let mut bar = crate::render::Bar::new(json_output);
-    let appended = ledger.append_batch_with_progress(&drafts, &key, &mut |p| bar.update(p))?;
+    let (appended, receipts) = write(&drafts, &key, dir, remote, args.receipt.is_some(), Some(&mut bar))?;
     bar.finish();
-    print_notes_from(&ledger, notes);
     let first = appended.first().map(|a| a.seq).unwrap_or(0);
     let last = appended.last().map(|a| a.seq).unwrap_or(0);
+    let head = appended.last().map(|a| a.hash.to_hex()).unwrap_or_default();
     if json_output {
-        print_json(
-            &json!({"imported": appended.len(), "first_seq": first, "last_seq": last, "head": ledger.head().to_hex()}),
-        );
+        let mut answer = json!({"imported": appended.len(), "first_seq": first, "last_seq": last, "head": head});
+        if !receipts.is_empty() {
+            answer["receipts"] = Value::Array(receipts.iter().map(Receipt::to_value).collect());
+        }
+        print_json(&answer);
     } else {
         let records = crate::render::count(appended.len(), "record", "records");
-        println!("imported {records} as {}; head {}", crate::render::seq_range(first, last), ledger.head());
+        println!("imported {records} as {}; head {head}", crate::render::seq_range(first, last));
     }
+    keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Append `drafts` signed by `key`, all or nothing: to the server (its checked receipts always
+/// come back), or to the local ledger (receipts made with the log key when `want_receipts`).
+fn write(
+    drafts: &[Draft],
+    key: &SecretKey,
+    dir: &Path,
+    remote: Option<&Remote>,
+    want_receipts: bool,
+    bar: Option<&mut crate::render::Bar>,
+) -> Result<(Vec<Appended>, Vec<Receipt>)> {
+    if let Some(remote) = remote {
+        let client = lianlog_remote::Client::new(&remote.url)?;
+        let submissions = lianlog_remote::append::sign(&client, drafts, key)?;
+        let receipts = lianlog_remote::append::submit(&client, &submissions)?;
+        let appended =
+            receipts.iter().map(|r| Appended { seq: r.seq, hash: r.entry_hash, time: r.entry.time }).collect();
+        return Ok((appended, receipts));
+    }
+    let mut ledger = open(dir)?;
+    let notes = ledger.notes().len();
+    // The log key is read before anything is appended, so that a receipt asked for can be made.
+    let log_key = if want_receipts { Some(ledger.log_key(&mut no_passphrase_for_log_key)?) } else { None };
+    let appended = match bar {
+        Some(bar) => ledger.append_batch_with_progress(drafts, key, &mut |p| bar.update(p))?,
+        None => ledger.append_batch(drafts, key)?,
+    };
+    print_notes_from(&ledger, notes);
+    let receipts = match log_key {
+        Some(log_key) => local_receipts(&ledger, &appended, &log_key).unwrap_or_else(|err| {
+            // The records are durable: a receipt that cannot be made is said, not made an error
+            // (which would invite appending them again). `prove inclusion` makes one later.
+            eprintln!("lianlog: the records are appended, but no receipt could be made: {err}");
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    Ok((appended, receipts))
+}
+
+/// Receipts of entries just appended: one checkpoint of the ledger as it now stands, signed by
+/// the log key, and each entry's inclusion proof against it.
+fn local_receipts(ledger: &Ledger, appended: &[Appended], log_key: &SecretKey) -> lianlog_ledger::Result<Vec<Receipt>> {
+    let checkpoint = ledger.checkpoint(ledger.size(), log_key)?;
+    appended.iter().map(|a| Receipt::build(ledger, a.seq, &checkpoint)).collect()
+}
+
+/// Write the receipts to `path` (JSON Lines), or say how to keep them. The append is done by
+/// now, so a file that cannot be written is reported with the receipts on standard output, and
+/// the command still succeeds: failing it would invite appending the records again.
+fn keep_receipts(path: Option<&Path>, receipts: &[Receipt], remote: Option<&Remote>, json_output: bool) {
+    let lines: String = receipts.iter().map(Receipt::to_line).collect();
+    match path {
+        Some(path) if !receipts.is_empty() => {
+            let written = write_output(path, false, |file| {
+                use std::io::Write as _;
+                file.write_all(lines.as_bytes()).map_err(|err| lianlog_ledger::Error::io("write", path, err))
+            });
+            match written {
+                Ok(()) if !json_output => {
+                    let what = crate::render::count(receipts.len(), "receipt", "receipts");
+                    println!(
+                        "{what} kept in {} (check offline: lianlog check inclusion --receipt {} --vkey LOGKEY)",
+                        path.display(),
+                        path.display()
+                    );
+                }
+                Ok(()) => {}
+                Err(err) => {
+                    eprintln!("lianlog: the records are appended, but {} could not be written: {err}", path.display());
+                    eprintln!("lianlog: the receipts follow on standard output; keep them");
+                    print!("{}", crate::render::json_safe(&lines));
+                }
+            }
+        }
+        None if remote.is_some() && !json_output => {
+            println!(
+                "receipt not kept: pass --receipt FILE to keep it (`lianlog prove inclusion SEQ` proves it again)"
+            );
+        }
+        _ => {}
+    }
 }

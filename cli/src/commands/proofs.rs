@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lianlog_ledger::PublicKey;
+use lianlog_ledger::note::CosignerPolicy;
 use serde_json::json;
 
 use crate::args::{CheckCommand, ProveCommand};
@@ -18,7 +19,7 @@ use crate::render;
 
 pub fn prove(command: ProveCommand, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
     if let Some(remote) = remote {
-        return Err(remote.unsupported("prove"));
+        return prove_remote(command, remote, json_output);
     }
     match command {
         ProveCommand::Inclusion { seq, size } => {
@@ -60,12 +61,150 @@ pub fn prove(command: ProveCommand, dir: &Path, remote: Option<&Remote>, json_ou
     Ok(ExitCode::SUCCESS)
 }
 
+/// `prove … --server URL`: the proof from the server's signed read, checked here against the
+/// roots it states (and the checkpoint's) before it is printed exactly as the local command prints it.
+fn prove_remote(command: ProveCommand, remote: &Remote, json_output: bool) -> Result<ExitCode> {
+    use lianlog_ledger::encoding::{hex, parse_hex};
+    let client = remote.signed_client("prove")?;
+    let root = |text: &str, what: &str| {
+        parse_hex::<32>(text).ok_or_else(|| {
+            lianlog_ledger::Error::verification(format!("{}: the server's {what} is not a hash", remote.url))
+        })
+    };
+    match command {
+        ProveCommand::Inclusion { seq, size } => {
+            let proof = lianlog_remote::reads::prove_inclusion(&client, seq, size)?;
+            let (leaf, tree_root) = (root(&proof.leaf_hash, "leaf hash")?, root(&proof.root, "root")?);
+            if size.is_some_and(|size| size != proof.size)
+                || !lianlog_ledger::merkle::verify_inclusion(seq, proof.size, &leaf, &proof.hashes, &tree_root)
+            {
+                return Err(lianlog_ledger::Error::verification(format!(
+                    "{}: the server's inclusion proof does not lead from entry {seq} to the root it states",
+                    remote.url
+                ))
+                .into());
+            }
+            let note = lianlog_ledger::Note::parse(&proof.checkpoint)?;
+            let checkpoint = lianlog_ledger::Checkpoint::parse_text(&note.text)?;
+            if (checkpoint.size, checkpoint.root) != (proof.size, tree_root) {
+                return Err(lianlog_ledger::Error::verification(format!(
+                    "{}: the server's checkpoint is not of the tree its proof is for (size {})",
+                    remote.url, proof.size
+                ))
+                .into());
+            }
+            if json_output {
+                print_json(&json!({
+                    "index": seq,
+                    "size": proof.size,
+                    "leaf_hash": proof.leaf_hash,
+                    "root": proof.root,
+                    "hashes": proof.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                }));
+            } else {
+                let bundle = lianlog_ledger::proof::InclusionBundle {
+                    extra: None,
+                    index: seq,
+                    hashes: proof.hashes,
+                    checkpoint: proof.checkpoint,
+                };
+                print!("{}", bundle.to_text());
+            }
+        }
+        ProveCommand::Consistency { old, new } => {
+            let proof = lianlog_remote::reads::prove_consistency(&client, old, new)?;
+            let (old_root, new_root) = (root(&proof.old_root, "old root")?, root(&proof.new_root, "new root")?);
+            if (proof.old_size, proof.new_size) != (old, new)
+                || !lianlog_ledger::merkle::verify_consistency(old, new, &old_root, &new_root, &proof.hashes)
+            {
+                return Err(lianlog_ledger::Error::verification(format!(
+                    "{}: the server's consistency proof does not lead from the root at {old} to the root at {new} it states",
+                    remote.url
+                ))
+                .into());
+            }
+            if json_output {
+                print_json(&json!({
+                    "old_size": old,
+                    "new_size": new,
+                    "old_root": proof.old_root,
+                    "new_root": proof.new_root,
+                    "hashes": proof.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                }));
+            } else {
+                print!("{}", lianlog_ledger::proof::consistency_to_text(&proof.hashes));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check inclusion --receipt FILE`: every receipt of the file, checked offline
+/// (`Receipt::check`: entry hash, seq, and the inclusion bundle with the log key).
+fn check_receipts(
+    path: &Path,
+    log_key: &PublicKey,
+    cosigners: CosignerPolicy<'_>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    let bytes = read_limited(Some(path), lianlog_ledger::limits::MAX_IMPORT_BYTES + 1)?;
+    let receipts = lianlog_ledger::Receipt::parse_file(&bytes).map_err(|e| e.at(path.display()))?;
+    let mut checked = Vec::with_capacity(receipts.len());
+    for (number, receipt) in receipts.iter().enumerate() {
+        let place = if receipts.len() > 1 {
+            format!("{}: receipt {}", path.display(), number + 1)
+        } else {
+            path.display().to_string()
+        };
+        checked.push(receipt.check(log_key, cosigners).map_err(|e| e.at(place))?);
+    }
+    if json_output {
+        print_json(&json!({
+            "ok": true,
+            "receipts": checked.iter().map(|c| json!({
+                "seq": c.seq,
+                "entry_hash": c.entry_hash.to_hex(),
+                "kind": c.kind,
+                "author": c.author,
+                "origin": c.checkpoint.checkpoint.origin,
+                "size": c.checkpoint.checkpoint.size,
+                "cosignatures": render::cosignatures_json(&c.checkpoint.cosignatures),
+            })).collect::<Vec<_>>(),
+        }));
+    } else {
+        for c in &checked {
+            let cp = &c.checkpoint.checkpoint;
+            println!(
+                "OK: seq {} ({}, by {}; entry hash {}) is entry {} of {} in the tree of size {} signed by the log key",
+                c.seq,
+                lianlog_ledger::schema::label_zh(&c.kind),
+                c.author,
+                c.entry_hash,
+                c.seq,
+                cp.origin,
+                cp.size
+            );
+            render::print_cosignatures("   ", &c.checkpoint.cosignatures);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
     match command {
-        CheckCommand::Inclusion { proof, entry, vkey, cosigner, witness_quorum } => {
+        CheckCommand::Inclusion { proof, entry, receipt, vkey, cosigner, witness_quorum } => {
             let log_key = PublicKey::parse_vkey(&vkey)?;
             let cosigners = parse_cosigners(&cosigner)?;
             let cosigners = cosigner_policy(&cosigners, witness_quorum)?;
+            if let Some(receipt) = receipt {
+                return check_receipts(&receipt, &log_key, cosigners, json_output);
+            }
+            let (Some(proof), Some(entry)) = (proof, entry) else {
+                return Err(lianlog_ledger::Error::bad_input(
+                    "check inclusion needs a proof file and --entry FILE, or --receipt FILE",
+                )
+                .into());
+            };
             let bundle = read_text(&proof)?;
             let entry_file = read_limited(Some(&entry), lianlog_ledger::limits::MAX_LINE_BYTES + 1)?;
             let entry_bytes = lianlog_ledger::proof::entry_bytes_from_file(&entry_file)?;
