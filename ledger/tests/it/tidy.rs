@@ -19,16 +19,16 @@ const LAYERS: &[&[&str]] = &[
     &["error", "encoding"],
     &["canonical", "time", "merkle", "fsio", "limits"],
     &["keys"],
-    &["record", "note", "schema"],
+    &["record", "note", "schema", "httpsig"],
     &["registry", "log", "proof", "replacement", "projection"],
     &["store", "verify"],
     &["query"],
     &["ledger"],
-    &["archive", "disclosure", "group", "witness"],
+    &["archive", "disclosure", "group", "receipt", "witness"],
 ];
 
 /// Library crates: no printing, no exiting, no terminal.
-const LIBRARY_CRATES: &[&str] = &["ledger", "bench", "workload", "server"];
+const LIBRARY_CRATES: &[&str] = &["ledger", "bench", "workload", "server", "remote"];
 
 /// What a library may not contain outside its tests.
 const FORBIDDEN_IN_LIBRARIES: &[&str] =
