@@ -271,3 +271,149 @@ fn requests_over_the_in_flight_limit_get_503_with_retry_after() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+mod appends {
+    use std::sync::{Arc, Mutex};
+
+    use lianlog_ledger::{Draft, Error, PublicKey, Receipt, SecretKey, Submission, Timestamp};
+
+    use super::*;
+    use crate::common::{ORIGIN, interview_body};
+
+    fn key(path: &Path) -> SecretKey {
+        SecretKey::read_file(path, &mut || Err(Error::key("the test keys are not encrypted"))).unwrap()
+    }
+
+    fn log_key(fixture: &Fixture) -> PublicKey {
+        key(&fixture.ledger.join("log-key.pem")).public().clone()
+    }
+
+    /// An interview signed on the "officer's machine" by `key`.
+    fn signed(key: &SecretKey, subject: &str) -> Submission {
+        let draft = Draft::new("interview", interview_body(subject, "约谈提醒"));
+        Submission::sign(ORIGIN, &draft, key, Timestamp::now()).unwrap()
+    }
+
+    fn post(address: &str, submissions: &[Submission]) -> std::io::Result<Reply> {
+        http(address, "POST", "/lianlog/v1/append", &Submission::batch_to_json(submissions))
+    }
+
+    /// The receipts of a 200 answer, each checked offline against the log key.
+    fn receipts(reply: &Reply, log_key: &PublicKey, sent: &[Submission]) -> Vec<Receipt> {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let receipts = Receipt::parse_answer(&reply.body).unwrap();
+        assert_eq!(receipts.len(), sent.len());
+        for (receipt, submission) in receipts.iter().zip(sent) {
+            receipt.check(log_key, &[] as &[PublicKey]).unwrap();
+            assert!(receipt.is_for(submission), "the receipts come in the order sent");
+        }
+        receipts
+    }
+
+    #[test]
+    fn concurrent_clients_append_each_gets_receipts_and_one_bad_request_fails_alone() {
+        let fixture = Fixture::build();
+        let log_key = log_key(&fixture);
+        let server = Server::start(&fixture.ledger, &[]);
+        let (qian, sun, auditor) = (Arc::new(key(&fixture.qian)), Arc::new(key(&fixture.sun)), key(&fixture.auditor));
+        const CLIENTS: usize = 12;
+        const EACH: usize = 4;
+        let seqs = Arc::new(Mutex::new(Vec::new()));
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let key = if client % 2 == 0 { qian.clone() } else { sun.clone() };
+                let (address, log_key, seqs) = (server.address.clone(), log_key.clone(), seqs.clone());
+                std::thread::spawn(move || {
+                    for n in 0..EACH {
+                        // Every third request is a batch of two, all or nothing.
+                        let sent: Vec<Submission> = (0..1 + usize::from(n % 3 == 0))
+                            .map(|k| signed(&key, &format!("对象{client}-{n}-{k}")))
+                            .collect();
+                        let reply = post(&address, &sent).unwrap();
+                        let receipts = receipts(&reply, &log_key, &sent);
+                        seqs.lock().unwrap().extend(receipts.iter().map(|receipt| receipt.seq));
+                    }
+                })
+            })
+            .collect();
+        // Meanwhile: an auditor may not write interviews, and a batch with one such record is
+        // refused whole, without failing anyone else's.
+        let refused = post(&server.address, &[signed(&qian, "好"), signed(&auditor, "坏")]).unwrap();
+        refused.problem(403, "Unauthorized", 3);
+        for client in clients {
+            client.join().unwrap();
+        }
+        let mut seqs = std::mem::take(&mut *seqs.lock().unwrap());
+        seqs.sort_unstable();
+        let appended = seqs.len();
+        assert_eq!(seqs, (ENTRIES as u64..(ENTRIES + appended) as u64).collect::<Vec<_>>(), "no gaps, no repeats");
+
+        // A replay of an acknowledged record is refused; the checkpoint covers every append.
+        let again = signed(&qian, "重放");
+        receipts(&post(&server.address, std::slice::from_ref(&again)).unwrap(), &log_key, std::slice::from_ref(&again));
+        let replay = post(&server.address, std::slice::from_ref(&again)).unwrap();
+        assert!(replay.status == 400 || replay.status == 422, "{replay:?} {}", replay.text());
+        let checkpoint = server.get("/checkpoint").text();
+        assert_eq!(checkpoint.lines().nth(1), Some((ENTRIES + appended + 1).to_string().as_str()), "{checkpoint}");
+        let metrics = server.get("/metrics").text();
+        assert!(metrics.contains(&format!("\nlianlog_appends_total {}\n", appended + 1)), "{metrics}");
+        assert!(metrics.contains("lianlog_refusals_total{code=\"Unauthorized\"} 1\n"), "{metrics}");
+
+        assert!(server.terminate().success());
+        assert_eq!(fixture.log_lines().len(), ENTRIES + appended + 1);
+        fixture.cmd().arg("verify").assert().success();
+    }
+
+    #[test]
+    fn kill_9_under_load_loses_no_acknowledged_append() {
+        let fixture = Fixture::build();
+        let log_key = log_key(&fixture);
+        let keys = Arc::new([key(&fixture.qian), key(&fixture.sun)]);
+        let acknowledged: Arc<Mutex<Vec<Receipt>>> = Arc::default();
+        for round in 0..3 {
+            let server = Server::start(&fixture.ledger, &[]);
+            let clients: Vec<_> = (0..8)
+                .map(|client| {
+                    let (address, keys, log_key, acknowledged) =
+                        (server.address.clone(), keys.clone(), log_key.clone(), acknowledged.clone());
+                    std::thread::spawn(move || {
+                        for n in 0.. {
+                            let sent = [signed(&keys[client % 2], &format!("对象{round}-{client}-{n}"))];
+                            // Until the server dies: a connection refused or cut is the end.
+                            let Ok(reply) = post(&address, &sent) else { break };
+                            if reply.status != 200 {
+                                break;
+                            }
+                            acknowledged.lock().unwrap().extend(receipts(&reply, &log_key, &sent));
+                        }
+                    })
+                })
+                .collect();
+            // Let some appends through, then SIGKILL in the middle of the load.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while acknowledged.lock().unwrap().len() < 20 * (round + 1) {
+                assert!(Instant::now() < deadline, "no appends went through");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            server.kill();
+            for client in clients {
+                client.join().unwrap();
+            }
+        }
+        // Every acknowledged record is in the ledger, at the seq and with the hash its receipt
+        // names, and the ledger verifies.
+        fixture.cmd().arg("verify").assert().success();
+        let lines = fixture.log_lines();
+        let receipts = acknowledged.lock().unwrap();
+        assert!(receipts.len() >= 60);
+        for receipt in receipts.iter() {
+            let line: Value = serde_json::from_slice(&lines[receipt.seq as usize]).unwrap();
+            let entry_hash = lianlog_ledger::EntryHash::of_entry_bytes(&receipt.entry.canonical_bytes());
+            assert_eq!(entry_hash, receipt.entry_hash);
+            assert_eq!(line["entry"]["seq"], receipt.seq, "{line}");
+            let output = fixture.cmd().args(["show", &receipt.seq.to_string(), "--json"]).output().unwrap();
+            let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(shown["entry_hash"], receipt.entry_hash.to_hex(), "{shown}");
+        }
+    }
+}
