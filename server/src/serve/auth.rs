@@ -13,7 +13,9 @@
 //!
 //! The access log is a file of JSON lines, one per accepted request, mode 0600 (docs/OPERATIONS.md,
 //! "The access log"):
-//! `{"time":"2026-12-03T08:00:00.000Z","identity":"alice+1a2b3c4d","roles":["officer"],"method":"GET","path":"/lianlog/v1/dossier/…","query":"…","nonce":"…"}`.
+//! `{"time":"2026-12-03T08:00:00.000Z","identity":"alice+1a2b3c4d","roles":["officer"],"method":"GET","path":"/lianlog/v1/dossier/…","query":"…","nonce":"…","created":1796284800}`.
+//! At start the nonces of its recent lines are read back, so a restart does not let a request
+//! answered before it be replayed.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -64,13 +66,13 @@ impl AccessLog {
         AccessLog::with_capacity(path, DEFAULT_REPLAY_CAPACITY)
     }
 
-    /// The access log at `path`, remembering at most `capacity` nonces.
+    /// The access log at `path`, remembering at most `capacity` nonces: those of the log's
+    /// recent lines first, so that a restarted server still refuses a request it answered
+    /// within the window.
     pub(crate) fn with_capacity(path: PathBuf, capacity: usize) -> AccessLog {
-        AccessLog {
-            path,
-            file: Mutex::new(None),
-            replay: Mutex::new(ReplayGuard::new(CREATED_WINDOW_SECS, capacity)),
-        }
+        let mut replay = ReplayGuard::new(CREATED_WINDOW_SECS, capacity);
+        recall_nonces(&path, &mut replay, Timestamp::now().as_millis().div_euclid(1000));
+        AccessLog { path, file: Mutex::new(None), replay: Mutex::new(replay) }
     }
 
     /// Append one line and sync it: the trace exists before the answer does.
@@ -87,6 +89,35 @@ impl AccessLog {
             return Err(Error::io("append to the access log", &self.path, err));
         }
         Ok(())
+    }
+}
+
+/// How much of the access log's end is read back at start: far more than a window of requests
+/// at any rate the nonce memory allows (200,000 lines of about 250 bytes).
+const RECALL_BYTES: u64 = 64 << 20;
+
+/// Put the nonces of the access log's recent lines (those whose `created` is still inside the
+/// window at `now`) into `replay`. A missing or unreadable log recalls nothing: a log that cannot
+/// be read cannot be appended to either, and then every read is refused.
+fn recall_nonces(path: &std::path::Path, replay: &mut ReplayGuard, now: i64) {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else { return };
+    let Ok(length) = file.seek(SeekFrom::End(0)) else { return };
+    let start = length.saturating_sub(RECALL_BYTES);
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.take(RECALL_BYTES).read_to_end(&mut tail).is_err() {
+        return;
+    }
+    // Skip a first line cut by the seek.
+    let tail = if start > 0 { tail.splitn(2, |byte| *byte == b'\n').nth(1).unwrap_or(&[]) } else { &tail[..] };
+    for line in tail.split(|byte| *byte == b'\n') {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let (Some(identity), Some(nonce), Some(created)) =
+            (value["identity"].as_str(), value["nonce"].as_str(), value["created"].as_i64())
+        else {
+            continue;
+        };
+        let _ = replay.remember_nonce(identity, nonce, created, now);
     }
 }
 
@@ -168,6 +199,7 @@ fn authenticate_at(
         "path": path,
         "query": uri.query(),
         "nonce": signature.nonce(),
+        "created": signature.created(),
     });
     state.access_log.append(&format!("{line}\n")).map_err(Problem::from)?;
     Ok(Caller { identity: signature.keyid().to_string(), roles })
@@ -375,13 +407,29 @@ mod tests {
         assert_eq!(check(&fixture, "GET", &uri, &headers, b"", later).unwrap_err().status(), StatusCode::UNAUTHORIZED);
         assert_eq!(log_lines(&fixture).len(), 1);
 
-        // A full memory refuses as busy instead of forgetting a nonce.
-        fixture.state.access_log = AccessLog::with_capacity(fixture.log.clone(), 1);
+        // A full memory refuses as busy instead of forgetting a nonce (the one logged above is
+        // read back into the new memory, which has room for one more).
+        fixture.state.access_log = AccessLog::with_capacity(fixture.log.clone(), 2);
         let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
         check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
         let (uri, headers) = signed(&fixture.auditor, "GET", "/lianlog/v1/show/1", None, secs);
         let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
         assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_restarted_server_still_refuses_a_replay() {
+        let mut fixture = fixture();
+        let (now, secs) = now();
+        let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
+        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
+        // A new memory, read back from the log as at a restart.
+        fixture.state.access_log = AccessLog::new(fixture.log.clone());
+        let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
+        assert!(err.to_string().contains("replayed"), "{err}");
+        let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
+        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
+        assert_eq!(log_lines(&fixture).len(), 2);
     }
 
     #[test]
