@@ -451,6 +451,83 @@ mod tests {
         assert_eq!(log_lines(&fixture).len(), 2);
     }
 
+    /// A route that answers the caller's identity, served on a loopback port.
+    async fn probe(
+        axum::extract::State(state): axum::extract::State<Arc<ServeState>>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> Result<String, Problem> {
+        Ok(authenticate(&state, &method, &uri, &headers, &body)?.identity)
+    }
+
+    #[test]
+    fn signed_requests_pass_over_http_and_a_replay_does_not() {
+        use std::io::{Read as _, Write as _};
+        let Fixture { _scratch, state, log, officer, revoked, .. } = fixture();
+        let state = Arc::new(state);
+        let router = axum::Router::new().route("/probe", axum::routing::get(probe).post(probe)).with_state(state);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let url = format!("http://{address}");
+        let identity = officer.public().identity();
+        let client = lianlog_remote::Client::new(&url).unwrap().with_identity(officer);
+        // Path, percent-encoded query and body reach the server as they were signed.
+        assert_eq!(client.get("/probe?person=P-0001&q=%E5%BC%A0").unwrap().text().unwrap(), identity);
+        assert_eq!(client.post("/probe", "application/json", b"{\"a\":1}").unwrap().text().unwrap(), identity);
+        // Unsigned and revoked: the client's error has the exit code 3 kind and the server's reason.
+        let err = lianlog_remote::Client::new(&url).unwrap().get("/probe").unwrap_err();
+        assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Unauthorized);
+        assert!(err.message().contains("--identity"), "{err}");
+        let err = lianlog_remote::Client::new(&url).unwrap().with_identity(revoked).get("/probe").unwrap_err();
+        assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Unauthorized);
+        assert!(err.message().contains("revoked"), "{err}");
+
+        // The same signed request sent twice, byte for byte: the second is refused.
+        let officer = key("officer", 2);
+        let authority = address.to_string();
+        let target = RequestTarget { method: "GET", authority: &authority, path: "/probe", query: None };
+        let (_, secs) = now();
+        let signed = httpsig::sign(&target, None, &officer, secs, &httpsig::new_nonce().unwrap()).unwrap();
+        let request = format!(
+            "GET /probe HTTP/1.1\r\nHost: {authority}\r\nSignature-Input: {}\r\nSignature: {}\r\nConnection: close\r\n\r\n",
+            signed.signature_input, signed.signature
+        );
+        let send = || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer
+        };
+        assert!(send().starts_with("HTTP/1.1 200"));
+        let replayed = send();
+        assert!(replayed.starts_with("HTTP/1.1 401"), "{replayed}");
+        assert!(replayed.contains("replayed"), "{replayed}");
+
+        let _ = stop.send(());
+        server.join().unwrap();
+        // Three accepted requests, three lines; the refused ones left none.
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{lines}");
+        assert!(lines.contains("\"query\":\"person=P-0001&q=%E5%BC%A0\""), "{lines}");
+    }
+
     #[test]
     fn an_unwritable_access_log_refuses_the_read() {
         let mut fixture = fixture();
