@@ -22,6 +22,7 @@ pub(crate) struct Caller {
 #[derive(Debug)]
 pub(crate) struct AccessLog {
     /// Where the log is kept.
+    #[allow(dead_code)] // Until the access log is written (the `auth` work).
     pub(crate) path: PathBuf,
 }
 
