@@ -14,5 +14,6 @@
 
 pub mod client;
 mod problem;
+pub mod reads;
 
 pub use client::{Client, Response};
