@@ -8,6 +8,9 @@
 //! one would; no answer is read past a size limit, no request waits past a timeout, and redirects
 //! are never followed (a signed request goes only where the user pointed it). This crate decides
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
+//!
+//! Map: [`client`] (the [`Client`]: base URL, identity, timeouts, limits, signed GET and POST,
+//! [`Response`]) and `problem` (an RFC 9457 problem answer back to the library's error).
 
 pub mod append;
 pub mod client;
