@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use lianlog_ledger::ledger::PastState;
 use lianlog_ledger::query::{Page, Queries, QueryFilter, StatsGrouping};
 use lianlog_ledger::record::kind_keeps_body;
@@ -50,6 +50,7 @@ pub(crate) fn routes() -> Router<Arc<ServeState>> {
         .route("/lianlog/v1/prove/inclusion", get(prove_inclusion))
         .route("/lianlog/v1/prove/consistency", get(prove_consistency))
         .route("/lianlog/v1/export", get(export))
+        .route("/lianlog/v1/disclose", post(disclose))
 }
 
 /// The media type of every JSON answer.
@@ -560,5 +561,50 @@ impl std::io::Write for ChannelWriter {
         self.runtime
             .block_on(self.sender.send_data(chunk))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client closed the connection"))
+    }
+}
+
+/// `disclose PERSON`: the package built by the library (`disclosure::prepare`) for the signer
+/// named by its vkey, against a checkpoint the log key signs now or the one given; it goes back
+/// unsigned, and the officer's key signs it on their machine (no private key reaches the server).
+/// Body: `{"person": …, "signer": <vkey>, "checkpoint": <signed note> | null}`.
+async fn disclose(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = super::blocking(move || {
+        let reader = Reader::of(authenticate(&state, &method, &uri, &headers, &body)?);
+        Params::parse(&uri, &[])?;
+        reader.needs_bodies("build a disclosure package")?;
+        let ask: Value = serde_json::from_slice(&body).map_err(|err| bad(&uri, format!("the request body: {err}")))?;
+        let members = ask
+            .as_object()
+            .filter(|members| members.keys().all(|name| ["person", "signer", "checkpoint"].contains(&name.as_str())));
+        let text = |name: &str| members.and_then(|members| members.get(name)).and_then(Value::as_str);
+        let (Some(person), Some(signer)) = (text("person"), text("signer")) else {
+            return Err(bad(
+                &uri,
+                "the body must be {\"person\", \"signer\" (a vkey), \"checkpoint\" (a note or null)}".into(),
+            ));
+        };
+        let signer = lianlog_ledger::PublicKey::parse_vkey(signer)?;
+        let checkpoint = match members.and_then(|members| members.get("checkpoint")) {
+            None | Some(Value::Null) => lianlog_ledger::disclosure::PackageCheckpoint::Sign(&state.log_key),
+            Some(Value::String(note)) => lianlog_ledger::disclosure::PackageCheckpoint::Given(note),
+            Some(_) => return Err(bad(&uri, "checkpoint: expected a signed note or null".into())),
+        };
+        let ledger = state.ledger.read().map_err(|_| Problem::from(super::poisoned()))?;
+        let unsigned = lianlog_ledger::disclosure::prepare(&ledger, person, checkpoint, &signer)?;
+        let value = serde_json::to_value(&unsigned)
+            .map_err(|err| Problem::new(Code::Io, format!("cannot encode the package: {err}")))?;
+        Ok(Answer::Json(value))
+    })
+    .await;
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(problem) => problem.into_response(),
     }
 }
