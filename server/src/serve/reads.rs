@@ -92,8 +92,10 @@ impl Reader {
         } else {
             line.line.withheld().to_line()
         };
-        let bytes =
+        let mut bytes =
             shown.map_err(|err| Problem::new(Code::Verification, format!("seq {}: {err}", line.line.entry.seq)))?;
+        // The line as stored, without the newline that ends it in the log.
+        bytes.pop();
         String::from_utf8(bytes)
             .map_err(|_| Problem::new(Code::Verification, format!("seq {}: not UTF-8", line.line.entry.seq)))
     }
