@@ -8,6 +8,9 @@
 //! one would; no answer is read past a size limit, no request waits past a timeout, and redirects
 //! are never followed (a signed request goes only where the user pointed it). This crate decides
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
+//!
+//! Modules: [`client`] (the signed requests), `problem` (a refusal back into an error) and
+//! [`reads`] (the authenticated reads, answered in the library's own types).
 
 pub mod client;
 mod problem;

@@ -610,3 +610,36 @@ async fn disclose(
         Err(problem) => problem.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> Uri {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn parameters_are_decoded_and_checked_strictly() {
+        let at = uri("/lianlog/v1/query?text=%E8%BF%9D%E7%BA%AA%20a%26b+c&limit=5");
+        let params = Params::parse(&at, &["text", "limit", "offset"]).unwrap();
+        assert_eq!(params.get("text"), Some("违纪 a&b c"));
+        assert_eq!(params.page(&at).unwrap(), Page { offset: 0, limit: 5 });
+        for (query, why) in [
+            ("/x?colour=red", "unknown query parameter \"colour\""),
+            ("/x?limit=1&limit=2", "\"limit\" is given twice"),
+            ("/x?limit=%FF", "not percent-encoded UTF-8"),
+        ] {
+            let err = Params::parse(&uri(query), &["limit"]).err().unwrap();
+            assert_eq!(err.code, Code::BadInput);
+            assert!(err.detail.contains(why), "{query}: {}", err.detail);
+        }
+        for bad in ["007", "-1", "1e3", "", "18446744073709551616"] {
+            let at = uri(&format!("/x?limit={bad}"));
+            let params = Params::parse(&at, &["limit"]).unwrap();
+            assert!(params.number(&at, "limit").is_err(), "{bad:?}");
+        }
+        let at = uri("/x?open=yes");
+        assert!(Params::parse(&at, &["open"]).unwrap().flag(&at, "open").is_err());
+    }
+}
