@@ -51,7 +51,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-pub use building::{PackageCheckpoint, disclose};
+pub use building::{PackageCheckpoint, UnsignedPackage, disclose, prepare};
 pub use checking::check;
 
 /// The package format this version writes.

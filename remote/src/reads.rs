@@ -516,6 +516,24 @@ pub fn export(client: &Client, without_bodies: bool) -> Result<Export> {
     })
 }
 
+/// `disclose PERSON`: the package the server's ledger builds for `signer` (who signs it here,
+/// with [`lianlog_ledger::disclosure::UnsignedPackage::sign`]), against a checkpoint the server's
+/// log key signs now or `checkpoint` (a signed note of the whole ledger).
+pub fn disclose(
+    client: &Client,
+    person: &str,
+    signer: &lianlog_ledger::PublicKey,
+    checkpoint: Option<&str>,
+) -> Result<lianlog_ledger::disclosure::UnsignedPackage> {
+    let ask = serde_json::json!({"person": person, "signer": signer.vkey(), "checkpoint": checkpoint});
+    let unsigned: lianlog_ledger::disclosure::UnsignedPackage = client.post_json("/lianlog/v1/disclose", &ask)?;
+    // The package must be the one asked for: this person, this signer (who is about to sign it).
+    if unsigned.package.get("person").and_then(Value::as_str) != Some(person) || unsigned.signer != signer.identity() {
+        return Err(wrong("disclose", "a package for another person or signer"));
+    }
+    Ok(unsigned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

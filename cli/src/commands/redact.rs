@@ -44,23 +44,10 @@ pub fn redact(args: RedactArgs, dir: &Path, json_output: bool) -> Result<ExitCod
 }
 
 pub fn disclose(args: DiscloseArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("disclose"));
-    }
     refuse_existing(&args.out, args.force)?;
-    let ledger = open_reader(dir)?;
-    let signer = read_key(&args.key)?;
-    use lianlog_ledger::disclosure::{PackageCheckpoint, disclose};
-    let package = match &args.checkpoint {
-        Some(path) => {
-            let note = read_text(path)?;
-            disclose(&ledger, &args.person_id, PackageCheckpoint::Given(&note), &signer)
-                .map_err(|e| e.at(path.display()))?
-        }
-        None => {
-            let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
-            disclose(&ledger, &args.person_id, PackageCheckpoint::Sign(&log_key), &signer)?
-        }
+    let package = match remote {
+        Some(remote) => remote_package(&args, remote)?,
+        None => local_package(&args, dir)?,
     };
     write_output(&args.out, args.force, |file| {
         file.write_all(package.text.as_bytes()).map_err(|err| Error::io("write", &args.out, err))
@@ -95,4 +82,36 @@ pub fn disclose(args: DiscloseArgs, dir: &Path, remote: Option<&Remote>, json_ou
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The package built from the local ledger and signed with `--key`.
+fn local_package(args: &DiscloseArgs, dir: &Path) -> Result<lianlog_ledger::disclosure::Package> {
+    use lianlog_ledger::disclosure::{PackageCheckpoint, disclose};
+    let ledger = open_reader(dir)?;
+    let signer = read_key(&args.key)?;
+    Ok(match &args.checkpoint {
+        Some(path) => {
+            let note = read_text(path)?;
+            disclose(&ledger, &args.person_id, PackageCheckpoint::Given(&note), &signer)
+                .map_err(|e| e.at(path.display()))?
+        }
+        None => {
+            let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
+            disclose(&ledger, &args.person_id, PackageCheckpoint::Sign(&log_key), &signer)?
+        }
+    })
+}
+
+/// The package built by the server's ledger and signed here with `--key`: the officer's key
+/// never leaves this machine (`disclosure::prepare` there, `UnsignedPackage::sign` here).
+fn remote_package(args: &DiscloseArgs, remote: &Remote) -> Result<lianlog_ledger::disclosure::Package> {
+    let signer = read_key(&args.key)?;
+    let note = args.checkpoint.as_deref().map(read_text).transpose()?;
+    let client = remote.signed_client("disclose")?;
+    let unsigned = lianlog_remote::reads::disclose(&client, &args.person_id, signer.public(), note.as_deref());
+    let unsigned = match &args.checkpoint {
+        Some(path) => unsigned.map_err(|e| e.at(path.display()))?,
+        None => unsigned?,
+    };
+    Ok(unsigned.sign(&signer)?)
 }

@@ -100,12 +100,80 @@ fn checked_given_checkpoint(ledger: &Ledger, note: &str) -> Result<String> {
 ///
 /// Refuses (bad input, nothing written) a person no record concerns.
 pub fn disclose(ledger: &Ledger, person: &str, checkpoint: PackageCheckpoint, signer: &SecretKey) -> Result<Package> {
+    prepare(ledger, person, checkpoint, signer.public())?.sign(signer)
+}
+
+/// A package built from a ledger and not yet signed: what `lianlog serve` sends the officer who
+/// asked, whose key signs it on their own machine ([`UnsignedPackage::sign`]); `disclose` is
+/// `prepare` then `sign`, so the two paths build the same package.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsignedPackage {
+    /// The package object without its `signature` member.
+    pub package: Value,
+    /// Record lines in the package (full, masked and redacted).
+    pub records: usize,
+    /// Of which masked.
+    pub masked: usize,
+    /// Of which redacted.
+    pub redacted: usize,
+    /// Seqs listed as withheld.
+    pub withheld: usize,
+    /// Key records included.
+    pub key_lines: usize,
+    /// The size of the checkpoint the package proves against.
+    pub size: u64,
+    /// The identity of the key that is to sign it (the package's `signer`).
+    pub signer: String,
+}
+
+impl UnsignedPackage {
+    /// Sign the package with `key`, which must be the key it names as its signer (format v2:
+    /// the signature covers the canonical package without it, after `SIGNED_PREFIX`).
+    pub fn sign(self, key: &SecretKey) -> Result<Package> {
+        let identity = key.public().identity();
+        let named = self.package.get("signer").and_then(Value::as_str);
+        if identity != self.signer || named != Some(self.signer.as_str()) {
+            return Err(Error::key(format!(
+                "the package is to be signed by {}, not by key {identity}; give that key",
+                self.signer
+            )));
+        }
+        let mut package = self.package;
+        let unsigned = crate::canonical::encode(&package, "package").map_err(|e| Error::bad_input(e.to_string()))?;
+        package["signature"] = json!(key.signature_value(&[SIGNED_PREFIX, &unsigned].concat()));
+        let mut text = String::from_utf8(
+            crate::canonical::encode(&package, "package").map_err(|e| Error::bad_input(e.to_string()))?,
+        )
+        .map_err(|_| Error::bad_input("package is not UTF-8"))?;
+        text.push('\n');
+        Ok(Package {
+            text,
+            records: self.records,
+            masked: self.masked,
+            redacted: self.redacted,
+            withheld: self.withheld,
+            key_lines: self.key_lines,
+            size: self.size,
+            signer: self.signer,
+        })
+    }
+}
+
+/// Build the package for `person` (as [`disclose`] does) to be signed by the key `signer`, which
+/// must be an officer's or admin's key of this ledger, active now.
+pub fn prepare(
+    ledger: &Ledger,
+    person: &str,
+    checkpoint: PackageCheckpoint,
+    signer: &PublicKey,
+) -> Result<UnsignedPackage> {
     let size = ledger.size();
-    let signer_id = signer.public().identity();
+    let signer_id = signer.identity();
     let registry = ledger.registry();
     let allowed = registry.keys.get(&signer_id).is_some_and(|state| {
         state.revoked.is_none()
-            && state.vkey == signer.public().vkey()
+            && state.vkey == signer.vkey()
             && (state.roles.contains(&Role::Officer) || state.roles.contains(&Role::Admin))
     });
     if !allowed {
@@ -232,7 +300,7 @@ pub fn disclose(ledger: &Ledger, person: &str, checkpoint: PackageCheckpoint, si
     }
     records.sort_by_key(|(seq, _)| *seq);
     let (record_count, key_count, withheld_count) = (records.len(), keys.len(), withheld.len());
-    let mut package = json!({
+    let package = json!({
         "checkpoint": checkpoint,
         "format": FORMAT,
         "keys": keys,
@@ -242,14 +310,8 @@ pub fn disclose(ledger: &Ledger, person: &str, checkpoint: PackageCheckpoint, si
         "signer": signer_id,
         "withheld": withheld,
     });
-    let unsigned = crate::canonical::encode(&package, "package").map_err(|e| Error::bad_input(e.to_string()))?;
-    package["signature"] = json!(signer.signature_value(&[SIGNED_PREFIX, &unsigned].concat()));
-    let mut text =
-        String::from_utf8(crate::canonical::encode(&package, "package").map_err(|e| Error::bad_input(e.to_string()))?)
-            .map_err(|_| Error::bad_input("package is not UTF-8"))?;
-    text.push('\n');
-    Ok(Package {
-        text,
+    Ok(UnsignedPackage {
+        package,
         records: record_count,
         masked,
         redacted,

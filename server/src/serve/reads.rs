@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use lianlog_ledger::ledger::PastState;
 use lianlog_ledger::query::{Page, Queries, QueryFilter, StatsGrouping};
 use lianlog_ledger::record::kind_keeps_body;
@@ -50,6 +50,7 @@ pub(crate) fn routes() -> Router<Arc<ServeState>> {
         .route("/lianlog/v1/prove/inclusion", get(prove_inclusion))
         .route("/lianlog/v1/prove/consistency", get(prove_consistency))
         .route("/lianlog/v1/export", get(export))
+        .route("/lianlog/v1/disclose", post(disclose))
 }
 
 /// The media type of every JSON answer.
@@ -91,8 +92,10 @@ impl Reader {
         } else {
             line.line.withheld().to_line()
         };
-        let bytes =
+        let mut bytes =
             shown.map_err(|err| Problem::new(Code::Verification, format!("seq {}: {err}", line.line.entry.seq)))?;
+        // The line as stored, without the newline that ends it in the log.
+        bytes.pop();
         String::from_utf8(bytes)
             .map_err(|_| Problem::new(Code::Verification, format!("seq {}: not UTF-8", line.line.entry.seq)))
     }
@@ -560,5 +563,83 @@ impl std::io::Write for ChannelWriter {
         self.runtime
             .block_on(self.sender.send_data(chunk))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client closed the connection"))
+    }
+}
+
+/// `disclose PERSON`: the package built by the library (`disclosure::prepare`) for the signer
+/// named by its vkey, against a checkpoint the log key signs now or the one given; it goes back
+/// unsigned, and the officer's key signs it on their machine (no private key reaches the server).
+/// Body: `{"person": …, "signer": <vkey>, "checkpoint": <signed note> | null}`.
+async fn disclose(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let result = super::blocking(move || {
+        let reader = Reader::of(authenticate(&state, &method, &uri, &headers, &body)?);
+        Params::parse(&uri, &[])?;
+        reader.needs_bodies("build a disclosure package")?;
+        let ask: Value = serde_json::from_slice(&body).map_err(|err| bad(&uri, format!("the request body: {err}")))?;
+        let members = ask
+            .as_object()
+            .filter(|members| members.keys().all(|name| ["person", "signer", "checkpoint"].contains(&name.as_str())));
+        let text = |name: &str| members.and_then(|members| members.get(name)).and_then(Value::as_str);
+        let (Some(person), Some(signer)) = (text("person"), text("signer")) else {
+            return Err(bad(
+                &uri,
+                "the body must be {\"person\", \"signer\" (a vkey), \"checkpoint\" (a note or null)}".into(),
+            ));
+        };
+        let signer = lianlog_ledger::PublicKey::parse_vkey(signer)?;
+        let checkpoint = match members.and_then(|members| members.get("checkpoint")) {
+            None | Some(Value::Null) => lianlog_ledger::disclosure::PackageCheckpoint::Sign(&state.log_key),
+            Some(Value::String(note)) => lianlog_ledger::disclosure::PackageCheckpoint::Given(note),
+            Some(_) => return Err(bad(&uri, "checkpoint: expected a signed note or null".into())),
+        };
+        let ledger = state.ledger.read().map_err(|_| Problem::from(super::poisoned()))?;
+        let unsigned = lianlog_ledger::disclosure::prepare(&ledger, person, checkpoint, &signer)?;
+        let value = serde_json::to_value(&unsigned)
+            .map_err(|err| Problem::new(Code::Io, format!("cannot encode the package: {err}")))?;
+        Ok(Answer::Json(value))
+    })
+    .await;
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(problem) => problem.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> Uri {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn parameters_are_decoded_and_checked_strictly() {
+        let at = uri("/lianlog/v1/query?text=%E8%BF%9D%E7%BA%AA%20a%26b+c&limit=5");
+        let params = Params::parse(&at, &["text", "limit", "offset"]).unwrap();
+        assert_eq!(params.get("text"), Some("违纪 a&b c"));
+        assert_eq!(params.page(&at).unwrap(), Page { offset: 0, limit: 5 });
+        for (query, why) in [
+            ("/x?colour=red", "unknown query parameter \"colour\""),
+            ("/x?limit=1&limit=2", "\"limit\" is given twice"),
+            ("/x?limit=%FF", "not percent-encoded UTF-8"),
+        ] {
+            let err = Params::parse(&uri(query), &["limit"]).err().unwrap();
+            assert_eq!(err.code, Code::BadInput);
+            assert!(err.detail.contains(why), "{query}: {}", err.detail);
+        }
+        for bad in ["007", "-1", "1e3", "", "18446744073709551616"] {
+            let at = uri(&format!("/x?limit={bad}"));
+            let params = Params::parse(&at, &["limit"]).unwrap();
+            assert!(params.number(&at, "limit").is_err(), "{bad:?}");
+        }
+        let at = uri("/x?open=yes");
+        assert!(Params::parse(&at, &["open"]).unwrap().flag(&at, "open").is_err());
     }
 }
