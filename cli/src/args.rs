@@ -297,6 +297,8 @@ pub enum KeyCommand {
     /// Revoke a key (key.revoke), signed by an admin. Revocation is final.
     Revoke {
         /// The key's identity (name+HEXID) or vkey.
+        // Its own id: the global `--identity FILE` (a path) has the id `identity`.
+        #[arg(id = "revoked_identity", value_name = "IDENTITY")]
         identity: String,
         /// Why the key is revoked.
         #[arg(long)]
