@@ -13,6 +13,10 @@ use crate::common::{Fixture, interview_body, lianlog, output_text};
 /// Subcommands that are not run here, and why (none today: add one only with a reason).
 const NOT_RUN: &[(&str, &str)] = &[
     ("witness serve", "a server that runs until stopped (its one JSON document is {\"listening\": ADDRESS})"),
+    (
+        "serve",
+        "a server that runs until stopped (its one JSON document is {\"listening\", \"url\"}; tests in serve.rs)",
+    ),
     ("completions", "a shell script, not data: --json does not apply"),
     ("man", "man pages, not data: --json does not apply"),
 ];

@@ -417,3 +417,83 @@ mod appends {
         }
     }
 }
+
+#[test]
+fn json_gives_the_address_and_url_as_one_document() {
+    let fixture = Fixture::build();
+    let mut child = Command::new(BIN)
+        .arg("--ledger")
+        .arg(&fixture.ledger)
+        .args(["--json", "serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The document may span lines: read until it parses, then stop the server.
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    let document: Value = loop {
+        assert!(reader.read_line(&mut text).unwrap() > 0, "no document: {text:?}");
+        if let Ok(document) = serde_json::from_str(&text) {
+            break document;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let address = document["listening"].as_str().unwrap();
+    assert_eq!(document["url"], format!("http://{address}"));
+}
+
+#[test]
+fn tls_files_are_checked_at_start_and_https_serves_http2() {
+    let fixture = Fixture::build();
+    // A key where the certificate should be: refused at start, before listening (exit 2).
+    let output = fixture
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&fixture.admin)
+        .arg("--tls-key")
+        .arg(&fixture.admin)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty() && stderr.contains("holds no certificate"), "{stderr}");
+    assert!(!fixture.ledger.join("served.url").exists());
+
+    // With a real certificate (made by openssl) and a real client (curl), when the host has them.
+    let (cert, key) = (fixture.root.join("cert.pem"), fixture.root.join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    let curl = Command::new("curl").arg("--version").output().is_ok_and(|output| output.status.success());
+    if !made || !curl {
+        eprintln!("openssl or curl not found: the TLS handshake is not tested here");
+        return;
+    }
+    let server =
+        Server::start(&fixture.ledger, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(fixture.ledger.join("served.url")).unwrap().trim(),
+        format!("https://{}", server.address)
+    );
+    let fetched = Command::new("curl")
+        .args(["--silent", "--show-error", "--cacert"])
+        .arg(&cert)
+        .args(["--write-out", "\n%{http_version}"])
+        .arg(format!("https://{}/checkpoint", server.address))
+        .output()
+        .unwrap();
+    let (body, stderr) = output_text(&fetched);
+    assert!(fetched.status.success(), "{stderr}");
+    assert!(body.starts_with(crate::common::ORIGIN), "{body}");
+    assert!(body.ends_with("\n2"), "HTTP/2 through ALPN: {body}");
+    assert!(server.terminate().success());
+}

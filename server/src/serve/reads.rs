@@ -180,9 +180,6 @@ impl Params {
     }
 }
 
-/// Paging and `--as-of`, which most questions take.
-const PAGED: [&str; 3] = ["offset", "limit", "as_of"];
-
 fn bad(uri: &Uri, detail: String) -> Problem {
     Problem::new(Code::BadInput, format!("{}: {detail}", uri.path()))
 }
