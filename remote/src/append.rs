@@ -81,20 +81,57 @@ pub fn check_receipts(submissions: &[Submission], receipts: &[Receipt]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lianlog_ledger::KeyName;
+    use lianlog_ledger::{Holder, KeyName, Ledger, Role, SubmitOptions};
     use serde_json::json;
 
-    fn submission(n: u64) -> Submission {
-        let key = SecretKey::from_seed(KeyName::parse("officer.qian").unwrap(), &[2; 32]);
-        let draft = Draft::new("key.revoke", json!({"key": format!("k{n}"), "reason": "test"}));
-        Submission::sign("jw.example.gov.cn/accountability", &draft, &key, Timestamp::from_millis(0)).unwrap()
+    const ORIGIN: &str = "jw.example.gov.cn/accountability";
+
+    fn key(name: &str, seed: u8) -> SecretKey {
+        SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32])
     }
 
+    fn interview(n: usize) -> Draft {
+        Draft::new(
+            "interview",
+            json!({"interview_type": "reminder", "subjects": [{"id": format!("P-{n}"), "name": "张某", "unit": "市住建局"}],
+                   "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                   "held_on": "2025-03-10", "reason": format!("提醒谈话 {n}")}),
+        )
+    }
+
+    /// Three records appended as a server would, and their receipts: the check accepts exactly
+    /// the receipts of the records sent, in order.
     #[test]
-    fn receipts_must_answer_the_records_sent() {
-        let sent = [submission(1), submission(2)];
-        // No receipts for two records.
-        let err = check_receipts(&sent, &[]).unwrap_err();
-        assert!(err.message().contains("0 receipts for 2 records"), "{err}");
+    fn receipts_must_answer_the_records_sent_in_order() {
+        let temp = tempfile::tempdir().unwrap();
+        let admin = key("admin.zhao", 1);
+        let officer = key("officer.qian", 2);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse(ORIGIN).unwrap();
+        let mut ledger = Ledger::init(&temp.path().join("ledger"), &origin, &admin, holder.clone()).unwrap();
+        ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        let sent: Vec<Submission> =
+            (0..3).map(|n| Submission::sign(ORIGIN, &interview(n), &officer, Timestamp::now()).unwrap()).collect();
+        let staged = ledger.stage_submissions(&sent, &SubmitOptions::default()).unwrap();
+        let appended = ledger.commit(staged).unwrap();
+        let log_key = ledger.log_key(&mut || unreachable!("not encrypted")).unwrap();
+        let checkpoint = ledger.checkpoint(ledger.size(), &log_key).unwrap();
+        let receipts: Vec<Receipt> =
+            appended.iter().map(|a| Receipt::build(&ledger, a.seq, &checkpoint).unwrap()).collect();
+        check_receipts(&sent, &receipts).unwrap();
+
+        let refused = |receipts: &[Receipt], says: &str| {
+            let err = check_receipts(&sent, receipts).unwrap_err();
+            assert!(err.message().contains(says), "{says:?} not in: {err}");
+        };
+        refused(&receipts[..2], "2 receipts for 3 records");
+        let swapped = [receipts[1].clone(), receipts[0].clone(), receipts[2].clone()];
+        refused(&swapped, "record 1: the receipt is for another record");
+        let mut renumbered = receipts.clone();
+        renumbered[2].seq += 1;
+        refused(&renumbered, "record 3: the receipt is for seq");
+        let mut wrong_proof = receipts.clone();
+        wrong_proof[1].proof = receipts[0].proof.clone();
+        refused(&wrong_proof, "record 2: the receipt's proof does not show entry");
     }
 }
