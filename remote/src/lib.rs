@@ -10,7 +10,8 @@
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
 //!
 //! Map: [`client`] (the [`Client`]: base URL, identity, timeouts, limits, signed GET and POST,
-//! [`Response`]) and `problem` (an RFC 9457 problem answer back to the library's error).
+//! [`Response`]), `problem` (an RFC 9457 problem answer back to the library's error) and
+//! [`reads`] (the authenticated reads, answered in the library's own types).
 
 pub mod client;
 mod problem;
