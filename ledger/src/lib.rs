@@ -25,8 +25,9 @@
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
-//!    (group commit of concurrent appenders) and [`witness`] (the C2SP tlog-witness rule over a
-//!    durable state directory).
+//!    (group commit of concurrent appenders), [`witness`] (the C2SP tlog-witness rule over a
+//!    durable state directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry
+//!    bundles from the stored tree and log, and verifying a ledger from its tiles).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -52,6 +53,7 @@ pub mod registry;
 mod replacement;
 pub mod schema;
 mod store;
+pub mod tiles;
 pub mod time;
 pub mod verify;
 pub mod witness;
