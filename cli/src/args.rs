@@ -112,6 +112,11 @@ pub enum Command {
     /// records: import, appends, verify, replay, queries, proofs, snapshots, memory and disk
     /// (性能基准). Progress on stderr; one table (or --json) on stdout. See docs/PERFORMANCE.md.
     Bench(BenchArgs),
+    /// Serve this ledger to the commission over HTTP (台账服务): officers append records signed
+    /// on their own machines (`--server`), auditors and witnesses read the log as C2SP
+    /// tlog-tiles, authenticated reads for the rest. Prints `listening on ADDR` first; stops
+    /// after finishing the groups in flight on SIGTERM or Ctrl-C. See docs/OPERATIONS.md.
+    Serve(ServeArgs),
     /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
     /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
     #[command(subcommand)]
@@ -794,6 +799,25 @@ mod tests {
             }
         }
     }
+}
+
+/// `lianlog serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port, printed). The default is loopback only: put
+    /// a reverse proxy or --tls-cert in front before listening on another address.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// TLS certificate chain (PEM, leaf first); serves HTTPS with --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key of the certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve entry bundles (/tile/entries/…) to anyone: entries show kinds, authors and times
+    /// (never bodies). Without it they need a signed request of an admin, officer or auditor.
+    #[arg(long)]
+    pub public_entries: bool,
 }
 
 /// `lianlog witness …`.

@@ -65,6 +65,8 @@ const META_FILE: &str = "lianlog.json";
 const LOG_KEY_FILE: &str = "log-key.pem";
 const LOCK_FILE: &str = "lock";
 const INTENT_FILE: &str = "import.intent";
+/// Present only while `lianlog serve` holds the ledger: the URL it serves it at.
+const SERVED_FILE: &str = "served.url";
 
 /// A record to append: its kind, body schema version and body.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,9 +1,9 @@
-//! lianlog-server: lianlog's HTTP services. Today the witness (见证方) of C2SP
-//! [tlog-witness]; later `lianlog serve` lives here too.
+//! lianlog-server: lianlog's HTTP services: `lianlog serve` ([`serve_ledger`], module `serve`:
+//! one ledger for a whole commission) and the witness (见证方) of C2SP [tlog-witness].
 //!
 //! [tlog-witness]: https://c2sp.org/tlog-witness
 //!
-//! # Guarantees
+//! # Guarantees (the witness; `serve` states its own)
 //!
 //! - **The library decides, this crate carries.** `POST /add-checkpoint` hands the body to
 //!   [`Witness::add_checkpoint`] and writes its [`Answer`] back as it is: status code,
@@ -20,6 +20,12 @@
 //! Also served: `GET /<sha256(origin) in hex>/checkpoint`, tlog-witness's monitoring endpoint (the
 //! last cosigned checkpoint of that log, with the log's signatures and this witness's; 404 if
 //! none).
+
+// Parts of `serve` are used only once the routes of the other parts land.
+#[allow(dead_code)]
+mod serve;
+
+pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,11 +90,11 @@ pub fn serve_witness(listen: &str, service: WitnessService, bound: impl FnOnce(S
 }
 
 /// Resolves on the first SIGTERM or SIGINT.
-async fn shutdown_signal(report: Reporter) {
+pub(crate) async fn shutdown_signal(report: Reporter) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
     else {
-        report("cannot listen for SIGTERM/SIGINT; stop the witness with SIGKILL (its state is safe)".into());
+        report("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL (its state is safe)".into());
         return std::future::pending().await;
     };
     tokio::select! {

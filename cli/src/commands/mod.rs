@@ -16,6 +16,7 @@ mod init;
 mod key;
 mod proofs;
 mod redact;
+mod serve;
 mod shell;
 mod snapshot;
 mod verify;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&args.dir, json_output),
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),
+        Command::Serve(args) => serve::run(args, dir, json_output),
         Command::Witness(command) => witness::run(command, json_output),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args, json_output),

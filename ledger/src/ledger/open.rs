@@ -16,7 +16,7 @@ use super::append::{check_key_body_limits, genesis_line};
 use super::read::ParseAhead;
 use super::recovery::recover;
 use super::replay::{collect_replacements, project_line};
-use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, WrittenEntry, read_meta};
+use super::{Draft, LOCK_FILE, LOG_KEY_FILE, Ledger, META_FILE, OpenOptions, SERVED_FILE, WrittenEntry, read_meta};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The part of the "log changed behind the store" message that sends the user to `lianlog
@@ -52,17 +52,56 @@ fn take_lock(dir: &Path) -> Result<File> {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
             ErrorKind::Locked,
-            format!(
-                "ledger {} is in use by another process; wait for it to finish and retry \
-                 (`lianlog verify` and `lianlog export` work meanwhile)",
-                dir.display()
-            ),
+            match served_at(dir) {
+                // A server holds the ledger for good: say where it is instead of "retry".
+                Some(url) => format!(
+                    "ledger {} is served by `lianlog serve` at {url}; run this command against it with \
+                     `--server {url}` (or LIANLOG_SERVER={url}), or stop the server first \
+                     (`lianlog verify` and `lianlog export` also work on the directory meanwhile)",
+                    dir.display()
+                ),
+                None => format!(
+                    "ledger {} is in use by another process; wait for it to finish and retry \
+                     (`lianlog verify` and `lianlog export` work meanwhile)",
+                    dir.display()
+                ),
+            },
         )),
         Err(std::fs::TryLockError::Error(err)) => Err(Error::io("lock", &path, err)),
     }
 }
 
+/// The URL in `dir`'s served note, if there is one that reads as a URL. Called only when the
+/// lock is held by someone else: the note is written by the server while it holds the lock, so a
+/// note seen now names the server that holds it (a note left by a killed server is replaced by
+/// the next server and removed by the next writer's open).
+fn served_at(dir: &Path) -> Option<String> {
+    let text = fsio::read_small_text_in_ledger(&dir.join(SERVED_FILE), MAX_SERVED_NOTE_BYTES).ok()?;
+    let url = text.lines().next()?.trim();
+    let printable = url.chars().all(|c| c.is_ascii_graphic());
+    (printable && (url.starts_with("http://") || url.starts_with("https://"))).then(|| url.to_string())
+}
+
+/// The longest served note read.
+const MAX_SERVED_NOTE_BYTES: u64 = 1024;
+
 impl Ledger {
+    /// Note in the ledger directory that this ledger is served at `url` (by `lianlog serve`),
+    /// so that a local command that finds the ledger locked names the URL instead of saying
+    /// "retry". Written whole (temporary file, fsync, rename). A writer's open removes a note
+    /// that a killed server left, since holding the lock proves no server holds it.
+    pub fn announce_served(&self, url: &str) -> Result<()> {
+        if !url.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Error::bad_input(format!("cannot announce the server URL {url:?}: not a plain URL")));
+        }
+        fsio::publish_bytes(&self.dir.join(SERVED_FILE), true, format!("{url}\n").as_bytes())
+    }
+
+    /// Remove the served note (the server is stopping).
+    pub fn withdraw_served(&self) -> Result<()> {
+        fsio::remove_durable(&self.dir.join(SERVED_FILE))
+    }
+
     /// Create a new ledger in `dir` (which must not exist or be empty): the log key, and the
     /// genesis entry authored by `admin`.
     pub fn init(dir: &Path, origin: &KeyName, admin: &SecretKey, holder: Holder) -> Result<Ledger> {
@@ -159,6 +198,11 @@ impl Ledger {
             ));
         }
         recover(dir, &mut log, &mut notes, options.read_only)?;
+        if !options.read_only {
+            // This writer holds the lock, so no server does: a served note is one a killed
+            // server left behind, and would misname the next holder of the lock.
+            fsio::remove_durable(&dir.join(SERVED_FILE))?;
+        }
         let store = match Store::open(dir) {
             Ok(store) => store,
             // Disk full, read-only, permissions: the store is not damaged, and destroying it
