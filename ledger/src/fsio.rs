@@ -276,6 +276,25 @@ pub(crate) fn open_or_create_in_ledger(path: &Path) -> Result<File> {
     Ok(file)
 }
 
+/// Open a log file for appending (an access log, a journal), creating it 0600 if missing; a
+/// symbolic link or anything but a regular file is refused, and an existing file readable by
+/// others is made private. Each write then lands at the end, whatever else appends.
+pub fn open_append(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(FILE_MODE)
+        .custom_flags(flags(Links::Refuse) | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| open_error("open", path, err))?;
+    let file = regular_in_ledger(file, path)?;
+    let mode = file.metadata().map_err(|err| Error::io("inspect", path, err))?.permissions().mode();
+    if mode & 0o077 != 0 {
+        set_mode(&file, path, FILE_MODE)?;
+    }
+    Ok(file)
+}
+
 /// A note when `dir` may be written by its group or by others (anyone who can write the ledger
 /// directory can replace its files), or `None`.
 pub(crate) fn permissions_note(dir: &Path) -> Option<String> {

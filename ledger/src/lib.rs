@@ -17,7 +17,8 @@
 //!    limit);
 //! 2. [`keys`] (Ed25519 keys and key files);
 //! 3. [`record`] (records, entries, stored lines), [`note`] (C2SP signed notes, checkpoints,
-//!    cosignatures) and [`schema`] (the record-kind registry);
+//!    cosignatures), [`schema`] (the record-kind registry) and [`httpsig`] (RFC 9421 request
+//!    signatures of authenticated reads);
 //! 4. [`registry`] (who may sign what), `log` (durable segments), [`proof`] (proofs as text),
 //!    `replacement` (which body a redacted record is read from) and `projection` (what
 //!    records assert);
@@ -39,6 +40,7 @@ pub mod encoding;
 pub mod error;
 mod fsio;
 pub mod group;
+pub mod httpsig;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
@@ -59,7 +61,7 @@ pub mod verify;
 pub mod witness;
 
 pub use error::{Error, ErrorKind, Result};
-pub use fsio::publish;
+pub use fsio::{open_append, publish};
 pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
     Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,

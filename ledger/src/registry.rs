@@ -173,6 +173,27 @@ impl KeyRegistry {
         PublicKey::parse_vkey(&self.log_key).ok()
     }
 
+    /// The key `identity` as it stands now, for a signed read of the served ledger: granted, not
+    /// revoked, holding at least one role; or why not (the message names the key and the remedy).
+    pub fn current_key(&self, identity: &str) -> Result<(&PublicKey, &KeyState), RegistryError> {
+        let (Some(state), Some(key)) = (self.keys.get(identity), self.parsed.get(identity)) else {
+            return Err(refuse(
+                "keyid",
+                format!("key {identity} was never granted in this ledger; an admin grants it with `lianlog key grant`"),
+            ));
+        };
+        if let Some(revocation) = &state.revoked {
+            return Err(refuse(
+                "keyid",
+                format!("key {identity} was revoked at seq {} ({})", revocation.seq, revocation.reason),
+            ));
+        }
+        if state.roles.is_empty() {
+            return Err(refuse("keyid", format!("key {identity} holds no role")));
+        }
+        Ok((key, state))
+    }
+
     /// Keys that hold the admin role and are not revoked.
     pub fn active_admins(&self) -> usize {
         self.keys.values().filter(|k| k.revoked.is_none() && k.roles.contains(&Role::Admin)).count()

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "encoding"],
     &["canonical", "time", "merkle", "fsio", "limits"],
     &["keys"],
-    &["record", "note", "schema"],
+    &["record", "note", "schema", "httpsig"],
     &["registry", "log", "proof", "replacement", "projection"],
     &["store", "verify"],
     &["query"],
@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
 ];
 
 /// Library crates: no printing, no exiting, no terminal.
-const LIBRARY_CRATES: &[&str] = &["ledger", "bench", "workload", "server"];
+const LIBRARY_CRATES: &[&str] = &["ledger", "bench", "workload", "server", "remote"];
 
 /// What a library may not contain outside its tests.
 const FORBIDDEN_IN_LIBRARIES: &[&str] =

@@ -1,0 +1,15 @@
+//! lianlog-remote: the blocking HTTP client the CLI uses for `--server URL`, talking to a
+//! `lianlog serve` ledger.
+//!
+//! Guarantees: a request made with an identity carries an RFC 9421 signature made by
+//! [`lianlog_ledger::httpsig`] (the same profile the server checks, one implementation); a server's
+//! `application/problem+json` answer comes back as a [`lianlog_ledger::Error`] with the kind (so
+//! the exit code) and the message the server gave, so a remote command fails the way the local
+//! one would; no answer is read past a size limit, no request waits past a timeout, and redirects
+//! are never followed (a signed request goes only where the user pointed it). This crate decides
+//! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
+
+pub mod client;
+mod problem;
+
+pub use client::{Client, Response};
