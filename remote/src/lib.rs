@@ -11,5 +11,6 @@
 
 pub mod client;
 mod problem;
+pub mod verify;
 
 pub use client::{Client, Response};
