@@ -267,7 +267,6 @@ pub struct Remote {
     /// The server's base URL, e.g. `http://127.0.0.1:7878`.
     pub url: String,
     /// The caller's key file, for RFC 9421 request signatures.
-    #[allow(dead_code, reason = "read by the remote read commands, which come with `lianlog serve`")]
     pub identity: Option<std::path::PathBuf>,
 }
 
@@ -304,6 +303,20 @@ impl Remote {
             return Ok(None);
         }
         Ok(Some(Remote { url: url.trim_end_matches('/').to_string(), identity }))
+    }
+
+    /// A client of the server that signs every request with the `--identity` key: the
+    /// authenticated reads need one, and saying so here is clearer than the server's 401.
+    pub fn signed_client(&self, command: &str) -> Result<lianlog_remote::Client> {
+        let Some(identity) = &self.identity else {
+            return Err(Error::bad_input(format!(
+                "`lianlog {command}` against a server ({}) needs --identity FILE (or LIANLOG_IDENTITY): \
+                 your key file, which signs the request; the server answers keys of its registry only",
+                self.url
+            ))
+            .into());
+        };
+        Ok(lianlog_remote::Client::new(&self.url)?.with_identity(read_key(identity)?))
     }
 
     /// The error for a command that cannot yet work against a server.

@@ -26,9 +26,10 @@
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
-//!    (group commit of concurrent appenders), [`witness`] (the C2SP tlog-witness rule over a
-//!    durable state directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry
-//!    bundles from the stored tree and log, and verifying a ledger from its tiles).
+//!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
+//!    append, checked offline), [`witness`] (the C2SP tlog-witness rule over a durable state
+//!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
+//!    stored tree and log, and verifying a ledger from its tiles).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -50,6 +51,7 @@ pub mod note;
 mod projection;
 pub mod proof;
 pub mod query;
+pub mod receipt;
 pub mod record;
 pub mod registry;
 mod replacement;
@@ -64,11 +66,13 @@ pub use error::{Error, ErrorKind, Result};
 pub use fsio::{open_append, publish};
 pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
-    Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,
+    Appended, Draft, Ledger, OpenOptions, StagedBatch, Submission, SubmitOptions, export_dir, export_log_key,
+    parse_import, verify_dir,
 };
 pub use ledger::{export_dir_with_progress, verify_dir_with_progress};
 pub use merkle::Hash;
 pub use note::{Checkpoint, Note};
+pub use receipt::Receipt;
 pub use record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
 pub use store::store_dir;

@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -81,14 +82,18 @@ pub struct Queries<'a> {
     end: u64,
 }
 
-/// One record as queries show it.
-#[derive(Debug, Clone, PartialEq)]
+/// One record as queries show it. It crosses the wire (`lianlog serve`'s read routes) as JSON:
+/// hashes in hex, times and dates in their one spelling (`wire`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecordView {
     /// The entry's seq.
     pub seq: u64,
     /// Its entry hash.
+    #[serde(with = "wire::entry_hash")]
     pub entry_hash: EntryHash,
     /// The time the ledger gave it.
+    #[serde(with = "wire::timestamp")]
     pub time: Timestamp,
     /// The record kind.
     pub kind: String,
@@ -98,6 +103,7 @@ pub struct RecordView {
     /// body was redacted (see `redacted_by`).
     pub body: Option<Value>,
     /// The event date (the body's main date, or the sequencing day in China).
+    #[serde(with = "wire::date")]
     pub date: Date,
     /// The `correction` entry whose body is shown, if the record was corrected.
     pub corrected_by: Option<u64>,
@@ -110,13 +116,15 @@ pub struct RecordView {
 }
 
 /// Who redacted a record, when and why. The body shown, if any, is the redaction's replacement.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedactionNote {
     /// The seq of the `ledger.redact` entry.
     pub by: u64,
     /// Who redacted.
     pub author: String,
     /// When.
+    #[serde(with = "wire::timestamp")]
     pub time: Timestamp,
     /// Why (the redaction's reason).
     pub reason: String,
@@ -347,7 +355,7 @@ impl<'a> Queries<'a> {
     /// Case states: reports, decisions, appeals and rectifications, each with its status.
     pub fn cases(&self, open_only: bool) -> Result<Vec<CaseView>> {
         let mut out = Vec::new();
-        for (family, tag) in [("report", b'r'), ("decision", b'd'), ("appeal", b'a'), ("rectification", b'x')] {
+        for (family, tag) in CASE_FAMILIES {
             for item in self.state.scan(&[keys::PREFIX, tag, 0]) {
                 let (key, value) = item?;
                 let id = String::from_utf8_lossy(&key[3..]).into_owned();
@@ -499,7 +507,8 @@ impl Default for Page {
 }
 
 /// One page of an answer: its items, how many there are in all, and how many follow the page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Paged<T> {
     /// The items on the page, in the answer's order.
     pub items: Vec<T>,
@@ -547,7 +556,8 @@ impl Page {
 }
 
 /// How `stats` groups its counts (always per kind within the group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StatsGrouping {
     /// By unit.
     Unit,
@@ -557,8 +567,12 @@ pub enum StatsGrouping {
     Month,
 }
 
+/// The case families and the tag of their state keys, in the order `cases` lists them.
+const CASE_FAMILIES: [(&str, u8); 4] =
+    [("report", b'r'), ("decision", b'd'), ("appeal", b'a'), ("rectification", b'x')];
+
 /// One case as `lianlog cases` shows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseView {
     /// The case family (which kinds open and close it).
     pub family: &'static str,
@@ -574,12 +588,86 @@ pub struct CaseView {
     pub state: Value,
 }
 
+/// A case read back from the wire: its family must be one of the four `cases` knows (the field is
+/// a `&'static str`, so it is found among them rather than borrowed from the input).
+impl<'de> Deserialize<'de> for CaseView {
+    fn deserialize<D: serde::Deserializer<'de>>(input: D) -> std::result::Result<CaseView, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Wire {
+            family: String,
+            id: String,
+            status: String,
+            open: bool,
+            seq: u64,
+            state: Value,
+        }
+        let wire = Wire::deserialize(input)?;
+        let family =
+            CASE_FAMILIES.iter().map(|(family, _)| *family).find(|family| *family == wire.family).ok_or_else(|| {
+                <D::Error as serde::de::Error>::custom(format!("{:?} is not a case family", wire.family))
+            })?;
+        Ok(CaseView { family, id: wire.id, status: wire.status, open: wire.open, seq: wire.seq, state: wire.state })
+    }
+}
+
 fn collect_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Array(items) => items.iter().map(collect_text).collect::<Vec<_>>().join(" "),
         Value::Object(members) => members.values().map(collect_text).collect::<Vec<_>>().join(" "),
         _ => String::new(),
+    }
+}
+
+/// The JSON spellings of the view types' fields that have no serde form of their own: the one
+/// text spelling of each (hex hashes, format-v1 timestamps, `YYYY-MM-DD` dates), parsed as
+/// strictly as everywhere else, so that a view read back from the wire is the view that was sent.
+mod wire {
+    use serde::{Deserialize as _, Deserializer, Serializer, de::Error as _};
+
+    pub mod entry_hash {
+        use super::*;
+        use crate::record::EntryHash;
+
+        pub fn serialize<S: Serializer>(hash: &EntryHash, out: S) -> Result<S::Ok, S::Error> {
+            out.serialize_str(&hash.to_hex())
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<EntryHash, D::Error> {
+            let text = String::deserialize(input)?;
+            EntryHash::parse_hex(&text)
+                .ok_or_else(|| D::Error::custom(format!("{text:?} is not an entry hash (64 hex)")))
+        }
+    }
+
+    pub mod timestamp {
+        use super::*;
+        use crate::time::Timestamp;
+
+        pub fn serialize<S: Serializer>(time: &Timestamp, out: S) -> Result<S::Ok, S::Error> {
+            out.serialize_str(&time.to_string())
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Timestamp, D::Error> {
+            let text = String::deserialize(input)?;
+            Timestamp::parse(&text)
+                .ok_or_else(|| D::Error::custom(format!("{text:?} is not a timestamp YYYY-MM-DDTHH:MM:SS.sssZ")))
+        }
+    }
+
+    pub mod date {
+        use super::*;
+        use crate::time::Date;
+
+        pub fn serialize<S: Serializer>(date: &Date, out: S) -> Result<S::Ok, S::Error> {
+            out.serialize_str(&date.to_string())
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Date, D::Error> {
+            let text = String::deserialize(input)?;
+            Date::parse(&text).ok_or_else(|| D::Error::custom(format!("{text:?} is not a date YYYY-MM-DD")))
+        }
     }
 }
 
@@ -607,6 +695,53 @@ mod tests {
         assert_eq!(Page::last(10, 0).range(0), 0..0);
         assert_eq!(Page { offset: 5, limit: 10 }.seqs(100, 120), (105..115, 5));
         assert_eq!(Page::default().seqs(200, 120), (120..120, 0));
+    }
+
+    #[test]
+    fn views_cross_the_wire_unchanged() {
+        let time = Timestamp::parse("2026-03-01T02:03:04.005Z").unwrap();
+        let record = RecordView {
+            seq: 7,
+            entry_hash: EntryHash([0xab; 32]),
+            time,
+            kind: "talk".into(),
+            author: "officer+1234".into(),
+            body: Some(serde_json::json!({"summary": "谈话"})),
+            date: Date::parse("2026-02-28").unwrap(),
+            corrected_by: Some(9),
+            redacted_by: None,
+            redaction: Some(RedactionNote {
+                by: 10,
+                author: "admin+1".into(),
+                time,
+                reason: "r".into(),
+                has_replacement: true,
+            }),
+            status: Some("open".into()),
+        };
+        let case = CaseView {
+            family: "rectification",
+            id: "ZG-1".into(),
+            status: "open".into(),
+            open: true,
+            seq: 7,
+            state: serde_json::json!({"due_on": "2026-04-01"}),
+        };
+        let paged = Paged { items: vec![(case, record)], total: 3, offset: 1, more: 1 };
+        let text = serde_json::to_string(&paged).unwrap();
+        assert!(text.contains("\"time\":\"2026-03-01T02:03:04.005Z\""), "{text}");
+        assert!(text.contains(&"ab".repeat(32)), "{text}");
+        let back: Paged<(CaseView, RecordView)> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, paged);
+        // Strict: another spelling, an unknown family or an unknown field is refused.
+        for (from, to) in [
+            ("2026-03-01T02:03:04.005Z", "2026-03-01T02:03:04Z"),
+            ("\"rectification\"", "\"other\""),
+            ("\"open\":true", "\"open\":true,\"extra\":1"),
+        ] {
+            let bad = text.replacen(from, to, 1);
+            assert!(serde_json::from_str::<Paged<(CaseView, RecordView)>>(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

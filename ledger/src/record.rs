@@ -148,8 +148,10 @@ impl Record {
     }
 }
 
-/// Kinds whose bodies are never redacted or withheld (verifiers need them).
-pub(crate) fn kind_keeps_body(kind: &str) -> bool {
+/// Kinds whose bodies are never redacted or withheld (verifiers need them): the one rule of what a
+/// body-less export keeps, and of what `lianlog serve` shows an auditor's key (which reads no
+/// other bodies).
+pub fn kind_keeps_body(kind: &str) -> bool {
     kind.starts_with("ledger.") || kind.starts_with("key.")
 }
 
@@ -430,7 +432,10 @@ fn hash_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Resul
     parse_hex::<32>(&text).ok_or_else(|| line_error(&format!("{path}.{key}"), "must be 64 lowercase hex digits"))
 }
 
-fn parse_entry(value: Value) -> Result<Entry, LineError> {
+/// Parse an entry object (format-v1 section 5), checking its members and their forms (not its
+/// signature, chain or authority): for entries carried outside a stored line, such as receipts.
+/// Its canonical bytes are [`Entry::canonical_bytes`].
+pub fn parse_entry(value: Value) -> Result<Entry, LineError> {
     let mut members = take_members(value, "entry", &["prev", "record", "seq", "sig", "time"])?;
     let seq = integer_member(&mut members, "entry", "seq")?;
     let prev = EntryHash(hash_member(&mut members, "entry", "prev")?);

@@ -11,6 +11,7 @@
 
 pub mod client;
 mod problem;
+pub mod reads;
 pub mod verify;
 
 pub use client::{Client, Response};

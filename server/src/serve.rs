@@ -99,10 +99,10 @@ pub struct ServeLimits {
 impl Default for ServeLimits {
     fn default() -> ServeLimits {
         ServeLimits {
-            max_body_bytes: 8 << 20,
+            max_body_bytes: 4 << 20,
             max_header_bytes: 16 << 10,
             request_timeout: Duration::from_secs(10),
-            max_in_flight: 256,
+            max_in_flight: 64,
             max_connections: 1024,
         }
     }

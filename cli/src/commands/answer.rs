@@ -17,6 +17,7 @@ use crate::args::{CasesArgs, CsvLang, DossierArgs, LogArgs, OverdueArgs, QueryAr
 use crate::io::Remote;
 use crate::io::{open_reader, print_json};
 use crate::render;
+use lianlog_remote::reads;
 
 pub fn show(
     args: ShowArgs,
@@ -25,27 +26,47 @@ pub fn show(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("show"));
-    }
     refuse_with_json("--raw", args.raw, json_output)?;
+    if let Some(remote) = remote {
+        refuse_archives(archives)?;
+        let shown = reads::show(&remote.signed_client("show")?, args.seq, args.as_of.as_deref())?;
+        say_remote(shown.as_of.as_ref(), shown.bodies);
+        return print_show(&shown.line, args.raw, json_output, &shown.registry, shown.redaction.as_ref());
+    }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let line = source.queries().line(args.seq)?;
-    if args.raw {
+    let view = if args.raw || json_output { None } else { source.queries().record_view(args.seq).ok() };
+    print_show(&line, args.raw, json_output, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()))
+}
+
+/// The output of `show`, local or remote: the entry's bytes (`--raw`), its JSON, or the text.
+fn print_show(
+    line: &lianlog_ledger::ParsedLine,
+    raw: bool,
+    json_output: bool,
+    registry: &lianlog_ledger::KeyRegistry,
+    redaction: Option<&lianlog_ledger::query::RedactionNote>,
+) -> Result<ExitCode> {
+    if raw {
         let mut out = std::io::stdout().lock();
         out.write_all(&line.entry_bytes).and_then(|()| out.flush()).context("writing to standard output")?;
     } else if json_output {
-        print_json(&render::line_json(&line));
+        print_json(&render::line_json(line));
     } else {
-        let view = source.queries().record_view(args.seq).ok();
-        render::print_entry(&line, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()));
+        render::print_entry(line, registry, redaction);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn log(args: LogArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
     if let Some(remote) = remote {
-        return Err(remote.unsupported("log"));
+        let request = match args.last {
+            Some(count) => reads::LogRequest::Last(count),
+            None => reads::LogRequest::Page { from: args.from, offset: args.offset, limit: args.limit },
+        };
+        let answer = reads::log(&remote.signed_client("log")?, request)?;
+        say_remote(None, answer.bodies);
+        return print_log(&answer.page, answer.limit, json_output, &answer.registry, &answer.redactions, answer.head);
     }
     let ledger = open_reader(dir)?;
     let (page, from) = match args.last {
@@ -57,13 +78,26 @@ pub fn log(args: LogArgs, dir: &Path, remote: Option<&Remote>, json_output: bool
     for line in ledger.lines_from(seqs.start)?.take((seqs.end - seqs.start) as usize) {
         lines.push(line?);
     }
+    let notes = if json_output { Default::default() } else { ledger.queries().redaction_notes(&lines)? };
+    let paged = Paged { items: lines, total: ledger.size(), offset: seqs.start, more };
+    print_log(&paged, page.limit, json_output, ledger.registry(), &notes, ledger.head())
+}
+
+/// The output of `log`, local or remote.
+fn print_log(
+    paged: &Paged<lianlog_ledger::ParsedLine>,
+    limit: u64,
+    json_output: bool,
+    registry: &lianlog_ledger::KeyRegistry,
+    notes: &std::collections::BTreeMap<u64, lianlog_ledger::query::RedactionNote>,
+    head: lianlog_ledger::EntryHash,
+) -> Result<ExitCode> {
     if json_output {
-        let paged = Paged { items: lines, total: ledger.size(), offset: seqs.start, more };
-        print_json(&render::paged_json(&paged, page.limit, render::line_json));
+        print_json(&render::paged_json(paged, limit, render::line_json));
     } else {
-        render::print_log(&lines, ledger.registry(), &ledger.queries().redaction_notes(&lines)?);
-        println!("{} of {} entries shown; head {}", lines.len(), ledger.size(), ledger.head());
-        render::print_more(more);
+        render::print_log(&paged.items, registry, notes);
+        println!("{} of {} entries shown; head {}", paged.items.len(), paged.total, head);
+        render::print_more(paged.more);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,16 +109,29 @@ pub fn dossier(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
+    let page = Page::from(&args.page);
     if let Some(remote) = remote {
-        return Err(remote.unsupported("dossier"));
+        refuse_archives(archives)?;
+        let answer = reads::dossier(&remote.signed_client("dossier")?, &args.person_id, page, args.as_of.as_deref())?;
+        say_remote(answer.as_of.as_ref(), answer.bodies);
+        return print_dossier(&args.person_id, &answer.page, page, json_output, &answer.registry);
     }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let page = Page::from(&args.page);
     let records = source.queries().dossier_page(&args.person_id, page)?;
+    print_dossier(&args.person_id, &records, page, json_output, source.registry())
+}
+
+fn print_dossier(
+    person_id: &str,
+    records: &Paged<lianlog_ledger::query::RecordView>,
+    page: Page,
+    json_output: bool,
+    registry: &lianlog_ledger::KeyRegistry,
+) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(&records, page.limit, render::record_json));
+        print_json(&render::paged_json(records, page.limit, render::record_json));
     } else {
-        render::print_dossier(&args.person_id, &records.items, source.registry());
+        render::print_dossier(person_id, &records.items, registry);
         render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
@@ -97,9 +144,6 @@ pub fn query(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("query"));
-    }
     let filter = lianlog_ledger::query::QueryFilter {
         kind: args.kind,
         person: args.person,
@@ -109,13 +153,28 @@ pub fn query(
         // Every word must match (the library splits the text at white space).
         text: (!args.text.is_empty()).then(|| args.text.join(" ")),
     };
-    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let page = Page::from(&args.page);
+    if let Some(remote) = remote {
+        refuse_archives(archives)?;
+        let answer = reads::query(&remote.signed_client("query")?, &filter, page, args.as_of.as_deref())?;
+        say_remote(answer.as_of.as_ref(), answer.bodies);
+        return print_query(&answer.page, page, json_output, &answer.registry);
+    }
+    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let records = source.queries().query_page(&filter, page)?;
+    print_query(&records, page, json_output, source.registry())
+}
+
+fn print_query(
+    records: &Paged<lianlog_ledger::query::RecordView>,
+    page: Page,
+    json_output: bool,
+    registry: &lianlog_ledger::KeyRegistry,
+) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(&records, page.limit, render::record_json));
+        print_json(&render::paged_json(records, page.limit, render::record_json));
     } else {
-        render::print_records(&records.items, source.registry());
+        render::print_records(&records.items, registry);
         println!("{}", render::count(records.total as usize, "record", "records"));
         render::print_more(records.more);
     }
@@ -129,12 +188,19 @@ pub fn cases(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("cases"));
-    }
-    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let page = Page::from(&args.page);
-    let cases = source.queries().cases_page(args.open, page)?;
+    let cases = match remote {
+        Some(remote) => {
+            refuse_archives(archives)?;
+            let answer = reads::cases(&remote.signed_client("cases")?, args.open, page, args.as_of.as_deref())?;
+            say_remote(answer.as_of.as_ref(), true);
+            answer.page
+        }
+        None => {
+            let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+            source.queries().cases_page(args.open, page)?
+        }
+    };
     if json_output {
         print_json(&render::paged_json(
             &cases,
@@ -155,17 +221,24 @@ pub fn overdue(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("overdue"));
-    }
     let on = match args.on.as_deref() {
         Some(day) => parse_date(day, "--on")?,
         // Due dates are days of the commission's calendar (China, UTC+8).
         None => lianlog_ledger::Timestamp::now().date_in_china(),
     };
-    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let page = Page::from(&args.page);
-    let overdue = source.queries().overdue_page(on, page)?;
+    let overdue = match remote {
+        Some(remote) => {
+            refuse_archives(archives)?;
+            let answer = reads::overdue(&remote.signed_client("overdue")?, on, page, args.as_of.as_deref())?;
+            say_remote(answer.as_of.as_ref(), answer.bodies);
+            answer.page
+        }
+        None => {
+            let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+            source.queries().overdue_page(on, page)?
+        }
+    };
     if json_output {
         print_json(&render::paged_json(
             &overdue,
@@ -186,17 +259,24 @@ pub fn stats(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("stats"));
-    }
     refuse_with_json("--csv", args.csv, json_output)?;
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
         StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
         StatsBy::Month => lianlog_ledger::query::StatsGrouping::Month,
     };
-    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let stats = source.queries().stats(by, args.year)?;
+    let stats = match remote {
+        Some(remote) => {
+            refuse_archives(archives)?;
+            let answer = reads::stats(&remote.signed_client("stats")?, by, args.year, args.as_of.as_deref())?;
+            say_remote(answer.as_of.as_ref(), true);
+            answer.stats
+        }
+        None => {
+            let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+            source.queries().stats(by, args.year)?
+        }
+    };
     if args.csv {
         let headers = match args.lang {
             CsvLang::En => render::csv::Headers::English,
@@ -291,6 +371,34 @@ impl Answering {
 }
 
 fn say_as_of(past: &PastState) {
-    let time = past.last_time.map(render::local_time).unwrap_or_default();
-    eprintln!("lianlog: as of seq {} ({time} 北京时间), replayed in memory", past.end.saturating_sub(1));
+    say_as_of_at(past.end, past.last_time);
+}
+
+fn say_as_of_at(end: u64, last_time: Option<lianlog_ledger::Timestamp>) {
+    let time = last_time.map(render::local_time).unwrap_or_default();
+    eprintln!("lianlog: as of seq {} ({time} 北京时间), replayed in memory", end.saturating_sub(1));
+}
+
+/// What a remote answer says beside its output, on standard error as the local command says it:
+/// the `--as-of` point, and that the bodies were withheld (an auditor's key reads none).
+fn say_remote(as_of: Option<&reads::AsOf>, bodies: bool) {
+    if let Some(as_of) = as_of {
+        say_as_of_at(as_of.end, as_of.last_time);
+    }
+    if !bodies {
+        eprintln!(
+            "lianlog: bodies withheld: the server answers this key without bodies (an auditor's key 审计只读，未含正文)"
+        );
+    }
+}
+
+/// `--archive` names local archive files; a server answers from its own ledger.
+fn refuse_archives(archives: &[PathBuf]) -> Result<()> {
+    if !archives.is_empty() {
+        return Err(Error::bad_input(
+            "--archive reads archive files on this machine and --server asks a server about its ledger: give one",
+        )
+        .into());
+    }
+    Ok(())
 }

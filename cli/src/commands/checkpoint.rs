@@ -15,11 +15,19 @@ use crate::io::Remote;
 use crate::io::{no_passphrase_for_log_key, open_reader, print_json, read_key, read_text};
 
 pub fn run(args: CheckpointArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("checkpoint"));
-    }
-    match args.command {
-        None => {
+    match (args.command, remote) {
+        // Signed now by the server's log key, as the local command signs with the ledger's.
+        (None, Some(remote)) => {
+            let answer = lianlog_remote::reads::checkpoint(&remote.signed_client("checkpoint")?, args.size)?;
+            if json_output {
+                print_json(
+                    &json!({"origin": answer.origin, "size": answer.size, "root": answer.root, "note": answer.note}),
+                );
+            } else {
+                print!("{}", answer.note);
+            }
+        }
+        (None, None) => {
             let ledger = open_reader(dir)?;
             let size = args.size.unwrap_or(ledger.size());
             let log_key = ledger.log_key(&mut no_passphrase_for_log_key)?;
@@ -34,7 +42,7 @@ pub fn run(args: CheckpointArgs, dir: &Path, remote: Option<&Remote>, json_outpu
         }
         // The witness rule offline: the log key must have signed it, and it must extend what this
         // key cosigned before (remembered in --state); see lianlog_ledger::witness.
-        Some(CheckpointCommand::Cosign(args)) => {
+        (Some(CheckpointCommand::Cosign(args)), _) => {
             let note = read_text(&args.file)?;
             let log_key = PublicKey::parse_vkey(&args.vkey)?;
             let proof = match &args.proof {

@@ -243,15 +243,32 @@ fn print_verified(
 }
 
 pub fn export(args: ExportArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("export"));
-    }
     if json_output && args.out.is_none() {
         return Err(Error::bad_input(
             "export --json: the export itself is JSON Lines on standard output, not one JSON document; \
              give --out FILE to write it there and print a JSON summary",
         )
         .into());
+    }
+    if let Some(remote) = remote {
+        // The server's `export_dir`, checked to have ended (lianlog_remote::reads::export).
+        let client = remote
+            .signed_client("export")?
+            .with_response_limit(lianlog_remote::reads::EXPORT_RESPONSE_LIMIT)
+            .with_timeout(lianlog_remote::reads::EXPORT_TIMEOUT);
+        let export = lianlog_remote::reads::export(&client, args.without_bodies)?;
+        match &args.out {
+            Some(path) => write_output(path, args.force, |file| {
+                std::io::Write::write_all(file, &export.bytes).map_err(|err| Error::io("write", path, err))
+            })?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                std::io::Write::write_all(&mut out, &export.bytes)
+                    .and_then(|()| std::io::Write::flush(&mut out))
+                    .map_err(|err| Error::io("write", "standard output", err))?;
+            }
+        }
+        return report_export(&args, &export.exported, json_output);
     }
     let mut bar = render::Bar::new(json_output);
     let mut progress = |p| bar.update(p);
@@ -271,6 +288,15 @@ pub fn export(args: ExportArgs, dir: &Path, remote: Option<&Remote>, json_output
         )?,
     };
     bar.finish();
+    report_export(&args, &exported, json_output)
+}
+
+/// What `export` says after writing, local or remote.
+fn report_export(
+    args: &ExportArgs,
+    exported: &lianlog_ledger::ledger::Exported,
+    json_output: bool,
+) -> Result<ExitCode> {
     if json_output {
         print_json(&json!({
             "file": args.out, "entries": exported.entries, "without_bodies": args.without_bodies,

@@ -15,6 +15,7 @@ mod openssl_keys;
 mod paging;
 mod progress;
 mod proofs;
+mod serve;
 mod snapshot;
 mod spreadsheet;
 mod tamper;
