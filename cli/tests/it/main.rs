@@ -19,4 +19,5 @@ mod serve;
 mod snapshot;
 mod spreadsheet;
 mod tamper;
+mod tiles;
 mod witness;
