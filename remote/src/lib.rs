@@ -8,6 +8,9 @@
 //! one would; no answer is read past a size limit, no request waits past a timeout, and redirects
 //! are never followed (a signed request goes only where the user pointed it). This crate decides
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
+//!
+//! [`verify`] is remote `verify`: the tlog-tiles resources of a server fetched for
+//! [`lianlog_ledger::tiles::verify_tiles`], which checks them client-side.
 
 pub mod client;
 mod problem;

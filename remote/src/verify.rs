@@ -32,8 +32,9 @@ impl<'a> RemoteTiles<'a> {
 impl TileSource for RemoteTiles<'_> {
     fn checkpoint(&mut self) -> Result<String> {
         let response = self.public.get("/checkpoint")?;
-        String::from_utf8(response.into_body())
-            .map_err(|_| Error::verification(format!("{}/checkpoint: the checkpoint is not UTF-8 text", self.public.url())))
+        String::from_utf8(response.into_body()).map_err(|_| {
+            Error::verification(format!("{}/checkpoint: the checkpoint is not UTF-8 text", self.public.url()))
+        })
     }
 
     fn fetch(&mut self, tile: &Tile) -> Result<Vec<u8>> {

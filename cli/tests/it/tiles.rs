@@ -52,10 +52,7 @@ fn tiles_and_bundles_equal_an_independent_rfc_6962_implementation() {
     let Some(expected) = independent_tiles(&fixture) else { return };
     // 261 entries: two bundles, a full and a partial level-0 tile, a partial level-1 tile.
     let paths: Vec<&str> = expected.keys().map(String::as_str).collect();
-    assert_eq!(
-        paths,
-        ["tile/0/000", "tile/0/001.p/5", "tile/1/000.p/1", "tile/entries/000", "tile/entries/001.p/5"]
-    );
+    assert_eq!(paths, ["tile/0/000", "tile/0/001.p/5", "tile/1/000.p/1", "tile/entries/000", "tile/entries/001.p/5"]);
     let server = Server::start(&fixture.ledger, &["--public-entries"]);
     for (path, bytes) in &expected {
         let reply = server.get(&format!("/{path}"));
@@ -109,7 +106,11 @@ fn malformed_and_missing_tile_paths_are_refused_and_entries_need_a_signature() {
     // Genesis and the three grants, whole; no other body.
     let lines: Vec<Value> = bodies.text().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines.len(), 4);
-    assert!(lines.iter().all(|line| line["entry"]["record"]["kind"].as_str().unwrap().starts_with(|c| c == 'l' || c == 'k')));
+    assert!(
+        lines
+            .iter()
+            .all(|line| line["entry"]["record"]["kind"].as_str().unwrap().starts_with(|c| c == 'l' || c == 'k'))
+    );
 }
 
 /// `lianlog verify --json` on the ledger (local) or `--server URL` (remote), parsed.
@@ -245,8 +246,7 @@ fn remote_verify_catches_a_server_serving_a_tampered_tile_bundle_or_body() {
     drop(server);
     let verify = |resources: BTreeMap<String, Vec<u8>>| {
         let fake = Fake::serve(resources);
-        let output =
-            fixture.cmd().args(["verify", "--server", &format!("http://{}", fake.address)]).output().unwrap();
+        let output = fixture.cmd().args(["verify", "--server", &format!("http://{}", fake.address)]).output().unwrap();
         let (stdout, stderr) = output_text(&output);
         (output.status.code(), format!("{stdout}{stderr}"))
     };

@@ -45,12 +45,7 @@ async fn tile(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, he
     }
 }
 
-async fn serve_tile(
-    state: Arc<ServeState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
+async fn serve_tile(state: Arc<ServeState>, method: Method, uri: Uri, headers: HeaderMap) -> Result<Response, Problem> {
     let tile = Tile::parse(uri.path())?;
     let public = match tile.kind {
         TileKind::Hash(_) => true,
