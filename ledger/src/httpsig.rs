@@ -88,8 +88,7 @@ pub fn sign(
 ) -> Result<SignedHeaders> {
     check_nonce(nonce)?;
     let content_digest = body.map(content_digest);
-    let params =
-        Params { created, nonce: nonce.to_string(), keyid: key.public().identity(), covers_digest: body.is_some() };
+    let params = Params { created, nonce: nonce.to_string(), keyid: key.public().identity(), covers_digest: body.is_some() };
     let base = signature_base(target, content_digest.as_deref(), &params.serialize())?;
     let signature = key.sign_raw(base.as_bytes());
     Ok(SignedHeaders {
@@ -145,9 +144,8 @@ impl RequestSignature {
                 bad(format!("the Signature header must be `{LABEL}=:BASE64:` with one signature labelled {LABEL}"))
             })?;
         let bytes = parse_base64(value).ok_or_else(|| bad("the Signature header's value is not canonical base64"))?;
-        let signature = Signature::from_slice(&bytes).map_err(|_| {
-            bad(format!("the Signature header holds {} bytes, not a 64-byte Ed25519 signature", bytes.len()))
-        })?;
+        let signature = Signature::from_slice(&bytes)
+            .map_err(|_| bad(format!("the Signature header holds {} bytes, not a 64-byte Ed25519 signature", bytes.len())))?;
         Ok(RequestSignature { params, signature })
     }
 
@@ -211,9 +209,7 @@ impl RequestSignature {
                 }
                 Some(header)
             }
-            (true, None) => {
-                return Err(bad("the signature covers content-digest but the request has no Content-Digest header"));
-            }
+            (true, None) => return Err(bad("the signature covers content-digest but the request has no Content-Digest header")),
             (false, _) if !body.is_empty() => {
                 return Err(bad("the request has a body but its signature does not cover content-digest"));
             }
@@ -331,9 +327,7 @@ pub enum Replay {
 impl std::fmt::Display for Replay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Replay::Seen => {
-                "the request's nonce was already used: a replayed request is refused; sign each request anew"
-            }
+            Replay::Seen => "the request's nonce was already used: a replayed request is refused; sign each request anew",
             Replay::Full => "too many signed requests within the freshness window; retry shortly",
         })
     }
@@ -517,12 +511,8 @@ mod tests {
         for bad_input in &bad_inputs {
             assert!(RequestSignature::parse(bad_input, &sig).is_err(), "accepted {bad_input:?}");
         }
-        let bad_sigs = [
-            sig.replace("lianlog=", "sig1="),
-            sig.replace(":", ""),
-            "lianlog=:AAAA:".into(),
-            format!("{sig}, x=:AA==:"),
-        ];
+        let bad_sigs =
+            [sig.replace("lianlog=", "sig1="), sig.replace(":", ""), "lianlog=:AAAA:".into(), format!("{sig}, x=:AA==:")];
         for bad_sig in &bad_sigs {
             assert!(RequestSignature::parse(&input, bad_sig).is_err(), "accepted {bad_sig:?}");
         }

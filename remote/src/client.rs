@@ -233,14 +233,21 @@ impl Client {
             builder = builder.header("content-type", content_type);
         }
         if let Some(key) = &self.identity {
-            let target = RequestTarget { method, authority: &self.authority, path: uri.path(), query: uri.query() };
+            let target = RequestTarget {
+                method,
+                authority: &self.authority,
+                path: uri.path(),
+                query: uri.query(),
+            };
             let nonce = httpsig::new_nonce()?;
             let created = Timestamp::now().as_millis().div_euclid(1000);
             let signed = httpsig::sign(&target, body.map(|(_, bytes)| bytes), key, created, &nonce)?;
             if let Some(digest) = &signed.content_digest {
                 builder = builder.header("content-digest", digest);
             }
-            builder = builder.header("signature-input", &signed.signature_input).header("signature", &signed.signature);
+            builder = builder
+                .header("signature-input", &signed.signature_input)
+                .header("signature", &signed.signature);
         }
         let result = match body {
             Some((_, bytes)) => {
@@ -259,8 +266,7 @@ impl Client {
             .iter()
             .filter_map(|(key, value)| Some((key.as_str().to_string(), value.to_str().ok()?.to_string())))
             .collect();
-        let content_type =
-            response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(String::from);
+        let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(String::from);
         let bytes = response
             .body_mut()
             .with_config()
@@ -372,8 +378,7 @@ mod tests {
         assert_eq!(got.request_line, "GET /lianlog/v1/show/3?json=1 HTTP/1.1");
         let authority = got.header("host").unwrap().to_string();
         assert_eq!(format!("http://{authority}"), url);
-        let signature =
-            RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
         let target =
             RequestTarget { method: "GET", authority: &authority, path: "/lianlog/v1/show/3", query: Some("json=1") };
         signature.verify(&target, None, &got.body, &public).unwrap();
@@ -383,8 +388,7 @@ mod tests {
         assert_eq!(value["n"], 2);
         let got = seen.recv().unwrap();
         assert_eq!(got.body, br#"{"q":1}"#);
-        let signature =
-            RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
         let target = RequestTarget { method: "POST", authority: &authority, path: "/lianlog/v1/query", query: None };
         signature.verify(&target, got.header("content-digest"), &got.body, &public).unwrap();
     }

@@ -106,11 +106,7 @@ fn malformed_and_missing_tile_paths_are_refused_and_entries_need_a_signature() {
     // Genesis and the three grants, whole; no other body.
     let lines: Vec<Value> = bodies.text().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines.len(), 4);
-    assert!(
-        lines
-            .iter()
-            .all(|line| line["entry"]["record"]["kind"].as_str().unwrap().starts_with(|c| c == 'l' || c == 'k'))
-    );
+    assert!(lines.iter().all(|line| line["entry"]["record"]["kind"].as_str().unwrap().starts_with(['l', 'k'])));
 }
 
 /// `lianlog verify --json` on the ledger (local) or `--server URL` (remote), parsed.

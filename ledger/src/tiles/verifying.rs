@@ -197,6 +197,9 @@ fn tile_failure(tile: &Tile, served: &[u8], expected: &[u8]) -> VerifyFailure {
     VerifyFailure { line: first.saturating_add(1), seq: Some(first), reason }
 }
 
+/// A line as the verifier takes it, with its entry hash.
+type LineAndHash = (Vec<u8>, crate::merkle::Hash);
+
 /// The lines of one bundle as an export without bodies holds them, with each entry's hash.
 /// `ledger.*` and `key.*` entries take their full line from the bundle's bodies (fetched once,
 /// counted in `bodies`), which must carry exactly the bundle's entry bytes.
@@ -205,7 +208,7 @@ fn bundle_lines(
     bundle: &Tile,
     bytes: &[u8],
     bodies: &mut u64,
-) -> Result<std::result::Result<Vec<(Vec<u8>, crate::merkle::Hash)>, VerifyFailure>> {
+) -> Result<std::result::Result<Vec<LineAndHash>, VerifyFailure>> {
     let first = bundle.first_leaf().unwrap_or(0);
     let fail = |seq: u64, reason: String| VerifyFailure { line: seq + 1, seq: Some(seq), reason };
     let entries = match parse_bundle(bytes, bundle.width) {

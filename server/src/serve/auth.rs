@@ -66,7 +66,11 @@ impl AccessLog {
 
     /// The access log at `path`, remembering at most `capacity` nonces.
     pub(crate) fn with_capacity(path: PathBuf, capacity: usize) -> AccessLog {
-        AccessLog { path, file: Mutex::new(None), replay: Mutex::new(ReplayGuard::new(CREATED_WINDOW_SECS, capacity)) }
+        AccessLog {
+            path,
+            file: Mutex::new(None),
+            replay: Mutex::new(ReplayGuard::new(CREATED_WINDOW_SECS, capacity)),
+        }
     }
 
     /// Append one line and sync it: the trace exists before the answer does.
@@ -127,19 +131,18 @@ fn authenticate_at(
     let signature = RequestSignature::parse(input, signature).map_err(|err| refuse(err.message()))?;
     let now_secs = now.as_millis().div_euclid(1000);
     signature.check_created(now_secs, CREATED_WINDOW_SECS).map_err(|err| refuse(err.message()))?;
-    let (key, roles) =
-        state
-            .read(|ledger| {
-                let registry = ledger.registry();
-                Ok(match registry.current_key(signature.keyid()) {
-                    Ok((key, key_state)) => Ok((key.clone(), key_state.roles.clone())),
-                    Err(err) => Err((registry.keys.contains_key(signature.keyid()), err.reason)),
-                })
+    let (key, roles) = state
+        .read(|ledger| {
+            let registry = ledger.registry();
+            Ok(match registry.current_key(signature.keyid()) {
+                Ok((key, key_state)) => Ok((key.clone(), key_state.roles.clone())),
+                Err(err) => Err((registry.keys.contains_key(signature.keyid()), err.reason)),
             })
-            .map_err(Problem::from)?
-            .map_err(|(known, reason)| {
-                if known { Problem::new(Code::Unauthorized, format!("{path}: {reason}")) } else { refuse(&reason) }
-            })?;
+        })
+        .map_err(Problem::from)?
+        .map_err(|(known, reason)| {
+            if known { Problem::new(Code::Unauthorized, format!("{path}: {reason}")) } else { refuse(&reason) }
+        })?;
     let authority = uri
         .authority()
         .map(|authority| authority.as_str())
@@ -221,15 +224,10 @@ mod tests {
 
     fn fixture() -> Fixture {
         let scratch = scratch();
-        let (admin, officer, auditor, revoked) =
-            (key("admin", 1), key("officer", 2), key("auditor", 3), key("gone", 4));
-        let mut ledger = Ledger::init(
-            &scratch.0.join("ledger"),
-            &KeyName::parse("test.example/ledger").unwrap(),
-            &admin,
-            holder("管理员"),
-        )
-        .unwrap();
+        let (admin, officer, auditor, revoked) = (key("admin", 1), key("officer", 2), key("auditor", 3), key("gone", 4));
+        let mut ledger =
+            Ledger::init(&scratch.0.join("ledger"), &KeyName::parse("test.example/ledger").unwrap(), &admin, holder("管理员"))
+                .unwrap();
         ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder("张三"), &admin).unwrap();
         ledger.grant(&auditor.public().vkey(), &[Role::Auditor], &holder("李四"), &admin).unwrap();
         ledger.grant(&revoked.public().vkey(), &[Role::Officer], &holder("王五"), &admin).unwrap();
@@ -244,13 +242,7 @@ mod tests {
 
     const HOST: &str = "127.0.0.1:7878";
 
-    fn signed(
-        key: &SecretKey,
-        method: &str,
-        path_and_query: &str,
-        body: Option<&[u8]>,
-        created: i64,
-    ) -> (Uri, HeaderMap) {
+    fn signed(key: &SecretKey, method: &str, path_and_query: &str, body: Option<&[u8]>, created: i64) -> (Uri, HeaderMap) {
         let uri: Uri = path_and_query.parse().unwrap();
         let target = RequestTarget { method, authority: HOST, path: uri.path(), query: uri.query() };
         let SignedHeaders { signature_input, signature, content_digest } =
@@ -270,14 +262,7 @@ mod tests {
         (now, now.as_millis().div_euclid(1000))
     }
 
-    fn check(
-        fixture: &Fixture,
-        method: &str,
-        uri: &Uri,
-        headers: &HeaderMap,
-        body: &[u8],
-        now: Timestamp,
-    ) -> Result<Caller, Problem> {
+    fn check(fixture: &Fixture, method: &str, uri: &Uri, headers: &HeaderMap, body: &[u8], now: Timestamp) -> Result<Caller, Problem> {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         authenticate_at(&fixture.state, &method, uri, headers, body, now)
     }
