@@ -135,7 +135,8 @@ impl Tile {
 
     /// The first entry (leaf) the tile covers, if it fits a `u64`.
     pub fn first_leaf(&self) -> Option<u64> {
-        let leaves = u128::from(self.index) << (u32::from(TILE_HEIGHT) * (u32::from(self.level()) + 1));
+        let shift = u32::from(TILE_HEIGHT) * (u32::from(self.level()) + 1);
+        let leaves = u128::from(self.index).checked_mul(1u128.checked_shl(shift)?)?;
         u64::try_from(leaves).ok()
     }
 
@@ -310,7 +311,7 @@ where
         return Ok(None);
     }
     // `exists_in` bounded the tile inside a u64-sized tree, so these do not overflow.
-    let node_level = level * TILE_HEIGHT;
+    let node_level = level.saturating_mul(TILE_HEIGHT);
     let first = tile.index << TILE_HEIGHT;
     let mut bytes = Vec::with_capacity(usize::from(tile.width) * HASH_BYTES);
     for i in 0..u64::from(tile.width) {
@@ -534,6 +535,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Every tile round-trips through its path; any string parses or is refused, never panics,
+        /// and what parses is written back exactly as given (one spelling per tile).
+        #[test]
+        fn paths_round_trip_and_nothing_panics(
+            level in 0u8..=63, index in proptest::num::u64::ANY, width in 1u16..=256,
+            junk in "(/?(tile|lianlog/v1/bodies)/)?((entries|[0-9]{1,3}|x[0-9]{3}|[0-9x.p/-]{0,6})/){0,8}[0-9.p/x]{0,8}",
+        ) {
+            for tile in [Tile::hash(level, index, width).unwrap(), Tile::entries(index, width).unwrap()] {
+                proptest::prop_assert_eq!(Tile::parse(&tile.path()).unwrap(), tile);
+            }
+            if let Ok(tile) = Tile::parse(&junk) {
+                proptest::prop_assert_eq!(tile.path(), junk.trim_start_matches('/'));
+            }
+            let _ = tile_exists_anywhere(&junk);
+        }
+    }
+
+    fn tile_exists_anywhere(path: &str) -> bool {
+        Tile::parse(path).is_ok_and(|tile| tile.exists_in(u64::MAX) || tile.first_leaf().is_some())
+    }
+
     #[test]
     fn malformed_paths_are_refused_with_the_reason() {
         let cases = [
@@ -587,6 +610,9 @@ mod tests {
         assert!(exists(1, 1, 17) && !exists(1, 1, 18));
         assert!(exists(2, 0, 1) && !exists(2, 0, 2) && !exists(3, 0, 1));
         assert!(!exists(8, 0, 1) && !exists(63, 0, 1) && !exists(0, u64::MAX, 256));
+    assert_eq!(Tile::hash(63, 1, 256).unwrap().first_leaf(), None);
+    assert_eq!(Tile::hash(7, 0, 1).unwrap().first_leaf(), Some(0));
+    assert_eq!(Tile::hash(1, 2, 256).unwrap().first_leaf(), Some(2 * 65_536));
         let mut builder = TileHashes::new();
         let mut full = Vec::new();
         for leaf in 0..size {
