@@ -610,9 +610,9 @@ mod tests {
         assert!(exists(1, 1, 17) && !exists(1, 1, 18));
         assert!(exists(2, 0, 1) && !exists(2, 0, 2) && !exists(3, 0, 1));
         assert!(!exists(8, 0, 1) && !exists(63, 0, 1) && !exists(0, u64::MAX, 256));
-    assert_eq!(Tile::hash(63, 1, 256).unwrap().first_leaf(), None);
-    assert_eq!(Tile::hash(7, 0, 1).unwrap().first_leaf(), Some(0));
-    assert_eq!(Tile::hash(1, 2, 256).unwrap().first_leaf(), Some(2 * 65_536));
+        assert_eq!(Tile::hash(63, 1, 256).unwrap().first_leaf(), None);
+        assert_eq!(Tile::hash(7, 0, 1).unwrap().first_leaf(), Some(0));
+        assert_eq!(Tile::hash(1, 2, 256).unwrap().first_leaf(), Some(2 * 65_536));
         let mut builder = TileHashes::new();
         let mut full = Vec::new();
         for leaf in 0..size {
