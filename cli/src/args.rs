@@ -820,6 +820,17 @@ pub struct ServeArgs {
     /// (never bodies). Without it they need a signed request of an admin, officer or auditor.
     #[arg(long)]
     pub public_entries: bool,
+    /// Seconds a client has to send a request's head and body (slow clients get 408 or are
+    /// disconnected), and to finish a TLS handshake.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Requests handled at once; more get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_in_flight: u64,
+    /// The largest request body in bytes (an import of many records is one request); larger
+    /// ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_body_bytes: u64,
 }
 
 /// `lianlog witness …`.

@@ -88,7 +88,8 @@ pub fn sign(
 ) -> Result<SignedHeaders> {
     check_nonce(nonce)?;
     let content_digest = body.map(content_digest);
-    let params = Params { created, nonce: nonce.to_string(), keyid: key.public().identity(), covers_digest: body.is_some() };
+    let params =
+        Params { created, nonce: nonce.to_string(), keyid: key.public().identity(), covers_digest: body.is_some() };
     let base = signature_base(target, content_digest.as_deref(), &params.serialize())?;
     let signature = key.sign_raw(base.as_bytes());
     Ok(SignedHeaders {
@@ -144,8 +145,9 @@ impl RequestSignature {
                 bad(format!("the Signature header must be `{LABEL}=:BASE64:` with one signature labelled {LABEL}"))
             })?;
         let bytes = parse_base64(value).ok_or_else(|| bad("the Signature header's value is not canonical base64"))?;
-        let signature = Signature::from_slice(&bytes)
-            .map_err(|_| bad(format!("the Signature header holds {} bytes, not a 64-byte Ed25519 signature", bytes.len())))?;
+        let signature = Signature::from_slice(&bytes).map_err(|_| {
+            bad(format!("the Signature header holds {} bytes, not a 64-byte Ed25519 signature", bytes.len()))
+        })?;
         Ok(RequestSignature { params, signature })
     }
 
@@ -209,7 +211,9 @@ impl RequestSignature {
                 }
                 Some(header)
             }
-            (true, None) => return Err(bad("the signature covers content-digest but the request has no Content-Digest header")),
+            (true, None) => {
+                return Err(bad("the signature covers content-digest but the request has no Content-Digest header"));
+            }
             (false, _) if !body.is_empty() => {
                 return Err(bad("the request has a body but its signature does not cover content-digest"));
             }
@@ -327,7 +331,9 @@ pub enum Replay {
 impl std::fmt::Display for Replay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Replay::Seen => "the request's nonce was already used: a replayed request is refused; sign each request anew",
+            Replay::Seen => {
+                "the request's nonce was already used: a replayed request is refused; sign each request anew"
+            }
             Replay::Full => "too many signed requests within the freshness window; retry shortly",
         })
     }
@@ -366,6 +372,14 @@ impl ReplayGuard {
     /// Remember `signature`'s nonce at `now` (Unix seconds), refusing one already seen from the same
     /// signer. Call only after the signature verified and `created` passed the window.
     pub fn remember(&mut self, signature: &RequestSignature, now: i64) -> Result<(), Replay> {
+        self.remember_nonce(signature.keyid(), signature.nonce(), signature.created(), now)
+    }
+
+    /// Remember `nonce` of `keyid` signed at `created`, as [`ReplayGuard::remember`] does: also
+    /// for nonces read back from the access log when a server starts, so that a restart does not
+    /// reopen the window for requests it already answered. A nonce whose `created` is already
+    /// outside the window is not kept (the window refuses it anyway).
+    pub fn remember_nonce(&mut self, keyid: &str, nonce: &str, created: i64, now: i64) -> Result<(), Replay> {
         let oldest_alive = now.saturating_sub(self.window);
         while let Some(&(created, key)) = self.by_created.first() {
             if created >= oldest_alive {
@@ -375,18 +389,21 @@ impl ReplayGuard {
             self.seen.remove(&key);
         }
         let mut hasher = Sha256::new();
-        hasher.update(signature.keyid().as_bytes());
+        hasher.update(keyid.as_bytes());
         hasher.update([0]);
-        hasher.update(signature.nonce().as_bytes());
+        hasher.update(nonce.as_bytes());
         let key: [u8; 32] = hasher.finalize().into();
         if self.seen.contains(&key) {
             return Err(Replay::Seen);
+        }
+        if created < oldest_alive {
+            return Ok(());
         }
         if self.seen.len() >= self.capacity {
             return Err(Replay::Full);
         }
         self.seen.insert(key);
-        self.by_created.insert((signature.created(), key));
+        self.by_created.insert((created, key));
         Ok(())
     }
 }
@@ -439,6 +456,38 @@ mod tests {
         let base = signature_base(&no_query, None, "()").unwrap();
         assert!(base.contains("\"@path\": /\n\"@query\": ?\n"), "{base}");
     }
+
+    /// The example of docs/FORMAT.md, "Request signatures", byte for byte (its signature also
+    /// checked with Python's `cryptography` from the seed, independently of this crate).
+    #[test]
+    fn the_documented_example() {
+        let alice = key("alice", 1);
+        let target = RequestTarget {
+            method: "POST",
+            authority: "127.0.0.1:7878",
+            path: "/lianlog/v1/query",
+            query: Some("json=1"),
+        };
+        let body = br#"{"person":"P-0001"}"#;
+        let headers = sign(&target, Some(body), &alice, 1_780_000_000, NONCE).unwrap();
+        let parsed = parse(&headers);
+        let base = signature_base(&target, headers.content_digest.as_deref(), &parsed.params.serialize()).unwrap();
+        assert_eq!(headers.content_digest.as_deref(), Some(EXAMPLE_DIGEST));
+        assert_eq!(headers.signature_input, EXAMPLE_INPUT);
+        assert_eq!(headers.signature, EXAMPLE_SIGNATURE);
+        assert_eq!(base, EXAMPLE_BASE);
+    }
+
+    const EXAMPLE_DIGEST: &str = "sha-256=:mUtvIj/C0ahPkaOoDP62/pkajTJPXGE3gYt7eoNNrPA=:";
+    const EXAMPLE_INPUT: &str = r#"lianlog=("@method" "@authority" "@path" "@query" "content-digest");created=1780000000;nonce="0123456789abcdef0123456789abcdef";keyid="alice+4124365a";alg="ed25519""#;
+    const EXAMPLE_SIGNATURE: &str =
+        "lianlog=:LjMr27u8v723pifrZcA9p0JOGHDnWKx4tj1APj5zNJjshJau4IuinF65FNaGd9seFhPBeJZe6BF+0uzi+dG8AQ==:";
+    const EXAMPLE_BASE: &str = r#""@method": POST
+"@authority": 127.0.0.1:7878
+"@path": /lianlog/v1/query
+"@query": ?json=1
+"content-digest": sha-256=:mUtvIj/C0ahPkaOoDP62/pkajTJPXGE3gYt7eoNNrPA=:
+"@signature-params": ("@method" "@authority" "@path" "@query" "content-digest");created=1780000000;nonce="0123456789abcdef0123456789abcdef";keyid="alice+4124365a";alg="ed25519""#;
 
     #[test]
     fn any_change_to_what_is_signed_fails() {
@@ -511,8 +560,12 @@ mod tests {
         for bad_input in &bad_inputs {
             assert!(RequestSignature::parse(bad_input, &sig).is_err(), "accepted {bad_input:?}");
         }
-        let bad_sigs =
-            [sig.replace("lianlog=", "sig1="), sig.replace(":", ""), "lianlog=:AAAA:".into(), format!("{sig}, x=:AA==:")];
+        let bad_sigs = [
+            sig.replace("lianlog=", "sig1="),
+            sig.replace(":", ""),
+            "lianlog=:AAAA:".into(),
+            format!("{sig}, x=:AA==:"),
+        ];
         for bad_sig in &bad_sigs {
             assert!(RequestSignature::parse(&input, bad_sig).is_err(), "accepted {bad_sig:?}");
         }
@@ -558,5 +611,10 @@ mod tests {
         guard.remember(&at(&alice, 1301, "eeeeeeeeeeeeeeee"), 1301).unwrap();
         assert_eq!(guard.len(), 1);
         assert!(!guard.is_empty());
+        // Read back from an access log: kept while alive, skipped when already outside the window.
+        guard.remember_nonce(&bob.public().identity(), "dddddddddddddddd", 1000, 1301).unwrap();
+        assert_eq!(guard.len(), 1);
+        guard.remember_nonce(&bob.public().identity(), "dddddddddddddddd", 1200, 1301).unwrap();
+        assert_eq!(guard.remember(&at(&bob, 1250, "dddddddddddddddd"), 1301), Err(Replay::Seen));
     }
 }

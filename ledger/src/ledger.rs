@@ -50,6 +50,7 @@ mod read;
 mod recovery;
 mod redaction;
 mod replay;
+mod submission;
 mod unseen;
 
 pub use append::StagedBatch;
@@ -60,6 +61,7 @@ pub use open::RUN_VERIFY_HINT;
 pub use redaction::{Redacted, Replacement};
 pub(crate) use replay::replay_projections;
 pub use replay::{PastState, ReplayReport};
+pub use submission::{Submission, SubmitOptions};
 
 const META_FILE: &str = "lianlog.json";
 const LOG_KEY_FILE: &str = "log-key.pem";

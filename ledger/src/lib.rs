@@ -26,8 +26,9 @@
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
-//!    (group commit of concurrent appenders) and [`witness`] (the C2SP tlog-witness rule over a
-//!    durable state directory).
+//!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
+//!    append, checked offline) and [`witness`] (the C2SP tlog-witness rule over a durable state
+//!    directory).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -49,6 +50,7 @@ pub mod note;
 mod projection;
 pub mod proof;
 pub mod query;
+pub mod receipt;
 pub mod record;
 pub mod registry;
 mod replacement;
@@ -62,11 +64,13 @@ pub use error::{Error, ErrorKind, Result};
 pub use fsio::{open_append, publish};
 pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
-    Appended, Draft, Ledger, OpenOptions, StagedBatch, export_dir, export_log_key, parse_import, verify_dir,
+    Appended, Draft, Ledger, OpenOptions, StagedBatch, Submission, SubmitOptions, export_dir, export_log_key,
+    parse_import, verify_dir,
 };
 pub use ledger::{export_dir_with_progress, verify_dir_with_progress};
 pub use merkle::Hash;
 pub use note::{Checkpoint, Note};
+pub use receipt::Receipt;
 pub use record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine};
 pub use registry::{Holder, KeyRegistry, Role};
 pub use store::store_dir;

@@ -38,6 +38,17 @@ pub const MAX_IMPORT_BYTES: usize = 256 << 20;
 /// Most records written with one `sync_data` by group commit.
 pub const MAX_GROUP: usize = 1024;
 
+// Client-signed appends (submissions).
+
+/// How far a submitted record's `created` time may lie from the time the ledger sequences it, by
+/// default, in milliseconds: 5 minutes, the usual tolerance for unsynchronized desk clocks (as in
+/// Kerberos). A server may narrow or widen it up to [`MAX_CLOCK_SKEW_MS`].
+pub const DEFAULT_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+/// The widest clock-skew window accepted, in milliseconds: 1 hour. Every append path sequences a
+/// record within this of its `created` time, which bounds how far back the replay check of a
+/// submission reads.
+pub const MAX_CLOCK_SKEW_MS: u64 = 60 * 60 * 1000;
+
 // Notes and proofs.
 
 /// The largest note accepted, in bytes (a limit against hostile input, not a format rule).

@@ -432,7 +432,10 @@ fn hash_member(members: &mut Map<String, Value>, path: &str, key: &str) -> Resul
     parse_hex::<32>(&text).ok_or_else(|| line_error(&format!("{path}.{key}"), "must be 64 lowercase hex digits"))
 }
 
-fn parse_entry(value: Value) -> Result<Entry, LineError> {
+/// Parse an entry object (format-v1 section 5), checking its members and their forms (not its
+/// signature, chain or authority): for entries carried outside a stored line, such as receipts.
+/// Its canonical bytes are [`Entry::canonical_bytes`].
+pub fn parse_entry(value: Value) -> Result<Entry, LineError> {
     let mut members = take_members(value, "entry", &["prev", "record", "seq", "sig", "time"])?;
     let seq = integer_member(&mut members, "entry", "seq")?;
     let prev = EntryHash(hash_member(&mut members, "entry", "prev")?);

@@ -395,12 +395,14 @@ impl Store {
 }
 
 impl Store {
-    /// Which of `ids` (record id → the seq it was found at) the first `size` entries already hold:
+    /// Which of `ids` (record id → the seq it was found at) the entries `from..size` already hold:
     /// the first such (seq found at, seq of the earlier copy), by the seq found at. One sequential
-    /// read of 16 bytes per entry, done only for lines the store has not seen yet.
+    /// read of 16 bytes per entry, done only for lines the store has not seen yet and for the
+    /// recent entries a submitted record could repeat.
     pub(crate) fn find_record_ids(
         &self,
         ids: &std::collections::HashMap<[u8; 16], u64>,
+        from: u64,
         size: u64,
     ) -> Result<Option<(u64, u64)>> {
         if ids.is_empty() {
@@ -410,7 +412,7 @@ impl Store {
         const BLOCK: u64 = 1 << 16;
         let mut found: Option<(u64, u64)> = None;
         let mut block = vec![0u8; (BLOCK * RECORD_ID_BYTES) as usize];
-        let mut first = 0u64;
+        let mut first = from;
         while first < size {
             let count = BLOCK.min(size - first);
             let bytes = &mut block[..(count * RECORD_ID_BYTES) as usize];

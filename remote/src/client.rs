@@ -6,7 +6,9 @@
 //! the `Host` header this client sets, path, query, body); redirects are never followed; an answer
 //! is never read past [`Client::with_response_limit`]; a `503 Busy` answer is retried a bounded
 //! number of times after its `Retry-After` (the server did no work for it), nothing else is
-//! retried (an append is not repeated behind the user's back).
+//! retried (an append is not repeated behind the user's back); an `https://` server must show a
+//! certificate for its host name from a trusted root (the Mozilla roots, or only the roots given
+//! with [`Client::with_ca_pem`]).
 
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub struct Client {
     agent: ureq::Agent,
     identity: Option<SecretKey>,
     response_limit: u64,
+    timeout: Duration,
+    /// The only roots trusted for `https://`, when given; else the Mozilla roots (webpki-roots).
+    roots: Option<Vec<ureq::tls::Certificate<'static>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -114,20 +119,34 @@ impl Client {
         if uri.query().is_some() || trimmed.contains('#') {
             return Err(bad("it has a query or a fragment"));
         }
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .timeout_global(Some(DEFAULT_TIMEOUT))
-            .user_agent(concat!("lianlog/", env!("CARGO_PKG_VERSION")))
-            .build();
         Ok(Client {
             base: trimmed.to_string(),
             authority: authority.as_str().to_ascii_lowercase(),
-            agent: config.new_agent(),
+            agent: agent(DEFAULT_TIMEOUT, None),
             identity: None,
             response_limit: DEFAULT_RESPONSE_LIMIT,
+            timeout: DEFAULT_TIMEOUT,
+            roots: None,
         })
+    }
+
+    /// Trust only the certificates in `pem` (PEM `CERTIFICATE` blocks, e.g. the commission's own
+    /// CA) for an `https://` server, instead of the public Mozilla roots.
+    pub fn with_ca_pem(mut self, pem: &[u8]) -> Result<Client> {
+        let mut roots = Vec::new();
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(certificate)) => roots.push(certificate),
+                Ok(_) => {}
+                Err(err) => return Err(Error::bad_input(format!("the CA certificate file is not valid PEM: {err}"))),
+            }
+        }
+        if roots.is_empty() {
+            return Err(Error::bad_input("the CA certificate file holds no PEM `BEGIN CERTIFICATE` block"));
+        }
+        self.agent = agent(self.timeout, Some(&roots));
+        self.roots = Some(roots);
+        Ok(self)
     }
 
     /// Sign every request with `key` (RFC 9421; the server finds the key in its registry by
@@ -145,15 +164,8 @@ impl Client {
 
     /// Give up on a request after `timeout` (connect to last byte).
     pub fn with_timeout(mut self, timeout: Duration) -> Client {
-        let config = self.agent.config().clone();
-        let rebuilt = ureq::Agent::config_builder()
-            .http_status_as_error(config.http_status_as_error())
-            .max_redirects(0)
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("lianlog/", env!("CARGO_PKG_VERSION")))
-            .build();
-        self.agent = rebuilt.new_agent();
+        self.agent = agent(timeout, self.roots.as_deref());
+        self.timeout = timeout;
         self
     }
 
@@ -233,21 +245,14 @@ impl Client {
             builder = builder.header("content-type", content_type);
         }
         if let Some(key) = &self.identity {
-            let target = RequestTarget {
-                method,
-                authority: &self.authority,
-                path: uri.path(),
-                query: uri.query(),
-            };
+            let target = RequestTarget { method, authority: &self.authority, path: uri.path(), query: uri.query() };
             let nonce = httpsig::new_nonce()?;
             let created = Timestamp::now().as_millis().div_euclid(1000);
             let signed = httpsig::sign(&target, body.map(|(_, bytes)| bytes), key, created, &nonce)?;
             if let Some(digest) = &signed.content_digest {
                 builder = builder.header("content-digest", digest);
             }
-            builder = builder
-                .header("signature-input", &signed.signature_input)
-                .header("signature", &signed.signature);
+            builder = builder.header("signature-input", &signed.signature_input).header("signature", &signed.signature);
         }
         let result = match body {
             Some((_, bytes)) => {
@@ -266,7 +271,8 @@ impl Client {
             .iter()
             .filter_map(|(key, value)| Some((key.as_str().to_string(), value.to_str().ok()?.to_string())))
             .collect();
-        let content_type = response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(String::from);
+        let content_type =
+            response.headers().get("content-type").and_then(|value| value.to_str().ok()).map(String::from);
         let bytes = response
             .body_mut()
             .with_config()
@@ -277,18 +283,38 @@ impl Client {
     }
 }
 
+/// The agent of every client: statuses are answers (not errors), no redirects, the timeouts, and
+/// for `https://` rustls (ring) with `roots` or the Mozilla roots.
+fn agent(timeout: Duration, roots: Option<&[ureq::tls::Certificate<'static>]>) -> ureq::Agent {
+    let mut tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+    if let Some(roots) = roots {
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(roots));
+    }
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
+        .timeout_global(Some(timeout))
+        .user_agent(concat!("lianlog/", env!("CARGO_PKG_VERSION")))
+        .tls_config(tls.build())
+        .build()
+        .new_agent()
+}
+
 /// A failure to reach the server or read its answer: an I/O error naming the URL and the remedy.
 fn transport_error(url: &str, err: ureq::Error) -> Error {
+    // rustls reports an untrusted certificate through an I/O error.
+    let certificate = err.to_string().contains("certificate");
     let hint = match &err {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Io(_) if certificate => {
+            "; the server's TLS certificate is not trusted: check the URL's host name, or give the \
+             commission's CA certificate"
+        }
         ureq::Error::ConnectionFailed | ureq::Error::Io(_) => {
             "; check that `lianlog serve` runs there and that --server (LIANLOG_SERVER) is right"
         }
         ureq::Error::HostNotFound => "; check the host name in --server (LIANLOG_SERVER)",
         ureq::Error::Timeout(_) => "; the server is slow or unreachable, retry later",
-        ureq::Error::TlsRequired | ureq::Error::RequireHttpsOnly(_) => {
-            "; this build of lianlog speaks plain HTTP only: reach an https:// server through a local TLS \
-             terminator, or use http:// on a trusted network"
-        }
         ureq::Error::BodyExceedsLimit(_) => "; the answer is larger than this client reads",
         _ => "",
     };
@@ -378,7 +404,8 @@ mod tests {
         assert_eq!(got.request_line, "GET /lianlog/v1/show/3?json=1 HTTP/1.1");
         let authority = got.header("host").unwrap().to_string();
         assert_eq!(format!("http://{authority}"), url);
-        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let signature =
+            RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
         let target =
             RequestTarget { method: "GET", authority: &authority, path: "/lianlog/v1/show/3", query: Some("json=1") };
         signature.verify(&target, None, &got.body, &public).unwrap();
@@ -388,7 +415,8 @@ mod tests {
         assert_eq!(value["n"], 2);
         let got = seen.recv().unwrap();
         assert_eq!(got.body, br#"{"q":1}"#);
-        let signature = RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
+        let signature =
+            RequestSignature::parse(got.header("signature-input").unwrap(), got.header("signature").unwrap()).unwrap();
         let target = RequestTarget { method: "POST", authority: &authority, path: "/lianlog/v1/query", query: None };
         signature.verify(&target, got.header("content-digest"), &got.body, &public).unwrap();
     }
@@ -431,6 +459,65 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Io);
         assert!(err.message().contains("lianlog serve"), "{err}");
         assert!(client.get("no-slash").is_err());
+    }
+
+    /// Serve `answer` over TLS (test certificate for 127.0.0.1, `remote/tests/tls/`) to `connections`
+    /// connections in turn; a failed handshake just ends its connection.
+    fn serve_tls(answer: String, connections: usize) -> (String, std::thread::JoinHandle<()>) {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = vec![CertificateDer::from_pem_slice(include_bytes!("../tests/tls/server.pem")).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/tls/server.key")).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let config = std::sync::Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            for _ in 0..connections {
+                let (stream, _) = listener.accept().unwrap();
+                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, stream);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                let mut handshake_failed = false;
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => {
+                            handshake_failed = true;
+                            break;
+                        }
+                    }
+                }
+                if !handshake_failed {
+                    let _ = tls.write_all(answer.as_bytes());
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            }
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn https_with_the_commissions_ca_and_not_without_it() {
+        let (url, server) = serve_tls(answer("200 OK", "text/plain", "", "over tls"), 2);
+        let trusted = Client::new(&url).unwrap().with_ca_pem(include_bytes!("../tests/tls/ca.pem")).unwrap();
+        assert_eq!(trusted.get("/checkpoint").unwrap().text().unwrap(), "over tls");
+        // The Mozilla roots do not know the test CA.
+        let err = Client::new(&url).unwrap().get("/checkpoint").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.message().contains("not trusted"), "{err}");
+        server.join().unwrap();
+        // A CA file that is not one.
+        let err = Client::new(&url).unwrap().with_ca_pem(b"not a certificate").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! are never followed (a signed request goes only where the user pointed it). This crate decides
 //! no rule of the ledger: answers are checked by the same library functions the local CLI uses.
 //!
-//! Modules: [`client`] (the signed requests), `problem` (a refusal back into an error) and
+//! Map: [`client`] (the [`Client`]: base URL, identity, timeouts, limits, signed GET and POST,
+//! [`Response`]) and `problem` (an RFC 9457 problem answer back to the library's error);
 //! [`reads`] (the authenticated reads, answered in the library's own types).
 
 pub mod client;

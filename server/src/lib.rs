@@ -21,8 +21,6 @@
 //! last cosigned checkpoint of that log, with the log's signatures and this witness's; 404 if
 //! none).
 
-// Parts of `serve` are used only once the routes of the other parts land.
-#[allow(dead_code)]
 mod serve;
 
 pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};

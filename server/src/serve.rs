@@ -22,6 +22,7 @@ pub(crate) mod reads;
 mod sequencer;
 mod submissions;
 pub(crate) mod tiles;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,10 +99,10 @@ pub struct ServeLimits {
 impl Default for ServeLimits {
     fn default() -> ServeLimits {
         ServeLimits {
-            max_body_bytes: 8 << 20,
+            max_body_bytes: 4 << 20,
             max_header_bytes: 16 << 10,
             request_timeout: Duration::from_secs(10),
-            max_in_flight: 256,
+            max_in_flight: 64,
             max_connections: 1024,
         }
     }
@@ -116,6 +117,7 @@ pub(crate) struct ServeState {
     /// Counters and histograms for `/metrics`.
     pub(crate) metrics: ops::Metrics,
     /// The access log of authenticated reads (查询留痕).
+    #[allow(dead_code)] // Written by `auth.rs` once its access log lands.
     pub(crate) access_log: auth::AccessLog,
     /// The newest log-signed checkpoint (C2SP signed note), as served at `/checkpoint`.
     pub(crate) checkpoint: RwLock<Arc<str>>,
@@ -230,6 +232,8 @@ pub fn serve_ledger(
     bound: impl FnOnce(Bound),
 ) -> Result<()> {
     let listen = options.listen.clone();
+    // Checked before anything else, so that a misconfigured server fails at start.
+    let tls = options.tls.as_ref().map(tls::Tls::load).transpose()?;
     let state = Arc::new(ServeState::new(ledger, log_key, options, report.clone())?);
     sequencer::Sequencer::start(&state);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -246,14 +250,15 @@ pub fn serve_ledger(
         state.read(|ledger| ledger.announce_served(&url))?;
         bound(Bound { address, url });
         let limits = state.options.limits.clone();
-        connections::serve_connections(
-            listener,
-            router(state.clone()),
-            &limits,
-            connections::Plain,
-            crate::shutdown_signal(report),
-        )
-        .await;
+        let app = router(state.clone());
+        let shutdown = crate::shutdown_signal(report);
+        match tls {
+            Some(tls) => connections::serve_connections(listener, app, &limits, tls, shutdown).await,
+            None => connections::serve_connections(listener, app, &limits, connections::Plain, shutdown).await,
+        }
+        // Every request was answered (or its client left): let the sequencer finish the groups
+        // it holds; each was synced before it was answered.
+        state.sequencer.finish();
         state.read(Ledger::withdraw_served)
     })
 }

@@ -16,6 +16,7 @@ mod paging;
 mod progress;
 mod proofs;
 mod reads;
+mod serve;
 mod snapshot;
 mod spreadsheet;
 mod tamper;

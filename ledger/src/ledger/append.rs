@@ -10,15 +10,15 @@
 //! written, and an error names the first failing record, as if the records were checked one by
 //! one.
 
-use super::replay::project_line;
-
 use serde_json::{Value, json};
+
+use super::replay::project_line;
 
 use super::recovery::{clear_intent, write_intent};
 use super::{Appended, Draft, Ledger, WrittenEntry};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::SecretKey;
-use crate::limits::{MAX_BATCH, MAX_BODY_BYTES};
+use crate::limits::{MAX_BATCH, MAX_BODY_BYTES, MAX_ENTRY_BYTES};
 use crate::log::Position;
 use crate::projection::StateChanges;
 use crate::record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine, body_hash, random_salt};
@@ -156,7 +156,9 @@ impl Ledger {
         self.stage_with(drafts, keys, false, progress)
     }
 
-    /// [`Ledger::stage`]; `internal` admits the ledger's own kinds (`ledger.redact`).
+    /// [`Ledger::stage`]; `internal` admits the ledger's own kinds (`ledger.redact`). Signing is
+    /// the one step that differs from [`Ledger::stage_submissions`]: every check after it is
+    /// [`Ledger::stage_signed`], shared by both.
     fn stage_with(
         &self,
         drafts: &[Draft],
@@ -164,24 +166,14 @@ impl Ledger {
         internal: bool,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<StagedBatch> {
-        if drafts.is_empty() {
-            return Err(Error::bad_input("nothing to append"));
-        }
-        self.refuse_if_store_failed()?;
-        if drafts.len() > MAX_BATCH {
-            return Err(Error::bad_input(format!("{} records in one batch; the limit is {MAX_BATCH}", drafts.len())));
-        }
-        let place =
-            |index: usize, err: Error| if drafts.len() > 1 { err.at(format!("record {}", index + 1)) } else { err };
-        // One sequencing time for the batch: entry times never decrease, and records signed in
-        // parallel must agree on `created` before they are chained.
-        let time = self.last_time.unwrap_or(Timestamp::from_millis(0)).max(Timestamp::now());
+        self.check_batch_size(drafts.len())?;
+        let time = self.sequencing_time();
         // Signing dominates and each record's signature depends only on the record, so records
         // are checked and signed on all cores; chaining and the rules that read the state stay in
         // order. Errors are reported for the first failing record, as if checked one by one.
         // Signed a chunk at a time (each chunk on all cores), so that progress can be reported.
         let total = drafts.len() as u64;
-        let mut signed: Vec<Result<SignedDraft>> = Vec::with_capacity(drafts.len());
+        let mut signed: Vec<Result<Signed<'_>>> = Vec::with_capacity(drafts.len());
         for (chunk, chunk_drafts) in drafts.chunks(SIGN_CHUNK).enumerate() {
             use rayon::prelude::*;
             let first = chunk * SIGN_CHUNK;
@@ -189,39 +181,83 @@ impl Ledger {
                 let index = first + offset;
                 let key = keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
                 let body_bytes = check_draft(draft, internal)?;
-                sign_draft(&self.origin, draft, &body_bytes, key, time)
+                let signed = sign_draft(&self.origin, draft, &body_bytes, key, time)?;
+                Ok(Signed {
+                    record: signed.record,
+                    sig: signed.sig,
+                    salt: signed.salt,
+                    body: &draft.body,
+                    verified_with: Some(*key.public().verifying_key().as_bytes()),
+                })
             }));
             progress(Progress { phase: "signing", done: signed.len() as u64, total });
         }
-        let mut entries = Vec::with_capacity(drafts.len());
+        self.stage_signed(signed, time, progress)
+    }
+
+    /// What every batch must be before anything else is checked: not empty, within
+    /// [`MAX_BATCH`], and this handle still able to append.
+    pub(super) fn check_batch_size(&self, records: usize) -> Result<()> {
+        if records == 0 {
+            return Err(Error::bad_input("nothing to append"));
+        }
+        self.refuse_if_store_failed()?;
+        if records > MAX_BATCH {
+            return Err(Error::bad_input(format!("{records} records in one batch; the limit is {MAX_BATCH}")));
+        }
+        Ok(())
+    }
+
+    /// The one sequencing time of a batch: entry times never decrease, and the records of a batch
+    /// must agree on it before they are chained.
+    pub(super) fn sequencing_time(&self) -> Timestamp {
+        self.last_time.unwrap_or(Timestamp::from_millis(0)).max(Timestamp::now())
+    }
+
+    /// Every check after signing, shared by [`Ledger::stage`] and [`Ledger::stage_submissions`]
+    /// (one code path): chaining at `time`, the encoded line re-parsed by the verifier's parser,
+    /// the entry size limit ([`MAX_ENTRY_BYTES`]), the author's signature where the signing step
+    /// did not check it against the key the registry names, authorization at the record's seq,
+    /// the body's schema, the lifecycle rule over the state as the batch's earlier records leave
+    /// it, and the registry changes of `key.*` records. `signed[i]` is record `i` or the error
+    /// that already refused it.
+    pub(super) fn stage_signed(
+        &self,
+        signed: Vec<Result<Signed<'_>>>,
+        time: Timestamp,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<StagedBatch> {
+        let count = signed.len();
+        let total = count as u64;
+        let place = |index: usize, err: Error| if count > 1 { err.at(format!("record {}", index + 1)) } else { err };
+        let mut entries = Vec::with_capacity(count);
         let mut head = self.head;
         for (index, signed) in signed.into_iter().enumerate() {
             let signed = signed.map_err(|err| place(index, err))?;
-            let entry =
-                Entry { seq: self.size + index as u64, prev: head, time, record: signed.record, sig: signed.sig };
+            let Signed { record, sig, salt, body, verified_with } = signed;
+            let entry = Entry { seq: self.size + index as u64, prev: head, time, record, sig };
             head = entry.hash();
-            entries.push((entry, signed.salt, head));
+            entries.push((entry, salt, body, verified_with, head));
         }
         let mut registry = self.registry.clone();
         let mut registry_changed = false;
         let mut changes = StateChanges::default();
-        let mut bytes = Vec::with_capacity(drafts.len() * 900);
-        let mut written = Vec::with_capacity(drafts.len());
+        let mut bytes = Vec::with_capacity(count * 900);
+        let mut written = Vec::with_capacity(count);
         // Lines are encoded and re-parsed on all cores a chunk at a time, so that only one chunk
         // of parsed lines is held however large the batch.
         const ENCODE_CHUNK: usize = 4096;
         let mut entries = entries.into_iter();
         let mut first = 0;
-        while first < drafts.len() {
-            let chunk: Vec<(Entry, crate::record::Salt, EntryHash)> = entries.by_ref().take(ENCODE_CHUNK).collect();
-            let chunk_drafts = &drafts[first..first + chunk.len()];
-            let lines: Vec<Result<(Vec<u8>, ParsedLine)>> = {
+        while first < count {
+            let chunk: Vec<Staging<'_>> = entries.by_ref().take(ENCODE_CHUNK).collect();
+            let chunk_len = chunk.len();
+            let lines: Vec<Result<Encoded>> = {
                 use rayon::prelude::*;
                 chunk
                     .into_par_iter()
-                    .zip(chunk_drafts.par_iter())
-                    .map(|((entry, salt, expected), draft)| {
-                        let line = StoredLine { entry, body: StoredBody::Full { body: draft.body.clone(), salt } };
+                    .map(|(entry, salt, body, verified_with, expected)| {
+                        let line = StoredLine { entry, body: StoredBody::Full { body: body.clone(), salt } };
                         let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
                         let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1]).map_err(|e| {
                             Error::bad_input(format!("the record does not form a valid stored line: {e}"))
@@ -229,36 +265,43 @@ impl Ledger {
                         if parsed.entry_hash != expected {
                             return Err(Error::bad_input("the record does not survive encoding unchanged"));
                         }
-                        Ok((bytes, parsed))
+                        check_entry_size(parsed.entry_bytes.len())?;
+                        Ok((bytes, parsed, verified_with))
                     })
                     .collect()
             };
-            for (offset, (draft, line)) in chunk_drafts.iter().zip(lines).enumerate() {
+            for (offset, line) in lines.into_iter().enumerate() {
                 let index = first + offset;
                 let seq = self.size + index as u64;
                 let place = |err: Error| place(index, err);
-                let (line, parsed) = line.map_err(place)?;
-                registry
-                    .authorize(&parsed.line.entry.record, seq)
-                    .map_err(|e| place(Error::unauthorized(e.to_string())))?;
-                if crate::schema::lookup(&draft.kind).is_some_and(|spec| !spec.versions.is_empty()) {
-                    let errors = crate::schema::validate_all(&draft.kind, draft.v, &draft.body, time);
+                let (line, parsed, verified_with) = line.map_err(place)?;
+                let record = &parsed.line.entry.record;
+                let key = registry.authorize(record, seq).map_err(|e| place(Error::unauthorized(e.to_string())))?;
+                if verified_with != Some(*key.verifying_key().as_bytes()) {
+                    // Signed by its author elsewhere, with a key granted within this batch: checked
+                    // now that the registry names it.
+                    key.verify_signature_value(&record.note_text(), &parsed.line.entry.sig)
+                        .map_err(|e| place(Error::unauthorized(format!("sig: {e}"))))?;
+                }
+                let body = parsed.line.body().unwrap_or(&Value::Null);
+                if crate::schema::lookup(&record.kind).is_some_and(|spec| !spec.versions.is_empty()) {
+                    let errors = crate::schema::validate_all(&record.kind, record.v, body, time);
                     if !errors.is_empty() {
                         let errors = crate::schema::describe_errors(&errors);
-                        return Err(place(Error::bad_input(format!("{} v{}: {errors}", draft.kind, draft.v))));
+                        return Err(place(Error::bad_input(format!("{} v{}: {errors}", record.kind, record.v))));
                     }
                 }
                 self.project(&mut changes, &parsed, true).map_err(place)?;
-                if draft.kind.starts_with("key.") {
+                if record.kind.starts_with("key.") {
                     registry
-                        .apply(seq, &parsed.line.entry.record, &draft.body)
-                        .map_err(|e| place(Error::bad_input(format!("{}: {e}", draft.kind))))?;
+                        .apply(seq, record, body)
+                        .map_err(|e| place(Error::bad_input(format!("{}: {e}", record.kind))))?;
                     registry_changed = true;
                 }
                 bytes.extend_from_slice(&line);
                 written.push((line.len() as u64, WrittenEntry::of(&parsed)));
             }
-            first += chunk_drafts.len();
+            first += chunk_len;
             progress(Progress { phase: "checking", done: first as u64, total });
         }
         Ok(StagedBatch {
@@ -367,7 +410,7 @@ impl Ledger {
 
 /// Check a draft before it is signed: a known kind policy, an object body with a canonical form,
 /// within the size limit. Returns the canonical body bytes.
-fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
+pub(super) fn check_draft(draft: &Draft, internal: bool) -> Result<Vec<u8>> {
     if !crate::record::is_valid_kind(&draft.kind) {
         return Err(Error::bad_input(format!(
             "kind {:?} is not a lowercase dotted name such as `interview` or `report.received`, nor the \
@@ -443,15 +486,55 @@ pub(super) fn genesis_line(origin: &str, draft: &Draft, key: &SecretKey, time: T
     line.to_line().map_err(|e| Error::bad_input(e.to_string()))
 }
 
+/// A record ready to be sequenced, whoever signed it: [`Ledger::stage`] (here, with the author's
+/// key) or its author elsewhere ([`Ledger::stage_submissions`]); what [`Ledger::stage_signed`]
+/// checks and chains.
+pub(super) struct Signed<'a> {
+    pub(super) record: Record,
+    pub(super) sig: String,
+    pub(super) salt: crate::record::Salt,
+    pub(super) body: &'a Value,
+    /// The public key (its 32 bytes) the signature is known to verify with, if any: the signing
+    /// key, or the key the registry named before the batch. When the registry names another key
+    /// (or none before the batch), the signature is checked in order, against the key it names.
+    pub(super) verified_with: Option<[u8; 32]>,
+}
+
+/// A record chained into its entry, before its line is encoded: the entry, its salt and body, the
+/// key its signature is known to verify with, and its entry hash.
+type Staging<'a> = (Entry, crate::record::Salt, &'a Value, Option<[u8; 32]>, EntryHash);
+
+/// A record's stored line encoded (with its newline) and re-parsed, with the key its signature is
+/// known to verify with.
+type Encoded = (Vec<u8>, ParsedLine, Option<[u8; 32]>);
+
+/// The entry size limit, [`MAX_ENTRY_BYTES`]: C2SP tlog-tiles entry bundles frame each entry with
+/// a `uint16_be` length, so a longer entry could not be served.
+pub(super) fn check_entry_size(bytes: usize) -> Result<()> {
+    if bytes > MAX_ENTRY_BYTES {
+        return Err(Error::bad_input(format!(
+            "entry: {bytes} bytes; the limit is {MAX_ENTRY_BYTES} (an entry is framed with a 16-bit length in \
+             C2SP tlog-tiles entry bundles, docs/FORMAT.md): shorten the record's kind, author or origin"
+        )));
+    }
+    Ok(())
+}
+
 /// A draft checked and signed, ready to be sequenced.
-struct SignedDraft {
-    record: Record,
-    sig: String,
-    salt: crate::record::Salt,
+pub(super) struct SignedDraft {
+    pub(super) record: Record,
+    pub(super) sig: String,
+    pub(super) salt: crate::record::Salt,
 }
 
 /// Make and sign a draft's record (format-v1 section 4) for sequencing at `time`.
-fn sign_draft(origin: &str, draft: &Draft, body_bytes: &[u8], key: &SecretKey, time: Timestamp) -> Result<SignedDraft> {
+pub(super) fn sign_draft(
+    origin: &str,
+    draft: &Draft,
+    body_bytes: &[u8],
+    key: &SecretKey,
+    time: Timestamp,
+) -> Result<SignedDraft> {
     let salt = random_salt()?;
     let record = Record {
         v: draft.v,
@@ -481,6 +564,17 @@ mod tests {
             "key.grant",
             json!({"key": vkey, "roles": ["officer"], "holder": {"name": "钱干事", "unit": "第一监督检查室"}}),
         )
+    }
+
+    /// The entry limit of C2SP tlog-tiles entry bundles (a 16-bit length): 65,535 bytes pass, one
+    /// more is refused with the limit named. (No record lianlog accepts comes near it: kinds,
+    /// authors and origins are short, and an entry carries no body.)
+    #[test]
+    fn entries_over_the_tile_bundle_limit_are_refused() {
+        assert!(check_entry_size(MAX_ENTRY_BYTES).is_ok());
+        let err = check_entry_size(MAX_ENTRY_BYTES + 1).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadInput);
+        assert!(err.message().contains("the limit is 65535"), "{err}");
     }
 
     /// A stale staged batch is refused by `commit` before anything is written: no intent, no

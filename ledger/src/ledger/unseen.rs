@@ -65,7 +65,7 @@ impl Ledger {
         } else {
             let mut ids = verifier.record_ids_since_start();
             ids.retain(|_, seq| *seq < below);
-            self.store.find_record_ids(&ids, self.size)?
+            self.store.find_record_ids(&ids, 0, self.size)?
         };
         if let Some((seq, first)) = found {
             return Err(self.unseen_line_refused(

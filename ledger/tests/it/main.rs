@@ -14,5 +14,6 @@ mod progress;
 mod records;
 mod records_doc;
 mod staging;
+mod submissions;
 mod tidy;
 mod vectors;

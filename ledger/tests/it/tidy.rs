@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["store", "verify"],
     &["query"],
     &["ledger"],
-    &["archive", "disclosure", "group", "witness"],
+    &["archive", "disclosure", "group", "receipt", "witness"],
 ];
 
 /// Library crates: no printing, no exiting, no terminal.

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ServeState;
 use super::problem::Problem;
-use super::submissions::parse_batch;
+use super::submissions::{Receipt, parse_batch};
 
 /// The append route's handler.
 pub(crate) async fn append(State(state): State<Arc<ServeState>>, body: Bytes) -> Response {
@@ -25,7 +25,7 @@ pub(crate) async fn append(State(state): State<Arc<ServeState>>, body: Bytes) ->
     };
     match state.sequencer.append(submissions).await {
         Ok(receipts) => {
-            let body = serde_json::json!({ "receipts": receipts }).to_string();
+            let body = Receipt::answer_to_json(&receipts);
             let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response

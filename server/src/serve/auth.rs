@@ -13,7 +13,9 @@
 //!
 //! The access log is a file of JSON lines, one per accepted request, mode 0600 (docs/OPERATIONS.md,
 //! "The access log"):
-//! `{"time":"2026-12-03T08:00:00.000Z","identity":"alice+1a2b3c4d","roles":["officer"],"method":"GET","path":"/lianlog/v1/dossier/…","query":"…","nonce":"…"}`.
+//! `{"time":"2026-12-03T08:00:00.000Z","identity":"alice+1a2b3c4d","roles":["officer"],"method":"GET","path":"/lianlog/v1/dossier/…","query":"…","nonce":"…","created":1796284800}`.
+//! At start the nonces of its recent lines are read back, so a restart does not let a request
+//! answered before it be replayed.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -64,13 +66,13 @@ impl AccessLog {
         AccessLog::with_capacity(path, DEFAULT_REPLAY_CAPACITY)
     }
 
-    /// The access log at `path`, remembering at most `capacity` nonces.
+    /// The access log at `path`, remembering at most `capacity` nonces: those of the log's
+    /// recent lines first, so that a restarted server still refuses a request it answered
+    /// within the window.
     pub(crate) fn with_capacity(path: PathBuf, capacity: usize) -> AccessLog {
-        AccessLog {
-            path,
-            file: Mutex::new(None),
-            replay: Mutex::new(ReplayGuard::new(CREATED_WINDOW_SECS, capacity)),
-        }
+        let mut replay = ReplayGuard::new(CREATED_WINDOW_SECS, capacity);
+        recall_nonces(&path, &mut replay, Timestamp::now().as_millis().div_euclid(1000));
+        AccessLog { path, file: Mutex::new(None), replay: Mutex::new(replay) }
     }
 
     /// Append one line and sync it: the trace exists before the answer does.
@@ -87,6 +89,35 @@ impl AccessLog {
             return Err(Error::io("append to the access log", &self.path, err));
         }
         Ok(())
+    }
+}
+
+/// How much of the access log's end is read back at start: far more than a window of requests
+/// at any rate the nonce memory allows (200,000 lines of about 250 bytes).
+const RECALL_BYTES: u64 = 64 << 20;
+
+/// Put the nonces of the access log's recent lines (those whose `created` is still inside the
+/// window at `now`) into `replay`. A missing or unreadable log recalls nothing: a log that cannot
+/// be read cannot be appended to either, and then every read is refused.
+fn recall_nonces(path: &std::path::Path, replay: &mut ReplayGuard, now: i64) {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else { return };
+    let Ok(length) = file.seek(SeekFrom::End(0)) else { return };
+    let start = length.saturating_sub(RECALL_BYTES);
+    let mut tail = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.take(RECALL_BYTES).read_to_end(&mut tail).is_err() {
+        return;
+    }
+    // Skip a first line cut by the seek.
+    let tail = if start > 0 { tail.splitn(2, |byte| *byte == b'\n').nth(1).unwrap_or(&[]) } else { &tail[..] };
+    for line in tail.split(|byte| *byte == b'\n') {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        let (Some(identity), Some(nonce), Some(created)) =
+            (value["identity"].as_str(), value["nonce"].as_str(), value["created"].as_i64())
+        else {
+            continue;
+        };
+        let _ = replay.remember_nonce(identity, nonce, created, now);
     }
 }
 
@@ -131,18 +162,19 @@ fn authenticate_at(
     let signature = RequestSignature::parse(input, signature).map_err(|err| refuse(err.message()))?;
     let now_secs = now.as_millis().div_euclid(1000);
     signature.check_created(now_secs, CREATED_WINDOW_SECS).map_err(|err| refuse(err.message()))?;
-    let (key, roles) = state
-        .read(|ledger| {
-            let registry = ledger.registry();
-            Ok(match registry.current_key(signature.keyid()) {
-                Ok((key, key_state)) => Ok((key.clone(), key_state.roles.clone())),
-                Err(err) => Err((registry.keys.contains_key(signature.keyid()), err.reason)),
+    let (key, roles) =
+        state
+            .read(|ledger| {
+                let registry = ledger.registry();
+                Ok(match registry.current_key(signature.keyid()) {
+                    Ok((key, key_state)) => Ok((key.clone(), key_state.roles.clone())),
+                    Err(err) => Err((registry.keys.contains_key(signature.keyid()), err.reason)),
+                })
             })
-        })
-        .map_err(Problem::from)?
-        .map_err(|(known, reason)| {
-            if known { Problem::new(Code::Unauthorized, format!("{path}: {reason}")) } else { refuse(&reason) }
-        })?;
+            .map_err(Problem::from)?
+            .map_err(|(known, reason)| {
+                if known { Problem::new(Code::Unauthorized, format!("{path}: {reason}")) } else { refuse(&reason) }
+            })?;
     let authority = uri
         .authority()
         .map(|authority| authority.as_str())
@@ -168,6 +200,7 @@ fn authenticate_at(
         "path": path,
         "query": uri.query(),
         "nonce": signature.nonce(),
+        "created": signature.created(),
     });
     state.access_log.append(&format!("{line}\n")).map_err(Problem::from)?;
     Ok(Caller { identity: signature.keyid().to_string(), roles })
@@ -224,10 +257,15 @@ mod tests {
 
     fn fixture() -> Fixture {
         let scratch = scratch();
-        let (admin, officer, auditor, revoked) = (key("admin", 1), key("officer", 2), key("auditor", 3), key("gone", 4));
-        let mut ledger =
-            Ledger::init(&scratch.0.join("ledger"), &KeyName::parse("test.example/ledger").unwrap(), &admin, holder("管理员"))
-                .unwrap();
+        let (admin, officer, auditor, revoked) =
+            (key("admin", 1), key("officer", 2), key("auditor", 3), key("gone", 4));
+        let mut ledger = Ledger::init(
+            &scratch.0.join("ledger"),
+            &KeyName::parse("test.example/ledger").unwrap(),
+            &admin,
+            holder("管理员"),
+        )
+        .unwrap();
         ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder("张三"), &admin).unwrap();
         ledger.grant(&auditor.public().vkey(), &[Role::Auditor], &holder("李四"), &admin).unwrap();
         ledger.grant(&revoked.public().vkey(), &[Role::Officer], &holder("王五"), &admin).unwrap();
@@ -242,7 +280,13 @@ mod tests {
 
     const HOST: &str = "127.0.0.1:7878";
 
-    fn signed(key: &SecretKey, method: &str, path_and_query: &str, body: Option<&[u8]>, created: i64) -> (Uri, HeaderMap) {
+    fn signed(
+        key: &SecretKey,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&[u8]>,
+        created: i64,
+    ) -> (Uri, HeaderMap) {
         let uri: Uri = path_and_query.parse().unwrap();
         let target = RequestTarget { method, authority: HOST, path: uri.path(), query: uri.query() };
         let SignedHeaders { signature_input, signature, content_digest } =
@@ -262,7 +306,14 @@ mod tests {
         (now, now.as_millis().div_euclid(1000))
     }
 
-    fn check(fixture: &Fixture, method: &str, uri: &Uri, headers: &HeaderMap, body: &[u8], now: Timestamp) -> Result<Caller, Problem> {
+    fn check(
+        fixture: &Fixture,
+        method: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: Timestamp,
+    ) -> Result<Caller, Problem> {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         authenticate_at(&fixture.state, &method, uri, headers, body, now)
     }
@@ -375,13 +426,106 @@ mod tests {
         assert_eq!(check(&fixture, "GET", &uri, &headers, b"", later).unwrap_err().status(), StatusCode::UNAUTHORIZED);
         assert_eq!(log_lines(&fixture).len(), 1);
 
-        // A full memory refuses as busy instead of forgetting a nonce.
-        fixture.state.access_log = AccessLog::with_capacity(fixture.log.clone(), 1);
+        // A full memory refuses as busy instead of forgetting a nonce (the one logged above is
+        // read back into the new memory, which has room for one more).
+        fixture.state.access_log = AccessLog::with_capacity(fixture.log.clone(), 2);
         let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
         check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
         let (uri, headers) = signed(&fixture.auditor, "GET", "/lianlog/v1/show/1", None, secs);
         let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
         assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_restarted_server_still_refuses_a_replay() {
+        let mut fixture = fixture();
+        let (now, secs) = now();
+        let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
+        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
+        // A new memory, read back from the log as at a restart.
+        fixture.state.access_log = AccessLog::new(fixture.log.clone());
+        let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
+        assert!(err.to_string().contains("replayed"), "{err}");
+        let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
+        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
+        assert_eq!(log_lines(&fixture).len(), 2);
+    }
+
+    /// A route that answers the caller's identity, served on a loopback port.
+    async fn probe(
+        axum::extract::State(state): axum::extract::State<Arc<ServeState>>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> Result<String, Problem> {
+        Ok(authenticate(&state, &method, &uri, &headers, &body)?.identity)
+    }
+
+    #[test]
+    fn signed_requests_pass_over_http_and_a_replay_does_not() {
+        use std::io::{Read as _, Write as _};
+        let Fixture { _scratch, state, log, officer, revoked, .. } = fixture();
+        let state = Arc::new(state);
+        let router = axum::Router::new().route("/probe", axum::routing::get(probe).post(probe)).with_state(state);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let url = format!("http://{address}");
+        let identity = officer.public().identity();
+        let client = lianlog_remote::Client::new(&url).unwrap().with_identity(officer);
+        // Path, percent-encoded query and body reach the server as they were signed.
+        assert_eq!(client.get("/probe?person=P-0001&q=%E5%BC%A0").unwrap().text().unwrap(), identity);
+        assert_eq!(client.post("/probe", "application/json", b"{\"a\":1}").unwrap().text().unwrap(), identity);
+        // Unsigned and revoked: the client's error has the exit code 3 kind and the server's reason.
+        let err = lianlog_remote::Client::new(&url).unwrap().get("/probe").unwrap_err();
+        assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Unauthorized);
+        assert!(err.message().contains("--identity"), "{err}");
+        let err = lianlog_remote::Client::new(&url).unwrap().with_identity(revoked).get("/probe").unwrap_err();
+        assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Unauthorized);
+        assert!(err.message().contains("revoked"), "{err}");
+
+        // The same signed request sent twice, byte for byte: the second is refused.
+        let officer = key("officer", 2);
+        let authority = address.to_string();
+        let target = RequestTarget { method: "GET", authority: &authority, path: "/probe", query: None };
+        let (_, secs) = now();
+        let signed = httpsig::sign(&target, None, &officer, secs, &httpsig::new_nonce().unwrap()).unwrap();
+        let request = format!(
+            "GET /probe HTTP/1.1\r\nHost: {authority}\r\nSignature-Input: {}\r\nSignature: {}\r\nConnection: close\r\n\r\n",
+            signed.signature_input, signed.signature
+        );
+        let send = || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer
+        };
+        assert!(send().starts_with("HTTP/1.1 200"));
+        let replayed = send();
+        assert!(replayed.starts_with("HTTP/1.1 401"), "{replayed}");
+        assert!(replayed.contains("replayed"), "{replayed}");
+
+        let _ = stop.send(());
+        server.join().unwrap();
+        // Three accepted requests, three lines; the refused ones left none.
+        let lines = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{lines}");
+        assert!(lines.contains("\"query\":\"person=P-0001&q=%E5%BC%A0\""), "{lines}");
     }
 
     #[test]
