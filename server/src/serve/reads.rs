@@ -65,7 +65,7 @@ struct Reader {
 
 impl Reader {
     fn of(caller: Caller) -> Reader {
-        let bodies = caller.roles.iter().any(|role| matches!(role, Role::Admin | Role::Officer));
+        let bodies = caller.has(Role::Admin) || caller.has(Role::Officer);
         Reader { caller, bodies }
     }
 
@@ -179,9 +179,6 @@ impl Params {
         })
     }
 }
-
-/// Paging and `--as-of`, which most questions take.
-const PAGED: [&str; 3] = ["offset", "limit", "as_of"];
 
 fn bad(uri: &Uri, detail: String) -> Problem {
     Problem::new(Code::BadInput, format!("{}: {detail}", uri.path()))
