@@ -536,7 +536,75 @@ pub fn disclose(
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead as _, Read as _, Write as _};
+
     use super::*;
+
+    /// A one-shot loopback server answering one request with `body` (status 200, `content_type`).
+    fn answering(content_type: &'static str, body: Vec<u8>) -> Client {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut stream = reader.into_inner();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).unwrap();
+            stream.write_all(&body).unwrap();
+            let _ = stream.read(&mut [0; 1]);
+        });
+        Client::new(&url).unwrap()
+    }
+
+    #[test]
+    fn an_export_must_end_with_its_end_line_and_count() {
+        let lines = b"{\"a\":1}\n{\"b\":2}\n".to_vec();
+        let end = |entries: u64| {
+            format!("{{\"{EXPORT_END}\":{{\"entries\":{entries},\"withheld\":1,\"replacements_kept\":[]}}}}\n")
+        };
+        let whole = [lines.clone(), end(2).into_bytes()].concat();
+        let exported = export(&answering("application/jsonl", whole), true).unwrap();
+        assert_eq!(exported.bytes, lines);
+        assert_eq!((exported.exported.entries, exported.exported.withheld), (2, 1));
+        for (answer, why) in [
+            (lines.clone(), "cut short"),
+            (lines[..lines.len() - 3].to_vec(), "cut short"),
+            ([lines.clone(), end(3).into_bytes()].concat(), "2 lines, but the server says it wrote 3"),
+        ] {
+            let err = export(&answering("application/jsonl", answer), true).unwrap_err();
+            assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Verification);
+            assert!(err.message().contains(why), "{}", err.message());
+        }
+        let failed = [
+            lines,
+            br#"{"problem":{"status":500,"code":"Io","exit":7,"detail":"disk gone"}}"#.to_vec(),
+            b"\n".to_vec(),
+        ]
+        .concat();
+        let err = super::export(&answering("application/jsonl", failed), true).unwrap_err();
+        assert_eq!((err.kind(), err.message()), (lianlog_ledger::ErrorKind::Io, "disk gone"));
+    }
+
+    #[test]
+    fn an_answer_about_something_else_is_refused() {
+        let answer = serde_json::json!({
+            "line": "not a stored line", "redaction": null, "registry": KeyRegistry::default(), "as_of": null, "bodies": true,
+        });
+        let err = show(&answering("application/json", answer.to_string().into_bytes()), 3, None).unwrap_err();
+        assert_eq!(err.kind(), lianlog_ledger::ErrorKind::Verification);
+        let answer = serde_json::json!({"stats": [["2026", "interview", 1], ["2026", "interview", 2]], "as_of": null});
+        let err =
+            stats(&answering("application/json", answer.to_string().into_bytes()), StatsGrouping::Kind, None, None)
+                .unwrap_err();
+        assert!(err.message().contains("counted twice"), "{}", err.message());
+    }
 
     #[test]
     fn parameters_are_percent_encoded_exactly() {

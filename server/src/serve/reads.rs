@@ -65,7 +65,7 @@ struct Reader {
 
 impl Reader {
     fn of(caller: Caller) -> Reader {
-        let bodies = caller.roles.iter().any(|role| matches!(role, Role::Admin | Role::Officer));
+        let bodies = caller.has(Role::Admin) || caller.has(Role::Officer);
         Reader { caller, bodies }
     }
 
