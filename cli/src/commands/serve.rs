@@ -38,6 +38,7 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
         listen: args.listen,
         public_entries: args.public_entries,
         tls,
+        access_log: args.access_log,
         limits: lianlog_server::ServeLimits {
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
             max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
