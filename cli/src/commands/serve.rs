@@ -45,7 +45,6 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
             max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
             ..lianlog_server::ServeLimits::default()
         },
-        ..lianlog_server::ServeOptions::default()
     };
     let report: lianlog_server::Reporter = Arc::new(|line: String| eprintln!("lianlog serve: {line}"));
     // A server runs until stopped: its first line (or, with --json, its one document) is the
