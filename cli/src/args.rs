@@ -841,6 +841,10 @@ pub struct ServeArgs {
     /// (never bodies). Without it they need a signed request of an admin, officer or auditor.
     #[arg(long)]
     pub public_entries: bool,
+    /// The access log of authenticated reads (查询留痕; docs/OPERATIONS.md), by default
+    /// `access.log` in the ledger directory.
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
     /// Seconds a client has to send a request's head and body (slow clients get 408 or are
     /// disconnected), and to finish a TLS handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]

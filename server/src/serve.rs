@@ -117,7 +117,6 @@ pub(crate) struct ServeState {
     /// Counters and histograms for `/metrics`.
     pub(crate) metrics: ops::Metrics,
     /// The access log of authenticated reads (查询留痕).
-    #[allow(dead_code)] // Written by `auth.rs` once its access log lands.
     pub(crate) access_log: auth::AccessLog,
     /// The newest log-signed checkpoint (C2SP signed note), as served at `/checkpoint`.
     pub(crate) checkpoint: RwLock<Arc<str>>,

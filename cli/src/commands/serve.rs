@@ -38,13 +38,13 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
         listen: args.listen,
         public_entries: args.public_entries,
         tls,
+        access_log: args.access_log,
         limits: lianlog_server::ServeLimits {
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
             max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
             max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
             ..lianlog_server::ServeLimits::default()
         },
-        ..lianlog_server::ServeOptions::default()
     };
     let report: lianlog_server::Reporter = Arc::new(|line: String| eprintln!("lianlog serve: {line}"));
     // A server runs until stopped: its first line (or, with --json, its one document) is the

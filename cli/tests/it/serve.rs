@@ -365,6 +365,51 @@ mod appends {
     }
 
     #[test]
+    fn many_cli_clients_append_at_once_and_every_receipt_checks_offline() {
+        let fixture = Fixture::build();
+        let vkey = fixture.verify_json()["log_key"].as_str().unwrap().to_string();
+        let server = Server::start(&fixture.ledger, &[]);
+        let url = format!("http://{}", server.address);
+        // Eight officers' desks at once, each `lianlog --server URL append … --receipt FILE`
+        // (where the local ledger would have refused all but one with exit 6).
+        let desks: Vec<_> = (0..8)
+            .map(|desk| {
+                let key = if desk % 2 == 0 { &fixture.qian } else { &fixture.sun };
+                let receipt = fixture.root.join(format!("receipt-{desk}.jsonl"));
+                let mut command = Command::new(BIN);
+                command
+                    .current_dir(&fixture.root)
+                    .args(["--server", &url, "append", "interview", "--key"])
+                    .arg(key)
+                    .arg("--receipt")
+                    .arg(&receipt)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = command.spawn().unwrap();
+                let body = interview_body(&format!("对象{desk}"), "约谈提醒").to_string();
+                child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+                (child, receipt)
+            })
+            .collect();
+        for (child, receipt) in desks {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{:?}", output_text(&output));
+            let checked = Command::new(BIN)
+                .current_dir(&fixture.root)
+                .args(["check", "inclusion", "--receipt"])
+                .arg(&receipt)
+                .args(["--vkey", &vkey])
+                .output()
+                .unwrap();
+            assert!(checked.status.success(), "{:?}", output_text(&checked));
+        }
+        assert!(server.terminate().success());
+        assert_eq!(fixture.log_lines().len(), ENTRIES + 8);
+        fixture.cmd().arg("verify").assert().success();
+    }
+
+    #[test]
     fn kill_9_under_load_loses_no_acknowledged_append() {
         let fixture = Fixture::build();
         let log_key = log_key(&fixture);
