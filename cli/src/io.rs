@@ -318,14 +318,4 @@ impl Remote {
         };
         Ok(lianlog_remote::Client::new(&self.url)?.with_identity(read_key(identity)?))
     }
-
-    /// The error for a command that cannot yet work against a server.
-    pub fn unsupported(&self, command: &str) -> anyhow::Error {
-        Error::bad_input(format!(
-            "`lianlog {command}` does not work against a server ({}) yet; run it on the server's machine \
-             with --ledger, or without --server",
-            self.url
-        ))
-        .into()
-    }
 }

@@ -23,7 +23,6 @@
 
 // Until the parts of `serve` (tiles, reads, auth, serve) are all merged, one part's helpers may
 // be used only by another part: remove this once they are (then `cargo clippy` shows dead code).
-#[allow(dead_code)]
 mod serve;
 
 pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};

@@ -40,6 +40,13 @@ pub(crate) struct Caller {
     pub(crate) roles: Vec<Role>,
 }
 
+impl Caller {
+    /// Whether the registry gave the caller's key `role`.
+    pub(crate) fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
 /// The server's memory of authenticated requests: on disk, the access log of every accepted
 /// request (who, what, when); in memory, the nonces still inside the freshness window, so that no
 /// request is accepted twice.
