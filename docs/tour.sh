@@ -13,10 +13,17 @@ LIANLOG_BIN=${LIANLOG:-lianlog}
 command -v "$LIANLOG_BIN" >/dev/null || { echo "tour: $LIANLOG_BIN not found: cargo install --path cli, or set LIANLOG" >&2; exit 2; }
 LIANLOG_BIN=$(command -v "$LIANLOG_BIN")
 case $LIANLOG_BIN in /*) ;; *) LIANLOG_BIN=$PWD/$LIANLOG_BIN ;; esac
-lianlog() { echo "+ lianlog $*" >&2; "$LIANLOG_BIN" "$@"; }
+# `lianlog serve … &` runs in a background subshell: `exec` makes that subshell the server itself,
+# so that `$!` is the server's pid and SIGTERM reaches it.
+lianlog() {
+  echo "+ lianlog $*" >&2
+  if [ "${1:-}" = serve ]; then exec "$LIANLOG_BIN" "$@"; fi
+  "$LIANLOG_BIN" "$@"
+}
 
 tour_dir=$(mktemp -d "${TMPDIR:-/tmp}/lianlog-tour.XXXXXX")
-trap 'rm -rf "$tour_dir"' EXIT
+server=
+trap '[ -z "$server" ] || kill -TERM "$server" 2>/dev/null || true; rm -rf "$tour_dir"' EXIT
 cd "$tour_dir"
 unset LIANLOG_LEDGER                                  # the tour's ledger is ./lianlog-data
 export LIANLOG_PASSPHRASE='tour: 廉政台账 correct horse battery staple'   # for the --encrypt keys
@@ -116,5 +123,19 @@ lianlog man --dir man/man1                         # one page per command: man -
 # performance (docs/PERFORMANCE.md): this machine's limits, then the ledger's speed beside them
 # (about 15 s whatever the size: TOUR_SKIP_BENCH=1 leaves it out, as the integration test does)
 [ "${TOUR_SKIP_BENCH:-}" = 1 ] || lianlog bench --entries 1000                       # fresh ledger of generated records; --json for the figures
+
+# serve a commission (README, "Serve a commission"): the ledger above, served on loopback
+lianlog serve --listen 127.0.0.1:7878 > served.txt &                     # holds the ledger; SIGTERM stops it cleanly
+server=$!
+for _ in $(seq 1 100); do grep -q '^listening on' served.txt && break; sleep 0.1; done
+export LIANLOG_SERVER=http://127.0.0.1:7878                              # at every desk: the same commands, on the server
+echo '{"interview_type":"reminder","subjects":[{"id":"P-1009","name":"李某","unit":"市交通局"}],"interviewers":[{"id":"P-0101","name":"钱干事","unit":"第一监督检查室"}],"held_on":"2026-10-12","reason":"提醒谈话"}' > talk.json
+lianlog append interview --key qian.pem --body talk.json --receipt talk.receipt   # signed here, answered after fsync
+lianlog check inclusion --receipt talk.receipt --vkey "$LOG_VKEY"          # offline proof that the ledger took it
+lianlog --identity qian.pem dossier P-1009                                # a signed read (RFC 9421), kept in access.log
+lianlog --identity admin.pem verify --vkey "$LOG_VKEY"                    # tiles and bundles fetched, all checked here
+unset LIANLOG_SERVER
+kill -TERM "$server" && wait "$server" && server=
+lianlog verify                                     # the served ledger, back on this desk
 
 echo "tour: every step passed" >&2

@@ -18,13 +18,18 @@ fn command_of(line: &str) -> Option<&str> {
     (!command.is_empty() && !command.starts_with('#')).then_some(command)
 }
 
-/// The lines of the README's tour: the first ```sh block after "## Tour".
+/// The lines of the README's tour: the first ```sh block after "## Tour", then the one after
+/// "## Serve a commission".
 fn readme_tour() -> Vec<String> {
     let readme = std::fs::read_to_string(repository().join("README.md")).expect("read README.md");
-    let tour = &readme[readme.find("\n## Tour\n").expect("README.md has a \"## Tour\" section")..];
-    let block = &tour[tour.find("```sh\n").expect("the tour has a ```sh block") + 6..];
-    let block = &block[..block.find("\n```").expect("the tour's block ends")];
-    block.lines().filter_map(command_of).map(str::to_string).collect()
+    let mut lines = Vec::new();
+    for heading in ["\n## Tour\n", "\n## Serve a commission\n"] {
+        let section = &readme[readme.find(heading).unwrap_or_else(|| panic!("README.md has a {heading:?} section"))..];
+        let block = &section[section.find("```sh\n").expect("the section has a ```sh block") + 6..];
+        let block = &block[..block.find("\n```").expect("the section's block ends")];
+        lines.extend(block.lines().filter_map(command_of).map(str::to_string));
+    }
+    lines
 }
 
 /// Every command line of the README's tour is a line of docs/tour.sh (the script may guard a

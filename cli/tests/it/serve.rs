@@ -199,8 +199,9 @@ fn hostile_requests_are_refused_cleanly_and_the_server_goes_on() {
     let server = Server::start(&fixture.ledger, &["--request-timeout", "1", "--max-body-bytes", "4096"]);
     let address = server.address.clone();
 
-    // Unknown paths and methods.
-    server.get("/tile/1/x001/-1").problem(404, "NotFound", 2);
+    // Malformed tile paths (a bad request, named), unknown paths and methods.
+    let malformed = server.get("/tile/1/x001/-1").problem(400, "BadInput", 2);
+    assert!(malformed["detail"].as_str().unwrap().contains("/tile/1/x001/-1"), "{malformed}");
     server.get("/lianlog/v1/nothing").problem(404, "NotFound", 2);
     assert_eq!(server.post("/checkpoint", b"").status, 405);
 
