@@ -50,6 +50,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "LIANLOG_IDENTITY", value_name = "FILE")]
     pub identity: Option<PathBuf>,
 
+    /// The certificate authority (PEM) that signed an https:// --server's certificate, when it is
+    /// the commission's own CA rather than a public one.
+    #[arg(long, global = true, env = "LIANLOG_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -268,6 +268,9 @@ pub struct Remote {
     pub url: String,
     /// The caller's key file, for RFC 9421 request signatures.
     pub identity: Option<std::path::PathBuf>,
+    /// The commission's own certificate authority (PEM) for an `https://` server, instead of the
+    /// public roots (`--ca-cert`, or `LIANLOG_CA_CERT`).
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl Remote {
@@ -276,6 +279,7 @@ impl Remote {
     pub fn from_args(
         server: Option<String>,
         identity: Option<std::path::PathBuf>,
+        ca_cert: Option<std::path::PathBuf>,
         command: &crate::args::Command,
     ) -> Result<Option<Remote>> {
         use crate::args::Command;
@@ -302,7 +306,16 @@ impl Remote {
             // serve itself) ignore --server; the others work on a local directory only.
             return Ok(None);
         }
-        Ok(Some(Remote { url: url.trim_end_matches('/').to_string(), identity }))
+        Ok(Some(Remote { url: url.trim_end_matches('/').to_string(), identity, ca_cert }))
+    }
+
+    /// A client of the server that signs nothing (the public resources, and appends, whose
+    /// records carry their own signatures), trusting `--ca-cert` when given.
+    pub fn client(&self) -> Result<lianlog_remote::Client> {
+        let client = lianlog_remote::Client::new(&self.url)?;
+        let Some(path) = &self.ca_cert else { return Ok(client) };
+        let pem = read_limited(Some(path), 1 << 20)?;
+        Ok(client.with_ca_pem(&pem)?)
     }
 
     /// A client of the server that signs every request with the `--identity` key: the
@@ -316,6 +329,6 @@ impl Remote {
             ))
             .into());
         };
-        Ok(lianlog_remote::Client::new(&self.url)?.with_identity(read_key(identity)?))
+        Ok(self.client()?.with_identity(read_key(identity)?))
     }
 }

@@ -82,7 +82,7 @@ fn write(
     bar: Option<&mut crate::render::Bar>,
 ) -> Result<(Vec<Appended>, Vec<Receipt>)> {
     if let Some(remote) = remote {
-        let client = lianlog_remote::Client::new(&remote.url)?;
+        let client = remote.client()?;
         let submissions = lianlog_remote::append::sign(&client, drafts, key)?;
         let receipts = lianlog_remote::append::submit(&client, &submissions)?;
         let appended =

@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         .into());
     }
     let archives = cli.archive.as_slice();
-    let remote = crate::io::Remote::from_args(cli.server, cli.identity, &cli.command)?;
+    let remote = crate::io::Remote::from_args(cli.server, cli.identity, cli.ca_cert, &cli.command)?;
     let remote = remote.as_ref();
     match cli.command {
         Command::Init(args) => init::run(args, dir, json_output),

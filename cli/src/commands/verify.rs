@@ -45,10 +45,10 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                 VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
             // The checkpoint and hash tiles are public; entries and bodies are signed when an
             // identity is given (a server without --public-entries requires one).
-            let public = lianlog_remote::Client::new(&remote.url)?;
+            let public = remote.client()?;
             let entries = match &remote.identity {
-                Some(path) => lianlog_remote::Client::new(&remote.url)?.with_identity(read_key(path)?),
-                None => lianlog_remote::Client::new(&remote.url)?,
+                Some(path) => remote.client()?.with_identity(read_key(path)?),
+                None => remote.client()?,
             };
             let result = lianlog_remote::verify::verify(&public, &entries, options, &mut progress)?.map(|verified| {
                 served = Some(Served {

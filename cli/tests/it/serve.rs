@@ -543,3 +543,47 @@ fn tls_files_are_checked_at_start_and_https_serves_http2() {
     assert!(body.ends_with("\n2"), "HTTP/2 through ALPN: {body}");
     assert!(server.terminate().success());
 }
+
+/// An https server with the commission's own CA: a remote command trusts it with `--ca-cert` (or
+/// `LIANLOG_CA_CERT`) and refuses it without, naming the certificate problem.
+#[test]
+fn a_server_certified_by_the_commissions_own_ca_is_trusted_with_ca_cert() {
+    let fixture = Fixture::build();
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("../remote/tests/tls");
+    let (cert, key, ca) = (tls.join("server.pem"), tls.join("server.key"), tls.join("ca.pem"));
+    let server =
+        Server::start(&fixture.ledger, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let url = format!("https://{}", server.address);
+
+    let untrusted =
+        fixture.cmd().args(["--server", &url, "--identity"]).arg(&fixture.auditor).arg("verify").output().unwrap();
+    let (_, stderr) = output_text(&untrusted);
+    assert_ne!(untrusted.status.code(), Some(0), "an unknown CA is not trusted: {stderr}");
+    assert!(stderr.contains("certificate"), "the refusal names the certificate: {stderr}");
+
+    let trusted = fixture
+        .cmd()
+        .args(["--server", &url, "--identity"])
+        .arg(&fixture.auditor)
+        .arg("--ca-cert")
+        .arg(&ca)
+        .arg("verify")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&trusted);
+    assert_eq!(trusted.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(&url), "{stdout}");
+
+    let by_env = fixture
+        .cmd()
+        .args(["--server", &url, "--identity"])
+        .arg(&fixture.auditor)
+        .arg("checkpoint")
+        .env("LIANLOG_CA_CERT", &ca)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&by_env);
+    assert_eq!(by_env.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with(crate::common::ORIGIN), "{stdout}");
+    assert!(server.terminate().success());
+}
