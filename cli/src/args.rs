@@ -73,6 +73,8 @@ pub enum Command {
     /// List entries (记录列表).
     Log(LogArgs),
     /// Verify the whole ledger, or an exported file (完整性校验). Exit code 1 if anything fails.
+    /// With --server URL: fetch the server's checkpoint, tlog-tiles entry bundles and hash tiles
+    /// and verify everything here, trusting nothing the server says (docs/AUDITING.md).
     Verify(VerifyArgs),
     /// Write every stored line as JSON Lines (format-v1 section 10) (导出).
     Export(ExportArgs),

@@ -27,8 +27,9 @@
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
 //!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
-//!    append, checked offline) and [`witness`] (the C2SP tlog-witness rule over a durable state
-//!    directory).
+//!    append, checked offline), [`witness`] (the C2SP tlog-witness rule over a durable state
+//!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
+//!    stored tree and log, and verifying a ledger from its tiles).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -56,6 +57,7 @@ pub mod registry;
 mod replacement;
 pub mod schema;
 mod store;
+pub mod tiles;
 pub mod time;
 pub mod verify;
 pub mod witness;

@@ -13,10 +13,14 @@
 //! [`Response`]), `problem` (an RFC 9457 problem answer back to the library's error), [`reads`]
 //! (the authenticated reads, answered in the library's own types) and [`append`] (records signed
 //! here, sent, and their receipts checked).
+//!
+//! [`verify`] is remote `verify`: the tlog-tiles resources of a server fetched for
+//! [`lianlog_ledger::tiles::verify_tiles`], which checks them client-side.
 
 pub mod append;
 pub mod client;
 mod problem;
 pub mod reads;
+pub mod verify;
 
 pub use client::{Client, Response};

@@ -13,13 +13,12 @@ use serde_json::json;
 
 use crate::args::{ExportArgs, VerifyArgs};
 use crate::io::Remote;
-use crate::io::{cosigner_policy, open_reader, parse_cosigners, print_json, print_notes_from, read_text, write_output};
+use crate::io::{
+    cosigner_policy, open_reader, parse_cosigners, print_json, print_notes_from, read_key, read_text, write_output,
+};
 use crate::render;
 
 pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output: bool) -> Result<ExitCode> {
-    if let Some(remote) = remote {
-        return Err(remote.unsupported("verify"));
-    }
     let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
     let cosigners = parse_cosigners(&args.cosigner)?;
     let cosigners = cosigner_policy(&cosigners, args.witness_quorum)?;
@@ -31,8 +30,38 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
     let started = std::time::Instant::now();
     let mut bar = render::Bar::new(json_output);
     let mut progress = |p| bar.update(p);
-    let (source, result) = match &args.file {
-        Some(file) => {
+    // What a remote verification fetched: the server's checkpoint size, bundles, bodies, tiles.
+    let mut served = None;
+    let (source, result) = match (remote, &args.file) {
+        (Some(remote), _) => {
+            if args.file.is_some() || args.log_only {
+                return Err(Error::bad_input(
+                    "verify --server fetches the ledger from the server; --file and --log-only verify local files \
+                     (drop --server, or drop them)",
+                )
+                .into());
+            }
+            let options =
+                VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
+            // The checkpoint and hash tiles are public; entries and bodies are signed when an
+            // identity is given (a server without --public-entries requires one).
+            let public = lianlog_remote::Client::new(&remote.url)?;
+            let entries = match &remote.identity {
+                Some(path) => lianlog_remote::Client::new(&remote.url)?.with_identity(read_key(path)?),
+                None => lianlog_remote::Client::new(&remote.url)?,
+            };
+            let result = lianlog_remote::verify::verify(&public, &entries, options, &mut progress)?.map(|verified| {
+                served = Some(Served {
+                    size: verified.checkpoint.checkpoint.size,
+                    bundles: verified.bundles,
+                    bodies: verified.bodies,
+                    tiles: verified.tiles,
+                });
+                verified.report
+            });
+            (remote.url.clone(), result)
+        }
+        (None, Some(file)) => {
             let options =
                 VerifyOptions { allow_withheld: true, expected_log_key: expected_log_key.clone(), root_sizes };
             (
@@ -40,7 +69,7 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                 lianlog_ledger::verify::verify_export_file_with_progress(file, options, &mut progress)?,
             )
         }
-        None => {
+        (None, None) => {
             let options =
                 VerifyOptions { allow_withheld: false, expected_log_key: expected_log_key.clone(), root_sizes };
             // With the lock, also check the derived store; without it (a writer is busy), the log alone.
@@ -106,10 +135,14 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
                     "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
                     "ignored_partial_tail": report.ignored_partial_tail,
+                    "server": served.as_ref().map(|s| json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles})),
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
                 print_verified(&source, &report, &args, &checkpoints, &cosigned, elapsed);
+                if let Some(served) = &served {
+                    print_served(served);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -124,6 +157,28 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// What a remote verification fetched from the server.
+struct Served {
+    /// The size of the server's checkpoint, which was verified.
+    size: u64,
+    /// Entry bundles fetched.
+    bundles: u64,
+    /// Bodies resources fetched.
+    bodies: u64,
+    /// Hash tiles fetched and compared.
+    tiles: u64,
+}
+
+/// The remote part of a verification that passed (远程校验).
+fn print_served(served: &Served) {
+    let text = format!(
+        "checkpoint of {} entries signed by the log key over the verified entries 服务器检查点已核对; \
+         {} entry bundles, {} with key/ledger bodies, {} hash tiles equal to the recomputed tree 瓦片一致",
+        served.size, served.bundles, served.bodies, served.tiles
+    );
+    println!("{}", render::field_line("服务器", "server", text));
 }
 
 /// The report of a verification that passed, bilingual like every table (完整性校验).
@@ -149,7 +204,8 @@ fn print_verified(
     println!("{}", render::field_line("根哈希", "root", lianlog_ledger::encoding::hex(&report.root)));
     if report.withheld > 0 {
         let text = format!(
-            "{} bodies (an export without bodies: signatures and chain checked, contents not seen 未含正文)",
+            "{} bodies (an export without bodies, or a verify --server: signatures and chain checked, contents \
+             not seen 未含正文)",
             report.withheld
         );
         println!("{}", render::field_line("未含正文", "withheld", text));

@@ -21,4 +21,5 @@ mod serve;
 mod snapshot;
 mod spreadsheet;
 mod tamper;
+mod tiles;
 mod witness;

@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["store", "verify"],
     &["query"],
     &["ledger"],
-    &["archive", "disclosure", "group", "receipt", "witness"],
+    &["archive", "disclosure", "group", "receipt", "witness", "tiles"],
 ];
 
 /// Library crates: no printing, no exiting, no terminal.
