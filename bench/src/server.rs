@@ -118,11 +118,21 @@ fn measure_serving(
         );
         if level == 0 {
             let budget = 1e3 / fsyncs + 3.0;
-            report.add("serve", "serve_c1_p50_to_budget_ratio", "  1 client's p50 ÷ (one fsync + 3 ms)", millis(p50) / budget);
+            report.add(
+                "serve",
+                "serve_c1_p50_to_budget_ratio",
+                "  1 client's p50 ÷ (one fsync + 3 ms)",
+                millis(p50) / budget,
+            );
         }
         if level == CLIENTS.len() - 1 {
             report.add("serve", "serve_c64_to_fsync_ratio", "  64 clients' appends/s ÷ fsyncs/s", appended / fsyncs);
-            report.add("serve", "serve_c64_to_strict_ratio", "  64 clients' appends/s ÷ strict-verify limit", appended / strict);
+            report.add(
+                "serve",
+                "serve_c64_to_strict_ratio",
+                "  64 clients' appends/s ÷ strict-verify limit",
+                appended / strict,
+            );
         }
     }
 
@@ -281,7 +291,12 @@ fn create_ledger(dir: &Path, officers: usize) -> Result<(std::path::PathBuf, Vec
 
 /// `options.entries` generated records appended through the library before serving, so that the
 /// server holds a ledger of that size.
-fn import(ledger_dir: &Path, officers: &[Arc<SecretKey>], options: &BenchOptions, processes: &mut dyn Processes) -> Result<()> {
+fn import(
+    ledger_dir: &Path,
+    officers: &[Arc<SecretKey>],
+    options: &BenchOptions,
+    processes: &mut dyn Processes,
+) -> Result<()> {
     let mut ledger = Ledger::open(ledger_dir)?;
     let mut workload = Workload::new(options.seed);
     let mut people = PersonSample::default();

@@ -139,7 +139,8 @@ const SERVE_FIGURES: &[&str] = &[
 fn bench_serve_reports_every_figure_and_the_served_ledger_verifies() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("bench");
-    let output = lianlog().args(["bench", "--serve", "--entries", "300", "--json", "--dir"]).arg(&dir).output().unwrap();
+    let output =
+        lianlog().args(["bench", "--serve", "--entries", "300", "--json", "--dir"]).arg(&dir).output().unwrap();
     let (stdout, stderr) = output_text(&output);
     assert!(output.status.success(), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
