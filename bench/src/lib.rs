@@ -13,6 +13,11 @@
 //! Costs that only a separate process shows (start-up, opening the store, peak memory) are run
 //! through [`Processes`], which the caller implements by starting its own binary: this crate
 //! does not know the command line tool and never starts a process itself.
+//!
+//! [`server`] is `lianlog bench --serve`: a `lianlog serve` process (started through
+//! [`Processes::start_server`]) measured from concurrent clients over loopback.
+
+pub mod server;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -76,12 +81,22 @@ pub trait Processes {
     /// Progress within a long stage (`importing`: records imported of the records to import),
     /// for a bar; ignored unless the caller shows it.
     fn progress(&mut self, _progress: Progress) {}
+    /// Start the tool with `args` as a long-running server (`lianlog serve …`) and return its
+    /// base URL (`http://ADDR`, from the address it prints first). One server at a time.
+    fn start_server(&mut self, _args: &[OsString]) -> Result<String> {
+        Err(Error::bad_input("this caller of the benchmark cannot start a server"))
+    }
+    /// Stop the server [`Processes::start_server`] started; its wall time and peak resident
+    /// memory. Called even when the measurement failed; without a server it does nothing.
+    fn stop_server(&mut self) -> Result<ProcessRun> {
+        Ok(ProcessRun { seconds: 0.0, peak_rss_bytes: 0 })
+    }
 }
 
 /// One measured figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
-    /// Which part of the table: `limits`, `write`, `read`, `memory and disk`.
+    /// Which part of the table: `limits`, `write`, `read`, `memory and disk`, `serve`.
     pub group: &'static str,
     /// Stable machine-readable name, with its unit (`verify_entries_per_s`).
     pub key: &'static str,
@@ -110,7 +125,7 @@ impl BenchReport {
         self.figures.iter().find(|f| f.key == key).map(|f| f.value)
     }
 
-    fn add(&mut self, group: &'static str, key: &'static str, label: impl Into<String>, value: f64) {
+    pub(crate) fn add(&mut self, group: &'static str, key: &'static str, label: impl Into<String>, value: f64) {
         self.figures.push(Figure { group, key, label: label.into(), value });
     }
 }
@@ -360,7 +375,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn prepare_dir(dir: &Path) -> Result<()> {
+pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut items) => {
             if items.next().is_some() {
@@ -413,7 +428,7 @@ impl Setup {
 
 /// Person ids seen in the generated records, to query dossiers of people who exist.
 #[derive(Default)]
-struct PersonSample {
+pub(crate) struct PersonSample {
     ids: Vec<String>,
 }
 
@@ -447,7 +462,7 @@ fn next_records(workload: &mut Workload, count: usize, people: &mut PersonSample
         .collect()
 }
 
-fn next_drafts(workload: &mut Workload, count: usize, people: &mut PersonSample) -> Vec<Draft> {
+pub(crate) fn next_drafts(workload: &mut Workload, count: usize, people: &mut PersonSample) -> Vec<Draft> {
     next_records(workload, count, people).into_iter().map(|(kind, body)| Draft::new(kind, body)).collect()
 }
 
@@ -489,7 +504,7 @@ fn measure_group_commit(ledger: Ledger, setup: &Setup) -> Result<(Ledger, f64)> 
 }
 
 /// The machine's limits, each run for [`LIMIT_TIME`]: what the ledger's work is made of.
-fn measure_limits(dir: &Path, report: &mut BenchReport) -> Result<()> {
+pub(crate) fn measure_limits(dir: &Path, report: &mut BenchReport) -> Result<()> {
     use ed25519_dalek::{Signer as _, SigningKey};
     use sha2::Digest as _;
 
@@ -694,7 +709,7 @@ fn dir_bytes(dir: &Path) -> Result<u64> {
 }
 
 /// The median and the 99th percentile (nearest rank).
-fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+pub(crate) fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
     if samples.is_empty() {
         return (Duration::ZERO, Duration::ZERO);
     }
@@ -703,15 +718,15 @@ fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
     (rank(50), rank(99))
 }
 
-fn rate(count: u64, time: Duration) -> f64 {
+pub(crate) fn rate(count: u64, time: Duration) -> f64 {
     count as f64 / time.as_secs_f64()
 }
 
-fn millis(time: Duration) -> f64 {
+pub(crate) fn millis(time: Duration) -> f64 {
     time.as_secs_f64() * 1e3
 }
 
-fn mib(bytes: u64) -> f64 {
+pub(crate) fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
 

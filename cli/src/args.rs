@@ -726,6 +726,13 @@ pub struct BenchArgs {
     /// Seed of the generated records.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Measure serving instead (服务性能): import --entries records, start `lianlog serve` on the
+    /// ledger, and measure 1, 16 and 64 concurrent clients over loopback, each signing its own
+    /// records: appends/s, p50/p99 latency, records per sync_data, tile and entry-bundle reads/s,
+    /// the server's peak memory — beside the fsync, signing and verify limits. (Not `--server`:
+    /// that is the global `--server URL`.)
+    #[arg(long)]
+    pub serve: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,11 @@
 //! `lianlog bench` (性能基准): runs [`lianlog_bench`] with this binary as the separate
-//! process it measures (start-up, store opening, peak memory), and renders the figures.
+//! process it measures (start-up, store opening, peak memory), and with `--serve` as the
+//! `lianlog serve` process its clients measure; renders the figures.
 
 use std::ffi::OsString;
-use std::io::Read as _;
+use std::io::{BufRead as _, Read as _};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use anyhow::Result;
@@ -28,8 +29,15 @@ pub fn run(args: BenchArgs, json_output: bool) -> Result<ExitCode> {
         started: Instant::now(),
         runs: 0,
         bar: render::Bar::new(json_output),
+        server: None,
     };
-    let result = lianlog_bench::run(&options, &mut children);
+    let result = if args.serve {
+        lianlog_bench::server::run_server(&options, &mut children)
+    } else {
+        lianlog_bench::run(&options, &mut children)
+    };
+    // A server left by a failed run is stopped here at the latest (and on drop).
+    let _ = children.stop_server();
     children.bar.finish();
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
@@ -71,6 +79,22 @@ struct ChildProcesses {
     runs: u64,
     /// Where the phases and the import's progress are shown (only on a terminal, never with --json).
     bar: render::Bar,
+    /// The `lianlog serve` child of `bench --server`, when it runs: the child, when it started,
+    /// and the file its standard error goes to.
+    server: Option<(Child, Instant, PathBuf)>,
+}
+
+impl Drop for ChildProcesses {
+    fn drop(&mut self) {
+        let _ = self.stop_server();
+    }
+}
+
+/// The peak resident memory (`VmHWM`) of a running process, from /proc.
+fn peak_memory_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = status.lines().find_map(|line| line.strip_prefix("VmHWM:"))?;
+    kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok().map(|kib| kib * 1024)
 }
 
 impl Processes for ChildProcesses {
@@ -106,6 +130,53 @@ impl Processes for ChildProcesses {
         let peak_rss_bytes = reported
             .ok_or_else(|| Error::bad_input("a benchmark child did not report its peak memory (is /proc mounted?)"))?;
         Ok(ProcessRun { seconds, peak_rss_bytes })
+    }
+
+    fn start_server(&mut self, args: &[OsString]) -> lianlog_ledger::Result<String> {
+        self.stop_server()?;
+        self.runs += 1;
+        let errors = std::env::temp_dir().join(format!("lianlog-bench-{}-{}.err", std::process::id(), self.runs));
+        let error_file = std::fs::File::create(&errors).map_err(|err| Error::io("create", &errors, err))?;
+        let begun = Instant::now();
+        let mut child = Command::new(&self.exe)
+            .args(args)
+            .env_remove("LIANLOG_LEDGER")
+            .env_remove(PEAK_MEMORY_FILE)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(error_file)
+            .spawn()
+            .map_err(|err| Error::io("start", &self.exe, err))?;
+        // The first line is `listening on ADDR` once it is bound (port 0: the one chosen).
+        let mut first = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+        }
+        let address = first.trim().strip_prefix("listening on ").map(str::to_string);
+        self.server = Some((child, begun, errors.clone()));
+        match address {
+            Some(address) => Ok(format!("http://{address}")),
+            None => {
+                let _ = self.stop_server();
+                let said = std::fs::read_to_string(&errors).unwrap_or_default();
+                Err(Error::bad_input(format!("`lianlog serve` did not start during the benchmark: {}", said.trim())))
+            }
+        }
+    }
+
+    fn stop_server(&mut self) -> lianlog_ledger::Result<ProcessRun> {
+        let Some((mut child, begun, errors)) = self.server.take() else {
+            return Ok(ProcessRun { seconds: 0.0, peak_rss_bytes: 0 });
+        };
+        // Read before it ends: its high-water mark of resident memory so far (nothing is in
+        // flight by now). Then SIGKILL, which loses no acknowledged append.
+        let peak = peak_memory_of(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_file(&errors);
+        let peak_rss_bytes =
+            peak.ok_or_else(|| Error::bad_input("cannot read the server's peak memory (is /proc mounted?)"))?;
+        Ok(ProcessRun { seconds: begun.elapsed().as_secs_f64(), peak_rss_bytes })
     }
 
     fn stage(&mut self, what: &str) {

@@ -9,6 +9,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("write", "写入 writing"),
     ("read", "读取与校验 reading and verifying"),
     ("memory and disk", "内存与磁盘 memory and disk"),
+    ("serve", "服务 serving (`lianlog serve`, clients on loopback)"),
 ];
 
 pub fn print_report(report: &BenchReport) {
@@ -17,6 +18,9 @@ pub fn print_report(report: &BenchReport) {
         report.entries, report.threads, report.seconds
     );
     for (group, title) in GROUPS {
+        if !report.figures.iter().any(|f| f.group == *group) {
+            continue;
+        }
         println!();
         println!("{title}");
         let rows: Vec<Vec<String>> = report

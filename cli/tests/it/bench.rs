@@ -101,3 +101,71 @@ fn bench_refuses_a_directory_that_is_not_empty() {
     assert_eq!(names, vec![std::ffi::OsString::from("precious.txt")]);
     assert_eq!(std::fs::read_to_string(temp.path().join("precious.txt")).unwrap(), "keep me");
 }
+
+/// Every key `bench --serve --json` documents (docs/PERFORMANCE.md, "Serving").
+const SERVE_FIGURES: &[&str] = &[
+    "sign_one_core_per_s",
+    "sign_all_cores_per_s",
+    "verify_strict_per_s",
+    "verify_batch_per_s",
+    "verify_batch_checked_per_s",
+    "sha256_mb_per_s",
+    "fsync_per_s",
+    "serve_c1_append_per_s",
+    "serve_c1_p50_ms",
+    "serve_c1_p99_ms",
+    "serve_c1_records_per_sync",
+    "serve_c1_p50_to_budget_ratio",
+    "serve_c16_append_per_s",
+    "serve_c16_p50_ms",
+    "serve_c16_p99_ms",
+    "serve_c16_records_per_sync",
+    "serve_c64_append_per_s",
+    "serve_c64_p50_ms",
+    "serve_c64_p99_ms",
+    "serve_c64_records_per_sync",
+    "serve_c64_to_fsync_ratio",
+    "serve_c64_to_strict_ratio",
+    "tile_reads_per_s",
+    "entry_bundle_reads_per_s",
+    "serve_tree_size",
+    "serve_peak_rss_mib",
+];
+
+/// `bench --serve` on a small ledger: a real `lianlog serve` child, 1, 16 and 64 clients; every
+/// figure is there and positive, and the ledger the clients appended to verifies afterwards
+/// (the server was stopped with SIGKILL: no acknowledged append may be missing).
+#[test]
+fn bench_serve_reports_every_figure_and_the_served_ledger_verifies() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("bench");
+    let output =
+        lianlog().args(["bench", "--serve", "--entries", "300", "--json", "--dir"]).arg(&dir).output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    let figures = report["figures"].as_object().unwrap();
+    for key in SERVE_FIGURES {
+        let value = figures.get(*key).and_then(|v| v.as_f64()).unwrap_or_else(|| panic!("{key} missing: {stdout}"));
+        assert!(value.is_finite() && value > 0.0, "{key} = {value}");
+    }
+    assert_eq!(figures.len(), SERVE_FIGURES.len(), "undocumented figures: {stdout}");
+    // Genesis, 64 grants, 300 imported, then 30, 64 and 256 appends over HTTP (a tenth of the
+    // records, at least 4 per client).
+    assert_eq!(figures["serve_tree_size"], 1.0 + 64.0 + 300.0 + 30.0 + 64.0 + 256.0, "{stdout}");
+    let verified = lianlog().arg("verify").arg("--ledger").arg(dir.join("ledger")).arg("--json").output().unwrap();
+    let (stdout, stderr) = output_text(&verified);
+    assert!(verified.status.success(), "{stderr}");
+    let verified: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(verified["entries"], 715, "{verified}");
+}
+
+/// Every `bench --serve` figure is explained in docs/PERFORMANCE.md's serving section.
+#[test]
+fn every_serve_figure_is_documented() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PERFORMANCE.md")).unwrap();
+    let explained = &doc[doc.find("## Serving: lianlog bench --serve").unwrap()..];
+    for key in SERVE_FIGURES {
+        assert!(explained.contains(&format!("`{key}`")), "docs/PERFORMANCE.md does not explain {key}");
+    }
+}
