@@ -50,8 +50,8 @@ pub struct Cli {
     #[arg(long, global = true, env = "LIANLOG_IDENTITY", value_name = "FILE")]
     pub identity: Option<PathBuf>,
 
-    /// The certificate authority (PEM) that signed an https:// --server's certificate, when it is
-    /// the commission's own CA rather than a public one.
+    /// The certificate authority (PEM) that signed the certificate of an https:// server, when it
+    /// is the commission's own CA rather than a public one.
     #[arg(long, global = true, env = "LIANLOG_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
 
@@ -783,6 +783,25 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["witness", "remove"],
 ];
 
+/// The commands that never talk to a server (`Remote::from_args` ignores --server for them):
+/// `--server`, `--identity` and `--ca-cert` are hidden from them likewise.
+const WITHOUT_REMOTE: &[&[&str]] = &[
+    &["init"],
+    &["key"],
+    &["redact"],
+    &["checkpoint", "cosign"],
+    &["check"],
+    &["reindex"],
+    &["replay"],
+    &["demo"],
+    &["snapshot"],
+    &["bench"],
+    &["serve"],
+    &["witness"],
+    &["completions"],
+    &["man"],
+];
+
 /// The commands whose output is never JSON: `--json` is hidden from them likewise.
 const WITHOUT_JSON: &[&[&str]] = &[&["completions"], &["man"]];
 
@@ -791,7 +810,14 @@ const WITHOUT_JSON: &[&[&str]] = &[&["completions"], &["man"]];
 pub fn command() -> clap::Command {
     use clap::CommandFactory as _;
     let mut command = Cli::command();
-    for (flag, paths) in [("ledger", WITHOUT_LEDGER), ("json", WITHOUT_JSON)] {
+    let flags = [
+        ("ledger", WITHOUT_LEDGER),
+        ("json", WITHOUT_JSON),
+        ("server", WITHOUT_REMOTE),
+        ("identity", WITHOUT_REMOTE),
+        ("ca_cert", WITHOUT_REMOTE),
+    ];
+    for (flag, paths) in flags {
         let Some(hidden) = command.get_arguments().find(|arg| arg.get_id() == flag).cloned() else { continue };
         let hidden = hidden.hide(true);
         for path in paths {
@@ -822,7 +848,13 @@ mod tests {
         // The command as parsed, with flags hidden where they do not apply (every path exists).
         let command = super::command();
         command.clone().debug_assert();
-        for (flag, paths) in [("ledger", super::WITHOUT_LEDGER), ("json", super::WITHOUT_JSON)] {
+        for (flag, paths) in [
+            ("ledger", super::WITHOUT_LEDGER),
+            ("json", super::WITHOUT_JSON),
+            ("server", super::WITHOUT_REMOTE),
+            ("identity", super::WITHOUT_REMOTE),
+            ("ca_cert", super::WITHOUT_REMOTE),
+        ] {
             for path in paths {
                 let mut sub = &command;
                 for name in path.iter() {
