@@ -228,7 +228,8 @@ impl Tile {
             }
             width = u16::try_from(parsed).unwrap_or(TILE_WIDTH);
             if let Some(last) = elements.last_mut() {
-                *last = last.trim_end_matches(".p");
+                // Exactly one `.p`: `000.p.p/5` is not a spelling of `000.p/5` (one path, one tile).
+                *last = last.strip_suffix(".p").unwrap_or(last);
             }
         }
         if elements.len() > MAX_INDEX_GROUPS {
@@ -577,6 +578,7 @@ mod tests {
             ("/tile/0/000/", "must start with x"),
             ("/tile/0/000.p/", "empty"),
             ("/tile/0/000.p", "not 3 decimal digits"),
+            ("/tile/0/000.p.p/5", "not 3 decimal digits"),
             ("/tile/0/x018/x446/x744/x073/x709/x551/616", "larger than 2^64"),
             ("/tile/0/x001/x001/x001/x001/x001/x001/x001/001", "more than 7 groups"),
             ("/tile/entries", "no tile index"),

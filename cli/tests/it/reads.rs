@@ -181,12 +181,27 @@ fn an_auditor_reads_everything_but_bodies() {
     let items = dossier["items"].as_array().unwrap();
     assert!(!items.is_empty());
     assert!(items.iter().all(|item| item["body"].is_null()), "{dossier}");
-    let log = auditor(&["log", "--json", "--limit", "0"]);
+    let log = auditor(&["log", "--json", "--limit", "1000"]);
     let log: Value = serde_json::from_str(&log.stdout).unwrap();
     for item in log["items"].as_array().unwrap() {
         let kind = item["kind"].as_str().unwrap();
         let keeps = kind.starts_with("ledger.") || kind.starts_with("key.");
         assert_eq!(item.get("body").is_some(), keeps, "{item}");
+    }
+    // Cases are made of bodies (subjects, measures, deadlines): an auditor gets each case's status,
+    // not its state.
+    let cases = auditor(&["cases", "--json"]);
+    let cases: Value = serde_json::from_str(&cases.stdout).unwrap();
+    let cases = cases["items"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    assert!(cases.iter().all(|case| case["state"] == serde_json::json!({}) && case["status"].is_string()), "{cases:?}");
+    // A page the size of the ledger is not served (everything is `export` or `verify --server`).
+    for args in
+        [&["log", "--limit", "0"][..], &["log", "--last", "1001"][..], &["dossier", "P-1001", "--limit", "0"][..]]
+    {
+        let refused = auditor(args);
+        assert_eq!(refused.code, Some(2), "{args:?}: {refused:?}");
+        assert!(refused.stderr.contains("at most 1000 items per request"), "{args:?}: {refused:?}");
     }
     // What would show bodies is refused (exit 3), nothing printed.
     for args in [&["query", "--text", "公款吃喝"][..], &["export"][..]] {

@@ -101,12 +101,38 @@ impl Reader {
     }
 
     /// A record view as this reader may see it (body withheld by the same rule).
+    /// A case's projection state is made of its records' bodies (subjects, measures, findings,
+    /// deadlines): a reader without bodies gets the case without it (`{}`).
+    fn case(&self, case: &mut lianlog_ledger::query::CaseView) {
+        if !self.bodies {
+            case.state = Value::Object(serde_json::Map::new());
+        }
+    }
+
     fn view(&self, mut view: lianlog_ledger::query::RecordView) -> lianlog_ledger::query::RecordView {
         if !self.bodies && !kind_keeps_body(&view.kind) {
             view.body = None;
         }
         view
     }
+}
+
+/// The most items one served page holds (`limit`, `log`'s `last`): ask for more in pages
+/// (`--limit 1000 --offset N`); a whole ledger is `export` (streamed) or `verify --server`.
+pub(crate) const MAX_SERVED_PAGE: u64 = 1000;
+
+fn check_served_page(uri: &Uri, name: &str, count: u64) -> Result<(), Problem> {
+    if count == 0 || count > MAX_SERVED_PAGE {
+        let asked = if count == 0 { "0 (everything)".to_string() } else { count.to_string() };
+        return Err(bad(
+            uri,
+            format!(
+                "{name}={asked}: a server answers at most {MAX_SERVED_PAGE} items per request; ask in pages \
+                 (--limit {MAX_SERVED_PAGE} --offset N), or use `export` / `verify --server` for the whole ledger"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A query string, parsed strictly: `name=value` pairs, percent-decoded (`+` is a space), each
@@ -170,13 +196,14 @@ impl Params {
         Date::parse(text).map(Some).ok_or_else(|| bad(uri, format!("{name}={text:?}: expected a date YYYY-MM-DD")))
     }
 
-    /// `offset` and `limit` (default: the first page of `DEFAULT_LIMIT`).
+    /// `offset` and `limit` (default: the first page of `DEFAULT_LIMIT`). A served page holds at
+    /// most `MAX_SERVED_PAGE` items: `limit=0` ("all") and larger limits are refused, so that no
+    /// request builds an answer the size of the ledger under the read lock the sequencer waits on.
     fn page(&self, uri: &Uri) -> Result<Page, Problem> {
         let default = Page::default();
-        Ok(Page {
-            offset: self.number(uri, "offset")?.unwrap_or(default.offset),
-            limit: self.number(uri, "limit")?.unwrap_or(default.limit),
-        })
+        let limit = self.number(uri, "limit")?.unwrap_or(default.limit);
+        check_served_page(uri, "limit", limit)?;
+        Ok(Page { offset: self.number(uri, "offset")?.unwrap_or(default.offset), limit })
     }
 }
 
@@ -302,6 +329,7 @@ fn log_answer(_: &ServeState, ledger: &Ledger, reader: &Reader, uri: &Uri, param
     let (page, from) = match params.number(uri, "last")? {
         Some(0) => return Err(bad(uri, "last=0: expected at least 1".into())),
         Some(count) => {
+            check_served_page(uri, "last", count)?;
             if ["from", "offset", "limit"].iter().any(|name| params.get(name).is_some()) {
                 return Err(bad(uri, "last cannot be used with from, offset or limit".into()));
             }
@@ -380,10 +408,19 @@ fn query_answer(
     Ok(Answer::Json(records_json(reader, &source, records)))
 }
 
-fn cases_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn cases_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let page = params.page(uri)?;
     let source = Source::open(ledger, params)?;
-    let cases = source.queries().cases_page(params.flag(uri, "open")?, page)?;
+    let mut cases = source.queries().cases_page(params.flag(uri, "open")?, page)?;
+    for case in &mut cases.items {
+        reader.case(case);
+    }
     Ok(Answer::Json(json!({"page": cases, "as_of": source.as_of()})))
 }
 
@@ -400,7 +437,14 @@ fn overdue_answer(
     let source = Source::open(ledger, params)?;
     let overdue = source.queries().overdue_page(on, page)?;
     let overdue = lianlog_ledger::query::Paged {
-        items: overdue.items.into_iter().map(|(case, view)| (case, reader.view(view))).collect::<Vec<_>>(),
+        items: overdue
+            .items
+            .into_iter()
+            .map(|(mut case, view)| {
+                reader.case(&mut case);
+                (case, reader.view(view))
+            })
+            .collect::<Vec<_>>(),
         ..overdue
     };
     Ok(Answer::Json(json!({"page": overdue, "as_of": source.as_of(), "bodies": reader.bodies})))

@@ -51,7 +51,11 @@ async fn serve_tile(state: Arc<ServeState>, method: Method, uri: Uri, headers: H
         TileKind::Hash(_) => true,
         TileKind::Entries | TileKind::Bodies if state.options.public_entries => true,
         TileKind::Entries | TileKind::Bodies => {
-            let caller = super::auth::authenticate(&state, &method, &uri, &headers, &[])?;
+            // `authenticate` syncs the access log and reads the registry: never on the runtime thread.
+            let caller = {
+                let (state, uri) = (state.clone(), uri.clone());
+                blocking(move || super::auth::authenticate(&state, &method, &uri, &headers, &[])).await?
+            };
             if caller.roles.is_empty() {
                 return Err(Problem::new(
                     Code::Unauthorized,
