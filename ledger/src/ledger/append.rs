@@ -338,7 +338,18 @@ impl Ledger {
             let start = self.next_write_position();
             write_intent(&self.dir, start, bytes.len() as u64, self.size)?;
         }
-        let start = self.log.append_durable(&bytes, self.size)?;
+        let start = match self.log.append_durable(&bytes, self.size) {
+            Ok(start) => start,
+            Err(err) => {
+                if batch_intent {
+                    // The intent stays: the write may have left bytes its cut-back could not remove,
+                    // and the next open settles them by it. Until then this handle writes nothing (a
+                    // later single append would leave the intent naming lines that are not the batch).
+                    self.store_failed = Some(format!("a batch write to the log failed: {err}"));
+                }
+                return Err(err);
+            }
+        };
         if batch_intent {
             clear_intent(&self.dir)?;
         }
@@ -376,8 +387,8 @@ impl Ledger {
             Some(reason) => Err(Error::new(
                 ErrorKind::Store,
                 format!(
-                    "the derived store could not be updated after an earlier append ({reason}); nothing more is \
-                     appended through this handle: open the ledger again (the store is caught up from the log)"
+                    "an earlier append could not be completed ({reason}); nothing more is appended through this \
+                     handle: open the ledger again (the log is settled and the derived store caught up on open)"
                 ),
             )),
         }

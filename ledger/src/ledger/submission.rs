@@ -285,7 +285,12 @@ impl Ledger {
             ids.insert(id, index as u64);
         }
         let Some(earliest) = submissions.iter().map(|s| s.record.created).min() else { return Ok(found) };
-        let from = self.first_sequenced_at_or_after(earliest.as_millis().saturating_sub(MAX_CLOCK_SKEW_MS as i64))?;
+        // A submission whose `created` is further back than the skew window is refused anyway; the
+        // floor keeps such a one (a `created` in the year 2000) from making the one writer scan the
+        // whole ledger. Every record within the window is at or after `now − 2 × MAX`.
+        let floor = Timestamp::now().as_millis().saturating_sub(2 * MAX_CLOCK_SKEW_MS as i64);
+        let from =
+            self.first_sequenced_at_or_after(earliest.as_millis().saturating_sub(MAX_CLOCK_SKEW_MS as i64).max(floor))?;
         if let Some((index, seq)) = self.store.find_record_ids(&ids, from, self.size)? {
             let index = index as usize;
             if found.as_ref().is_none_or(|(first, _)| index < *first) {

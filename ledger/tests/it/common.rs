@@ -27,3 +27,19 @@ pub fn interview(n: usize) -> Draft {
         }),
     )
 }
+
+/// `sled::open`, retried for up to 10 s while the store's previous handle (dropped, but still held
+/// by sled's background flusher) releases its lock.
+pub fn open_sled_when_released(path: &std::path::Path) -> sled::Db {
+    let mut tries = 0;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(err) => panic!("could not open {}: {err}", path.display()),
+        }
+    }
+}

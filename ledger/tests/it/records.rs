@@ -379,7 +379,7 @@ fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
     drop(f.ledger);
     {
         // sled's flusher thread may hold the dropped store's file lock for a moment under load.
-        let db = open_sled_when_released(&lianlog_ledger::store_dir(&dir));
+        let db = crate::common::open_sled_when_released(&lianlog_ledger::store_dir(&dir));
         db.remove(b"meta/layout").unwrap().expect("the store records its layout");
         db.flush().unwrap();
     }
@@ -393,20 +393,4 @@ fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
     ledger.replay().unwrap();
     drop(ledger);
     assert!(Ledger::open(&dir).unwrap().notes().is_empty(), "rebuilt again on the next open");
-}
-
-/// `sled::open`, retried for up to 10 s while the store's previous handle (dropped, but still held
-/// by sled's background flusher) releases its lock.
-fn open_sled_when_released(path: &std::path::Path) -> sled::Db {
-    let mut tries = 0;
-    loop {
-        match sled::open(path) {
-            Ok(db) => return db,
-            Err(_) if tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-            Err(err) => panic!("could not open {}: {err}", path.display()),
-        }
-    }
 }
