@@ -259,30 +259,20 @@ fn regular_in_ledger(file: File, path: &Path) -> Result<File> {
 /// Open (creating it 0600 if missing) a file inside a ledger directory for reading and writing,
 /// refusing a link.
 pub(crate) fn open_or_create_in_ledger(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(FILE_MODE)
-        .custom_flags(flags(Links::Refuse) | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|err| open_error("open", path, err))?;
-    let file = regular_in_ledger(file, path)?;
-    let mode = file.metadata().map_err(|err| Error::io("inspect", path, err))?.permissions().mode();
-    if mode & 0o077 != 0 {
-        set_mode(&file, path, FILE_MODE)?;
-    }
-    Ok(file)
+    open_private(OpenOptions::new().read(true).write(true).create(true).truncate(false), path)
 }
 
 /// Open a log file for appending (an access log, a journal), creating it 0600 if missing; a
 /// symbolic link or anything but a regular file is refused, and an existing file readable by
 /// others is made private. Each write then lands at the end, whatever else appends.
 pub fn open_append(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
+    open_private(OpenOptions::new().append(true).create(true), path)
+}
+
+/// `options` (creating 0600), refusing a symbolic link or anything but a regular file, and making
+/// an existing file readable by others private.
+fn open_private(options: &mut OpenOptions, path: &Path) -> Result<File> {
+    let file = options
         .mode(FILE_MODE)
         .custom_flags(flags(Links::Refuse) | libc::O_NONBLOCK)
         .open(path)
