@@ -392,5 +392,13 @@ fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
     assert_eq!(ledger.dossier("P-1").unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), vec![seq]);
     ledger.replay().unwrap();
     drop(ledger);
-    assert!(Ledger::open(&dir).unwrap().notes().is_empty(), "rebuilt again on the next open");
+    // The layout mark was written back: the next open does not rebuild for it again. (Under load a
+    // store dropped right after its rebuild may still be caught up from the log, with its own note:
+    // derived data, flushed by sled in the background.)
+    let reopened = Ledger::open(&dir).unwrap();
+    assert!(
+        !reopened.notes().iter().any(|note| note.contains("earlier version of lianlog")),
+        "rebuilt again on the next open: {:?}",
+        reopened.notes()
+    );
 }
