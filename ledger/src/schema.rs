@@ -13,6 +13,13 @@ use serde_json::{Map, Value};
 use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_REPORTED_ERRORS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
 use crate::time::{Date, Timestamp};
 
+mod kinds;
+
+pub use kinds::KINDS;
+pub(crate) use kinds::{ORGANISATION_MEASURES, PERSON_MEASURES};
+
+use FieldType as T;
+
 /// The type of one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -65,11 +72,11 @@ pub struct Field {
     pub required: bool,
 }
 
-const fn req(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
+pub(crate) const fn req(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
     Field { name, label_zh, field_type, required: true }
 }
 
-const fn opt(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
+pub(crate) const fn opt(name: &'static str, label_zh: &'static str, field_type: FieldType) -> Field {
     Field { name, label_zh, field_type, required: false }
 }
 
@@ -142,295 +149,6 @@ impl KindSpec {
         self.versions.iter().find(|version| version.v == v)
     }
 }
-
-const SOURCES: &[(&str, &str)] = &[
-    ("petition", "信访举报"),
-    ("inspection", "巡视巡察移交"),
-    ("audit", "审计移交"),
-    ("supervision", "监督检查发现"),
-    ("other", "其他"),
-];
-const FINDINGS: &[(&str, &str)] = &[
-    ("substantiated", "属实"),
-    ("partly_substantiated", "部分属实"),
-    ("unsubstantiated", "查无实据"),
-    ("false_accusation", "诬告陷害"),
-];
-const INTERVIEW_TYPES: &[(&str, &str)] = &[
-    ("reminder", "提醒谈话"),
-    ("admonition", "诫勉谈话"),
-    ("accountability_interview", "约谈"),
-    ("inquiry_letter", "函询"),
-];
-const ASSESSMENTS: &[(&str, &str)] = &[("excellent", "好"), ("good", "较好"), ("fair", "一般"), ("poor", "差")];
-/// Measures for people and for organisations (《中国共产党问责条例》).
-pub(crate) const PERSON_MEASURES: &[(&str, &str)] = &[
-    ("notice", "通报"),
-    ("admonition", "诫勉"),
-    ("organizational_adjustment", "组织调整"),
-    ("organizational_handling", "组织处理"),
-    ("disciplinary_sanction", "纪律处分"),
-];
-pub(crate) const ORGANISATION_MEASURES: &[(&str, &str)] =
-    &[("inspection", "检查"), ("notice", "通报"), ("reorganization", "改组")];
-const ALL_MEASURES: &[(&str, &str)] = &[
-    ("notice", "通报"),
-    ("admonition", "诫勉"),
-    ("organizational_adjustment", "组织调整"),
-    ("organizational_handling", "组织处理"),
-    ("disciplinary_sanction", "纪律处分"),
-    ("inspection", "检查"),
-    ("reorganization", "改组"),
-];
-const OUTCOMES: &[(&str, &str)] = &[("upheld", "维持"), ("modified", "变更"), ("revoked", "撤销")];
-
-use FieldType as T;
-
-const INTERVIEW_V1: &[Field] = &[
-    req("interview_type", "谈话类型", T::Enum(INTERVIEW_TYPES)),
-    req("subjects", "谈话对象", T::People),
-    req("interviewers", "谈话人", T::People),
-    req("held_on", "谈话日期", T::Date),
-    req("reason", "谈话事由", T::Text),
-    opt("report_id", "线索编号", T::Id),
-    opt("requirements", "工作要求", T::Text),
-    opt("follow_up_by", "回访期限", T::Date),
-];
-/// v2: `requirements` is a list of separate requirements, so that each can be followed up.
-const INTERVIEW_V2: &[Field] = &[
-    req("interview_type", "谈话类型", T::Enum(INTERVIEW_TYPES)),
-    req("subjects", "谈话对象", T::People),
-    req("interviewers", "谈话人", T::People),
-    req("held_on", "谈话日期", T::Date),
-    req("reason", "谈话事由", T::Text),
-    opt("report_id", "线索编号", T::Id),
-    opt("requirements", "工作要求", T::TextList),
-    opt("follow_up_by", "回访期限", T::Date),
-];
-
-/// Every kind the ledger knows.
-pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "ledger.genesis",
-        label_zh: "台账创建",
-        label_en: "ledger genesis",
-        versions: &[],
-        lifecycle: Lifecycle::None,
-        domain: false,
-    },
-    KindSpec {
-        name: "ledger.redact",
-        label_zh: "内容删除",
-        label_en: "redaction",
-        versions: &[],
-        lifecycle: Lifecycle::None,
-        domain: false,
-    },
-    KindSpec {
-        name: "key.grant",
-        label_zh: "密钥授权",
-        label_en: "key grant",
-        versions: &[],
-        lifecycle: Lifecycle::None,
-        domain: false,
-    },
-    KindSpec {
-        name: "key.revoke",
-        label_zh: "密钥撤销",
-        label_en: "key revocation",
-        versions: &[],
-        lifecycle: Lifecycle::None,
-        domain: false,
-    },
-    KindSpec {
-        name: "report.received",
-        label_zh: "问题线索受理",
-        label_en: "report received",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("report_id", "线索编号", T::Id),
-                req("subjects", "反映对象", T::People),
-                req("source", "线索来源", T::Enum(SOURCES)),
-                req("summary", "反映问题摘要", T::Text),
-                req("received_on", "受理日期", T::Date),
-            ],
-        }],
-        lifecycle: Lifecycle::ReportReceived,
-        domain: true,
-    },
-    KindSpec {
-        name: "report.concluded",
-        label_zh: "线索处置",
-        label_en: "report concluded",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("report_id", "线索编号", T::Id),
-                req("finding", "核查结论", T::Enum(FINDINGS)),
-                req("disposition", "处置方式", T::Text),
-                req("concluded_on", "办结日期", T::Date),
-            ],
-        }],
-        lifecycle: Lifecycle::ReportConcluded,
-        domain: true,
-    },
-    KindSpec {
-        name: "interview",
-        label_zh: "约谈/谈话",
-        label_en: "interview",
-        versions: &[Version { v: 1, fields: INTERVIEW_V1 }, Version { v: 2, fields: INTERVIEW_V2 }],
-        lifecycle: Lifecycle::Interview,
-        domain: true,
-    },
-    KindSpec {
-        name: "duty_report",
-        label_zh: "述责述廉",
-        label_en: "duty-and-integrity report",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("reporter", "述职人", T::Person),
-                req("period", "述职期间", T::Period),
-                req("occasion", "述职场合", T::Line),
-                req("held_on", "述职日期", T::Date),
-                req("summary", "述职摘要", T::Text),
-                opt("document_sha256", "述职报告SHA-256", T::Sha256),
-                opt("assessment", "评价等次", T::Enum(ASSESSMENTS)),
-            ],
-        }],
-        lifecycle: Lifecycle::DutyReport,
-        domain: true,
-    },
-    KindSpec {
-        name: "accountability.decision",
-        label_zh: "问责决定",
-        label_en: "accountability decision",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("decision_id", "决定编号", T::Id),
-                req("subjects", "问责对象", T::PeopleOrOrganisations),
-                req("basis", "问责依据", T::Basis),
-                req("measure", "问责方式", T::Enum(ALL_MEASURES)),
-                req("facts", "问责事实", T::Text),
-                req("decided_by", "决定机关", T::Line),
-                req("decided_on", "决定日期", T::Date),
-                opt("report_id", "线索编号", T::Id),
-            ],
-        }],
-        lifecycle: Lifecycle::Decision,
-        domain: true,
-    },
-    KindSpec {
-        name: "clarification",
-        label_zh: "澄清正名",
-        label_en: "clarification",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("subject", "澄清对象", T::Person),
-                req("report_id", "线索编号", T::Id),
-                req("scope", "澄清范围", T::Line),
-                req("held_on", "澄清日期", T::Date),
-                req("statement", "澄清内容", T::Text),
-            ],
-        }],
-        lifecycle: Lifecycle::Clarification,
-        domain: true,
-    },
-    KindSpec {
-        name: "rectification.ordered",
-        label_zh: "整改要求",
-        label_en: "rectification ordered",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("rectification_id", "整改编号", T::Id),
-                req("target", "整改对象", T::PersonOrOrganisation),
-                req("items", "整改事项", T::Text),
-                req("due_on", "整改期限", T::Date),
-                opt("decision_id", "决定编号", T::Id),
-                opt("report_id", "线索编号", T::Id),
-            ],
-        }],
-        lifecycle: Lifecycle::RectificationOrdered,
-        domain: true,
-    },
-    KindSpec {
-        name: "rectification.completed",
-        label_zh: "整改完成",
-        label_en: "rectification completed",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("rectification_id", "整改编号", T::Id),
-                req("completed_on", "完成日期", T::Date),
-                req("summary", "整改情况", T::Text),
-            ],
-        }],
-        lifecycle: Lifecycle::RectificationCompleted,
-        domain: true,
-    },
-    KindSpec {
-        name: "appeal.filed",
-        label_zh: "申诉",
-        label_en: "appeal filed",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("appeal_id", "申诉编号", T::Id),
-                req("decision_id", "决定编号", T::Id),
-                req("grounds", "申诉理由", T::Text),
-                req("filed_on", "申诉日期", T::Date),
-            ],
-        }],
-        lifecycle: Lifecycle::AppealFiled,
-        domain: true,
-    },
-    KindSpec {
-        name: "appeal.decided",
-        label_zh: "复查复核",
-        label_en: "appeal decided",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("appeal_id", "申诉编号", T::Id),
-                req("outcome", "复查结论", T::Enum(OUTCOMES)),
-                req("summary", "复查意见", T::Text),
-                req("decided_on", "复查日期", T::Date),
-            ],
-        }],
-        lifecycle: Lifecycle::AppealDecided,
-        domain: true,
-    },
-    KindSpec {
-        name: "correction",
-        label_zh: "更正",
-        label_en: "correction",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("target", "更正对象", T::EntryRef),
-                req("reason", "更正理由", T::Text),
-                req("body", "更正后内容", T::Body),
-            ],
-        }],
-        lifecycle: Lifecycle::Correction,
-        domain: true,
-    },
-    KindSpec {
-        name: "audit.attest",
-        label_zh: "审计签注",
-        label_en: "audit attestation",
-        versions: &[Version {
-            v: 1,
-            fields: &[req("checkpoint", "检查点", T::CheckpointRef), req("result", "审计结论", T::Text)],
-        }],
-        lifecycle: Lifecycle::AuditAttest,
-        domain: false,
-    },
-];
 
 pub(crate) fn lookup(name: &str) -> Option<&'static KindSpec> {
     KINDS.iter().find(|k| k.name == name)
