@@ -893,6 +893,11 @@ pub struct ServeArgs {
     /// disconnected), and to finish a TLS handshake.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Seconds a connection may stay open with nothing moving on it (between keep-alive requests,
+    /// an idle HTTP/2 connection) before the server closes it, so idle sockets cannot use up the
+    /// 1,024 connection slots.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
     /// Requests handled at once; more get 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_in_flight: u64,

@@ -94,6 +94,9 @@ pub struct ServeLimits {
     pub max_in_flight: usize,
     /// Connections open at once; more are closed as soon as they are accepted.
     pub max_connections: usize,
+    /// How long a connection may stay open with no byte moving either way before it is shut
+    /// down gracefully (keep-alive connections between requests, idle HTTP/2 connections).
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServeLimits {
@@ -104,6 +107,7 @@ impl Default for ServeLimits {
             request_timeout: Duration::from_secs(10),
             max_in_flight: 64,
             max_connections: 1024,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }

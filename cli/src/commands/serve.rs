@@ -41,6 +41,7 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
         access_log: args.access_log,
         limits: lianlog_server::ServeLimits {
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
             max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
             max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
             ..lianlog_server::ServeLimits::default()

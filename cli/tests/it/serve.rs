@@ -254,6 +254,34 @@ fn hostile_requests_are_refused_cleanly_and_the_server_goes_on() {
 }
 
 #[test]
+fn idle_connections_are_closed_so_they_cannot_hold_every_slot() {
+    let fixture = Fixture::build();
+    let server = Server::start(&fixture.ledger, &["--idle-timeout", "1", "--request-timeout", "30"]);
+    // A keep-alive client that asks once and then sits on its connection: answered, then closed
+    // by the server after the idle timeout (well before the 30 s request timeout).
+    let mut stream = TcpStream::connect(&server.address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let held = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200") && text.ends_with("ok\n"), "{text}");
+    assert!(held >= Duration::from_millis(900), "closed before the idle timeout: {held:?}");
+    assert!(held < Duration::from_secs(10), "an idle keep-alive connection stayed open {held:?}");
+    // A connection that never sends a byte is closed too.
+    let mut silent = TcpStream::connect(&server.address).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let started = Instant::now();
+    let mut nothing = Vec::new();
+    let _ = silent.read_to_end(&mut nothing);
+    assert!(started.elapsed() < Duration::from_secs(10), "a silent connection stayed open {:?}", started.elapsed());
+    assert_eq!(server.get("/healthz").text(), "ok\n");
+    assert!(server.terminate().success());
+}
+
+#[test]
 fn requests_over_the_in_flight_limit_get_503_with_retry_after() {
     let fixture = Fixture::build();
     let server = Server::start(&fixture.ledger, &["--max-in-flight", "1", "--request-timeout", "3"]);
