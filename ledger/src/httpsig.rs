@@ -16,7 +16,7 @@
 //! [`ReplayGuard`] remembers each nonce for as long as its `created` can pass the window, in
 //! bounded memory, refusing (never forgetting early) when full.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use ed25519_dalek::Signature;
 use sha2::{Digest as _, Sha256};
@@ -32,6 +32,11 @@ pub const CREATED_WINDOW_SECS: i64 = 300;
 /// How many nonces a [`ReplayGuard`] holds by default (about 10 MB; 300 signed requests a second
 /// sustained over the 10-minute memory of a nonce).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 200_000;
+
+/// The share of a [`ReplayGuard`] one signer may hold, in nonces (its capacity over this): one key
+/// flooding signed requests fills its own share (and gets [`Replay::Full`]) while every other
+/// key's requests still pass.
+pub const REPLAY_SHARES: usize = 10;
 
 const ALG: &str = "ed25519";
 const COMPONENTS: [&str; 4] = ["@method", "@authority", "@path", "@query"];
@@ -326,6 +331,8 @@ pub enum Replay {
     Seen,
     /// The guard is full of nonces still inside the window: retry shortly.
     Full,
+    /// This signer holds its whole share of the guard (1/[`REPLAY_SHARES`]): retry shortly.
+    SignerFull,
 }
 
 impl std::fmt::Display for Replay {
@@ -335,6 +342,9 @@ impl std::fmt::Display for Replay {
                 "the request's nonce was already used: a replayed request is refused; sign each request anew"
             }
             Replay::Full => "too many signed requests within the freshness window; retry shortly",
+            Replay::SignerFull => {
+                "this key signed too many requests within the freshness window (its share of the server's nonce memory); retry shortly"
+            }
         })
     }
 }
@@ -344,19 +354,24 @@ impl std::fmt::Display for Replay {
 /// A nonce is kept while its request's `created` is still within the window of the clock (after
 /// that, [`RequestSignature::check_created`] refuses the request anyway), so it is never
 /// forgotten early. Memory is bounded by `capacity` entries of 40 bytes (plus the set's overhead);
-/// when full, new requests are refused with [`Replay::Full`] rather than forgetting a nonce.
+/// when full, new requests are refused with [`Replay::Full`] rather than forgetting a nonce. One
+/// signer holds at most a [`REPLAY_SHARES`]th of the capacity ([`Replay::SignerFull`] beyond), so a
+/// single key cannot lock every other reader out.
 #[derive(Debug)]
 pub struct ReplayGuard {
     window: i64,
     capacity: usize,
-    seen: HashSet<[u8; 32]>,
+    /// Each remembered (signer, nonce) digest with its signer.
+    seen: HashMap<[u8; 32], String>,
     by_created: BTreeSet<(i64, [u8; 32])>,
+    /// Nonces held per signer.
+    per_signer: HashMap<String, usize>,
 }
 
 impl ReplayGuard {
     /// A guard for `window` seconds (use [`CREATED_WINDOW_SECS`]) holding at most `capacity` nonces.
     pub fn new(window: i64, capacity: usize) -> ReplayGuard {
-        ReplayGuard { window, capacity, seen: HashSet::new(), by_created: BTreeSet::new() }
+        ReplayGuard { window, capacity, seen: HashMap::new(), by_created: BTreeSet::new(), per_signer: HashMap::new() }
     }
 
     /// How many nonces are held.
@@ -386,14 +401,21 @@ impl ReplayGuard {
                 break;
             }
             self.by_created.pop_first();
-            self.seen.remove(&key);
+            if let Some(signer) = self.seen.remove(&key)
+                && let Some(held) = self.per_signer.get_mut(&signer)
+            {
+                *held -= 1;
+                if *held == 0 {
+                    self.per_signer.remove(&signer);
+                }
+            }
         }
         let mut hasher = Sha256::new();
         hasher.update(keyid.as_bytes());
         hasher.update([0]);
         hasher.update(nonce.as_bytes());
         let key: [u8; 32] = hasher.finalize().into();
-        if self.seen.contains(&key) {
+        if self.seen.contains_key(&key) {
             return Err(Replay::Seen);
         }
         if created < oldest_alive {
@@ -402,7 +424,12 @@ impl ReplayGuard {
         if self.seen.len() >= self.capacity {
             return Err(Replay::Full);
         }
-        self.seen.insert(key);
+        let held = self.per_signer.get(keyid).copied().unwrap_or(0);
+        if held >= (self.capacity / REPLAY_SHARES).max(1) {
+            return Err(Replay::SignerFull);
+        }
+        self.seen.insert(key, keyid.to_owned());
+        self.per_signer.insert(keyid.to_owned(), held + 1);
         self.by_created.insert((created, key));
         Ok(())
     }
@@ -598,22 +625,36 @@ mod tests {
         let alice = key("alice", 1);
         let bob = key("bob", 2);
         let at = |who: &SecretKey, created: i64, nonce: &str| parse(&sign(&get(), None, who, created, nonce).unwrap());
-        let mut guard = ReplayGuard::new(300, 3);
+        let carol = key("carol", 3);
+        // Capacity 20: each signer may hold 2 (a tenth).
+        let mut guard = ReplayGuard::new(300, 20);
         guard.remember(&at(&alice, 1000, NONCE), 1000).unwrap();
         assert_eq!(guard.remember(&at(&alice, 1001, NONCE), 1001), Err(Replay::Seen));
         // Another signer may use the same nonce.
         guard.remember(&at(&bob, 1000, NONCE), 1000).unwrap();
         guard.remember(&at(&alice, 1000, "ffffffffffffffff"), 1000).unwrap();
-        assert_eq!(guard.remember(&at(&alice, 1000, "eeeeeeeeeeeeeeee"), 1000), Err(Replay::Full));
-        assert_eq!(guard.len(), 3);
-        // Still remembered at the window's edge; forgotten once `created` can no longer pass.
+        // Alice holds her share: refused, while others still pass.
+        assert_eq!(guard.remember(&at(&alice, 1000, "eeeeeeeeeeeeeeee"), 1000), Err(Replay::SignerFull));
+        guard.remember(&at(&carol, 1000, NONCE), 1000).unwrap();
+        // Many signers together fill the whole guard: then everyone waits.
+        for n in 0..16u8 {
+            let signer = key(&format!("s{n}"), 10 + n);
+            guard.remember(&at(&signer, 1000, NONCE), 1000).unwrap();
+        }
+        assert_eq!(guard.len(), 20);
+        assert_eq!(guard.remember(&at(&bob, 1000, "eeeeeeeeeeeeeeee"), 1000), Err(Replay::Full));
+        // Still remembered at the window's edge; forgotten once `created` can no longer pass, and
+        // the signer's share is free again.
         assert_eq!(guard.remember(&at(&alice, 1000, NONCE), 1300), Err(Replay::Seen));
         guard.remember(&at(&alice, 1301, "eeeeeeeeeeeeeeee"), 1301).unwrap();
         assert_eq!(guard.len(), 1);
+        guard.remember(&at(&alice, 1301, "cccccccccccccccc"), 1301).unwrap();
+        assert_eq!(guard.remember(&at(&alice, 1301, "bbbbbbbbbbbbbbbb"), 1301), Err(Replay::SignerFull));
+        assert_eq!(guard.len(), 2);
         assert!(!guard.is_empty());
         // Read back from an access log: kept while alive, skipped when already outside the window.
         guard.remember_nonce(&bob.public().identity(), "dddddddddddddddd", 1000, 1301).unwrap();
-        assert_eq!(guard.len(), 1);
+        assert_eq!(guard.len(), 2);
         guard.remember_nonce(&bob.public().identity(), "dddddddddddddddd", 1200, 1301).unwrap();
         assert_eq!(guard.remember(&at(&bob, 1250, "dddddddddddddddd"), 1301), Err(Replay::Seen));
     }

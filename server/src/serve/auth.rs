@@ -8,8 +8,8 @@
 //! nonce this server has not accepted from that key within the window. Every accepted request is
 //! appended (who, what, when) to the access log and synced before the caller gets its answer: no
 //! read of personal data without a trace; if the trace cannot be written, the read is refused.
-//! Memory is bounded: at most [`DEFAULT_REPLAY_CAPACITY`] nonces; when full, signed requests are
-//! refused as busy (503) rather than any nonce forgotten early.
+//! Memory is bounded: at most [`DEFAULT_REPLAY_CAPACITY`] nonces, a tenth of them per key; when
+//! full, signed requests are refused as busy (503) rather than any nonce forgotten early.
 //!
 //! The access log is a file of JSON lines, one per accepted request, mode 0600 (docs/OPERATIONS.md,
 //! "The access log"):
@@ -190,8 +190,8 @@ fn authenticate_at(
         match replay.remember(&signature, now_secs) {
             Ok(()) => {}
             Err(Replay::Seen) => return Err(refuse(&Replay::Seen.to_string())),
-            Err(Replay::Full) => {
-                return Err(Problem::new(Code::Busy, format!("{path}: {}", Replay::Full)));
+            Err(refusal @ (Replay::Full | Replay::SignerFull)) => {
+                return Err(Problem::new(Code::Busy, format!("{path}: {refusal}")));
             }
         }
     }
