@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 ok; 1 verification failed (tampering or corruption found); 2 bad input or usage;
 /// 3 not authorized (key lacks the role, is revoked or unknown); 4 key file problem; 5 not a
-/// ledger (missing directory, newer format); 6 ledger in use by another process; 7 I/O error
+/// ledger (missing directory, newer format); 6 ledger in use by another process (after --wait); 7 I/O error
 /// (disk full, permissions, a file of the ledger that is a symbolic link); 8 derived store error
 /// (run `lianlog reindex`).
 ///
@@ -54,6 +54,13 @@ pub struct Cli {
     /// is the commission's own CA rather than a public one.
     #[arg(long, global = true, env = "LIANLOG_CA_CERT", value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+
+    /// Seconds to wait for another local lianlog process (an import, an append) to release the
+    /// ledger before giving up with exit 6 (台账占用). A ledger held by `lianlog serve` is refused
+    /// at once: use --server.
+    #[arg(long, global = true, env = "LIANLOG_WAIT", value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub wait: u64,
 
     #[command(subcommand)]
     pub command: Command,
@@ -812,6 +819,7 @@ pub fn command() -> clap::Command {
     let mut command = Cli::command();
     let flags = [
         ("ledger", WITHOUT_LEDGER),
+        ("wait", WITHOUT_LEDGER),
         ("json", WITHOUT_JSON),
         ("server", WITHOUT_REMOTE),
         ("identity", WITHOUT_REMOTE),
@@ -850,6 +858,7 @@ mod tests {
         command.clone().debug_assert();
         for (flag, paths) in [
             ("ledger", super::WITHOUT_LEDGER),
+            ("wait", super::WITHOUT_LEDGER),
             ("json", super::WITHOUT_JSON),
             ("server", super::WITHOUT_REMOTE),
             ("identity", super::WITHOUT_REMOTE),

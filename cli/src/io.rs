@@ -81,8 +81,21 @@ pub fn print_json(value: &Value) {
     println!("{}", render::json_safe(&text));
 }
 
+/// How long a local open waits for another process to release the ledger (`--wait`), set once
+/// by `commands::run` before any command opens a ledger.
+static LOCK_WAIT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// Set the `--wait` of this run (the first call wins; later ones are ignored).
+pub fn set_lock_wait(wait: std::time::Duration) {
+    let _ = LOCK_WAIT.set(wait);
+}
+
+fn lock_wait() -> std::time::Duration {
+    LOCK_WAIT.get().copied().unwrap_or_default()
+}
+
 pub fn open(dir: &Path) -> Result<Ledger> {
-    let ledger = Ledger::open(dir)?;
+    let ledger = Ledger::open_with(dir, OpenOptions { wait: lock_wait(), ..OpenOptions::default() })?;
     print_notes_from(&ledger, 0);
     Ok(ledger)
 }
@@ -90,7 +103,7 @@ pub fn open(dir: &Path) -> Result<Ledger> {
 /// Open the ledger for a command that only reads: nothing in the log is repaired or changed
 /// (a torn tail or an interrupted import is left for the next writer, and not shown).
 pub fn open_reader(dir: &Path) -> Result<Ledger> {
-    let ledger = Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() })?;
+    let ledger = Ledger::open_with(dir, OpenOptions { read_only: true, wait: lock_wait(), ..OpenOptions::default() })?;
     print_notes_from(&ledger, 0);
     Ok(ledger)
 }

@@ -113,6 +113,10 @@ pub struct OpenOptions {
     /// Open to read only: repair nothing (an interrupted batch or a torn tail is left for the
     /// next writer, and only what it would keep is read), append nothing.
     pub read_only: bool,
+    /// How long to wait for another local process (an import, an append) to release the ledger
+    /// before giving up with a `Locked` error. Zero: do not wait. A ledger held by `lianlog
+    /// serve` is refused at once whatever this says (a server holds it until stopped).
+    pub wait: std::time::Duration,
 }
 
 /// An open ledger. Only one process may hold a ledger open (it holds `lock`).

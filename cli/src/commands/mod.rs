@@ -31,6 +31,7 @@ use crate::args::{Cli, Command};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let json_output = cli.json;
+    crate::io::set_lock_wait(std::time::Duration::from_secs(cli.wait));
     let dir = cli.ledger.as_path();
     let answers_questions = matches!(
         cli.command,

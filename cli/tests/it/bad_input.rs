@@ -217,10 +217,16 @@ fn a_locked_ledger_refuses_writers_but_still_verifies() {
     lock.try_lock().expect("the test takes the ledger's lock");
 
     let body = interview_body("张三", "约谈提醒").to_string();
-    assert_refused(&mut append_raw(&fixture, &body, &fixture.qian), 6, &["in use by another process"]);
+    let started = std::time::Instant::now();
+    assert_refused(
+        append_raw(&fixture, &body, &fixture.qian).args(["--wait", "1"]),
+        6,
+        &["in use by another process (waited 1 s)", "--wait SECONDS"],
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "gave up before --wait");
     let mut import = fixture.cmd();
     import
-        .args(["import", "-", "--key"])
+        .args(["--wait", "0", "import", "-", "--key"])
         .arg(&fixture.qian)
         .write_stdin(format!("{{\"kind\":\"interview\",\"body\":{body}}}\n"));
     assert_refused(&mut import, 6, &["in use by another process"]);
@@ -235,6 +241,32 @@ fn a_locked_ledger_refuses_writers_but_still_verifies() {
     drop(lock);
     assert_eq!(fixture.state(), before);
     assert_appended_at(fixture.append("interview", &interview_body("张三", "约谈提醒"), &fixture.qian).success(), 10);
+}
+
+#[test]
+fn a_second_local_writer_waits_its_turn() {
+    let fixture = Fixture::build();
+    let lock = std::fs::OpenOptions::new().write(true).open(fixture.ledger.join("lock")).expect("LEDGER/lock");
+    lock.try_lock().expect("the test takes the ledger's lock");
+    let body = interview_body("张三", "约谈提醒").to_string();
+    let mut writer = std::process::Command::new(assert_cmd::cargo::cargo_bin("lianlog"))
+        .arg("--ledger")
+        .arg(&fixture.ledger)
+        .args(["--wait", "30", "append", "interview", "--key"])
+        .arg(&fixture.qian)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut writer.stdin.take().unwrap(), body.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(writer.try_wait().unwrap().is_none(), "the writer waits while the ledger is held");
+    drop(lock);
+    let output = writer.wait_with_output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(fixture.log_lines().len(), common::ENTRIES + 1, "appended once the lock was free");
 }
 
 /// An import is all or nothing: a bad third record of five keeps the first two out as well.

@@ -45,29 +45,45 @@ enum StoreProblem {
     Outdated,
 }
 
-fn take_lock(dir: &Path) -> Result<File> {
+/// How often a waiting opener looks at the lock again: short next to a command's run time, long
+/// enough not to spin.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+fn take_lock(dir: &Path, wait: std::time::Duration) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let file = fsio::open_or_create_in_ledger(&path)?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
-            ErrorKind::Locked,
-            match served_at(dir) {
-                // A server holds the ledger for good: say where it is instead of "retry".
-                Some(url) => format!(
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::Error(err)) => return Err(Error::io("lock", &path, err)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+        }
+        // A server holds the ledger for good: say where it is instead of waiting or "retry".
+        if let Some(url) = served_at(dir) {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
                     "ledger {} is served by `lianlog serve` at {url}; run this command against it with \
                      `--server {url}` (or LIANLOG_SERVER={url}), or stop the server first \
                      (`lianlog verify` and `lianlog export` also work on the directory meanwhile)",
                     dir.display()
                 ),
-                None => format!(
-                    "ledger {} is in use by another process; wait for it to finish and retry \
-                     (`lianlog verify` and `lianlog export` work meanwhile)",
+            ));
+        }
+        if started.elapsed() >= wait {
+            let waited =
+                if wait.is_zero() { String::new() } else { format!(" (waited {} s)", wait.as_secs_f64().round()) };
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "ledger {} is in use by another process{waited}; wait for it to finish and retry, or \
+                     wait longer with `--wait SECONDS` (`lianlog verify` and `lianlog export` work meanwhile)",
                     dir.display()
                 ),
-            },
-        )),
-        Err(std::fs::TryLockError::Error(err)) => Err(Error::io("lock", &path, err)),
+            ));
+        }
+        std::thread::sleep(LOCK_POLL);
     }
 }
 
@@ -120,7 +136,7 @@ impl Ledger {
         check_key_body_limits(&json!({"holder": holder.to_value()}))?;
         let log_key = SecretKey::generate(origin.clone())?;
         log_key.write_new_file(&dir.join(LOG_KEY_FILE))?;
-        let lock = take_lock(dir)?;
+        let lock = take_lock(dir, std::time::Duration::ZERO)?;
         let mut log = SegmentLog::create(dir)?;
         let meta = json!({"format": FORMAT_VERSION, "origin": origin.as_str()});
         fsio::publish_bytes(&dir.join(META_FILE), false, format!("{meta}\n").as_bytes())?;
@@ -184,7 +200,7 @@ impl Ledger {
     /// [`Ledger::open`] with options.
     pub fn open_with(dir: &Path, options: OpenOptions) -> Result<Ledger> {
         let origin = read_meta(dir)?;
-        let lock = take_lock(dir)?;
+        let lock = take_lock(dir, options.wait)?;
         let mut notes = Vec::new();
         notes.extend(fsio::permissions_note(dir));
         let mut log = SegmentLog::open(dir)?;
