@@ -108,6 +108,14 @@ pub fn open_reader(dir: &Path) -> Result<Ledger> {
     Ok(ledger)
 }
 
+/// [`open_reader`] without waiting for the lock: a `Locked` error at once when another process
+/// holds the ledger, for readers that can answer from the log instead.
+pub fn open_reader_now(dir: &Path) -> lianlog_ledger::Result<Ledger> {
+    let ledger = Ledger::open_with(dir, OpenOptions { read_only: true, ..OpenOptions::default() })?;
+    print_notes_from(&ledger, 0);
+    Ok(ledger)
+}
+
 /// Print the ledger's notes (what opening repaired, what an append could not do) from `first` on.
 pub fn print_notes_from(ledger: &Ledger, first: usize) {
     for note in ledger.notes().iter().skip(first) {

@@ -56,7 +56,7 @@ mod unseen;
 pub use append::StagedBatch;
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
-pub use offline::{export_dir_with_progress, verify_dir_with_progress};
+pub use offline::{export_dir_with_progress, verify_dir_collecting, verify_dir_with_progress};
 pub use open::RUN_VERIFY_HINT;
 pub use redaction::{Redacted, Replacement};
 pub(crate) use replay::replay_projections;

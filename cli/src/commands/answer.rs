@@ -1,6 +1,8 @@
 //! The read-only questions (查询): `show`, `log`, `dossier`, `query`, `cases`, `overdue`, `stats`.
 //! All but `log` answer from the ledger as it is, as it stood at `--as-of SEQ|DATE` (replayed in
-//! memory), or from verified archives (`--archive`); none of them writes anything.
+//! memory), or from verified archives (`--archive`); none of them writes anything. None waits for
+//! a writer: when another process holds the ledger they answer from its log, verified now
+//! (`Loaded::from_ledger_dir`), as of the last entry made durable.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::args::{CasesArgs, CsvLang, DossierArgs, LogArgs, OverdueArgs, QueryArgs, ShowArgs, StatsArgs, StatsBy};
 use crate::io::Remote;
-use crate::io::{open_reader, print_json};
+use crate::io::{open_reader_now, print_json};
 use crate::render;
 use lianlog_remote::reads;
 
@@ -68,19 +70,32 @@ pub fn log(args: LogArgs, dir: &Path, remote: Option<&Remote>, json_output: bool
         say_remote(None, answer.bodies);
         return print_log(&answer.page, answer.limit, json_output, &answer.registry, &answer.redactions, answer.head);
     }
-    let ledger = open_reader(dir)?;
+    let source = Answering::open(dir, &[], None, json_output)?;
+    let (size, head) = match &source {
+        Answering::Ledger(ledger, _) => (ledger.size(), ledger.head()),
+        Answering::Archives(loaded, _) => (loaded.size(), loaded.report.head),
+    };
     let (page, from) = match args.last {
-        Some(count) => (Page::last(count, ledger.size()), 0),
+        Some(count) => (Page::last(count, size), 0),
         None => (Page { offset: args.offset, limit: args.limit }, args.from),
     };
-    let (seqs, more) = page.seqs(from, ledger.size());
+    let (seqs, more) = page.seqs(from, size);
     let mut lines = Vec::new();
-    for line in ledger.lines_from(seqs.start)?.take((seqs.end - seqs.start) as usize) {
-        lines.push(line?);
+    match &source {
+        Answering::Ledger(ledger, _) => {
+            for line in ledger.lines_from(seqs.start)?.take((seqs.end - seqs.start) as usize) {
+                lines.push(line?);
+            }
+        }
+        Answering::Archives(loaded, _) => {
+            for seq in seqs.clone() {
+                lines.push(loaded.line(seq)?);
+            }
+        }
     }
-    let notes = if json_output { Default::default() } else { ledger.queries().redaction_notes(&lines)? };
-    let paged = Paged { items: lines, total: ledger.size(), offset: seqs.start, more };
-    print_log(&paged, page.limit, json_output, ledger.registry(), &notes, ledger.head())
+    let notes = if json_output { Default::default() } else { source.queries().redaction_notes(&lines)? };
+    let paged = Paged { items: lines, total: size, offset: seqs.start, more };
+    print_log(&paged, page.limit, json_output, source.registry(), &notes, head)
 }
 
 /// The output of `log`, local or remote.
@@ -320,7 +335,25 @@ enum Answering {
 impl Answering {
     fn open(dir: &Path, archives: &[PathBuf], as_of: Option<&str>, json_output: bool) -> Result<Answering> {
         if archives.is_empty() {
-            let ledger = Box::new(open_reader(dir)?);
+            // Readers never wait for a writer: when another process holds the ledger, the
+            // answer comes from its log, verified now, as of the last entry the writer made
+            // durable (the derived store is the writer's and is not read).
+            let ledger = match open_reader_now(dir) {
+                Ok(ledger) => Box::new(ledger),
+                Err(err) if err.kind() == lianlog_ledger::ErrorKind::Locked => {
+                    let mut bar = render::Bar::new(json_output);
+                    let loaded = Loaded::from_ledger_dir(dir, &mut |p| bar.update(p));
+                    bar.finish();
+                    let loaded = loaded?;
+                    eprintln!(
+                        "lianlog: another process holds the ledger; answering from its log as of seq {} \
+                         (the last entry made durable), verified now without the lock",
+                        loaded.size().saturating_sub(1)
+                    );
+                    return Answering::from_loaded(loaded, as_of);
+                }
+                Err(err) => return Err(err.into()),
+            };
             let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
             let end = lianlog_ledger::query::as_of_end(text, ledger.size(), |date| ledger.entries_until(date))?;
             let past = ledger.as_of(end)?;
@@ -343,6 +376,11 @@ impl Answering {
                 loaded.report.stale_bodies.len()
             );
         }
+        Answering::from_loaded(loaded, as_of)
+    }
+
+    /// Answer from lines held in memory (archives, or a held ledger's log), at `--as-of`.
+    fn from_loaded(loaded: Loaded, as_of: Option<&str>) -> Result<Answering> {
         let end = match as_of {
             Some(text) => lianlog_ledger::query::as_of_end(text, loaded.size(), |date| loaded.entries_until(date))?,
             None => loaded.size(),

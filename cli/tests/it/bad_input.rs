@@ -244,6 +244,44 @@ fn a_locked_ledger_refuses_writers_but_still_verifies() {
 }
 
 #[test]
+fn readers_answer_while_a_writer_holds_the_ledger() {
+    let fixture = Fixture::build();
+    let questions: &[&[&str]] = &[
+        &["dossier", "P-1001"],
+        &["--json", "dossier", "P-1001"],
+        &["query", "--kind", "interview"],
+        &["cases"],
+        &["--json", "stats", "--by", "kind"],
+        &["show", "5"],
+        &["--json", "show", "9"],
+        &["dossier", "P-1001", "--as-of", "6"],
+        &["log"],
+        &["--json", "log", "--last", "3"],
+    ];
+    let unlocked: Vec<String> = questions
+        .iter()
+        .map(|args| {
+            let output = fixture.cmd().args(*args).output().unwrap();
+            assert!(output.status.success(), "{args:?}: {}", output_text(&output).1);
+            output_text(&output).0
+        })
+        .collect();
+    let lock = std::fs::OpenOptions::new().write(true).open(fixture.ledger.join("lock")).expect("LEDGER/lock");
+    lock.try_lock().expect("the test takes the ledger's lock");
+    for (args, expected) in questions.iter().zip(&unlocked) {
+        let started = std::time::Instant::now();
+        // --wait 30: a reader must not use it.
+        let output = fixture.cmd().args(["--wait", "30"]).args(*args).output().unwrap();
+        let (stdout, stderr) = output_text(&output);
+        assert!(output.status.success(), "{args:?} while locked: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{args:?} waited for the writer");
+        assert!(stderr.contains("answering from its log as of seq 9"), "{args:?}: {stderr}");
+        assert_eq!(&stdout, expected, "{args:?}: the same answer with and without the lock");
+    }
+    drop(lock);
+}
+
+#[test]
 fn a_second_local_writer_waits_its_turn() {
     let fixture = Fixture::build();
     let lock = std::fs::OpenOptions::new().write(true).open(fixture.ledger.join("lock")).expect("LEDGER/lock");

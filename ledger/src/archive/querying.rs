@@ -125,6 +125,53 @@ impl Loaded {
         Ok(Loaded { report, lines })
     }
 
+    /// Verify the live log of the ledger in `dir` without its lock or store (while another
+    /// process writes to it) and hold its lines in memory, as [`Loaded::open`] does for
+    /// archives: the answers are as of the last entry a writer has made durable and would keep
+    /// (a line being written is not read). The report names no archive. Costs a full `verify`
+    /// of the log: the way to answer when the ledger is held, not the everyday path.
+    pub fn from_ledger_dir(dir: &std::path::Path, progress: &mut dyn FnMut(Progress)) -> Result<Loaded> {
+        let mut lines = MemoryLines::default();
+        let verified = crate::ledger::verify_dir_collecting(
+            dir,
+            crate::verify::VerifyOptions::default(),
+            progress,
+            &mut |_, line| {
+                lines.starts.push(lines.bytes.len());
+                lines.bytes.extend_from_slice(line);
+            },
+        )?;
+        let verified = verified.map_err(|failure| {
+            Error::verification(format!("{}: {failure}; run `lianlog verify` for the whole report", dir.display()))
+        })?;
+        let report = SequenceReport {
+            archives: Vec::new(),
+            origin: verified.origin,
+            log_key: verified.log_key,
+            log_key_pinned: false,
+            first_seq: 0,
+            end: verified.entries,
+            root: verified.root,
+            head: verified.head,
+            registry: verified.registry,
+            redactions: verified.redactions,
+            not_checked: Vec::new(),
+            stale_bodies: Vec::new(),
+        };
+        if lines.starts.len() as u64 != report.end {
+            return Err(Error::verification(format!(
+                "{}: {} lines were read but {} entries verified; run `lianlog verify`",
+                dir.display(),
+                lines.starts.len(),
+                report.end
+            )));
+        }
+        lines.leaves = (0..report.end)
+            .map(|seq| crate::query::LineSource::line(&lines, seq).map(|line| line.entry_hash.0))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Loaded { report, lines })
+    }
+
     /// The number of entries the archives hold.
     pub fn size(&self) -> u64 {
         self.report.end

@@ -29,6 +29,18 @@ pub fn verify_dir_with_progress(
     options: VerifyOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
+    verify_dir_collecting(dir, options, progress, &mut |_, _| {})
+}
+
+/// [`verify_dir_with_progress`], handing each stored line (seq, bytes) to `collect` as it is
+/// verified: how a reader answers questions while a writer holds the ledger (the lines are those
+/// a writer would keep, each checked as `verify` checks it, nothing read from the store).
+pub fn verify_dir_collecting(
+    dir: &Path,
+    options: VerifyOptions,
+    progress: &mut dyn FnMut(Progress),
+    collect: &mut dyn FnMut(u64, &[u8]),
+) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     read_meta(dir)?;
     let mut log = SegmentLog::open(dir)?;
     reader_view(dir, &mut log, &mut Vec::new(), false)?;
@@ -40,7 +52,7 @@ pub fn verify_dir_with_progress(
             None => Err("no such line".into()),
         }
     };
-    verify_segments(&log, options, reread, 0, progress)
+    verify_segments(&log, options, reread, 0, progress, collect)
 }
 
 pub(super) fn verify_segments(
@@ -49,6 +61,7 @@ pub(super) fn verify_segments(
     reread: impl FnMut(u64) -> std::result::Result<Vec<u8>, String>,
     total: u64,
     progress: &mut dyn FnMut(Progress),
+    collect: &mut dyn FnMut(u64, &[u8]),
 ) -> Result<std::result::Result<VerifyReport, VerifyFailure>> {
     let first = Position { segment: 0, offset: 0 };
     if log.is_empty() {
@@ -76,6 +89,9 @@ pub(super) fn verify_segments(
             }
             Err(err) => return Err(err),
         };
+        // Collected before it is checked (the verifier takes the bytes); a failure below
+        // discards everything collected, since the caller gets no report.
+        collect(line_number - 1, &bytes);
         if let Err(failure) = verifier.push(line_number, bytes) {
             return Ok(Err(failure));
         }

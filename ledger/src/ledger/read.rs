@@ -157,7 +157,7 @@ impl Ledger {
             let position = self.store.position(seq).map_err(|e| e.to_string())?.ok_or("not indexed")?;
             self.log.read_line_at(position).map_err(|e| e.to_string())
         };
-        let report = match verify_segments(&self.log, options, reread, self.size, progress)? {
+        let report = match verify_segments(&self.log, options, reread, self.size, progress, &mut |_, _| {})? {
             Ok(report) => report,
             Err(failure) => return Ok(Err(failure)),
         };
