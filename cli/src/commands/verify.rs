@@ -155,7 +155,15 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
                     "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
                     "ignored_partial_tail": report.ignored_partial_tail,
-                    "server": served.as_ref().map(|s| json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles, "cosignatures": render::cosignatures_json(&s.cosignatures)})),
+                    "server": served.as_ref().map(|s| {
+                        let mut server = json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles});
+                        // With --witness: who cosigned the served checkpoint, and how many were required.
+                        if !args.cosigner.is_empty() {
+                            server["cosignatures"] = render::cosignatures_json(&s.cosignatures);
+                            server["witnesses_required"] = json!(cosigners.quorum);
+                        }
+                        server
+                    }),
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
