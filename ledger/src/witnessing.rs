@@ -124,11 +124,8 @@ pub fn add_request(ledger: &Ledger, old: u64, note: &str) -> Result<AddRequest> 
             checkpoint.origin, checkpoint.size
         )));
     }
-    let proof = if old == 0 || old == checkpoint.size {
-        Vec::new()
-    } else {
-        ledger.consistency_proof(old, checkpoint.size)?
-    };
+    let proof =
+        if old == 0 || old == checkpoint.size { Vec::new() } else { ledger.consistency_proof(old, checkpoint.size)? };
     Ok(AddRequest { old, proof, note: note.to_string() })
 }
 
@@ -151,7 +148,13 @@ pub enum WitnessReply {
 
 /// Judge the witness `witness`'s answer (`status`, `content_type`, `body`) to the request that
 /// carried `note`. Never panics; a malformed answer is a refusal.
-pub fn judge_answer(status: u16, content_type: Option<&str>, body: &[u8], note: &str, witness: &PublicKey) -> WitnessReply {
+pub fn judge_answer(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    note: &str,
+    witness: &PublicKey,
+) -> WitnessReply {
     let refused = |status: u16, reason: String| WitnessReply::Refused { status, reason };
     let text = String::from_utf8_lossy(body);
     match status {
@@ -296,7 +299,8 @@ pub fn load_witnessed(
             err.message()
         ))
     };
-    let signed = note::open_checkpoint(&text, log_key, CosignerPolicy { keys: witnesses, quorum: 0 }).map_err(damaged)?;
+    let signed =
+        note::open_checkpoint(&text, log_key, CosignerPolicy { keys: witnesses, quorum: 0 }).map_err(damaged)?;
     let size = signed.checkpoint.size;
     if size > ledger.size() || ledger.root_at(size)? != signed.checkpoint.root {
         return Err(damaged(Error::verification(format!(

@@ -188,8 +188,12 @@ impl Witnessing {
              # TYPE lianlog_witness_failures_total counter"
         );
         for (witness, known) in self.options.witnesses.iter().zip(&shared.witnesses) {
-            let _ =
-                writeln!(out, "lianlog_witness_failures_total{{witness=\"{}\"}} {}", label(witness.name()), known.failures);
+            let _ = writeln!(
+                out,
+                "lianlog_witness_failures_total{{witness=\"{}\"}} {}",
+                label(witness.name()),
+                known.failures
+            );
         }
     }
 }
@@ -296,22 +300,28 @@ fn round(state: &ServeState, witnessing: &Witnessing, latest: &Arc<str>, due: &[
             return;
         }
     };
-    let quorum = witnessing::open_witnessed(&cosigned, state.log_key.public(), &witnessing.keys, witnessing.options.quorum);
+    let cosigned: Arc<str> = Arc::from(cosigned);
+    shared.pending = Some((latest.clone(), cosigned.clone()));
+    // Newer, or the same checkpoint with more cosignatures. Only this thread sets `witnessed`.
     let newer = match (&shared.witnessed, size) {
-        (Some((_, witnessed)), Some(size)) => size > *witnessed,
+        (Some((kept, witnessed)), Some(size)) => size > *witnessed || (size == *witnessed && *kept != cosigned),
         _ => true,
     };
+    drop(shared);
+    let quorum =
+        witnessing::open_witnessed(&cosigned, state.log_key.public(), &witnessing.keys, witnessing.options.quorum);
     if let (Ok(checked), true) = (quorum, newer) {
-        // Durable before it is served: a restart serves this one at once.
+        // Durable before it is served: a restart serves this one at once. (Written without the
+        // shared lock, so that handlers reading it never wait for the disk.)
         match state.read(|ledger| witnessing::save_witnessed(ledger, &cosigned)) {
             Ok(()) => {
-                let size = checked.checkpoint.size;
-                shared.witnessed = Some((Arc::from(cosigned.as_str()), size));
+                if let Ok(mut shared) = witnessing.shared.lock() {
+                    shared.witnessed = Some((cosigned, checked.checkpoint.size));
+                }
             }
             Err(err) => (state.report)(format!("cannot keep the witnessed checkpoint: {err}")),
         }
     }
-    shared.pending = Some((latest.clone(), Arc::from(cosigned)));
 }
 
 /// Send `latest` to `witness`, believed to be at `old`: the witness's size as known after the
