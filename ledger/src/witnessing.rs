@@ -427,12 +427,12 @@ mod tests {
         let publics: Vec<PublicKey> = keys.iter().map(|key| key.public().clone()).collect();
         let lines: Vec<String> = keys[..2].iter().map(|key| cosignature_line(&note_text, key)).collect();
         let once = with_cosignatures(&note_text, &lines[..1]).unwrap();
-        assert!(open_witnessed(&once, &log_key().public(), &publics, 2).is_err());
-        assert_eq!(cosigned_by(&once, &log_key().public(), &publics), 1);
+        assert!(open_witnessed(&once, log_key().public(), &publics, 2).is_err());
+        assert_eq!(cosigned_by(&once, log_key().public(), &publics), 1);
         let twice = with_cosignatures(&once, lines.iter().chain(&lines)).unwrap();
         assert_eq!(Note::parse(&twice).unwrap().signatures.len(), 3, "{twice}");
-        let checked = open_witnessed(&twice, &log_key().public(), &publics, 2).unwrap();
+        let checked = open_witnessed(&twice, log_key().public(), &publics, 2).unwrap();
         assert_eq!(checked.cosignatures.len(), 2);
-        assert_eq!(cosigned_by(&twice, &log_key().public(), &publics), 2);
+        assert_eq!(cosigned_by(&twice, log_key().public(), &publics), 2);
     }
 }
