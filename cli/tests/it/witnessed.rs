@@ -359,4 +359,36 @@ fn a_forked_history_is_refused_by_every_witness_that_saw_the_other_branch_and_ne
     assert_eq!(code, Some(1), "{text}");
     assert!(report["reason"].as_str().unwrap_or_default().contains("--witness-quorum"), "{report}");
     assert!(!fork.ledger.join("witnessed.checkpoint").exists());
+    drop(second);
+
+    // The first branch's witnessed checkpoint put beside the second branch: the server does not
+    // start (it is not this ledger's tree), naming the file.
+    std::fs::copy(fixture.ledger.join("witnessed.checkpoint"), fork.ledger.join("witnessed.checkpoint")).unwrap();
+    let mut command = Command::new(BIN);
+    command.arg("--ledger").arg(&fork.ledger).args(["serve", "--listen", "127.0.0.1:0"]);
+    for flag in &flags {
+        command.args(["--witness", flag]);
+    }
+    let mut child = command
+        .args(["--witness-quorum", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            panic!("lianlog serve started on a ledger beside another branch's witnessed checkpoint");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("witnessed.checkpoint") && stderr.contains("not this ledger's"), "{stderr}");
 }
