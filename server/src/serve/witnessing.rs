@@ -356,3 +356,71 @@ fn exchange(
     }
     (old, Err(format!("409 again after {CONFLICT_RETRIES} retries (the witness's size moves: another log server?)")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lianlog_ledger::{KeyName, SecretKey};
+
+    fn witnessing(names: &[&str]) -> Witnessing {
+        let witnesses: Vec<LogWitness> = names
+            .iter()
+            .map(|name| LogWitness {
+                url: format!("http://{name}"),
+                vkey: SecretKey::from_seed(KeyName::parse(name).unwrap(), &[1; 32]).as_cosigner().public().clone(),
+            })
+            .collect();
+        let now = Instant::now();
+        let known = WitnessState {
+            known_size: 0,
+            cosigned: None,
+            cosigned_size: None,
+            failures: 0,
+            backoff: Duration::ZERO,
+            due: now,
+        };
+        Witnessing {
+            keys: witnessing::keys_of(&witnesses),
+            shared: Mutex::new(Shared {
+                stop: false,
+                witnessed: None,
+                pending: None,
+                witnesses: vec![known; witnesses.len()],
+            }),
+            options: WitnessOptions { witnesses, quorum: 1, interval: Duration::from_secs(2) },
+            wake: Condvar::new(),
+            thread: Mutex::new(None),
+        }
+    }
+
+    #[test]
+    fn serves_the_witnessed_checkpoint_else_the_latest_with_what_it_has() {
+        let witnessing = witnessing(&["witness.sjw"]);
+        let latest: Arc<str> = Arc::from("latest");
+        assert_eq!(&*witnessing.served(latest.clone()), "latest");
+        witnessing.shared.lock().unwrap().pending = Some((Arc::from("older"), Arc::from("older+cosigned")));
+        assert_eq!(&*witnessing.served(latest.clone()), "latest", "cosignatures of another checkpoint are not served");
+        witnessing.shared.lock().unwrap().pending = Some((latest.clone(), Arc::from("latest+cosigned")));
+        assert_eq!(&*witnessing.served(latest.clone()), "latest+cosigned");
+        witnessing.shared.lock().unwrap().witnessed = Some((Arc::from("witnessed"), 7));
+        assert_eq!(&*witnessing.served(latest), "witnessed", "once a checkpoint reached quorum, it is served");
+    }
+
+    #[test]
+    fn metrics_name_every_witness() {
+        let witnessing = witnessing(&["witness.sjw", "witness.audit"]);
+        {
+            let mut shared = witnessing.shared.lock().unwrap();
+            shared.witnessed = Some((Arc::from("witnessed"), 7));
+            shared.witnesses[0].cosigned_size = Some(7);
+            shared.witnesses[1].failures = 3;
+        }
+        let mut text = String::new();
+        witnessing.render_metrics(&mut text);
+        assert!(text.contains("\nlianlog_witnessed_size 7\n"), "{text}");
+        assert!(text.contains("lianlog_witness_cosigned_size{witness=\"witness.sjw\"} 7\n"), "{text}");
+        assert!(text.contains("lianlog_witness_cosigned_size{witness=\"witness.audit\"} 0\n"), "{text}");
+        assert!(text.contains("lianlog_witness_failures_total{witness=\"witness.audit\"} 3\n"), "{text}");
+        assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
+    }
+}
