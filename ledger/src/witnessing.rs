@@ -420,6 +420,64 @@ mod tests {
         assert_eq!(reply, WitnessReply::Refused { status: 422, reason: "bad proof".into() });
     }
 
+    /// A ledger of a few key grants, and its log key.
+    fn ledger(dir: &std::path::Path) -> (Ledger, SecretKey) {
+        use crate::registry::{Holder, Role};
+        let admin = SecretKey::from_seed(KeyName::parse("admin.zhao").unwrap(), &[1; 32]);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(dir, &origin, &admin, holder.clone()).unwrap();
+        for seed in 2..7u8 {
+            let officer = SecretKey::from_seed(KeyName::parse(&format!("officer.{seed}")).unwrap(), &[seed; 32]);
+            ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        }
+        let log_key = ledger.log_key(&mut || Err(Error::bad_input("no passphrase"))).unwrap();
+        (ledger, log_key)
+    }
+
+    #[test]
+    fn requests_carry_the_proof_from_the_witness_size_and_a_witness_ahead_is_named() {
+        let temp = tempfile::tempdir().unwrap();
+        let (ledger, log_key) = ledger(&temp.path().join("ledger"));
+        let size = ledger.size();
+        let note_text = ledger.checkpoint(size, &log_key).unwrap();
+        assert!(add_request(&ledger, 0, &note_text).unwrap().proof.is_empty());
+        assert!(add_request(&ledger, size, &note_text).unwrap().proof.is_empty());
+        let request = add_request(&ledger, 2, &note_text).unwrap();
+        assert_eq!(request.old, 2);
+        assert_eq!(request.note, note_text);
+        let root = ledger.root_at(size).unwrap();
+        assert!(merkle::verify_consistency(2, size, &ledger.root_at(2).unwrap(), &root, &request.proof));
+        let err = add_request(&ledger, size + 1, &note_text).unwrap_err();
+        assert!(err.message().contains("larger than this ledger's checkpoint"), "{err}");
+    }
+
+    #[test]
+    fn the_witnessed_checkpoint_is_kept_and_read_back_only_if_it_is_this_ledgers() {
+        let temp = tempfile::tempdir().unwrap();
+        let (ledger, log_key) = ledger(&temp.path().join("ledger"));
+        let witness = witness_key(1);
+        let keys = vec![witness.public().clone()];
+        let log_public = log_key.public().clone();
+        assert!(load_witnessed(&ledger, &log_public, &keys, 1).unwrap().is_none(), "nothing kept yet");
+        let size = ledger.size() - 1;
+        let note_text = ledger.checkpoint(size, &log_key).unwrap();
+        let cosigned = with_cosignatures(&note_text, &[cosignature_line(&note_text, &witness)]).unwrap();
+        save_witnessed(&ledger, &cosigned).unwrap();
+        let (text, checked) = load_witnessed(&ledger, &log_public, &keys, 1).unwrap().unwrap();
+        assert_eq!((text.as_str(), checked.checkpoint.size), (cosigned.as_str(), size));
+        // Kept under another witness list: not witnessed for this one, and no error.
+        let other = vec![witness_key(2).public().clone()];
+        assert!(load_witnessed(&ledger, &log_public, &other, 1).unwrap().is_none());
+        // Another branch's checkpoint (the log key signed another root for that size): an error.
+        let forged =
+            note::sign_checkpoint(&Checkpoint { origin: ledger.origin().to_string(), size, root: [9; 32] }, &log_key)
+                .unwrap();
+        save_witnessed(&ledger, &forged).unwrap();
+        let err = load_witnessed(&ledger, &log_public, &keys, 1).unwrap_err();
+        assert!(err.message().contains(WITNESSED_FILE) && err.message().contains("not this ledger's"), "{err}");
+    }
+
     #[test]
     fn quorum_is_the_verifiers_rule_and_lines_are_added_once() {
         let note_text = signed(5, merkle::empty_root());
