@@ -2,7 +2,8 @@
 //! `lianlog serve --witness URL=VKEY … --witness-quorum 2` on loopback. The log publishes cosigned
 //! checkpoints while appends run; `verify --server … --witness ×3 --witness-quorum 2` passes; a
 //! witness killed with SIGKILL does not stop appends and the quorum holds with two; a restart
-//! serves the kept witnessed checkpoint at once; an early receipt is refreshed into a cosigned one;
+//! serves the kept witnessed checkpoint at once, and the witness back from the dead catches up
+//! through a 409; an early receipt is refreshed into a cosigned one;
 //! and a forked history (a copy of the ledger at size k−1, a different record appended to each
 //! copy, the same log key) is refused by every witness that saw the other branch and never
 //! reaches quorum.
@@ -300,11 +301,20 @@ fn three_witnesses_cosign_while_appends_run_a_killed_one_leaves_a_quorum_of_two_
     let reported = std::fs::read_to_string(&log.stderr).unwrap();
     assert!(reported.contains("witness witness.archive"), "{reported}");
 
-    // A restart serves the kept witnessed checkpoint at once, before any round.
+    // A restart serves the kept witnessed checkpoint at once. The killed witness is back (its
+    // state says 13; the server believes 15, the witnessed size): its 409 gives the server its
+    // size, and the retry with the proof from 13 brings it to the newest checkpoint.
     log.terminate();
     assert!(fixture.ledger.join("witnessed.checkpoint").exists());
-    let log = Log::start(&fixture.ledger, &flags[..2], "2", fixture.root.join("serve-2.err"));
-    assert_eq!(log.served(&log_key, &keys), (15, 2));
+    witnesses[2].start();
+    let flags: Vec<String> = witnesses.iter().map(Witness::flag).collect();
+    let log = Log::start(&fixture.ledger, &flags, "2", fixture.root.join("serve-2.err"));
+    let (size, cosigners) = log.served(&log_key, &keys);
+    assert!(size == 15 && cosigners >= 2, "served at once after a restart: ({size}, {cosigners})");
+    append_remote(&fixture, &log.url(), "孙八", None);
+    wait_for("a checkpoint of 16 entries cosigned by all three again", || log.served(&log_key, &keys) == (16, 3));
+    let metrics = log.metrics();
+    assert!(metrics.contains("lianlog_witness_failures_total{witness=\"witness.archive\"} 0\n"), "{metrics}");
 }
 
 #[test]
