@@ -315,6 +315,21 @@ fn three_witnesses_cosign_while_appends_run_a_killed_one_leaves_a_quorum_of_two_
     wait_for("a checkpoint of 16 entries cosigned by all three again", || log.served(&log_key, &keys) == (16, 3));
     let metrics = log.metrics();
     assert!(metrics.contains("lianlog_witness_failures_total{witness=\"witness.archive\"} 0\n"), "{metrics}");
+
+    // Offline, on the ledger itself: the receipt is refreshed against LEDGER/witnessed.checkpoint.
+    drop(log);
+    let offline = fixture.root.join("offline.jsonl");
+    let stdout = ok(fixture
+        .cmd()
+        .args(["receipt", "refresh", "--receipt"])
+        .arg(&early)
+        .arg("--out")
+        .arg(&offline)
+        .args(["--vkey", &vkey])
+        .args(&witness_flags)
+        .args(["--witness-quorum", "3"]));
+    assert!(stdout.contains("now proved in the tree of size 16"), "{stdout}");
+    assert!(check(&offline).status.success());
 }
 
 #[test]

@@ -267,6 +267,14 @@ fn round(state: &ServeState, witnessing: &Witnessing, latest: &Arc<str>, due: &[
         known.known_size = known_size;
         match result {
             Ok(lines) => {
+                if !known.backoff.is_zero() {
+                    (state.report)(format!(
+                        "witness {} ({}) cosigns again: the checkpoint of size {}",
+                        witness.name(),
+                        witness.url,
+                        size.map_or_else(|| "?".to_string(), |size| size.to_string())
+                    ));
+                }
                 known.cosigned = Some((latest.clone(), lines));
                 known.cosigned_size = size;
                 known.backoff = Duration::ZERO;
