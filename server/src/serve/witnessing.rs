@@ -310,12 +310,16 @@ fn round(state: &ServeState, witnessing: &Witnessing, latest: &Arc<str>, due: &[
     };
     let cosigned: Arc<str> = Arc::from(cosigned);
     shared.pending = Some((latest.clone(), cosigned.clone()));
+    let kept = shared.witnessed.clone();
+    drop(shared);
     // Newer, or the same checkpoint with more cosignatures. Only this thread sets `witnessed`.
-    let newer = match (&shared.witnessed, size) {
-        (Some((kept, witnessed)), Some(size)) => size > *witnessed || (size == *witnessed && *kept != cosigned),
+    let count = |note: &str| witnessing::cosigned_by(note, state.log_key.public(), &witnessing.keys);
+    let newer = match (&kept, size) {
+        (Some((kept, witnessed)), Some(size)) => {
+            size > *witnessed || (size == *witnessed && count(&cosigned) > count(kept))
+        }
         _ => true,
     };
-    drop(shared);
     let quorum =
         witnessing::open_witnessed(&cosigned, state.log_key.public(), &witnessing.keys, witnessing.options.quorum);
     if let (Ok(checked), true) = (quorum, newer) {
