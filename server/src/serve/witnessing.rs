@@ -336,6 +336,11 @@ fn round(state: &ServeState, witnessing: &Witnessing, latest: &Arc<str>, due: &[
     }
 }
 
+/// Whether [`Witnessing::finish`] was called.
+fn stopping(state: &ServeState) -> bool {
+    state.witnessing.as_ref().is_none_or(|witnessing| witnessing.shared.lock().map_or(true, |shared| shared.stop))
+}
+
 /// Send `latest` to `witness`, believed to be at `old`: the witness's size as known after the
 /// exchange, and its cosignature lines or why there are none.
 fn exchange(
@@ -348,7 +353,11 @@ fn exchange(
         Ok(client) => client,
         Err(err) => return (old, Err(err.message().to_string())),
     };
-    for _ in 0..=CONFLICT_RETRIES {
+    for attempt in 0..=CONFLICT_RETRIES {
+        // A server that is stopping sends no more retries (its shutdown waits for this thread).
+        if attempt > 0 && stopping(state) {
+            return (old, Err("the server is stopping".into()));
+        }
         let request = match state.read(|ledger| witnessing::add_request(ledger, old, latest)) {
             Ok(request) => request,
             Err(err) => return (old, Err(err.message().to_string())),
