@@ -99,6 +99,9 @@ pub enum Command {
     /// Print a checkpoint signed by the log key, or cosign one (检查点). The log key
     /// (`log-key.pem`) must be the one the genesis entry names; another is refused (exit 1).
     Checkpoint(CheckpointArgs),
+    /// Upgrade receipts (回执升级): prove the same entries against a newer, witnessed checkpoint.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// Print Merkle proofs: inclusion of an entry, consistency of two tree sizes (证明).
     #[command(subcommand)]
     Prove(ProveCommand),
@@ -430,12 +433,14 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
     /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable; alias
-    /// --cosigner): every --checkpoint must carry the valid cosignatures of all the named
-    /// witnesses, or of --witness-quorum of them, or verification fails (exit 1).
-    #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY", requires = "checkpoint")]
+    /// --cosigner): every --checkpoint — and with --server the server's checkpoint — must carry
+    /// the valid cosignatures of all the named witnesses, or of --witness-quorum of them, or
+    /// verification fails (exit 1).
+    #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY")]
     pub cosigner: Vec<String>,
-    /// How many of the named witnesses must have cosigned each --checkpoint (default: all of
-    /// them); between 1 and the number of witnesses. The output names the witnesses that did.
+    /// How many of the named witnesses must have cosigned each --checkpoint (and the server's)
+    /// (default: all of them); between 1 and the number of witnesses. The output names the
+    /// witnesses that did.
     #[arg(long, value_name = "K", requires = "cosigner")]
     pub witness_quorum: Option<usize>,
     /// Verify the log segments alone, streaming in bounded memory, without opening or checking
@@ -914,6 +919,62 @@ pub struct ServeArgs {
     /// ones get 413.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
     pub max_body_bytes: u64,
+    /// A witness (见证方) to send each new checkpoint to, as URL=VKEY: the URL of its C2SP
+    /// tlog-witness (`lianlog witness serve`) and its cosigner vkey (`lianlog key show --cosigner`).
+    /// Repeatable. `GET /checkpoint` then serves the newest checkpoint that --witness-quorum of
+    /// them cosigned, kept in LEDGER/witnessed.checkpoint; `/lianlog/v1/checkpoint/latest` the
+    /// newest log-signed one. A witness that is down only delays its cosignature (back-off up to
+    /// 60 s); appends go on. See docs/OPERATIONS.md, "Running with witnesses".
+    #[arg(long = "witness", value_name = "URL=VKEY")]
+    pub witness: Vec<String>,
+    /// How many of the --witness witnesses must cosign a checkpoint before `GET /checkpoint`
+    /// serves it (default: all of them); between 1 and the number of witnesses.
+    #[arg(long, value_name = "K", requires = "witness")]
+    pub witness_quorum: Option<usize>,
+    /// The shortest time between two rounds of sending the newest checkpoint to the witnesses,
+    /// in seconds (checkpoints made meanwhile are covered by the next one).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2, requires = "witness", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub witness_interval: u64,
+}
+
+/// `lianlog receipt …`.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Upgrade receipts (回执升级): prove each receipt's entry again against the newest
+    /// witnessed checkpoint — with --server the one the server serves at /checkpoint (the proof
+    /// fetched with --identity), else LEDGER/witnessed.checkpoint (or --checkpoint FILE, or a
+    /// checkpoint the log key signs now) — check the result with --vkey and the --witness
+    /// quorum, and write it to --out. A receipt from append time is signed by the log key alone;
+    /// the refreshed one is cosigned by the witnesses. See docs/OFFICERS.md.
+    Refresh(RefreshArgs),
+}
+
+/// `lianlog receipt refresh`.
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// The receipt file (JSON Lines, from `append`/`import --receipt`).
+    #[arg(long, value_name = "FILE")]
+    pub receipt: PathBuf,
+    /// The new receipt file (a new file, mode 0600; --force replaces one).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+    /// The ledger's log key (vkey): the old receipts and the new ones must check against it.
+    #[arg(long)]
+    pub vkey: String,
+    /// A witness's cosigner vkey (type 0x04; repeatable): the new checkpoint must carry the valid
+    /// cosignatures of all the named witnesses, or of --witness-quorum of them.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witness: Vec<String>,
+    /// How many of the named witnesses must have cosigned (default: all of them).
+    #[arg(long, value_name = "K", requires = "witness")]
+    pub witness_quorum: Option<usize>,
+    /// Prove against this checkpoint file (a signed note of the ledger) instead; without
+    /// --server only.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
 }
 
 /// `lianlog witness …`.

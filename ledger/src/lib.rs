@@ -29,7 +29,9 @@
 //!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
 //!    append, checked offline), [`witness`] (the C2SP tlog-witness rule over a durable state
 //!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
-//!    stored tree and log, and verifying a ledger from its tiles).
+//!    stored tree and log, and verifying a ledger from its tiles);
+//! 9. [`witnessing`] (the log side of tlog-witness: requests to witnesses, their answers judged,
+//!    the quorum, the durable witnessed checkpoint).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -61,6 +63,7 @@ pub mod tiles;
 pub mod time;
 pub mod verify;
 pub mod witness;
+pub mod witnessing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use fsio::{open_append, publish};

@@ -189,6 +189,21 @@ impl Client {
         self.request("POST", path, Some((content_type, body)))
     }
 
+    /// `POST path` with `body` of `content_type`, once, whatever the status: the answer is
+    /// returned as it came (a protocol whose non-2xx answers carry meaning — tlog-witness's 409
+    /// with the witness's size — judges it itself). Only a failure to reach the server or to read
+    /// its answer is an error.
+    pub fn post_answer(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Response> {
+        if !path.starts_with('/') || path.contains('#') || path.bytes().any(|byte| !byte.is_ascii_graphic()) {
+            return Err(Error::bad_input(format!(
+                "request path {path:?} must start with / and be visible ASCII (percent-encode the rest)"
+            )));
+        }
+        let url = format!("{}{path}", self.base);
+        let (status, content_type, headers, body) = self.send_once("POST", &url, Some((content_type, body)))?;
+        Ok(Response { status, content_type, headers, body })
+    }
+
     /// `GET path`, the answer parsed as JSON.
     pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.get(path)?.json()

@@ -14,12 +14,14 @@
 //! (the authenticated reads, answered in the library's own types) and [`append`] (records signed
 //! here, sent, and their receipts checked).
 //! [`verify`] is remote `verify`: the tlog-tiles resources of a server fetched for
-//! [`lianlog_ledger::tiles::verify_tiles`], which checks them client-side.
+//! [`lianlog_ledger::tiles::verify_tiles`], which checks them client-side. [`witnessing`] is a
+//! log's `add-checkpoint` to a witness and the served checkpoints (witnessed, latest).
 
 pub mod append;
 pub mod client;
 mod problem;
 pub mod reads;
 pub mod verify;
+pub mod witnessing;
 
 pub use client::{Client, Response};

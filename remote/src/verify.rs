@@ -19,22 +19,32 @@ use crate::Client;
 pub struct RemoteTiles<'a> {
     public: &'a Client,
     entries: &'a Client,
+    /// The checkpoint as served (the note whole, with any cosignatures), once fetched.
+    served: Option<String>,
 }
 
 impl<'a> RemoteTiles<'a> {
     /// Fetch public resources with `public` and entries and bodies with `entries` (they may be
     /// the same client).
     pub fn new(public: &'a Client, entries: &'a Client) -> RemoteTiles<'a> {
-        RemoteTiles { public, entries }
+        RemoteTiles { public, entries, served: None }
+    }
+
+    /// The checkpoint as the server served it (the whole note, cosignatures included), once
+    /// [`TileSource::checkpoint`] fetched it.
+    pub fn served(&self) -> Option<&str> {
+        self.served.as_deref()
     }
 }
 
 impl TileSource for RemoteTiles<'_> {
     fn checkpoint(&mut self) -> Result<String> {
         let response = self.public.get("/checkpoint")?;
-        String::from_utf8(response.into_body()).map_err(|_| {
+        let note = String::from_utf8(response.into_body()).map_err(|_| {
             Error::verification(format!("{}/checkpoint: the checkpoint is not UTF-8 text", self.public.url()))
-        })
+        })?;
+        self.served = Some(note.clone());
+        Ok(note)
     }
 
     fn fetch(&mut self, tile: &Tile) -> Result<Vec<u8>> {
@@ -55,4 +65,17 @@ pub fn verify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<std::result::Result<TilesVerified, VerifyFailure>> {
     verify_tiles(&mut RemoteTiles::new(public, entries), options, progress)
+}
+
+/// [`verify`], also returning the checkpoint note exactly as served (with its cosignatures, which
+/// the caller checks against the witnesses it names: `verify --server … --witness …`).
+pub fn verify_served(
+    public: &Client,
+    entries: &Client,
+    options: VerifyOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(std::result::Result<TilesVerified, VerifyFailure>, String)> {
+    let mut tiles = RemoteTiles::new(public, entries);
+    let verified = verify_tiles(&mut tiles, options, progress)?;
+    Ok((verified, tiles.served.unwrap_or_default()))
 }

@@ -25,7 +25,7 @@
 // be used only by another part: remove this once they are (then `cargo clippy` shows dead code).
 mod serve;
 
-pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, serve_ledger};
+pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, WitnessOptions, serve_ledger};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

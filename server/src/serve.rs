@@ -23,6 +23,9 @@ mod sequencer;
 mod submissions;
 pub(crate) mod tiles;
 mod tls;
+mod witnessing;
+
+pub use witnessing::WitnessOptions;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +59,9 @@ pub struct ServeOptions {
     pub access_log: Option<PathBuf>,
     /// The limits on what a client may send.
     pub limits: ServeLimits,
+    /// The witnesses to send checkpoints to, and the quorum `GET /checkpoint` waits for; none:
+    /// `/checkpoint` is the newest log-signed checkpoint.
+    pub witnesses: Option<WitnessOptions>,
 }
 
 impl Default for ServeOptions {
@@ -66,6 +72,7 @@ impl Default for ServeOptions {
             tls: None,
             access_log: None,
             limits: ServeLimits::default(),
+            witnesses: None,
         }
     }
 }
@@ -132,6 +139,8 @@ pub(crate) struct ServeState {
     pub(crate) in_flight: Arc<tokio::sync::Semaphore>,
     /// The one writer: appends go through it (started by [`serve_ledger`]).
     sequencer: sequencer::Sequencer,
+    /// Witnessing, with `--witness` (started by [`serve_ledger`]).
+    pub(crate) witnessing: Option<witnessing::Witnessing>,
 }
 
 impl ServeState {
@@ -148,6 +157,10 @@ impl ServeState {
         let metrics = ops::Metrics::default();
         metrics.tree_size.store(ledger.size(), std::sync::atomic::Ordering::Relaxed);
         let in_flight = Arc::new(tokio::sync::Semaphore::new(options.limits.max_in_flight));
+        let witnessing = match &options.witnesses {
+            Some(witnesses) => Some(witnessing::Witnessing::new(witnesses.clone(), &ledger, log_key.public())?),
+            None => None,
+        };
         Ok(ServeState {
             ledger: RwLock::new(ledger),
             options,
@@ -158,6 +171,7 @@ impl ServeState {
             report,
             in_flight,
             sequencer: sequencer::Sequencer::default(),
+            witnessing,
         })
     }
 
@@ -165,6 +179,16 @@ impl ServeState {
     pub(crate) fn read<T>(&self, read: impl FnOnce(&Ledger) -> Result<T>) -> Result<T> {
         let ledger = self.ledger.read().map_err(|_| poisoned())?;
         read(&ledger)
+    }
+
+    /// What `GET /checkpoint` serves: with witnesses, the newest checkpoint that reached their
+    /// quorum (before any did, the newest log-signed one with the cosignatures it has); without,
+    /// the newest log-signed checkpoint.
+    pub(crate) fn served_checkpoint(&self) -> Arc<str> {
+        match &self.witnessing {
+            Some(witnessing) => witnessing.served(self.checkpoint()),
+            None => self.checkpoint(),
+        }
     }
 
     /// The newest log-signed checkpoint.
@@ -203,6 +227,7 @@ pub(crate) fn router(state: Arc<ServeState>) -> Router {
         .merge(reads::routes())
         .route("/lianlog/v1/append", post(append::append))
         .route("/checkpoint", get(ops::checkpoint))
+        .route("/lianlog/v1/checkpoint/latest", get(ops::latest_checkpoint))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
@@ -239,6 +264,7 @@ pub fn serve_ledger(
     let tls = options.tls.as_ref().map(tls::Tls::load).transpose()?;
     let state = Arc::new(ServeState::new(ledger, log_key, options, report.clone())?);
     sequencer::Sequencer::start(&state);
+    witnessing::Witnessing::start(&state);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -262,6 +288,9 @@ pub fn serve_ledger(
         // Every request was answered (or its client left): let the sequencer finish the groups
         // it holds; each was synced before it was answered.
         state.sequencer.finish();
+        if let Some(witnessing) = &state.witnessing {
+            witnessing.finish();
+        }
         state.read(Ledger::withdraw_served)
     })
 }

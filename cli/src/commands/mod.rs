@@ -15,6 +15,7 @@ mod demo;
 mod init;
 mod key;
 mod proofs;
+mod receipt;
 mod redact;
 mod serve;
 mod shell;
@@ -64,6 +65,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Redact(args) => redact::redact(args, dir, json_output),
         Command::Disclose(args) => redact::disclose(args, dir, remote, json_output),
         Command::Checkpoint(args) => checkpoint::run(args, dir, remote, json_output),
+        Command::Receipt(command) => receipt::run(command, dir, remote, json_output),
         Command::Prove(command) => proofs::prove(command, dir, remote, json_output),
         Command::Check(command) => proofs::check(command, json_output),
         Command::Reindex => verify::reindex(dir, json_output),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use lianlog_ledger::Error;
 use lianlog_ledger::keys::Zeroizing;
+use lianlog_ledger::witnessing::LogWitness;
 use serde_json::json;
 
 use crate::args::ServeArgs;
@@ -34,6 +35,20 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
         (Some(cert), Some(key)) => Some(lianlog_server::TlsFiles { cert, key }),
         _ => None,
     };
+    // Checked before the server starts, so that a misconfigured witness list fails at once.
+    let witnesses = if args.witness.is_empty() {
+        None
+    } else {
+        let witnesses =
+            args.witness.iter().map(|spec| LogWitness::parse(spec)).collect::<lianlog_ledger::Result<Vec<_>>>()?;
+        let quorum = args.witness_quorum.unwrap_or(witnesses.len());
+        lianlog_ledger::witnessing::check_witnesses(&witnesses, quorum)?;
+        Some(lianlog_server::WitnessOptions {
+            witnesses,
+            quorum,
+            interval: std::time::Duration::from_secs(args.witness_interval),
+        })
+    };
     let options = lianlog_server::ServeOptions {
         listen: args.listen,
         public_entries: args.public_entries,
@@ -46,6 +61,7 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
             max_body_bytes: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
             ..lianlog_server::ServeLimits::default()
         },
+        witnesses,
     };
     let report: lianlog_server::Reporter = Arc::new(|line: String| eprintln!("lianlog serve: {line}"));
     // A server runs until stopped: its first line (or, with --json, its one document) is the

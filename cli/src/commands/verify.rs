@@ -26,6 +26,13 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
     for path in &args.checkpoint {
         checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
     }
+    if !args.cosigner.is_empty() && checkpoints.is_empty() && remote.is_none() {
+        return Err(Error::bad_input(
+            "--witness names witnesses whose cosignatures a checkpoint must carry: give --checkpoint FILE, or \
+             --server URL to require them on the server's checkpoint",
+        )
+        .into());
+    }
     let root_sizes: Vec<u64> = checkpoints.iter().map(|checkpoint| checkpoint.size).collect();
     let started = std::time::Instant::now();
     let mut bar = render::Bar::new(json_output);
@@ -50,14 +57,27 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                 Some(path) => remote.client()?.with_identity(read_key(path)?),
                 None => remote.client()?,
             };
-            let result = lianlog_remote::verify::verify(&public, &entries, options, &mut progress)?.map(|verified| {
+            let (result, note) = lianlog_remote::verify::verify_served(&public, &entries, options, &mut progress)?;
+            let result = result.and_then(|verified| {
+                // With --witness, the served checkpoint must carry the witnesses' cosignatures.
+                let cosignatures = if cosigners.keys.is_empty() {
+                    Vec::new()
+                } else {
+                    let entries = verified.report.entries;
+                    let log_key =
+                        PublicKey::parse_vkey(&verified.report.log_key).map_err(|err| failure(entries, &err))?;
+                    lianlog_ledger::note::open_checkpoint(&note, &log_key, cosigners)
+                        .map_err(|err| failure(entries, &err))?
+                        .cosignatures
+                };
                 served = Some(Served {
                     size: verified.checkpoint.checkpoint.size,
                     bundles: verified.bundles,
                     bodies: verified.bodies,
                     tiles: verified.tiles,
+                    cosignatures,
                 });
-                verified.report
+                Ok(verified.report)
             });
             (remote.url.clone(), result)
         }
@@ -135,7 +155,15 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
                     "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
                     "ignored_partial_tail": report.ignored_partial_tail,
-                    "server": served.as_ref().map(|s| json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles})),
+                    "server": served.as_ref().map(|s| {
+                        let mut server = json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles});
+                        // With --witness: who cosigned the served checkpoint, and how many were required.
+                        if !args.cosigner.is_empty() {
+                            server["cosignatures"] = render::cosignatures_json(&s.cosignatures);
+                            server["witnesses_required"] = json!(cosigners.quorum);
+                        }
+                        server
+                    }),
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
@@ -169,6 +197,17 @@ struct Served {
     bodies: u64,
     /// Hash tiles fetched and compared.
     tiles: u64,
+    /// The cosignatures of the named witnesses on the served checkpoint (with --witness).
+    cosignatures: Vec<lianlog_ledger::note::Cosignature>,
+}
+
+/// A check of the served checkpoint that failed, as a verification failure.
+fn failure(entries: u64, err: &Error) -> lianlog_ledger::VerifyFailure {
+    lianlog_ledger::VerifyFailure {
+        line: entries,
+        seq: None,
+        reason: format!("the server's checkpoint: {}", err.message()),
+    }
 }
 
 /// The remote part of a verification that passed (远程校验).
@@ -179,6 +218,9 @@ fn print_served(served: &Served) {
         served.size, served.bundles, served.bodies, served.tiles
     );
     println!("{}", render::field_line("服务器", "server", text));
+    if !served.cosignatures.is_empty() {
+        render::print_cosignatures("                     ", &served.cosignatures);
+    }
 }
 
 /// The report of a verification that passed, bilingual like every table (完整性校验).

@@ -23,3 +23,4 @@ mod spreadsheet;
 mod tamper;
 mod tiles;
 mod witness;
+mod witnessed;

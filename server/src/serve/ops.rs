@@ -1,4 +1,5 @@
-//! Operations routes: `GET /checkpoint` (the newest log-signed checkpoint), `GET /healthz`,
+//! Operations routes: `GET /checkpoint` (the newest log-signed checkpoint, or with witnesses the
+//! newest witnessed one), `GET /lianlog/v1/checkpoint/latest`, `GET /healthz`,
 //! `GET /metrics` (Prometheus text format), and the metrics they report.
 //!
 //! Guarantees: these routes are public and reveal nothing but sizes, counts and times; the
@@ -168,12 +169,22 @@ impl Metrics {
     }
 }
 
-/// `GET /checkpoint`: the newest log-signed checkpoint (`text/plain`). It changes with every
-/// group, so caches must revalidate (tlog-tiles: the checkpoint is the one mutable resource).
+/// `GET /checkpoint` (`text/plain`): the newest log-signed checkpoint; with `--witness`, the newest
+/// one that reached the witness quorum, with its cosignatures (before any did, the newest
+/// log-signed one with the cosignatures it has). It changes with every group, so caches must
+/// revalidate (tlog-tiles: the checkpoint is the one mutable resource).
 pub(crate) async fn checkpoint(State(state): State<Arc<ServeState>>) -> Response {
-    let mut response =
-        (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], state.checkpoint().to_string())
-            .into_response();
+    checkpoint_response(state.served_checkpoint().to_string())
+}
+
+/// `GET /lianlog/v1/checkpoint/latest` (public, `text/plain`): the newest log-signed checkpoint,
+/// witnessed or not — the one receipts are made against at append time.
+pub(crate) async fn latest_checkpoint(State(state): State<Arc<ServeState>>) -> Response {
+    checkpoint_response(state.checkpoint().to_string())
+}
+
+fn checkpoint_response(note: String) -> Response {
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -187,9 +198,12 @@ pub(crate) async fn healthz() -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics(State(state): State<Arc<ServeState>>) -> Response {
+    let mut text = state.metrics.render();
+    if let Some(witnessing) = &state.witnessing {
+        witnessing.render_metrics(&mut text);
+    }
     let mut response =
-        (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
-            .into_response();
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
