@@ -126,6 +126,14 @@ pub enum Command {
     /// tlog-tiles, authenticated reads for the rest. Prints `listening on ADDR` first; stops
     /// after finishing the groups in flight on SIGTERM or Ctrl-C. See docs/OPERATIONS.md.
     Serve(ServeArgs),
+    /// Monitor a served log (监测): fetch its checkpoint, check it is signed by the log key and
+    /// extends the last one this monitor verified, from hash tiles only (no entries, no bodies:
+    /// no key needed), and keep it. A rollback, a split view (two signed histories), tiles that
+    /// do not match the signed root, or a witness cosigning two roots for one size is reported
+    /// loudly and its evidence — both signed checkpoints and a README.txt — kept in
+    /// STATE/evidence/ for the upper-level commission (上级纪委监委). With --once: exit 1 on any
+    /// of these. Needs --server. See docs/AUDITING.md, "Monitoring a served log".
+    Monitor(MonitorArgs),
     /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
     /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
     #[command(subcommand)]
@@ -436,6 +444,31 @@ pub struct VerifyArgs {
     /// and while another process holds the ledger).
     #[arg(long, conflicts_with = "file")]
     pub log_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The log key (vkey) of the ledger served at --server (the ledger's checkpoint vkey, from
+    /// its operator or `lianlog checkpoint --json`): every checkpoint must be signed by it.
+    #[arg(long)]
+    pub vkey: String,
+    /// The monitor's state directory (created 0700 if missing): the last verified checkpoint,
+    /// what each witness was seen cosigning, and evidence/. One monitor per directory and log.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// A witness's cosigner vkey (type 0x04; repeatable): its cosignatures are checked and
+    /// remembered, so that a witness cosigning two roots for one size is caught; the output
+    /// names who cosigned each checkpoint.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witness: Vec<String>,
+    /// Seconds between checks when running continuously.
+    #[arg(long, value_name = "S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: u64,
+    /// Check once and exit: 0 when the checkpoint verified, 1 on misbehaviour (evidence kept),
+    /// other codes when the server could not be read. Without it, check every --interval seconds
+    /// until stopped, printing a loud line per problem and going on.
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -777,6 +810,7 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["bench"],
     &["completions"],
     &["man"],
+    &["monitor"],
     &["witness", "serve"],
     &["witness", "add-log"],
     &["witness", "list"],

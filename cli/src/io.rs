@@ -300,6 +300,7 @@ impl Remote {
                 | Command::Export(_)
                 | Command::Disclose(_)
                 | Command::Verify(_)
+                | Command::Monitor(_)
         );
         if !works_remotely {
             // Commands that never read a ledger (check, bench, demo, witness, completions, man,

@@ -29,7 +29,9 @@
 //!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
 //!    append, checked offline), [`witness`] (the C2SP tlog-witness rule over a durable state
 //!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
-//!    stored tree and log, and verifying a ledger from its tiles).
+//!    stored tree and log, and verifying a ledger from its tiles);
+//! 9. [`monitor`] (an auditor's memory of a log: each served checkpoint checked against the last
+//!    one from hash tiles only, and evidence of a split view kept).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -47,6 +49,7 @@ pub mod ledger;
 pub mod limits;
 mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 mod projection;
 pub mod proof;

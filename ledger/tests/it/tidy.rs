@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["query"],
     &["ledger"],
     &["archive", "disclosure", "group", "receipt", "witness", "tiles"],
+    &["monitor"],
 ];
 
 /// Library crates: no printing, no exiting, no terminal.
