@@ -185,6 +185,20 @@ pub enum SnapshotCommand {
         /// archive, and the output says so.
         #[arg(long)]
         vkey: Option<String>,
+        /// A checkpoint kept apart from the archives (repeatable), e.g. an archive's own
+        /// checkpoint once the witnesses cosigned it (`lianlog checkpoint cosign`): it must be
+        /// signed by the log key and sign the root of an archive given that ends at its size.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable;
+        /// alias --cosigner): every --checkpoint must carry the valid cosignatures of all the
+        /// named witnesses, or of --witness-quorum of them, or verification fails (exit 1).
+        #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY", requires = "checkpoint")]
+        cosigner: Vec<String>,
+        /// How many of the named witnesses must have cosigned each --checkpoint (default: all of
+        /// them); between 1 and the number of witnesses. The output names the witnesses that did.
+        #[arg(long, value_name = "K", requires = "cosigner")]
+        witness_quorum: Option<usize>,
     },
     /// Verify the archives, then rebuild a working ledger from them in a new directory.
     Restore {
@@ -431,9 +445,10 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub checkpoint: Vec<PathBuf>,
     /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable; alias
-    /// --cosigner): every --checkpoint must carry the valid cosignatures of all the named
-    /// witnesses, or of --witness-quorum of them, or verification fails (exit 1).
-    #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY", requires = "checkpoint")]
+    /// --cosigner): every --checkpoint (and with --server, the server's checkpoint) must carry the
+    /// valid cosignatures of all the named witnesses, or of --witness-quorum of them, or
+    /// verification fails (exit 1).
+    #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY")]
     pub cosigner: Vec<String>,
     /// How many of the named witnesses must have cosigned each --checkpoint (default: all of
     /// them); between 1 and the number of witnesses. The output names the witnesses that did.
