@@ -423,8 +423,8 @@ impl Monitor {
                     base64(&seen.root),
                     base64(&verified.checkpoint.root)
                 );
-                let found =
-                    self.misbehaved(MisbehaviourKind::WitnessEquivocation, message, Some(&seen.note), note, None, now)?;
+                let kind = MisbehaviourKind::WitnessEquivocation;
+                let found = self.misbehaved::<()>(kind, message, Some(&seen.note), note, None, now)?;
                 return Ok(found.err());
             }
         }
