@@ -220,3 +220,127 @@ fn a_rolled_back_server_and_tampered_tiles_are_caught() {
     assert_eq!((code, found["misbehaviour"].clone()), (Some(1), json!("tile-mismatch")), "{found}");
     assert!(found["message"].as_str().unwrap().contains("hash tiles"), "{found}");
 }
+
+/// `--witness … --witness-quorum K` on the verifiers: the output names every witness named, who
+/// cosigned and how many were required (`"witnesses"` in `--json`), on `check consistency`,
+/// `verify --checkpoint`, `snapshot verify --checkpoint` (an archive's own checkpoint, cosigned
+/// apart) and `verify --server` (the served checkpoint must carry them).
+#[test]
+fn verifiers_name_the_witnesses_required_and_who_cosigned() {
+    let fixture = Fixture::build();
+    let vkey = log_vkey(&fixture);
+    let text_of = |command: &mut assert_cmd::Command| {
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{:?}", output_text(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let file = |name: &str, contents: &str| {
+        let path = fixture.root.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    };
+    let cp5 = file("cp5", &text_of(fixture.cmd().args(["checkpoint", "--size", "5"])));
+    let cp10 = file("cp10", &text_of(fixture.cmd().arg("checkpoint")));
+    let proof = file("c5-10", &text_of(fixture.cmd().args(["prove", "consistency", "5", "10"])));
+    // Three witnesses; two of them (A, B) cosign both checkpoints, each with its own memory.
+    let mut vkeys = Vec::new();
+    let (mut cosigned5, mut cosigned10) =
+        (std::fs::read_to_string(&cp5).unwrap(), std::fs::read_to_string(&cp10).unwrap());
+    for (index, name) in ["sjw.witness", "audit.witness", "archive.witness"].iter().enumerate() {
+        let key = fixture.root.join(format!("{name}.pem"));
+        lianlog().args(["key", "new", name, "--out"]).arg(&key).assert().success();
+        vkeys.push(text_of(lianlog().args(["key", "show", "--cosigner"]).arg(&key)).trim().to_string());
+        if index == 2 {
+            continue;
+        }
+        let state = fixture.root.join(format!("{name}-state"));
+        let cosign = |note: &str, extra: &[&std::ffi::OsStr]| {
+            let input = file("to-cosign", note);
+            text_of(
+                lianlog()
+                    .args(["checkpoint", "cosign"])
+                    .arg(&input)
+                    .arg("--key")
+                    .arg(&key)
+                    .args(["--vkey", &vkey])
+                    .arg("--state")
+                    .arg(&state)
+                    .args(extra),
+            )
+        };
+        cosigned5 = cosign(&cosigned5, &[]);
+        cosigned10 = cosign(&cosigned10, &["--proof".as_ref(), proof.as_os_str()]);
+    }
+    let cosigned5 = file("cp5.cosigned", &cosigned5);
+    let cosigned10 = file("cp10.cosigned", &cosigned10);
+    let witnesses: Vec<&str> = vkeys.iter().flat_map(|v| ["--witness", v.as_str()]).collect();
+    let quorum = |k: &'static str| -> Vec<&str> { witnesses.iter().copied().chain(["--witness-quorum", k]).collect() };
+    let expected = |value: &Value| {
+        assert_eq!((value["required"].clone(), value["cosigned"].clone()), (json!(2), json!(2)), "{value}");
+        let named: Vec<(String, bool)> = value["named"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["name"].as_str().unwrap().to_string(), w["cosigned"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(
+            named,
+            [("sjw.witness".into(), true), ("audit.witness".into(), true), ("archive.witness".into(), false)]
+        );
+    };
+    let json_of = |command: &mut assert_cmd::Command| -> Value { serde_json::from_str(&text_of(command)).unwrap() };
+
+    // check consistency: old and new.
+    let mut command = lianlog();
+    command.args(["--json", "check", "consistency"]).arg(&proof).arg("--old").arg(&cosigned5).arg("--new");
+    let value = json_of(command.arg(&cosigned10).args(["--vkey", &vkey]).args(quorum("2")));
+    expected(&value["old_witnesses"]);
+    expected(&value["new_witnesses"]);
+    let mut command = lianlog();
+    command.args(["check", "consistency"]).arg(&proof).arg("--old").arg(&cosigned5).arg("--new");
+    let text = text_of(command.arg(&cosigned10).args(["--vkey", &vkey]).args(quorum("2")));
+    assert!(text.contains("witnesses 见证: 2 of 3 named cosigned") && text.contains("未见证: archive.witness"), "{text}");
+    // verify --checkpoint.
+    let value = json_of(fixture.cmd().args(["--json", "verify", "--checkpoint"]).arg(&cosigned10).args(quorum("2")));
+    expected(&value["checkpoints"][0]["witnesses"]);
+    // snapshot verify --checkpoint: the archive ends at 10, and its checkpoint is the one cosigned.
+    let archives = fixture.root.join("archives");
+    fixture.cmd().args(["snapshot", "create", "--out"]).arg(&archives).assert().success();
+    let archive = std::fs::read_dir(&archives).unwrap().next().unwrap().unwrap().path();
+    let mut command = lianlog();
+    command.args(["--json", "snapshot", "verify"]).arg(&archive).arg("--checkpoint").arg(&cosigned10);
+    let value = json_of(command.args(quorum("2")));
+    expected(&value["checkpoints"][0]["witnesses"]);
+    let output = lianlog()
+        .args(["snapshot", "verify"])
+        .arg(&archive)
+        .arg("--checkpoint")
+        .arg(&cosigned10)
+        .args(quorum("3"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("no cosignature by archive.witness"), "{stdout}");
+    // A checkpoint of a size no archive ends at cannot be checked (exit 2).
+    let output = lianlog().args(["snapshot", "verify"]).arg(&archive).arg("--checkpoint").arg(&cosigned5).output();
+    assert_eq!(output.unwrap().status.code(), Some(2));
+    // verify --server: the served checkpoint (no witness configured) lacks the cosignatures.
+    let served = Served::start(&fixture.ledger);
+    let output = lianlog()
+        .args(["--json", "--server", &served.url, "--identity"])
+        .arg(&fixture.auditor)
+        .args(["verify", "--vkey", &vkey])
+        .args(quorum("1"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+    let value: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(value["reason"].as_str().unwrap().contains("the server's checkpoint"), "{value}");
+    // Without witnesses named, "witnesses" is null and the served cosignatures (none) are listed.
+    let mut command = lianlog();
+    command.args(["--json", "--server", &served.url, "--identity"]).arg(&fixture.auditor);
+    let value = json_of(command.args(["verify", "--vkey", &vkey]));
+    assert_eq!((value["server"]["witnesses"].clone(), value["server"]["cosignatures"].clone()), (json!(null), json!([])));
+}
