@@ -409,7 +409,12 @@ impl Monitor {
 
     /// A named witness that cosigned `verified` at a size it was seen cosigning with another
     /// root before equivocated.
-    fn check_witnesses(&self, verified: &VerifiedCheckpoint, note: &str, now: Timestamp) -> Result<Option<Misbehaviour>> {
+    fn check_witnesses(
+        &self,
+        verified: &VerifiedCheckpoint,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<Option<Misbehaviour>> {
         for cosignature in &verified.cosignatures {
             let Some(seen) = self.seen.iter().find(|seen| seen.witness == cosignature.cosigner) else { continue };
             if seen.size == verified.checkpoint.size && seen.root != verified.checkpoint.root {
@@ -573,7 +578,12 @@ struct TileNodes<'s> {
 
 impl<'s> TileNodes<'s> {
     fn new(source: &'s mut dyn TileSource, size: u64) -> TileNodes<'s> {
-        TileNodes { source: RefCell::new(source), size: size.into(), cache: RefCell::new(HashMap::new()), fetched: 0.into() }
+        TileNodes {
+            source: RefCell::new(source),
+            size: size.into(),
+            cache: RefCell::new(HashMap::new()),
+            fetched: 0.into(),
+        }
     }
 
     fn fetched(&self) -> u64 {
@@ -805,10 +815,9 @@ mod tests {
         let readme = std::fs::read_to_string(found.evidence.join("README.txt")).unwrap();
         assert!(readme.contains("SPLIT VIEW") && readme.contains("上级纪委监委"), "{readme}");
         // The proof verifies from the forked prefix, never from the signed old root.
-        let proof = crate::proof::parse_consistency_text(
-            &std::fs::read_to_string(found.evidence.join("proof.txt")).unwrap(),
-        )
-        .unwrap();
+        let proof =
+            crate::proof::parse_consistency_text(&std::fs::read_to_string(found.evidence.join("proof.txt")).unwrap())
+                .unwrap();
         let prefix = merkle::root(10, &forked.nodes).unwrap();
         let new_root = merkle::root(12, &forked.nodes).unwrap();
         assert!(merkle::verify_consistency(10, 12, &prefix, &new_root, &proof));

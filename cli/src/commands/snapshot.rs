@@ -6,16 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions};
+use lianlog_ledger::encoding::hex;
 use lianlog_ledger::note::CosignerPolicy;
 use lianlog_ledger::verify::ArchivedCheckpoint;
-use lianlog_ledger::encoding::hex;
 use lianlog_ledger::{Error, PublicKey};
 use serde_json::json;
 
 use crate::args::SnapshotCommand;
-use crate::io::{
-    cosigner_policy, no_passphrase_for_log_key, open, parse_cosigners, print_json, read_key, read_text,
-};
+use crate::io::{cosigner_policy, no_passphrase_for_log_key, open, parse_cosigners, print_json, read_key, read_text};
 use crate::render;
 
 pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {

@@ -61,9 +61,8 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                 Err(failure) => Err(failure),
                 Ok(verified) => {
                     // The served checkpoint verified against the log key; now the witnesses named.
-                    let witnessed = PublicKey::parse_vkey(&verified.report.log_key).and_then(|log_key| {
-                        lianlog_ledger::note::open_checkpoint(&verified.note, &log_key, cosigners)
-                    });
+                    let witnessed = PublicKey::parse_vkey(&verified.report.log_key)
+                        .and_then(|log_key| lianlog_ledger::note::open_checkpoint(&verified.note, &log_key, cosigners));
                     match witnessed {
                         Ok(witnessed) => {
                             served = Some(Served {

@@ -90,7 +90,10 @@ fn follows_a_served_ledger_as_it_grows() {
     let served = Served::start(&fixture.ledger);
     let (code, first) = monitor_once(&served.url, &vkey, &state);
     assert_eq!(code, Some(0), "{first}");
-    assert_eq!((first["ok"].clone(), first["progress"].clone(), first["size"].clone()), (json!(true), json!("first"), json!(10)));
+    assert_eq!(
+        (first["ok"].clone(), first["progress"].clone(), first["size"].clone()),
+        (json!(true), json!("first"), json!(10))
+    );
     // Grow the served ledger (records signed here, sent to the server).
     let body = interview_body("赵七", "提醒谈话").to_string();
     lianlog()
@@ -101,7 +104,10 @@ fn follows_a_served_ledger_as_it_grows() {
         .success();
     let (code, second) = monitor_once(&served.url, &vkey, &state);
     assert_eq!(code, Some(0), "{second}");
-    assert_eq!((second["progress"].clone(), second["from"].clone(), second["size"].clone()), (json!("grew"), json!(10), json!(11)));
+    assert_eq!(
+        (second["progress"].clone(), second["from"].clone(), second["size"].clone()),
+        (json!("grew"), json!(10), json!(11))
+    );
     assert!(second["hash_tiles"].as_u64().unwrap() >= 1, "{second}");
     // The state keeps the last verified checkpoint, and the text output says it plainly.
     let kept = std::fs::read_to_string(state.join("checkpoint")).unwrap();
@@ -299,7 +305,10 @@ fn verifiers_name_the_witnesses_required_and_who_cosigned() {
     let mut command = lianlog();
     command.args(["check", "consistency"]).arg(&proof).arg("--old").arg(&cosigned5).arg("--new");
     let text = text_of(command.arg(&cosigned10).args(["--vkey", &vkey]).args(quorum("2")));
-    assert!(text.contains("witnesses 见证: 2 of 3 named cosigned") && text.contains("未见证: archive.witness"), "{text}");
+    assert!(
+        text.contains("witnesses 见证: 2 of 3 named cosigned") && text.contains("未见证: archive.witness"),
+        "{text}"
+    );
     // verify --checkpoint.
     let value = json_of(fixture.cmd().args(["--json", "verify", "--checkpoint"]).arg(&cosigned10).args(quorum("2")));
     expected(&value["checkpoints"][0]["witnesses"]);
@@ -342,5 +351,8 @@ fn verifiers_name_the_witnesses_required_and_who_cosigned() {
     let mut command = lianlog();
     command.args(["--json", "--server", &served.url, "--identity"]).arg(&fixture.auditor);
     let value = json_of(command.args(["verify", "--vkey", &vkey]));
-    assert_eq!((value["server"]["witnesses"].clone(), value["server"]["cosignatures"].clone()), (json!(null), json!([])));
+    assert_eq!(
+        (value["server"]["witnesses"].clone(), value["server"]["cosignatures"].clone()),
+        (json!(null), json!([]))
+    );
 }

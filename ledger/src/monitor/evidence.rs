@@ -148,7 +148,9 @@ fn readme(evidence: &Evidence<'_>, now: Timestamp) -> String {
         ),
     };
     let files = {
-        let mut files = String::from("  README.txt       this file\n  new.checkpoint   the checkpoint the server served, exactly as served\n");
+        let mut files = String::from(
+            "  README.txt       this file\n  new.checkpoint   the checkpoint the server served, exactly as served\n",
+        );
         if evidence.old_note.is_some() {
             files.push_str("  old.checkpoint   the signed checkpoint it conflicts with, exactly as first seen\n");
         }

@@ -109,7 +109,14 @@ pub fn verify_tiles(
             }));
         }
     };
-    Ok(Ok(TilesVerified { report, checkpoint, note, bundles: counts.bundles, bodies: counts.bodies, tiles: counts.tiles }))
+    Ok(Ok(TilesVerified {
+        report,
+        checkpoint,
+        note,
+        bundles: counts.bundles,
+        bodies: counts.bodies,
+        tiles: counts.tiles,
+    }))
 }
 
 /// The state of one remote verification.
