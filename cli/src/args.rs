@@ -132,7 +132,7 @@ pub enum Command {
     /// do not match the signed root, or a witness cosigning two roots for one size is reported
     /// loudly and its evidence — both signed checkpoints and a README.txt — kept in
     /// STATE/evidence/ for the upper-level commission (上级纪委监委). With --once: exit 1 on any
-    /// of these. Needs --server. See docs/AUDITING.md, "Monitoring a served log".
+    /// of these. Needs --server. See docs/AUDITING.md, section 7.
     Monitor(MonitorArgs),
     /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
     /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
@@ -463,8 +463,8 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
-    /// The log key (vkey) of the ledger served at --server (the ledger's checkpoint vkey, from
-    /// its operator or `lianlog checkpoint --json`): every checkpoint must be signed by it.
+    /// The log key (vkey) of the ledger served at --server (from its operator, or the `log_key`
+    /// of `lianlog verify --json`): every checkpoint must be signed by it.
     #[arg(long)]
     pub vkey: String,
     /// The monitor's state directory (created 0700 if missing): the last verified checkpoint,
