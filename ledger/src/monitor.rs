@@ -45,8 +45,6 @@
 //! evidence/<YYYYMMDDTHHMMSSZ>-<what>-<hash>/   README.txt, old.checkpoint, new.checkpoint, …
 //! ```
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -57,14 +55,16 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::fsio;
 use crate::keys::{ALGORITHM_COSIGNATURE_V1, ALGORITHM_ED25519, PublicKey};
 use crate::limits::MAX_WITNESS_STATE_BYTES;
-use crate::merkle::{self, Hash, MerkleError, NodeStore};
+use crate::merkle::{self, Hash};
 use crate::note::{self, Checkpoint, CosignerPolicy, Note, VerifiedCheckpoint};
-use crate::tiles::{HASH_BYTES, TILE_HEIGHT, TILE_WIDTH, Tile, TileSource};
+use crate::tiles::TileSource;
 use crate::time::Timestamp;
 
 mod evidence;
+mod tile_nodes;
 
 pub use evidence::EVIDENCE_DIR;
+use tile_nodes::{TileError, TileNodes};
 
 const STATE_FILE: &str = "monitor.json";
 const CHECKPOINT_FILE: &str = "checkpoint";
@@ -557,117 +557,19 @@ fn parse_checkpoint(note: &str) -> Result<Checkpoint> {
     Checkpoint::parse_text(&parsed.text)
 }
 
-/// Why a node could not be read from the tiles.
-enum TileError {
-    /// The source failed (unreachable, not found, refused).
-    Fetch(Error),
-    /// A tile was served, but it is not a tile of that shape.
-    Bad(String),
-}
-
-/// The server's hash tiles of a tree of `size` leaves (which a rollback check moves to the stored
-/// size and back) as a [`NodeStore`]: node `(level, index)`
-/// is hashed up from the `2^(level mod 8)` hashes of tile level `level / 8` it covers, which lie
-/// in one tile (fetched once and kept).
-struct TileNodes<'s> {
-    source: RefCell<&'s mut dyn TileSource>,
-    size: std::cell::Cell<u64>,
-    cache: RefCell<HashMap<Tile, Vec<u8>>>,
-    fetched: std::cell::Cell<u64>,
-}
-
-impl<'s> TileNodes<'s> {
-    fn new(source: &'s mut dyn TileSource, size: u64) -> TileNodes<'s> {
-        TileNodes {
-            source: RefCell::new(source),
-            size: size.into(),
-            cache: RefCell::new(HashMap::new()),
-            fetched: 0.into(),
-        }
-    }
-
-    fn fetched(&self) -> u64 {
-        self.fetched.get()
-    }
-
-    fn root(&self, size: u64) -> std::result::Result<Hash, TileError> {
-        merkle::root(size, self)
-    }
-
-    fn proof(&self, old: u64, new: u64) -> std::result::Result<Vec<Hash>, TileError> {
-        merkle::consistency_proof(old, new, self).map_err(|err| match err {
-            MerkleError::Store(err) => err,
-            MerkleError::Invalid(err) => TileError::Bad(err.to_string()),
-        })
-    }
-
-    /// The hashes of the tile at `level` (in tiles) and `index` in a tree of `self.size` leaves.
-    fn tile(&self, level: u8, index: u64) -> std::result::Result<Vec<u8>, TileError> {
-        let shift = u32::from(level) * u32::from(TILE_HEIGHT);
-        let size = self.size.get();
-        let count = size.checked_shr(shift).unwrap_or(0);
-        let full = count / u64::from(TILE_WIDTH);
-        let width = if index < full {
-            TILE_WIDTH
-        } else if index == full && count % u64::from(TILE_WIDTH) != 0 {
-            u16::try_from(count % u64::from(TILE_WIDTH)).unwrap_or(TILE_WIDTH)
-        } else {
-            return Err(TileError::Bad(format!("no tile {level}/{index} exists in a tree of {size}")));
-        };
-        let tile = Tile::hash(level, index, width).map_err(|err| TileError::Bad(err.message().to_string()))?;
-        if let Some(bytes) = self.cache.borrow().get(&tile) {
-            return Ok(bytes.clone());
-        }
-        let bytes = self.source.borrow_mut().fetch(&tile).map_err(TileError::Fetch)?;
-        self.fetched.set(self.fetched.get() + 1);
-        if bytes.len() != usize::from(width) * HASH_BYTES {
-            return Err(TileError::Bad(format!(
-                "the tile {} is {} bytes, not {} ({width} hashes)",
-                tile.path(),
-                bytes.len(),
-                usize::from(width) * HASH_BYTES
-            )));
-        }
-        self.cache.borrow_mut().insert(tile, bytes.clone());
-        Ok(bytes)
-    }
-}
-
-impl NodeStore for TileNodes<'_> {
-    type Error = TileError;
-
-    fn node(&self, level: u8, index: u64) -> std::result::Result<Hash, TileError> {
-        let tile_level = level / TILE_HEIGHT;
-        let height = u32::from(level % TILE_HEIGHT);
-        let first = index
-            .checked_shl(height)
-            .filter(|first| first >> height == index)
-            .ok_or_else(|| TileError::Bad(format!("node ({level}, {index}) is outside any tree")))?;
-        let tile_index = first >> TILE_HEIGHT;
-        let offset = usize::try_from(first % u64::from(TILE_WIDTH)).unwrap_or(0) * HASH_BYTES;
-        let bytes = self.tile(tile_level, tile_index)?;
-        let span = (1usize << height) * HASH_BYTES;
-        let Some(hashes) = bytes.get(offset..offset + span) else {
-            return Err(TileError::Bad(format!("node ({level}, {index}) is not in the tree of {}", self.size.get())));
-        };
-        let mut level_hashes: Vec<Hash> =
-            hashes.chunks_exact(HASH_BYTES).map(|chunk| Hash::try_from(chunk).unwrap_or([0; 32])).collect();
-        while level_hashes.len() > 1 {
-            level_hashes = level_hashes.chunks_exact(2).map(|pair| merkle::node_hash(&pair[0], &pair[1])).collect();
-        }
-        level_hashes.pop().ok_or_else(|| TileError::Bad("an empty tile".into()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The monitor over an in-memory log (a tree of made-up leaves, its tiles from
     //! [`crate::tiles::hash_tile`], checkpoints signed by a real key): growth, forks, rollbacks,
     //! tampered tiles, bad signatures and an equivocating witness, each with its evidence.
 
+    use std::collections::HashMap;
+
     use super::*;
     use crate::keys::{KeyName, SecretKey};
     use crate::merkle::CompactRange;
+    use crate::merkle::NodeStore;
+    use crate::tiles::Tile;
 
     /// The nodes of a tree, as the ledger stores them.
     #[derive(Default, Clone)]
