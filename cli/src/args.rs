@@ -136,6 +136,14 @@ pub enum Command {
     /// tlog-tiles, authenticated reads for the rest. Prints `listening on ADDR` first; stops
     /// after finishing the groups in flight on SIGTERM or Ctrl-C. See docs/OPERATIONS.md.
     Serve(ServeArgs),
+    /// Monitor a served log (监测): fetch its checkpoint, check it is signed by the log key and
+    /// extends the last one this monitor verified, from hash tiles only (no entries, no bodies:
+    /// no key needed), and keep it. A rollback, a split view (two signed histories), tiles that
+    /// do not match the signed root, or a witness cosigning two roots for one size is reported
+    /// loudly and its evidence — both signed checkpoints and a README.txt — kept in
+    /// STATE/evidence/ for the upper-level commission (上级纪委监委). With --once: exit 1 on any
+    /// of these. Needs --server. See docs/AUDITING.md, section 7.
+    Monitor(MonitorArgs),
     /// Witness other logs (见证方: upper-level commission, audit office, archive office): serve
     /// C2SP tlog-witness, cosigning only checkpoints consistent with all it cosigned before.
     #[command(subcommand)]
@@ -187,6 +195,20 @@ pub enum SnapshotCommand {
         /// archive, and the output says so.
         #[arg(long)]
         vkey: Option<String>,
+        /// A checkpoint kept apart from the archives (repeatable), e.g. an archive's own
+        /// checkpoint once the witnesses cosigned it (`lianlog checkpoint cosign`): it must be
+        /// signed by the log key and sign the root of an archive given that ends at its size.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        /// A witness's cosigner vkey (type 0x04, from `lianlog key show --cosigner`; repeatable;
+        /// alias --cosigner): every --checkpoint must carry the valid cosignatures of all the
+        /// named witnesses, or of --witness-quorum of them, or verification fails (exit 1).
+        #[arg(long = "witness", visible_alias = "cosigner", value_name = "VKEY", requires = "checkpoint")]
+        cosigner: Vec<String>,
+        /// How many of the named witnesses must have cosigned each --checkpoint (default: all of
+        /// them); between 1 and the number of witnesses. The output names the witnesses that did.
+        #[arg(long, value_name = "K", requires = "cosigner")]
+        witness_quorum: Option<usize>,
     },
     /// Verify the archives, then rebuild a working ledger from them in a new directory.
     Restore {
@@ -448,6 +470,31 @@ pub struct VerifyArgs {
     /// and while another process holds the ledger).
     #[arg(long, conflicts_with = "file")]
     pub log_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The log key (vkey) of the ledger served at --server (from its operator, or the `log_key`
+    /// of `lianlog verify --json`): every checkpoint must be signed by it.
+    #[arg(long)]
+    pub vkey: String,
+    /// The monitor's state directory (created 0700 if missing): the last verified checkpoint,
+    /// what each witness was seen cosigning, and evidence/. One monitor per directory and log.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// A witness's cosigner vkey (type 0x04; repeatable): its cosignatures are checked and
+    /// remembered, so that a witness cosigning two roots for one size is caught; the output
+    /// names who cosigned each checkpoint.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witness: Vec<String>,
+    /// Seconds between checks when running continuously.
+    #[arg(long, value_name = "S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: u64,
+    /// Check once and exit: 0 when the checkpoint verified, 1 on misbehaviour (evidence kept),
+    /// other codes when the server could not be read. Without it, check every --interval seconds
+    /// until stopped, printing a loud line per problem and going on.
+    #[arg(long)]
+    pub once: bool,
 }
 
 #[derive(Debug, Args)]
@@ -789,6 +836,7 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["bench"],
     &["completions"],
     &["man"],
+    &["monitor"],
     &["witness", "serve"],
     &["witness", "add-log"],
     &["witness", "list"],

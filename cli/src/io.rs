@@ -322,6 +322,7 @@ impl Remote {
                 | Command::Disclose(_)
                 | Command::Verify(_)
                 | Command::Receipt(_)
+                | Command::Monitor(_)
         );
         if !works_remotely {
             // Commands that never read a ledger (check, bench, demo, witness, completions, man,

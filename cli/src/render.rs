@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
 use lianlog_ledger::archive::Progress;
-use lianlog_ledger::note::Cosignature;
+use lianlog_ledger::note::{Cosignature, CosignerPolicy};
 use lianlog_ledger::query::{CaseView, Paged, RecordView};
 use lianlog_ledger::{KeyRegistry, ParsedLine, StoredBody, Timestamp, schema as kinds};
 use serde_json::{Value, json};
@@ -281,6 +281,52 @@ pub fn cosignatures_json(cosignatures: &[Cosignature]) -> Value {
             })
             .collect(),
     )
+}
+
+/// The witness policy a verifier applied and how a checkpoint met it, for `--json`: how many
+/// were required, and each named witness (name, key id, vkey) with whether it cosigned. `null`
+/// when no witness was named.
+pub fn witnesses_json(policy: CosignerPolicy<'_>, cosignatures: &[Cosignature]) -> Value {
+    if policy.keys.is_empty() {
+        return Value::Null;
+    }
+    let mut named: Vec<Value> = Vec::new();
+    for (index, key) in policy.keys.iter().enumerate() {
+        if policy.keys[..index].contains(key) {
+            continue;
+        }
+        named.push(json!({
+            "name": key.name().as_str(),
+            "key_id": lianlog_ledger::encoding::hex(&key.id()),
+            "vkey": key.vkey(),
+            "cosigned": cosignatures.iter().any(|c| c.cosigner == *key),
+        }));
+    }
+    let cosigned = named.iter().filter(|w| w["cosigned"] == json!(true)).count();
+    json!({"required": policy.quorum, "named": named, "cosigned": cosigned})
+}
+
+/// The witness policy met, one line after `indent` (nothing when no witness was named).
+pub fn print_witness_policy(indent: &str, policy: CosignerPolicy<'_>, cosignatures: &[Cosignature]) {
+    let value = witnesses_json(policy, cosignatures);
+    let Some(named) = value["named"].as_array() else { return };
+    let names = |cosigned: bool| {
+        named
+            .iter()
+            .filter(|w| w["cosigned"] == json!(cosigned))
+            .map(|w| w["name"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let missing = names(false);
+    println!(
+        "{indent}witnesses 见证: {} of {} named cosigned ({}), {} required 要求{}",
+        value["cosigned"],
+        named.len(),
+        names(true),
+        policy.quorum,
+        if missing.is_empty() { String::new() } else { format!("; not cosigned 未见证: {missing}") }
+    );
 }
 
 /// Who cosigned a checkpoint, one line each, after `indent`.

@@ -68,7 +68,7 @@ pub use querying::Loaded;
 pub use reading::read_head;
 pub use redacting::{Rewritten, redact};
 pub use restoring::{Restored, restore};
-pub use verification::{ArchiveOptions, ArchiveReport, SequenceReport, StaleBody, verify};
+pub use verification::{ArchiveOptions, ArchiveReport, SequenceReport, StaleBody, check_checkpoints, verify};
 
 /// The manifest's `format`.
 pub const FORMAT: &str = "lianlog-archive-v1";

@@ -31,7 +31,8 @@
 //!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
 //!    stored tree and log, and verifying a ledger from its tiles);
 //! 9. [`witnessing`] (the log side of tlog-witness: requests to witnesses, their answers judged,
-//!    the quorum, the durable witnessed checkpoint).
+//!    the quorum, the durable witnessed checkpoint) and [`monitor`] (an auditor's memory of a log: each served checkpoint checked against the last
+//!    one from hash tiles only, and evidence of a split view kept).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -49,6 +50,7 @@ pub mod ledger;
 pub mod limits;
 mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 mod projection;
 pub mod proof;

@@ -19,21 +19,13 @@ use crate::Client;
 pub struct RemoteTiles<'a> {
     public: &'a Client,
     entries: &'a Client,
-    /// The checkpoint as served (the note whole, with any cosignatures), once fetched.
-    served: Option<String>,
 }
 
 impl<'a> RemoteTiles<'a> {
     /// Fetch public resources with `public` and entries and bodies with `entries` (they may be
     /// the same client).
     pub fn new(public: &'a Client, entries: &'a Client) -> RemoteTiles<'a> {
-        RemoteTiles { public, entries, served: None }
-    }
-
-    /// The checkpoint as the server served it (the whole note, cosignatures included), once
-    /// [`TileSource::checkpoint`] fetched it.
-    pub fn served(&self) -> Option<&str> {
-        self.served.as_deref()
+        RemoteTiles { public, entries }
     }
 }
 
@@ -43,7 +35,6 @@ impl TileSource for RemoteTiles<'_> {
         let note = String::from_utf8(response.into_body()).map_err(|_| {
             Error::verification(format!("{}/checkpoint: the checkpoint is not UTF-8 text", self.public.url()))
         })?;
-        self.served = Some(note.clone());
         Ok(note)
     }
 
@@ -65,17 +56,4 @@ pub fn verify(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<std::result::Result<TilesVerified, VerifyFailure>> {
     verify_tiles(&mut RemoteTiles::new(public, entries), options, progress)
-}
-
-/// [`verify`], also returning the checkpoint note exactly as served (with its cosignatures, which
-/// the caller checks against the witnesses it names: `verify --server … --witness …`).
-pub fn verify_served(
-    public: &Client,
-    entries: &Client,
-    options: VerifyOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<(std::result::Result<TilesVerified, VerifyFailure>, String)> {
-    let mut tiles = RemoteTiles::new(public, entries);
-    let verified = verify_tiles(&mut tiles, options, progress)?;
-    Ok((verified, tiles.served.unwrap_or_default()))
 }

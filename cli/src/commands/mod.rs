@@ -14,6 +14,7 @@ mod checkpoint;
 mod demo;
 mod init;
 mod key;
+mod monitor;
 mod proofs;
 mod receipt;
 mod redact;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),
         Command::Serve(args) => serve::run(args, dir, json_output),
+        Command::Monitor(args) => monitor::run(args, remote, json_output),
         Command::Witness(command) => witness::run(command, json_output),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args, json_output),

@@ -169,6 +169,7 @@ fn check_receipts(
                 "origin": c.checkpoint.checkpoint.origin,
                 "size": c.checkpoint.checkpoint.size,
                 "cosignatures": render::cosignatures_json(&c.checkpoint.cosignatures),
+                "witnesses": render::witnesses_json(cosigners, &c.checkpoint.cosignatures),
             })).collect::<Vec<_>>(),
         }));
     } else {
@@ -185,6 +186,7 @@ fn check_receipts(
                 cp.size
             );
             render::print_cosignatures("   ", &c.checkpoint.cosignatures);
+            render::print_witness_policy("   ", cosigners, &c.checkpoint.cosignatures);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -213,7 +215,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
             let cp = &checked.checkpoint.checkpoint;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosignatures": render::cosignatures_json(&checked.checkpoint.cosignatures)}),
+                    &json!({"ok": true, "index": checked.index, "size": cp.size, "origin": cp.origin, "leaf_hash": lianlog_ledger::encoding::hex(&checked.leaf), "cosignatures": render::cosignatures_json(&checked.checkpoint.cosignatures), "witnesses": render::witnesses_json(cosigners, &checked.checkpoint.cosignatures)}),
                 );
             } else {
                 println!(
@@ -224,6 +226,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                     cp.size
                 );
                 render::print_cosignatures("   ", &checked.checkpoint.cosignatures);
+                render::print_witness_policy("   ", cosigners, &checked.checkpoint.cosignatures);
             }
         }
         CheckCommand::Disclosure { file, vkey, cosigner, witness_quorum } => {
@@ -241,6 +244,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                     "records": checked.records.iter().map(|(seq, kind)| json!({"seq": seq, "kind": kind, "shown": shown(seq)})).collect::<Vec<_>>(),
                     "withheld": checked.withheld.iter().map(|(seq, why)| json!({"seq": seq, "why": why})).collect::<Vec<_>>(),
                     "cosignatures": render::cosignatures_json(&checked.cosignatures),
+                    "witnesses": render::witnesses_json(cosigners, &checked.cosignatures),
                 }));
             } else {
                 let (records, verb) = match checked.records.len() {
@@ -275,6 +279,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                     );
                 }
                 render::print_cosignatures("  checkpoint ", &checked.cosignatures);
+                render::print_witness_policy("  checkpoint ", cosigners, &checked.cosignatures);
             }
         }
         CheckCommand::Consistency { proof, old, new, vkey, cosigner, witness_quorum } => {
@@ -291,7 +296,7 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
             .map_err(|e| e.at(format!("--old {} --new {}", old.display(), new.display())))?;
             if json_output {
                 print_json(
-                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size, "old_cosignatures": render::cosignatures_json(&old_cp.cosignatures), "new_cosignatures": render::cosignatures_json(&new_cp.cosignatures)}),
+                    &json!({"ok": true, "origin": new_cp.checkpoint.origin, "old_size": old_cp.checkpoint.size, "new_size": new_cp.checkpoint.size, "old_cosignatures": render::cosignatures_json(&old_cp.cosignatures), "new_cosignatures": render::cosignatures_json(&new_cp.cosignatures), "old_witnesses": render::witnesses_json(cosigners, &old_cp.cosignatures), "new_witnesses": render::witnesses_json(cosigners, &new_cp.cosignatures)}),
                 );
             } else {
                 println!(
@@ -300,6 +305,8 @@ pub fn check(command: CheckCommand, json_output: bool) -> Result<ExitCode> {
                 );
                 render::print_cosignatures(&format!("   old ({}) ", old.display()), &old_cp.cosignatures);
                 render::print_cosignatures(&format!("   new ({}) ", new.display()), &new_cp.cosignatures);
+                render::print_witness_policy("   old ", cosigners, &old_cp.cosignatures);
+                render::print_witness_policy("   new ", cosigners, &new_cp.cosignatures);
             }
         }
     }

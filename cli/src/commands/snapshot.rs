@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::Result;
 use lianlog_ledger::archive::{self, ArchiveOptions, CreateOptions};
 use lianlog_ledger::encoding::hex;
+use lianlog_ledger::note::CosignerPolicy;
+use lianlog_ledger::verify::ArchivedCheckpoint;
 use lianlog_ledger::{Error, PublicKey};
 use serde_json::json;
 
 use crate::args::SnapshotCommand;
-use crate::io::{no_passphrase_for_log_key, open, print_json, read_key};
+use crate::io::{cosigner_policy, no_passphrase_for_log_key, open, parse_cosigners, print_json, read_key, read_text};
 use crate::render;
 
 pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<ExitCode> {
@@ -19,7 +21,11 @@ pub fn run(command: SnapshotCommand, dir: &Path, json_output: bool) -> Result<Ex
         SnapshotCommand::Create { out, since, if_grown, no_compress, level } => {
             create(dir, out, since, if_grown, (!no_compress).then_some(level), json_output)
         }
-        SnapshotCommand::Verify { archives, vkey } => verify(&archives, vkey.as_deref(), json_output),
+        SnapshotCommand::Verify { archives, vkey, checkpoint, cosigner, witness_quorum } => {
+            let cosigners = parse_cosigners(&cosigner)?;
+            let cosigners = cosigner_policy(&cosigners, witness_quorum)?;
+            verify(&archives, vkey.as_deref(), &checkpoint, cosigners, json_output)
+        }
         SnapshotCommand::Restore { archives, into, log_key } => restore(&archives, &into, &log_key, json_output),
         SnapshotCommand::Redact { archives, out, vkey } => redact(&archives, &out, vkey.as_deref(), json_output),
         SnapshotCommand::List { dir } => list(&dir, json_output),
@@ -97,20 +103,59 @@ fn create(
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(archives: &[PathBuf], vkey: Option<&str>, json_output: bool) -> Result<ExitCode> {
+fn verify(
+    archives: &[PathBuf],
+    vkey: Option<&str>,
+    checkpoint_files: &[PathBuf],
+    cosigners: CosignerPolicy<'_>,
+    json_output: bool,
+) -> Result<ExitCode> {
     let pinned = vkey.map(PublicKey::parse_vkey).transpose()?;
+    let mut checkpoints = Vec::new();
+    for path in checkpoint_files {
+        checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
+    }
     let options = ArchiveOptions { pinned_log_key: pinned, ..ArchiveOptions::default() };
     let mut bar = render::Bar::new(json_output);
     let started = std::time::Instant::now();
     let result = archive::verify(archives, &options, &mut |p| bar.update(p));
     bar.finish();
     let seconds = started.elapsed().as_secs_f64();
-    match result? {
-        Ok(report) => {
+    // The checkpoints kept apart, against the verified sequence, with the witnesses required.
+    let result = match result? {
+        Ok(report) => archive::check_checkpoints(&report, &checkpoints, cosigners)?.map(|cosigned| (report, cosigned)),
+        Err(failure) => Err(failure),
+    };
+    match result {
+        Ok((report, cosigned)) => {
             if json_output {
-                print_json(&render::archive::report_json(&report, seconds));
+                let mut value = render::archive::report_json(&report, seconds);
+                value["checkpoints"] = json!(
+                    checkpoint_files
+                        .iter()
+                        .zip(&checkpoints)
+                        .zip(&cosigned)
+                        .map(|((path, checkpoint), cosignatures)| json!({
+                            "file": path,
+                            "size": checkpoint.size,
+                            "consistent": true,
+                            "cosignatures": render::cosignatures_json(cosignatures),
+                            "witnesses": render::witnesses_json(cosigners, cosignatures),
+                        }))
+                        .collect::<Vec<_>>()
+                );
+                print_json(&value);
             } else {
                 render::archive::print_report(&report, seconds);
+                for ((path, checkpoint), cosignatures) in checkpoint_files.iter().zip(&checkpoints).zip(&cosigned) {
+                    println!(
+                        "checkpoint 检查点 {} (size {}): signs the archived root 一致",
+                        path.display(),
+                        checkpoint.size
+                    );
+                    render::print_cosignatures("   ", cosignatures);
+                    render::print_witness_policy("   ", cosigners, cosignatures);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -22,6 +22,13 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
     let expected_log_key = args.vkey.as_deref().map(PublicKey::parse_vkey).transpose()?;
     let cosigners = parse_cosigners(&args.cosigner)?;
     let cosigners = cosigner_policy(&cosigners, args.witness_quorum)?;
+    if !cosigners.keys.is_empty() && args.checkpoint.is_empty() && remote.is_none() {
+        return Err(Error::bad_input(
+            "--witness names the witnesses whose cosignatures a checkpoint must carry: give the checkpoints with \
+             --checkpoint FILE, or verify a served ledger (--server URL) whose checkpoint must carry them",
+        )
+        .into());
+    }
     let mut checkpoints = Vec::new();
     for path in &args.checkpoint {
         checkpoints.push(ArchivedCheckpoint::parse(path.display(), read_text(path)?)?);
@@ -57,28 +64,31 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                 Some(path) => remote.client()?.with_identity(read_key(path)?),
                 None => remote.client()?,
             };
-            let (result, note) = lianlog_remote::verify::verify_served(&public, &entries, options, &mut progress)?;
-            let result = result.and_then(|verified| {
-                // With --witness, the served checkpoint must carry the witnesses' cosignatures.
-                let cosignatures = if cosigners.keys.is_empty() {
-                    Vec::new()
-                } else {
-                    let entries = verified.report.entries;
-                    let log_key =
-                        PublicKey::parse_vkey(&verified.report.log_key).map_err(|err| failure(entries, &err))?;
-                    lianlog_ledger::note::open_checkpoint(&note, &log_key, cosigners)
-                        .map_err(|err| failure(entries, &err))?
-                        .cosignatures
-                };
-                served = Some(Served {
-                    size: verified.checkpoint.checkpoint.size,
-                    bundles: verified.bundles,
-                    bodies: verified.bodies,
-                    tiles: verified.tiles,
-                    cosignatures,
-                });
-                Ok(verified.report)
-            });
+            let result = match lianlog_remote::verify::verify(&public, &entries, options, &mut progress)? {
+                Err(failure) => Err(failure),
+                Ok(verified) => {
+                    // The served checkpoint verified against the log key; now the witnesses named.
+                    let witnessed = PublicKey::parse_vkey(&verified.report.log_key)
+                        .and_then(|log_key| lianlog_ledger::note::open_checkpoint(&verified.note, &log_key, cosigners));
+                    match witnessed {
+                        Ok(witnessed) => {
+                            served = Some(Served {
+                                size: verified.checkpoint.checkpoint.size,
+                                bundles: verified.bundles,
+                                bodies: verified.bodies,
+                                tiles: verified.tiles,
+                                cosignatures: witnessed.cosignatures,
+                            });
+                            Ok(verified.report)
+                        }
+                        Err(err) => Err(lianlog_ledger::VerifyFailure {
+                            line: verified.report.entries,
+                            seq: None,
+                            reason: format!("the server's checkpoint: {}", err.message()),
+                        }),
+                    }
+                }
+            };
             (remote.url.clone(), result)
         }
         (None, Some(file)) => {
@@ -153,23 +163,17 @@ pub fn verify(args: VerifyArgs, dir: &Path, remote: Option<&Remote>, json_output
                     "log_key": report.log_key,
                     "withheld": report.withheld,
                     "redactions": report.redactions.iter().map(|r| json!({"seq": r.target, "by": r.by, "author": r.author, "time": r.time.to_string(), "reason": r.reason, "applied": r.applied})).collect::<Vec<_>>(),
-                    "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures)})).collect::<Vec<_>>(),
+                    "checkpoints": args.checkpoint.iter().zip(&checkpoints).zip(&cosigned).map(|((path, checkpoint), cosignatures)| json!({"file": path, "size": checkpoint.size, "consistent": true, "cosignatures": render::cosignatures_json(cosignatures), "witnesses": render::witnesses_json(cosigners, cosignatures)})).collect::<Vec<_>>(),
                     "ignored_partial_tail": report.ignored_partial_tail,
-                    "server": served.as_ref().map(|s| {
-                        let mut server = json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles});
-                        // With --witness: who cosigned the served checkpoint, and how many were required.
-                        if !args.cosigner.is_empty() {
-                            server["cosignatures"] = render::cosignatures_json(&s.cosignatures);
-                            server["witnesses_required"] = json!(cosigners.quorum);
-                        }
-                        server
-                    }),
+                    "server": served.as_ref().map(|s| json!({"checkpoint_size": s.size, "entry_bundles": s.bundles, "bodies": s.bodies, "hash_tiles": s.tiles, "cosignatures": render::cosignatures_json(&s.cosignatures), "witnesses": render::witnesses_json(cosigners, &s.cosignatures)})),
                     "seconds": elapsed.as_secs_f64(),
                 }));
             } else {
-                print_verified(&source, &report, &args, &checkpoints, &cosigned, elapsed);
+                print_verified(&source, &report, &args, &checkpoints, &cosigned, cosigners, elapsed);
                 if let Some(served) = &served {
                     print_served(served);
+                    render::print_cosignatures("                     ", &served.cosignatures);
+                    render::print_witness_policy("                     ", cosigners, &served.cosignatures);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -197,17 +201,8 @@ struct Served {
     bodies: u64,
     /// Hash tiles fetched and compared.
     tiles: u64,
-    /// The cosignatures of the named witnesses on the served checkpoint (with --witness).
+    /// The cosignatures of named witnesses on the server's checkpoint.
     cosignatures: Vec<lianlog_ledger::note::Cosignature>,
-}
-
-/// A check of the served checkpoint that failed, as a verification failure.
-fn failure(entries: u64, err: &Error) -> lianlog_ledger::VerifyFailure {
-    lianlog_ledger::VerifyFailure {
-        line: entries,
-        seq: None,
-        reason: format!("the server's checkpoint: {}", err.message()),
-    }
 }
 
 /// The remote part of a verification that passed (远程校验).
@@ -230,6 +225,7 @@ fn print_verified(
     args: &VerifyArgs,
     checkpoints: &[ArchivedCheckpoint],
     cosigned: &[Vec<lianlog_ledger::note::Cosignature>],
+    cosigners: lianlog_ledger::note::CosignerPolicy<'_>,
     elapsed: std::time::Duration,
 ) {
     let rate = report.entries as f64 / elapsed.as_secs_f64().max(1e-9);
@@ -268,6 +264,7 @@ fn print_verified(
         let text = format!("{} (size {}): consistent 一致", path.display(), checkpoint.size);
         println!("{}", render::field_line("检查点", "checkpoint", text));
         render::print_cosignatures("                     ", cosignatures);
+        render::print_witness_policy("                     ", cosigners, cosignatures);
     }
     if report.ignored_partial_tail {
         println!(

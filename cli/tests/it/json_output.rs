@@ -17,6 +17,7 @@ const NOT_RUN: &[(&str, &str)] = &[
         "serve",
         "a server that runs until stopped (its one JSON document is {\"listening\", \"url\"}; tests in serve.rs)",
     ),
+    ("monitor", "needs a served ledger: its --json documents (ok, and misbehaviour) are tested in monitor.rs"),
     ("completions", "a shell script, not data: --json does not apply"),
     ("man", "man pages, not data: --json does not apply"),
 ];

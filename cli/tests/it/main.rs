@@ -11,6 +11,7 @@ mod independent;
 mod json_output;
 mod keys;
 mod messages;
+mod monitor;
 mod openssl_keys;
 mod paging;
 mod progress;

@@ -435,7 +435,9 @@ fn a_witness_quorum_of_two_of_three() {
         stdout.contains("cosigned by witness-a.example") && stdout.contains("cosigned by witness-b.example"),
         "{stdout}"
     );
-    assert!(!stdout.contains("witness-c.example"), "{stdout}");
+    assert!(!stdout.contains("cosigned by witness-c.example"), "{stdout}");
+    // The policy line names who was required and who did not cosign.
+    assert!(stdout.contains("2 required 要求; not cosigned 未见证: witness-c.example"), "{stdout}");
     let (code, stdout, _) = verify(true, "2");
     assert_eq!(code, Some(0), "{stdout}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();

@@ -513,6 +513,48 @@ pub fn verify(
     verify_collecting(paths, options, progress, &mut |_, _| {})
 }
 
+/// Check checkpoints kept apart from the archives — such as an archive's own checkpoint once the
+/// witnesses cosigned it (`lianlog checkpoint cosign`) — against a verified sequence: each must be
+/// signed by the sequence's log key, carry the cosignatures `cosigners` requires, and sign the
+/// root of an archive of the sequence that ends at its size. Returns the cosignatures of each, in
+/// order, or the first failure, naming the checkpoint (and the archive it contradicts).
+pub fn check_checkpoints<'a>(
+    report: &SequenceReport,
+    checkpoints: &[crate::verify::ArchivedCheckpoint],
+    cosigners: crate::note::CosignerPolicy<'a>,
+) -> Result<std::result::Result<Vec<Vec<crate::note::Cosignature>>, ArchiveFailure>> {
+    let log_key = PublicKey::parse_vkey(&report.log_key)?;
+    let mut cosigned = Vec::with_capacity(checkpoints.len());
+    for checkpoint in checkpoints {
+        let Some(archive) = report.archives.iter().find(|archive| archive.end == checkpoint.size) else {
+            let ends: Vec<String> = report.archives.iter().map(|archive| archive.end.to_string()).collect();
+            return Err(Error::bad_input(format!(
+                "checkpoint {} is of size {}, but no archive given ends there (they end at {}); give the archives up \
+                 to that size, or a checkpoint of an archive's own size (its `{}` member, cosigned)",
+                checkpoint.name,
+                checkpoint.size,
+                ends.join(", "),
+                super::CHECKPOINT
+            )));
+        };
+        let fail = |reason: String| ArchiveFailure { archive: archive.path.clone(), seq: None, reason };
+        let verified = match crate::note::open_checkpoint(&checkpoint.note, &log_key, cosigners) {
+            Ok(verified) => verified,
+            Err(err) => return Ok(Err(fail(format!("checkpoint {}: {}", checkpoint.name, err.message())))),
+        };
+        if verified.checkpoint.root != archive.root {
+            return Ok(Err(fail(format!(
+                "checkpoint {}: {} (the first is the archive's, the second the checkpoint's): the archive holds \
+                 another history than the one the checkpoint signs",
+                checkpoint.name,
+                crate::proof::fork_message(checkpoint.size, &archive.root, &verified.checkpoint.root)
+            ))));
+        }
+        cosigned.push(verified.cosignatures);
+    }
+    Ok(Ok(cosigned))
+}
+
 pub(super) fn verify_collecting(
     paths: &[PathBuf],
     options: &ArchiveOptions,

@@ -38,6 +38,9 @@ pub struct TilesVerified {
     pub report: VerifyReport,
     /// The server's checkpoint, verified against the log key and the entries.
     pub checkpoint: VerifiedCheckpoint,
+    /// That checkpoint's signed note exactly as served, with any cosignatures on it (for a caller
+    /// who requires witnesses: `note::open_checkpoint` with its cosigner policy).
+    pub note: String,
     /// Entry bundles fetched.
     pub bundles: u64,
     /// Bodies resources fetched (bundles holding `ledger.*` or `key.*` entries).
@@ -106,7 +109,14 @@ pub fn verify_tiles(
             }));
         }
     };
-    Ok(Ok(TilesVerified { report, checkpoint, bundles: counts.bundles, bodies: counts.bodies, tiles: counts.tiles }))
+    Ok(Ok(TilesVerified {
+        report,
+        checkpoint,
+        note,
+        bundles: counts.bundles,
+        bodies: counts.bodies,
+        tiles: counts.tiles,
+    }))
 }
 
 /// The state of one remote verification.

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["query"],
     &["ledger"],
     &["archive", "disclosure", "group", "receipt", "witness", "tiles"],
-    &["witnessing"],
+    &["witnessing", "monitor"],
 ];
 
 /// Library crates: no printing, no exiting, no terminal.
