@@ -139,6 +139,11 @@ pub enum Command {
     ///
     /// Install: `lianlog man --dir ~/.local/share/man/man1` (or /usr/local/share/man/man1), then `man lianlog`.
     Man(ManArgs),
+    /// List the record kinds (记录类型): Chinese and English labels, schema versions, the event-date
+    /// field, the lifecycle rule; with KIND, its fields per version. `--json` adds a JSON Schema
+    /// (draft 2020-12) per kind version, so that other systems validate bodies without lianlog.
+    /// See docs/RECORDS.md.
+    Kinds(KindsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -688,6 +693,11 @@ pub struct StatsArgs {
     /// Language of the CSV's header line: en (group,kind,kind_zh,count) or zh (单位,类型代码,类型,数量).
     #[arg(long, value_enum, default_value = "en", requires = "csv")]
     pub lang: CsvLang,
+    /// Show the units' assessments (考核评价: grade and score per unit and year, with the
+    /// assessing body; `--year` keeps one year) instead of the counts. Counts are by event date:
+    /// the date each record is about, not the day it was entered.
+    #[arg(long, conflicts_with = "csv")]
+    pub assessments: bool,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -743,6 +753,12 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct KindsArgs {
+    /// Only this kind (its name or Chinese label, e.g. `circular` or 通报).
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ManArgs {
     /// The directory to write the pages to (created if missing); earlier lianlog pages there are
     /// replaced.
@@ -777,6 +793,7 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["bench"],
     &["completions"],
     &["man"],
+    &["kinds"],
     &["witness", "serve"],
     &["witness", "add-log"],
     &["witness", "list"],
@@ -800,6 +817,7 @@ const WITHOUT_REMOTE: &[&[&str]] = &[
     &["witness"],
     &["completions"],
     &["man"],
+    &["kinds"],
 ];
 
 /// The commands whose output is never JSON: `--json` is hidden from them likewise.

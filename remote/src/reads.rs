@@ -86,7 +86,7 @@ pub struct Cases {
 /// The answer of `overdue`.
 #[derive(Debug, Clone)]
 pub struct Overdue {
-    /// The page: each overdue rectification with its record.
+    /// The page: each overdue case (rectification items, supervision orders, unanswered inquiries) with its record.
     pub page: Paged<(CaseView, RecordView)>,
     /// The `--as-of` point, if any.
     pub as_of: Option<AsOf>,

@@ -129,7 +129,9 @@ fn print_dossier(
     registry: &lianlog_ledger::KeyRegistry,
 ) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(records, page.limit, render::record_json));
+        let mut answer = render::paged_json(records, page.limit, render::record_json);
+        answer["order"] = json!("event_date,seq");
+        print_json(&answer);
     } else {
         render::print_dossier(person_id, &records.items, registry);
         render::print_more(records.more);
@@ -172,10 +174,12 @@ fn print_query(
     registry: &lianlog_ledger::KeyRegistry,
 ) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(records, page.limit, render::record_json));
+        let mut answer = render::paged_json(records, page.limit, render::record_json);
+        answer["order"] = json!("event_date,seq");
+        print_json(&answer);
     } else {
         render::print_records(&records.items, registry);
-        println!("{}", render::count(records.total as usize, "record", "records"));
+        println!("{}, {}", render::count(records.total as usize, "record", "records"), render::EVENT_ORDER);
         render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
@@ -243,7 +247,10 @@ pub fn overdue(
         print_json(&render::paged_json(
             &overdue,
             page.limit,
-            |(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)}),
+            |(case, record)| {
+                json!({"type": case.family, "id": case.id, "due_on": case.state["due_on"], "due": render::overdue_due(case),
+                       "overdue_items": case.state.get("overdue_items"), "seq": case.seq, "record": render::record_json(record)})
+            },
         ));
     } else {
         render::print_overdue(&overdue.items, on);
@@ -260,6 +267,9 @@ pub fn stats(
     json_output: bool,
 ) -> Result<ExitCode> {
     refuse_with_json("--csv", args.csv, json_output)?;
+    if args.assessments {
+        return assessments(&args, dir, archives, remote, json_output);
+    }
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
         StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
@@ -289,6 +299,31 @@ pub fn stats(
         ));
     } else {
         render::print_stats(&stats, by);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stats --assessments`: every unit's assessment (考核评价) by year.
+fn assessments(
+    args: &StatsArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    if remote.is_some() {
+        return Err(Error::bad_input(
+            "stats --assessments is answered from a ledger or archives; `lianlog serve` does not serve it yet \
+             (use --ledger, or `lianlog query --kind assessment` with --server)",
+        )
+        .into());
+    }
+    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+    let assessments = source.queries().assessments(args.year)?;
+    if json_output {
+        print_json(&serde_json::to_value(&assessments)?);
+    } else {
+        render::print_assessments(&assessments);
     }
     Ok(ExitCode::SUCCESS)
 }

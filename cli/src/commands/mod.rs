@@ -14,6 +14,7 @@ mod checkpoint;
 mod demo;
 mod init;
 mod key;
+mod kinds;
 mod proofs;
 mod redact;
 mod serve;
@@ -79,5 +80,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Witness(command) => witness::run(command, json_output),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args, json_output),
+        Command::Kinds(args) => kinds::run(args, json_output),
     }
 }

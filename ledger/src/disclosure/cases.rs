@@ -47,6 +47,8 @@ fn opens_case(kind: &str, body: &Value) -> Option<Case> {
         "accountability.decision" => Some(('d', id_of(body, "decision_id")?)),
         "appeal.filed" => Some(('a', id_of(body, "appeal_id")?)),
         "rectification.ordered" => Some(('x', id_of(body, "rectification_id")?)),
+        "supervision.ordered" => Some(('O', id_of(body, "order_id")?)),
+        "inquiry.issued" => Some(('Q', id_of(body, "inquiry_id")?)),
         _ => None,
     }
 }
@@ -58,6 +60,8 @@ fn links_case(kind: &str, body: &Value) -> Option<Case> {
         "appeal.filed" => Some(('d', id_of(body, "decision_id")?)),
         "appeal.decided" => Some(('a', id_of(body, "appeal_id")?)),
         "rectification.completed" => Some(('x', id_of(body, "rectification_id")?)),
+        "supervision.progress" | "supervision.closed" => Some(('O', id_of(body, "order_id")?)),
+        "inquiry.replied" | "inquiry.concluded" => Some(('Q', id_of(body, "inquiry_id")?)),
         _ => None,
     }
 }
