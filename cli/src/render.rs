@@ -153,6 +153,21 @@ fn author_name(registry: &KeyRegistry, identity: &str) -> String {
     }
 }
 
+/// The text that says what a record is about: its first free-text field, or a rectification's
+/// items (`3项：建立台账…`).
+fn detail(body: &Value) -> Option<String> {
+    const FIELDS: &[&str] = &[
+        "summary", "reason", "facts", "statement", "disposition", "grounds", "items", "task", "matters", "progress",
+        "result", "reply", "title",
+    ];
+    if let Some(items) = body.get("items").and_then(Value::as_array)
+        && let Some(first) = items.first().and_then(|item| item["content"].as_str())
+    {
+        return Some(format!("{}项：{first}", items.len()));
+    }
+    FIELDS.iter().find_map(|field| body.get(*field).and_then(Value::as_str).map(str::to_string))
+}
+
 /// A one-line summary of a body for the log.
 fn summary(line: &ParsedLine) -> String {
     let body = match &line.line.body {
@@ -184,9 +199,7 @@ fn summary(line: &ParsedLine) -> String {
                 .and_then(Value::as_str)
                 .map(|n| format!("{n} "))
                 .unwrap_or_default();
-            let detail = ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"]
-                .iter()
-                .find_map(|k| text(k))
+            let detail = detail(body)
                 .unwrap_or_else(|| {
                     body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
                 });
@@ -403,11 +416,7 @@ fn record_summary(record: &RecordView) -> String {
             basis["article"].as_str().unwrap_or("")
         ));
     }
-    if let Some(detail) =
-        ["summary", "reason", "facts", "statement", "disposition", "grounds", "items", "task", "matters", "progress", "result", "reply", "title"]
-            .iter()
-            .find_map(|k| text(k))
-    {
+    if let Some(detail) = detail(body) {
         parts.push(detail);
     }
     let mut out = format!("{redaction_note}{}", parts.join(" "));
