@@ -157,8 +157,19 @@ fn author_name(registry: &KeyRegistry, identity: &str) -> String {
 /// items (`3项：建立台账…`).
 fn detail(body: &Value) -> Option<String> {
     const FIELDS: &[&str] = &[
-        "summary", "reason", "facts", "statement", "disposition", "grounds", "items", "task", "matters", "progress",
-        "result", "reply", "title",
+        "summary",
+        "reason",
+        "facts",
+        "statement",
+        "disposition",
+        "grounds",
+        "items",
+        "task",
+        "matters",
+        "progress",
+        "result",
+        "reply",
+        "title",
     ];
     if let Some(items) = body.get("items").and_then(Value::as_array)
         && let Some(first) = items.first().and_then(|item| item["content"].as_str())
@@ -199,10 +210,9 @@ fn summary(line: &ParsedLine) -> String {
                 .and_then(Value::as_str)
                 .map(|n| format!("{n} "))
                 .unwrap_or_default();
-            let detail = detail(body)
-                .unwrap_or_else(|| {
-                    body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
-                });
+            let detail = detail(body).unwrap_or_else(|| {
+                body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
+            });
             format!("{subject}{detail}")
         }
     }
@@ -404,7 +414,18 @@ fn record_summary(record: &RecordView) -> String {
             parts.push(value);
         }
     }
-    for key in ["report_id", "decision_id", "appeal_id", "rectification_id", "order_id", "inquiry_id", "circular_id", "period", "year", "score"] {
+    for key in [
+        "report_id",
+        "decision_id",
+        "appeal_id",
+        "rectification_id",
+        "order_id",
+        "inquiry_id",
+        "circular_id",
+        "period",
+        "year",
+        "score",
+    ] {
         if let Some(value) = text(key) {
             parts.push(value);
         }

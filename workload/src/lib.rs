@@ -421,7 +421,8 @@ impl Workload {
             let issued_on = self.date_after(&decided_on, month + 3);
             let target = json!({"org_id": format!("ORG-{unit}"), "name": unit});
             let owner = self.person();
-            let (first_due, second_due) = (self.date_after(&issued_on, month + 4), self.date_after(&issued_on, month + 5));
+            let (first_due, second_due) =
+                (self.date_after(&issued_on, month + 4), self.date_after(&issued_on, month + 5));
             records.push((
                 "rectification.ordered",
                 json!({"rectification_id": rectification_id, "target": target, "issued_on": issued_on,
@@ -516,8 +517,11 @@ impl Workload {
         if self.next_u64().is_multiple_of(4) {
             return;
         }
-        let conclusion =
-            if replied { self.pick(&["accepted", "clarified", "education", "preliminary_verification"]) } else { "preliminary_verification" };
+        let conclusion = if replied {
+            self.pick(&["accepted", "clarified", "education", "preliminary_verification"])
+        } else {
+            "preliminary_verification"
+        };
         let concluded_on = self.date_after(&last, month + 2);
         records.push((
             "inquiry.concluded",

@@ -244,14 +244,10 @@ pub fn overdue(
         }
     };
     if json_output {
-        print_json(&render::paged_json(
-            &overdue,
-            page.limit,
-            |(case, record)| {
-                json!({"type": case.family, "id": case.id, "due_on": case.state["due_on"], "due": render::overdue_due(case),
+        print_json(&render::paged_json(&overdue, page.limit, |(case, record)| {
+            json!({"type": case.family, "id": case.id, "due_on": case.state["due_on"], "due": render::overdue_due(case),
                        "overdue_items": case.state.get("overdue_items"), "seq": case.seq, "record": render::record_json(record)})
-            },
-        ));
+        }));
     } else {
         render::print_overdue(&overdue.items, on);
         render::print_more(overdue.more);

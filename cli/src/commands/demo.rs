@@ -116,8 +116,9 @@ fn append_kinds_story(ledger: &mut Ledger, first: &SecretKey, second: &SecretKey
             Author::FirstOfficer => first,
             Author::SecondOfficer => second,
         };
-        let appended =
-            ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
+        let appended = ledger
+            .append(&Draft::new(kind, body), key)
+            .with_context(|| format!("appending the demo's {kind} record"))?;
         told.push((appended.seq, narrative));
     }
     Ok(told)

@@ -50,7 +50,9 @@ pub fn run(args: KindsArgs, json_output: bool) -> Result<ExitCode> {
             })
             .collect();
         render::print_table(&["类型 kind", "中文", "English", "版本 versions", "事件日期 event date"], &rows);
-        println!("`lianlog kinds KIND` shows a kind's fields and lifecycle rule; --json adds a JSON Schema per version");
+        println!(
+            "`lianlog kinds KIND` shows a kind's fields and lifecycle rule; --json adds a JSON Schema per version"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for kind in &kinds {

@@ -36,7 +36,8 @@ fn kinds_lists_every_kind_with_a_json_schema_per_version() {
     let output = lianlog().args(["kinds", "督办"]).output().unwrap();
     let (stdout, _) = output_text(&output);
     assert!(output.status.success());
-    for fragment in ["supervision.ordered — 督办", "deadline", "办理时限", "lifecycle rule", "event date: issued_on"] {
+    for fragment in ["supervision.ordered — 督办", "deadline", "办理时限", "lifecycle rule", "event date: issued_on"]
+    {
         assert!(stdout.contains(fragment), "{fragment:?} in: {stdout}");
     }
     let output = lianlog().args(["kinds", "supervison.ordered"]).output().unwrap();

@@ -17,7 +17,8 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
     let Some(FactEntry { kind, time: target_time, .. }) = facts.entry(target)? else { return Ok(()) };
     let time = record.time;
     retract_facts(view, target)?;
-    let corrected = &crate::schema::upcast(&kind, crate::schema::current_version(&kind), &record.body["body"], target_time);
+    let corrected =
+        &crate::schema::upcast(&kind, crate::schema::current_version(&kind), &record.body["body"], target_time);
     assert_facts(view, target, &kind, corrected, time)?;
     view.put(layout::correction(target), record.seq.to_be_bytes().to_vec());
     let context = RecordContext { seq: target, kind: &kind, time, entry_hash: record.entry_hash, body: corrected };
@@ -256,7 +257,11 @@ fn refresh_entities(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<(
             update(
                 view,
                 key,
-                &[("due_on", latest_due(body)), ("issued_on", body["issued_on"].clone()), ("items", Value::Array(items))],
+                &[
+                    ("due_on", latest_due(body)),
+                    ("issued_on", body["issued_on"].clone()),
+                    ("items", Value::Array(items)),
+                ],
             )
         }
         "supervision.ordered" => {

@@ -191,7 +191,10 @@ pub(super) fn check_rule(
         Lifecycle::SupervisionOrdered => {
             let id = text(body, "order_id");
             if view.get(&layout::supervision(id))?.is_some() {
-                return Ok(rule("order_id is new (督办编号不得重复)", format!("supervision order {id} already exists")));
+                return Ok(rule(
+                    "order_id is new (督办编号不得重复)",
+                    format!("supervision order {id} already exists"),
+                ));
             }
             let (deadline, issued_on) = (text(body, "deadline"), text(body, "issued_on"));
             if deadline < issued_on {
@@ -279,7 +282,9 @@ pub(super) fn check_rule(
                 ),
                 Some(state) if state["status"] == "issued" && matches!(conclusion, "accepted" | "clarified") => rule(
                     "采信了结 and 予以澄清 rest on the cadre's written reply (采信了结、予以澄清须以书面说明为据，《中国共产党纪律检查机关监督执纪工作规则》第二十八条、第二十九条)",
-                    format!("inquiry {id} has no reply yet; record inquiry.replied first, or conclude it preliminary_verification (转初核)"),
+                    format!(
+                        "inquiry {id} has no reply yet; record inquiry.replied first, or conclude it preliminary_verification (转初核)"
+                    ),
                 ),
                 Some(_) => Ok(()),
             }
@@ -290,7 +295,10 @@ pub(super) fn check_rule(
             match view.get_json(&layout::assessment(org, year))? {
                 Some(state) => rule(
                     "one assessment per unit and year (同一单位同一年度只考核评价一次，《党委（党组）落实全面从严治党主体责任规定》)",
-                    format!("{org} was already assessed for {year} at seq {}; correct that record instead", state["seq"]),
+                    format!(
+                        "{org} was already assessed for {year} at seq {}; correct that record instead",
+                        state["seq"]
+                    ),
                 ),
                 None => Ok(()),
             }
@@ -305,10 +313,16 @@ pub(super) fn check_rule(
                 let decision = decision.as_str().unwrap_or_default();
                 match view.get_json(&layout::decision(decision))? {
                     None => {
-                        return Ok(rule(rule_name, format!("body.decision_ids[{index}]: decision {decision} does not exist")));
+                        return Ok(rule(
+                            rule_name,
+                            format!("body.decision_ids[{index}]: decision {decision} does not exist"),
+                        ));
                     }
                     Some(state) if state["status"] == "revoked" => {
-                        return Ok(rule(rule_name, format!("body.decision_ids[{index}]: decision {decision} was revoked on appeal")));
+                        return Ok(rule(
+                            rule_name,
+                            format!("body.decision_ids[{index}]: decision {decision} was revoked on appeal"),
+                        ));
                     }
                     Some(_) => {}
                 }

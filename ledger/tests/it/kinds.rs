@@ -128,7 +128,8 @@ fn inquiry_concluded(id: &str, conclusion: &str) -> Draft {
 }
 
 fn clarification(key: &str, id: &str, subject: &str) -> Draft {
-    let mut body = json!({"subject": person(subject), "scope": "本单位", "held_on": "2026-04-10", "statement": "予以澄清"});
+    let mut body =
+        json!({"subject": person(subject), "scope": "本单位", "held_on": "2026-04-10", "statement": "予以澄清"});
     body[key] = json!(id);
     Draft::new("clarification", body)
 }
@@ -143,7 +144,10 @@ fn letter_inquiries_are_answered_concluded_and_a_clarified_one_allows_a_clarific
     let overdue = f.ledger.queries().overdue(date("2026-03-21")).unwrap();
     assert_eq!(overdue.iter().map(|(c, _)| c.id.as_str()).collect::<Vec<_>>(), ["HX-1"]);
     f.refused(inquiry_concluded("HX-1", "clarified"), "监督执纪工作规则");
-    f.refused(clarification("inquiry_id", "HX-1", "P-3"), "a clarification follows a letter inquiry concluded 予以澄清");
+    f.refused(
+        clarification("inquiry_id", "HX-1", "P-3"),
+        "a clarification follows a letter inquiry concluded 予以澄清",
+    );
     f.append(replied("HX-1"));
     f.refused(replied("HX-1"), "answered once");
     assert!(f.ledger.queries().overdue(date("2026-03-21")).unwrap().is_empty());
@@ -157,12 +161,10 @@ fn letter_inquiries_are_answered_concluded_and_a_clarified_one_allows_a_clarific
     f.refused(clarification("inquiry_id", "HX-1", "P-4"), "was not issued to P-4");
     f.append(clarification("inquiry_id", "HX-1", "P-3"));
     let file = f.ledger.dossier("P-3").unwrap();
-    assert_eq!(file.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), [
-        "inquiry.issued",
-        "inquiry.replied",
-        "inquiry.concluded",
-        "clarification"
-    ]);
+    assert_eq!(
+        file.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+        ["inquiry.issued", "inquiry.replied", "inquiry.concluded", "clarification"]
+    );
     assert_eq!(file[0].status.as_deref(), Some("clarified"));
 
     // 转初核 without a reply is allowed.
@@ -203,7 +205,11 @@ fn rectification_items_are_due_and_completed_one_by_one() {
     assert_eq!(f.ledger.dossier("P-7").unwrap().len(), 1);
     let overdue = |f: &Fixture, on: &str| -> Vec<u64> {
         let found = f.ledger.queries().overdue(date(on)).unwrap();
-        found.iter().flat_map(|(c, _)| c.state["overdue_items"].as_array().unwrap().clone()).map(|i| i["item"].as_u64().unwrap()).collect()
+        found
+            .iter()
+            .flat_map(|(c, _)| c.state["overdue_items"].as_array().unwrap().clone())
+            .map(|i| i["item"].as_u64().unwrap())
+            .collect()
     };
     assert_eq!(overdue(&f, "2026-05-02"), [1, 3]);
     f.refused(completed(Some(json!([4]))), "has 3 items, no item 4");
@@ -223,7 +229,11 @@ fn rectification_items_are_due_and_completed_one_by_one() {
 fn rectification_v1_is_read_as_one_item_issued_on_the_entry_day_flagged_inferred() {
     let mut f = fixture();
     let v1 = json!({"rectification_id": "X-1", "target": org(), "items": "建立台账；完善制度", "due_on": "2026-04-01"});
-    let seq = f.ledger.append(&Draft { kind: "rectification.ordered".into(), v: 1, body: v1.clone() }, &f.officer).unwrap().seq;
+    let seq = f
+        .ledger
+        .append(&Draft { kind: "rectification.ordered".into(), v: 1, body: v1.clone() }, &f.officer)
+        .unwrap()
+        .seq;
     assert_eq!(f.ledger.read(seq).unwrap().line.body().unwrap(), &v1, "stored as written");
     let view = f.ledger.queries().record_view(seq).unwrap();
     let body = view.body.unwrap();
@@ -339,7 +349,8 @@ fn dossier_and_query_are_in_event_date_order_with_seq_breaking_ties() {
 #[test]
 fn generated_records_of_every_new_kind_replay_identically() {
     let mut f = fixture();
-    let drafts: Vec<Draft> = lianlog_workload::Workload::new(3).take(3_000).map(|(kind, body)| Draft::new(kind, body)).collect();
+    let drafts: Vec<Draft> =
+        lianlog_workload::Workload::new(3).take(3_000).map(|(kind, body)| Draft::new(kind, body)).collect();
     for kind in ["supervision.closed", "inquiry.concluded", "assessment", "circular", "rectification.completed"] {
         assert!(drafts.iter().any(|d| d.kind == kind), "the workload makes {kind}");
     }
