@@ -358,3 +358,42 @@ fn generated_records_of_every_new_kind_replay_identically() {
     f.ledger.append_batch(&drafts, &f.officer).unwrap();
     f.ledger.replay().unwrap();
 }
+
+#[test]
+fn corrections_of_the_new_kinds_keep_identifiers_and_refresh_deadlines() {
+    let mut f = fixture();
+    let seq = f.append(rectification(json!([item("建立台账", person("P-6"), "2026-04-01")])));
+    let hash = f.ledger.read(seq).unwrap().entry_hash.to_hex();
+    let correction = |seq: u64, hash: &str, body: Value| {
+        Draft::new("correction", json!({"target": {"seq": seq, "hash": hash}, "reason": "期限录入有误", "body": body}))
+    };
+    let mut corrected = rectification(json!([item("建立台账", person("P-6"), "2026-06-01")])).body;
+    let mut renamed = corrected.clone();
+    renamed["rectification_id"] = json!("X-2");
+    f.refused(correction(seq, &hash, renamed), "body.body.rectification_id must stay");
+    f.append(correction(seq, &hash, corrected.clone()));
+    assert!(f.ledger.queries().overdue(date("2026-05-01")).unwrap().is_empty(), "the corrected due date counts");
+    assert_eq!(f.ledger.queries().overdue(date("2026-06-02")).unwrap().len(), 1);
+
+    // A supervision order's deadline, corrected; its id may not change.
+    let seq = f.append(order("DB-1", "2026-03-01", "2026-04-01"));
+    let hash = f.ledger.read(seq).unwrap().entry_hash.to_hex();
+    let mut moved = order("DB-1", "2026-03-01", "2026-07-01").body;
+    let mut renamed = moved.clone();
+    renamed["order_id"] = json!("DB-9");
+    f.refused(correction(seq, &hash, renamed), "body.body.order_id must stay");
+    f.append(correction(seq, &hash, moved.clone()));
+    assert!(f.ledger.queries().overdue(date("2026-05-01")).unwrap().iter().all(|(c, _)| c.id != "DB-1"));
+
+    // A v1 rectification is corrected with a v2 body.
+    let v1 = json!({"rectification_id": "X-3", "target": org(), "items": "整改", "due_on": "2026-04-01"});
+    let seq = f.ledger.append(&Draft { kind: "rectification.ordered".into(), v: 1, body: v1 }, &f.officer).unwrap().seq;
+    let hash = f.ledger.read(seq).unwrap().entry_hash.to_hex();
+    corrected["rectification_id"] = json!("X-3");
+    f.append(correction(seq, &hash, corrected));
+    let view = f.ledger.queries().record_view(seq).unwrap();
+    assert_eq!(view.body.unwrap()["issued_on"], "2026-03-01");
+    moved["order_id"] = json!("DB-2");
+    f.append(Draft::new("supervision.ordered", moved));
+    f.ledger.replay().unwrap();
+}
