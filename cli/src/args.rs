@@ -102,13 +102,16 @@ pub enum Command {
     Reindex,
     /// Rebuild every projection from seq 0 and check it equals the stored one (重放校验).
     Replay,
-    /// A person's integrity file: every record naming them, in time order (廉政档案).
+    /// A person's integrity file: every record naming them, in event-date order — the date each
+    /// record is about; seq breaks ties (廉政档案).
     Dossier(DossierArgs),
-    /// Records matching filters (记录查询).
+    /// Records matching filters, in event-date order; seq breaks ties (记录查询).
     Query(QueryArgs),
-    /// Reports, decisions, appeals and rectifications with their status (案件状态).
+    /// Reports, decisions, appeals, rectifications, supervision orders and letter inquiries with
+    /// their status (案件状态).
     Cases(CasesArgs),
-    /// Rectifications past their due date (逾期整改).
+    /// Open rectification items past their due date, supervision orders past their deadline and
+    /// letter inquiries unanswered past their reply date (逾期事项).
     Overdue(OverdueArgs),
     /// Counts for the annual assessment (统计).
     Stats(StatsArgs),
@@ -651,7 +654,8 @@ pub struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub struct CasesArgs {
-    /// Only cases still open (reports not concluded, appeals pending, rectifications open).
+    /// Only cases still open (reports not concluded, appeals pending, rectifications, supervision
+    /// orders and letter inquiries open).
     #[arg(long)]
     pub open: bool,
     #[command(flatten)]
