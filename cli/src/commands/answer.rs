@@ -307,15 +307,18 @@ fn assessments(
     remote: Option<&Remote>,
     json_output: bool,
 ) -> Result<ExitCode> {
-    if remote.is_some() {
-        return Err(Error::bad_input(
-            "stats --assessments is answered from a ledger or archives; `lianlog serve` does not serve it yet \
-             (use --ledger, or `lianlog query --kind assessment` with --server)",
-        )
-        .into());
-    }
-    let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let assessments = source.queries().assessments(args.year)?;
+    let assessments = match remote {
+        Some(remote) => {
+            refuse_archives(archives)?;
+            let answer = reads::assessments(&remote.signed_client("stats")?, args.year, args.as_of.as_deref())?;
+            say_remote(answer.as_of.as_ref(), true);
+            answer.assessments
+        }
+        None => {
+            let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+            source.queries().assessments(args.year)?
+        }
+    };
     if json_output {
         print_json(&serde_json::to_value(&assessments)?);
     } else {

@@ -93,6 +93,8 @@ const QUESTIONS: &[&[&str]] = &[
     &["stats", "--by", "kind", "--json"],
     &["stats", "--by", "month", "--csv"],
     &["stats", "--as-of", "2000-01-01"],
+    &["stats", "--assessments"],
+    &["stats", "--assessments", "--year", "2026", "--json"],
     &["checkpoint"],
     &["checkpoint", "--size", "5", "--json"],
     &["checkpoint", "--size", "11"],
