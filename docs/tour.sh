@@ -75,6 +75,7 @@ lianlog query --unit 市住建局 --since 2026-01-01 --text 招标
 lianlog cases --open                               # reports, decisions, appeals, rectifications
 lianlog overdue --on 2026-09-01                    # rectification items, 督办, 函询 past due
 lianlog stats --by unit --year 2026 --csv          # counts for the annual assessment
+lianlog kinds 整改要求                              # a kind's fields, versions and lifecycle rule
 lianlog replay                                     # rebuild every projection and compare
 
 # checking and handing over

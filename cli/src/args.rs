@@ -113,7 +113,8 @@ pub enum Command {
     /// Open rectification items past their due date, supervision orders past their deadline and
     /// letter inquiries unanswered past their reply date (逾期事项).
     Overdue(OverdueArgs),
-    /// Counts for the annual assessment (统计).
+    /// Counts for the annual assessment, by the date each record is about (统计); with
+    /// --assessments, the units' assessments (考核评价).
     Stats(StatsArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
