@@ -206,7 +206,7 @@ fn an_auditor_reads_everything_but_bodies() {
         assert!(refused.stderr.contains("at most 1000 items per request"), "{args:?}: {refused:?}");
     }
     // What would show bodies is refused (exit 3), nothing printed.
-    for args in [&["query", "--text", "公款吃喝"][..], &["export"][..]] {
+    for args in [&["query", "--text", "公款吃喝"][..], &["export"][..], &["stats", "--assessments"][..]] {
         let refused = auditor(args);
         assert_eq!(refused.code, Some(3), "{args:?}: {refused:?}");
         assert!(refused.stdout.is_empty(), "{args:?}: {refused:?}");
