@@ -53,7 +53,7 @@ cat > records.jsonl <<'RECORDS'
 {"kind":"interview","body":{"interview_type":"accountability_interview","subjects":[{"id":"P-1001","name":"张某","unit":"市住建局","post":"副局长"}],"interviewers":[{"id":"P-0101","name":"钱干事","unit":"第一监督检查室"}],"held_on":"2026-03-10","reason":"工程项目招标监管中苗头性、倾向性问题","report_id":"R-2026-001","requirements":["一个月内报送整改方案"]}}
 {"kind":"report.concluded","body":{"report_id":"R-2026-001","finding":"substantiated","disposition":"予以问责","concluded_on":"2026-04-20"}}
 {"kind":"accountability.decision","body":{"decision_id":"D-2026-001","subjects":[{"id":"P-1001","name":"张某","unit":"市住建局","post":"副局长"}],"basis":[{"regulation":"中国共产党纪律处分条例","article":"第六十七条"}],"measure":"admonition","facts":"履行全面从严治党主体责任不力","decided_by":"市纪委常委会","decided_on":"2026-04-28","report_id":"R-2026-001"}}
-{"kind":"rectification.ordered","body":{"rectification_id":"RC-2026-001","target":{"org_id":"ORG-ZJJ","name":"市住建局"},"items":"建立工程项目廉政风险台账；完善招投标全过程监督机制","due_on":"2026-08-31","decision_id":"D-2026-001"}}
+{"kind":"rectification.ordered","body":{"rectification_id":"RC-2026-001","target":{"org_id":"ORG-ZJJ","name":"市住建局"},"issued_on":"2026-05-06","items":[{"content":"建立工程项目廉政风险台账","responsible":{"id":"P-1002","name":"王某","unit":"市住建局","post":"局长"},"due":"2026-06-30"},{"content":"完善招投标全过程监督机制","responsible":{"org_id":"ORG-ZJJ","name":"市住建局"},"due":"2026-08-31"}],"decision_id":"D-2026-001"}}
 {"kind":"appeal.filed","body":{"appeal_id":"A-2026-001","decision_id":"D-2026-001","grounds":"认为对其责任认定过重","filed_on":"2026-05-12"}}
 {"kind":"report.concluded","body":{"report_id":"R-2026-002","finding":"false_accusation","disposition":"予以澄清正名","concluded_on":"2026-06-10"}}
 {"kind":"clarification","body":{"subject":{"id":"P-1003","name":"刘某","unit":"区交通运输局","post":"局长"},"report_id":"R-2026-002","scope":"区交通运输局全体干部职工会议","held_on":"2026-06-25","statement":"经查，反映刘某同志的问题不属实，系诬告陷害，予以澄清正名"}}
@@ -73,8 +73,9 @@ lianlog show 4 --raw > entry4.bin                  # the exact entry bytes that 
 lianlog dossier P-1001                             # 廉政档案: every record naming a cadre
 lianlog query --unit 市住建局 --since 2026-01-01 --text 招标
 lianlog cases --open                               # reports, decisions, appeals, rectifications
-lianlog overdue --on 2026-09-01                    # rectifications past due
+lianlog overdue --on 2026-09-01                    # rectification items, 督办, 函询 past due
 lianlog stats --by unit --year 2026 --csv          # counts for the annual assessment
+lianlog kinds 整改要求                              # a kind's fields, versions and lifecycle rule
 lianlog replay                                     # rebuild every projection and compare
 
 # checking and handing over

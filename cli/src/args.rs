@@ -112,15 +112,19 @@ pub enum Command {
     Reindex,
     /// Rebuild every projection from seq 0 and check it equals the stored one (重放校验).
     Replay,
-    /// A person's integrity file: every record naming them, in time order (廉政档案).
+    /// A person's integrity file: every record naming them, in event-date order — the date each
+    /// record is about; seq breaks ties (廉政档案).
     Dossier(DossierArgs),
-    /// Records matching filters (记录查询).
+    /// Records matching filters, in event-date order; seq breaks ties (记录查询).
     Query(QueryArgs),
-    /// Reports, decisions, appeals and rectifications with their status (案件状态).
+    /// Reports, decisions, appeals, rectifications, supervision orders and letter inquiries with
+    /// their status (案件状态).
     Cases(CasesArgs),
-    /// Rectifications past their due date (逾期整改).
+    /// Open rectification items past their due date, supervision orders past their deadline and
+    /// letter inquiries unanswered past their reply date (逾期事项).
     Overdue(OverdueArgs),
-    /// Counts for the annual assessment (统计).
+    /// Counts for the annual assessment, by the date each record is about (统计); with
+    /// --assessments, the units' assessments (考核评价).
     Stats(StatsArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
@@ -157,6 +161,11 @@ pub enum Command {
     ///
     /// Install: `lianlog man --dir ~/.local/share/man/man1` (or /usr/local/share/man/man1), then `man lianlog`.
     Man(ManArgs),
+    /// List the record kinds (记录类型): Chinese and English labels, schema versions, the event-date
+    /// field, the lifecycle rule; with KIND, its fields per version. `--json` adds a JSON Schema
+    /// (draft 2020-12) per kind version, so that other systems validate bodies without lianlog.
+    /// See docs/RECORDS.md.
+    Kinds(KindsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -705,7 +714,8 @@ pub struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub struct CasesArgs {
-    /// Only cases still open (reports not concluded, appeals pending, rectifications open).
+    /// Only cases still open (reports not concluded, appeals pending, rectifications, supervision
+    /// orders and letter inquiries open).
     #[arg(long)]
     pub open: bool,
     #[command(flatten)]
@@ -747,6 +757,11 @@ pub struct StatsArgs {
     /// Language of the CSV's header line: en (group,kind,kind_zh,count) or zh (单位,类型代码,类型,数量).
     #[arg(long, value_enum, default_value = "en", requires = "csv")]
     pub lang: CsvLang,
+    /// Show the units' assessments (考核评价: grade and score per unit and year, with the
+    /// assessing body; `--year` keeps one year) instead of the counts. Counts are by event date:
+    /// the date each record is about, not the day it was entered.
+    #[arg(long, conflicts_with = "csv")]
+    pub assessments: bool,
     /// Answer as the ledger stood after entry SEQ, or at the end of DATE (YYYY-MM-DD) in China
     /// (UTC+8): the state is replayed in memory; the stored projections are untouched.
     #[arg(long, value_name = "SEQ|DATE")]
@@ -802,6 +817,12 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct KindsArgs {
+    /// Only this kind (its name or Chinese label, e.g. `circular` or 通报).
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ManArgs {
     /// The directory to write the pages to (created if missing); earlier lianlog pages there are
     /// replaced.
@@ -837,6 +858,7 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["completions"],
     &["man"],
     &["monitor"],
+    &["kinds"],
     &["witness", "serve"],
     &["witness", "add-log"],
     &["witness", "list"],
@@ -860,6 +882,7 @@ const WITHOUT_REMOTE: &[&[&str]] = &[
     &["witness"],
     &["completions"],
     &["man"],
+    &["kinds"],
 ];
 
 /// The commands whose output is never JSON: `--json` is hidden from them likewise.

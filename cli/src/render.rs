@@ -153,6 +153,32 @@ fn author_name(registry: &KeyRegistry, identity: &str) -> String {
     }
 }
 
+/// The text that says what a record is about: its first free-text field, or a rectification's
+/// items (`3项：建立台账…`).
+fn detail(body: &Value) -> Option<String> {
+    const FIELDS: &[&str] = &[
+        "summary",
+        "reason",
+        "facts",
+        "statement",
+        "disposition",
+        "grounds",
+        "items",
+        "task",
+        "matters",
+        "progress",
+        "result",
+        "reply",
+        "title",
+    ];
+    if let Some(items) = body.get("items").and_then(Value::as_array)
+        && let Some(first) = items.first().and_then(|item| item["content"].as_str())
+    {
+        return Some(format!("{}项：{first}", items.len()));
+    }
+    FIELDS.iter().find_map(|field| body.get(*field).and_then(Value::as_str).map(str::to_string))
+}
+
 /// A one-line summary of a body for the log.
 fn summary(line: &ParsedLine) -> String {
     let body = match &line.line.body {
@@ -184,12 +210,9 @@ fn summary(line: &ParsedLine) -> String {
                 .and_then(Value::as_str)
                 .map(|n| format!("{n} "))
                 .unwrap_or_default();
-            let detail = ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"]
-                .iter()
-                .find_map(|k| text(k))
-                .unwrap_or_else(|| {
-                    body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
-                });
+            let detail = detail(body).unwrap_or_else(|| {
+                body.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>().join(",")).unwrap_or_default()
+            });
             format!("{subject}{detail}")
         }
     }
@@ -399,6 +422,14 @@ pub fn status_zh(status: &str) -> &str {
         "revoked" => "撤销",
         "pending" => "待复查",
         "completed" => "已完成",
+        "closed" => "已办结",
+        "closed_late" => "逾期办结",
+        "issued" => "待回复",
+        "replied" => "已回复",
+        "accepted" => "采信了结",
+        "clarified" => "予以澄清",
+        "education" => "提醒教育",
+        "preliminary_verification" => "转初核",
         other => other,
     }
 }
@@ -424,12 +455,23 @@ fn record_summary(record: &RecordView) -> String {
     let label =
         |key: &str| text(key).map(|v| kinds::value_label_zh(&record.kind, key, &v).map(str::to_string).unwrap_or(v));
     let mut parts: Vec<String> = Vec::new();
-    for key in ["interview_type", "finding", "measure", "outcome", "source", "assessment"] {
+    for key in ["interview_type", "finding", "measure", "outcome", "source", "assessment", "conclusion", "grade"] {
         if let Some(value) = label(key) {
             parts.push(value);
         }
     }
-    for key in ["report_id", "decision_id", "appeal_id", "rectification_id", "period"] {
+    for key in [
+        "report_id",
+        "decision_id",
+        "appeal_id",
+        "rectification_id",
+        "order_id",
+        "inquiry_id",
+        "circular_id",
+        "period",
+        "year",
+        "score",
+    ] {
         if let Some(value) = text(key) {
             parts.push(value);
         }
@@ -441,9 +483,7 @@ fn record_summary(record: &RecordView) -> String {
             basis["article"].as_str().unwrap_or("")
         ));
     }
-    if let Some(detail) =
-        ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"].iter().find_map(|k| text(k))
-    {
+    if let Some(detail) = detail(body) {
         parts.push(detail);
     }
     let mut out = format!("{redaction_note}{}", parts.join(" "));
@@ -489,8 +529,11 @@ pub fn print_dossier(person_id: &str, records: &[RecordView], registry: &KeyRegi
         return;
     }
     print_records(records, registry);
-    println!("{}", count(records.len(), "record", "records"));
+    println!("{}, {EVENT_ORDER}", count(records.len(), "record", "records"));
 }
+
+/// What `dossier` and `query` say about their order (the JSON says it as `"order"`).
+pub const EVENT_ORDER: &str = "in event-date order, seq breaking ties (按事件日期排序，同日按序号)";
 
 fn find_person<'a>(body: &'a Value, id: &str) -> Option<&'a Value> {
     let matches = |p: &&'a Value| p.get("id").and_then(Value::as_str) == Some(id);
@@ -546,6 +589,8 @@ pub fn print_cases(page: &lianlog_ledger::query::Paged<CaseView>) {
             "decision" => "问责决定",
             "appeal" => "申诉",
             "rectification" => "整改",
+            "supervision" => "督办",
+            "inquiry" => "谈话函询",
             other => other,
         }
     }
@@ -572,16 +617,50 @@ pub fn print_overdue(overdue: &[(CaseView, RecordView)], on: lianlog_ledger::Dat
     let rows: Vec<Vec<String>> = overdue
         .iter()
         .map(|(case, record)| {
-            let target = record
-                .body
-                .as_ref()
-                .map(|b| b["target"]["name"].as_str().unwrap_or("").to_string())
-                .unwrap_or_default();
-            vec![case.id.clone(), target, case.state["due_on"].as_str().unwrap_or("").to_string(), case.seq.to_string()]
+            let body = record.body.clone().unwrap_or(Value::Null);
+            let name = |value: &Value| value["name"].as_str().unwrap_or("").to_string();
+            let (who, what) = match case.family {
+                "supervision" => (name(&body["responsible"]), "督办 supervision order".to_string()),
+                "inquiry" => (name(&body["subject"]), "函询未回复 inquiry unanswered".to_string()),
+                _ => {
+                    let items: Vec<String> = case.state["overdue_items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|item| format!("第{}项", item["item"]))
+                        .collect();
+                    (name(&body["target"]), format!("整改 {}", items.join("、")))
+                }
+            };
+            vec![case.id.clone(), what, who, overdue_due(case), case.seq.to_string()]
         })
         .collect();
-    println!("逾期未完成整改 overdue rectifications on {on}:");
-    print_table(&["整改编号 id", "整改对象 target", "期限 due", "序号 seq"], &rows);
+    println!("逾期事项 overdue on {on} (rectification items, supervision orders, unanswered inquiries):");
+    print_table(&["编号 id", "事项 what", "责任对象 who", "期限 due", "序号 seq"], &rows);
+}
+
+/// The deadline an overdue case missed: a rectification's earliest overdue item, an order's
+/// deadline, an inquiry's reply date.
+pub fn overdue_due(case: &CaseView) -> String {
+    let due = match case.family {
+        "supervision" => &case.state["deadline"],
+        "inquiry" => &case.state["reply_due"],
+        _ => &case.state["overdue_items"][0]["due"],
+    };
+    due.as_str().unwrap_or("").to_string()
+}
+
+/// The assessments (考核评价) of units by year, with grade and score.
+pub fn print_assessments(assessments: &[lianlog_ledger::query::AssessmentView]) {
+    let rows: Vec<Vec<String>> = assessments
+        .iter()
+        .map(|a| {
+            let grade = kinds::value_label_zh("assessment", "grade", &a.grade).unwrap_or(&a.grade).to_string();
+            vec![a.unit.clone(), a.year.clone(), grade, a.score.clone(), a.assessed_by.clone(), a.seq.to_string()]
+        })
+        .collect();
+    println!("考核评价 assessments by unit and year:");
+    print_table(&["单位 unit", "年度 year", "等次 grade", "得分 score", "考核机关 by", "序号 seq"], &rows);
 }
 
 pub fn print_stats(

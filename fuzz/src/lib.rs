@@ -139,12 +139,14 @@ pub fn record_body(data: &[u8]) {
         for v in 0..=spec.versions.len() as u64 + 1 {
             let _ = schema::validate(spec.name, v, &body, time);
             let _ = schema::validate_corrected_body(spec.name, v, &body, time);
-            let upcast = schema::upcast(spec.name, v, &body);
+            let upcast = schema::upcast(spec.name, v, &body, time);
             let _ = lianlog_ledger::person_ids(spec.name, &upcast);
         }
     }
     let _ = lianlog_ledger::units(&body);
-    let _ = lianlog_ledger::event_date(&body, time);
+    for spec in schema::KINDS {
+        let _ = lianlog_ledger::event_date(spec.name, &body, time);
+    }
     let _ = lianlog_ledger::verify::parse_redaction_body(&body);
 
     let vectors = vectors();

@@ -30,7 +30,7 @@ mod state;
 
 pub(crate) use facts::parties;
 pub use facts::{event_date, person_ids, units};
-pub(crate) use state::{StateChanges, StateRead, View};
+pub(crate) use state::{StateChanges, StateRead, View, facts_in_bucket};
 
 /// A record as the projections see it.
 pub(crate) struct RecordContext<'a> {
@@ -63,13 +63,21 @@ pub(crate) struct FactEntry {
     pub v: u64,
     /// `None` when the body was redacted.
     pub body: Option<Value>,
+    /// The time the ledger gave it (what an upcast infers from).
+    pub time: Timestamp,
 }
 
 impl FactEntry {
     /// What a rule sees of a stored line (the one conversion, for the log and archive lines alike).
     pub fn of(line: &crate::record::ParsedLine) -> FactEntry {
         let record = &line.line.entry.record;
-        FactEntry { hash: line.entry_hash, kind: record.kind.clone(), v: record.v, body: line.line.body().cloned() }
+        FactEntry {
+            hash: line.entry_hash,
+            kind: record.kind.clone(),
+            v: record.v,
+            body: line.line.body().cloned(),
+            time: line.line.entry.time,
+        }
     }
 }
 

@@ -199,7 +199,7 @@ impl<'a> Queries<'a> {
             StoredBody::Redacted { by } => Some(by),
             _ => None,
         };
-        let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b));
+        let mut body = line.line.body().map(|b| crate::schema::upcast(&kind, entry.record.v, b, entry.time));
         let mut redaction = None;
         if let Some(by) = redacted_by {
             let redacting = self.line(by)?;
@@ -219,16 +219,20 @@ impl<'a> Queries<'a> {
                 reason: redact_body["reason"].as_str().unwrap_or_default().to_string(),
                 has_replacement: replacement.is_some(),
             });
-            body = replacement.map(|b| crate::schema::upcast(&kind, entry.record.v, &b));
+            body = replacement.map(|b| crate::schema::upcast(&kind, entry.record.v, &b, entry.time));
         }
         if let Some(correction) = corrected_by {
             let correcting = self.line(correction)?;
             if let Some(corrected) = correcting.line.body().and_then(|b| b.get("body")) {
-                body = Some(corrected.clone());
+                // A correction written while an older version was current holds a body of that
+                // version: upcast it like any other.
+                body = Some(crate::schema::upcast(&kind, crate::schema::current_version(&kind), corrected, entry.time));
             }
         }
-        let date =
-            body.as_ref().map(|b| crate::projection::event_date(b, entry.time)).unwrap_or_else(|| entry.time.date());
+        let date = body
+            .as_ref()
+            .map(|b| crate::projection::event_date(&kind, b, entry.time))
+            .unwrap_or_else(|| entry.time.date());
         let status = match body.as_ref() {
             Some(body) => self.status_of(&kind, body)?,
             None => None,
@@ -255,27 +259,58 @@ impl<'a> Queries<'a> {
             "report.received" => keys::report(&id("report_id")),
             "rectification.ordered" => keys::rectification(&id("rectification_id")),
             "appeal.filed" => keys::appeal(&id("appeal_id")),
+            "supervision.ordered" => keys::supervision(&id("order_id")),
+            "inquiry.issued" => keys::inquiry(&id("inquiry_id")),
             _ => return Ok(None),
         };
         Ok(self.state_json(&key)?.and_then(|state| state["status"].as_str().map(str::to_string)))
     }
 
-    /// A person's integrity file: every record that names them, in time order.
+    /// A person's integrity file: every record that names them, in event-date order (the date
+    /// each record is about, [`crate::schema::event_date`]; seq breaks ties).
     pub fn dossier(&self, person_id: &str) -> Result<Vec<RecordView>> {
-        let seqs = self.index_seqs(&keys::person_prefix(person_id))?;
+        let seqs = self.by_event_date(self.index_seqs(&keys::person_prefix(person_id))?)?;
         seqs.into_iter().map(|seq| self.record_view(seq)).collect()
     }
 
-    /// One page of `dossier`: the index gives the count, and only the page's records are read.
+    /// `seqs` in event-date order, seq breaking ties: the dates come from the facts each record
+    /// asserted (32 records a key), so no body is read; a record without facts (none is indexed
+    /// without them) would be read for its date.
+    fn by_event_date(&self, seqs: Vec<u64>) -> Result<Vec<u64>> {
+        let mut dated = Vec::with_capacity(seqs.len());
+        let mut bucket: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
+        for seq in seqs {
+            let key = keys::record_facts(seq);
+            if bucket.as_ref().is_none_or(|(known, _)| *known != key) {
+                let bytes = self.state.get_state(&key)?;
+                bucket = Some((key, bytes));
+            }
+            let date = bucket
+                .as_ref()
+                .and_then(|(_, bytes)| bytes.as_deref())
+                .and_then(|bytes| crate::projection::facts_in_bucket(bytes, seq))
+                .and_then(|facts| facts["date"].as_str().and_then(Date::parse));
+            let date = match date {
+                Some(date) => date,
+                None => self.record_view(seq)?.date,
+            };
+            dated.push((date, seq));
+        }
+        dated.sort_unstable();
+        Ok(dated.into_iter().map(|(_, seq)| seq).collect())
+    }
+
+    /// One page of `dossier` (event-date order): the index gives the count, the facts the order,
+    /// and only the page's records are read.
     pub fn dossier_page(&self, person_id: &str, page: Page) -> Result<Paged<RecordView>> {
-        let seqs = self.index_seqs(&keys::person_prefix(person_id))?;
+        let seqs = self.by_event_date(self.index_seqs(&keys::person_prefix(person_id))?)?;
         let total = seqs.len() as u64;
         let items = page.slice(&seqs).iter().map(|seq| self.record_view(*seq)).collect::<Result<Vec<_>>>()?;
         Ok(page.paged(items, total))
     }
 
-    /// Records matching every given filter, in seq order. The most selective index available
-    /// (person, then unit, then kind) chooses the candidates.
+    /// Records matching every given filter, in event-date order (seq breaks ties). The most
+    /// selective index available (person, then unit, then kind) chooses the candidates.
     pub fn query(&self, filter: &QueryFilter) -> Result<Vec<RecordView>> {
         let mut out = Vec::new();
         for seq in self.query_candidates(filter)? {
@@ -283,23 +318,23 @@ impl<'a> Queries<'a> {
                 out.push(view);
             }
         }
+        out.sort_by_key(|view| (view.date, view.seq));
         Ok(out)
     }
 
-    /// One page of `query`: every candidate is checked (the filters need its body), but only the
-    /// records of the page are kept.
+    /// One page of `query` (event-date order, seq breaking ties): every candidate is checked (the
+    /// filters need its body); only the date and seq of each match are kept, and the records of
+    /// the page are read again once the order is known.
     pub fn query_page(&self, filter: &QueryFilter, page: Page) -> Result<Paged<RecordView>> {
-        let mut items = Vec::new();
-        let mut total = 0u64;
-        let range = page.range(u64::MAX);
+        let mut matches = Vec::new();
         for seq in self.query_candidates(filter)? {
             if let Some(view) = self.matching(filter, seq)? {
-                if range.contains(&total) {
-                    items.push(view);
-                }
-                total += 1;
+                matches.push((view.date, view.seq));
             }
         }
+        matches.sort_unstable();
+        let total = matches.len() as u64;
+        let items = page.slice(&matches).iter().map(|(_, seq)| self.record_view(*seq)).collect::<Result<Vec<_>>>()?;
         Ok(page.paged(items, total))
     }
 
@@ -361,7 +396,7 @@ impl<'a> Queries<'a> {
                 let id = String::from_utf8_lossy(&key[3..]).into_owned();
                 let state: Value = serde_json::from_slice(&value).unwrap_or(Value::Null);
                 let status = state["status"].as_str().unwrap_or_default().to_string();
-                let open = matches!(status.as_str(), "open" | "pending" | "under_appeal");
+                let open = matches!(status.as_str(), "open" | "pending" | "under_appeal" | "issued" | "replied");
                 if open_only && !open {
                     continue;
                 }
@@ -379,7 +414,10 @@ impl<'a> Queries<'a> {
         Ok(page.paged(page.slice(&cases).to_vec(), total))
     }
 
-    /// Rectifications still open whose due date is before `on`.
+    /// Open cases past a deadline on `on`: rectifications with an item still open whose due date is
+    /// before `on` (`state.overdue_items`: each such item's number and due date), supervision
+    /// orders (督办) past their deadline, and letter inquiries (函询) unanswered past their reply
+    /// date.
     pub fn overdue(&self, on: Date) -> Result<Vec<(CaseView, RecordView)>> {
         self.overdue_cases(on)?
             .into_iter()
@@ -402,13 +440,58 @@ impl<'a> Queries<'a> {
         Ok(page.paged(items, total))
     }
 
-    /// The open rectifications whose due date is before `on`, in seq order.
+    /// The open cases past a deadline on `on`, in seq order (see [`Queries::overdue`]).
     fn overdue_cases(&self, on: Date) -> Result<Vec<CaseView>> {
-        let mut out = self.cases(true)?;
-        out.retain(|case| {
-            case.family == "rectification"
-                && case.state["due_on"].as_str().and_then(Date::parse).is_some_and(|due| due < on)
-        });
+        let before = |value: &Value| value.as_str().and_then(Date::parse).is_some_and(|due| due < on);
+        let mut out = Vec::new();
+        for mut case in self.cases(true)? {
+            match case.family {
+                "rectification" => {
+                    let overdue: Vec<Value> = case.state["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                        .filter(|(_, item)| item["done_seq"].is_null() && before(&item["due"]))
+                        .map(|(index, item)| serde_json::json!({"item": index + 1, "due": item["due"]}))
+                        .collect();
+                    if !overdue.is_empty() {
+                        case.state["overdue_items"] = Value::Array(overdue);
+                        out.push(case);
+                    }
+                }
+                "supervision" if before(&case.state["deadline"]) => out.push(case),
+                "inquiry" if case.status == "issued" && before(&case.state["reply_due"]) => out.push(case),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The assessments (考核评价) of every unit, or of one year, in (unit, year) order, each
+    /// with its record (the unit's name, the assessing body).
+    pub fn assessments(&self, year: Option<i16>) -> Result<Vec<AssessmentView>> {
+        let mut out = Vec::new();
+        for item in self.state.scan(&keys::assessment_prefix()) {
+            let (_, value) = item?;
+            let state: Value = serde_json::from_slice(&value).unwrap_or(Value::Null);
+            let Some(seq) = state["seq"].as_u64().filter(|seq| *seq < self.end) else { continue };
+            let record = self.record_view(seq)?;
+            let Some(body) = record.body.as_ref() else { continue };
+            let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+            if year.is_some_and(|y| text(&body["year"]) != format!("{y:04}")) {
+                continue;
+            }
+            out.push(AssessmentView {
+                org_id: text(&body["unit"]["org_id"]),
+                unit: text(&body["unit"]["name"]),
+                year: text(&body["year"]),
+                grade: text(&body["grade"]),
+                score: text(&body["score"]),
+                assessed_by: text(&body["assessed_by"]),
+                seq,
+            });
+        }
         Ok(out)
     }
 
@@ -555,6 +638,26 @@ impl Page {
     }
 }
 
+/// One unit's assessment (考核评价) for one year, as `stats` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentView {
+    /// The unit's organisation id.
+    pub org_id: String,
+    /// The unit's name.
+    pub unit: String,
+    /// The year assessed (`YYYY`).
+    pub year: String,
+    /// The grade (`excellent` 好, `good` 较好, `fair` 一般, `poor` 差).
+    pub grade: String,
+    /// The score (`"92.5"`).
+    pub score: String,
+    /// The assessing body.
+    pub assessed_by: String,
+    /// The seq of the assessment record.
+    pub seq: u64,
+}
+
 /// How `stats` groups its counts (always per kind within the group).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -568,8 +671,15 @@ pub enum StatsGrouping {
 }
 
 /// The case families and the tag of their state keys, in the order `cases` lists them.
-const CASE_FAMILIES: [(&str, u8); 4] =
-    [("report", b'r'), ("decision", b'd'), ("appeal", b'a'), ("rectification", b'x')];
+const CASE_FAMILIES: [(&str, u8); 6] = [
+    ("report", b'r'),
+    ("decision", b'd'),
+    ("appeal", b'a'),
+    ("rectification", b'x'),
+    // kinds group (issue 17)
+    ("supervision", b'O'),
+    ("inquiry", b'Q'),
+];
 
 /// One case as `lianlog cases` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,8 +13,10 @@ use serde_json::{Map, Value};
 use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_REPORTED_ERRORS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
 use crate::time::{Date, Timestamp};
 
+mod json_schema;
 mod kinds;
 
+pub use json_schema::{DIALECT, describe_kinds, json_schema, lifecycle_rule, type_description};
 pub use kinds::KINDS;
 pub(crate) use kinds::{ORGANISATION_MEASURES, PERSON_MEASURES};
 
@@ -57,6 +59,20 @@ pub enum FieldType {
     CheckpointRef,
     /// A full body, validated as the target's kind (corrections).
     Body,
+    // kinds group (issue 17): deadlines, years, scores, id lists, rectification items.
+    /// A calendar date `YYYY-MM-DD` that may lie in the future (a deadline, 期限).
+    DueDate,
+    /// A year `YYYY` (考核年度).
+    Year,
+    /// A score from 0 to 100 as a decimal text with at most two decimals (`"92.5"`): bodies hold
+    /// integers only (format v1), and a score is a measured value, not a count.
+    Score,
+    /// A non-empty list of distinct identifiers.
+    IdList,
+    /// A non-empty list of rectification items `{"content","responsible","due"}` (整改事项).
+    Items,
+    /// A non-empty list of distinct item numbers, counted from 1.
+    ItemNumbers,
 }
 
 /// One field of a kind's body.
@@ -110,6 +126,23 @@ pub enum Lifecycle {
     Correction,
     /// `checkpoint.root` is the ledger's real root at `checkpoint.size`.
     AuditAttest,
+    // kinds group (issue 17): supervision orders, letter inquiries, assessments, circulars.
+    /// `order_id` is new; the deadline is not before the issue date; optional links exist.
+    SupervisionOrdered,
+    /// `order_id` is ordered and still open; the report is not dated before the order.
+    SupervisionProgress,
+    /// `order_id` is ordered and still open (closed once); not closed before it was issued.
+    SupervisionClosed,
+    /// `inquiry_id` is new; the optional `report_id` exists.
+    InquiryIssued,
+    /// `inquiry_id` is issued, not yet answered nor concluded.
+    InquiryReplied,
+    /// `inquiry_id` is issued and not yet concluded; 采信了结 and 予以澄清 need the written reply.
+    InquiryConcluded,
+    /// One assessment per unit and year.
+    Assessment,
+    /// `circular_id` is new; every decision it names exists and is not revoked.
+    Circular,
 }
 
 /// One schema version of a kind.
@@ -136,6 +169,10 @@ pub struct KindSpec {
     pub lifecycle: Lifecycle,
     /// Whether this is an accountability record that projections and queries index.
     pub domain: bool,
+    /// The body field holding the date the record is about (its event date: `dossier` and
+    /// `query` sort by it, `stats` counts by it); empty when the record is about the moment it is
+    /// made (the sequencing day in China is its event date).
+    pub event_date: &'static str,
 }
 
 impl KindSpec {
@@ -391,6 +428,9 @@ const MEMBER_LABELS: &[(&str, &str)] = &[
     ("hash", "哈希"),
     ("size", "大小"),
     ("root", "根哈希"),
+    ("content", "整改内容"),
+    ("responsible", "责任人/责任单位"),
+    ("due", "完成时限"),
 ];
 
 fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
@@ -470,6 +510,75 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             true => Ok(()),
             false => fail(path, "must be a JSON object (the corrected body)"),
         },
+        T::DueDate => due_date(value, path),
+        T::Year => match value.as_str().filter(|t| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit())) {
+            Some(_) => Ok(()),
+            None => fail(path, format!("{value} is not a year YYYY")),
+        },
+        T::Score => match value.as_str().filter(|t| parse_score(t).is_some()) {
+            Some(_) => Ok(()),
+            None => fail(path, format!("{value} is not a score: a text from \"0\" to \"100\", at most two decimals")),
+        },
+        T::IdList => list(value, path, identifier, "").and_then(|()| distinct(value, path, |item| item.as_str())),
+        T::Items => list(value, path, rectification_item, ""),
+        T::ItemNumbers => {
+            let numbered = |item: &Value, item_path: &str| match item.as_u64() {
+                Some(n) if (1..=MAX_LIST_ITEMS as u64).contains(&n) => Ok(()),
+                _ => fail(item_path, format!("must be an item number from 1 to {MAX_LIST_ITEMS}")),
+            };
+            list(value, path, numbered, "")?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+                if !seen.insert(item.as_u64()) {
+                    return fail(&format!("{path}[{index}]"), format!("item {item} is listed twice"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A score text (`"92.5"`) as hundredths, if it is one: 0 to 100, at most two decimals.
+pub(crate) fn parse_score(text: &str) -> Option<u32> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits =
+        |part: &str, max: usize| !part.is_empty() && part.len() <= max && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole, 3) || (text.contains('.') && !digits(fraction, 2)) || (whole.len() > 1 && whole.starts_with('0'))
+    {
+        return None;
+    }
+    let hundredths = whole.parse::<u32>().ok()? * 100 + format!("{fraction:0<2}").parse::<u32>().ok()?;
+    (hundredths <= 10_000).then_some(hundredths)
+}
+
+/// The items of a list are distinct (by the text `key` gives).
+fn distinct<'a>(value: &'a Value, path: &str, key: impl Fn(&'a Value) -> Option<&'a str>) -> Result<(), SchemaError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+        if let Some(id) = key(item)
+            && !seen.insert(id)
+        {
+            return fail(&format!("{path}[{index}]"), format!("{id:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// `{"content","responsible","due"}`: what is to be rectified, by whom, by when (a deadline, so it
+/// may lie in the future).
+fn rectification_item(value: &Value, path: &str) -> Result<(), SchemaError> {
+    let members = exact(value, path, &["content", "responsible", "due"], &[])?;
+    text(&members["content"], &format!("{path}.content"), MAX_TEXT_CHARS, true)?;
+    person_or_organisation(&members["responsible"], &format!("{path}.responsible"))?;
+    due_date(&members["due"], &format!("{path}.due"))
+}
+
+/// A deadline: a real date, which may lie after the day the record is made.
+fn due_date(value: &Value, path: &str) -> Result<(), SchemaError> {
+    match value.as_str().map(|text| (text, Date::parse(text))) {
+        Some((_, Some(_))) => Ok(()),
+        Some((text, None)) => fail(path, format!("{text:?} is not a real date YYYY-MM-DD")),
+        None => fail(path, "must be a date YYYY-MM-DD"),
     }
 }
 
@@ -627,16 +736,48 @@ pub(crate) fn parse_period(text: &str) -> Option<(u16, Option<&str>)> {
 }
 
 /// Bring a body of an older schema version up to the current one (the stored bytes never change;
-/// this runs when a body is read into projections and queries).
-pub fn upcast(kind: &str, v: u64, body: &Value) -> Value {
+/// this runs when a body is read into projections and queries). `time` is the entry's time: what
+/// an older version did not record may be inferred from it, and is then flagged as inferred.
+pub fn upcast(kind: &str, v: u64, body: &Value, time: Timestamp) -> Value {
     let mut body = body.clone();
-    if kind == "interview" && v < 2 {
+    if kind == "interview" && (v < 2 || body.get("requirements").is_some_and(Value::is_string)) {
         // v1 `requirements` was one text; v2 keeps a list of separate requirements.
         if let Some(Value::String(text)) = body.get("requirements").cloned() {
             body["requirements"] = Value::Array(vec![Value::String(text)]);
         }
     }
+    // A v1 body is recognised by its shape too: a correction written while v1 was current holds a
+    // v1 body under a `correction` record of its own version.
+    if kind == "rectification.ordered"
+        && (v < 2 || body.get("items").is_some_and(Value::is_string))
+        && let Some(members) = body.as_object_mut()
+    {
+        // v1 had one text of items, one due date and no issue date: the text becomes one item
+        // owned by the target, due on the due date, and the issue date is the day the record was
+        // made (China) — flagged `issued_on_inferred`, since the order may be older.
+        let item = serde_json::json!({
+            "content": members.remove("items").unwrap_or(Value::Null),
+            "responsible": members.get("target").cloned().unwrap_or(Value::Null),
+            "due": members.remove("due_on").unwrap_or(Value::Null),
+        });
+        members.insert("items".into(), Value::Array(vec![item]));
+        members.insert("issued_on".into(), Value::String(time.date_in_china().to_string()));
+        members.insert("issued_on_inferred".into(), Value::Bool(true));
+    }
     body
+}
+
+/// The event date of a record of `kind`: the date in its kind's event-date field
+/// ([`KindSpec::event_date`]), or the sequencing day in China (UTC+8) when the kind has none or the
+/// body lacks it. `body` is upcast to the current version.
+pub fn event_date(kind: &str, body: &Value, time: Timestamp) -> Date {
+    lookup(kind)
+        .map(|spec| spec.event_date)
+        .filter(|field| !field.is_empty())
+        .and_then(|field| body.get(field))
+        .and_then(Value::as_str)
+        .and_then(Date::parse)
+        .unwrap_or_else(|| time.date_in_china())
 }
 
 /// The current schema version of a kind (1 for kinds the registry does not version).
@@ -659,7 +800,9 @@ mod tests {
 
     #[test]
     fn demo_bodies_are_valid() {
-        for (_, kind, body) in lianlog_workload::demo_story() {
+        let kinds_story =
+            lianlog_workload::demo_story_kinds().into_iter().map(|(author, kind, body, _)| (author, kind, body));
+        for (_, kind, body) in lianlog_workload::demo_story().into_iter().chain(kinds_story) {
             let time = Timestamp::parse("2026-11-25T00:00:00.000Z").unwrap();
             validate(kind, current_version(kind), &body, time).unwrap_or_else(|e| panic!("{kind}: {e}"));
         }
@@ -767,9 +910,9 @@ mod tests {
             "held_on": "2026-01-01", "reason": "提醒", "requirements": "按期整改"});
         validate("interview", 1, &v1, at()).unwrap();
         assert!(validate("interview", 2, &v1, at()).is_err());
-        let v2 = upcast("interview", 1, &v1);
+        let v2 = upcast("interview", 1, &v1, at());
         assert_eq!(v2["requirements"], json!(["按期整改"]));
         validate("interview", 2, &v2, at()).unwrap();
-        assert_eq!(upcast("interview", 2, &v2), v2);
+        assert_eq!(upcast("interview", 2, &v2, at()), v2);
     }
 }

@@ -12,7 +12,9 @@
 
 use std::collections::BTreeMap;
 
-use lianlog_ledger::query::{CaseView, Page, Paged, QueryFilter, RecordView, RedactionNote, StatsGrouping};
+use lianlog_ledger::query::{
+    AssessmentView, CaseView, Page, Paged, QueryFilter, RecordView, RedactionNote, StatsGrouping,
+};
 use lianlog_ledger::{Date, EntryHash, Error, Hash, KeyRegistry, ParsedLine, Result, Timestamp};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -86,7 +88,7 @@ pub struct Cases {
 /// The answer of `overdue`.
 #[derive(Debug, Clone)]
 pub struct Overdue {
-    /// The page: each overdue rectification with its record.
+    /// The page: each overdue case (rectification items, supervision orders, unanswered inquiries) with its record.
     pub page: Paged<(CaseView, RecordView)>,
     /// The `--as-of` point, if any.
     pub as_of: Option<AsOf>,
@@ -412,6 +414,29 @@ pub fn stats(client: &Client, by: StatsGrouping, year: Option<i16>, as_of_text: 
         }
     }
     Ok(Stats { stats, as_of: as_of(wire.as_of, "stats")? })
+}
+
+/// The answer of `stats --assessments`.
+#[derive(Debug, Clone)]
+pub struct Assessments {
+    /// The assessments, as `Queries::assessments` gives them.
+    pub assessments: Vec<AssessmentView>,
+    /// The `--as-of` point, if any.
+    pub as_of: Option<AsOf>,
+}
+
+/// `stats --assessments [--year Y]`.
+pub fn assessments(client: &Client, year: Option<i16>, as_of_text: Option<&str>) -> Result<Assessments> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Wire {
+        assessments: Vec<AssessmentView>,
+        as_of: Option<AsOfWire>,
+    }
+    let path =
+        Path::new("/lianlog/v1/stats").add("assessments", 1).add_some("year", year).add_some("as_of", as_of_text);
+    let wire: Wire = client.get_json(&path.text)?;
+    Ok(Assessments { assessments: wire.assessments, as_of: as_of(wire.as_of, "stats --assessments")? })
 }
 
 /// `checkpoint [--size N]`: signed now by the server's log key.

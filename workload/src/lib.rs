@@ -127,8 +127,12 @@ pub fn demo_story() -> Vec<(Author, &'static str, Value)> {
             json!({
                 "rectification_id": "RC-2026-001",
                 "target": {"org_id": "ORG-ZJJ", "name": "市住建局"},
-                "items": "建立工程项目廉政风险台账；完善招投标全过程监督机制；开展警示教育",
-                "due_on": "2026-08-31",
+                "issued_on": "2026-05-08",
+                "items": [
+                    {"content": "建立工程项目廉政风险台账", "responsible": wang, "due": "2026-06-30"},
+                    {"content": "完善招投标全过程监督机制", "responsible": zhang, "due": "2026-08-31"},
+                    {"content": "开展警示教育", "responsible": {"org_id": "ORG-ZJJ", "name": "市住建局"}, "due": "2026-08-31"},
+                ],
                 "decision_id": "D-2026-001",
             }),
         ),
@@ -160,6 +164,119 @@ pub fn demo_story() -> Vec<(Author, &'static str, Value)> {
                 "completed_on": "2026-08-26",
                 "summary": "三项整改措施全部完成，已报送整改报告",
             }),
+        ),
+    ]
+}
+
+/// The demo's second part (issue 17), after [`demo_story`]: the rest of the commission's year — a
+/// supervision order (督办) on the rectification, followed up and closed; a letter inquiry (谈话函询)
+/// that clears a cadre, and the clarification it allows (澄清正名); the 党风廉政建设责任制
+/// assessment of a unit (考核评价); and a typical-case circular (通报) publicising the decision.
+/// Each step is `(author, kind, body, narrative)`: the narrative is what `lianlog demo` tells.
+pub fn demo_story_kinds() -> Vec<(Author, &'static str, Value, &'static str)> {
+    let chen = json!({"id": "P-1004", "name": "陈某", "unit": "市教育局", "post": "副局长"});
+    let zjj = json!({"org_id": "ORG-ZJJ", "name": "市住建局"});
+    vec![
+        (
+            Author::FirstOfficer,
+            "supervision.ordered",
+            json!({
+                "order_id": "DB-2026-001",
+                "task": "督促市住建局按期完成问责决定D-2026-001所涉整改，逐项销号",
+                "responsible": zjj,
+                "deadline": "2026-09-15",
+                "issued_by": "市纪委监委第一监督检查室",
+                "issued_on": "2026-05-15",
+                "rectification_id": "RC-2026-001",
+            }),
+            "督办：有部署就有检查 — 纪委监委对整改下达督办，明确责任单位和办理时限。 A supervision order follows the rectification: a responsible unit and a deadline.",
+        ),
+        (
+            Author::FirstOfficer,
+            "supervision.progress",
+            json!({"order_id": "DB-2026-001", "reported_on": "2026-07-01", "progress": "廉政风险台账已建立，招投标监督机制正在修订"}),
+            "督办进展：责任单位按月报告进展。 The unit reports its progress.",
+        ),
+        (
+            Author::FirstOfficer,
+            "supervision.closed",
+            json!({"order_id": "DB-2026-001", "closed_on": "2026-08-28", "result": "整改事项全部完成，经核查予以办结"}),
+            "督办办结：核查属实后办结，不逾期。 Closed on time, after checking.",
+        ),
+        (
+            Author::SecondOfficer,
+            "inquiry.issued",
+            json!({
+                "inquiry_id": "HX-2026-001",
+                "subject": chen,
+                "matters": "反映其在校舍维修项目中插手工程，请于15个工作日内作出书面说明",
+                "issued_by": "市纪委监委办公室",
+                "issued_on": "2026-06-02",
+                "reply_due": "2026-06-23",
+            }),
+            "谈话函询：第一种形态 — 对反映的一般性问题，以函询方式请干部本人说明。 A letter inquiry asks the cadre to explain in writing.",
+        ),
+        (
+            Author::SecondOfficer,
+            "inquiry.replied",
+            json!({
+                "inquiry_id": "HX-2026-001",
+                "replied_on": "2026-06-18",
+                "reply": "本人未参与校舍维修项目的招标和施工管理，相关情况有会议纪要和合同可查",
+                "endorsed_by": "市教育局党组书记",
+            }),
+            "函询回复：本人书面说明，所在党组主要负责人签署意见。 The written reply, endorsed by the head of the unit's Party group.",
+        ),
+        (
+            Author::SecondOfficer,
+            "inquiry.concluded",
+            json!({
+                "inquiry_id": "HX-2026-001",
+                "conclusion": "clarified",
+                "concluded_on": "2026-07-06",
+                "summary": "经核实，说明情况属实，反映问题不存在，予以澄清",
+            }),
+            "函询了结：说明属实，予以澄清。 The reply checks out: the cadre is cleared.",
+        ),
+        (
+            Author::SecondOfficer,
+            "clarification",
+            json!({
+                "subject": chen,
+                "inquiry_id": "HX-2026-001",
+                "scope": "市教育局党组会议",
+                "held_on": "2026-07-10",
+                "statement": "经函询核实，反映陈某同志的问题不存在，予以澄清，为担当者撑腰鼓劲",
+            }),
+            "澄清正名：函询予以澄清的，在适当范围澄清正名。 The clarification is made public where it matters.",
+        ),
+        (
+            Author::FirstOfficer,
+            "circular",
+            json!({
+                "circular_id": "TB-2026-001",
+                "title": "关于典型问题的通报",
+                "decision_ids": ["D-2026-001"],
+                "scope": "全市各级党组织",
+                "issued_by": "市纪委监委",
+                "issued_on": "2026-09-20",
+                "summary": "通报市住建局履行全面从严治党主体责任不力的典型问题，以案为鉴",
+            }),
+            "通报：有通报 — 典型问题点名道姓通报，以案示警。 A typical-case circular publicises the decision.",
+        ),
+        (
+            Author::FirstOfficer,
+            "assessment",
+            json!({
+                "unit": zjj,
+                "year": "2026",
+                "grade": "fair",
+                "score": "78.5",
+                "assessed_by": "市委党风廉政建设责任制考核组",
+                "assessed_on": "2026-11-20",
+                "summary": "主体责任落实存在差距，问责和整改情况纳入考核",
+            }),
+            "考核评价：有考核 — 年度党风廉政建设责任制考核，问责和整改情况计入等次。 The year's assessment of the unit.",
         ),
     ]
 }
@@ -217,6 +334,13 @@ impl Workload {
         format!("2025-{:02}-{:02}", month.clamp(1, 12), 1 + self.next_u64() % 28)
     }
 
+    /// A date in `month`, but not before `after` (months past December stay in December, so two
+    /// random days could come out of order).
+    fn date_after(&mut self, after: &str, month: u64) -> String {
+        let date = self.date(month);
+        if date.as_str() < after { after.to_string() } else { date }
+    }
+
     fn plan_case(&mut self) {
         self.case += 1;
         let case = self.case;
@@ -270,6 +394,15 @@ impl Workload {
                        "facts": "不履行或者不正确履行全面从严治党主体责任，造成不良影响", "decided_by": "市纪委常委会",
                        "decided_on": decided_on, "report_id": report_id}),
             ));
+            if self.next_u64().is_multiple_of(4) {
+                let issued_on = self.date_after(&decided_on, month + 3);
+                records.push((
+                    "circular",
+                    json!({"circular_id": format!("TB-{case:07}"), "title": "关于典型问题的通报", "decision_ids": [decision_id],
+                           "scope": "全市各级党组织", "issued_by": "市纪委监委", "issued_on": issued_on,
+                           "summary": format!("通报{unit}履行主体责任不力典型问题，以案为鉴")}),
+                ));
+            }
             if self.next_u64().is_multiple_of(3) {
                 let appeal_id = format!("A-{case:07}");
                 let filed_on = self.date(month + 4);
@@ -285,19 +418,66 @@ impl Workload {
                 ));
             }
             let rectification_id = format!("X-{case:07}");
-            let due_on = self.date(month + 5);
+            let issued_on = self.date_after(&decided_on, month + 3);
+            let target = json!({"org_id": format!("ORG-{unit}"), "name": unit});
+            let owner = self.person();
+            let (first_due, second_due) =
+                (self.date_after(&issued_on, month + 4), self.date_after(&issued_on, month + 5));
             records.push((
                 "rectification.ordered",
-                json!({"rectification_id": rectification_id, "target": {"org_id": format!("ORG-{unit}"), "name": unit},
-                       "items": "建立廉政风险台账；完善招投标监督机制；开展警示教育", "due_on": due_on, "decision_id": decision_id}),
+                json!({"rectification_id": rectification_id, "target": target, "issued_on": issued_on,
+                       "items": [{"content": "建立廉政风险台账", "responsible": owner, "due": first_due},
+                                 {"content": "完善招投标监督机制；开展警示教育", "responsible": target, "due": second_due}],
+                       "decision_id": decision_id}),
             ));
             if self.next_u64().is_multiple_of(2) {
-                let completed_on = self.date(month + 6);
+                let first_done = self.date_after(&issued_on, month + 4);
                 records.push((
                     "rectification.completed",
-                    json!({"rectification_id": rectification_id, "completed_on": completed_on, "summary": "整改措施全部落实，已报送整改报告"}),
+                    json!({"rectification_id": rectification_id, "completed_on": first_done, "summary": "廉政风险台账已建立", "items": [1]}),
                 ));
+                if self.next_u64().is_multiple_of(2) {
+                    let completed_on = self.date_after(&first_done, month + 6);
+                    records.push((
+                        "rectification.completed",
+                        json!({"rectification_id": rectification_id, "completed_on": completed_on, "summary": "整改措施全部落实，已报送整改报告"}),
+                    ));
+                }
             }
+            if self.next_u64().is_multiple_of(3) {
+                let order_id = format!("DB-{case:07}");
+                let deadline = self.date_after(&issued_on, month + 6);
+                records.push((
+                    "supervision.ordered",
+                    json!({"order_id": order_id, "task": "督促按期完成整改，逐项销号", "responsible": target, "deadline": deadline,
+                           "issued_by": "市纪委监委第一监督检查室", "issued_on": issued_on, "rectification_id": rectification_id}),
+                ));
+                let reported_on = self.date_after(&issued_on, month + 5);
+                records.push((
+                    "supervision.progress",
+                    json!({"order_id": order_id, "reported_on": reported_on, "progress": "整改正在推进，已完成过半"}),
+                ));
+                if self.next_u64().is_multiple_of(2) {
+                    let closed_on = self.date_after(&reported_on, month + 6);
+                    records.push((
+                        "supervision.closed",
+                        json!({"order_id": order_id, "closed_on": closed_on, "result": "督办事项已落实，予以办结"}),
+                    ));
+                }
+            }
+        }
+        if self.next_u64().is_multiple_of(4) {
+            self.plan_inquiry(case, month, &mut records);
+        }
+        if case.is_multiple_of(5) {
+            let grade = self.pick(&["excellent", "good", "fair", "poor"]);
+            let score = format!("{}.{}", 60 + self.next_u64() % 40, self.next_u64() % 10);
+            let assessed_on = self.date(12);
+            records.push((
+                "assessment",
+                json!({"unit": {"org_id": format!("ORG-{case:07}"), "name": unit}, "year": "2025", "grade": grade, "score": score,
+                       "assessed_by": "市委党风廉政建设责任制考核组", "assessed_on": assessed_on}),
+            ));
         }
         let reporter = self.person();
         let period = self.pick(&["2025", "2025-H1", "2025-Q2"]);
@@ -310,6 +490,51 @@ impl Workload {
                    "summary": "报告本人履行全面从严治党主体责任和廉洁自律情况", "assessment": assessment}),
         ));
         self.pending.extend(records);
+    }
+}
+
+impl Workload {
+    /// A letter inquiry (谈话函询) to a new cadre: issued, mostly answered, then concluded; one
+    /// concluded 予以澄清 is followed by the clarification it allows.
+    fn plan_inquiry(&mut self, case: u64, month: u64, records: &mut Vec<(&'static str, Value)>) {
+        let inquiry_id = format!("HX-{case:07}");
+        let subject = self.person();
+        let issued_on = self.date(month);
+        records.push((
+            "inquiry.issued",
+            json!({"inquiry_id": inquiry_id, "subject": subject, "matters": "反映其插手工程项目，请于15个工作日内书面说明",
+                   "issued_by": "市纪委监委办公室", "issued_on": issued_on}),
+        ));
+        let replied = !self.next_u64().is_multiple_of(5);
+        let mut last = issued_on.clone();
+        if replied {
+            last = self.date_after(&issued_on, month + 1);
+            records.push((
+                "inquiry.replied",
+                json!({"inquiry_id": inquiry_id, "replied_on": last, "reply": "本人如实说明有关情况，相关材料附后"}),
+            ));
+        }
+        if self.next_u64().is_multiple_of(4) {
+            return;
+        }
+        let conclusion = if replied {
+            self.pick(&["accepted", "clarified", "education", "preliminary_verification"])
+        } else {
+            "preliminary_verification"
+        };
+        let concluded_on = self.date_after(&last, month + 2);
+        records.push((
+            "inquiry.concluded",
+            json!({"inquiry_id": inquiry_id, "conclusion": conclusion, "concluded_on": concluded_on, "summary": "经核实，依规作出处理"}),
+        ));
+        if conclusion == "clarified" {
+            let held_on = self.date_after(&concluded_on, month + 3);
+            records.push((
+                "clarification",
+                json!({"subject": subject, "inquiry_id": inquiry_id, "scope": "本单位干部职工会议", "held_on": held_on,
+                       "statement": "经函询核实，反映问题不存在，予以澄清正名"}),
+            ));
+        }
     }
 }
 

@@ -144,7 +144,9 @@ fn print_dossier(
     registry: &lianlog_ledger::KeyRegistry,
 ) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(records, page.limit, render::record_json));
+        let mut answer = render::paged_json(records, page.limit, render::record_json);
+        answer["order"] = json!("event_date,seq");
+        print_json(&answer);
     } else {
         render::print_dossier(person_id, &records.items, registry);
         render::print_more(records.more);
@@ -187,10 +189,12 @@ fn print_query(
     registry: &lianlog_ledger::KeyRegistry,
 ) -> Result<ExitCode> {
     if json_output {
-        print_json(&render::paged_json(records, page.limit, render::record_json));
+        let mut answer = render::paged_json(records, page.limit, render::record_json);
+        answer["order"] = json!("event_date,seq");
+        print_json(&answer);
     } else {
         render::print_records(&records.items, registry);
-        println!("{}", render::count(records.total as usize, "record", "records"));
+        println!("{}, {}", render::count(records.total as usize, "record", "records"), render::EVENT_ORDER);
         render::print_more(records.more);
     }
     Ok(ExitCode::SUCCESS)
@@ -255,11 +259,10 @@ pub fn overdue(
         }
     };
     if json_output {
-        print_json(&render::paged_json(
-            &overdue,
-            page.limit,
-            |(case, record)| json!({"id": case.id, "due_on": case.state["due_on"], "seq": case.seq, "record": render::record_json(record)}),
-        ));
+        print_json(&render::paged_json(&overdue, page.limit, |(case, record)| {
+            json!({"type": case.family, "id": case.id, "due_on": case.state["due_on"], "due": render::overdue_due(case),
+                       "overdue_items": case.state.get("overdue_items"), "seq": case.seq, "record": render::record_json(record)})
+        }));
     } else {
         render::print_overdue(&overdue.items, on);
         render::print_more(overdue.more);
@@ -275,6 +278,9 @@ pub fn stats(
     json_output: bool,
 ) -> Result<ExitCode> {
     refuse_with_json("--csv", args.csv, json_output)?;
+    if args.assessments {
+        return assessments(&args, dir, archives, remote, json_output);
+    }
     let by = match args.by {
         StatsBy::Unit => lianlog_ledger::query::StatsGrouping::Unit,
         StatsBy::Kind => lianlog_ledger::query::StatsGrouping::Kind,
@@ -304,6 +310,34 @@ pub fn stats(
         ));
     } else {
         render::print_stats(&stats, by);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stats --assessments`: every unit's assessment (考核评价) by year.
+fn assessments(
+    args: &StatsArgs,
+    dir: &Path,
+    archives: &[PathBuf],
+    remote: Option<&Remote>,
+    json_output: bool,
+) -> Result<ExitCode> {
+    let assessments = match remote {
+        Some(remote) => {
+            refuse_archives(archives)?;
+            let answer = reads::assessments(&remote.signed_client("stats")?, args.year, args.as_of.as_deref())?;
+            say_remote(answer.as_of.as_ref(), true);
+            answer.assessments
+        }
+        None => {
+            let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
+            source.queries().assessments(args.year)?
+        }
+    };
+    if json_output {
+        print_json(&serde_json::to_value(&assessments)?);
+    } else {
+        render::print_assessments(&assessments);
     }
     Ok(ExitCode::SUCCESS)
 }

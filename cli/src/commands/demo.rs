@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use lianlog_ledger::{Draft, Error, Holder, KeyName, Ledger, Role, SecretKey, VerifyOptions};
-use lianlog_workload::{Author, demo_story};
+use lianlog_workload::{Author, demo_story, demo_story_kinds};
 
 use crate::io::print_json;
 use crate::render;
@@ -56,6 +56,7 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
         };
         ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
     }
+    let narrative = append_kinds_story(&mut ledger, &first_officer, &second_officer)?;
     if json_output {
         return print_summary_json(&ledger, &ledger_dir, &keys_dir);
     }
@@ -73,11 +74,19 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
         render::print_dossier(person, &records, ledger.registry());
         println!();
     }
+    println!("一年的督办、函询、通报与考核 the rest of the year (supervision, inquiries, circulars, assessment):");
+    for (seq, line) in &narrative {
+        println!("  [{seq}] {line}");
+    }
+    println!();
+    render::print_dossier("P-1004", &ledger.dossier("P-1004")?, ledger.registry());
+    println!();
     println!("统计 statistics for the annual assessment (考核评价), by unit:");
     render::print_stats(
         &ledger.stats(lianlog_ledger::query::StatsGrouping::Unit, None)?,
         lianlog_ledger::query::StatsGrouping::Unit,
     );
+    render::print_assessments(&ledger.queries().assessments(None)?);
     println!();
 
     let started = std::time::Instant::now();
@@ -96,6 +105,23 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!("  lianlog --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  lianlog verify --file audit.jsonl");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The second part of the story (issue 17: supervision, inquiries, circulars, assessment),
+/// appended after the first; returns the seq and narrative of each step.
+fn append_kinds_story(ledger: &mut Ledger, first: &SecretKey, second: &SecretKey) -> Result<Vec<(u64, &'static str)>> {
+    let mut told = Vec::new();
+    for (author, kind, body, narrative) in demo_story_kinds() {
+        let key = match author {
+            Author::FirstOfficer => first,
+            Author::SecondOfficer => second,
+        };
+        let appended = ledger
+            .append(&Draft::new(kind, body), key)
+            .with_context(|| format!("appending the demo's {kind} record"))?;
+        told.push((appended.seq, narrative));
+    }
+    Ok(told)
 }
 
 /// `demo --json`: the story is not told; what was built, verified, as one JSON document.

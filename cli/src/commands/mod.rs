@@ -14,6 +14,7 @@ mod checkpoint;
 mod demo;
 mod init;
 mod key;
+mod kinds;
 mod monitor;
 mod proofs;
 mod receipt;
@@ -84,5 +85,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Witness(command) => witness::run(command, json_output),
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args, json_output),
+        Command::Kinds(args) => kinds::run(args, json_output),
     }
 }

@@ -178,6 +178,7 @@ fn every_command_prints_one_json_document() {
             "市纪委监委",
         ]),
         case(&["demo", "--dir", &file("demo")]),
+        case(&["kinds"]),
         case(&["bench", "--entries", "20", "--dir", &file("bench")]),
     ];
     let mut run = Vec::new();

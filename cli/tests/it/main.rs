@@ -10,6 +10,7 @@ mod faults;
 mod independent;
 mod json_output;
 mod keys;
+mod kinds;
 mod messages;
 mod monitor;
 mod openssl_keys;

@@ -93,6 +93,8 @@ const QUESTIONS: &[&[&str]] = &[
     &["stats", "--by", "kind", "--json"],
     &["stats", "--by", "month", "--csv"],
     &["stats", "--as-of", "2000-01-01"],
+    &["stats", "--assessments"],
+    &["stats", "--assessments", "--year", "2026", "--json"],
     &["checkpoint"],
     &["checkpoint", "--size", "5", "--json"],
     &["checkpoint", "--size", "11"],
@@ -204,7 +206,7 @@ fn an_auditor_reads_everything_but_bodies() {
         assert!(refused.stderr.contains("at most 1000 items per request"), "{args:?}: {refused:?}");
     }
     // What would show bodies is refused (exit 3), nothing printed.
-    for args in [&["query", "--text", "公款吃喝"][..], &["export"][..]] {
+    for args in [&["query", "--text", "公款吃喝"][..], &["export"][..], &["stats", "--assessments"][..]] {
         let refused = auditor(args);
         assert_eq!(refused.code, Some(3), "{args:?}: {refused:?}");
         assert!(refused.stdout.is_empty(), "{args:?}: {refused:?}");

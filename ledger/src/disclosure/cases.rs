@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use super::MASK;
 
-/// The natural persons a body is about: `subjects[]`, `subject`, `reporter`, `target` that carry
-/// an `id` (organisations do not), and masked people (as [`MASK`]). Interviewers are officials
+/// The natural persons a body is about: `subjects[]`, `subject`, `reporter`, `target`,
+/// `responsible` and each rectification item's `responsible` that carry an `id` (organisations do
+/// not), and masked people (as [`MASK`]). Interviewers are officials
 /// acting in office, not what the record is about.
 fn about(body: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -26,6 +27,13 @@ fn about(body: &Value) -> BTreeSet<String> {
         _ => {}
     };
     crate::projection::parties(body).for_each(&mut add);
+    // A rectification's items name who is responsible for each (v2): they are about them too.
+    body.get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("responsible"))
+        .for_each(&mut add);
     out
 }
 
@@ -47,8 +55,20 @@ fn opens_case(kind: &str, body: &Value) -> Option<Case> {
         "accountability.decision" => Some(('d', id_of(body, "decision_id")?)),
         "appeal.filed" => Some(('a', id_of(body, "appeal_id")?)),
         "rectification.ordered" => Some(('x', id_of(body, "rectification_id")?)),
+        "supervision.ordered" => Some(('O', id_of(body, "order_id")?)),
+        "inquiry.issued" => Some(('Q', id_of(body, "inquiry_id")?)),
         _ => None,
     }
+}
+
+/// The cases a record belongs to without naming anyone: the one of [`links_case`], or each
+/// decision a circular (通报) publicises (the links of `projection::related_case`).
+fn links_cases(kind: &str, body: &Value) -> Vec<Case> {
+    if kind == "circular" {
+        let ids = body.get("decision_ids").and_then(Value::as_array).into_iter().flatten();
+        return ids.filter_map(Value::as_str).map(|id| ('d', id.to_string())).collect();
+    }
+    links_case(kind, body).into_iter().collect()
 }
 
 /// The case a record belongs to without naming anyone (the links of `projection::related_case`).
@@ -58,6 +78,8 @@ fn links_case(kind: &str, body: &Value) -> Option<Case> {
         "appeal.filed" => Some(('d', id_of(body, "decision_id")?)),
         "appeal.decided" => Some(('a', id_of(body, "appeal_id")?)),
         "rectification.completed" => Some(('x', id_of(body, "rectification_id")?)),
+        "supervision.progress" | "supervision.closed" => Some(('O', id_of(body, "order_id")?)),
+        "inquiry.replied" | "inquiry.concluded" => Some(('Q', id_of(body, "inquiry_id")?)),
         _ => None,
     }
 }
@@ -102,13 +124,13 @@ impl<'p> Cases<'p> {
     pub(super) fn concerns(&self, kind: &str, body: &Value) -> bool {
         about(body).contains(self.person)
             || interviewers(body).any(|id| id == self.person)
-            || links_case(kind, body).is_some_and(|case| self.mine.contains(&case))
+            || links_cases(kind, body).iter().any(|case| self.mine.contains(case))
     }
 
     /// Whether a body of `kind` is also about someone else (directly or through its case).
     pub(super) fn names_others(&self, kind: &str, body: &Value) -> bool {
         let mut people = about(body);
-        if let Some(case) = links_case(kind, body) {
+        for case in links_cases(kind, body) {
             people.extend(self.about.get(&case).cloned().unwrap_or_default());
         }
         people.iter().any(|id| id != self.person)
@@ -144,5 +166,9 @@ mod tests {
         assert!(!cases.names_others("report.concluded", &concluded));
         assert!(cases.names_others("appeal.decided", &decided));
         assert!(!Cases::new("P-4", &bodies).concerns("report.concluded", &concluded));
+        // A circular concerns the people of each decision it publicises.
+        let circular = json!({"circular_id": "TB-1", "decision_ids": ["D-9", "D-1"]});
+        assert!(cases.concerns("circular", &circular) && cases.names_others("circular", &circular));
+        assert!(!Cases::new("P-4", &bodies).concerns("circular", &circular));
     }
 }

@@ -48,9 +48,26 @@ pub(super) fn mask_body(kind: &str, v: u64, body: &Value, person: &str, target: 
                     Some(FieldType::People | FieldType::PeopleOrOrganisations) => {
                         Value::Array(value.as_array().into_iter().flatten().map(|p| mask_person(p, person)).collect())
                     }
+                    // A rectification's items: each owner masked unless it is the person; the
+                    // content is free text (masked), the deadline kept.
+                    Some(FieldType::Items) => Value::Array(
+                        value
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|item| {
+                                json!({"content": MASK, "responsible": mask_person(&item["responsible"], person), "due": item["due"]})
+                            })
+                            .collect(),
+                    ),
                     Some(
                         FieldType::Id
                         | FieldType::Date
+                        | FieldType::DueDate
+                        | FieldType::Year
+                        | FieldType::Score
+                        | FieldType::IdList
+                        | FieldType::ItemNumbers
                         | FieldType::Enum(_)
                         | FieldType::Organisation
                         | FieldType::Basis

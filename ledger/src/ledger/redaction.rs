@@ -80,7 +80,7 @@ impl Ledger {
             // A body of the record's own schema version is brought to the current one, as a
             // correction's body is.
             let body = match crate::schema::validate(&kind, v, &body, line.line.entry.time) {
-                Ok(()) => crate::schema::upcast(&kind, v, &body),
+                Ok(()) => crate::schema::upcast(&kind, v, &body, line.line.entry.time),
                 Err(_) => body,
             };
             drafts.push(Draft::new(

@@ -210,7 +210,7 @@ pub(super) fn project_line(
     let record = &parsed.line.entry.record;
     // A redacted record is projected from its replacement body, if the redaction gave one.
     let Some(body) = parsed.line.body().or_else(|| replacements.get(&parsed.line.entry.seq)) else { return Ok(()) };
-    let body = crate::schema::upcast(&record.kind, record.v, body);
+    let body = crate::schema::upcast(&record.kind, record.v, body, parsed.line.entry.time);
     let context = RecordContext {
         seq: parsed.line.entry.seq,
         kind: &record.kind,

@@ -14,17 +14,18 @@ use crate::error::Result;
 
 pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<()> {
     let Some(target) = record.body["target"]["seq"].as_u64() else { return Ok(()) };
-    let Some(FactEntry { kind, .. }) = facts.entry(target)? else { return Ok(()) };
+    let Some(FactEntry { kind, time: target_time, .. }) = facts.entry(target)? else { return Ok(()) };
     let time = record.time;
     retract_facts(view, target)?;
-    let corrected = &record.body["body"];
+    let corrected =
+        &crate::schema::upcast(&kind, crate::schema::current_version(&kind), &record.body["body"], target_time);
     assert_facts(view, target, &kind, corrected, time)?;
     view.put(layout::correction(target), record.seq.to_be_bytes().to_vec());
     let context = RecordContext { seq: target, kind: &kind, time, entry_hash: record.entry_hash, body: corrected };
     refresh_entities(view, &context)?;
     view.put_facts(
         record.seq,
-        &json!({"kind": "correction", "ids": [], "units": [], "date": event_date(record.body, time).to_string()}),
+        &json!({"kind": "correction", "ids": [], "units": [], "date": event_date("correction", record.body, time).to_string()}),
     )?;
     view.index_add(&layout::kind_prefix("correction"), record.seq)?;
     Ok(())
@@ -72,19 +73,104 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
             );
         }
         "rectification.ordered" => {
+            let items: Vec<Value> = body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|item| json!({"due": item["due"], "done_seq": null}))
+                .collect();
             view.put_json(
                 layout::rectification(text(body, "rectification_id")),
-                &json!({"seq": seq, "status": "open", "due_on": body["due_on"], "subjects": person_ids(record.kind, body), "units": units(body)}),
+                &json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "due_on": latest_due(body),
+                        "items": items, "subjects": person_ids(record.kind, body), "units": units(body)}),
             );
         }
         "rectification.completed" => {
             let key = layout::rectification(text(body, "rectification_id"));
             if let Some(mut state) = view.get_json(&key)? {
-                state["status"] = json!("completed");
-                state["completed_seq"] = json!(seq);
-                state["completed_on"] = body["completed_on"].clone();
+                // v2 names the items it completes; otherwise every item still open is completed.
+                let named: Option<Vec<u64>> =
+                    body.get("items").and_then(Value::as_array).map(|n| n.iter().filter_map(Value::as_u64).collect());
+                if let Some(items) = state["items"].as_array_mut() {
+                    for (index, item) in items.iter_mut().enumerate() {
+                        let wanted = named.as_ref().is_none_or(|named| named.contains(&(index as u64 + 1)));
+                        if wanted && item["done_seq"].is_null() {
+                            item["done_seq"] = json!(seq);
+                            item["done_on"] = body["completed_on"].clone();
+                        }
+                    }
+                }
+                let all_done =
+                    state["items"].as_array().is_none_or(|items| items.iter().all(|item| !item["done_seq"].is_null()));
+                if all_done {
+                    state["status"] = json!("completed");
+                    state["completed_seq"] = json!(seq);
+                    state["completed_on"] = body["completed_on"].clone();
+                }
                 view.put_json(key, &state);
             }
+        }
+        "supervision.ordered" => {
+            view.put_json(
+                layout::supervision(text(body, "order_id")),
+                &json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "deadline": body["deadline"],
+                        "progress_reports": 0, "subjects": person_ids(record.kind, body), "units": units(body)}),
+            );
+        }
+        "supervision.progress" => {
+            let key = layout::supervision(text(body, "order_id"));
+            if let Some(mut state) = view.get_json(&key)? {
+                state["progress_reports"] = json!(state["progress_reports"].as_u64().unwrap_or(0) + 1);
+                state["last_progress_on"] = body["reported_on"].clone();
+                view.put_json(key, &state);
+            }
+        }
+        "supervision.closed" => {
+            let key = layout::supervision(text(body, "order_id"));
+            if let Some(mut state) = view.get_json(&key)? {
+                // Dates compare as text: both are `YYYY-MM-DD`.
+                let late = text(body, "closed_on") > text(&state, "deadline");
+                state["status"] = json!(if late { "closed_late" } else { "closed" });
+                state["closed_seq"] = json!(seq);
+                state["closed_on"] = body["closed_on"].clone();
+                view.put_json(key, &state);
+            }
+        }
+        "inquiry.issued" => {
+            view.put_json(
+                layout::inquiry(text(body, "inquiry_id")),
+                &json!({"seq": seq, "status": "issued", "reply_due": body.get("reply_due"),
+                        "subjects": person_ids(record.kind, body), "units": units(body)}),
+            );
+        }
+        "inquiry.replied" => {
+            let key = layout::inquiry(text(body, "inquiry_id"));
+            if let Some(mut state) = view.get_json(&key)? {
+                state["status"] = json!("replied");
+                state["replied_seq"] = json!(seq);
+                view.put_json(key, &state);
+            }
+        }
+        "inquiry.concluded" => {
+            let key = layout::inquiry(text(body, "inquiry_id"));
+            if let Some(mut state) = view.get_json(&key)? {
+                state["status"] = body["conclusion"].clone();
+                state["concluded_seq"] = json!(seq);
+                view.put_json(key, &state);
+            }
+        }
+        "assessment" => {
+            let org = body["unit"]["org_id"].as_str().unwrap_or_default();
+            view.put_json(
+                layout::assessment(org, text(body, "year")),
+                &json!({"seq": seq, "grade": body["grade"], "score": body["score"]}),
+            );
+        }
+        "circular" => {
+            view.put_json(
+                layout::circular(text(body, "circular_id")),
+                &json!({"seq": seq, "decision_ids": body["decision_ids"]}),
+            );
         }
         "appeal.filed" => {
             let decision = text(body, "decision_id");
@@ -153,8 +239,48 @@ fn refresh_entities(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<(
             &[("subjects", ids("subjects")), ("measure", body["measure"].clone())],
         ),
         "rectification.ordered" => {
-            update(view, layout::rectification(text(body, "rectification_id")), &[("due_on", body["due_on"].clone())])
+            let key = layout::rectification(text(body, "rectification_id"));
+            let Some(state) = view.get_json(&key)? else { return Ok(()) };
+            // The items as corrected, keeping the completion of those that remain.
+            let done = state["items"].as_array().cloned().unwrap_or_default();
+            let items: Vec<Value> = body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(index, item)| {
+                    let mut state = done.get(index).cloned().unwrap_or_else(|| json!({"done_seq": null}));
+                    state["due"] = item["due"].clone();
+                    state
+                })
+                .collect();
+            update(
+                view,
+                key,
+                &[
+                    ("due_on", latest_due(body)),
+                    ("issued_on", body["issued_on"].clone()),
+                    ("items", Value::Array(items)),
+                ],
+            )
+        }
+        "supervision.ordered" => {
+            update(view, layout::supervision(text(body, "order_id")), &[("deadline", body["deadline"].clone())])
+        }
+        "assessment" => {
+            let org = body["unit"]["org_id"].as_str().unwrap_or_default();
+            update(
+                view,
+                layout::assessment(org, text(body, "year")),
+                &[("grade", body["grade"].clone()), ("score", body["score"].clone())],
+            )
         }
         _ => Ok(()),
     }
+}
+
+/// The latest due date of a rectification's items (the whole order is due then).
+fn latest_due(body: &Value) -> Value {
+    let dues = body["items"].as_array().into_iter().flatten().filter_map(|item| item["due"].as_str());
+    dues.max().map_or(Value::Null, |due| json!(due))
 }

@@ -28,12 +28,18 @@ pub fn person_ids(kind: &str, body: &Value) -> Vec<String> {
             items.iter().for_each(&mut add);
         }
     }
-    for field in ["subject", "reporter", "target"] {
+    for field in ["subject", "reporter", "target", "responsible", "unit"] {
         if kind == "correction" && field == "target" {
             continue;
         }
         if let Some(value) = body.get(field) {
             add(value);
+        }
+    }
+    // A rectification's items name who is responsible for each (v2).
+    for item in body.get("items").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(responsible) = item.get("responsible") {
+            add(responsible);
         }
     }
     ids
@@ -55,20 +61,22 @@ pub fn units(body: &Value) -> Vec<String> {
 }
 
 /// The objects naming the people or organisations a body is about: each of `subjects[]`, then
-/// `subject`, `reporter` and `target`, where present (interviewers act in office: not parties).
+/// `subject`, `reporter`, `target`, `responsible` (a supervision order's) and `unit` (an
+/// assessment's), where present (interviewers act in office: not parties).
 pub(crate) fn parties(body: &Value) -> impl Iterator<Item = &Value> {
     let subjects = body.get("subjects").and_then(Value::as_array).into_iter().flatten();
-    subjects.chain(["subject", "reporter", "target"].into_iter().filter_map(|field| body.get(field)))
+    subjects.chain(
+        ["subject", "reporter", "target", "responsible", "unit"]
+            .into_iter()
+            .filter_map(|field| body.get(field))
+            .filter(|value| value.is_object()),
+    )
 }
 
-/// The date a record is about (its event date), or the sequencing date in China (UTC+8).
-pub fn event_date(body: &Value, time: Timestamp) -> Date {
-    for field in ["received_on", "concluded_on", "held_on", "decided_on", "filed_on", "completed_on"] {
-        if let Some(date) = body.get(field).and_then(Value::as_str).and_then(Date::parse) {
-            return date;
-        }
-    }
-    time.date_in_china()
+/// The date a record of `kind` is about (its event date, the field the kind table names), or the
+/// sequencing date in China (UTC+8). `body` is upcast to the current version.
+pub fn event_date(kind: &str, body: &Value, time: Timestamp) -> Date {
+    crate::schema::event_date(kind, body, time)
 }
 
 /// The index and statistics facts of one record body, remembered under `Ps/<seq>` so that a
@@ -77,7 +85,7 @@ pub(super) fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Val
     let mut ids = person_ids(kind, body);
     let mut units = units(body);
     // Records that name a case rather than a person belong to the files of the case's subjects.
-    if let Some(case) = related_case(view, kind, body)? {
+    for case in related_cases(view, kind, body)? {
         for (field, out) in [("subjects", &mut ids), ("units", &mut units)] {
             for value in case[field].as_array().into_iter().flatten().filter_map(Value::as_str) {
                 if !out.iter().any(|known| known == value) {
@@ -86,7 +94,7 @@ pub(super) fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Val
             }
         }
     }
-    let date = event_date(body, time).to_string();
+    let date = event_date(kind, body, time).to_string();
     for id in &ids {
         view.index_add(&layout::person_prefix(id), seq)?;
     }
@@ -114,8 +122,23 @@ pub(super) fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<
             view.get_json(&layout::decision(text(&appeal, "decision_id")))
         }
         "rectification.completed" => view.get_json(&layout::rectification(text(body, "rectification_id"))),
+        "supervision.progress" | "supervision.closed" => view.get_json(&layout::supervision(text(body, "order_id"))),
+        "inquiry.replied" | "inquiry.concluded" => view.get_json(&layout::inquiry(text(body, "inquiry_id"))),
         _ => Ok(None),
     }
+}
+
+/// Every case a record refers to: the one of [`related_case`], or each decision a circular
+/// publicises (通报: the circular belongs to the files of the people it names).
+fn related_cases(view: &View<'_>, kind: &str, body: &Value) -> Result<Vec<Value>> {
+    if kind != "circular" {
+        return Ok(related_case(view, kind, body)?.into_iter().collect());
+    }
+    let mut cases = Vec::new();
+    for id in body["decision_ids"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        cases.extend(view.get_json(&layout::decision(id))?);
+    }
+    Ok(cases)
 }
 
 pub(super) fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {

@@ -44,6 +44,27 @@ pub fn duty_report(person: &str, period: &str) -> Vec<u8> {
 pub fn correction(target: u64) -> Vec<u8> {
     key(&[b"c", &target.to_be_bytes()])
 }
+// kinds group (issue 17): upper-case tags, so that no other group's new family takes them.
+/// A supervision order (督办) by `order_id`.
+pub fn supervision(id: &str) -> Vec<u8> {
+    key(&[b"O", id.as_bytes()])
+}
+/// A letter inquiry (谈话函询) by `inquiry_id`.
+pub fn inquiry(id: &str) -> Vec<u8> {
+    key(&[b"Q", id.as_bytes()])
+}
+/// The assessment (考核评价) of a unit (`org_id`) for a year.
+pub fn assessment(org_id: &str, year: &str) -> Vec<u8> {
+    key(&[b"E", org_id.as_bytes(), year.as_bytes()])
+}
+/// Every assessment, in (unit, year) order.
+pub(crate) fn assessment_prefix() -> Vec<u8> {
+    key(&[b"E", b""])
+}
+/// A circular (通报) by `circular_id`.
+pub fn circular(id: &str) -> Vec<u8> {
+    key(&[b"G", id.as_bytes()])
+}
 /// The facts of records `FACTS_PER_KEY·n ..` (what each asserted into indexes and
 /// statistics, for a correction to retract): items of seq (u64 BE), length (u32 BE) and
 /// canonical JSON.
@@ -117,6 +138,10 @@ pub fn family(key: &[u8]) -> &'static str {
             Some(b's') => "record facts",
             Some(b'n') => "statistics by year and unit",
             Some(b'm') => "statistics by month",
+            Some(b'O') => "supervision order state (督办)",
+            Some(b'Q') => "letter inquiry state (谈话函询)",
+            Some(b'E') => "assessments by unit and year (考核评价)",
+            Some(b'G') => "circulars (通报)",
             _ => "unknown projection",
         },
     }

@@ -79,6 +79,25 @@ pub(super) fn check_rule(
             }
             optional_report_exists(view, body, "a decision's report exists (关联线索须存在)")?
         }
+        Lifecycle::Clarification if body.get("report_id").is_some() == body.get("inquiry_id").is_some() => rule(
+            "a clarification rests on one report or one letter inquiry (澄清正名须以一件线索或一次函询为依据)",
+            "name exactly one of body.report_id and body.inquiry_id",
+        ),
+        Lifecycle::Clarification if body.get("inquiry_id").is_some() => {
+            let id = text(body, "inquiry_id");
+            let person = body["subject"]["id"].as_str().unwrap_or_default();
+            let rule_name = "a clarification follows a letter inquiry concluded 予以澄清 about the person (澄清正名须以予以澄清的函询为依据，《中国共产党纪律检查机关监督执纪工作规则》第二十九条)";
+            match view.get_json(&layout::inquiry(id))? {
+                None => rule(rule_name, format!("inquiry {id} was never issued")),
+                Some(state) if state["status"] != "clarified" => {
+                    rule(rule_name, format!("inquiry {id} is {}, not concluded as clarified", state["status"]))
+                }
+                Some(state) if !state["subjects"].as_array().is_some_and(|s| s.iter().any(|p| p == person)) => {
+                    rule(rule_name, format!("inquiry {id} was not issued to {person}"))
+                }
+                Some(_) => Ok(()),
+            }
+        }
         Lifecycle::Clarification => {
             let id = text(body, "report_id");
             let person = body["subject"]["id"].as_str().unwrap_or_default();
@@ -113,6 +132,18 @@ pub(super) fn check_rule(
                     format!("decision {decision} does not exist"),
                 ));
             }
+            // A v1 order's issue date is inferred from its entry (upcast), so it says nothing
+            // about when its items were due.
+            let issued_on = if body["issued_on_inferred"] == true { "" } else { text(body, "issued_on") };
+            for (index, item) in body["items"].as_array().into_iter().flatten().enumerate() {
+                let due = text(item, "due");
+                if due < issued_on {
+                    return Ok(rule(
+                        "an item is due after the order is issued (整改时限不得早于下达日期)",
+                        format!("body.items[{index}].due {due} is before body.issued_on {issued_on}"),
+                    ));
+                }
+            }
             optional_report_exists(view, body, "a rectification's report exists (关联线索须存在)")?
         }
         Lifecycle::RectificationCompleted => {
@@ -126,7 +157,7 @@ pub(super) fn check_rule(
                     "a rectification is completed once (整改只能办结一次)",
                     format!("rectification {id} is already completed"),
                 ),
-                Some(_) => Ok(()),
+                Some(state) => check_items_completed(id, &state, body),
             }
         }
         Lifecycle::AppealFiled => {
@@ -157,6 +188,147 @@ pub(super) fn check_rule(
             }
         }
         Lifecycle::Correction => check_correction(record, facts)?,
+        Lifecycle::SupervisionOrdered => {
+            let id = text(body, "order_id");
+            if view.get(&layout::supervision(id))?.is_some() {
+                return Ok(rule(
+                    "order_id is new (督办编号不得重复)",
+                    format!("supervision order {id} already exists"),
+                ));
+            }
+            let (deadline, issued_on) = (text(body, "deadline"), text(body, "issued_on"));
+            if deadline < issued_on {
+                return Ok(rule(
+                    "a supervision order's deadline is not before it is issued (办理时限不得早于督办日期)",
+                    format!("body.deadline {deadline} is before body.issued_on {issued_on}"),
+                ));
+            }
+            if let Some(decision) = body.get("decision_id").and_then(Value::as_str)
+                && view.get(&layout::decision(decision))?.is_none()
+            {
+                return Ok(rule(
+                    "a supervision order's decision exists (关联决定须存在)",
+                    format!("decision {decision} does not exist"),
+                ));
+            }
+            if let Some(rectification) = body.get("rectification_id").and_then(Value::as_str)
+                && view.get(&layout::rectification(rectification))?.is_none()
+            {
+                return Ok(rule(
+                    "a supervision order's rectification exists (关联整改须存在)",
+                    format!("rectification {rectification} does not exist"),
+                ));
+            }
+            optional_report_exists(view, body, "a supervision order's report exists (关联线索须存在)")?
+        }
+        Lifecycle::SupervisionProgress | Lifecycle::SupervisionClosed => {
+            let id = text(body, "order_id");
+            let (what, date_field) = match lifecycle {
+                Lifecycle::SupervisionProgress => ("progress is reported", "reported_on"),
+                _ => ("an order is closed", "closed_on"),
+            };
+            match view.get_json(&layout::supervision(id))? {
+                None => rule(
+                    "a supervision order is followed up after it is issued (先督办后报告、办结)",
+                    format!("supervision order {id} was never issued"),
+                ),
+                Some(state) if state["status"] != "open" => rule(
+                    "a supervision order is closed once, and nothing follows its closure (督办事项只能办结一次)",
+                    format!("supervision order {id} was already closed at seq {}", state["closed_seq"]),
+                ),
+                Some(state) if text(body, date_field) < text(&state, "issued_on") => rule(
+                    "nothing about an order is dated before it was issued (报告、办结日期不得早于督办日期)",
+                    format!(
+                        "{what} on {}, before the order was issued on {}",
+                        text(body, date_field),
+                        text(&state, "issued_on")
+                    ),
+                ),
+                Some(_) => Ok(()),
+            }
+        }
+        Lifecycle::InquiryIssued => {
+            let id = text(body, "inquiry_id");
+            if view.get(&layout::inquiry(id))?.is_some() {
+                return Ok(rule("inquiry_id is new (函询编号不得重复)", format!("inquiry {id} already exists")));
+            }
+            optional_report_exists(view, body, "an inquiry's report exists (关联线索须存在)")?
+        }
+        Lifecycle::InquiryReplied => {
+            let id = text(body, "inquiry_id");
+            match view.get_json(&layout::inquiry(id))? {
+                None => rule(
+                    "a reply answers an inquiry that was issued (先发函后回复)",
+                    format!("inquiry {id} was never issued"),
+                ),
+                Some(state) if state["status"] != "issued" => rule(
+                    "an inquiry is answered once, before it is concluded (函询只回复一次)",
+                    format!("inquiry {id} is already {}", state["status"]),
+                ),
+                Some(_) => Ok(()),
+            }
+        }
+        Lifecycle::InquiryConcluded => {
+            let id = text(body, "inquiry_id");
+            let conclusion = text(body, "conclusion");
+            match view.get_json(&layout::inquiry(id))? {
+                None => rule(
+                    "an inquiry is concluded after it is issued (先发函后了结)",
+                    format!("inquiry {id} was never issued"),
+                ),
+                Some(state) if !matches!(state["status"].as_str(), Some("issued" | "replied")) => rule(
+                    "an inquiry is concluded once (函询只能了结一次)",
+                    format!("inquiry {id} was already concluded as {}", state["status"]),
+                ),
+                Some(state) if state["status"] == "issued" && matches!(conclusion, "accepted" | "clarified") => rule(
+                    "采信了结 and 予以澄清 rest on the cadre's written reply (采信了结、予以澄清须以书面说明为据，《中国共产党纪律检查机关监督执纪工作规则》第二十八条、第二十九条)",
+                    format!(
+                        "inquiry {id} has no reply yet; record inquiry.replied first, or conclude it preliminary_verification (转初核)"
+                    ),
+                ),
+                Some(_) => Ok(()),
+            }
+        }
+        Lifecycle::Assessment => {
+            let org = body["unit"]["org_id"].as_str().unwrap_or_default();
+            let year = text(body, "year");
+            match view.get_json(&layout::assessment(org, year))? {
+                Some(state) => rule(
+                    "one assessment per unit and year (同一单位同一年度只考核评价一次，《党委（党组）落实全面从严治党主体责任规定》)",
+                    format!(
+                        "{org} was already assessed for {year} at seq {}; correct that record instead",
+                        state["seq"]
+                    ),
+                ),
+                None => Ok(()),
+            }
+        }
+        Lifecycle::Circular => {
+            let id = text(body, "circular_id");
+            if view.get(&layout::circular(id))?.is_some() {
+                return Ok(rule("circular_id is new (通报编号不得重复)", format!("circular {id} already exists")));
+            }
+            let rule_name = "a circular publicises decisions in effect (通报须针对已作出且未撤销的问责决定，《中国共产党问责条例》)";
+            for (index, decision) in body["decision_ids"].as_array().into_iter().flatten().enumerate() {
+                let decision = decision.as_str().unwrap_or_default();
+                match view.get_json(&layout::decision(decision))? {
+                    None => {
+                        return Ok(rule(
+                            rule_name,
+                            format!("body.decision_ids[{index}]: decision {decision} does not exist"),
+                        ));
+                    }
+                    Some(state) if state["status"] == "revoked" => {
+                        return Ok(rule(
+                            rule_name,
+                            format!("body.decision_ids[{index}]: decision {decision} was revoked on appeal"),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        }
         Lifecycle::AuditAttest => {
             let size = body["checkpoint"]["size"].as_u64().unwrap_or(u64::MAX);
             let claimed = text(&body["checkpoint"], "root");
@@ -173,6 +345,32 @@ pub(super) fn check_rule(
             }
         }
     })
+}
+
+/// A v2 completion's items exist and are still open (a completion without items completes every
+/// item still open).
+fn check_items_completed(id: &str, state: &Value, body: &Value) -> std::result::Result<(), RuleError> {
+    let rule_name = "each rectification item is completed once (整改事项逐项销号，只能销号一次)";
+    let items = state["items"].as_array().map(Vec::as_slice).unwrap_or_default();
+    for (index, number) in body.get("items").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let number = number.as_u64().unwrap_or(0);
+        match usize::try_from(number).ok().and_then(|n| n.checked_sub(1)).and_then(|at| items.get(at)) {
+            None => {
+                return rule(
+                    rule_name,
+                    format!("body.items[{index}]: rectification {id} has {} items, no item {number}", items.len()),
+                );
+            }
+            Some(item) if !item["done_seq"].is_null() => {
+                return rule(
+                    rule_name,
+                    format!("body.items[{index}]: item {number} of {id} was completed at seq {}", item["done_seq"]),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 fn seq_of(bytes: &[u8]) -> u64 {
@@ -193,7 +391,18 @@ fn optional_report_exists(
 }
 
 /// Identifier fields a correction must keep unchanged (they tie records together).
-const IDENTIFIERS: &[&str] = &["report_id", "decision_id", "appeal_id", "rectification_id"];
+const IDENTIFIERS: &[&str] = &[
+    "report_id",
+    "decision_id",
+    "appeal_id",
+    "rectification_id",
+    // kinds group (issue 17): an assessment is identified by its unit and year.
+    "order_id",
+    "inquiry_id",
+    "circular_id",
+    "unit",
+    "year",
+];
 
 fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<std::result::Result<(), RuleError>> {
     let rule_name =
@@ -203,7 +412,7 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
     if target >= record.seq {
         return Ok(rule(rule_name, format!("seq {target} is not an earlier record")));
     }
-    let Some(FactEntry { hash: entry_hash, kind, v, body: original }) = facts.entry(target)? else {
+    let Some(FactEntry { hash: entry_hash, kind, v, body: original, time: target_time }) = facts.entry(target)? else {
         return Ok(rule(rule_name, format!("there is no entry {target}")));
     };
     if entry_hash.to_hex() != hash {
@@ -219,7 +428,7 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
         return Ok(rule(rule_name, format!("the corrected body is not a valid {kind}: {err}")));
     }
     if let Some(original) = original {
-        let original = schema::upcast(&kind, v, &original);
+        let original = schema::upcast(&kind, v, &original, target_time);
         for field in IDENTIFIERS {
             if original.get(*field) != corrected.get(*field) {
                 return Ok(rule(

@@ -175,6 +175,12 @@ fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
     None
 }
 
+/// The facts of `seq` in a bucket of [`layout::record_facts`], if it holds them (queries read
+/// event dates from them).
+pub(crate) fn facts_in_bucket(bucket: &[u8], seq: u64) -> Option<Value> {
+    facts_item(bucket, seq).and_then(|(start, end)| serde_json::from_slice(&bucket[start..end]).ok())
+}
+
 fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {
     if let Some((start, end)) = facts_item(bucket, seq) {
         bucket.drain(start - FACTS_HEADER..end);

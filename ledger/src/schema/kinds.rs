@@ -69,6 +69,64 @@ const INTERVIEW_V2: &[Field] = &[
     opt("follow_up_by", "回访期限", T::Date),
 ];
 
+const RECTIFICATION_V1: &[Field] = &[
+    req("rectification_id", "整改编号", T::Id),
+    req("target", "整改对象", T::PersonOrOrganisation),
+    req("items", "整改事项", T::Text),
+    req("due_on", "整改期限", T::Date),
+    opt("decision_id", "决定编号", T::Id),
+    opt("report_id", "线索编号", T::Id),
+];
+/// v2 (issue 17): an issue date, and the items as a list, each with its owner and deadline, so
+/// that each is followed up and completed on its own. v1 is upcast to one item owned by the target
+/// and issued on the day the record was made (`issued_on_inferred`).
+const RECTIFICATION_V2: &[Field] = &[
+    req("rectification_id", "整改编号", T::Id),
+    req("target", "整改对象", T::PersonOrOrganisation),
+    req("issued_on", "下达日期", T::Date),
+    req("items", "整改事项", T::Items),
+    opt("decision_id", "决定编号", T::Id),
+    opt("report_id", "线索编号", T::Id),
+];
+const COMPLETION_V1: &[Field] = &[
+    req("rectification_id", "整改编号", T::Id),
+    req("completed_on", "完成日期", T::Date),
+    req("summary", "整改情况", T::Text),
+];
+/// v2: `items` names the items completed (numbered from 1); without it, every item still open.
+const COMPLETION_V2: &[Field] = &[
+    req("rectification_id", "整改编号", T::Id),
+    req("completed_on", "完成日期", T::Date),
+    req("summary", "整改情况", T::Text),
+    opt("items", "完成事项", T::ItemNumbers),
+];
+const CLARIFICATION_V1: &[Field] = &[
+    req("subject", "澄清对象", T::Person),
+    req("report_id", "线索编号", T::Id),
+    req("scope", "澄清范围", T::Line),
+    req("held_on", "澄清日期", T::Date),
+    req("statement", "澄清内容", T::Text),
+];
+/// v2: a clarification rests on a report concluded as unfounded, or on a letter inquiry concluded
+/// 予以澄清 (`inquiry_id`): exactly one of the two.
+const CLARIFICATION_V2: &[Field] = &[
+    req("subject", "澄清对象", T::Person),
+    opt("report_id", "线索编号", T::Id),
+    opt("inquiry_id", "函询编号", T::Id),
+    req("scope", "澄清范围", T::Line),
+    req("held_on", "澄清日期", T::Date),
+    req("statement", "澄清内容", T::Text),
+];
+
+// kinds group (issue 17): the values of the inquiry kinds.
+/// Conclusions of a letter inquiry (《中国共产党纪律检查机关监督执纪工作规则》第二十九条).
+pub(crate) const INQUIRY_CONCLUSIONS: &[(&str, &str)] = &[
+    ("accepted", "采信了结"),
+    ("clarified", "予以澄清"),
+    ("education", "谈话提醒、批评教育"),
+    ("preliminary_verification", "转初核"),
+];
+
 /// Every kind the ledger knows.
 pub const KINDS: &[KindSpec] = &[
     KindSpec {
@@ -77,6 +135,7 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "ledger genesis",
         versions: &[],
         lifecycle: Lifecycle::None,
+        event_date: "",
         domain: false,
     },
     KindSpec {
@@ -85,6 +144,7 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "redaction",
         versions: &[],
         lifecycle: Lifecycle::None,
+        event_date: "",
         domain: false,
     },
     KindSpec {
@@ -93,6 +153,7 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "key grant",
         versions: &[],
         lifecycle: Lifecycle::None,
+        event_date: "",
         domain: false,
     },
     KindSpec {
@@ -101,6 +162,7 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "key revocation",
         versions: &[],
         lifecycle: Lifecycle::None,
+        event_date: "",
         domain: false,
     },
     KindSpec {
@@ -118,6 +180,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::ReportReceived,
+        event_date: "received_on",
         domain: true,
     },
     KindSpec {
@@ -134,6 +197,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::ReportConcluded,
+        event_date: "concluded_on",
         domain: true,
     },
     KindSpec {
@@ -142,6 +206,7 @@ pub const KINDS: &[KindSpec] = &[
         label_en: "interview",
         versions: &[Version { v: 1, fields: INTERVIEW_V1 }, Version { v: 2, fields: INTERVIEW_V2 }],
         lifecycle: Lifecycle::Interview,
+        event_date: "held_on",
         domain: true,
     },
     KindSpec {
@@ -161,6 +226,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::DutyReport,
+        event_date: "held_on",
         domain: true,
     },
     KindSpec {
@@ -181,56 +247,34 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::Decision,
+        event_date: "decided_on",
         domain: true,
     },
     KindSpec {
         name: "clarification",
         label_zh: "澄清正名",
         label_en: "clarification",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("subject", "澄清对象", T::Person),
-                req("report_id", "线索编号", T::Id),
-                req("scope", "澄清范围", T::Line),
-                req("held_on", "澄清日期", T::Date),
-                req("statement", "澄清内容", T::Text),
-            ],
-        }],
+        versions: &[Version { v: 1, fields: CLARIFICATION_V1 }, Version { v: 2, fields: CLARIFICATION_V2 }],
         lifecycle: Lifecycle::Clarification,
+        event_date: "held_on",
         domain: true,
     },
     KindSpec {
         name: "rectification.ordered",
         label_zh: "整改要求",
         label_en: "rectification ordered",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("rectification_id", "整改编号", T::Id),
-                req("target", "整改对象", T::PersonOrOrganisation),
-                req("items", "整改事项", T::Text),
-                req("due_on", "整改期限", T::Date),
-                opt("decision_id", "决定编号", T::Id),
-                opt("report_id", "线索编号", T::Id),
-            ],
-        }],
+        versions: &[Version { v: 1, fields: RECTIFICATION_V1 }, Version { v: 2, fields: RECTIFICATION_V2 }],
         lifecycle: Lifecycle::RectificationOrdered,
+        event_date: "issued_on",
         domain: true,
     },
     KindSpec {
         name: "rectification.completed",
         label_zh: "整改完成",
         label_en: "rectification completed",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("rectification_id", "整改编号", T::Id),
-                req("completed_on", "完成日期", T::Date),
-                req("summary", "整改情况", T::Text),
-            ],
-        }],
+        versions: &[Version { v: 1, fields: COMPLETION_V1 }, Version { v: 2, fields: COMPLETION_V2 }],
         lifecycle: Lifecycle::RectificationCompleted,
+        event_date: "completed_on",
         domain: true,
     },
     KindSpec {
@@ -247,6 +291,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::AppealFiled,
+        event_date: "filed_on",
         domain: true,
     },
     KindSpec {
@@ -263,6 +308,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::AppealDecided,
+        event_date: "decided_on",
         domain: true,
     },
     KindSpec {
@@ -278,6 +324,7 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::Correction,
+        event_date: "",
         domain: true,
     },
     KindSpec {
@@ -289,6 +336,158 @@ pub const KINDS: &[KindSpec] = &[
             fields: &[req("checkpoint", "检查点", T::CheckpointRef), req("result", "审计结论", T::Text)],
         }],
         lifecycle: Lifecycle::AuditAttest,
+        event_date: "",
         domain: false,
+    },
+    // kinds group (issue 17): 督办 supervision orders, 谈话函询 letter inquiries, 考核评价
+    // assessments, 通报 circulars.
+    KindSpec {
+        name: "supervision.ordered",
+        label_zh: "督办",
+        label_en: "supervision order",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("order_id", "督办编号", T::Id),
+                req("task", "督办事项", T::Text),
+                req("responsible", "责任单位/责任人", T::PersonOrOrganisation),
+                req("deadline", "办理时限", T::DueDate),
+                req("issued_by", "督办机关", T::Line),
+                req("issued_on", "督办日期", T::Date),
+                opt("report_id", "线索编号", T::Id),
+                opt("decision_id", "决定编号", T::Id),
+                opt("rectification_id", "整改编号", T::Id),
+            ],
+        }],
+        lifecycle: Lifecycle::SupervisionOrdered,
+        event_date: "issued_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "supervision.progress",
+        label_zh: "督办进展",
+        label_en: "supervision progress",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("order_id", "督办编号", T::Id),
+                req("reported_on", "报告日期", T::Date),
+                req("progress", "进展情况", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::SupervisionProgress,
+        event_date: "reported_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "supervision.closed",
+        label_zh: "督办办结",
+        label_en: "supervision closed",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("order_id", "督办编号", T::Id),
+                req("closed_on", "办结日期", T::Date),
+                req("result", "办理结果", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::SupervisionClosed,
+        event_date: "closed_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "inquiry.issued",
+        label_zh: "谈话函询",
+        label_en: "letter inquiry",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("inquiry_id", "函询编号", T::Id),
+                req("subject", "函询对象", T::Person),
+                req("matters", "函询事项", T::Text),
+                req("issued_by", "函询机关", T::Line),
+                req("issued_on", "发函日期", T::Date),
+                opt("reply_due", "回复期限", T::DueDate),
+                opt("report_id", "线索编号", T::Id),
+            ],
+        }],
+        lifecycle: Lifecycle::InquiryIssued,
+        event_date: "issued_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "inquiry.replied",
+        label_zh: "函询回复",
+        label_en: "inquiry reply",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("inquiry_id", "函询编号", T::Id),
+                req("replied_on", "回复日期", T::Date),
+                req("reply", "说明材料", T::Text),
+                opt("endorsed_by", "签署意见人", T::Line),
+                opt("document_sha256", "说明材料SHA-256", T::Sha256),
+            ],
+        }],
+        lifecycle: Lifecycle::InquiryReplied,
+        event_date: "replied_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "inquiry.concluded",
+        label_zh: "函询了结",
+        label_en: "inquiry concluded",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("inquiry_id", "函询编号", T::Id),
+                req("conclusion", "处理意见", T::Enum(INQUIRY_CONCLUSIONS)),
+                req("concluded_on", "了结日期", T::Date),
+                req("summary", "情况报告", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::InquiryConcluded,
+        event_date: "concluded_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "assessment",
+        label_zh: "考核评价",
+        label_en: "assessment",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("unit", "被考核单位", T::Organisation),
+                req("year", "考核年度", T::Year),
+                req("grade", "考核等次", T::Enum(ASSESSMENTS)),
+                req("score", "考核得分", T::Score),
+                req("assessed_by", "考核机关", T::Line),
+                req("assessed_on", "考核日期", T::Date),
+                opt("summary", "考核意见", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::Assessment,
+        event_date: "assessed_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "circular",
+        label_zh: "通报",
+        label_en: "circular",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("circular_id", "通报编号", T::Id),
+                req("title", "通报标题", T::Line),
+                req("decision_ids", "通报的决定", T::IdList),
+                req("scope", "通报范围", T::Line),
+                req("issued_by", "通报机关", T::Line),
+                req("issued_on", "通报日期", T::Date),
+                opt("summary", "通报内容", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::Circular,
+        event_date: "issued_on",
+        domain: true,
     },
 ];

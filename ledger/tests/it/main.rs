@@ -8,6 +8,7 @@ mod corpus;
 mod domain_separation;
 mod group;
 mod interrupted;
+mod kinds;
 mod limits;
 mod privacy;
 mod progress;

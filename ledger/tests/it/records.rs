@@ -124,7 +124,9 @@ fn each_lifecycle_rule_refuses_its_bad_record_and_changes_nothing() {
     let ordered = |id: &str, decision: &str| {
         Draft::new(
             "rectification.ordered",
-            json!({"rectification_id": id, "target": {"org_id": "O-1", "name": "市住建局"}, "items": "整改", "due_on": "2026-04-01", "decision_id": decision}),
+            json!({"rectification_id": id, "target": {"org_id": "O-1", "name": "市住建局"}, "issued_on": "2026-02-15",
+                   "items": [{"content": "整改", "responsible": {"org_id": "O-1", "name": "市住建局"}, "due": "2026-04-01"}],
+                   "decision_id": decision}),
         )
     };
     f.refused(ordered("X-1", "D-404"), "a rectification's decision exists");

@@ -297,7 +297,7 @@ read_route!(dossier, &["person", "offset", "limit", "as_of"], dossier_answer);
 read_route!(query, &["kind", "person", "unit", "since", "until", "text", "offset", "limit", "as_of"], query_answer);
 read_route!(cases, &["open", "offset", "limit", "as_of"], cases_answer);
 read_route!(overdue, &["on", "offset", "limit", "as_of"], overdue_answer);
-read_route!(stats, &["by", "year", "as_of"], stats_answer);
+read_route!(stats, &["by", "year", "as_of", "assessments"], stats_answer);
 read_route!(checkpoint, &["size"], checkpoint_answer);
 read_route!(prove_inclusion, &["seq", "size"], inclusion_answer);
 read_route!(prove_consistency, &["old", "new"], consistency_answer);
@@ -450,7 +450,13 @@ fn overdue_answer(
     Ok(Answer::Json(json!({"page": overdue, "as_of": source.as_of(), "bodies": reader.bodies})))
 }
 
-fn stats_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: &Params) -> Result<Answer, Problem> {
+fn stats_answer(
+    _: &ServeState,
+    ledger: &Ledger,
+    reader: &Reader,
+    uri: &Uri,
+    params: &Params,
+) -> Result<Answer, Problem> {
     let by = match params.get("by").unwrap_or("kind") {
         "unit" => StatsGrouping::Unit,
         "kind" => StatsGrouping::Kind,
@@ -462,6 +468,16 @@ fn stats_answer(_: &ServeState, ledger: &Ledger, _: &Reader, uri: &Uri, params: 
         Some(text) => Some(text.parse::<i16>().map_err(|_| bad(uri, format!("year={text:?}: expected a year")))?),
     };
     let source = Source::open(ledger, params)?;
+    match params.get("assessments") {
+        None => {}
+        Some("1") => {
+            // Units, grades and scores come from the assessment records' bodies.
+            reader.needs_bodies("read assessments (考核评价)")?;
+            let assessments = source.queries().assessments(year)?;
+            return Ok(Answer::Json(json!({"assessments": assessments, "as_of": source.as_of()})));
+        }
+        Some(other) => return Err(bad(uri, format!("assessments={other:?}: expected 1"))),
+    }
     let stats = source.queries().stats(by, year)?;
     let rows: Vec<Value> = stats.iter().map(|((group, kind), count)| json!([group, kind, count])).collect();
     Ok(Answer::Json(json!({"stats": rows, "as_of": source.as_of()})))
