@@ -22,12 +22,14 @@ use crate::record::EntryHash;
 use crate::schema::{self, Lifecycle};
 use crate::time::Timestamp;
 
+mod collective;
 mod entities;
 mod facts;
 pub mod layout;
 mod rules;
 mod state;
 
+pub use collective::in_effect;
 pub(crate) use facts::parties;
 pub use facts::{event_date, person_ids, units};
 pub(crate) use state::{StateChanges, StateRead, View};
@@ -38,6 +40,8 @@ pub(crate) struct RecordContext<'a> {
     pub kind: &'a str,
     pub time: Timestamp,
     pub entry_hash: EntryHash,
+    /// The author key's identity (an approval's signer, decisions group).
+    pub author: &'a str,
     /// The body, already upcast to the current schema version.
     pub body: &'a Value,
 }
@@ -92,7 +96,12 @@ fn text<'a>(body: &'a Value, field: &str) -> &'a str {
 /// Whether applying a record of `kind` looks up earlier entries through [`LedgerFacts`] (a
 /// correction's target, an attestation's checkpoint root).
 pub(crate) fn needs_ledger_facts(kind: &str) -> bool {
-    schema::lookup(kind).is_some_and(|spec| matches!(spec.lifecycle, Lifecycle::Correction | Lifecycle::AuditAttest))
+    schema::lookup(kind).is_some_and(|spec| {
+        matches!(
+            spec.lifecycle,
+            Lifecycle::Correction | Lifecycle::AuditAttest | Lifecycle::DecisionApproval | Lifecycle::OpinionIssued
+        )
+    })
 }
 
 /// Check the record's lifecycle rule, then apply it to the state. With `enforce` false (replaying

@@ -16,6 +16,8 @@ use crate::time::{Date, Timestamp};
 mod kinds;
 
 pub use kinds::KINDS;
+#[cfg(test)]
+pub(crate) use kinds::SANCTIONS;
 pub(crate) use kinds::{ORGANISATION_MEASURES, PERSON_MEASURES};
 
 use FieldType as T;
@@ -57,6 +59,11 @@ pub enum FieldType {
     CheckpointRef,
     /// A full body, validated as the target's kind (corrections).
     Body,
+    // decisions group (issue 17): counts and lists of entry references.
+    /// A whole number within `[min, max]` (`approvals_required`, `influence_months`).
+    Count(u64, u64),
+    /// A non-empty list of distinct `{"seq","hash"}` entry references (the records an opinion cites).
+    EntryRefs,
 }
 
 /// One field of a kind's body.
@@ -110,6 +117,12 @@ pub enum Lifecycle {
     Correction,
     /// `checkpoint.root` is the ledger's real root at `checkpoint.size`.
     AuditAttest,
+    // decisions group (issue 17): collective decisions and integrity opinions.
+    /// `decision` is the entry of a decision that requires approvals, is not revoked, and names
+    /// `member` among its approvers; one approval per member and per key.
+    DecisionApproval,
+    /// `opinion_id` is new; every cited entry exists with that hash; the checkpoint is real.
+    OpinionIssued,
 }
 
 /// One schema version of a kind.
@@ -470,6 +483,20 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             true => Ok(()),
             false => fail(path, "must be a JSON object (the corrected body)"),
         },
+        T::Count(min, max) => match value.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Ok(()),
+            _ => fail(path, format!("must be a whole number from {min} to {max}")),
+        },
+        T::EntryRefs => {
+            list(value, path, |item, item_path| validate_value(T::EntryRef, item, item_path, latest_day), "")?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+                if !seen.insert(item["seq"].as_u64()) {
+                    return fail(&format!("{path}[{index}].seq"), format!("entry {} is cited twice", item["seq"]));
+                }
+            }
+            Ok(())
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod checkpoint;
 mod demo;
 mod init;
 mod key;
+mod opinion;
 mod proofs;
 mod redact;
 mod serve;
@@ -72,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cases(args) => answer::cases(args, dir, archives, remote, json_output),
         Command::Overdue(args) => answer::overdue(args, dir, archives, remote, json_output),
         Command::Stats(args) => answer::stats(args, dir, archives, remote, json_output),
+        Command::Opinion(args) => opinion::run(args, dir, json_output),
         Command::Demo(args) => demo::run(&args.dir, json_output),
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),

@@ -58,6 +58,8 @@ fn links_case(kind: &str, body: &Value) -> Option<Case> {
         "appeal.filed" => Some(('d', id_of(body, "decision_id")?)),
         "appeal.decided" => Some(('a', id_of(body, "appeal_id")?)),
         "rectification.completed" => Some(('x', id_of(body, "rectification_id")?)),
+        // decisions group (issue 17): an approval belongs to its decision's case.
+        "decision.approval" => Some(('d', id_of(body, "decision_id")?)),
         _ => None,
     }
 }

@@ -216,6 +216,7 @@ pub(super) fn project_line(
         kind: &record.kind,
         time: parsed.line.entry.time,
         entry_hash: parsed.entry_hash,
+        author: &record.author,
         body: &body,
     };
     let mut view = View::new(base, changes);

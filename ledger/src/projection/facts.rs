@@ -63,7 +63,10 @@ pub(crate) fn parties(body: &Value) -> impl Iterator<Item = &Value> {
 
 /// The date a record is about (its event date), or the sequencing date in China (UTC+8).
 pub fn event_date(body: &Value, time: Timestamp) -> Date {
-    for field in ["received_on", "concluded_on", "held_on", "decided_on", "filed_on", "completed_on"] {
+    // decisions group (issue 17): `approved_on`, `issued_on`.
+    for field in
+        ["received_on", "concluded_on", "held_on", "decided_on", "filed_on", "completed_on", "approved_on", "issued_on"]
+    {
         if let Some(date) = body.get(field).and_then(Value::as_str).and_then(Date::parse) {
             return date;
         }
@@ -114,6 +117,8 @@ pub(super) fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<
             view.get_json(&layout::decision(text(&appeal, "decision_id")))
         }
         "rectification.completed" => view.get_json(&layout::rectification(text(body, "rectification_id"))),
+        // decisions group (issue 17): an approval belongs to the files of its decision's subjects.
+        "decision.approval" => view.get_json(&layout::decision(text(body, "decision_id"))),
         _ => Ok(None),
     }
 }

@@ -41,6 +41,10 @@ pub fn rectification(id: &str) -> Vec<u8> {
 pub fn duty_report(person: &str, period: &str) -> Vec<u8> {
     key(&[b"t", person.as_bytes(), period.as_bytes()])
 }
+/// An integrity opinion (廉政意见) by its id (decisions group, issue 17: tag `D…`).
+pub fn opinion(id: &str) -> Vec<u8> {
+    key(&[b"Do", id.as_bytes()])
+}
 pub fn correction(target: u64) -> Vec<u8> {
     key(&[b"c", &target.to_be_bytes()])
 }
@@ -117,6 +121,7 @@ pub fn family(key: &[u8]) -> &'static str {
             Some(b's') => "record facts",
             Some(b'n') => "statistics by year and unit",
             Some(b'm') => "statistics by month",
+            Some(b'D') => "integrity opinions (廉政意见)",
             _ => "unknown projection",
         },
     }
