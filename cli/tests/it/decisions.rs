@@ -137,7 +137,7 @@ fn a_collective_decision_takes_effect_at_its_quorum_and_bad_approvals_are_refuse
     );
 
     // The influence period runs from the day the quorum was met (严重警告: 18 months).
-    let out = ok(fixture.cmd().args(["--json", "dossier", "P-1001", "--as-of", "2026-12-01"]));
+    let out = ok(fixture.cmd().args(["--json", "dossier", "P-1001"]));
     let dossier: Value = serde_json::from_str(&out).unwrap();
     let period = dossier["influence"].as_array().unwrap().iter().find(|p| p["decision_id"] == "D-1").cloned().unwrap();
     assert_eq!(period["months"], 18);
@@ -191,27 +191,19 @@ fn an_opinion_cites_records_with_receipts_that_check_and_is_issued_on_the_ledger
     let (fixture, members) = committee();
     let (seq, hash) = append(&fixture, "accountability.decision", &decision("D-1", Some(2)), &fixture.qian);
     // Pending: the opinion says clues are under review (R-2025-002 is still open, too).
-    let draft = |as_of: &str| -> Value {
-        let out = ok(fixture.cmd().args([
-            "--json",
-            "opinion",
-            "P-1001",
-            "--purpose",
-            "拟提拔任用",
-            "--requested-by",
-            "市委组织部",
-            "--as-of",
-            as_of,
-        ]));
+    // Today (the ledger as it stands): the records are made now, whatever their event dates.
+    let draft = || -> Value {
+        let out =
+            ok(fixture.cmd().args(["--json", "opinion", "P-1001", "--purpose", "拟提拔任用", "--requested-by", "市委组织部"]));
         serde_json::from_str(&out).unwrap()
     };
-    let pending = draft("2026-12-03");
+    let pending = draft();
     assert_eq!(pending["opinion"]["conclusion"], "clues_under_review");
     assert!(pending["opinion"]["pending_decisions"].as_array().unwrap().contains(&json!(seq)));
     for n in [1, 2] {
         append(&fixture, "decision.approval", &approval(seq, &hash, "D-1", n), &members[n as usize - 1]);
     }
-    let effective = draft("2026-12-03");
+    let effective = draft();
     assert_eq!(effective["opinion"]["conclusion"], "within_influence_period");
     let roles: Vec<&str> =
         effective["opinion"]["cited"].as_array().unwrap().iter().map(|c| c["role"].as_str().unwrap()).collect();
