@@ -379,12 +379,13 @@ fn record_summary(record: &RecordView) -> String {
     let label =
         |key: &str| text(key).map(|v| kinds::value_label_zh(&record.kind, key, &v).map(str::to_string).unwrap_or(v));
     let mut parts: Vec<String> = Vec::new();
-    for key in ["interview_type", "finding", "measure", "outcome", "source", "assessment"] {
+    // `sanction`, `conclusion`: decisions group (issue 17).
+    for key in ["interview_type", "finding", "measure", "sanction", "outcome", "source", "assessment", "conclusion"] {
         if let Some(value) = label(key) {
             parts.push(value);
         }
     }
-    for key in ["report_id", "decision_id", "appeal_id", "rectification_id", "period"] {
+    for key in ["report_id", "decision_id", "appeal_id", "rectification_id", "period", "opinion_id", "purpose"] {
         if let Some(value) = text(key) {
             parts.push(value);
         }
@@ -396,8 +397,9 @@ fn record_summary(record: &RecordView) -> String {
             basis["article"].as_str().unwrap_or("")
         ));
     }
-    if let Some(detail) =
-        ["summary", "reason", "facts", "statement", "disposition", "grounds", "items"].iter().find_map(|k| text(k))
+    if let Some(detail) = ["summary", "reason", "facts", "statement", "disposition", "grounds", "items", "opinion"]
+        .iter()
+        .find_map(|k| text(k))
     {
         parts.push(detail);
     }

@@ -193,8 +193,15 @@ fn an_opinion_cites_records_with_receipts_that_check_and_is_issued_on_the_ledger
     // Pending: the opinion says clues are under review (R-2025-002 is still open, too).
     // Today (the ledger as it stands): the records are made now, whatever their event dates.
     let draft = || -> Value {
-        let out =
-            ok(fixture.cmd().args(["--json", "opinion", "P-1001", "--purpose", "拟提拔任用", "--requested-by", "市委组织部"]));
+        let out = ok(fixture.cmd().args([
+            "--json",
+            "opinion",
+            "P-1001",
+            "--purpose",
+            "拟提拔任用",
+            "--requested-by",
+            "市委组织部",
+        ]));
         serde_json::from_str(&out).unwrap()
     };
     let pending = draft();
