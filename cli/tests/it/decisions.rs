@@ -125,6 +125,21 @@ fn a_collective_decision_takes_effect_at_its_quorum_and_bad_approvals_are_refuse
     assert_eq!((case["status"].as_str(), case["open"].as_bool()), (Some("in_force"), Some(false)));
     // A third approval beyond the quorum is still one member's own.
     append(&fixture, "decision.approval", &approval(seq, &hash, "D-1", 3), &members[2]);
+    // A correction keeps the members and the quorum the approvals were given under.
+    let mut corrected = decision("D-1", Some(1));
+    corrected["facts"] = json!("违规审批专项资金拨付（更正）");
+    let correction = json!({"target": {"seq": seq, "hash": hash}, "reason": "更正", "body": corrected});
+    refused(&fixture, "correction", &correction, &qian, "keeps its identifiers");
+    let mut approval_fix = approval(seq, &hash, "D-1", 1);
+    approval_fix["opinion"] = json!("同意");
+    let (approval_seq, approval_hash) = (second, {
+        let shown: Value =
+            serde_json::from_str(&ok(fixture.cmd().args(["--json", "show", &second.to_string()]))).unwrap();
+        shown["entry_hash"].as_str().unwrap().to_string()
+    });
+    let correction =
+        json!({"target": {"seq": approval_seq, "hash": approval_hash}, "reason": "更正", "body": approval_fix});
+    refused(&fixture, "correction", &correction, &qian, "cannot be corrected");
 
     // A decision without approvals_required is in effect at once and takes no approval.
     let (plain, plain_hash) = append(&fixture, "accountability.decision", &decision("D-2", None), &qian);

@@ -199,8 +199,11 @@ fn optional_report_exists(
     Ok(Ok(()))
 }
 
-/// Identifier fields a correction must keep unchanged (they tie records together).
-const IDENTIFIERS: &[&str] = &["report_id", "decision_id", "appeal_id", "rectification_id"];
+/// Identifier fields a correction must keep unchanged (they tie records together). A collective
+/// decision's members and quorum are kept too: its approvals were given under them (decisions
+/// group, issue 17).
+const IDENTIFIERS: &[&str] =
+    &["report_id", "decision_id", "appeal_id", "rectification_id", "approvers", "approvals_required"];
 
 fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<std::result::Result<(), RuleError>> {
     let rule_name =
