@@ -83,6 +83,12 @@ pub(crate) trait LedgerFacts {
     fn entry(&self, seq: u64) -> Result<Option<FactEntry>>;
     /// The Merkle root at `size`, if the ledger has that many entries.
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>>;
+    /// The name of the holder of key `identity`, if known here (a key's holder is fixed when it
+    /// is granted): what an approval's member is checked against (decisions group). `None` where
+    /// no registry is at hand (archive lines), which checks nothing.
+    fn key_holder_name(&self, _identity: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 fn rule(rule: &'static str, reason: impl Into<String>) -> std::result::Result<(), RuleError> {

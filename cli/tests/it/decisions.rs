@@ -104,6 +104,7 @@ fn a_collective_decision_takes_effect_at_its_quorum_and_bad_approvals_are_refuse
     let wrong_hash = "0".repeat(64);
     for (body, key, rule) in [
         (approval(seq, &hash, "D-1", 2), &members[0], "each member approves with their own key"),
+        (approval(seq, &hash, "D-1", 2), &qian, "each member approves with their own key"),
         (approval(seq, &hash, "D-1", 1), &members[1], "one approval per member"),
         (approval(seq, &wrong_hash, "D-1", 2), &members[1], "an approval names a recorded decision"),
         (approval(seq - 1, &hash, "D-1", 2), &members[1], "an approval names a recorded decision"),

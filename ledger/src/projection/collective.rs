@@ -3,8 +3,9 @@
 //! they advance (pending approval → in effect when the quorum is met).
 //!
 //! Guarantees: an approval counts only if it names a recorded decision by seq and entry hash,
-//! the decision requires approvals, is not revoked, and lists the member; one approval per member
-//! and per signing key, so that a quorum of N is N members with N keys. A decision without
+//! the decision requires approvals, is not revoked, and lists the member; the signing key is held
+//! (as granted in the registry) by the member by name; one approval per member and per signing
+//! key, so that a quorum of N is N members with N keys. A decision without
 //! `approvals_required` is in effect when recorded, exactly as before (its state keeps the old
 //! shape, so stores built by earlier versions replay identically). Checks read state and earlier
 //! entries only and change nothing; updates run only for records that passed their rule.
@@ -137,6 +138,15 @@ pub(super) fn check_approval(view: &View<'_>, record: &RecordContext<'_>, facts:
                 "key {} already approved decision {id} for {} at seq {}",
                 record.author, earlier["member"], earlier["seq"]
             ),
+        ));
+    }
+    let name = body["member"]["name"].as_str().unwrap_or_default();
+    if let Some(holder) = facts.key_holder_name(record.author)?
+        && holder != name
+    {
+        return Ok(rule(
+            "each member approves with their own key (每名成员须以本人密钥签署)",
+            format!("key {} is held by {holder}, not by the member {name} ({member})", record.author),
         ));
     }
     if text(body, "approved_on") < text(&state, "decided_on") {
