@@ -94,6 +94,12 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!("  lianlog --ledger {ledger_arg} show 8");
     println!("  lianlog --ledger {ledger_arg} dossier P-1003");
     println!("  lianlog --ledger {ledger_arg} cases --open");
+    if let Some(seq) = ledger.queries().decision_state("D-2026-002")?.and_then(|state| state["seq"].as_u64()) {
+        println!(
+            "  lianlog --ledger {ledger_arg} show {seq}          # 集体研究: the approvals and the influence period"
+        );
+    }
+    println!("  lianlog --ledger {ledger_arg} opinion P-1004 --purpose 拟提拔任用 --requested-by 市委组织部");
     println!("  lianlog --ledger {ledger_arg} key list");
     println!("  lianlog --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  lianlog verify --file audit.jsonl");
