@@ -73,6 +73,28 @@ fn a_generated_ledger_with_collective_decisions_and_opinions_replays_identically
             .all(|c| c.state["approvals"].as_array().unwrap().len() == 2 && c.status != "pending_approval")
     );
 
+    // The cadres the generated opinions are about have nothing adverse in their files; a
+    // decision's subject with a decision not revoked has it in the opinion (in its period or past it).
+    let on = lianlog_ledger::Date::parse("2025-12-31").unwrap();
+    let request = |person: &str| lianlog_ledger::opinion::OpinionRequest {
+        person: person.into(),
+        purpose: "拟提拔任用".into(),
+        requested_by: "市委组织部".into(),
+        as_of: on,
+    };
+    let queries = ledger.queries();
+    let opinion = queries
+        .query(&lianlog_ledger::query::QueryFilter { kind: Some("opinion.issued".into()), ..Default::default() })
+        .unwrap();
+    let subject = opinion[0].body.as_ref().unwrap()["subject"]["id"].as_str().unwrap().to_string();
+    let draft = lianlog_ledger::opinion::draft(&queries, &request(&subject)).unwrap();
+    assert_eq!((draft.conclusion, draft.cited.len()), ("no_adverse_findings", 0));
+    let standing = collective.iter().find(|c| c.status != "revoked").unwrap();
+    let decided = standing.state["subjects"][0].as_str().unwrap().to_string();
+    let draft = lianlog_ledger::opinion::draft(&queries, &request(&decided)).unwrap();
+    assert_ne!(draft.conclusion, "no_adverse_findings", "{}", draft.text);
+    assert!(draft.cited.iter().any(|c| c.role == "approval"), "{:?}", draft.cited);
+
     let report = ledger.replay().unwrap();
     assert_eq!(report.entries, ledger.size());
     // A rebuilt store (catch-up through the verifier) gives the same projections again.
