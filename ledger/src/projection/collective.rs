@@ -227,3 +227,45 @@ pub(super) fn update(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str) -> Value {
+        json!({"id": id, "name": id, "unit": "市纪委监委"})
+    }
+
+    #[test]
+    fn the_v2_decision_rules_name_what_is_wrong() {
+        let base = json!({"measure": "disciplinary_sanction", "subjects": [person("P-1")], "sanction": "gov_warning"});
+        assert!(check_decision(&base).is_ok());
+        let cases = [
+            (json!({"measure": "admonition", "sanction": "gov_warning"}), "a sanction is named only"),
+            (json!({"approvals_required": 1}), "without body.approvers"),
+            (json!({"approvers": [person("P-2")]}), "without body.approvals_required"),
+            (json!({"approvers": [person("P-2")], "approvals_required": 2}), "lists 1 members"),
+            (json!({"approvers": [person("P-1")], "approvals_required": 1}), "P-1 is both a subject and an approver"),
+            (json!({"influence_months": 3}), "go together"),
+        ];
+        for (fields, expected) in cases {
+            let mut body = base.clone();
+            for (key, value) in fields.as_object().unwrap() {
+                body[key] = value.clone();
+            }
+            let err = check_decision(&body).unwrap_err();
+            assert!(err.to_string().contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_decision_is_in_effect_at_its_quorum_until_revoked() {
+        assert!(in_effect(&json!({"status": "in_force"})));
+        let mut state = json!({"status": "pending_approval", "approvals_required": 2, "approvals": [{"member": "A"}]});
+        assert!(!in_effect(&state));
+        state["approvals"] = json!([{"member": "A"}, {"member": "B"}]);
+        assert!(in_effect(&state));
+        state["status"] = json!("revoked");
+        assert!(!in_effect(&state));
+    }
+}
