@@ -276,3 +276,21 @@ fn an_opinion_cites_records_with_receipts_that_check_and_is_issued_on_the_ledger
     ok(fixture.cmd().arg("verify"));
     ok(fixture.cmd().arg("replay"));
 }
+
+#[test]
+fn opinion_refuses_a_day_before_the_ledger_a_bad_date_and_issue_without_a_key() {
+    let fixture = Fixture::build();
+    let base = ["opinion", "P-1001", "--purpose", "拟提拔任用", "--requested-by", "市委组织部"];
+    for (extra, expected) in [
+        (vec!["--as-of", "2020-01-01"], "--as-of 2020-01-01: no entry had been made by the end of that day"),
+        (vec!["--as-of", "2020-02-30"], "expected a date YYYY-MM-DD"),
+        (vec!["--issue"], "--by"),
+    ] {
+        let before = fixture.log_files();
+        let output = fixture.cmd().args(base).args(&extra).output().unwrap();
+        let (_, stderr) = output_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert_eq!(fixture.log_files(), before);
+    }
+}
