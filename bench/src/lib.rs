@@ -649,6 +649,27 @@ fn measure_latencies(ledger: &Ledger, people: &PersonSample, seed: u64, report: 
     report.add("read", "dossier_per_record_p50_ms", "  dossier time per record returned, p50", millis(p50));
     report.add("read", "dossier_per_record_p99_ms", "  dossier time per record returned, p99", millis(p99));
 
+    // Integrity opinions (廉政意见): the dossier, each decision's state and influence period, the
+    // conclusion and the text; the receipts of what it cites are inclusion proofs (below).
+    let mut opinions = Vec::with_capacity(LATENCY_SAMPLES);
+    let on =
+        lianlog_ledger::Date::parse("2025-12-31").unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china());
+    for _ in 0..LATENCY_SAMPLES {
+        let id = people.ids.get(next(people.ids.len() as u64) as usize).map(String::as_str).unwrap_or("P-0000");
+        let request = lianlog_ledger::opinion::OpinionRequest {
+            person: id.to_string(),
+            purpose: "拟提拔任用".into(),
+            requested_by: "市委组织部".into(),
+            as_of: on,
+        };
+        let begun = Instant::now();
+        std::hint::black_box(lianlog_ledger::opinion::draft(&ledger.queries(), &request)?);
+        opinions.push(begun.elapsed());
+    }
+    let (p50, p99) = percentiles(&mut opinions);
+    report.add("read", "opinion_draft_p50_ms", "integrity opinion draft (廉政意见), p50", millis(p50));
+    report.add("read", "opinion_draft_p99_ms", "integrity opinion draft (廉政意见), p99", millis(p99));
+
     let mut inclusions = Vec::with_capacity(LATENCY_SAMPLES);
     let mut consistencies = Vec::with_capacity(LATENCY_SAMPLES);
     for _ in 0..LATENCY_SAMPLES {

@@ -126,6 +126,11 @@ pub enum Command {
     /// Counts for the annual assessment, by the date each record is about (统计); with
     /// --assessments, the units' assessments (考核评价).
     Stats(StatsArgs),
+    /// Draft the integrity opinion (廉政意见) about a person for a promotion, appointment or
+    /// award: open clues, collective decisions not yet in effect, decisions in effect with their
+    /// influence periods (影响期), clarifications — with a receipt (inclusion proof) for every
+    /// record it cites. With --issue, append it as an opinion.issued record. Local ledger only.
+    Opinion(OpinionArgs),
     /// Build a demonstration ledger in ./lianlog-demo and tell its story (演示).
     Demo(DemoArgs),
     /// Archives: create, verify, restore, redact, list (快照归档). See docs/ARCHIVING.md.
@@ -685,6 +690,37 @@ pub struct DossierArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct OpinionArgs {
+    /// The person's id, e.g. P-1001.
+    pub person_id: String,
+    /// Why the opinion is asked (征求事由), e.g. 拟提拔任用.
+    #[arg(long)]
+    pub purpose: String,
+    /// Who asks for it (征求意见单位), e.g. 市委组织部.
+    #[arg(long, value_name = "UNIT")]
+    pub requested_by: String,
+    /// The day the opinion speaks for (YYYY-MM-DD, China time; default today): the ledger as it
+    /// stood at the end of that day, influence periods taken on that day.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Keep the receipts of the cited records in FILE (a new file; JSON Lines): each record's
+    /// inclusion proof against a checkpoint the log key signs now. Check them offline with
+    /// `lianlog check inclusion --receipt FILE --vkey LOGKEY`.
+    #[arg(long, value_name = "FILE")]
+    pub receipts: Option<PathBuf>,
+    /// Issue the opinion: append an opinion.issued record (who asked, purpose, conclusion, the
+    /// cited entries and the checkpoint) signed by --by.
+    #[arg(long, requires = "by")]
+    pub issue: bool,
+    /// The issuing officer's private key file (with --issue).
+    #[arg(long, value_name = "KEY", requires = "issue")]
+    pub by: Option<PathBuf>,
+    /// The opinion's id (with --issue; default YJ-<as-of>-<ledger size>).
+    #[arg(long, requires = "issue")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct QueryArgs {
     /// Only this kind, e.g. accountability.decision.
     #[arg(long)]
@@ -875,6 +911,7 @@ const WITHOUT_REMOTE: &[&[&str]] = &[
     &["check"],
     &["reindex"],
     &["replay"],
+    &["opinion"],
     &["demo"],
     &["snapshot"],
     &["bench"],

@@ -170,6 +170,7 @@ fn detail(body: &Value) -> Option<String> {
         "result",
         "reply",
         "title",
+        "opinion",
     ];
     if let Some(items) = body.get("items").and_then(Value::as_array)
         && let Some(first) = items.first().and_then(|item| item["content"].as_str())
@@ -430,6 +431,7 @@ pub fn status_zh(status: &str) -> &str {
         "clarified" => "予以澄清",
         "education" => "提醒教育",
         "preliminary_verification" => "转初核",
+        "pending_approval" => "待集体研究",
         other => other,
     }
 }
@@ -455,7 +457,10 @@ fn record_summary(record: &RecordView) -> String {
     let label =
         |key: &str| text(key).map(|v| kinds::value_label_zh(&record.kind, key, &v).map(str::to_string).unwrap_or(v));
     let mut parts: Vec<String> = Vec::new();
-    for key in ["interview_type", "finding", "measure", "outcome", "source", "assessment", "conclusion", "grade"] {
+    // `sanction`: decisions group (issue 17).
+    for key in
+        ["interview_type", "finding", "measure", "sanction", "outcome", "source", "assessment", "conclusion", "grade"]
+    {
         if let Some(value) = label(key) {
             parts.push(value);
         }
@@ -471,6 +476,8 @@ fn record_summary(record: &RecordView) -> String {
         "period",
         "year",
         "score",
+        "opinion_id",
+        "purpose",
     ] {
         if let Some(value) = text(key) {
             parts.push(value);
@@ -753,5 +760,96 @@ impl Bar {
 impl Drop for Bar {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+// decisions group (issue 17): influence periods (影响期), collective decisions and opinions.
+
+/// The influence periods of a dossier's decisions, as a table (nothing when there are none).
+pub fn print_influence(periods: &[lianlog_ledger::influence::InfluencePeriod], on: lianlog_ledger::Date) {
+    if periods.is_empty() {
+        return;
+    }
+    println!("影响期 influence periods on {on}:");
+    let rows: Vec<Vec<String>> = periods
+        .iter()
+        .map(|p| {
+            let measure = p
+                .sanction
+                .as_deref()
+                .and_then(|s| kinds::value_label_zh("accountability.decision", "sanction", s))
+                .or_else(|| kinds::value_label_zh("accountability.decision", "measure", &p.measure))
+                .unwrap_or(&p.measure);
+            let span = match (&p.from, &p.until) {
+                (Some(from), Some(until)) => format!("{from} – {until}"),
+                (Some(from), None) => format!("{from} –"),
+                _ => String::new(),
+            };
+            let basis = match &p.source {
+                lianlog_ledger::influence::InfluenceSource::Table { regulation, article } => {
+                    format!("《{regulation}》{article}")
+                }
+                lianlog_ledger::influence::InfluenceSource::Override { reason } => {
+                    format!("决定调整 override: {reason}")
+                }
+                lianlog_ledger::influence::InfluenceSource::Unknown => "处分种类未载明 sanction not named".into(),
+            };
+            let state = match p.ended_by {
+                Some(seq) => format!("{} (seq {seq})", lianlog_ledger::influence::state_zh(p.state)),
+                None => lianlog_ledger::influence::state_zh(p.state).to_string(),
+            };
+            vec![
+                p.decision_id.clone(),
+                p.decision_seq.to_string(),
+                measure.to_string(),
+                p.months.map(|m| format!("{m} 个月")).unwrap_or_default(),
+                span,
+                state,
+                truncate(&basis, 48),
+            ]
+        })
+        .collect();
+    print_table(
+        &["决定 decision", "序号 seq", "方式 measure", "期限 months", "期间 period", "状态 state", "依据 basis"],
+        &rows,
+    );
+}
+
+/// A collective decision's approvals (集体研究): how many of how many, by whom, and whether it is in
+/// effect. Nothing for a decision that needs no approvals.
+pub fn print_approvals(state: &Value) {
+    let Some(required) = state["approvals_required"].as_u64() else { return };
+    let approvals = state["approvals"].as_array().cloned().unwrap_or_default();
+    let members: Vec<String> =
+        approvals.iter().map(|a| format!("{} (seq {})", a["member"].as_str().unwrap_or(""), a["seq"])).collect();
+    let standing =
+        if lianlog_ledger::opinion::in_effect(state) { "已生效 in effect" } else { "待集体研究 pending" };
+    println!(
+        "集体研究 approvals: {}/{required} {standing}{}",
+        approvals.len(),
+        if members.is_empty() { String::new() } else { format!(": {}", members.join(", ")) }
+    );
+    if let Some(on) = state["effective_on"].as_str() {
+        println!("生效 effective on {on} (seq {})", state["effective_seq"]);
+    }
+}
+
+/// A drafted integrity opinion: its text, its conclusion and what it cites.
+pub fn print_opinion(draft: &lianlog_ledger::opinion::OpinionDraft, size: u64) {
+    println!("{}", draft.text);
+    println!();
+    println!("结论 conclusion: {} ({})", draft.conclusion_zh, draft.conclusion);
+    let rows: Vec<Vec<String>> = draft
+        .cited
+        .iter()
+        .map(|c| {
+            vec![c.seq.to_string(), kinds::label_zh(&c.kind).to_string(), c.role.to_string(), c.entry_hash.to_hex()]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("引用记录 cited: none");
+    } else {
+        println!("引用记录 cited (inclusion proofs against the checkpoint of size {size}):");
+        print_table(&["序号 seq", "类型 kind", "用途 role", "条目哈希 entry hash"], &rows);
     }
 }

@@ -17,22 +17,24 @@
 //!    limit);
 //! 2. [`keys`] (Ed25519 keys and key files);
 //! 3. [`record`] (records, entries, stored lines), [`note`] (C2SP signed notes, checkpoints,
-//!    cosignatures), [`schema`] (the record-kind registry) and [`httpsig`] (RFC 9421 request
+//!    cosignatures), [`schema`] (the record-kind registry), and [`httpsig`] (RFC 9421 request
 //!    signatures of authenticated reads);
 //! 4. [`registry`] (who may sign what), `log` (durable segments), [`proof`] (proofs as text),
-//!    `replacement` (which body a redacted record is read from) and `projection` (what
-//!    records assert);
+//!    `replacement` (which body a redacted record is read from), `projection` (what
+//!    records assert) and [`influence`] (influence periods 影响期 as data);
 //! 5. `store` (derived data: item files and sled) and [`verify`] (the auditor's check);
 //! 6. [`query`] (answers over any state and lines);
 //! 7. [`ledger`] (the operations on a ledger directory);
 //! 8. [`archive`] (snapshot archives), [`disclosure`] (packages for one person), [`group`]
 //!    (group commit of concurrent appenders), [`receipt`] (proof that the ledger accepted an
 //!    append, checked offline), [`witness`] (the C2SP tlog-witness rule over a durable state
-//!    directory) and [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
-//!    stored tree and log, and verifying a ledger from its tiles);
+//!    directory), [`tiles`] (C2SP tlog-tiles: tile paths, hash tiles and entry bundles from the
+//!    stored tree and log, and verifying a ledger from its tiles) and [`opinion`] (integrity
+//!    opinions 廉政意见 drafted from a dossier, with inclusion proofs of what they cite);
 //! 9. [`witnessing`] (the log side of tlog-witness: requests to witnesses, their answers judged,
-//!    the quorum, the durable witnessed checkpoint) and [`monitor`] (an auditor's memory of a log: each served checkpoint checked against the last
-//!    one from hash tiles only, and evidence of a split view kept).
+//!    the quorum, the durable witnessed checkpoint) and [`monitor`] (an auditor's memory of a
+//!    log: each served checkpoint checked against the last one from hash tiles only, and evidence
+//!    of a split view kept).
 //!
 //! The benchmark (`lianlog-bench`) and the generated workloads (`lianlog-workload`) are crates of
 //! their own, outside the core.
@@ -45,6 +47,7 @@ pub mod error;
 mod fsio;
 pub mod group;
 pub mod httpsig;
+pub mod influence;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
@@ -52,6 +55,7 @@ mod log;
 pub mod merkle;
 pub mod monitor;
 pub mod note;
+pub mod opinion;
 mod projection;
 pub mod proof;
 pub mod query;

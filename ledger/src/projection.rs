@@ -22,12 +22,14 @@ use crate::record::EntryHash;
 use crate::schema::{self, Lifecycle};
 use crate::time::Timestamp;
 
+mod collective;
 mod entities;
 mod facts;
 pub mod layout;
 mod rules;
 mod state;
 
+pub use collective::in_effect;
 pub(crate) use facts::parties;
 pub use facts::{event_date, person_ids, units};
 pub(crate) use state::{StateChanges, StateRead, View, facts_in_bucket};
@@ -38,6 +40,8 @@ pub(crate) struct RecordContext<'a> {
     pub kind: &'a str,
     pub time: Timestamp,
     pub entry_hash: EntryHash,
+    /// The author key's identity (an approval's signer, decisions group).
+    pub author: &'a str,
     /// The body, already upcast to the current schema version.
     pub body: &'a Value,
 }
@@ -87,6 +91,12 @@ pub(crate) trait LedgerFacts {
     fn entry(&self, seq: u64) -> Result<Option<FactEntry>>;
     /// The Merkle root at `size`, if the ledger has that many entries.
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>>;
+    /// The name of the holder of key `identity`, if known here (a key's holder is fixed when it
+    /// is granted): what an approval's member is checked against (decisions group). `None` where
+    /// no registry is at hand (archive lines), which checks nothing.
+    fn key_holder_name(&self, _identity: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 fn rule(rule: &'static str, reason: impl Into<String>) -> std::result::Result<(), RuleError> {
@@ -100,7 +110,12 @@ fn text<'a>(body: &'a Value, field: &str) -> &'a str {
 /// Whether applying a record of `kind` looks up earlier entries through [`LedgerFacts`] (a
 /// correction's target, an attestation's checkpoint root).
 pub(crate) fn needs_ledger_facts(kind: &str) -> bool {
-    schema::lookup(kind).is_some_and(|spec| matches!(spec.lifecycle, Lifecycle::Correction | Lifecycle::AuditAttest))
+    schema::lookup(kind).is_some_and(|spec| {
+        matches!(
+            spec.lifecycle,
+            Lifecycle::Correction | Lifecycle::AuditAttest | Lifecycle::DecisionApproval | Lifecycle::OpinionIssued
+        )
+    })
 }
 
 /// Check the record's lifecycle rule, then apply it to the state. With `enforce` false (replaying

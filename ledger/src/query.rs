@@ -266,6 +266,12 @@ impl<'a> Queries<'a> {
         Ok(self.state_json(&key)?.and_then(|state| state["status"].as_str().map(str::to_string)))
     }
 
+    /// The projection state of decision `id` (status, approvals and their quorum, the appeal
+    /// that changed it), if it exists: what influence periods and opinions are derived from.
+    pub fn decision_state(&self, id: &str) -> Result<Option<Value>> {
+        self.state_json(&keys::decision(id))
+    }
+
     /// A person's integrity file: every record that names them, in event-date order (the date
     /// each record is about, [`crate::schema::event_date`]; seq breaks ties).
     pub fn dossier(&self, person_id: &str) -> Result<Vec<RecordView>> {
@@ -396,7 +402,11 @@ impl<'a> Queries<'a> {
                 let id = String::from_utf8_lossy(&key[3..]).into_owned();
                 let state: Value = serde_json::from_slice(&value).unwrap_or(Value::Null);
                 let status = state["status"].as_str().unwrap_or_default().to_string();
-                let open = matches!(status.as_str(), "open" | "pending" | "under_appeal" | "issued" | "replied");
+                // `pending_approval`: a collective decision not yet in effect (decisions group).
+                let open = matches!(
+                    status.as_str(),
+                    "open" | "pending" | "under_appeal" | "issued" | "replied" | "pending_approval"
+                );
                 if open_only && !open {
                     continue;
                 }

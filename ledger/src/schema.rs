@@ -18,6 +18,8 @@ mod kinds;
 
 pub use json_schema::{DIALECT, describe_kinds, json_schema, lifecycle_rule, type_description};
 pub use kinds::KINDS;
+#[cfg(test)]
+pub(crate) use kinds::SANCTIONS;
 pub(crate) use kinds::{ORGANISATION_MEASURES, PERSON_MEASURES};
 
 use FieldType as T;
@@ -73,6 +75,11 @@ pub enum FieldType {
     Items,
     /// A non-empty list of distinct item numbers, counted from 1.
     ItemNumbers,
+    // decisions group (issue 17): counts and lists of entry references.
+    /// A whole number within `[min, max]` (`approvals_required`, `influence_months`).
+    Count(u64, u64),
+    /// A non-empty list of distinct `{"seq","hash"}` entry references (the records an opinion cites).
+    EntryRefs,
 }
 
 /// One field of a kind's body.
@@ -143,6 +150,12 @@ pub enum Lifecycle {
     Assessment,
     /// `circular_id` is new; every decision it names exists and is not revoked.
     Circular,
+    // decisions group (issue 17): collective decisions and integrity opinions.
+    /// `decision` is the entry of a decision that requires approvals, is not revoked, and names
+    /// `member` among its approvers; one approval per member and per key.
+    DecisionApproval,
+    /// `opinion_id` is new; every cited entry exists with that hash; the checkpoint is real.
+    OpinionIssued,
 }
 
 /// One schema version of a kind.
@@ -531,6 +544,20 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             for (index, item) in value.as_array().into_iter().flatten().enumerate() {
                 if !seen.insert(item.as_u64()) {
                     return fail(&format!("{path}[{index}]"), format!("item {item} is listed twice"));
+                }
+            }
+            Ok(())
+        }
+        T::Count(min, max) => match value.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Ok(()),
+            _ => fail(path, format!("must be a whole number from {min} to {max}")),
+        },
+        T::EntryRefs => {
+            list(value, path, |item, item_path| validate_value(T::EntryRef, item, item_path, latest_day), "")?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+                if !seen.insert(item["seq"].as_u64()) {
+                    return fail(&format!("{path}[{index}].seq"), format!("entry {} is cited twice", item["seq"]));
                 }
             }
             Ok(())

@@ -100,6 +100,14 @@ impl Date {
         self.0.month()
     }
 
+    /// This date `months` months later, the day clamped to the end of a shorter month
+    /// (`2026-01-31` + 1 → `2026-02-28`); `None` past year 9999.
+    pub fn plus_months(self, months: u32) -> Option<Date> {
+        let span = jiff::Span::new().try_months(i64::from(months)).ok()?;
+        let date = self.0.checked_add(span).ok()?;
+        (date.year() <= 9999).then_some(Date(date))
+    }
+
     /// The last millisecond of this day in China (UTC+8): 23:59:59.999 +08:00.
     pub(crate) fn end_of_day_china(self) -> Timestamp {
         // Every date `parse` accepts (years 0000-9999) has a midnight in the timestamp range.

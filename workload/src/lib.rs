@@ -281,6 +281,60 @@ pub fn demo_story_kinds() -> Vec<(Author, &'static str, Value, &'static str)> {
     ]
 }
 
+/// A member of the demo's standing committee (常委会) who approves collective decisions with their
+/// own key: the key's name (`member.zhou`), and the member as records name them.
+pub fn demo_members() -> Vec<(&'static str, Value)> {
+    vec![
+        ("member.zhou", json!({"id": "P-0201", "name": "周某", "unit": "市纪委监委", "post": "常委"})),
+        ("member.wu", json!({"id": "P-0202", "name": "吴某", "unit": "市纪委监委", "post": "常委"})),
+        ("member.zheng", json!({"id": "P-0203", "name": "郑某", "unit": "市纪委监委", "post": "常委"})),
+    ]
+}
+
+/// The demo's collective decision (集体研究), told after [`demo_story`]: a report about 孙某 is
+/// substantiated; the commission decides a 党内严重警告 that three members of the standing
+/// committee are to approve and two approvals put in effect; 周某 and 吴某 approve it, each with
+/// their own key. Each approval is `(member key name, "decision.approval", body)` with its
+/// `decision` left null: the entry of the decision is filled in ([`fill_decision_entry`]) once it
+/// is appended. The officer's records carry `""` as key name (the first officer signs them).
+pub fn demo_collective_story() -> Vec<(&'static str, &'static str, Value)> {
+    let sun = json!({"id": "P-1005", "name": "孙某", "unit": "市财政局", "post": "科长"});
+    let members = demo_members();
+    let approvers: Vec<Value> = members.iter().map(|(_, m)| m.clone()).collect();
+    let mut story = vec![
+        (
+            "",
+            "report.received",
+            json!({"report_id": "R-2026-003", "subjects": [sun], "source": "audit",
+                   "summary": "审计发现其违规审批专项资金拨付", "received_on": "2026-08-03"}),
+        ),
+        (
+            "",
+            "report.concluded",
+            json!({"report_id": "R-2026-003", "finding": "substantiated", "disposition": "给予党纪处分", "concluded_on": "2026-09-01"}),
+        ),
+        (
+            "",
+            "accountability.decision",
+            json!({"decision_id": "D-2026-002", "subjects": [sun],
+                   "basis": [{"regulation": "中国共产党纪律处分条例", "article": "第一百二十一条"}],
+                   "measure": "disciplinary_sanction", "sanction": "party_serious_warning",
+                   "facts": "违规审批专项资金拨付，造成不良影响", "decided_by": "市纪委常委会",
+                   "decided_on": "2026-09-15", "report_id": "R-2026-003",
+                   "approvers": approvers, "approvals_required": 2}),
+        ),
+    ];
+    for ((key, member), day) in members.iter().zip(["2026-09-16", "2026-09-17"]) {
+        story.push((
+            key,
+            "decision.approval",
+            json!({"decision": null, "decision_id": "D-2026-002", "member": member, "approved_on": day,
+                   "opinion": "同意该处分决定"}),
+        ));
+    }
+    story
+}
+
 /// A deterministic stream of realistic, valid records of every accountability kind (Chinese text,
 /// many people and units), for benchmarks and large tests. Each "case" is a short story — a report,
 /// an interview, a conclusion, and then either a decision (with an appeal and a rectification) or a
@@ -289,6 +343,56 @@ pub struct Workload {
     state: u64,
     case: u64,
     pending: std::collections::VecDeque<(&'static str, Value)>,
+    /// Collective decisions with their approvals, and integrity opinions (decisions group):
+    /// records that cite entries, so the caller fills them in ([`needs`]).
+    collective: bool,
+}
+
+/// The sanctions a generated `disciplinary_sanction` names, in turn (by case number, so that the
+/// stream of random draws is the same as before decisions named them).
+const SANCTIONS: &[&str] = &[
+    "party_warning",
+    "party_serious_warning",
+    "gov_warning",
+    "gov_demerit",
+    "gov_major_demerit",
+    "party_post_removal",
+    "gov_demotion",
+];
+
+/// What a generated record still needs from the ledger before it can be appended: records of the
+/// collective mode ([`Workload::with_collective_decisions`]) cite entries by seq and hash, which
+/// only the ledger knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs<'a> {
+    /// Nothing: append it as it is.
+    Nothing,
+    /// A `decision.approval`: the seq and entry hash of decision `decision_id`
+    /// ([`fill_decision_entry`]).
+    DecisionEntry(&'a str),
+    /// An `opinion.issued`: the ledger's size and root now ([`fill_checkpoint`]).
+    Checkpoint,
+}
+
+/// What `body` of `kind` still needs (see [`Needs`]).
+pub fn needs<'a>(kind: &str, body: &'a Value) -> Needs<'a> {
+    match kind {
+        "decision.approval" if body["decision"].is_null() => {
+            Needs::DecisionEntry(body["decision_id"].as_str().unwrap_or_default())
+        }
+        "opinion.issued" if body["checkpoint"].is_null() => Needs::Checkpoint,
+        _ => Needs::Nothing,
+    }
+}
+
+/// Fill in an approval's decision entry.
+pub fn fill_decision_entry(body: &mut Value, seq: u64, entry_hash_hex: &str) {
+    body["decision"] = json!({"seq": seq, "hash": entry_hash_hex});
+}
+
+/// Fill in an opinion's checkpoint.
+pub fn fill_checkpoint(body: &mut Value, size: u64, root_hex: &str) {
+    body["checkpoint"] = json!({"size": size, "root": root_hex});
 }
 
 const SURNAMES: &[&str] = &["张", "王", "李", "赵", "刘", "陈", "杨", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡"];
@@ -309,7 +413,21 @@ const POSTS: &[&str] = &["局长", "副局长", "处长", "科长", "主任", "�
 impl Workload {
     /// The stream of records for `seed`.
     pub fn new(seed: u64) -> Workload {
-        Workload { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, case: 0, pending: Default::default() }
+        Workload {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            case: 0,
+            pending: Default::default(),
+            collective: false,
+        }
+    }
+
+    /// The same stream, with collective decisions (集体研究): every other decision names three
+    /// members of its standing committee and needs two approvals, which follow it; and an
+    /// integrity opinion (廉政意见) closes every third case. Those records cite entries: fill
+    /// them in with [`needs`], [`fill_decision_entry`] and [`fill_checkpoint`] before appending.
+    pub fn with_collective_decisions(mut self) -> Workload {
+        self.collective = true;
+        self
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -387,13 +505,36 @@ impl Workload {
             let decision_id = format!("D-{case:07}");
             let measure = self.pick(&["notice", "admonition", "organizational_adjustment", "disciplinary_sanction"]);
             let decided_on = self.date(month + 3);
-            records.push((
-                "accountability.decision",
-                json!({"decision_id": decision_id, "subjects": [subject.clone()],
-                       "basis": [{"regulation": "中国共产党纪律处分条例", "article": "第六十七条"}], "measure": measure,
-                       "facts": "不履行或者不正确履行全面从严治党主体责任，造成不良影响", "decided_by": "市纪委常委会",
-                       "decided_on": decided_on, "report_id": report_id}),
-            ));
+            let mut decision = json!({"decision_id": decision_id, "subjects": [subject.clone()],
+                   "basis": [{"regulation": "中国共产党纪律处分条例", "article": "第六十七条"}], "measure": measure,
+                   "facts": "不履行或者不正确履行全面从严治党主体责任，造成不良影响", "decided_by": "市纪委常委会",
+                   "decided_on": decided_on, "report_id": report_id});
+            // v2 fields, chosen by case number (no random draw: the stream stays as it was).
+            if measure == "disciplinary_sanction" {
+                decision["sanction"] = json!(SANCTIONS[(case % SANCTIONS.len() as u64) as usize]);
+            }
+            if measure == "admonition" && case.is_multiple_of(7) {
+                decision["influence_months"] = json!(3);
+                decision["influence_reason"] = json!("主动说明问题、积极整改，经集体研究从轻确定影响期");
+            }
+            let members: Vec<Value> = (1..=3)
+                .map(|n| json!({"id": format!("P-CW-{n}"), "name": format!("常委{n}"), "unit": "市纪委监委", "post": "常委"}))
+                .collect();
+            let collective = self.collective && case.is_multiple_of(2);
+            if collective {
+                decision["approvers"] = json!(members);
+                decision["approvals_required"] = json!(2);
+            }
+            records.push(("accountability.decision", decision));
+            if collective {
+                for member in &members[..2] {
+                    records.push((
+                        "decision.approval",
+                        json!({"decision": null, "decision_id": decision_id, "member": member,
+                               "approved_on": decided_on, "opinion": "同意"}),
+                    ));
+                }
+            }
             if self.next_u64().is_multiple_of(4) {
                 let issued_on = self.date_after(&decided_on, month + 3);
                 records.push((
@@ -489,6 +630,17 @@ impl Workload {
                    "period": period, "occasion": "党组述责述廉会议", "held_on": held_on,
                    "summary": "报告本人履行全面从严治党主体责任和廉洁自律情况", "assessment": assessment}),
         ));
+        if self.collective && case.is_multiple_of(3) {
+            // An opinion about the cadre who reported: no adverse findings, nothing cited.
+            records.push((
+                "opinion.issued",
+                json!({"opinion_id": format!("YJ-{case:07}"),
+                       "subject": {"id": format!("P-DR-{case:07}"), "name": reporter["name"], "unit": reporter["unit"], "post": "局长"},
+                       "requested_by": "市委组织部", "purpose": "拟提拔任用", "conclusion": "no_adverse_findings",
+                       "as_of": held_on, "issued_on": held_on, "checkpoint": null,
+                       "text": "经查阅廉政档案，未发现该同志有违反廉洁纪律问题。结论：无不良反映。"}),
+            ));
+        }
         self.pending.extend(records);
     }
 }

@@ -38,7 +38,33 @@ pub fn show(
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let line = source.queries().line(args.seq)?;
     let view = if args.raw || json_output { None } else { source.queries().record_view(args.seq).ok() };
-    print_show(&line, args.raw, json_output, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()))
+    let shown =
+        print_show(&line, args.raw, json_output, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()))?;
+    if let Some(view) = view.as_ref().filter(|v| v.kind == "accountability.decision") {
+        print_decision_standing(&source.queries(), view, influence_day(args.as_of.as_deref()))?;
+    }
+    Ok(shown)
+}
+
+/// The day influence periods are taken on: the `--as-of` day, or today in China (UTC+8).
+fn influence_day(as_of: Option<&str>) -> lianlog_ledger::Date {
+    as_of.and_then(lianlog_ledger::Date::parse).unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china())
+}
+
+/// Under a shown decision: its collective approvals and its influence period (decisions group).
+fn print_decision_standing(
+    queries: &Queries<'_>,
+    view: &lianlog_ledger::query::RecordView,
+    on: lianlog_ledger::Date,
+) -> Result<()> {
+    let Some(id) = view.body.as_ref().and_then(|b| b["decision_id"].as_str()) else { return Ok(()) };
+    if let Some(state) = queries.decision_state(id)? {
+        render::print_approvals(&state);
+    }
+    if let Some(period) = lianlog_ledger::opinion::period_of(queries, view, on)? {
+        render::print_influence(std::slice::from_ref(&period), on);
+    }
+    Ok(())
 }
 
 /// The output of `show`, local or remote: the entry's bytes (`--raw`), its JSON, or the text.
@@ -132,8 +158,20 @@ pub fn dossier(
         return print_dossier(&args.person_id, &answer.page, page, json_output, &answer.registry);
     }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
-    let records = source.queries().dossier_page(&args.person_id, page)?;
-    print_dossier(&args.person_id, &records, page, json_output, source.registry())
+    let queries = source.queries();
+    let records = queries.dossier_page(&args.person_id, page)?;
+    // The influence periods of the decisions on this page (影响期, decisions group).
+    let on = influence_day(args.as_of.as_deref());
+    let periods = lianlog_ledger::opinion::periods(&queries, &records.items, on)?;
+    if json_output {
+        let mut answer = render::paged_json(&records, page.limit, render::record_json);
+        answer["influence"] = serde_json::to_value(&periods)?;
+        print_json(&answer);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shown = print_dossier(&args.person_id, &records, page, json_output, source.registry())?;
+    render::print_influence(&periods, on);
+    Ok(shown)
 }
 
 fn print_dossier(

@@ -57,6 +57,7 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
         ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
     }
     let narrative = append_kinds_story(&mut ledger, &first_officer, &second_officer)?;
+    let opinion_day = append_collective_story(&mut ledger, &keys_dir, &admin, &first_officer)?;
     if json_output {
         return print_summary_json(&ledger, &ledger_dir, &keys_dir);
     }
@@ -81,6 +82,7 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!();
     render::print_dossier("P-1004", &ledger.dossier("P-1004")?, ledger.registry());
     println!();
+    tell_collective_story(&ledger, opinion_day)?;
     println!("统计 statistics for the annual assessment (考核评价), by unit:");
     render::print_stats(
         &ledger.stats(lianlog_ledger::query::StatsGrouping::Unit, None)?,
@@ -101,6 +103,12 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!("  lianlog --ledger {ledger_arg} show 8");
     println!("  lianlog --ledger {ledger_arg} dossier P-1003");
     println!("  lianlog --ledger {ledger_arg} cases --open");
+    if let Some(seq) = ledger.queries().decision_state("D-2026-002")?.and_then(|state| state["seq"].as_u64()) {
+        println!(
+            "  lianlog --ledger {ledger_arg} show {seq}          # 集体研究: the approvals and the influence period"
+        );
+    }
+    println!("  lianlog --ledger {ledger_arg} opinion P-1005 --purpose 拟提拔任用 --requested-by 市委组织部");
     println!("  lianlog --ledger {ledger_arg} key list");
     println!("  lianlog --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  lianlog verify --file audit.jsonl");
@@ -122,6 +130,79 @@ fn append_kinds_story(ledger: &mut Ledger, first: &SecretKey, second: &SecretKey
         told.push((appended.seq, narrative));
     }
     Ok(told)
+}
+
+/// The collective decision (集体研究) and the integrity opinion (廉政意见), after the story: the
+/// standing committee's members get officer keys of their own; the decision about 孙某 needs two
+/// of their three approvals, each signed by the member's key; then an opinion about 刘某 (cleared
+/// earlier) is issued with the records it cites. Returns the day the opinion speaks for.
+fn append_collective_story(
+    ledger: &mut Ledger,
+    keys_dir: &Path,
+    admin: &SecretKey,
+    officer: &SecretKey,
+) -> Result<lianlog_ledger::Date> {
+    let mut members = Vec::new();
+    for (name, member) in lianlog_workload::demo_members() {
+        let key = SecretKey::generate(KeyName::parse(name)?)?;
+        key.write_new_file(&keys_dir.join(format!("{name}.pem")))?;
+        let holder = Holder {
+            name: member["name"].as_str().unwrap_or_default().into(),
+            unit: member["unit"].as_str().unwrap_or_default().into(),
+            title: member["post"].as_str().map(str::to_string),
+        };
+        ledger.grant(&key.public().vkey(), &[Role::Officer], &holder, admin)?;
+        members.push((name, key));
+    }
+    for (key_name, kind, mut body) in lianlog_workload::demo_collective_story() {
+        if let lianlog_workload::Needs::DecisionEntry(id) = lianlog_workload::needs(kind, &body) {
+            let seq = ledger.queries().decision_state(id)?.and_then(|state| state["seq"].as_u64()).unwrap_or(0);
+            let hash = ledger.read(seq)?.entry_hash.to_hex();
+            lianlog_workload::fill_decision_entry(&mut body, seq, &hash);
+        }
+        let key = members.iter().find(|(name, _)| *name == key_name).map(|(_, key)| key).unwrap_or(officer);
+        ledger.append(&Draft::new(kind, body), key).with_context(|| format!("appending the demo's {kind} record"))?;
+    }
+    let day =
+        lianlog_ledger::Date::parse("2026-11-20").unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china());
+    let request = lianlog_ledger::opinion::OpinionRequest {
+        person: "P-1003".into(),
+        purpose: "拟提拔任用".into(),
+        requested_by: "市委组织部".into(),
+        as_of: day,
+    };
+    let draft = lianlog_ledger::opinion::draft(&ledger.queries(), &request)?;
+    let size = ledger.size();
+    let body = draft.issued_body("YJ-2026-001", day, size, &ledger.root_at(size)?);
+    ledger.append(&Draft::new("opinion.issued", body), officer).context("issuing the demo's integrity opinion")?;
+    Ok(day)
+}
+
+/// The collective decision's approvals, 孙某's influence period, and the opinions about 刘某
+/// (cleared: 无不良反映) and 张某 (admonished: influence period over by the opinion's day).
+fn tell_collective_story(ledger: &Ledger, day: lianlog_ledger::Date) -> Result<()> {
+    let queries = ledger.queries();
+    println!("集体研究 collective decision D-2026-002 (two of three members' approvals put it in effect):");
+    if let Some(state) = queries.decision_state("D-2026-002")? {
+        render::print_approvals(&state);
+    }
+    let records = ledger.dossier("P-1005")?;
+    render::print_dossier("P-1005", &records, ledger.registry());
+    render::print_influence(&lianlog_ledger::opinion::periods(&queries, &records, day)?, day);
+    println!();
+    for person in ["P-1003", "P-1001"] {
+        let request = lianlog_ledger::opinion::OpinionRequest {
+            person: person.into(),
+            purpose: "拟提拔任用".into(),
+            requested_by: "市委组织部".into(),
+            as_of: day,
+        };
+        let draft = lianlog_ledger::opinion::draft(&queries, &request)?;
+        println!("廉政意见 integrity opinion about {person} (draft):");
+        render::print_opinion(&draft, ledger.size());
+        println!();
+    }
+    Ok(())
 }
 
 /// `demo --json`: the story is not told; what was built, verified, as one JSON document.

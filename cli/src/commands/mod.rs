@@ -16,6 +16,7 @@ mod init;
 mod key;
 mod kinds;
 mod monitor;
+mod opinion;
 mod proofs;
 mod receipt;
 mod redact;
@@ -77,6 +78,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Cases(args) => answer::cases(args, dir, archives, remote, json_output),
         Command::Overdue(args) => answer::overdue(args, dir, archives, remote, json_output),
         Command::Stats(args) => answer::stats(args, dir, archives, remote, json_output),
+        Command::Opinion(args) => opinion::run(args, dir, json_output),
         Command::Demo(args) => demo::run(&args.dir, json_output),
         Command::Snapshot(command) => snapshot::run(command, dir, json_output),
         Command::Bench(args) => bench::run(args, json_output),

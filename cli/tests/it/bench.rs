@@ -29,6 +29,8 @@ const FIGURES: &[&str] = &[
     "dossier_records_mean",
     "dossier_per_record_p50_ms",
     "dossier_per_record_p99_ms",
+    "opinion_draft_p50_ms",
+    "opinion_draft_p99_ms",
     "inclusion_proof_p50_ms",
     "inclusion_proof_p99_ms",
     "consistency_proof_p50_ms",

@@ -163,6 +163,7 @@ fn every_command_prints_one_json_document() {
         case(&["overdue"]),
         case(&["stats"]),
         case(&["stats", "--by", "unit"]),
+        case(&["opinion", "P-1001", "--purpose", "拟提拔任用", "--requested-by", "市委组织部"]),
         case(&["redact", "6", "--reason", "涉及个人隐私", "--key", path(&fixture.admin)]),
         case(&["snapshot", "create", "--out", &file("archives")]),
         case(&["snapshot", "list", &file("archives")]),

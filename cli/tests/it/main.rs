@@ -5,6 +5,7 @@ mod bad_input;
 mod bench;
 mod common;
 mod crash;
+mod decisions;
 mod docs;
 mod faults;
 mod independent;

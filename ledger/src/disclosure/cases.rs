@@ -80,6 +80,8 @@ fn links_case(kind: &str, body: &Value) -> Option<Case> {
         "rectification.completed" => Some(('x', id_of(body, "rectification_id")?)),
         "supervision.progress" | "supervision.closed" => Some(('O', id_of(body, "order_id")?)),
         "inquiry.replied" | "inquiry.concluded" => Some(('Q', id_of(body, "inquiry_id")?)),
+        // decisions group (issue 17): an approval belongs to its decision's case.
+        "decision.approval" => Some(('d', id_of(body, "decision_id")?)),
         _ => None,
     }
 }

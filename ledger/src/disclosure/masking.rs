@@ -74,7 +74,9 @@ pub(super) fn mask_body(kind: &str, v: u64, body: &Value, person: &str, target: 
                         | FieldType::Period
                         | FieldType::Sha256
                         | FieldType::EntryRef
-                        | FieldType::CheckpointRef,
+                        | FieldType::CheckpointRef
+                        | FieldType::Count(..)
+                        | FieldType::EntryRefs,
                     ) => value.clone(),
                     // Free text (Text, Line, TextList) may describe anyone; unknown fields too.
                     _ => Value::String(MASK.into()),

@@ -159,6 +159,10 @@ impl LedgerFacts for FactsBefore<'_> {
     fn root_at(&self, size: u64) -> Result<Option<[u8; 32]>> {
         if size > self.seq { Ok(None) } else { self.facts.root_at(size) }
     }
+
+    fn key_holder_name(&self, identity: &str) -> Result<Option<String>> {
+        self.facts.key_holder_name(identity)
+    }
 }
 
 /// Replay stored lines from seq 0, in order, into fresh projection state and key registry.
@@ -216,6 +220,7 @@ pub(super) fn project_line(
         kind: &record.kind,
         time: parsed.line.entry.time,
         entry_hash: parsed.entry_hash,
+        author: &record.author,
         body: &body,
     };
     let mut view = View::new(base, changes);
@@ -238,5 +243,9 @@ impl LedgerFacts for Ledger {
             return Ok(None);
         }
         Ledger::root_at(self, size).map(Some)
+    }
+
+    fn key_holder_name(&self, identity: &str) -> Result<Option<String>> {
+        Ok(self.registry.keys.get(identity).map(|state| state.holder.name.clone()))
     }
 }

@@ -21,7 +21,14 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
         &crate::schema::upcast(&kind, crate::schema::current_version(&kind), &record.body["body"], target_time);
     assert_facts(view, target, &kind, corrected, time)?;
     view.put(layout::correction(target), record.seq.to_be_bytes().to_vec());
-    let context = RecordContext { seq: target, kind: &kind, time, entry_hash: record.entry_hash, body: corrected };
+    let context = RecordContext {
+        seq: target,
+        kind: &kind,
+        time,
+        entry_hash: record.entry_hash,
+        author: record.author,
+        body: corrected,
+    };
     refresh_entities(view, &context)?;
     view.put_facts(
         record.seq,
@@ -67,10 +74,9 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                     s.iter().map(|p| p.get("id").or_else(|| p.get("org_id")).cloned().unwrap_or(Value::Null)).collect()
                 })
                 .unwrap_or_default();
-            view.put_json(
-                layout::decision(text(body, "decision_id")),
-                &json!({"seq": seq, "status": "in_force", "measure": body["measure"], "subjects": subjects, "units": units(body)}),
-            );
+            let mut state = json!({"seq": seq, "status": "in_force", "measure": body["measure"], "subjects": subjects, "units": units(body)});
+            super::collective::decision_state_fields(body, &mut state);
+            view.put_json(layout::decision(text(body, "decision_id")), &state);
         }
         "rectification.ordered" => {
             let items: Vec<Value> = body["items"]
@@ -200,6 +206,8 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 }
             }
         }
+        // decisions group (issue 17).
+        "decision.approval" | "opinion.issued" => super::collective::update(view, record)?,
         _ => {}
     }
     Ok(())

@@ -124,6 +124,8 @@ pub(super) fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<
         "rectification.completed" => view.get_json(&layout::rectification(text(body, "rectification_id"))),
         "supervision.progress" | "supervision.closed" => view.get_json(&layout::supervision(text(body, "order_id"))),
         "inquiry.replied" | "inquiry.concluded" => view.get_json(&layout::inquiry(text(body, "inquiry_id"))),
+        // decisions group (issue 17): an approval belongs to the files of its decision's subjects.
+        "decision.approval" => view.get_json(&layout::decision(text(body, "decision_id"))),
         _ => Ok(None),
     }
 }

@@ -41,6 +41,10 @@ pub fn rectification(id: &str) -> Vec<u8> {
 pub fn duty_report(person: &str, period: &str) -> Vec<u8> {
     key(&[b"t", person.as_bytes(), period.as_bytes()])
 }
+/// An integrity opinion (廉政意见) by its id (decisions group, issue 17: tag `D…`).
+pub fn opinion(id: &str) -> Vec<u8> {
+    key(&[b"Do", id.as_bytes()])
+}
 pub fn correction(target: u64) -> Vec<u8> {
     key(&[b"c", &target.to_be_bytes()])
 }
@@ -142,6 +146,7 @@ pub fn family(key: &[u8]) -> &'static str {
             Some(b'Q') => "letter inquiry state (谈话函询)",
             Some(b'E') => "assessments by unit and year (考核评价)",
             Some(b'G') => "circulars (通报)",
+            Some(b'D') => "integrity opinions (廉政意见)",
             _ => "unknown projection",
         },
     }

@@ -77,6 +77,10 @@ pub(super) fn check_rule(
                     ));
                 }
             }
+            // decisions group (issue 17): the v2 fields (sanction, collective decision, influence).
+            if let Err(err) = super::collective::check_decision(body) {
+                return Ok(Err(err));
+            }
             optional_report_exists(view, body, "a decision's report exists (关联线索须存在)")?
         }
         Lifecycle::Clarification if body.get("report_id").is_some() == body.get("inquiry_id").is_some() => rule(
@@ -344,6 +348,9 @@ pub(super) fn check_rule(
                 Some(_) => Ok(()),
             }
         }
+        // decisions group (issue 17).
+        Lifecycle::DecisionApproval => super::collective::check_approval(view, record, facts)?,
+        Lifecycle::OpinionIssued => super::collective::check_opinion(view, record, facts)?,
     })
 }
 
@@ -390,7 +397,9 @@ fn optional_report_exists(
     Ok(Ok(()))
 }
 
-/// Identifier fields a correction must keep unchanged (they tie records together).
+/// Identifier fields a correction must keep unchanged (they tie records together). A collective
+/// decision's members and quorum are kept too: its approvals were given under them (decisions
+/// group, issue 17).
 const IDENTIFIERS: &[&str] = &[
     "report_id",
     "decision_id",
@@ -402,6 +411,9 @@ const IDENTIFIERS: &[&str] = &[
     "circular_id",
     "unit",
     "year",
+    // decisions group (issue 17).
+    "approvers",
+    "approvals_required",
 ];
 
 fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<std::result::Result<(), RuleError>> {
@@ -419,7 +431,13 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
         return Ok(rule(rule_name, format!("body.target.hash is not the hash of entry {target} ({entry_hash})")));
     }
     let spec = schema::lookup(&kind);
-    if !spec.is_some_and(|s| s.domain && s.name != "correction") {
+    // An approval or an opinion is an act on the record as it was: it is not corrected, but
+    // followed by another (decisions group, issue 17).
+    if !spec.is_some_and(|s| {
+        s.domain
+            && s.name != "correction"
+            && !matches!(s.lifecycle, Lifecycle::DecisionApproval | Lifecycle::OpinionIssued)
+    }) {
         return Ok(rule(rule_name, format!("entry {target} is a {kind} record, which cannot be corrected")));
     }
     let corrected = &record.body["body"];

@@ -107,6 +107,8 @@ pub fn type_description(field_type: FieldType) -> String {
         FieldType::IdList => "list of distinct identifiers",
         FieldType::Items => "list of items {content, responsible, due}",
         FieldType::ItemNumbers => "list of item numbers (from 1)",
+        FieldType::Count(min, max) => return format!("whole number {min}–{max}"),
+        FieldType::EntryRefs => "list of distinct {seq, hash} entry references",
     };
     name.to_string()
 }
@@ -154,6 +156,12 @@ pub fn lifecycle_rule(lifecycle: Lifecycle) -> &'static str {
         Lifecycle::Assessment => "one assessment per unit (org_id) and year (同一单位同一年度只考核评价一次)",
         Lifecycle::Circular => {
             "circular_id is new; every decision named exists and was not revoked (通报须针对已作出且未撤销的问责决定)"
+        }
+        Lifecycle::DecisionApproval => {
+            "decision is the entry of decision_id, which requires approvals, is not revoked and lists the member; one approval per member and per key, signed by the member's own key; not dated before the decision (集体研究：成员以本人密钥逐一同意，达到人数方生效)"
+        }
+        Lifecycle::OpinionIssued => {
+            "opinion_id is new; every cited entry exists with that hash; the checkpoint is the ledger's real root at its size (廉政意见引用的记录和检查点须真实)"
         }
     }
 }
@@ -229,6 +237,13 @@ fn field_schema(field_type: FieldType) -> Value {
         FieldType::ItemNumbers => {
             let mut schema = list(json!({"type": "integer", "minimum": 1, "maximum": MAX_LIST_ITEMS}));
             schema["uniqueItems"] = json!(true);
+            schema
+        }
+        FieldType::Count(min, max) => json!({"type": "integer", "minimum": min, "maximum": max}),
+        FieldType::EntryRefs => {
+            let mut schema = list(field_schema(FieldType::EntryRef));
+            schema["uniqueItems"] = json!(true);
+            schema["description"] = json!("no seq cited twice");
             schema
         }
     }

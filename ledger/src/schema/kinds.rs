@@ -44,6 +44,30 @@ const ALL_MEASURES: &[(&str, &str)] = &[
     ("reorganization", "改组"),
 ];
 const OUTCOMES: &[(&str, &str)] = &[("upheld", "维持"), ("modified", "变更"), ("revoked", "撤销")];
+/// The sanction of a `disciplinary_sanction` decision: party sanctions (《中国共产党纪律处分条例》
+/// 第八条) and government sanctions (《中华人民共和国公职人员政务处分法》第七条). Their influence
+/// periods are in `influence.rs`.
+pub(crate) const SANCTIONS: &[(&str, &str)] = &[
+    ("party_warning", "党内警告"),
+    ("party_serious_warning", "党内严重警告"),
+    ("party_post_removal", "撤销党内职务"),
+    ("party_probation_1y", "留党察看一年"),
+    ("party_probation_2y", "留党察看二年"),
+    ("party_expulsion", "开除党籍"),
+    ("gov_warning", "政务警告"),
+    ("gov_demerit", "记过"),
+    ("gov_major_demerit", "记大过"),
+    ("gov_demotion", "降级"),
+    ("gov_dismissal", "撤职"),
+    ("gov_expulsion", "开除"),
+];
+/// What an integrity opinion (廉政意见) concludes.
+const OPINION_CONCLUSIONS: &[(&str, &str)] = &[
+    ("no_adverse_findings", "无不良反映"),
+    ("clues_under_review", "有问题线索正在核查"),
+    ("within_influence_period", "处于影响期内"),
+    ("past_accountability", "有问责或处分记录，已过影响期"),
+];
 
 use FieldType as T;
 
@@ -125,6 +149,35 @@ pub(crate) const INQUIRY_CONCLUSIONS: &[(&str, &str)] = &[
     ("clarified", "予以澄清"),
     ("education", "谈话提醒、批评教育"),
     ("preliminary_verification", "转初核"),
+];
+const DECISION_V1: &[Field] = &[
+    req("decision_id", "决定编号", T::Id),
+    req("subjects", "问责对象", T::PeopleOrOrganisations),
+    req("basis", "问责依据", T::Basis),
+    req("measure", "问责方式", T::Enum(ALL_MEASURES)),
+    req("facts", "问责事实", T::Text),
+    req("decided_by", "决定机关", T::Line),
+    req("decided_on", "决定日期", T::Date),
+    opt("report_id", "线索编号", T::Id),
+];
+/// v2 (decisions group, issue 17): the sanction a `disciplinary_sanction` names (which fixes the
+/// influence period, `influence.rs`), the collective decision (集体研究: the members who approve it
+/// and how many approvals put it in effect), and an influence period set for this decision with
+/// its reason. Every new field is optional, so a v1 body is a valid v2 body as it stands.
+const DECISION_V2: &[Field] = &[
+    req("decision_id", "决定编号", T::Id),
+    req("subjects", "问责对象", T::PeopleOrOrganisations),
+    req("basis", "问责依据", T::Basis),
+    req("measure", "问责方式", T::Enum(ALL_MEASURES)),
+    req("facts", "问责事实", T::Text),
+    req("decided_by", "决定机关", T::Line),
+    req("decided_on", "决定日期", T::Date),
+    opt("report_id", "线索编号", T::Id),
+    opt("sanction", "处分种类", T::Enum(SANCTIONS)),
+    opt("approvers", "集体研究成员", T::People),
+    opt("approvals_required", "生效所需同意人数", T::Count(1, crate::limits::MAX_LIST_ITEMS as u64)),
+    opt("influence_months", "影响期（月）", T::Count(0, 120)),
+    opt("influence_reason", "影响期调整理由", T::Text),
 ];
 
 /// Every kind the ledger knows.
@@ -233,19 +286,7 @@ pub const KINDS: &[KindSpec] = &[
         name: "accountability.decision",
         label_zh: "问责决定",
         label_en: "accountability decision",
-        versions: &[Version {
-            v: 1,
-            fields: &[
-                req("decision_id", "决定编号", T::Id),
-                req("subjects", "问责对象", T::PeopleOrOrganisations),
-                req("basis", "问责依据", T::Basis),
-                req("measure", "问责方式", T::Enum(ALL_MEASURES)),
-                req("facts", "问责事实", T::Text),
-                req("decided_by", "决定机关", T::Line),
-                req("decided_on", "决定日期", T::Date),
-                opt("report_id", "线索编号", T::Id),
-            ],
-        }],
+        versions: &[Version { v: 1, fields: DECISION_V1 }, Version { v: 2, fields: DECISION_V2 }],
         lifecycle: Lifecycle::Decision,
         event_date: "decided_on",
         domain: true,
@@ -487,6 +528,48 @@ pub const KINDS: &[KindSpec] = &[
             ],
         }],
         lifecycle: Lifecycle::Circular,
+        event_date: "issued_on",
+        domain: true,
+    },
+    // decisions group (issue 17): collective decisions (集体研究) and integrity opinions (廉政意见).
+    KindSpec {
+        name: "decision.approval",
+        label_zh: "集体研究同意",
+        label_en: "decision approval",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("decision", "所审决定", T::EntryRef),
+                req("decision_id", "决定编号", T::Id),
+                req("member", "审批成员", T::Person),
+                req("approved_on", "同意日期", T::Date),
+                opt("opinion", "审批意见", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::DecisionApproval,
+        event_date: "approved_on",
+        domain: true,
+    },
+    KindSpec {
+        name: "opinion.issued",
+        label_zh: "廉政意见",
+        label_en: "integrity opinion issued",
+        versions: &[Version {
+            v: 1,
+            fields: &[
+                req("opinion_id", "意见编号", T::Id),
+                req("subject", "意见对象", T::Person),
+                req("requested_by", "征求意见单位", T::Line),
+                req("purpose", "征求事由", T::Line),
+                req("conclusion", "意见结论", T::Enum(OPINION_CONCLUSIONS)),
+                req("as_of", "截止日期", T::Date),
+                req("issued_on", "出具日期", T::Date),
+                req("checkpoint", "引用检查点", T::CheckpointRef),
+                opt("cited", "引用记录", T::EntryRefs),
+                opt("text", "意见正文", T::Text),
+            ],
+        }],
+        lifecycle: Lifecycle::OpinionIssued,
         event_date: "issued_on",
         domain: true,
     },

@@ -3,6 +3,7 @@
 
 mod archive;
 mod authorization;
+mod collective;
 mod common;
 mod corpus;
 mod domain_separation;

@@ -20,11 +20,11 @@ const LAYERS: &[&[&str]] = &[
     &["canonical", "time", "merkle", "fsio", "limits"],
     &["keys"],
     &["record", "note", "schema", "httpsig"],
-    &["registry", "log", "proof", "replacement", "projection"],
+    &["registry", "log", "proof", "replacement", "projection", "influence"],
     &["store", "verify"],
     &["query"],
     &["ledger"],
-    &["archive", "disclosure", "group", "receipt", "witness", "tiles"],
+    &["archive", "disclosure", "group", "receipt", "witness", "tiles", "opinion"],
     &["witnessing", "monitor"],
 ];
 
