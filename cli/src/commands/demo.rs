@@ -98,6 +98,13 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!("  entries {}  head {}", report.entries, report.head);
     println!("  root    {}", lianlog_ledger::encoding::hex(&report.root));
     println!();
+    let witnessed = witness_checkpoint(&ledger, dir, &new_key)?;
+    println!(
+        "见证检查点 witnessed checkpoint (上级纪委监委、审计机关、档案馆 cosigned; 2 of 3 required) → {}:",
+        witnessed.display()
+    );
+    print!("{}", std::fs::read_to_string(&witnessed).map_err(|err| Error::io("read", &witnessed, err))?);
+    println!();
     println!("Try:");
     let ledger_arg = ledger_dir.display();
     println!("  lianlog --ledger {ledger_arg} show 8");
@@ -112,7 +119,47 @@ pub fn run(dir: &Path, json_output: bool) -> Result<ExitCode> {
     println!("  lianlog --ledger {ledger_arg} key list");
     println!("  lianlog --ledger {ledger_arg} export --without-bodies --out audit.jsonl");
     println!("  lianlog verify --file audit.jsonl");
+    let witness_flags: Vec<String> = WITNESSES
+        .iter()
+        .map(|(name, _)| format!("--witness \"$(lianlog key show {}/{name}.pem --cosigner)\"", keys_dir.display()))
+        .collect();
+    println!(
+        "  lianlog --ledger {ledger_arg} verify --checkpoint {} {} --witness-quorum 2",
+        witnessed.display(),
+        witness_flags.join(" ")
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's witnesses (见证方): key name and the office that holds it.
+const WITNESSES: &[(&str, &str)] =
+    &[("witness.upper", "上级纪委监委"), ("witness.audit", "审计机关"), ("witness.archive", "档案馆")];
+
+/// The ledger's checkpoint cosigned by the three witness offices, each with its own witness state
+/// (`witnesses/NAME/`, the same rule as `witness serve` and `checkpoint cosign`), checked with a
+/// quorum of 2 and written to `checkpoint.witnessed` in the demo directory.
+fn witness_checkpoint(
+    ledger: &Ledger,
+    dir: &Path,
+    new_key: &dyn Fn(&str) -> Result<SecretKey>,
+) -> Result<std::path::PathBuf> {
+    let log_key = ledger.log_key(&mut crate::io::no_passphrase_for_log_key)?;
+    let note = ledger.checkpoint(ledger.size(), &log_key)?;
+    let now = u64::try_from(lianlog_ledger::Timestamp::now().as_millis() / 1000).unwrap_or(0);
+    let (mut lines, mut vkeys) = (Vec::new(), Vec::new());
+    for (name, _office) in WITNESSES {
+        let cosigner = new_key(name)?.as_cosigner();
+        let witness = lianlog_ledger::witness::Witness::create(&dir.join("witnesses").join(name))?;
+        witness.add_log(ledger.origin(), &log_key.public())?;
+        let cosigned = witness.cosign_offline(&note, &log_key.public(), &[], std::slice::from_ref(&cosigner), now)?;
+        lines.extend(cosigned.lines().last().map(str::to_string));
+        vkeys.push(cosigner.public().clone());
+    }
+    let witnessed = lianlog_ledger::witnessing::with_cosignatures(&note, &lines)?;
+    lianlog_ledger::witnessing::open_witnessed(&witnessed, &log_key.public(), &vkeys, 2)?;
+    let path = dir.join("checkpoint.witnessed");
+    std::fs::write(&path, &witnessed).map_err(|err| Error::io("write", &path, err))?;
+    Ok(path)
 }
 
 /// The second part of the story (issue 17: supervision, inquiries, circulars, assessment),
