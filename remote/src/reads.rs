@@ -74,6 +74,9 @@ pub struct Records {
     pub as_of: Option<AsOf>,
     /// Whether the caller reads bodies.
     pub bodies: bool,
+    /// The influence periods (影响期) of the decisions on a dossier's page (none for other
+    /// answers, and none for a key that reads no bodies: they are derived from them).
+    pub influence: Vec<lianlog_ledger::influence::InfluencePeriod>,
 }
 
 /// The answer of `cases`.
@@ -334,6 +337,8 @@ struct RecordsWire {
     registry: KeyRegistry,
     as_of: Option<AsOfWire>,
     bodies: bool,
+    #[serde(default)]
+    influence: Vec<lianlog_ledger::influence::InfluencePeriod>,
 }
 
 fn records(wire: RecordsWire, what: &str) -> Result<Records> {
@@ -342,6 +347,7 @@ fn records(wire: RecordsWire, what: &str) -> Result<Records> {
         registry: registry(wire.registry, what)?,
         as_of: as_of(wire.as_of, what)?,
         bodies: wire.bodies,
+        influence: wire.influence,
     })
 }
 

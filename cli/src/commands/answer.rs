@@ -155,39 +155,44 @@ pub fn dossier(
         refuse_archives(archives)?;
         let answer = reads::dossier(&remote.signed_client("dossier")?, &args.person_id, page, args.as_of.as_deref())?;
         say_remote(answer.as_of.as_ref(), answer.bodies);
-        return print_dossier(&args.person_id, &answer.page, page, json_output, &answer.registry);
+        let on = influence_day(args.as_of.as_deref());
+        let dossier = Dossier { person_id: &args.person_id, records: &answer.page, influence: &answer.influence, on };
+        return print_dossier(&dossier, page, json_output, &answer.registry);
     }
     let source = Answering::open(dir, archives, args.as_of.as_deref(), json_output)?;
     let queries = source.queries();
     let records = queries.dossier_page(&args.person_id, page)?;
     // The influence periods of the decisions on this page (影响期, decisions group).
     let on = influence_day(args.as_of.as_deref());
-    let periods = lianlog_ledger::opinion::periods(&queries, &records.items, on)?;
-    if json_output {
-        let mut answer = render::paged_json(&records, page.limit, render::record_json);
-        answer["influence"] = serde_json::to_value(&periods)?;
-        print_json(&answer);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let shown = print_dossier(&args.person_id, &records, page, json_output, source.registry())?;
-    render::print_influence(&periods, on);
-    Ok(shown)
+    let influence = lianlog_ledger::opinion::periods(&queries, &records.items, on)?;
+    let dossier = Dossier { person_id: &args.person_id, records: &records, influence: &influence, on };
+    print_dossier(&dossier, page, json_output, source.registry())
 }
 
+/// A page of a person's integrity file with the influence periods of its decisions.
+struct Dossier<'a> {
+    person_id: &'a str,
+    records: &'a Paged<lianlog_ledger::query::RecordView>,
+    influence: &'a [lianlog_ledger::influence::InfluencePeriod],
+    on: lianlog_ledger::Date,
+}
+
+/// The output of `dossier`, local or remote.
 fn print_dossier(
-    person_id: &str,
-    records: &Paged<lianlog_ledger::query::RecordView>,
+    dossier: &Dossier<'_>,
     page: Page,
     json_output: bool,
     registry: &lianlog_ledger::KeyRegistry,
 ) -> Result<ExitCode> {
     if json_output {
-        let mut answer = render::paged_json(records, page.limit, render::record_json);
+        let mut answer = render::paged_json(dossier.records, page.limit, render::record_json);
         answer["order"] = json!("event_date,seq");
+        answer["influence"] = serde_json::to_value(dossier.influence)?;
         print_json(&answer);
     } else {
-        render::print_dossier(person_id, &records.items, registry);
-        render::print_more(records.more);
+        render::print_dossier(dossier.person_id, &dossier.records.items, registry);
+        render::print_more(dossier.records.more);
+        render::print_influence(dossier.influence, dossier.on);
     }
     Ok(ExitCode::SUCCESS)
 }

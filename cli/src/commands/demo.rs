@@ -150,13 +150,13 @@ fn witness_checkpoint(
     for (name, _office) in WITNESSES {
         let cosigner = new_key(name)?.as_cosigner();
         let witness = lianlog_ledger::witness::Witness::create(&dir.join("witnesses").join(name))?;
-        witness.add_log(ledger.origin(), &log_key.public())?;
-        let cosigned = witness.cosign_offline(&note, &log_key.public(), &[], std::slice::from_ref(&cosigner), now)?;
+        witness.add_log(ledger.origin(), log_key.public())?;
+        let cosigned = witness.cosign_offline(&note, log_key.public(), &[], std::slice::from_ref(&cosigner), now)?;
         lines.extend(cosigned.lines().last().map(str::to_string));
         vkeys.push(cosigner.public().clone());
     }
     let witnessed = lianlog_ledger::witnessing::with_cosignatures(&note, &lines)?;
-    lianlog_ledger::witnessing::open_witnessed(&witnessed, &log_key.public(), &vkeys, 2)?;
+    lianlog_ledger::witnessing::open_witnessed(&witnessed, log_key.public(), &vkeys, 2)?;
     let path = dir.join("checkpoint.witnessed");
     std::fs::write(&path, &witnessed).map_err(|err| Error::io("write", &path, err))?;
     Ok(path)

@@ -171,8 +171,19 @@ fn serves_checkpoint_healthz_and_metrics_names_its_url_and_stops_on_sigterm() {
     assert!(metrics.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"), "{metrics:?}");
     assert!(metrics.text().contains(&format!("\nlianlog_tree_size {ENTRIES}\n")), "{}", metrics.text());
 
-    // A local command on the served directory names the server instead of "retry".
+    // A local reader on the served directory answers from the log (readers never wait); a local
+    // writer is refused at once, naming the server instead of "retry".
     let output = fixture.cmd().args(["show", "1"]).output().unwrap();
+    let (_, stderr) = output_text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("answering from its log"), "{stderr}");
+    let output = fixture
+        .cmd()
+        .args(["append", "interview", "--key"])
+        .arg(&fixture.qian)
+        .write_stdin(crate::common::interview_body("张三", "约谈提醒").to_string())
+        .output()
+        .unwrap();
     let (_, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(6), "{stderr}");
     assert!(stderr.contains(&format!("served by `lianlog serve` at http://{}", server.address)), "{stderr}");

@@ -66,7 +66,14 @@ fn the_tables_match_lianlog_kinds() {
         );
         assert!(doc.contains(&row), "the summary table lacks {row}");
         let section = doc.split(&format!("## `{name}` — ")).nth(1).unwrap().split("\n## ").next().unwrap();
-        let documented: Vec<&str> = section.lines().filter(|line| line.starts_with("| `")).collect();
+        // The field table is the first table of the section (others may follow, e.g. the
+        // influence periods under the decision).
+        let documented: Vec<&str> = section
+            .lines()
+            .skip_while(|line| !line.starts_with("| field |"))
+            .take_while(|line| line.starts_with('|'))
+            .filter(|line| line.starts_with("| `"))
+            .collect();
         let expected: Vec<String> = version["fields"]
             .as_array()
             .unwrap()

@@ -430,12 +430,18 @@ mod tests {
 
         // A full memory refuses as busy instead of forgetting a nonce (the one logged above is
         // read back into the new memory, which has room for one more).
+        // (Each key may hold a tenth of it, at least one: the officer's share is already used.)
         fixture.state.access_log = AccessLog::with_capacity(fixture.log.clone(), 2);
         let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
-        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
-        let (uri, headers) = signed(&fixture.auditor, "GET", "/lianlog/v1/show/1", None, secs);
         let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
         assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(err.to_string().contains("its share"), "{err}");
+        let (uri, headers) = signed(&fixture.auditor, "GET", "/lianlog/v1/show/1", None, secs);
+        check(&fixture, "GET", &uri, &headers, b"", now).unwrap();
+        let (uri, headers) = signed(&fixture.officer, "GET", "/lianlog/v1/show/1", None, secs);
+        let err = check(&fixture, "GET", &uri, &headers, b"", now).unwrap_err();
+        assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(err.to_string().contains("too many signed requests"), "{err}");
     }
 
     #[test]

@@ -380,8 +380,19 @@ fn dossier_answer(
     let person = params.required(uri, "person")?;
     let page = params.page(uri)?;
     let source = Source::open(ledger, params)?;
-    let records = source.queries().dossier_page(person, page)?;
-    Ok(Answer::Json(records_json(reader, &source, records)))
+    let queries = source.queries();
+    let records = queries.dossier_page(person, page)?;
+    // The influence periods (影响期) of the decisions on the page, as of the day asked about: derived
+    // from bodies, so none for a key that reads none.
+    let on = params
+        .get("as_of")
+        .and_then(lianlog_ledger::Date::parse)
+        .unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china());
+    let influence =
+        if reader.bodies { lianlog_ledger::opinion::periods(&queries, &records.items, on)? } else { Vec::new() };
+    let mut answer = records_json(reader, &source, records);
+    answer["influence"] = serde_json::to_value(&influence).unwrap_or_default();
+    Ok(Answer::Json(answer))
 }
 
 fn query_answer(
