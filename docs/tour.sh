@@ -76,6 +76,7 @@ lianlog cases --open                               # reports, decisions, appeals
 lianlog overdue --on 2026-09-01                    # rectification items, 督办, 函询 past due
 lianlog stats --by unit --year 2026 --csv          # counts for the annual assessment
 lianlog kinds 整改要求                              # a kind's fields, versions and lifecycle rule
+lianlog opinion P-1001 --purpose 拟提拔任用 --requested-by 市委组织部   # 廉政意见 draft; --issue --by KEY records it
 lianlog replay                                     # rebuild every projection and compare
 
 # checking and handing over
@@ -135,6 +136,7 @@ lianlog append interview --key qian.pem --body talk.json --receipt talk.receipt 
 lianlog check inclusion --receipt talk.receipt --vkey "$LOG_VKEY"          # offline proof that the ledger took it
 lianlog --identity qian.pem dossier P-1009                                # a signed read (RFC 9421), kept in access.log
 lianlog --identity admin.pem verify --vkey "$LOG_VKEY"                    # tiles and bundles fetched, all checked here
+lianlog monitor --vkey "$LOG_VKEY" --state monitor-state --once           # an auditor's watch: from hash tiles only
 unset LIANLOG_SERVER
 kill -TERM "$server" && wait "$server" && server=
 lianlog verify                                     # the served ledger, back on this desk
