@@ -27,7 +27,9 @@ fn a_generated_ledger_with_collective_decisions_and_opinions_replays_identically
     }
     let (mut approvals, mut opinions) = (0, 0);
     let mut batch: Vec<Draft> = Vec::new();
-    for (kind, mut body) in Workload::new(11).with_collective_decisions().take(1_500) {
+    // 1,500 records in the suite; LIANLOG_COLLECTIVE_RECORDS=100000 for the 100k check.
+    let records = std::env::var("LIANLOG_COLLECTIVE_RECORDS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_500);
+    for (kind, mut body) in Workload::new(11).with_collective_decisions().take(records) {
         let need = match needs(kind, &body) {
             Needs::Nothing => None,
             Needs::DecisionEntry(id) => Some(Some(id.to_string())),
