@@ -6,42 +6,13 @@
 
 use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
+use std::process::{Command as StdCommand, Stdio};
 
 use serde_json::{Value, json};
 
 use crate::common::{Fixture, interview_body, lianlog, output_text};
 
-/// A `lianlog serve` on a loopback port, killed when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(ledger: &Path) -> Served {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("lianlog"))
-            .arg("--ledger")
-            .arg(ledger)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start lianlog serve");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read its address");
-        let address = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {first:?}"));
-        Served { url: format!("http://{address}"), child }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::serve::Server as Served;
 
 /// The fixture's log key (vkey).
 fn log_vkey(fixture: &Fixture) -> String {
@@ -87,7 +58,7 @@ fn follows_a_served_ledger_as_it_grows() {
     let fixture = Fixture::build();
     let vkey = log_vkey(&fixture);
     let state = fixture.root.join("monitor-state");
-    let served = Served::start(&fixture.ledger);
+    let served = Served::start(&fixture.ledger, &[]);
     let (code, first) = monitor_once(&served.url, &vkey, &state);
     assert_eq!(code, Some(0), "{first}");
     assert_eq!(
@@ -136,11 +107,11 @@ fn a_forked_ledger_served_elsewhere_is_a_split_view_with_evidence() {
     append_local(&fork, "李四");
     append_local(&fork, "王五");
     {
-        let served = Served::start(&fixture.ledger);
+        let served = Served::start(&fixture.ledger, &[]);
         let (code, seen) = monitor_once(&served.url, &vkey, &state);
         assert_eq!((code, seen["size"].clone()), (Some(0), json!(11)), "{seen}");
     }
-    let forked = Served::start(&fork.ledger);
+    let forked = Served::start(&fork.ledger, &[]);
     let (code, found) = monitor_once(&forked.url, &vkey, &state);
     assert_eq!(code, Some(1), "{found}");
     assert_eq!(found["ok"], json!(false));
@@ -199,11 +170,11 @@ fn a_rolled_back_server_and_tampered_tiles_are_caught() {
     // A rollback: the newer ledger seen first, then an older copy served.
     let state = fixture.root.join("monitor-rollback");
     {
-        let served = Served::start(&fixture.ledger);
+        let served = Served::start(&fixture.ledger, &[]);
         assert_eq!(monitor_once(&served.url, &vkey, &state).0, Some(0));
     }
     {
-        let served = Served::start(&older.ledger);
+        let served = Served::start(&older.ledger, &[]);
         let (code, found) = monitor_once(&served.url, &vkey, &state);
         assert_eq!((code, found["misbehaviour"].clone()), (Some(1), json!("rollback")), "{found}");
         let (_, files) = evidence(&state);
@@ -213,7 +184,7 @@ fn a_rolled_back_server_and_tampered_tiles_are_caught() {
     // after the monitor saw size 12; the served tiles no longer give the signed root.
     let state = fixture.root.join("monitor-tiles");
     {
-        let served = Served::start(&fixture.ledger);
+        let served = Served::start(&fixture.ledger, &[]);
         assert_eq!(monitor_once(&served.url, &vkey, &state).0, Some(0));
     }
     append_local(&fixture, "王五");
@@ -221,7 +192,7 @@ fn a_rolled_back_server_and_tampered_tiles_are_caught() {
     let mut bytes = std::fs::read(&nodes).unwrap();
     bytes[0] ^= 1;
     std::fs::write(&nodes, bytes).unwrap();
-    let served = Served::start(&fixture.ledger);
+    let served = Served::start(&fixture.ledger, &[]);
     let (code, found) = monitor_once(&served.url, &vkey, &state);
     assert_eq!((code, found["misbehaviour"].clone()), (Some(1), json!("tile-mismatch")), "{found}");
     assert!(found["message"].as_str().unwrap().contains("hash tiles"), "{found}");
@@ -335,7 +306,7 @@ fn verifiers_name_the_witnesses_required_and_who_cosigned() {
     let output = lianlog().args(["snapshot", "verify"]).arg(&archive).arg("--checkpoint").arg(&cosigned5).output();
     assert_eq!(output.unwrap().status.code(), Some(2));
     // verify --server: the served checkpoint (no witness configured) lacks the cosignatures.
-    let served = Served::start(&fixture.ledger);
+    let served = Served::start(&fixture.ledger, &[]);
     let output = lianlog()
         .args(["--json", "--server", &served.url, "--identity"])
         .arg(&fixture.auditor)

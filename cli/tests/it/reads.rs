@@ -2,43 +2,13 @@
 //! (standard output, standard error, exit code) as the local command on the same ledger, as text
 //! and `--json`; an auditor's key gets no bodies; an unsigned or unknown caller gets nothing.
 
-use std::io::BufRead as _;
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
 
 use serde_json::Value;
 
 use crate::common::{Fixture, lianlog, output_text};
 
-/// A `lianlog serve` on a loopback port, stopped when dropped.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Served {
-    fn start(fixture: &Fixture) -> Served {
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("lianlog"))
-            .arg("--ledger")
-            .arg(&fixture.ledger)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start lianlog serve");
-        let mut first = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read its address");
-        let address = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line {first:?}"));
-        Served { url: format!("http://{address}"), child }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::serve::Server as Served;
 
 /// What a command printed and how it ended.
 #[derive(Debug, PartialEq)]
@@ -106,7 +76,7 @@ const QUESTIONS: &[&[&str]] = &[
 fn remote_answers_equal_local_answers_on_the_same_ledger() {
     let fixture = Fixture::build();
     let expected: Vec<Outcome> = QUESTIONS.iter().map(|args| local(&fixture, args)).collect();
-    let served = Served::start(&fixture);
+    let served = Served::start(&fixture.ledger, &[]);
     for (args, expected) in QUESTIONS.iter().zip(&expected) {
         let got = remote(&served.url, &fixture.qian, args);
         assert_eq!(&got, expected, "lianlog {}", args.join(" "));
@@ -133,7 +103,7 @@ fn remote_answers_equal_local_answers_on_the_same_ledger() {
         command
     });
     assert_eq!(local_disclosed.code, Some(0), "{local_disclosed:?}");
-    let served = Served::start(&fixture);
+    let served = Served::start(&fixture.ledger, &[]);
     let remote_disclosed = run({
         let mut command = lianlog();
         command.args(["--server", &served.url, "--identity"]).arg(&fixture.qian).args(disclose(&remote_package));
@@ -165,7 +135,7 @@ fn remote_answers_equal_local_answers_on_the_same_ledger() {
 fn an_auditor_reads_everything_but_bodies() {
     let fixture = Fixture::build();
     let local_without_bodies = local(&fixture, &["export", "--without-bodies"]);
-    let served = Served::start(&fixture);
+    let served = Served::start(&fixture.ledger, &[]);
     let auditor = |args: &[&str]| remote(&served.url, &fixture.auditor, args);
 
     let shown = auditor(&["show", "5", "--json"]);
@@ -221,7 +191,7 @@ fn an_auditor_reads_everything_but_bodies() {
 #[test]
 fn an_unsigned_or_unknown_caller_gets_nothing() {
     let fixture = Fixture::build();
-    let served = Served::start(&fixture);
+    let served = Served::start(&fixture.ledger, &[]);
     // No identity: refused before asking (exit 2), naming the flag.
     let output = lianlog().args(["--server", &served.url, "dossier", "P-1001"]).output().unwrap();
     let (stdout, stderr) = output_text(&output);

@@ -98,6 +98,8 @@ fn raw(address: &str, bytes: &[u8]) -> Vec<u8> {
 pub struct Server {
     child: Option<Child>,
     pub address: String,
+    /// `http://ADDRESS`, for `--server`.
+    pub url: String,
 }
 
 impl Server {
@@ -116,7 +118,8 @@ impl Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line:?}")).to_string();
-        Server { child: Some(child), address }
+        let url = format!("http://{address}");
+        Server { child: Some(child), address, url }
     }
 
     pub fn get(&self, path: &str) -> Reply {
