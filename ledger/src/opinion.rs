@@ -201,6 +201,13 @@ pub fn draft(queries: &Queries<'_>, request: &OpinionRequest) -> Result<OpinionD
             "accountability.decision" => {
                 let standing = standing(queries, record)?;
                 if standing.effective_on.is_none() {
+                    // Revoked on appeal before its quorum: counts for nothing (cited with the
+                    // appeal), and is no clue under review either.
+                    if let Some((_, appeal)) = standing.revoked {
+                        cite(record, "decision");
+                        cite(&queries.record_view(appeal)?, "appeal");
+                        continue;
+                    }
                     pending_decisions.push(record.seq);
                     cite(record, "pending_decision");
                     continue;

@@ -43,8 +43,9 @@ const LAYOUT: &[u8] = b"meta/layout";
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
 /// from the log on open. 2: indexes in chunks of seqs (`projection::layout::index_chunk`) rather
 /// than a key per seq. 3: record ids in `records.bin`. 4: rectification items (v2), supervision
-/// orders, letter inquiries, assessments and circulars (issue 17).
-const STORE_LAYOUT: u64 = 4;
+/// orders, letter inquiries, assessments and circulars (issue 17). 5: a collective decision keeps
+/// its approvers as listed and each approval its date.
+const STORE_LAYOUT: u64 = 5;
 
 /// What the store says the ledger's head is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -130,7 +130,7 @@ fn a_collective_decision_takes_effect_at_its_quorum_and_bad_approvals_are_refuse
     let mut corrected = decision("D-1", Some(1));
     corrected["facts"] = json!("违规审批专项资金拨付（更正）");
     let correction = json!({"target": {"seq": seq, "hash": hash}, "reason": "更正", "body": corrected});
-    refused(&fixture, "correction", &correction, &qian, "keeps its identifiers");
+    refused(&fixture, "correction", &correction, &qian, "经集体研究同意的决定不得更正");
     let mut approval_fix = approval(seq, &hash, "D-1", 1);
     approval_fix["opinion"] = json!("同意");
     let (approval_seq, approval_hash) = (second, {
@@ -164,6 +164,55 @@ fn a_collective_decision_takes_effect_at_its_quorum_and_bad_approvals_are_refuse
     assert!(text.contains("影响期 influence periods") && text.contains("影响期内"), "{text}");
 
     // Verification checks every approval like any record; replay gives the same projections.
+    ok(fixture.cmd().arg("verify"));
+    ok(fixture.cmd().arg("replay"));
+}
+
+#[test]
+fn approvals_bind_the_listed_member_and_a_pending_decision_is_neither_corrected_wrongly_nor_circulated() {
+    let (fixture, members) = committee();
+    let qian = fixture.qian.clone();
+    let (seq, hash) = append(&fixture, "accountability.decision", &decision("D-1", Some(2)), &qian);
+
+    // Someone not listed, holding a key of their own, cannot approve under a listed id with
+    // their own name; nor can a member approve under another listed id.
+    let outsider = fixture.root.join("wang.pem");
+    lianlog().args(["key", "new", "officer.wang", "--out"]).arg(&outsider).assert().success();
+    fixture.grant(&outsider, "officer", "王五", "市纪委监委");
+    let mut forged = approval(seq, &hash, "D-1", 2);
+    forged["member"]["name"] = json!("王五");
+    refused(&fixture, "decision.approval", &forged, &outsider, "the approving member is one the decision names");
+    refused(
+        &fixture,
+        "decision.approval",
+        &approval(seq, &hash, "D-1", 2),
+        &outsider,
+        "each member approves with their own key",
+    );
+
+    // A pending collective decision may be corrected, but only into a decision that passes the
+    // decision's own rules (here: a subject among the approvers, 回避).
+    let mut bad = decision("D-1", Some(2));
+    bad["subjects"] = json!([member(1)]);
+    let correction = json!({"target": {"seq": seq, "hash": hash}, "reason": "更正", "body": bad});
+    refused(&fixture, "correction", &correction, &qian, "a subject of a decision does not approve it");
+
+    // A circular does not publicise a decision still waiting for its approvals.
+    let circular = json!({"circular_id": "TB-1", "title": "关于典型问题的通报", "decision_ids": ["D-1"],
+                          "scope": "全市各级党组织", "issued_by": "市纪委监委", "issued_on": "2026-09-20",
+                          "summary": "以案为鉴"});
+    refused(&fixture, "circular", &circular, &qian, "a circular publicises decisions in effect");
+
+    // The quorum exists from the latest approval's date, whatever the order they were recorded.
+    let mut late = approval(seq, &hash, "D-1", 1);
+    late["approved_on"] = json!("2026-09-20");
+    append(&fixture, "decision.approval", &late, &members[0]);
+    append(&fixture, "decision.approval", &approval(seq, &hash, "D-1", 2), &members[1]);
+    let out = ok(fixture.cmd().args(["--json", "dossier", "P-1001"]));
+    let dossier: Value = serde_json::from_str(&out).unwrap();
+    let period = dossier["influence"].as_array().unwrap().iter().find(|p| p["decision_id"] == "D-1").cloned().unwrap();
+    assert_eq!(period["from"], "2026-09-20", "{period}");
+    append(&fixture, "circular", &circular, &qian);
     ok(fixture.cmd().arg("verify"));
     ok(fixture.cmd().arg("replay"));
 }

@@ -67,6 +67,8 @@ pub(super) fn decision_state_fields(body: &Value, state: &mut Value) {
         state["status"] = json!("pending_approval");
         state["approvals_required"] = json!(required);
         state["approvers"] = json!(ids(&body["approvers"]));
+        // The members as the decision lists them: an approval must name one of them exactly.
+        state["approver_people"] = body["approvers"].clone();
         state["approvals"] = json!([]);
         state["decided_on"] = body["decided_on"].clone();
     }
@@ -118,10 +120,23 @@ pub(super) fn check_approval(view: &View<'_>, record: &RecordContext<'_>, facts:
         ));
     }
     let member = body["member"]["id"].as_str().unwrap_or_default();
-    if !state["approvers"].as_array().is_some_and(|a| a.iter().any(|m| m == member)) {
+    let listed = state["approver_people"].as_array().and_then(|people| people.iter().find(|p| p["id"] == member));
+    if !state["approvers"].as_array().is_some_and(|a| a.iter().any(|m| m == member)) || listed.is_none() {
         return Ok(rule(
             "the approving member is one the decision names (审批人须为决定列明的集体研究成员)",
             format!("{member} is not among the approvers of decision {id}: {}", state["approvers"]),
+        ));
+    }
+    // The member exactly as the decision lists them: no approval under a listed id with
+    // another name (the key check below binds the name to the signing key's holder).
+    if listed != Some(&body["member"]) {
+        return Ok(rule(
+            "the approving member is one the decision names (审批人须为决定列明的集体研究成员)",
+            format!(
+                "body.member {} is not the member the decision lists as {member}: {}",
+                body["member"],
+                listed.cloned().unwrap_or_default()
+            ),
         ));
     }
     let approvals = state["approvals"].as_array().cloned().unwrap_or_default();
@@ -141,13 +156,23 @@ pub(super) fn check_approval(view: &View<'_>, record: &RecordContext<'_>, facts:
         ));
     }
     let name = body["member"]["name"].as_str().unwrap_or_default();
-    if let Some(holder) = facts.key_holder_name(record.author)?
-        && holder != name
-    {
-        return Ok(rule(
-            "each member approves with their own key (每名成员须以本人密钥签署)",
-            format!("key {} is held by {holder}, not by the member {name} ({member})", record.author),
-        ));
+    if let Some(holder) = facts.key_holder_name(record.author)? {
+        if holder != name {
+            return Ok(rule(
+                "each member approves with their own key (每名成员须以本人密钥签署)",
+                format!("key {} is held by {holder}, not by the member {name} ({member})", record.author),
+            ));
+        }
+        // One person holding two keys counts once, whatever ids the approvals name.
+        for earlier in &approvals {
+            let author = earlier["author"].as_str().unwrap_or_default();
+            if facts.key_holder_name(author)?.as_deref() == Some(holder.as_str()) {
+                return Ok(rule(
+                    "each member approves with their own key (每名成员须以本人密钥签署)",
+                    format!("{holder} already approved decision {id} at seq {} (key {author})", earlier["seq"]),
+                ));
+            }
+        }
     }
     if text(body, "approved_on") < text(&state, "decided_on") {
         return Ok(rule(
@@ -206,11 +231,21 @@ pub(super) fn update(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<
             let Some(mut state) = view.get_json(&key)? else { return Ok(()) };
             let was_in_effect = in_effect(&state);
             if let Some(approvals) = state["approvals"].as_array_mut() {
-                approvals.push(json!({"member": body["member"]["id"], "seq": record.seq, "author": record.author}));
+                approvals.push(json!({"member": body["member"]["id"], "seq": record.seq, "author": record.author,
+                                      "approved_on": body["approved_on"]}));
             }
             if !was_in_effect && in_effect(&state) {
                 state["effective_seq"] = json!(record.seq);
-                state["effective_on"] = body["approved_on"].clone();
+                // The quorum existed from the latest of its approvals' dates, whatever the order
+                // in which they were recorded.
+                let latest = state["approvals"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["approved_on"].as_str())
+                    .max()
+                    .map(str::to_string);
+                state["effective_on"] = latest.map_or_else(|| body["approved_on"].clone(), Value::String);
                 if state["status"] == "pending_approval" {
                     state["status"] = json!("in_force");
                 }

@@ -191,7 +191,7 @@ pub(super) fn check_rule(
                 Some(_) => Ok(()),
             }
         }
-        Lifecycle::Correction => check_correction(record, facts)?,
+        Lifecycle::Correction => check_correction(view, record, facts)?,
         Lifecycle::SupervisionOrdered => {
             let id = text(body, "order_id");
             if view.get(&layout::supervision(id))?.is_some() {
@@ -328,6 +328,14 @@ pub(super) fn check_rule(
                             format!("body.decision_ids[{index}]: decision {decision} was revoked on appeal"),
                         ));
                     }
+                    Some(state) if !super::collective::in_effect(&state) => {
+                        return Ok(rule(
+                            rule_name,
+                            format!(
+                                "body.decision_ids[{index}]: decision {decision} is not in effect yet (待集体研究: its approvals are not all given)"
+                            ),
+                        ));
+                    }
                     Some(_) => {}
                 }
             }
@@ -416,7 +424,11 @@ const IDENTIFIERS: &[&str] = &[
     "approvals_required",
 ];
 
-fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<std::result::Result<(), RuleError>> {
+fn check_correction(
+    view: &View<'_>,
+    record: &RecordContext<'_>,
+    facts: &dyn LedgerFacts,
+) -> Result<std::result::Result<(), RuleError>> {
     let rule_name =
         "a correction targets an earlier accountability record and keeps its identifiers (更正须针对已有记录)";
     let target = record.body["target"]["seq"].as_u64().unwrap_or(u64::MAX);
@@ -444,6 +456,34 @@ fn check_correction(record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Resu
     let current = schema::current_version(&kind);
     if let Err(err) = schema::validate_corrected_body(&kind, current, corrected, record.time) {
         return Ok(rule(rule_name, format!("the corrected body is not a valid {kind}: {err}")));
+    }
+    // A collective decision (集体研究) is corrected only while no member has approved it, and
+    // only into a body that passes the decision's own rules: the approvals were given to the
+    // text as it stood (decisions group, issue 17).
+    if kind == "accountability.decision" {
+        let id = text(corrected, "decision_id");
+        if let Some(state) = view.get_json(&layout::decision(id))?
+            && state.get("approvals_required").is_some()
+        {
+            let approved = state["approvals"].as_array().map_or(0, Vec::len);
+            if approved > 0 {
+                return Ok(rule(
+                    "a collective decision is not corrected once a member has approved it (经集体研究同意的决定不得更正)",
+                    format!("decision {id} has {approved} approval(s); record a new decision instead"),
+                ));
+            }
+            if original.is_none() {
+                return Ok(rule(
+                    "a collective decision is not corrected once a member has approved it (经集体研究同意的决定不得更正)",
+                    format!(
+                        "the body of decision {id} was redacted, so what its members would approve cannot be compared"
+                    ),
+                ));
+            }
+        }
+        if let Err(err) = super::collective::check_decision(corrected) {
+            return Ok(Err(err));
+        }
     }
     if let Some(original) = original {
         let original = schema::upcast(&kind, v, &original, target_time);

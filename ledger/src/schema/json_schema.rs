@@ -155,7 +155,7 @@ pub fn lifecycle_rule(lifecycle: Lifecycle) -> &'static str {
         }
         Lifecycle::Assessment => "one assessment per unit (org_id) and year (同一单位同一年度只考核评价一次)",
         Lifecycle::Circular => {
-            "circular_id is new; every decision named exists and was not revoked (通报须针对已作出且未撤销的问责决定)"
+            "circular_id is new; every decision named exists, was not revoked and is in effect (通报须针对已生效且未撤销的问责决定)"
         }
         Lifecycle::DecisionApproval => {
             "decision is the entry of decision_id, which requires approvals, is not revoked and lists the member; one approval per member and per key, signed by the member's own key; not dated before the decision (集体研究：成员以本人密钥逐一同意，达到人数方生效)"
