@@ -146,9 +146,15 @@ impl SegmentLog {
         self.limit = Some(position);
     }
 
-    /// Whether readers stop before the end ([`SegmentLog::limit_to`]).
-    pub(crate) fn is_limited(&self) -> bool {
-        self.limit.is_some()
+    /// Whether a limit ([`SegmentLog::limit_to`]) leaves bytes of the log unread: the last
+    /// segment is longer now than the limit, or the limit is in an earlier segment.
+    pub(crate) fn cut_short(&self) -> Result<bool> {
+        let (Some(limit), Some(last)) = (self.limit, self.segments.last()) else { return Ok(false) };
+        if limit.segment != last.first_seq {
+            return Ok(true);
+        }
+        let len = std::fs::symlink_metadata(&last.path).map_err(|err| Error::io("read", &last.path, err))?.len();
+        Ok(len > limit.offset)
     }
 
     /// The first seq of the last segment, if any.

@@ -100,7 +100,7 @@ pub(super) fn verify_segments(
         }
     }
     progress(Progress { phase: "verifying", done: line_number, total: total.max(line_number) });
-    let partial = reader.saw_torn_tail() || log.is_limited();
+    let partial = reader.saw_torn_tail() || log.cut_short()?;
     Ok(verifier.finish(reread).map(|mut report| {
         report.ignored_partial_tail = partial;
         report

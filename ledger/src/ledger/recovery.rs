@@ -190,6 +190,10 @@ pub(super) fn recover(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>,
 pub(super) fn reader_view(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<String>, torn_lines: bool) -> Result<()> {
     let torn = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
     let later = "the next command that writes will remove it; this read-only command changed nothing";
+    // Without the lock (`torn_lines` false), a writer may start a batch at any moment: fix the
+    // end of the log *before* looking for its intent, so that a batch begun after the look (its
+    // lines all after this end) is not read, unacknowledged, in part.
+    let end = if torn_lines { None } else { Some(log.end()?) };
     match check_import_intent(dir, log) {
         Ok(ImportIntent::Partial(start, current)) => {
             log.limit_to(start);
@@ -208,7 +212,8 @@ pub(super) fn reader_view(dir: &Path, log: &mut SegmentLog, notes: &mut Vec<Stri
         }
         Err(err) => return Err(err),
     }
-    if !torn_lines {
+    if let Some(end) = end {
+        log.limit_to(end);
         return Ok(());
     }
     if let Some((keep, reason)) = log.torn_tail(torn)? {

@@ -290,3 +290,34 @@ fn a_planted_import_intent_cuts_nothing() {
     assert_eq!(Ledger::open(&dir).unwrap().size(), size);
     assert!(!dir.join("import.intent").exists());
 }
+
+/// A reader without the lock (`verify_dir`, `export_dir`, the readers that answer while a writer
+/// holds the ledger) fixes the end of the log before it looks for an import intent: a batch that
+/// a writer begins after that look — its intent not yet seen, its lines appended while the
+/// reader reads — is not read, not even in part.
+#[test]
+fn a_lock_free_reader_does_not_read_a_batch_begun_after_it_looked() {
+    let before = prepare(&[interview(1), interview(2), interview(3)]);
+    let dir = before.pristine.with_file_name("racing");
+    copy_dir(&before.pristine, &dir);
+    let mut appended = false;
+    let mut seen = 0u64;
+    let report =
+        lianlog_ledger::ledger::verify_dir_collecting(&dir, VerifyOptions::default(), &mut |_| {}, &mut |_, _| {
+            // The writer appends its whole batch while the reader is at its first line.
+            if !appended {
+                appended = true;
+                let mut file = std::fs::OpenOptions::new().append(true).open(segment(&dir)).unwrap();
+                std::io::Write::write_all(&mut file, &before.written).unwrap();
+            }
+            seen += 1;
+        })
+        .unwrap()
+        .expect("the log as it was verifies");
+    assert_eq!((report.entries, seen), (before.size, before.size), "the batch begun after the look is not read");
+    assert!(report.ignored_partial_tail, "the report says that more was written meanwhile");
+    // A reader that starts now sees the whole batch.
+    let report = lianlog_ledger::ledger::verify_dir(&dir, VerifyOptions::default()).unwrap().unwrap();
+    assert_eq!(report.entries, before.size + 3);
+    let _ = &before.log;
+}
