@@ -193,6 +193,12 @@ pub struct DecisionStanding {
     pub revoked: Option<(Date, u64)>,
 }
 
+/// The day influence periods are read as of, for an `--as-of` text: that date when it is one (an
+/// `--as-of SEQ` names no day), else today in China. The local CLI and the server both ask this.
+pub fn as_of_day(as_of: Option<&str>) -> Date {
+    as_of.and_then(Date::parse).unwrap_or_else(|| crate::time::Timestamp::now().date_in_china())
+}
+
 /// The influence period of the decision `body` (current schema) as of `on`, or `None` when the
 /// measure carries no period and the decision sets none.
 pub fn period_of(decision_seq: u64, body: &Value, standing: &DecisionStanding, on: Date) -> Option<InfluencePeriod> {

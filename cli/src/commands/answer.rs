@@ -41,14 +41,9 @@ pub fn show(
     let shown =
         print_show(&line, args.raw, json_output, source.registry(), view.as_ref().and_then(|v| v.redaction.as_ref()))?;
     if let Some(view) = view.as_ref().filter(|v| v.kind == "accountability.decision") {
-        print_decision_standing(&source.queries(), view, influence_day(args.as_of.as_deref()))?;
+        print_decision_standing(&source.queries(), view, lianlog_ledger::influence::as_of_day(args.as_of.as_deref()))?;
     }
     Ok(shown)
-}
-
-/// The day influence periods are taken on: the `--as-of` day, or today in China (UTC+8).
-fn influence_day(as_of: Option<&str>) -> lianlog_ledger::Date {
-    as_of.and_then(lianlog_ledger::Date::parse).unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china())
 }
 
 /// Under a shown decision: its collective approvals and its influence period (decisions group).
@@ -155,7 +150,7 @@ pub fn dossier(
         refuse_archives(archives)?;
         let answer = reads::dossier(&remote.signed_client("dossier")?, &args.person_id, page, args.as_of.as_deref())?;
         say_remote(answer.as_of.as_ref(), answer.bodies);
-        let on = influence_day(args.as_of.as_deref());
+        let on = lianlog_ledger::influence::as_of_day(args.as_of.as_deref());
         let dossier = Dossier { person_id: &args.person_id, records: &answer.page, influence: &answer.influence, on };
         return print_dossier(&dossier, page, json_output, &answer.registry);
     }
@@ -163,7 +158,7 @@ pub fn dossier(
     let queries = source.queries();
     let records = queries.dossier_page(&args.person_id, page)?;
     // The influence periods of the decisions on this page (影响期, decisions group).
-    let on = influence_day(args.as_of.as_deref());
+    let on = lianlog_ledger::influence::as_of_day(args.as_of.as_deref());
     let influence = lianlog_ledger::opinion::periods(&queries, &records.items, on)?;
     let dossier = Dossier { person_id: &args.person_id, records: &records, influence: &influence, on };
     print_dossier(&dossier, page, json_output, source.registry())

@@ -384,10 +384,7 @@ fn dossier_answer(
     let records = queries.dossier_page(person, page)?;
     // The influence periods (影响期) of the decisions on the page, as of the day asked about: derived
     // from bodies, so none for a key that reads none.
-    let on = params
-        .get("as_of")
-        .and_then(lianlog_ledger::Date::parse)
-        .unwrap_or_else(|| lianlog_ledger::Timestamp::now().date_in_china());
+    let on = lianlog_ledger::influence::as_of_day(params.get("as_of"));
     let influence =
         if reader.bodies { lianlog_ledger::opinion::periods(&queries, &records.items, on)? } else { Vec::new() };
     let mut answer = records_json(reader, &source, records);
