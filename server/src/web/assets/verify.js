@@ -528,10 +528,20 @@
         "the key the server's page names was used, which trusts the server. Pin the key you got from the commission on the check page (核验).",
     };
   }
-  function show(output, status, text) {
+  /** Show a result: the verdict in bold, the details, and a warning line when there is one. */
+  function show(output, status, verdict, text = "", warning = "") {
     output.dataset.status = status;
     output.className = "verify-" + status;
-    output.textContent = text;
+    const strong = document.createElement("strong");
+    strong.textContent = verdict;
+    const parts = [strong, document.createTextNode(text ? " " + text : "")];
+    if (warning) {
+      const line = document.createElement("span");
+      line.className = "verify-warning";
+      line.textContent = warning;
+      parts.push(document.createElement("br"), line);
+    }
+    output.replaceChildren(...parts);
   }
   async function run(output, work) {
     show(output, "running", "核验中… Verifying…");
@@ -540,9 +550,9 @@
         fail("浏览器无法核验", "WebCrypto is unavailable: open the page over HTTPS (or on localhost)");
       }
       const { text, note } = await work();
-      show(output, "pass", "核验通过 Verified: " + text + (note ? "\n" + note : ""));
+      show(output, "pass", "核验通过 Verified:", text, note);
     } catch (e) {
-      show(output, "fail", "核验失败 Verification failed: " + (e instanceof CheckError ? e.message : "unexpected error " + e));
+      show(output, "fail", "核验失败 Verification failed:", e instanceof CheckError ? e.message : "unexpected error " + e);
     }
   }
 
