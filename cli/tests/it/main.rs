@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod bench;
+mod browser;
 mod common;
 mod crash;
 mod decisions;
@@ -25,5 +26,6 @@ mod snapshot;
 mod spreadsheet;
 mod tamper;
 mod tiles;
+mod webdriver;
 mod witness;
 mod witnessed;

@@ -1,0 +1,201 @@
+//! A tiny W3C WebDriver client (the JSON protocol over HTTP/1.1 on loopback) driving a real headless
+//! Chromium through `chromedriver`, for the browser tests (`browser.rs`). No crate beyond
+//! serde_json: each command is one request on a new connection (`serve::http`).
+//!
+//! What it guarantees: [`Browser::start`] gives a browser only when `chromedriver` and `chromium`
+//! are installed, and otherwise prints one skip line — or, when the environment variable `CI` is
+//! set, fails, so that CI cannot pass without having run the browser. The driver (and with it the
+//! browser) is stopped when the [`Browser`] is dropped, even when a test fails.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::serve::http;
+
+/// The key W3C WebDriver names a web element by.
+const ELEMENT: &str = "element-6066-11e4-a52f-4a4e6e5e1b93";
+
+/// The first of `names` found as an executable in `PATH`.
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+    })
+}
+
+/// A web element of the current page.
+#[derive(Debug, Clone)]
+pub struct Element(String);
+
+/// A headless Chromium session through its own `chromedriver` process.
+pub struct Browser {
+    driver: Child,
+    address: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Start `chromedriver` on a free loopback port and a headless Chromium session; `None` (with
+    /// a skip line) when either is missing, unless `CI` is set: then it panics.
+    pub fn start(test: &str) -> Option<Browser> {
+        let driver = find_program(&["chromedriver"]);
+        let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
+        let (Some(driver), Some(chromium)) = (driver, chromium) else {
+            let why = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver \
+                       fonts-noto-cjk; .ci/run installs them)";
+            assert!(std::env::var_os("CI").is_none(), "{test}: CI is set but {why}");
+            eprintln!("skipped {test}: {why}");
+            return None;
+        };
+        // A free port: bind, read, release (chromedriver takes it a moment later).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(&driver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
+        // "ChromeDriver was started successfully on port N." — then /status says ready.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let address = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = http(&address, "GET", "/status", b"")
+                .ok()
+                .and_then(|reply| serde_json::from_slice::<Value>(&reply.body).ok())
+                .is_some_and(|status| status["value"]["ready"] == true);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver on port {port} not ready: {line}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--window-size=1280,1800", "--disable-dev-shm-usage",
+                         "--disable-gpu", "--lang=zh-CN", format!("--user-data-dir={}", profile.path().display())],
+            },
+        }}});
+        let mut browser = Browser { driver: child, address, session: String::new(), _profile: profile };
+        let answer = browser.command("POST", "/session", capabilities);
+        browser.session = answer["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_string();
+        Some(browser)
+    }
+
+    /// One WebDriver command; its `value`. A WebDriver error fails the test, naming it.
+    fn command(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
+        let reply = http(&self.address, method, path, &body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let answer: Value = serde_json::from_slice(&reply.body)
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", reply.text()));
+        assert_eq!(reply.status, 200, "{method} {path}: {answer}");
+        answer["value"].clone()
+    }
+
+    fn session_command(&self, method: &str, path: &str, body: Value) -> Value {
+        self.command(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    /// Open `url` and wait for it to load.
+    pub fn goto(&self, url: &str) {
+        self.session_command("POST", "/url", json!({ "url": url }));
+    }
+
+    /// The URL shown now.
+    pub fn url(&self) -> String {
+        self.session_command("GET", "/url", Value::Null).as_str().unwrap_or_default().to_string()
+    }
+
+    /// The first element matching a CSS selector, or `None`.
+    pub fn try_find(&self, css: &str) -> Option<Element> {
+        let reply = http(
+            &self.address,
+            "POST",
+            &format!("/session/{}/elements", self.session),
+            &serde_json::to_vec(&json!({"using": "css selector", "value": css})).unwrap(),
+        )
+        .unwrap();
+        let answer: Value = serde_json::from_slice(&reply.body).unwrap();
+        answer["value"].as_array()?.first()?[ELEMENT].as_str().map(|id| Element(id.to_string()))
+    }
+
+    /// The first element matching a CSS selector; fails the test, naming the page, when none does.
+    pub fn find(&self, css: &str) -> Element {
+        self.try_find(css).unwrap_or_else(|| panic!("no {css} on {}", self.url()))
+    }
+
+    /// Click an element.
+    pub fn click(&self, element: &Element) {
+        self.session_command("POST", &format!("/element/{}/click", element.0), json!({}));
+    }
+
+    /// Type text into an element (for a file input: the file's path).
+    pub fn type_text(&self, element: &Element, text: &str) {
+        self.session_command("POST", &format!("/element/{}/value", element.0), json!({ "text": text }));
+    }
+
+    /// Clear a text field.
+    pub fn clear(&self, element: &Element) {
+        self.session_command("POST", &format!("/element/{}/clear", element.0), json!({}));
+    }
+
+    /// The rendered text of an element.
+    pub fn text(&self, element: &Element) -> String {
+        self.session_command("GET", &format!("/element/{}/text", element.0), Value::Null)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The whole page's rendered text.
+    pub fn page_text(&self) -> String {
+        self.text(&self.find("body"))
+    }
+
+    /// Run a script in the page (its `return` value).
+    pub fn script(&self, script: &str, args: Value) -> Value {
+        self.session_command("POST", "/execute/sync", json!({ "script": script, "args": args }))
+    }
+
+    /// Wait (up to 30 s) until `probe` gives `Some`; fail naming `what` otherwise.
+    pub fn wait_for<T>(&self, what: &str, mut probe: impl FnMut(&Browser) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(found) = probe(self) {
+                return found;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what} on {}", self.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Save a PNG screenshot of the viewport to `path`.
+    pub fn screenshot(&self, path: &Path) {
+        let encoded = self.session_command("GET", "/screenshot", Value::Null);
+        let png = lianlog_ledger::encoding::parse_base64(encoded.as_str().unwrap_or_default()).unwrap_or_default();
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            // Closes Chromium; the driver is then killed.
+            let _ = http(&self.address, "DELETE", &format!("/session/{}", self.session), b"");
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
