@@ -25,5 +25,6 @@ mod snapshot;
 mod spreadsheet;
 mod tamper;
 mod tiles;
+mod web;
 mod witness;
 mod witnessed;
