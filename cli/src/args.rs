@@ -145,6 +145,11 @@ pub enum Command {
     /// tlog-tiles, authenticated reads for the rest. Prints `listening on ADDR` first; stops
     /// after finishing the groups in flight on SIGTERM or Ctrl-C. See docs/OPERATIONS.md.
     Serve(ServeArgs),
+    /// Sign in to a server's web pages (网页登录) without a password: signs a one-time challenge
+    /// of --server with your key and prints a one-time URL that opens a browser session (usable
+    /// once, for 5 minutes; the session lasts `serve --session-hours` and ends when the key is
+    /// revoked). Auditors' sessions see no body text. See docs/OFFICERS.md, "Web pages".
+    Login(LoginArgs),
     /// Monitor a served log (监测): fetch its checkpoint, check it is signed by the log key and
     /// extends the last one this monitor verified, from hash tiles only (no entries, no bodies:
     /// no key needed), and keep it. A rollback, a split view (two signed histories), tiles that
@@ -899,6 +904,7 @@ const WITHOUT_LEDGER: &[&[&str]] = &[
     &["witness", "add-log"],
     &["witness", "list"],
     &["witness", "remove"],
+    &["login"],
 ];
 
 /// The commands that never talk to a server (`Remote::from_args` ignores --server for them):
@@ -1043,6 +1049,19 @@ pub struct ServeArgs {
     /// in seconds (checkpoints made meanwhile are covered by the next one).
     #[arg(long, value_name = "SECONDS", default_value_t = 2, requires = "witness", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub witness_interval: u64,
+    /// How long a web session (网页会话) opened by `lianlog login`'s one-time URL lasts, in hours;
+    /// it ends sooner when its key is revoked or on "sign out". See docs/OFFICERS.md, "Web pages".
+    #[arg(long, value_name = "HOURS", default_value_t = lianlog_server::DEFAULT_SESSION_HOURS, value_parser = clap::value_parser!(u64).range(1..=168))]
+    pub session_hours: u64,
+}
+
+/// `lianlog login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Your key file (officer, auditor or admin) that signs the challenge; the passphrase is asked
+    /// for, or read from LIANLOG_PASSPHRASE. Default: --identity (LIANLOG_IDENTITY).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
 }
 
 /// `lianlog receipt …`.

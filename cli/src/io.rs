@@ -323,6 +323,7 @@ impl Remote {
                 | Command::Verify(_)
                 | Command::Receipt(_)
                 | Command::Monitor(_)
+                | Command::Login(_)
         );
         if !works_remotely {
             // Commands that never read a ledger (check, bench, demo, witness, completions, man,

@@ -15,10 +15,12 @@
 //! here, sent, and their receipts checked).
 //! [`verify`] is remote `verify`: the tlog-tiles resources of a server fetched for
 //! [`lianlog_ledger::tiles::verify_tiles`], which checks them client-side. [`witnessing`] is a
-//! log's `add-checkpoint` to a witness and the served checkpoints (witnessed, latest).
+//! log's `add-checkpoint` to a witness and the served checkpoints (witnessed, latest). [`login`]
+//! is `lianlog login`: a signed answer to a one-time challenge, for a one-time web sign-in URL.
 
 pub mod append;
 pub mod client;
+pub mod login;
 mod problem;
 pub mod reads;
 pub mod verify;

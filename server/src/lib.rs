@@ -17,6 +17,9 @@
 //! - **Graceful shutdown.** On SIGTERM or SIGINT the server stops accepting, lets requests in
 //!   flight finish, and returns.
 //!
+//! `lianlog serve` also serves web pages (module `web`: overview, records, integrity files, cases,
+//! statistics, the check page, and the password-less sign-in of `lianlog login`).
+//!
 //! Also served: `GET /<sha256(origin) in hex>/checkpoint`, tlog-witness's monitoring endpoint (the
 //! last cosigned checkpoint of that log, with the log's signatures and this witness's; 404 if
 //! none).
@@ -24,7 +27,9 @@
 // Until the parts of `serve` (tiles, reads, auth, serve) are all merged, one part's helpers may
 // be used only by another part: remove this once they are (then `cargo clippy` shows dead code).
 mod serve;
+mod web;
 
+pub use web::session::DEFAULT_SESSION_HOURS;
 pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, WitnessOptions, serve_ledger};
 
 use std::net::SocketAddr;

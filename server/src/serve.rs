@@ -62,6 +62,8 @@ pub struct ServeOptions {
     /// The witnesses to send checkpoints to, and the quorum `GET /checkpoint` waits for; none:
     /// `/checkpoint` is the newest log-signed checkpoint.
     pub witnesses: Option<WitnessOptions>,
+    /// How long a web session opened by `lianlog login` lasts, in hours.
+    pub session_hours: u64,
 }
 
 impl Default for ServeOptions {
@@ -73,6 +75,7 @@ impl Default for ServeOptions {
             access_log: None,
             limits: ServeLimits::default(),
             witnesses: None,
+            session_hours: crate::web::session::DEFAULT_SESSION_HOURS,
         }
     }
 }
@@ -141,6 +144,8 @@ pub(crate) struct ServeState {
     sequencer: sequencer::Sequencer,
     /// Witnessing, with `--witness` (started by [`serve_ledger`]).
     pub(crate) witnessing: Option<witnessing::Witnessing>,
+    /// The web pages' sign-in challenges, one-time URLs and sessions (`web/session.rs`).
+    pub(crate) sessions: crate::web::session::Sessions,
 }
 
 impl ServeState {
@@ -172,6 +177,7 @@ impl ServeState {
             in_flight,
             sequencer: sequencer::Sequencer::default(),
             witnessing,
+            sessions: crate::web::session::Sessions::default(),
         })
     }
 
@@ -215,7 +221,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|err| Err(Problem::new(Code::Io, format!("the request's work stopped: {err}"))))
 }
 
-/// Every route of `lianlog serve`: tiles, authenticated reads, the append route and operations.
+/// Every route of `lianlog serve`: tiles, authenticated reads, the append route, operations and
+/// the web pages (`web/`).
 ///
 /// Every request goes through the limits middleware (`limits.rs`) first: requests in flight, body
 /// size and body time; handlers receive the body whole (axum's own body limit is set to the same
@@ -225,6 +232,7 @@ pub(crate) fn router(state: Arc<ServeState>) -> Router {
     Router::new()
         .merge(tiles::routes())
         .merge(reads::routes())
+        .merge(crate::web::routes())
         .route("/lianlog/v1/append", post(append::append))
         .route("/checkpoint", get(ops::checkpoint))
         .route("/lianlog/v1/checkpoint/latest", get(ops::latest_checkpoint))

@@ -15,6 +15,7 @@ mod demo;
 mod init;
 mod key;
 mod kinds;
+mod login;
 mod monitor;
 mod opinion;
 mod proofs;
@@ -88,5 +89,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions(args) => shell::completions(args),
         Command::Man(args) => shell::man(args, json_output),
         Command::Kinds(args) => kinds::run(args, json_output),
+        Command::Login(args) => login::run(args, remote, json_output),
     }
 }

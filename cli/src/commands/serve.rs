@@ -62,6 +62,7 @@ pub fn run(args: ServeArgs, dir: &Path, json_output: bool) -> Result<ExitCode> {
             ..lianlog_server::ServeLimits::default()
         },
         witnesses,
+        session_hours: args.session_hours,
     };
     let report: lianlog_server::Reporter = Arc::new(|line: String| eprintln!("lianlog serve: {line}"));
     // A server runs until stopped: its first line (or, with --json, its one document) is the

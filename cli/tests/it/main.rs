@@ -26,6 +26,7 @@ mod snapshot;
 mod spreadsheet;
 mod tamper;
 mod tiles;
+mod web;
 mod webdriver;
 mod witness;
 mod witnessed;

@@ -76,7 +76,7 @@ impl AccessLog {
     }
 
     /// Append one line and sync it: the trace exists before the answer does.
-    fn append(&self, line: &str) -> Result<(), Error> {
+    pub(crate) fn append(&self, line: &str) -> Result<(), Error> {
         let mut file = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if file.is_none() {
             *file = Some(lianlog_ledger::open_append(&self.path)?);

@@ -1,0 +1,428 @@
+//! Password-less sign-in for the web pages: one-time challenges, one-time login URLs, sessions
+//! and their CSRF tokens.
+//!
+//! The flow (`lianlog login --server URL --key FILE`, remote/src/login.rs):
+//! 1. `POST /lianlog/v1/login/challenge` (unsigned) answers `{"challenge": 64 hex, "expires"}`:
+//!    random, remembered for [`PENDING_SECS`], usable once.
+//! 2. `POST /lianlog/v1/login`, signed with lianlog's RFC 9421 profile (`auth::authenticate`: the
+//!    key must be in the registry now, with a role), body `{"challenge": …}` — the body is covered
+//!    by the signature's `Content-Digest`, so the challenge is bound into what is signed and a
+//!    signature cannot be reused for another challenge. The challenge is consumed and the answer
+//!    is `{"path": "/login/<64 hex>", "expires", "identity", "roles"}`.
+//! 3. `GET /login/{token}` (the one-time URL, usable once within [`PENDING_SECS`]) opens a session:
+//!    cookie `lianlog_session`, `HttpOnly; SameSite=Strict; Path=/; Max-Age` (`serve
+//!    --session-hours`), `Secure` when the server speaks TLS.
+//!
+//! Guarantees:
+//! - Challenges, tokens and session ids are 256 random bits from the system's random source; the
+//!   server keeps only their SHA-256, so its memory holds nothing that opens a session.
+//! - Every use of a session re-checks its key in the registry (`viewer`): a revoked key, or one
+//!   without a role any more, ends the session at its next request (403).
+//! - Every form is a POST carrying the session's CSRF token (`csrf`), compared in constant time;
+//!   a POST without it is refused (403) before anything is logged or done.
+//! - Memory is bounded: at most [`MAX_PENDING`] challenges and tokens and [`MAX_SESSIONS`]
+//!   sessions; expired ones are dropped first, and when still full a new one is refused as busy
+//!   (503) rather than an open one forgotten.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use lianlog_ledger::httpsig::new_nonce;
+use lianlog_ledger::{Role, Timestamp};
+use maud::html;
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+use super::{Nav, Page, Request};
+use crate::serve::ServeState;
+use crate::serve::auth::authenticate;
+use crate::serve::problem::{Code, Problem};
+
+/// How long a challenge and a one-time login URL stay usable (seconds).
+pub(crate) const PENDING_SECS: i64 = 300;
+/// Most challenges and login tokens waiting at once.
+pub(crate) const MAX_PENDING: usize = 1024;
+/// Most sessions open at once.
+pub(crate) const MAX_SESSIONS: usize = 4096;
+/// The session cookie's name.
+pub(crate) const COOKIE: &str = "lianlog_session";
+/// The default lifetime of a session (`serve --session-hours`).
+pub const DEFAULT_SESSION_HOURS: u64 = 8;
+
+/// The server's challenges, one-time tokens and sessions, by the SHA-256 of their secret.
+#[derive(Debug, Default)]
+pub(crate) struct Sessions {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Challenge hash → when it expires (Unix ms).
+    challenges: HashMap<String, i64>,
+    /// Login token hash → the key it signs in, and when it expires.
+    tokens: HashMap<String, (String, i64)>,
+    /// Session id hash → the session.
+    sessions: HashMap<String, Session>,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    identity: String,
+    expires: i64,
+    csrf: String,
+    /// A short name of the session for the access log (not its secret).
+    tag: String,
+}
+
+/// Who is looking at a page: a session's key, its roles now, and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    /// The key's identity.
+    pub(crate) identity: String,
+    /// Its roles in the registry now.
+    pub(crate) roles: Vec<Role>,
+    /// Whether it reads bodies (admin or officer), the read API's rule.
+    pub(crate) bodies: bool,
+    /// The session's CSRF token, put in every form.
+    pub(crate) csrf: String,
+}
+
+impl Viewer {
+    /// The roles, Chinese first.
+    pub(crate) fn roles_label(&self) -> String {
+        self.roles.iter().map(|role| super::role_label(*role)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn secret() -> Result<String, Problem> {
+    Ok(format!("{}{}", new_nonce()?, new_nonce()?))
+}
+
+fn digest(secret: &str) -> String {
+    lianlog_ledger::encoding::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millis()
+}
+
+fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, Inner> {
+    sessions.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Inner {
+    fn prune(&mut self, now: i64) {
+        self.challenges.retain(|_, expires| *expires > now);
+        self.tokens.retain(|_, (_, expires)| *expires > now);
+        self.sessions.retain(|_, session| session.expires > now);
+    }
+}
+
+fn busy(what: &str) -> Problem {
+    Problem {
+        retry_after: Some(60),
+        ..Problem::new(Code::Busy, format!("too many {what} at once on this server; try again in a minute"))
+    }
+}
+
+/// `POST /lianlog/v1/login/challenge`: a fresh one-time challenge.
+pub(crate) async fn challenge(State(state): State<Arc<ServeState>>) -> Response {
+    let result = (|| {
+        let challenge = secret()?;
+        let now = now_ms();
+        let expires = now + PENDING_SECS * 1000;
+        let mut inner = lock(&state.sessions);
+        if inner.challenges.len() >= MAX_PENDING {
+            inner.prune(now);
+            if inner.challenges.len() >= MAX_PENDING {
+                return Err(busy("sign-ins"));
+            }
+        }
+        inner.challenges.insert(digest(&challenge), expires);
+        Ok(json!({"challenge": challenge, "expires": Timestamp::from_millis(expires).to_string()}))
+    })();
+    json_answer(result)
+}
+
+/// `POST /lianlog/v1/login`: a signed answer to a challenge; gives a one-time login path.
+pub(crate) async fn login(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = crate::serve::blocking(move || {
+        let caller = authenticate(&state, &method, &uri, &headers, &body)?;
+        let asked: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|err| Problem::new(Code::BadInput, format!("{}: the request body: {err}", uri.path())))?;
+        let challenge = asked
+            .as_object()
+            .filter(|members| members.len() == 1)
+            .and_then(|members| members.get("challenge"))
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| {
+                Problem::new(Code::BadInput, format!("{}: the body must be {{\"challenge\": …}}", uri.path()))
+            })?;
+        let now = now_ms();
+        let token = secret()?;
+        let expires = now + PENDING_SECS * 1000;
+        let mut inner = lock(&state.sessions);
+        match inner.challenges.remove(&digest(challenge)) {
+            Some(until) if until > now => {}
+            _ => {
+                return Err(Problem::unauthenticated(format!(
+                    "{}: the challenge is unknown, used or expired (they last {PENDING_SECS} s); run `lianlog login` again",
+                    uri.path()
+                )));
+            }
+        }
+        if inner.tokens.len() >= MAX_PENDING {
+            inner.prune(now);
+            if inner.tokens.len() >= MAX_PENDING {
+                return Err(busy("sign-ins"));
+            }
+        }
+        inner.tokens.insert(digest(&token), (caller.identity.clone(), expires));
+        Ok(json!({
+            "path": format!("/login/{token}"),
+            "expires": Timestamp::from_millis(expires).to_string(),
+            "identity": caller.identity,
+            "roles": caller.roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
+        }))
+    })
+    .await;
+    json_answer(result)
+}
+
+fn json_answer(result: Result<serde_json::Value, Problem>) -> Response {
+    match result {
+        Ok(value) => {
+            let mut response = ([(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(problem) => problem.into_response(),
+    }
+}
+
+/// `GET /login/{token}`: the one-time URL; opens a session and sets its cookie.
+pub(crate) async fn open(
+    State(state): State<Arc<ServeState>>,
+    UrlPath(token): UrlPath<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let log_vkey = state.log_key.public().vkey();
+    let hours = state.options.session_hours.max(1);
+    let secure = state.options.tls.is_some();
+    let result = crate::serve::blocking(move || {
+        let now = now_ms();
+        let identity = {
+            let mut inner = lock(&state.sessions);
+            match inner.tokens.remove(&digest(&token)) {
+                Some((identity, expires)) if expires > now => identity,
+                _ => {
+                    return Err(Problem::unauthenticated(format!(
+                        "/login/…: this sign-in link is unknown, already used or expired (links work once, for \
+                         {} minutes); run `lianlog login --server URL --key FILE` again",
+                        PENDING_SECS / 60
+                    )));
+                }
+            }
+        };
+        let id = secret()?;
+        let session = Session {
+            identity,
+            expires: now + i64::try_from(hours).unwrap_or(24) * 3_600_000,
+            csrf: secret()?,
+            tag: digest(&id)[..12].to_string(),
+        };
+        {
+            let mut inner = lock(&state.sessions);
+            if inner.sessions.len() >= MAX_SESSIONS {
+                inner.prune(now);
+                if inner.sessions.len() >= MAX_SESSIONS {
+                    return Err(busy("sessions"));
+                }
+            }
+            inner.sessions.insert(digest(&id), session.clone());
+        }
+        // The token is spent, but a secret still: the log names the path without it.
+        let _ = uri;
+        let viewer = admit(&state, &id, &session, &Request { method, uri: Uri::from_static("/login/-"), headers })?;
+        Ok((id, viewer))
+    })
+    .await;
+    match result {
+        Ok((id, viewer)) => {
+            let page = Page {
+                title: "已登录 Signed in".into(),
+                nav: Nav::None,
+                script: false,
+                main: html! {
+                    p role="status" { "已登录为 Signed in as " code { (viewer.identity) } " (" (viewer.roles_label()) ")。" }
+                    p { "会话 " (hours) " 小时后结束；密钥被撤销时立即结束。The session lasts " (hours) " hours, and ends at once if the key is revoked." }
+                    p { a href="/" { "进入总览 Go to the overview" } " · " a href="/records" { "记录 Records" } " · " a href="/cases" { "案件与逾期 Cases" } }
+                },
+            };
+            let mut response = super::html_answer(StatusCode::OK, &super::frame_page(&log_vkey, Some(&viewer), page));
+            let cookie = format!(
+                "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+                hours * 3600,
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(problem) => super::error_page(&log_vkey, &problem),
+    }
+}
+
+/// `POST /logout`: ends the session (CSRF token required) and clears the cookie.
+pub(crate) async fn close(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let log_vkey = state.log_key.public().vkey();
+    let result = crate::serve::blocking(move || {
+        let request = Request { method, uri, headers };
+        let viewer = form_viewer(&state, &request, &body)?;
+        if let Some(id) = cookie(&request.headers) {
+            lock(&state.sessions).sessions.remove(&digest(&id));
+        }
+        Ok(viewer)
+    })
+    .await;
+    match result {
+        Ok(viewer) => {
+            let page = Page {
+                title: "已退出 Signed out".into(),
+                nav: Nav::None,
+                script: false,
+                main: html! {
+                    p role="status" { "已退出登录 " code { (viewer.identity) } "。Signed out." }
+                    p { a href="/" { "总览 Overview" } }
+                },
+            };
+            let mut response = super::html_answer(StatusCode::OK, &super::frame_page(&log_vkey, None, page));
+            let clear = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+            if let Ok(value) = HeaderValue::from_str(&clear) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(problem) => super::error_page(&log_vkey, &problem),
+    }
+}
+
+/// The session id in the request's cookies, if any.
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|value| !value.is_empty())
+}
+
+/// The open session the request's cookie names, if any (expired ones are dropped).
+fn find(state: &ServeState, headers: &HeaderMap) -> Option<(String, Session)> {
+    let id = cookie(headers)?;
+    let now = now_ms();
+    let mut inner = lock(&state.sessions);
+    let key = digest(&id);
+    match inner.sessions.get(&key) {
+        Some(session) if session.expires > now => Some((id, session.clone())),
+        Some(_) => {
+            inner.sessions.remove(&key);
+            None
+        }
+        None => None,
+    }
+}
+
+/// The viewer of a request: `None` without a (live) session; a session whose key was revoked or
+/// lost its roles is ended and refused (403). The view is written to the access log first.
+pub(crate) fn viewer(state: &ServeState, request: &Request) -> Result<Option<Viewer>, Problem> {
+    match find(state, &request.headers) {
+        None => Ok(None),
+        Some((id, session)) => admit(state, &id, &session, request).map(Some),
+    }
+}
+
+/// The viewer of a form's POST: a live session and the session's CSRF token in the form's
+/// `csrf` field; checked before anything is logged or done.
+pub(crate) fn form_viewer(state: &ServeState, request: &Request, body: &[u8]) -> Result<Viewer, Problem> {
+    let path = request.uri.path();
+    let Some((id, session)) = find(state, &request.headers) else {
+        return Err(needed(&request.uri));
+    };
+    let fields = super::form_fields(body);
+    let given = fields.iter().find(|(name, _)| name == "csrf").map(|(_, value)| value.as_bytes()).unwrap_or(b"");
+    if !constant_time_eq(given, session.csrf.as_bytes()) {
+        return Err(Problem::new(
+            Code::Unauthorized,
+            format!("{path}: the form's CSRF token is missing or wrong (表单校验失败); reload the page and submit again"),
+        ));
+    }
+    admit(state, &id, &session, request)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Re-check the session's key in the registry and log the view; ends the session of a key that
+/// was revoked or has no role.
+fn admit(state: &ServeState, id: &str, session: &Session, request: &Request) -> Result<Viewer, Problem> {
+    let path = request.uri.path();
+    let roles = state.read(|ledger| {
+        Ok(ledger.registry().current_key(&session.identity).map(|(_, key)| key.roles.clone()).map_err(|err| err.reason))
+    })?;
+    let roles = match roles {
+        Ok(roles) if !roles.is_empty() => roles,
+        other => {
+            lock(&state.sessions).sessions.remove(&digest(id));
+            let why = other.err().unwrap_or_else(|| format!("key {} has no role", session.identity));
+            return Err(Problem::new(
+                Code::Unauthorized,
+                format!("{path}: {why}; the session has ended (会话已结束)"),
+            ));
+        }
+    };
+    let line = json!({
+        "time": Timestamp::now().to_string(),
+        "identity": session.identity,
+        "roles": roles.iter().map(|role| role.as_str()).collect::<Vec<_>>(),
+        "method": request.method.as_str(),
+        "path": path,
+        "query": request.uri.query(),
+        "session": session.tag,
+    });
+    state.access_log.append(&format!("{line}\n")).map_err(Problem::from)?;
+    let bodies = roles.contains(&Role::Admin) || roles.contains(&Role::Officer);
+    Ok(Viewer { identity: session.identity.clone(), roles, bodies, csrf: session.csrf.clone() })
+}
+
+/// The refusal of a page that needs a session to a request without one.
+pub(crate) fn needed(uri: &Uri) -> Problem {
+    Problem::unauthenticated(format!(
+        "{}: this page shows personal data and needs a session (此页需要登录): run `lianlog login --server URL \
+         --key FILE` and open the one-time URL it prints",
+        uri.path()
+    ))
+}
