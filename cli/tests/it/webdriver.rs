@@ -1,23 +1,73 @@
 //! A tiny W3C WebDriver client (the JSON protocol over HTTP/1.1 on loopback) driving a real headless
 //! Chromium through `chromedriver`, for the browser tests (`browser.rs`). No crate beyond
-//! serde_json: each command is one request on a new connection (`serve::http`).
+//! serde_json: each command is one request on a new connection, its answer read by its
+//! `Content-Length` (chromedriver says `Connection: close` but keeps the connection open).
 //!
 //! What it guarantees: [`Browser::start`] gives a browser only when `chromedriver` and `chromium`
 //! are installed, and otherwise prints one skip line — or, when the environment variable `CI` is
 //! set, fails, so that CI cannot pass without having run the browser. The driver (and with it the
 //! browser) is stopped when the [`Browser`] is dropped, even when a test fails.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::serve::http;
+/// An answer of the driver: status and body.
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// One HTTP/1.1 request to the driver on a new connection; the answer read up to its length.
+fn http(address: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<Reply> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 65536];
+    let (split, length) = loop {
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            return Err(std::io::Error::other("the driver closed the connection before its answer's head"));
+        }
+        bytes.extend_from_slice(&buffer[..read]);
+        if let Some(split) = bytes.windows(4).position(|window| window == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .ok_or_else(|| std::io::Error::other(format!("no Content-Length in {head:?}")))?;
+            break (split + 4, length);
+        }
+    };
+    while bytes.len() < split + length {
+        let read = stream.read(&mut buffer)?;
+        if read == 0 {
+            return Err(std::io::Error::other("the driver's answer was cut short"));
+        }
+        bytes.extend_from_slice(&buffer[..read]);
+    }
+    let status = String::from_utf8_lossy(&bytes[..split])
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
+    Ok(Reply { status, body: bytes[split..split + length].to_vec() })
+}
 
 /// The key W3C WebDriver names a web element by.
-const ELEMENT: &str = "element-6066-11e4-a52f-4a4e6e5e1b93";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The first of `names` found as an executable in `PATH`.
 fn find_program(names: &[&str]) -> Option<PathBuf> {
@@ -54,16 +104,13 @@ impl Browser {
         };
         // A free port: bind, read, release (chromedriver takes it a moment later).
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut child = Command::new(&driver)
+        let child = Command::new(&driver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
-        // "ChromeDriver was started successfully on port N." — then /status says ready.
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let address = format!("127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -74,7 +121,7 @@ impl Browser {
             if ready {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver on port {port} not ready: {line}");
+            assert!(Instant::now() < deadline, "chromedriver on port {port} not ready within 20 s");
             std::thread::sleep(Duration::from_millis(50));
         }
         let profile = tempfile::tempdir().unwrap();
@@ -97,7 +144,7 @@ impl Browser {
         let body = if method == "GET" { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
         let reply = http(&self.address, method, path, &body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let answer: Value = serde_json::from_slice(&reply.body)
-            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", reply.text()));
+            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {}", String::from_utf8_lossy(&reply.body)));
         assert_eq!(reply.status, 200, "{method} {path}: {answer}");
         answer["value"].clone()
     }
