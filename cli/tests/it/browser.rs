@@ -226,6 +226,19 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     let mut tampered: Value = serde_json::from_str(&text).unwrap();
     tampered["entry"]["time"] = json!("2020-01-01T00:00:00.000Z");
     let tampered = write(&fixture, "tampered.jsonl", &format!("{tampered}\n"));
+    // A second person with a file of their own (the fixture names everyone P-1001), for the
+    // integrity file's screenshot.
+    let li = common::person("P-3001", "李四", "市交通局");
+    let report = json!({"report_id": "R-2025-010", "subjects": [li], "source": "petition",
+        "summary": "反映其在道路工程验收中把关不严", "received_on": "2025-07-01"});
+    fixture.append("report.received", &report, &fixture.qian).success();
+    let interview = json!({"interview_type": "accountability_interview", "subjects": [li],
+        "interviewers": [common::person("P-0101", "钱干事", "第一监督检查室")], "held_on": "2025-07-15",
+        "reason": "道路工程验收把关不严，约谈提醒", "requirements": ["十五日内报送整改方案"], "report_id": "R-2025-010"});
+    fixture.append("interview", &interview, &fixture.qian).success();
+    let conclusion = json!({"report_id": "R-2025-010", "finding": "substantiated", "disposition": "批评教育",
+        "concluded_on": "2025-08-01"});
+    fixture.append("report.concluded", &conclusion, &fixture.sun).success();
     let server = Server::start(&fixture.ledger, &[]);
 
     // Without a session: the overview, statistics and check pages; the others ask to sign in.
@@ -245,7 +258,7 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     browser.click(&browser.find("#f-kind option[value='report.received']"));
     browser.click(&browser.find("form.filters button[type='submit']"));
     let filtered = browser.wait_for("the filtered list", |b| b.url().contains("kind=report.received").then(|| b.page_text()));
-    assert!(filtered.contains("共 2 条") && filtered.contains("刘六") && !filtered.contains("王五"), "{filtered}");
+    assert!(filtered.contains("共 3 条") && filtered.contains("李四") && !filtered.contains("王五"), "{filtered}");
     browser.screenshot(&screenshot_path("records-filtered"));
 
     // A record's page: every field, and the in-browser verification against the pinned key.
@@ -261,8 +274,10 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     browser.screenshot(&screenshot_path("record-verified"));
 
     // A person's integrity file, cases, statistics.
-    let person = visit(&browser, &server, "/people/P-1001", "person");
+    let person = visit(&browser, &server, "/people/P-1001", "person-P-1001");
     assert!(person.contains("廉政档案") && person.contains("张三") && person.contains("下载公开包"), "{person}");
+    let person = visit(&browser, &server, "/people/P-3001", "person");
+    assert!(person.contains("李四") && person.contains("道路工程验收") && !person.contains("张三"), "{person}");
     let cases = visit(&browser, &server, "/cases", "cases");
     assert!(cases.contains("R-2025-001"), "{cases}");
     let stats = visit(&browser, &server, "/stats", "stats");
