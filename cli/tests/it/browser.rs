@@ -119,13 +119,22 @@ fn verify_js_agrees_with_the_library_on_good_and_tampered_files() {
     assert!(text.contains("2025-06-02") && text.contains("反映其履行全面从严治党主体责任不力"), "{text}");
     let packages = [
         ("package", package.clone(), true),
-        ("package-masked-altered", write(&fixture, "masked.json", &text.replacen("2025-06-02", "2025-06-03", 1)), false),
-        ("package-body-altered", write(&fixture, "body.json", &text.replacen("主体责任不力", "主体责任到位", 1)), false),
+        (
+            "package-masked-altered",
+            write(&fixture, "masked.json", &text.replacen("2025-06-02", "2025-06-03", 1)),
+            false,
+        ),
+        (
+            "package-body-altered",
+            write(&fixture, "body.json", &text.replacen("主体责任不力", "主体责任到位", 1)),
+            false,
+        ),
     ];
 
     for (name, file, good) in receipts.iter() {
         let (status, shown) = check_in_browser(&browser, &page, &vkey, file);
-        let library = library_accepts(&fixture, &["inclusion", "--receipt", &file.display().to_string(), "--vkey", &vkey]);
+        let library =
+            library_accepts(&fixture, &["inclusion", "--receipt", &file.display().to_string(), "--vkey", &vkey]);
         assert_eq!(library, *good, "{name}: the library");
         assert_eq!(status == "pass", *good, "{name}: verify.js says {shown}");
     }
@@ -257,7 +266,8 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     browser.goto(&format!("{}/records", server.url));
     browser.click(&browser.find("#f-kind option[value='report.received']"));
     browser.click(&browser.find("form.filters button[type='submit']"));
-    let filtered = browser.wait_for("the filtered list", |b| b.url().contains("kind=report.received").then(|| b.page_text()));
+    let filtered =
+        browser.wait_for("the filtered list", |b| b.url().contains("kind=report.received").then(|| b.page_text()));
     assert!(filtered.contains("共 3 条") && filtered.contains("李四") && !filtered.contains("王五"), "{filtered}");
     browser.screenshot(&screenshot_path("records-filtered"));
 
@@ -280,7 +290,7 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     assert!(person.contains("李四") && person.contains("道路工程验收") && !person.contains("张三"), "{person}");
     let cases = visit(&browser, &server, "/cases", "cases");
     assert!(cases.contains("R-2025-001"), "{cases}");
-    let stats = visit(&browser, &server, "/stats", "stats");
+    let stats = visit(&browser, &server, "/stats?year=2025", "stats");
     assert!(stats.contains("统计"), "{stats}");
     assert!(browser.try_find("svg").is_some(), "the statistics page has its chart");
 
@@ -300,7 +310,8 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     assert!(browser.page_text().contains("登录"), "signed out: {}", browser.page_text());
     browser.goto(&login_url(&server, &fixture.auditor));
     let audited = visit(&browser, &server, "/records/5", "auditor-record");
-    for body_text in ["工程项目监管中苗头性", "一个月内报送整改方案", "反映其履行全面从严治党主体责任不力"] {
+    for body_text in ["工程项目监管中苗头性", "一个月内报送整改方案", "反映其履行全面从严治党主体责任不力"]
+    {
         assert!(!audited.contains(body_text), "the auditor sees {body_text:?}: {audited}");
     }
     let (status, shown) = verify_record(&browser);

@@ -72,9 +72,9 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// The first of `names` found as an executable in `PATH`.
 fn find_program(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
-    })
+    names
+        .iter()
+        .find_map(|name| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file()))
 }
 
 /// A web element of the current page.
@@ -226,9 +226,10 @@ impl Browser {
         }
     }
 
-    /// Save a PNG screenshot of the viewport to `path`.
+    /// Save a PNG screenshot of the page's body (as tall as its content, not the window) to `path`.
     pub fn screenshot(&self, path: &Path) {
-        let encoded = self.session_command("GET", "/screenshot", Value::Null);
+        let body = self.find("body");
+        let encoded = self.session_command("GET", &format!("/element/{}/screenshot", body.0), Value::Null);
         let png = lianlog_ledger::encoding::parse_base64(encoded.as_str().unwrap_or_default()).unwrap_or_default();
         assert!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
