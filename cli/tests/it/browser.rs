@@ -271,14 +271,30 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     assert!(filtered.contains("共 3 条") && filtered.contains("李四") && !filtered.contains("王五"), "{filtered}");
     browser.screenshot(&screenshot_path("records-filtered"));
 
-    // A record's page: every field, and the in-browser verification against the pinned key.
-    browser.goto(&format!("{}/check", server.url));
-    let key = browser.find("#check-key");
-    browser.clear(&key);
-    browser.type_text(&key, &vkey);
-    browser.script("document.getElementById('check-key').dispatchEvent(new Event('change'))", json!([]));
+    // A record's page: every field, and the in-browser verification. With no key pinned it uses
+    // the page's key and warns that this trusts the server; under another pinned key it fails;
+    // under the log key pinned on the check page it passes without a warning.
     let record = visit(&browser, &server, "/records/5", "record");
     assert!(record.contains("工程项目监管中苗头性、倾向性问题"), "{record}");
+    let (status, shown) = verify_record(&browser);
+    assert!(status == "pass" && shown.contains("注意：未固定日志公钥"), "{shown}");
+    let pin = |key: &str| {
+        browser.goto(&format!("{}/check", server.url));
+        let field = browser.find("#check-key");
+        browser.clear(&field);
+        browser.type_text(&field, key);
+        browser.script("document.getElementById('check-key').dispatchEvent(new Event('change'))", json!([]));
+    };
+    let other: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/keys.json")).unwrap(),
+    )
+    .unwrap();
+    pin(other["log"]["vkey"].as_str().unwrap());
+    browser.goto(&format!("{}/records/5", server.url));
+    let (status, shown) = verify_record(&browser);
+    assert!(status == "fail" && shown.contains("核验失败"), "{shown}");
+    pin(&vkey);
+    browser.goto(&format!("{}/records/5", server.url));
     let (status, shown) = verify_record(&browser);
     assert!(status == "pass" && shown.contains("核验通过") && !shown.contains("注意"), "{shown}");
     browser.screenshot(&screenshot_path("record-verified"));
