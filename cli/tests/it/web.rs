@@ -209,7 +209,7 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     // The entry the browser hashes: the stored line, byte for byte.
     let entry = browser.get("/lianlog/v1/entry/5");
     assert_eq!(entry.status, 200);
-    assert_eq!(entry.body, fixture.log_lines()[5]);
+    assert_eq!(entry.body, [fixture.log_lines()[5].as_slice(), b"\n"].concat(), "the stored line and its newline");
 
     // Forms: refused without the session's CSRF token (nothing built), answered with it.
     let token = csrf(&person);
