@@ -29,8 +29,8 @@
 mod serve;
 mod web;
 
-pub use web::session::DEFAULT_SESSION_HOURS;
 pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, WitnessOptions, serve_ledger};
+pub use web::session::DEFAULT_SESSION_HOURS;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -376,7 +376,9 @@ pub(crate) fn form_viewer(state: &ServeState, request: &Request, body: &[u8]) ->
     if !constant_time_eq(given, session.csrf.as_bytes()) {
         return Err(Problem::new(
             Code::Unauthorized,
-            format!("{path}: the form's CSRF token is missing or wrong (表单校验失败); reload the page and submit again"),
+            format!(
+                "{path}: the form's CSRF token is missing or wrong (表单校验失败); reload the page and submit again"
+            ),
         ));
     }
     admit(state, &id, &session, request)
@@ -398,10 +400,7 @@ fn admit(state: &ServeState, id: &str, session: &Session, request: &Request) -> 
         other => {
             lock(&state.sessions).sessions.remove(&digest(id));
             let why = other.err().unwrap_or_else(|| format!("key {} has no role", session.identity));
-            return Err(Problem::new(
-                Code::Unauthorized,
-                format!("{path}: {why}; the session has ended (会话已结束)"),
-            ));
+            return Err(Problem::new(Code::Unauthorized, format!("{path}: {why}; the session has ended (会话已结束)")));
         }
     };
     let line = json!({
@@ -425,4 +424,44 @@ pub(crate) fn needed(uri: &Uri) -> Problem {
          --key FILE` and open the one-time URL it prints",
         uri.path()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; lianlog_session=abc123; x=y"));
+        assert_eq!(cookie(&headers).as_deref(), Some("abc123"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("lianlog_session="));
+        assert_eq!(cookie(&headers), None);
+        assert_eq!(cookie(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn secrets_are_long_random_and_kept_by_their_hash() {
+        let (a, b) = (secret().unwrap(), secret().unwrap());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(digest(&a).len(), 64);
+        assert_ne!(digest(&a), a);
+        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+        assert!(!constant_time_eq(b"", a.as_bytes()));
+    }
+
+    #[test]
+    fn expired_challenges_tokens_and_sessions_are_pruned() {
+        let mut inner = Inner::default();
+        inner.challenges.insert("old".into(), 10);
+        inner.challenges.insert("new".into(), 30);
+        inner.tokens.insert("old".into(), ("k".into(), 10));
+        let session = Session { identity: "k".into(), expires: 10, csrf: "c".into(), tag: "t".into() };
+        inner.sessions.insert("old".into(), session);
+        inner.prune(20);
+        assert_eq!(inner.challenges.keys().collect::<Vec<_>>(), ["new"]);
+        assert!(inner.tokens.is_empty() && inner.sessions.is_empty());
+    }
 }
