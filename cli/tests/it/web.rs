@@ -231,6 +231,14 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     assert_eq!(entry.status, 200);
     assert_eq!(entry.body, [fixture.log_lines()[5].as_slice(), b"\n"].concat(), "the stored line and its newline");
 
+    // The read API's GET routes answer the session too (the record page's script fetches the
+    // proof with it), by the same rules.
+    let proof = browser.get("/lianlog/v1/prove/inclusion?seq=5");
+    assert_eq!(proof.status, 200, "{}", proof.text());
+    let proof: Value = serde_json::from_slice(&proof.body).unwrap();
+    assert_eq!(proof["index"], 5);
+    assert_eq!(Browser { server: &server, cookie: None }.get("/lianlog/v1/prove/inclusion?seq=5").status, 401);
+
     // Forms: refused without the session's CSRF token (nothing built), answered with it.
     let token = csrf(&person);
     assert_eq!(browser.post_form("/people/P-1001/disclosure", "").status, 403);
@@ -295,6 +303,8 @@ fn an_auditor_sees_no_bodies_and_a_revoked_key_ends_its_session() {
     assert!(line.get("body").is_none());
     let stored: Value = serde_json::from_slice(&fixture.log_lines()[5]).unwrap();
     assert_eq!(line["entry"], stored["entry"]);
+    let shown: Value = serde_json::from_slice(&auditor.get("/lianlog/v1/show?seq=5").body).unwrap();
+    assert_eq!(shown["bodies"], false, "the read API by session: an auditor's rules");
 
     // An officer's session ends at its next request once the key is revoked.
     let sun = login(&server, &fixture.sun);

@@ -27,6 +27,7 @@ mod people;
 mod records;
 pub(crate) mod session;
 mod stats;
+pub(crate) mod store;
 
 use std::sync::Arc;
 

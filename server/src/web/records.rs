@@ -21,7 +21,6 @@ use serde_json::Value;
 
 use super::{Access, Context, Nav, Page, Request, html as h, render};
 use crate::serve::ServeState;
-use crate::serve::auth::authenticate;
 use crate::serve::problem::{Code, Problem};
 
 /// Records on one page of the list.
@@ -358,15 +357,8 @@ pub(crate) async fn entry(
     headers: HeaderMap,
 ) -> Response {
     let result = crate::serve::blocking(move || {
-        let bodies = if headers.contains_key("signature") || headers.contains_key("signature-input") {
-            let caller = authenticate(&state, &method, &uri, &headers, &[])?;
-            caller.has(lianlog_ledger::Role::Admin) || caller.has(lianlog_ledger::Role::Officer)
-        } else {
-            let request = Request { method, uri, headers };
-            let viewer =
-                super::session::viewer(&state, &request)?.ok_or_else(|| super::session::needed(&request.uri))?;
-            viewer.bodies
-        };
+        let caller = super::session::caller(&state, &method, &uri, &headers)?;
+        let bodies = caller.has(lianlog_ledger::Role::Admin) || caller.has(lianlog_ledger::Role::Officer);
         let seq = seq.parse::<u64>().map_err(|_| Problem::not_found(&format!("/lianlog/v1/entry/{seq}")))?;
         let ledger = state.ledger.read().map_err(|_| Problem::from(crate::serve::poisoned()))?;
         if seq >= ledger.size() {
