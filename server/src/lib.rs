@@ -29,8 +29,20 @@
 mod serve;
 mod web;
 
-pub use web::session::DEFAULT_SESSION_HOURS;
-pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, WitnessOptions, serve_ledger};
+pub use serve::{Bound, DEFAULT_LISTEN, ServeLimits, ServeOptions, TlsFiles, WitnessOptions};
+pub use web::store::DEFAULT_SESSION_HOURS;
+
+/// Serve `ledger` (`lianlog serve`) as `options` say until SIGTERM or SIGINT, with its web pages;
+/// `bound` is called with the address actually bound before the first request is accepted.
+pub fn serve_ledger(
+    ledger: lianlog_ledger::Ledger,
+    log_key: SecretKey,
+    options: ServeOptions,
+    report: Reporter,
+    bound: impl FnOnce(Bound),
+) -> Result<()> {
+    serve::serve_ledger_with(ledger, log_key, options, report, web::routes(), bound)
+}
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -75,7 +75,7 @@ impl Default for ServeOptions {
             access_log: None,
             limits: ServeLimits::default(),
             witnesses: None,
-            session_hours: crate::web::session::DEFAULT_SESSION_HOURS,
+            session_hours: crate::web::store::DEFAULT_SESSION_HOURS,
         }
     }
 }
@@ -145,7 +145,7 @@ pub(crate) struct ServeState {
     /// Witnessing, with `--witness` (started by [`serve_ledger`]).
     pub(crate) witnessing: Option<witnessing::Witnessing>,
     /// The web pages' sign-in challenges, one-time URLs and sessions (`web/session.rs`).
-    pub(crate) sessions: crate::web::session::Sessions,
+    pub(crate) sessions: crate::web::store::Sessions,
 }
 
 impl ServeState {
@@ -177,7 +177,7 @@ impl ServeState {
             in_flight,
             sequencer: sequencer::Sequencer::default(),
             witnessing,
-            sessions: crate::web::session::Sessions::default(),
+            sessions: crate::web::store::Sessions::default(),
         })
     }
 
@@ -222,17 +222,18 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Every route of `lianlog serve`: tiles, authenticated reads, the append route, operations and
-/// the web pages (`web/`).
+/// `pages` (the web pages, `web::routes`, given by `lib.rs` so that this file does not depend on
+/// the pages that depend on it).
 ///
 /// Every request goes through the limits middleware (`limits.rs`) first: requests in flight, body
 /// size and body time; handlers receive the body whole (axum's own body limit is set to the same
 /// bound, so `Bytes` extractors agree with it).
-pub(crate) fn router(state: Arc<ServeState>) -> Router {
+pub(crate) fn router(state: Arc<ServeState>, pages: Router<Arc<ServeState>>) -> Router {
     let max_body = state.options.limits.max_body_bytes;
     Router::new()
         .merge(tiles::routes())
         .merge(reads::routes())
-        .merge(crate::web::routes())
+        .merge(pages)
         .route("/lianlog/v1/append", post(append::append))
         .route("/checkpoint", get(ops::checkpoint))
         .route("/lianlog/v1/checkpoint/latest", get(ops::latest_checkpoint))
@@ -258,13 +259,15 @@ pub struct Bound {
     pub url: String,
 }
 
-/// Serve `ledger` as `options` say until SIGTERM or SIGINT; `bound` is called with the address
-/// actually bound before the first request is accepted.
-pub fn serve_ledger(
+/// Serve `ledger` as `options` say, with the routes of `pages` too, until SIGTERM or SIGINT;
+/// `bound` is called with the address actually bound before the first request is accepted.
+/// (`lianlog_server::serve_ledger` gives the web pages.)
+pub(crate) fn serve_ledger_with(
     ledger: Ledger,
     log_key: SecretKey,
     options: ServeOptions,
     report: Reporter,
+    pages: Router<Arc<ServeState>>,
     bound: impl FnOnce(Bound),
 ) -> Result<()> {
     let listen = options.listen.clone();
@@ -287,7 +290,7 @@ pub fn serve_ledger(
         state.read(|ledger| ledger.announce_served(&url))?;
         bound(Bound { address, url });
         let limits = state.options.limits.clone();
-        let app = router(state.clone());
+        let app = router(state.clone(), pages);
         let shutdown = crate::shutdown_signal(report);
         match tls {
             Some(tls) => connections::serve_connections(listener, app, &limits, tls, shutdown).await,

@@ -18,7 +18,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "a server that runs until stopped (its one JSON document is {\"listening\", \"url\"}; tests in serve.rs)",
     ),
     ("monitor", "needs a served ledger: its --json documents (ok, and misbehaviour) are tested in monitor.rs"),
-    ("login", "needs a served ledger: its --json document {\"url\", \"expires\", \"identity\", \"roles\"} is tested in web.rs"),
+    (
+        "login",
+        "needs a served ledger: its --json document {\"url\", \"expires\", \"identity\", \"roles\"} is tested in web.rs",
+    ),
     ("completions", "a shell script, not data: --json does not apply"),
     ("man", "man pages, not data: --json does not apply"),
 ];

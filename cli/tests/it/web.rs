@@ -36,7 +36,10 @@ impl Answer {
 fn request(address: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
     let mut stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -142,13 +145,21 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
 
     // Pages without personal data need no session; the others refuse and say how to sign in.
     assert_page(&browser.get("/"), "/", &["总览", "条目 Entries", "最新检查点", "未结案件", "逾期事项"]);
-    let stats = assert_page(&browser.get("/stats?year=2025"), "/stats", &["统计", "按类型", "按单位", "按月份", "<svg", "约谈"]);
+    let stats = assert_page(
+        &browser.get("/stats?year=2025"),
+        "/stats",
+        &["统计", "按类型", "按单位", "按月份", "<svg", "约谈"],
+    );
     assert!(stats.contains("市住建局") || stats.contains("(无单位)"), "{stats}");
     let csv = browser.get("/stats.csv?year=2025");
     assert_eq!(csv.status, 200);
     assert!(csv.text().starts_with("\u{feff}grouping,group,kind,kind_zh,count\r\n"), "{}", csv.text());
     assert!(csv.text().contains(",interview,"), "{}", csv.text());
-    let check = assert_page(&browser.get("/check"), "/check", &["核验", "id=\"check-file\"", "id=\"check-key\"", "id=\"check-result\""]);
+    let check = assert_page(
+        &browser.get("/check"),
+        "/check",
+        &["核验", "id=\"check-file\"", "id=\"check-key\"", "id=\"check-result\""],
+    );
     assert!(check.contains("<script src=\"/assets/verify.js\" defer></script>"), "{check}");
     for path in PERSONAL {
         let refused = browser.get(path);
@@ -180,19 +191,28 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     // Text output: the URL on standard output, what it is on standard error.
     let output = lianlog().args(["--server", &server.url, "login", "--key"]).arg(&fixture.qian).output().unwrap();
     let (stdout, stderr) = output_text(&output);
-    assert!(stdout.trim().starts_with(&format!("{}/login/", server.url)) && stderr.contains("works once"), "{stdout}{stderr}");
+    assert!(
+        stdout.trim().starts_with(&format!("{}/login/", server.url)) && stderr.contains("works once"),
+        "{stdout}{stderr}"
+    );
 
     // Every page with the session, in Chinese, bodies shown to an officer.
     assert_page(&browser.get("/"), "/", &["已登录", "退出登录"]);
-    let records = assert_page(&browser.get("/records"), "/records", &["记录", "类型 Kind", "人员编号", "正文包含", "条 records"]);
+    let records =
+        assert_page(&browser.get("/records"), "/records", &["记录", "类型 Kind", "人员编号", "正文包含", "条 records"]);
     assert!(records.contains("href=\"/records/5\""), "{records}");
     let interviews = assert_page(&browser.get("/records?kind=interview"), "/records?kind", &["共 3 条"]);
     assert!(interviews.contains("href=\"/records/6\"") && !interviews.contains("href=\"/records/4\""), "{interviews}");
-    let filtered = assert_page(&browser.get("/records?person=P-1001&text=%E5%85%AC%E6%AC%BE"), "/records?text", &["共 1 条"]);
+    let filtered =
+        assert_page(&browser.get("/records?person=P-1001&text=%E5%85%AC%E6%AC%BE"), "/records?text", &["共 1 条"]);
     assert!(filtered.contains("href=\"/records/7\""), "{filtered}");
     assert_page(&browser.get("/records?since=2025-03-05&until=2025-03-31"), "/records?since", &["条"]);
     assert_eq!(browser.get("/records?since=yesterday").status, 400);
-    let record = assert_page(&browser.get("/records/5"), "/records/5", &["条目哈希", "作者", "钱干事", "谈话对象", "工程项目监管中苗头性"]);
+    let record = assert_page(
+        &browser.get("/records/5"),
+        "/records/5",
+        &["条目哈希", "作者", "钱干事", "谈话对象", "工程项目监管中苗头性"],
+    );
     for contract in [
         "<section id=\"verify\" data-seq=\"5\" data-entry-url=\"/lianlog/v1/entry/5\" data-proof-url=\"/lianlog/v1/prove/inclusion?seq=5\" data-checkpoint-url=\"/checkpoint\"",
         "<button id=\"verify-button\" type=\"button\">",
@@ -209,7 +229,15 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     // The entry the browser hashes: the stored line, byte for byte.
     let entry = browser.get("/lianlog/v1/entry/5");
     assert_eq!(entry.status, 200);
-    assert_eq!(entry.body, fixture.log_lines()[5]);
+    assert_eq!(entry.body, [fixture.log_lines()[5].as_slice(), b"\n"].concat(), "the stored line and its newline");
+
+    // The read API's GET routes answer the session too (the record page's script fetches the
+    // proof with it), by the same rules.
+    let proof = browser.get("/lianlog/v1/prove/inclusion?seq=5");
+    assert_eq!(proof.status, 200, "{}", proof.text());
+    let proof: Value = serde_json::from_slice(&proof.body).unwrap();
+    assert_eq!(proof["index"], 5);
+    assert_eq!(Browser { server: &server, cookie: None }.get("/lianlog/v1/prove/inclusion?seq=5").status, 401);
 
     // Forms: refused without the session's CSRF token (nothing built), answered with it.
     let token = csrf(&person);
@@ -226,9 +254,18 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
 
     // Every page view by the session is in the access log, like a signed read.
     let log = std::fs::read_to_string(fixture.ledger.join("access.log")).unwrap();
-    let views: Vec<Value> = log.lines().map(|line| serde_json::from_str(line).unwrap()).filter(|line: &Value| line["session"].is_string()).collect();
-    for path in ["/records", "/records/5", "/people/P-1001", "/cases", "/lianlog/v1/entry/5", "/people/P-1001/disclosure"] {
-        assert!(views.iter().any(|view| view["path"] == path && view["identity"] == signed_in["identity"]), "{path}: {log}");
+    let views: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .filter(|line: &Value| line["session"].is_string())
+        .collect();
+    for path in
+        ["/records", "/records/5", "/people/P-1001", "/cases", "/lianlog/v1/entry/5", "/people/P-1001/disclosure"]
+    {
+        assert!(
+            views.iter().any(|view| view["path"] == path && view["identity"] == signed_in["identity"]),
+            "{path}: {log}"
+        );
     }
     assert!(!log.contains("csrf") && !log.contains(browser.cookie.as_deref().unwrap()), "no secret in the log");
 
@@ -266,6 +303,8 @@ fn an_auditor_sees_no_bodies_and_a_revoked_key_ends_its_session() {
     assert!(line.get("body").is_none());
     let stored: Value = serde_json::from_slice(&fixture.log_lines()[5]).unwrap();
     assert_eq!(line["entry"], stored["entry"]);
+    let shown: Value = serde_json::from_slice(&auditor.get("/lianlog/v1/show?seq=5").body).unwrap();
+    assert_eq!(shown["bodies"], false, "the read API by session: an auditor's rules");
 
     // An officer's session ends at its next request once the key is revoked.
     let sun = login(&server, &fixture.sun);
@@ -294,6 +333,12 @@ fn an_auditor_sees_no_bodies_and_a_revoked_key_ends_its_session() {
     assert_eq!(output.status.code(), Some(3), "{}", output_text(&output).1);
 
     // The login endpoint needs the challenge in a signed body: unsigned, or a made-up challenge, is refused.
-    let unsigned = request(&server.address, "POST", "/lianlog/v1/login", &[("Content-Type", "application/json")], b"{\"challenge\":\"00\"}");
+    let unsigned = request(
+        &server.address,
+        "POST",
+        "/lianlog/v1/login",
+        &[("Content-Type", "application/json")],
+        b"{\"challenge\":\"00\"}",
+    );
     assert_eq!(unsigned.status, 401);
 }

@@ -6,7 +6,8 @@
 //! Guarantees:
 //! - **Signed or nothing.** Every route first checks the request's RFC 9421 signature
 //!   (`auth::authenticate`); an unsigned request, or one by an unknown or revoked key, gets a
-//!   problem (401/403) and no data.
+//!   problem (401/403) and no data. The GET routes also answer a web session (`web::session::caller`:
+//!   the pages' scripts cannot sign), by the same roles and with the same access log line.
 //! - **Auditors read no bodies.** A key with neither the admin nor the officer role gets every
 //!   answer with the bodies withheld, by the one rule of a body-less export
 //!   (`record::kind_keeps_body`: the `ledger.*` and `key.*` bodies verifiers need are kept); it
@@ -270,7 +271,8 @@ async fn answer(
     work: fn(&ServeState, &Ledger, &Reader, &Uri, &Params) -> Result<Answer, Problem>,
 ) -> Response {
     let result = super::blocking(move || {
-        let reader = Reader::of(authenticate(&state, &method, &uri, &headers, &[])?);
+        // A signed request, or a web session (the record page's in-browser check fetches proofs).
+        let reader = Reader::of(crate::web::session::caller(&state, &method, &uri, &headers)?);
         let params = Params::parse(&uri, allowed)?;
         let ledger = state.ledger.read().map_err(|_| Problem::from(super::poisoned()))?;
         work(&state, &ledger, &reader, &uri, &params)

@@ -37,7 +37,12 @@ fn family_label(family: &str) -> &'static str {
 }
 
 /// `GET /cases?open=true&offset=N`.
-pub(crate) async fn page(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn page(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     render(state, Request { method, uri, headers }, Access::Session, |context, ledger| {
         let fields = super::records::query_fields(context.uri);
         let get = |name: &str| fields.iter().find(|(given, _)| given == name).map(|(_, value)| value.as_str());
@@ -134,7 +139,8 @@ fn deadline(case: &CaseView, bodies: bool) -> Markup {
     }
     let state = &case.state;
     let text = |name: &str| state.get(name).and_then(Value::as_str).map(str::to_string);
-    let mut dates: Vec<String> = ["deadline", "due", "reply_by", "reply_due"].iter().filter_map(|name| text(name)).collect();
+    let mut dates: Vec<String> =
+        ["deadline", "due", "reply_by", "reply_due"].iter().filter_map(|name| text(name)).collect();
     if let Some(items) = state.get("items").and_then(Value::as_array) {
         for (index, item) in items.iter().enumerate() {
             if let Some(due) = item.get("due").and_then(Value::as_str) {

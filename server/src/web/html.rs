@@ -133,3 +133,34 @@ pub(crate) fn kind(name: &str) -> Markup {
     let zh = lianlog_ledger::schema::label_zh(name);
     html! { span.kind title=(name) { (zh) } @if zh != name { " " small.en { (name) } } }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_china() {
+        let time = lianlog_ledger::Timestamp::parse("2026-12-03T20:30:05.123Z").unwrap();
+        assert_eq!(china_time(time), "2026-12-04 04:30:05");
+        let shown = super::time(time).into_string();
+        assert!(shown.contains("datetime=\"2026-12-03T20:30:05.123Z\"") && shown.contains("北京时间"), "{shown}");
+    }
+
+    #[test]
+    fn the_frame_escapes_text_and_keeps_the_contract() {
+        let frame = Frame {
+            title: "<script>",
+            nav: Nav::Records,
+            log_vkey: "example.org/log+01020304+AQ==",
+            viewer: Some(("officer\"x", "办案人员 officer", "tok")),
+            script: true,
+        };
+        let page = page(&frame, html! { p { "<b>" } }).into_string();
+        assert!(page.contains("&lt;script&gt;") && page.contains("&lt;b&gt;") && !page.contains("<b>"), "{page}");
+        assert!(page.contains("<html lang=\"zh-CN\">"));
+        assert!(page.contains("<meta name=\"lianlog-log-vkey\" content=\"example.org/log+01020304+AQ==\">"));
+        assert!(page.contains("<script src=\"/assets/verify.js\" defer></script>"));
+        assert!(page.contains("<a href=\"/records\" aria-current=\"page\">"));
+        assert!(page.contains("name=\"csrf\" value=\"tok\""));
+    }
+}

@@ -27,6 +27,7 @@ mod people;
 mod records;
 pub(crate) mod session;
 mod stats;
+pub(crate) mod store;
 
 use std::sync::Arc;
 
@@ -168,7 +169,9 @@ pub(crate) fn frame_page(log_vkey: &str, viewer: Option<&Viewer>, page: Page) ->
         title: &page.title,
         nav: page.nav,
         log_vkey,
-        viewer: viewer.zip(roles.as_deref()).map(|(viewer, roles)| (viewer.identity.as_str(), roles, viewer.csrf.as_str())),
+        viewer: viewer
+            .zip(roles.as_deref())
+            .map(|(viewer, roles)| (viewer.identity.as_str(), roles, viewer.csrf.as_str())),
         script: page.script,
     };
     html::page(&frame, page.main)
@@ -251,4 +254,25 @@ pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
 /// `text` percent-encoded for a path segment or a query value.
 pub(crate) fn encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_fields_are_decoded() {
+        let fields = form_fields(b"csrf=ab%2Fc&text=%E5%85%AC+%E6%AC%BE&empty=&flag");
+        assert_eq!(fields[0], ("csrf".into(), "ab/c".into()));
+        assert_eq!(fields[1], ("text".into(), "公 款".into()));
+        assert_eq!(fields[2], ("empty".into(), String::new()));
+        assert_eq!(fields[3], ("flag".into(), String::new()));
+        assert_eq!(encode("P 1/张"), "P%201%2F%E5%BC%A0");
+    }
+
+    #[test]
+    fn the_policy_allows_only_this_server() {
+        assert!(CSP.starts_with("default-src 'self'"));
+        assert!(!CSP.contains("unsafe") && !CSP.contains("http"));
+    }
 }

@@ -54,7 +54,12 @@ fn since(then: Timestamp, now: Timestamp) -> String {
 }
 
 /// `GET /`.
-pub(crate) async fn page(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn page(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     render(state, Request { method, uri, headers }, Access::Public, |context, ledger| {
         let now = Timestamp::now();
         let today = now.date_in_china();
@@ -162,4 +167,38 @@ pub(crate) async fn page(State(state): State<Arc<ServeState>>, method: Method, u
 
 fn card(label: &str, value: Markup) -> Markup {
     html! { div.card { p.label { (label) } p.value { (value) } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_lines_name_their_signers_and_cosigners_their_time() {
+        let log = lianlog_ledger::encoding::base64(&[1u8; 68]);
+        let mut cosignature = vec![2u8; 4];
+        cosignature.extend_from_slice(&1_796_284_800u64.to_be_bytes());
+        cosignature.extend_from_slice(&[3u8; 64]);
+        let note = format!(
+            "example.org/log\n3\nAAAA\n\n\u{2014} example.org/log {log}\n\u{2014} 上级纪委监委 {}\n",
+            lianlog_ledger::encoding::base64(&cosignature)
+        );
+        let signed = signatures(&note);
+        assert_eq!(signed.len(), 2);
+        assert_eq!(signed[0], ("example.org/log".to_string(), None));
+        assert_eq!(signed[1].0, "上级纪委监委");
+        assert_eq!(signed[1].1, Some(Timestamp::from_millis(1_796_284_800_000)));
+        assert!(signatures("no signatures").is_empty());
+    }
+
+    #[test]
+    fn time_since_is_in_the_largest_whole_unit() {
+        let now = Timestamp::from_millis(10_000_000_000);
+        let ago = |seconds: i64| since(Timestamp::from_millis(10_000_000_000 - seconds * 1000), now);
+        assert_eq!(ago(5), "5 秒前 s ago");
+        assert_eq!(ago(125), "2 分钟前 min ago");
+        assert_eq!(ago(7200), "2 小时前 h ago");
+        assert_eq!(ago(3 * 86400), "3 天前 days ago");
+        assert_eq!(ago(-5), "0 秒前 s ago");
+    }
 }

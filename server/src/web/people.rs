@@ -91,7 +91,7 @@ pub(crate) async fn page(
                     button type="submit" { "下载公开包 Download disclosure package" }
                     p.hint {
                         "下载的是待签名的公开包（服务器不持有你的私钥）；签名版用 "
-                        code { "lianlog disclose " (person) " --server URL --identity KEY --out FILE" } "。"
+                        code { "lianlog --server URL --identity KEY disclose " (person) " --key KEY --out FILE" } "。"
                         " The file is the package for your key to sign (the server holds no officer's key); the signed package: "
                         code { "lianlog disclose" } "."
                     }
@@ -102,6 +102,9 @@ pub(crate) async fn page(
     })
     .await
 }
+
+/// The kind whose measures and sanctions an influence period names.
+const DECISION: &str = "accountability.decision";
 
 fn influence_table(periods: &[InfluencePeriod]) -> Markup {
     html! {
@@ -114,7 +117,12 @@ fn influence_table(periods: &[InfluencePeriod]) -> Markup {
                 @for period in periods {
                     tr {
                         td { a href=(format!("/records/{}", period.decision_seq)) { (period.decision_id) } }
-                        td { (period.measure) @if let Some(sanction) = &period.sanction { "（" (sanction) "）" } }
+                        td {
+                            (lianlog_ledger::schema::value_label_zh(DECISION, "measure", &period.measure).unwrap_or(&period.measure))
+                            @if let Some(sanction) = &period.sanction {
+                                "（" (lianlog_ledger::schema::value_label_zh(DECISION, "sanction", sanction).unwrap_or(sanction)) "）"
+                            }
+                        }
                         td { @if let Some(months) = period.months { (months) } @else { "—" } }
                         td { (period.from.as_deref().unwrap_or("—")) }
                         td { (period.until.as_deref().unwrap_or("—")) }
@@ -157,7 +165,10 @@ pub(crate) async fn disclosure(
         if !viewer.bodies {
             return Err(Problem::new(
                 Code::Unauthorized,
-                format!("key {} reads no bodies (审计只读元数据), so it cannot build a disclosure package", viewer.identity),
+                format!(
+                    "key {} reads no bodies (审计只读元数据), so it cannot build a disclosure package",
+                    viewer.identity
+                ),
             ));
         }
         let ledger = state.ledger.read().map_err(|_| Problem::from(crate::serve::poisoned()))?;
@@ -179,10 +190,15 @@ pub(crate) async fn disclosure(
     .await;
     match result {
         Ok((person, text)) => {
-            let safe: String = person.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+            let safe: String = person
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .collect();
             let mut response = ([(header::CONTENT_TYPE, "application/json")], text).into_response();
             let headers = response.headers_mut();
-            if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"disclosure-{safe}-unsigned.json\"")) {
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("attachment; filename=\"disclosure-{safe}-unsigned.json\""))
+            {
                 headers.insert(header::CONTENT_DISPOSITION, value);
             }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

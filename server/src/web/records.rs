@@ -21,7 +21,6 @@ use serde_json::Value;
 
 use super::{Access, Context, Nav, Page, Request, html as h, render};
 use crate::serve::ServeState;
-use crate::serve::auth::authenticate;
 use crate::serve::problem::{Code, Problem};
 
 /// Records on one page of the list.
@@ -52,7 +51,12 @@ fn date(uri: &Uri, fields: &[(String, String)], name: &str) -> Result<Option<Dat
 }
 
 /// `GET /records?kind&unit&person&since&until&text&offset`.
-pub(crate) async fn list(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn list(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     render(state, Request { method, uri, headers }, Access::Session, list_page).await
 }
 
@@ -201,7 +205,13 @@ fn first_text(body: &Value) -> Option<String> {
     ["summary", "content", "subject", "title", "reason", "findings", "matter", "text"]
         .iter()
         .find_map(|name| members.get(*name).and_then(Value::as_str).map(str::to_string))
-        .or_else(|| members.values().find_map(|value| value.as_str().filter(|text| text.chars().count() > 8)).map(str::to_string))
+        .or_else(|| {
+            members
+                .values()
+                .filter_map(Value::as_str)
+                .find(|text| text.chars().count() > 8 && Date::parse(text).is_none())
+                .map(str::to_string)
+        })
 }
 
 /// `GET /records/{seq}`.
@@ -307,20 +317,30 @@ fn value_markup(kind: &str, field: &str, value: &Value) -> Markup {
             Some(label) => html! { (label) " " small.en { (text) } },
             None => html! { span.text { (text) } },
         },
-        Value::Object(members) => match (members.get("id").and_then(Value::as_str), members.get("name").and_then(Value::as_str)) {
-            (Some(id), Some(name)) if !members.contains_key("org_id") => html! {
-                a.person href=(format!("/people/{}", super::encode(id))) { (name) } " (" (id)
-                @if let Some(unit) = members.get("unit").and_then(Value::as_str) { "，" (unit) }
-                @if let Some(post) = members.get("post").and_then(Value::as_str) { "，" (post) }
-                ")"
-            },
-            _ => match (members.get("seq").and_then(Value::as_u64), members.contains_key("hash")) {
-                (Some(seq), true) => html! { a href=(format!("/records/{seq}")) { "seq " (seq) } },
-                _ => html! {
-                    dl.nested { @for (name, inner) in members { dt { (name) } dd { (value_markup(kind, name, inner)) } } }
+        Value::Object(members) => {
+            match (members.get("id").and_then(Value::as_str), members.get("name").and_then(Value::as_str)) {
+                (Some(id), Some(name)) if !members.contains_key("org_id") => html! {
+                    a.person href=(format!("/people/{}", super::encode(id))) { (name) } " (" (id)
+                    @if let Some(unit) = members.get("unit").and_then(Value::as_str) { "，" (unit) }
+                    @if let Some(post) = members.get("post").and_then(Value::as_str) { "，" (post) }
+                    ")"
                 },
-            },
-        },
+                _ => match (members.get("seq").and_then(Value::as_u64), members.contains_key("hash")) {
+                    (Some(seq), true) => html! { a href=(format!("/records/{seq}")) { "seq " (seq) } },
+                    _ if members.contains_key("regulation") => html! {
+                        "《" (members.get("regulation").and_then(Value::as_str).unwrap_or("")) "》"
+                        (members.get("article").and_then(Value::as_str).unwrap_or(""))
+                    },
+                    _ if members.contains_key("org_id") => html! {
+                        (members.get("name").and_then(Value::as_str).unwrap_or("")) " ("
+                        (members.get("org_id").and_then(Value::as_str).unwrap_or("")) ")"
+                    },
+                    _ => html! {
+                        dl.nested { @for (name, inner) in members { dt { (name) } dd { (value_markup(kind, name, inner)) } } }
+                    },
+                },
+            }
+        }
         Value::Array(items) => html! { ul.list { @for item in items { li { (value_markup(kind, field, item)) } } } },
         other => html! { (other.to_string()) },
     }
@@ -337,14 +357,8 @@ pub(crate) async fn entry(
     headers: HeaderMap,
 ) -> Response {
     let result = crate::serve::blocking(move || {
-        let bodies = if headers.contains_key("signature") || headers.contains_key("signature-input") {
-            let caller = authenticate(&state, &method, &uri, &headers, &[])?;
-            caller.has(lianlog_ledger::Role::Admin) || caller.has(lianlog_ledger::Role::Officer)
-        } else {
-            let request = Request { method, uri, headers };
-            let viewer = super::session::viewer(&state, &request)?.ok_or_else(|| super::session::needed(&request.uri))?;
-            viewer.bodies
-        };
+        let caller = super::session::caller(&state, &method, &uri, &headers)?;
+        let bodies = caller.has(lianlog_ledger::Role::Admin) || caller.has(lianlog_ledger::Role::Officer);
         let seq = seq.parse::<u64>().map_err(|_| Problem::not_found(&format!("/lianlog/v1/entry/{seq}")))?;
         let ledger = state.ledger.read().map_err(|_| Problem::from(crate::serve::poisoned()))?;
         if seq >= ledger.size() {

@@ -24,8 +24,7 @@
 //!   sessions; expired ones are dropped first, and when still full a new one is refused as busy
 //!   (503) rather than an open one forgotten.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
@@ -37,6 +36,7 @@ use maud::html;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use super::store::Session;
 use super::{Nav, Page, Request};
 use crate::serve::ServeState;
 use crate::serve::auth::authenticate;
@@ -50,34 +50,6 @@ pub(crate) const MAX_PENDING: usize = 1024;
 pub(crate) const MAX_SESSIONS: usize = 4096;
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "lianlog_session";
-/// The default lifetime of a session (`serve --session-hours`).
-pub const DEFAULT_SESSION_HOURS: u64 = 8;
-
-/// The server's challenges, one-time tokens and sessions, by the SHA-256 of their secret.
-#[derive(Debug, Default)]
-pub(crate) struct Sessions {
-    inner: Mutex<Inner>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// Challenge hash → when it expires (Unix ms).
-    challenges: HashMap<String, i64>,
-    /// Login token hash → the key it signs in, and when it expires.
-    tokens: HashMap<String, (String, i64)>,
-    /// Session id hash → the session.
-    sessions: HashMap<String, Session>,
-}
-
-#[derive(Debug, Clone)]
-struct Session {
-    identity: String,
-    expires: i64,
-    csrf: String,
-    /// A short name of the session for the access log (not its secret).
-    tag: String,
-}
-
 /// Who is looking at a page: a session's key, its roles now, and the session's CSRF token.
 #[derive(Debug, Clone)]
 pub(crate) struct Viewer {
@@ -110,18 +82,6 @@ fn now_ms() -> i64 {
     Timestamp::now().as_millis()
 }
 
-fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, Inner> {
-    sessions.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Inner {
-    fn prune(&mut self, now: i64) {
-        self.challenges.retain(|_, expires| *expires > now);
-        self.tokens.retain(|_, (_, expires)| *expires > now);
-        self.sessions.retain(|_, session| session.expires > now);
-    }
-}
-
 fn busy(what: &str) -> Problem {
     Problem {
         retry_after: Some(60),
@@ -135,7 +95,7 @@ pub(crate) async fn challenge(State(state): State<Arc<ServeState>>) -> Response 
         let challenge = secret()?;
         let now = now_ms();
         let expires = now + PENDING_SECS * 1000;
-        let mut inner = lock(&state.sessions);
+        let mut inner = state.sessions.lock();
         if inner.challenges.len() >= MAX_PENDING {
             inner.prune(now);
             if inner.challenges.len() >= MAX_PENDING {
@@ -171,7 +131,7 @@ pub(crate) async fn login(
         let now = now_ms();
         let token = secret()?;
         let expires = now + PENDING_SECS * 1000;
-        let mut inner = lock(&state.sessions);
+        let mut inner = state.sessions.lock();
         match inner.challenges.remove(&digest(challenge)) {
             Some(until) if until > now => {}
             _ => {
@@ -224,7 +184,7 @@ pub(crate) async fn open(
     let result = crate::serve::blocking(move || {
         let now = now_ms();
         let identity = {
-            let mut inner = lock(&state.sessions);
+            let mut inner = state.sessions.lock();
             match inner.tokens.remove(&digest(&token)) {
                 Some((identity, expires)) if expires > now => identity,
                 _ => {
@@ -244,7 +204,7 @@ pub(crate) async fn open(
             tag: digest(&id)[..12].to_string(),
         };
         {
-            let mut inner = lock(&state.sessions);
+            let mut inner = state.sessions.lock();
             if inner.sessions.len() >= MAX_SESSIONS {
                 inner.prune(now);
                 if inner.sessions.len() >= MAX_SESSIONS {
@@ -299,7 +259,7 @@ pub(crate) async fn close(
         let request = Request { method, uri, headers };
         let viewer = form_viewer(&state, &request, &body)?;
         if let Some(id) = cookie(&request.headers) {
-            lock(&state.sessions).sessions.remove(&digest(&id));
+            state.sessions.lock().sessions.remove(&digest(&id));
         }
         Ok(viewer)
     })
@@ -343,7 +303,7 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
 fn find(state: &ServeState, headers: &HeaderMap) -> Option<(String, Session)> {
     let id = cookie(headers)?;
     let now = now_ms();
-    let mut inner = lock(&state.sessions);
+    let mut inner = state.sessions.lock();
     let key = digest(&id);
     match inner.sessions.get(&key) {
         Some(session) if session.expires > now => Some((id, session.clone())),
@@ -376,7 +336,9 @@ pub(crate) fn form_viewer(state: &ServeState, request: &Request, body: &[u8]) ->
     if !constant_time_eq(given, session.csrf.as_bytes()) {
         return Err(Problem::new(
             Code::Unauthorized,
-            format!("{path}: the form's CSRF token is missing or wrong (表单校验失败); reload the page and submit again"),
+            format!(
+                "{path}: the form's CSRF token is missing or wrong (表单校验失败); reload the page and submit again"
+            ),
         ));
     }
     admit(state, &id, &session, request)
@@ -396,12 +358,9 @@ fn admit(state: &ServeState, id: &str, session: &Session, request: &Request) -> 
     let roles = match roles {
         Ok(roles) if !roles.is_empty() => roles,
         other => {
-            lock(&state.sessions).sessions.remove(&digest(id));
+            state.sessions.lock().sessions.remove(&digest(id));
             let why = other.err().unwrap_or_else(|| format!("key {} has no role", session.identity));
-            return Err(Problem::new(
-                Code::Unauthorized,
-                format!("{path}: {why}; the session has ended (会话已结束)"),
-            ));
+            return Err(Problem::new(Code::Unauthorized, format!("{path}: {why}; the session has ended (会话已结束)")));
         }
     };
     let line = json!({
@@ -418,6 +377,26 @@ fn admit(state: &ServeState, id: &str, session: &Session, request: &Request) -> 
     Ok(Viewer { identity: session.identity.clone(), roles, bodies, csrf: session.csrf.clone() })
 }
 
+/// The caller of a read API request (`/lianlog/v1/…` GET routes): a signed request as
+/// `auth::authenticate` checks it, or else — for the pages' scripts, which cannot sign — the
+/// request's web session, with the same roles and the same access log line. Without either, the
+/// signed-request refusal (401).
+pub(crate) fn caller(
+    state: &ServeState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<crate::serve::auth::Caller, Problem> {
+    let signed = headers.contains_key("signature") || headers.contains_key("signature-input");
+    if !signed && cookie(headers).is_some() {
+        let request = Request { method: method.clone(), uri: uri.clone(), headers: headers.clone() };
+        if let Some(viewer) = viewer(state, &request)? {
+            return Ok(crate::serve::auth::Caller { identity: viewer.identity, roles: viewer.roles });
+        }
+    }
+    authenticate(state, method, uri, headers, &[])
+}
+
 /// The refusal of a page that needs a session to a request without one.
 pub(crate) fn needed(uri: &Uri) -> Problem {
     Problem::unauthenticated(format!(
@@ -425,4 +404,45 @@ pub(crate) fn needed(uri: &Uri) -> Problem {
          --key FILE` and open the one-time URL it prints",
         uri.path()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::store::Inner;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; lianlog_session=abc123; x=y"));
+        assert_eq!(cookie(&headers).as_deref(), Some("abc123"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("lianlog_session="));
+        assert_eq!(cookie(&headers), None);
+        assert_eq!(cookie(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn secrets_are_long_random_and_kept_by_their_hash() {
+        let (a, b) = (secret().unwrap(), secret().unwrap());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(digest(&a).len(), 64);
+        assert_ne!(digest(&a), a);
+        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+        assert!(!constant_time_eq(b"", a.as_bytes()));
+    }
+
+    #[test]
+    fn expired_challenges_tokens_and_sessions_are_pruned() {
+        let mut inner = Inner::default();
+        inner.challenges.insert("old".into(), 10);
+        inner.challenges.insert("new".into(), 30);
+        inner.tokens.insert("old".into(), ("k".into(), 10));
+        let session = Session { identity: "k".into(), expires: 10, csrf: "c".into(), tag: "t".into() };
+        inner.sessions.insert("old".into(), session);
+        inner.prune(20);
+        assert_eq!(inner.challenges.keys().collect::<Vec<_>>(), ["new"]);
+        assert!(inner.tokens.is_empty() && inner.sessions.is_empty());
+    }
 }

@@ -26,11 +26,9 @@ fn year(uri: &Uri) -> Result<i16, Problem> {
     let fields = super::records::query_fields(uri);
     match fields.iter().find(|(name, _)| name == "year") {
         None => Ok(lianlog_ledger::Timestamp::now().date_in_china().year()),
-        Some((_, text)) => text
-            .parse::<i16>()
-            .ok()
-            .filter(|year| (1000..=9999).contains(year))
-            .ok_or_else(|| Problem::new(Code::BadInput, format!("{}: year={text:?}: expected a year YYYY", uri.path()))),
+        Some((_, text)) => text.parse::<i16>().ok().filter(|year| (1000..=9999).contains(year)).ok_or_else(|| {
+            Problem::new(Code::BadInput, format!("{}: year={text:?}: expected a year YYYY", uri.path()))
+        }),
     }
 }
 
@@ -61,7 +59,12 @@ fn counts(ledger: &Ledger, year: i16) -> Result<Counts, Problem> {
 }
 
 /// `GET /stats?year=YYYY`.
-pub(crate) async fn page(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn page(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     render(state, Request { method, uri, headers }, Access::Public, |context, ledger| {
         let year = year(context.uri)?;
         let counts = counts(ledger, year)?;
@@ -148,7 +151,12 @@ fn bar_chart(title: &str, items: &[(String, u64)]) -> Markup {
 
 /// `GET /stats.csv?year=YYYY`: `grouping,group,kind,kind_zh,count` (UTF-8 with a byte-order mark,
 /// so that spreadsheet programs read the Chinese labels).
-pub(crate) async fn csv(State(state): State<Arc<ServeState>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(crate) async fn csv(
+    State(state): State<Arc<ServeState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let log_vkey = state.log_key.public().vkey();
     let result = crate::serve::blocking(move || {
         let request = Request { method, uri, headers };
@@ -158,7 +166,8 @@ pub(crate) async fn csv(State(state): State<Arc<ServeState>>, method: Method, ur
         let counts = counts(&ledger, year)?;
         let mut out = String::from("\u{feff}grouping,group,kind,kind_zh,count\r\n");
         for (by, group, kind, count) in &counts.rows {
-            let fields = [by.to_string(), group.clone(), kind.clone(), schema::label_zh(kind).to_string(), count.to_string()];
+            let fields =
+                [by.to_string(), group.clone(), kind.clone(), schema::label_zh(kind).to_string(), count.to_string()];
             out.push_str(&fields.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }
@@ -183,4 +192,28 @@ pub(crate) async fn csv(State(state): State<Arc<ServeState>>, method: Method, ur
 fn csv_field(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("市住建局"), "市住建局");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("-2,3"), "\"'-2,3\"");
+    }
+
+    #[test]
+    fn a_chart_has_a_bar_per_item_and_a_text_alternative() {
+        let chart = bar_chart("标题", &[("约谈".into(), 3), ("函询".into(), 0)]).into_string();
+        assert!(chart.contains("role=\"img\" aria-label=\"标题\""), "{chart}");
+        assert_eq!(chart.matches("<rect").count(), 2);
+        assert!(chart.contains("width=\"440\""), "the largest count fills the width: {chart}");
+        assert!(!chart.contains("style="), "no inline style (CSP): {chart}");
+        assert!(bar_chart("空", &[]).into_string().contains("无数据"));
+    }
 }
