@@ -248,6 +248,10 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     let conclusion = json!({"report_id": "R-2025-010", "finding": "substantiated", "disposition": "批评教育",
         "concluded_on": "2025-08-01"});
     fixture.append("report.concluded", &conclusion, &fixture.sun).success();
+    // A rectification past its due date, for the overdue list.
+    let rectification = json!({"rectification_id": "ZG-2025-007", "target": {"org_id": "O-3001", "name": "市交通局"},
+        "issued_on": "2025-08-10", "items": [{"content": "建立道路工程验收台账", "responsible": li, "due": "2025-09-30"}]});
+    fixture.append("rectification.ordered", &rectification, &fixture.qian).success();
     let server = Server::start(&fixture.ledger, &[]);
 
     // Without a session: the overview, statistics and check pages; the others ask to sign in.
@@ -305,7 +309,7 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     let person = visit(&browser, &server, "/people/P-3001", "person");
     assert!(person.contains("李四") && person.contains("道路工程验收") && !person.contains("张三"), "{person}");
     let cases = visit(&browser, &server, "/cases", "cases");
-    assert!(cases.contains("R-2025-001"), "{cases}");
+    assert!(cases.contains("R-2025-001") && cases.contains("ZG-2025-007") && cases.contains("2025-09-30"), "{cases}");
     let stats = visit(&browser, &server, "/stats?year=2025", "stats");
     assert!(stats.contains("统计"), "{stats}");
     assert!(browser.try_find("svg").is_some(), "the statistics page has its chart");
