@@ -77,6 +77,37 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
         .find_map(|name| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file()))
 }
 
+/// `chromedriver` on a free loopback port, ready for sessions: its process and address. A port
+/// taken between finding it free and the driver binding it is retried on another (three tries);
+/// a driver that does not become ready is killed before the test fails.
+fn start_driver(driver: &Path) -> (Child, String) {
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
+        let address = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && child.try_wait().is_ok_and(|status| status.is_none()) {
+            let ready = http(&address, "GET", "/status", b"")
+                .ok()
+                .and_then(|reply| serde_json::from_slice::<Value>(&reply.body).ok())
+                .is_some_and(|status| status["value"]["ready"] == true);
+            if ready {
+                return (child, address);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{} did not become ready on a free loopback port (three tries)", driver.display());
+}
+
 /// A web element of the current page.
 #[derive(Debug, Clone)]
 pub struct Element(String);
@@ -99,31 +130,11 @@ impl Browser {
             let why = "chromium and chromedriver are not installed (Debian: apt-get install chromium chromium-driver \
                        fonts-noto-cjk; .ci/run installs them)";
             assert!(std::env::var_os("CI").is_none(), "{test}: CI is set but {why}");
-            eprintln!("skipped {test}: {why}");
+            // Straight to stderr, past the test harness's capture, so that the skip is seen.
+            let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
             return None;
         };
-        // A free port: bind, read, release (chromedriver takes it a moment later).
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(&driver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
-        let address = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ready = http(&address, "GET", "/status", b"")
-                .ok()
-                .and_then(|reply| serde_json::from_slice::<Value>(&reply.body).ok())
-                .is_some_and(|status| status["value"]["ready"] == true);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver on port {port} not ready within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let (child, address) = start_driver(&driver);
         let profile = tempfile::tempdir().unwrap();
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
