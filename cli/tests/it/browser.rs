@@ -117,6 +117,10 @@ fn verify_js_agrees_with_the_library_on_good_and_tampered_files() {
     fixture.cmd().args(["disclose", "P-1001", "--out"]).arg(&package).arg("--key").arg(&fixture.sun).assert().success();
     let text = std::fs::read_to_string(&package).unwrap();
     assert!(text.contains("2025-06-02") && text.contains("反映其履行全面从严治党主体责任不力"), "{text}");
+    // One hex digit of the first inclusion proof changed.
+    let at = text.find("\"proof\":[\"").unwrap() + "\"proof\":[\"".len();
+    let flipped = if &text[at..=at] == "0" { "1" } else { "0" };
+    let proof_altered = format!("{}{flipped}{}", &text[..at], &text[at + 1..]);
     let packages = [
         ("package", package.clone(), true),
         (
@@ -129,6 +133,7 @@ fn verify_js_agrees_with_the_library_on_good_and_tampered_files() {
             write(&fixture, "body.json", &text.replacen("主体责任不力", "主体责任到位", 1)),
             false,
         ),
+        ("package-proof-altered", write(&fixture, "proof.json", &proof_altered), false),
     ];
 
     for (name, file, good) in receipts.iter() {
