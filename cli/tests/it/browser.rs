@@ -353,3 +353,31 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     drop(browser);
     server.kill();
 }
+
+#[test]
+fn a_record_proof_from_the_hash_tiles_past_the_first_tile() {
+    let Some(browser) = Browser::start("a_record_proof_from_the_hash_tiles_past_the_first_tile") else {
+        return;
+    };
+    // 300 entries: a full level-0 tile, a partial one, and a level-1 tile of one hash.
+    let fixture = Fixture::build();
+    let lines: String = (0..290)
+        .map(|n| {
+            let body = common::interview_body(&format!("干部{n}"), "提醒谈话");
+            format!("{}\n", json!({"kind": "interview", "body": body}))
+        })
+        .collect();
+    fixture.cmd().args(["import", "-", "--key"]).arg(&fixture.qian).write_stdin(lines).assert().success();
+    let server = Server::start(&fixture.ledger, &[]);
+    browser.goto(&login_url(&server, &fixture.auditor));
+    for seq in [0, 255, 256, 299] {
+        browser.goto(&format!("{}/records/{seq}", server.url));
+        let (status, shown) = verify_record(&browser);
+        assert!(status == "pass" && !shown.contains("哈希瓦片"), "seq {seq}: {shown}");
+        browser.script("document.getElementById('verify').dataset.proofUrl = '/no-proof-here?seq=0'", json!([]));
+        let (status, shown) = verify_record(&browser);
+        assert!(status == "pass" && shown.contains("公开哈希瓦片") && shown.contains("300"), "seq {seq}: {shown}");
+    }
+    drop(browser);
+    server.kill();
+}

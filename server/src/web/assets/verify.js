@@ -4,8 +4,9 @@
 // browser's own WebCrypto (SHA-256, Ed25519) and nothing from the server but bytes to check, has
 //  - on a record page (<section id="verify">): recomputed the entry's RFC 6962 leaf hash from the
 //    stored line, checked the line's canonical form (and its body hash when it has a body), checked
-//    the inclusion proof up to the root of a checkpoint, and checked that checkpoint's Ed25519
-//    signed-note signature under the pinned log key (docs/FORMAT.md sections 2, 5, 6, 8, 9);
+//    the inclusion proof (the server's, or computed from the public hash tiles when the server
+//    does not answer it) up to the root of a checkpoint, and checked that checkpoint's Ed25519
+//    signed-note signature under the pinned log key (docs/FORMAT.md sections 2, 5, 6, 8, 9, 15);
 //  - on the check page (#check-file): checked a receipt file (every receipt: entry hash, seq,
 //    inclusion bundle, checkpoint; FORMAT.md section 14), a checkpoint, or a disclosure package v2
 //    (canonical form, checkpoint, every line's body hash and inclusion, the key registry walk with
@@ -17,7 +18,8 @@
 //
 // The pinned key: what the user pasted into #check-key, kept in localStorage. Without one the
 // page's <meta name="lianlog-log-vkey"> is used, with a warning that this trusts the server.
-// Plain script: no library, no network access but the same-origin URLs the page names.
+// Plain script: no library, no network access but same-origin URLs (the page's data-* URLs and
+// /tile/…). It says nothing about a script changed by the server that serves it: SECURITY.md.
 "use strict";
 (function () {
   const PIN = "lianlog-pinned-vkey";
