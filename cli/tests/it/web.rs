@@ -205,7 +205,7 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     assert!(interviews.contains("href=\"/records/6\"") && !interviews.contains("href=\"/records/4\""), "{interviews}");
     let filtered =
         assert_page(&browser.get("/records?person=P-1001&text=%E5%85%AC%E6%AC%BE"), "/records?text", &["共 1 条"]);
-    assert!(filtered.contains("href=\"/records/7\""), "{filtered}");
+    assert!(filtered.contains("href=\"/records/7\"") && filtered.contains("href=\"/people/P-1001\""), "{filtered}");
     assert_page(&browser.get("/records?since=2025-03-05&until=2025-03-31"), "/records?since", &["条"]);
     assert_eq!(browser.get("/records?since=yesterday").status, 400);
     let record = assert_page(

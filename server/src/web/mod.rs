@@ -251,9 +251,13 @@ pub(crate) fn form_fields(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// `text` percent-encoded for a path segment or a query value.
+/// What [`encode`] leaves as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// `text` percent-encoded for a path segment or a query value (`P-1001` stays as it is).
 pub(crate) fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -268,6 +272,7 @@ mod tests {
         assert_eq!(fields[2], ("empty".into(), String::new()));
         assert_eq!(fields[3], ("flag".into(), String::new()));
         assert_eq!(encode("P 1/张"), "P%201%2F%E5%BC%A0");
+        assert_eq!(encode("P-1001_a.b~"), "P-1001_a.b~");
     }
 
     #[test]

@@ -123,6 +123,9 @@ fn list_page(context: &Context<'_>, ledger: &lianlog_ledger::Ledger) -> Result<P
             }
             p { button type="submit" { "筛选 Filter" } " " a href="/records" { "清除 Clear" } }
         }
+        @if let Some(person) = &filter.person {
+            p { a href=(format!("/people/{}", super::encode(person))) { "查看 " (person) " 的廉政档案 Integrity file of " (person) } }
+        }
         p.count role="status" { "共 " (page.total) " 条 records" @if page.total > 0 { "，第 " (page.offset + 1) "–" (page.offset + page.items.len() as u64) " 条 shown" } }
         (record_table(&page.items, registry, bodies))
         nav.pager aria-label="分页 Pages" {
