@@ -411,31 +411,6 @@ pub fn print_keys(registry: &KeyRegistry) {
     println!("日志密钥 log key: {}", registry.log_key);
 }
 
-/// Chinese label of a case status.
-pub fn status_zh(status: &str) -> &str {
-    match status {
-        "open" => "办理中",
-        "concluded" => "已办结",
-        "in_force" => "生效",
-        "under_appeal" => "申诉中",
-        "upheld" => "维持",
-        "modified" => "变更",
-        "revoked" => "撤销",
-        "pending" => "待复查",
-        "completed" => "已完成",
-        "closed" => "已办结",
-        "closed_late" => "逾期办结",
-        "issued" => "待回复",
-        "replied" => "已回复",
-        "accepted" => "采信了结",
-        "clarified" => "予以澄清",
-        "education" => "提醒教育",
-        "preliminary_verification" => "转初核",
-        "pending_approval" => "待集体研究",
-        other => other,
-    }
-}
-
 fn record_summary(record: &RecordView) -> String {
     let redaction_note = record
         .redaction
@@ -510,7 +485,7 @@ pub fn print_records(records: &[RecordView], registry: &KeyRegistry) {
                 r.seq.to_string(),
                 r.date.to_string(),
                 kinds::label_zh(&r.kind).to_string(),
-                r.status.as_deref().map(status_zh).unwrap_or("").to_string(),
+                r.status.as_deref().map(lianlog_ledger::status_zh).unwrap_or("").to_string(),
                 truncate(&author_name(registry, &r.author), 24),
                 truncate(&record_summary(r), 56),
             ]
@@ -604,7 +579,12 @@ pub fn print_cases(page: &lianlog_ledger::query::Paged<CaseView>) {
     let rows: Vec<Vec<String>> = cases
         .iter()
         .map(|c| {
-            vec![family_zh(c.family).to_string(), c.id.clone(), status_zh(&c.status).to_string(), c.seq.to_string()]
+            vec![
+                family_zh(c.family).to_string(),
+                c.id.clone(),
+                lianlog_ledger::status_zh(&c.status).to_string(),
+                c.seq.to_string(),
+            ]
         })
         .collect();
     print_table(&["类别 type", "编号 id", "状态 status", "序号 seq"], &rows);

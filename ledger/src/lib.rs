@@ -92,4 +92,4 @@ pub use verify::{VerifyFailure, VerifyOptions, VerifyReport};
 // For the fuzz harness (fuzz/src/lib.rs) and the integration tests only, which exercise these
 // internals directly; hidden from the docs and not part of the API.
 #[doc(hidden)]
-pub use projection::{event_date, layout::INDEX_CHUNK_SEQS, person_ids, units};
+pub use projection::{event_date, layout::INDEX_CHUNK_SEQS, person_ids, status_zh, units};

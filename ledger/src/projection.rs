@@ -32,6 +32,33 @@ mod state;
 pub use collective::in_effect;
 pub(crate) use facts::parties;
 pub use facts::{event_date, person_ids, units};
+
+/// The Chinese label of a case or record status that the projections produce (`open` → 办理中),
+/// for every reader that shows one (CLI tables, web pages); an unknown status is shown as it is.
+pub fn status_zh(status: &str) -> &str {
+    match status {
+        "open" => "办理中",
+        "concluded" => "已办结",
+        "in_force" => "生效",
+        "under_appeal" => "申诉中",
+        "upheld" => "维持",
+        "modified" => "变更",
+        "revoked" => "撤销",
+        "pending" => "待复查",
+        "completed" => "已完成",
+        "closed" => "已办结",
+        "closed_late" => "逾期办结",
+        "issued" => "待回复",
+        "replied" => "已回复",
+        "accepted" => "采信了结",
+        "clarified" => "予以澄清",
+        "education" => "提醒教育",
+        "preliminary_verification" => "转初核",
+        "pending_approval" => "待集体研究",
+        other => other,
+    }
+}
+
 pub(crate) use state::{StateChanges, StateRead, View, facts_in_bucket};
 
 /// A record as the projections see it.

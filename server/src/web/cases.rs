@@ -85,7 +85,7 @@ pub(crate) async fn page(
                             tr.overdue {
                                 td { (family_label(case.family)) }
                                 td { strong { (case.id) } }
-                                td { (case.status) }
+                                td { (lianlog_ledger::status_zh(&case.status)) }
                                 td { (deadline(case, bodies)) }
                                 td { a href=(format!("/records/{}", case.seq)) { "seq " (case.seq) } " · " (view.date.to_string()) }
                                 td { (h::author(registry, &view.author)) }
@@ -113,7 +113,7 @@ pub(crate) async fn page(
                         tr class=[is_overdue(case).then_some("overdue")] {
                             td { (family_label(case.family)) }
                             td { (case.id) @if is_overdue(case) { " " strong.flag { "逾期 overdue" } } }
-                            td { (case.status) }
+                            td { (lianlog_ledger::status_zh(&case.status)) }
                             td { @if case.open { "是 yes" } @else { "否 no" } }
                             td { (deadline(case, bodies)) }
                             td { a href=(format!("/records/{}", case.seq)) { "seq " (case.seq) } }

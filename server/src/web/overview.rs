@@ -46,10 +46,10 @@ fn signatures(note: &str) -> Vec<(String, Option<Timestamp>)> {
 fn since(then: Timestamp, now: Timestamp) -> String {
     let seconds = (now.as_millis() - then.as_millis()).max(0) / 1000;
     match seconds {
-        0..60 => format!("{seconds} 秒前 s ago"),
-        60..3600 => format!("{} 分钟前 min ago", seconds / 60),
-        3600..86400 => format!("{} 小时前 h ago", seconds / 3600),
-        _ => format!("{} 天前 days ago", seconds / 86400),
+        0..60 => format!("{seconds} 秒前，{seconds} s ago"),
+        60..3600 => format!("{m} 分钟前，{m} min ago", m = seconds / 60),
+        3600..86400 => format!("{h} 小时前，{h} h ago", h = seconds / 3600),
+        _ => format!("{d} 天前，{d} days ago", d = seconds / 86400),
     }
 }
 
@@ -195,10 +195,10 @@ mod tests {
     fn time_since_is_in_the_largest_whole_unit() {
         let now = Timestamp::from_millis(10_000_000_000);
         let ago = |seconds: i64| since(Timestamp::from_millis(10_000_000_000 - seconds * 1000), now);
-        assert_eq!(ago(5), "5 秒前 s ago");
-        assert_eq!(ago(125), "2 分钟前 min ago");
-        assert_eq!(ago(7200), "2 小时前 h ago");
-        assert_eq!(ago(3 * 86400), "3 天前 days ago");
-        assert_eq!(ago(-5), "0 秒前 s ago");
+        assert_eq!(ago(5), "5 秒前，5 s ago");
+        assert_eq!(ago(125), "2 分钟前，2 min ago");
+        assert_eq!(ago(7200), "2 小时前，2 h ago");
+        assert_eq!(ago(3 * 86400), "3 天前，3 days ago");
+        assert_eq!(ago(-5), "0 秒前，0 s ago");
     }
 }

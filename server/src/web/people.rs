@@ -77,7 +77,7 @@ pub(crate) async fn page(
                         li {
                             span.date { (view.date.to_string()) }
                             " " (h::kind(&view.kind))
-                            @if let Some(status) = &view.status { " · " span.status { (status) } }
+                            @if let Some(status) = &view.status { " · " span.status { (lianlog_ledger::status_zh(status)) } }
                             " · " a href=(format!("/records/{}", view.seq)) { "记录 seq " (view.seq) }
                             " · " (h::author(registry, &view.author))
                             div.summary { (super::records::summary(view, bodies || kind_keeps_body(&view.kind))) }

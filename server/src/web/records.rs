@@ -151,7 +151,7 @@ pub(crate) fn record_table(items: &[RecordView], registry: &KeyRegistry, bodies:
                         td { a href=(format!("/records/{}", view.seq)) { (view.seq) } }
                         td { (view.date.to_string()) }
                         td { (h::kind(&view.kind)) }
-                        td { (view.status.as_deref().unwrap_or("")) }
+                        td { (view.status.as_deref().map(lianlog_ledger::status_zh).unwrap_or("")) }
                         td { (h::author(registry, &view.author)) }
                         td { (summary(view, bodies)) }
                     }
@@ -248,7 +248,7 @@ pub(crate) async fn record(
                 dt { "作者 Author" } dd { (h::author(registry, &view.author)) }
                 dt { "作者角色 Author's role" } dd { (roles) }
                 dt { "条目哈希 Entry hash" } dd { code.hash { (view.entry_hash.to_hex()) } }
-                @if let Some(status) = &view.status { dt { "状态 Status" } dd { (status) } }
+                @if let Some(status) = &view.status { dt { "状态 Status" } dd { (lianlog_ledger::status_zh(status)) " " code { (status) } } }
                 @if let Some(by) = view.corrected_by { dt { "更正 Corrected by" } dd { a href=(format!("/records/{by}")) { "seq " (by) } } }
                 @if let Some(note) = &view.redaction {
                     dt { "删除 Redacted" }
