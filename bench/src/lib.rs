@@ -137,8 +137,10 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     let threads = rayon::current_num_threads();
     let mut report = BenchReport { entries: options.entries, threads, seconds: 0.0, figures: Vec::new() };
 
+    let mut laps = Laps::new();
     processes.stage("machine limits");
     measure_limits(&options.dir, &mut report)?;
+    laps.lap("wall_limits_s", "measuring the machine's limits");
 
     let setup = Setup::create(&options.dir)?;
     let ledger_dir = setup.ledger_dir.clone();
@@ -148,11 +150,14 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     processes.stage(&format!("importing {} records", options.entries));
     let mut ledger = Ledger::open(&ledger_dir)?;
     let mut import_time = Duration::ZERO;
+    let mut generate_time = Duration::ZERO;
     let mut remaining = options.entries;
     let mut author = 0;
     while remaining > 0 {
         let count = remaining.min(IMPORT_BATCH as u64) as usize;
+        let begun = Instant::now();
         let drafts = next_drafts(&mut workload, count, &mut people);
+        generate_time += begun.elapsed();
         let begun = Instant::now();
         ledger.append_batch(&drafts, &setup.officers[author % setup.officers.len()])?;
         import_time += begun.elapsed();
@@ -166,6 +171,15 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         "import (durable, batches of 10,000)",
         rate(options.entries, import_time),
     );
+    let all_cores = report.get("sign_all_cores_per_s").unwrap_or(f64::NAN);
+    report.add(
+        "write",
+        "import_to_sign_all_cores_ratio",
+        "  ratio to all cores' signing rate",
+        rate(options.entries, import_time) / all_cores,
+    );
+    laps.add("wall_generate_s", "generating the records (not counted in the import)", generate_time);
+    laps.lap_less("wall_import_s", "importing (`Ledger::append_batch`)", generate_time);
 
     processes.stage("single durable appends");
     let drafts = next_drafts(&mut workload, SINGLE_APPENDS, &mut people);
@@ -190,6 +204,7 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     let size = ledger.size();
     drop(ledger);
 
+    laps.lap("wall_appends_s", "single and group-commit appends");
     processes.stage("`lianlog append` processes");
     let mut latencies = Vec::new();
     let mut append_peak_rss = 0;
@@ -224,6 +239,7 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     let (open_p50, _) = percentiles(&mut opens);
     report.add("read", "open_ms", "open the ledger (store and log), median of 5", millis(open_p50));
 
+    laps.lap("wall_processes_s", "`lianlog append` processes and opens");
     processes.stage("verify (a `lianlog verify --log-only` process)");
     let verify =
         processes.run(&["verify".into(), "--log-only".into(), "--ledger".into(), ledger_dir.clone().into()])?;
@@ -235,14 +251,24 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     report.add("read", "verify_to_batch_ratio", "  ratio to the batch-verify limit", verify_rate / batch_limit);
     report.add("read", "verify_to_strict_ratio", "  ratio to the strict-verify limit", verify_rate / strict_limit);
 
+    laps.lap("wall_verify_s", "the `lianlog verify --log-only` process");
     let ledger = Ledger::open(&ledger_dir)?;
     processes.stage("replay of projections");
     let replay = ledger.replay()?;
     report.add("read", "replay_entries_per_s", "replay of projections", replay.entries as f64 / replay.seconds);
+    let one_core = report.get("sign_one_core_per_s").unwrap_or(f64::NAN);
+    report.add(
+        "read",
+        "replay_to_sign_one_core_ratio",
+        "  ratio to one core's signing rate",
+        replay.entries as f64 / replay.seconds / one_core,
+    );
+    laps.lap("wall_replay_s", "replay");
 
     processes.stage("queries and proofs");
     measure_latencies(&ledger, &people, options.seed, &mut report)?;
 
+    laps.lap("wall_queries_s", "queries and proofs");
     processes.stage("snapshot create and verify");
     let log_key = ledger.log_key(&mut || Err(Error::key("the benchmark's log key is not encrypted")))?;
     let out_dir = options.dir.join("archives");
@@ -279,7 +305,22 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         "archive bytes per entry byte",
         created.bytes as f64 / created.entries_bytes as f64,
     );
+    // Snapshots check every entry as `verify` does: their rates over verify's, in entry bytes.
+    let verify_mb_per_s = verify_rate * created.entries_bytes as f64 / 1e6 / (created.end - created.first_seq) as f64;
+    report.add(
+        "read",
+        "snapshot_create_to_verify_ratio",
+        "  snapshot create over verify (entry bytes/s)",
+        entries_mb / create_time.as_secs_f64() / verify_mb_per_s,
+    );
+    report.add(
+        "read",
+        "snapshot_verify_to_verify_ratio",
+        "  snapshot verify over verify (entry bytes/s)",
+        entries_mb / verify_time.as_secs_f64() / verify_mb_per_s,
+    );
     drop(ledger);
+    laps.lap("wall_snapshot_s", "snapshot create and verify");
 
     report.add(
         "memory and disk",
@@ -301,6 +342,7 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         format!("peak RSS of `lianlog import` of {IMPORT_PROCESS_RECORDS} records"),
         mib(import_rss),
     );
+    laps.lap("wall_import_process_s", "the `lianlog import` process");
     let log_bytes = dir_bytes(&ledger_dir.join("log"))?;
     let all_bytes = dir_bytes(&ledger_dir)?;
     report.add(
@@ -330,8 +372,44 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         "  lines checked and applied per second on open",
         BEHIND_STORE as f64 / (behind.as_secs_f64() - open_p50.as_secs_f64()).max(1e-9),
     );
+    laps.lap("wall_behind_store_s", "disk use and opening behind the store");
+    laps.report(&mut report);
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Where the wall time of a run goes, phase by phase: what to cut when a run takes too long.
+struct Laps {
+    last: Instant,
+    figures: Vec<(&'static str, &'static str, Duration)>,
+}
+
+impl Laps {
+    fn new() -> Laps {
+        Laps { last: Instant::now(), figures: Vec::new() }
+    }
+
+    /// The phase that ends now took the time since the last lap.
+    fn lap(&mut self, key: &'static str, label: &'static str) {
+        self.lap_less(key, label, Duration::ZERO);
+    }
+
+    /// Like [`Laps::lap`], less `other`, a part of the lap given as a phase of its own.
+    fn lap_less(&mut self, key: &'static str, label: &'static str, other: Duration) {
+        let now = Instant::now();
+        self.figures.push((key, label, now.duration_since(self.last).saturating_sub(other)));
+        self.last = now;
+    }
+
+    fn add(&mut self, key: &'static str, label: &'static str, time: Duration) {
+        self.figures.push((key, label, time));
+    }
+
+    fn report(self, report: &mut BenchReport) {
+        for (key, label, time) in self.figures {
+            report.add("wall time", key, label, time.as_secs_f64());
+        }
+    }
 }
 
 /// How long `Ledger::open` takes when the log holds `BEHIND_STORE` genuine lines that the derived

@@ -24,7 +24,7 @@
 //!
 //! A sequence of archives is held to what `lianlog verify` holds one log to: the verifier's
 //! state at the end of one archive (`verify::Resume`: chain head, key registry,
-//! Merkle frontier, pending redactions and the ids of every record so far, 24 bytes an entry) is
+//! Merkle frontier, pending redactions and the ids of every record so far, in bounded memory) is
 //! where the next one starts, so a record replayed in a later archive is refused as in a log. `create --since`
 //! reads those ids from the log's lines before the range. A redaction found in a later archive
 //! applies to the earlier ones: [`restore`] writes the redacted line form, [`Loaded`] answers

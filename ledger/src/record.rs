@@ -329,6 +329,45 @@ impl ParsedLine {
     /// Parse one stored line (without its trailing newline) and check every rule that can be
     /// checked on the line alone: members, types, canonical bytes, the body hash.
     pub fn parse(bytes: &[u8]) -> Result<ParsedLine, LineError> {
+        let line = Self::parse_fields(bytes)?;
+        let canonical = line.to_line().map_err(|e| line_error(&e.path, e.reason))?;
+        if &canonical[..canonical.len() - 1] != bytes {
+            return Err(line_error(
+                "",
+                "not in canonical form (RFC 8785 as restricted by format-v1 section 2: sorted keys, no \
+                 whitespace, minimal escapes, no duplicate keys)",
+            ));
+        }
+        if let StoredBody::Full { body, salt } = &line.body {
+            // The body's canonical bytes sit inside the line; re-encoding is cheap and exact.
+            let body_bytes = canonical::encode(body, "body").map_err(|e| line_error(&e.path, e.reason))?;
+            if body_hash(salt, &body_bytes) != line.entry.record.body_hash {
+                return Err(line_error(
+                    "entry.record.body_hash",
+                    "does not match SHA-256(salt || JCS(body)): the body or the salt was altered",
+                ));
+            }
+        }
+        let entry_bytes = line.entry.canonical_bytes();
+        let entry_hash = EntryHash::of_entry_bytes(&entry_bytes);
+        Ok(ParsedLine { line, entry_bytes, entry_hash })
+    }
+
+    /// Parse a line of a ledger's own log that was checked in full ([`ParsedLine::parse`]) when it
+    /// was appended or, behind the store, when the ledger was opened: the same fields and entry
+    /// hash, without re-encoding the line to check its canonical form and body hash again. For
+    /// whole-log passes that rebuild derived state from lines already checked (replay), never
+    /// for lines from elsewhere: a line altered in place since is found by `verify`, not here.
+    pub fn parse_checked_before(bytes: &[u8]) -> Result<ParsedLine, LineError> {
+        let line = Self::parse_fields(bytes)?;
+        let entry_bytes = line.entry.canonical_bytes();
+        let entry_hash = EntryHash::of_entry_bytes(&entry_bytes);
+        Ok(ParsedLine { line, entry_bytes, entry_hash })
+    }
+
+    /// The members of a stored line, each checked for its type and form, but not the line's
+    /// canonical form or its body hash.
+    fn parse_fields(bytes: &[u8]) -> Result<StoredLine, LineError> {
         if bytes.len() > MAX_LINE_BYTES {
             return Err(line_error("", format!("line is longer than {MAX_LINE_BYTES} bytes")));
         }
@@ -363,28 +402,7 @@ impl ParsedLine {
         if let Some(extra) = members.keys().next() {
             return Err(line_error(extra, "unknown member in a stored line"));
         }
-        let line = StoredLine { entry, body };
-        let canonical = line.to_line().map_err(|e| line_error(&e.path, e.reason))?;
-        if &canonical[..canonical.len() - 1] != bytes {
-            return Err(line_error(
-                "",
-                "not in canonical form (RFC 8785 as restricted by format-v1 section 2: sorted keys, no \
-                 whitespace, minimal escapes, no duplicate keys)",
-            ));
-        }
-        if let StoredBody::Full { body, salt } = &line.body {
-            // The body's canonical bytes sit inside the line; re-encoding is cheap and exact.
-            let body_bytes = canonical::encode(body, "body").map_err(|e| line_error(&e.path, e.reason))?;
-            if body_hash(salt, &body_bytes) != line.entry.record.body_hash {
-                return Err(line_error(
-                    "entry.record.body_hash",
-                    "does not match SHA-256(salt || JCS(body)): the body or the salt was altered",
-                ));
-            }
-        }
-        let entry_bytes = line.entry.canonical_bytes();
-        let entry_hash = EntryHash::of_entry_bytes(&entry_bytes);
-        Ok(ParsedLine { line, entry_bytes, entry_hash })
+        Ok(StoredLine { entry, body })
     }
 }
 

@@ -1,7 +1,8 @@
 //! Full verification of a sequence of stored lines: the ledger's own log, an export, an archive.
 //!
 //! One streaming pass (memory: the key registry, pending redactions, an O(log n) Merkle frontier,
-//! and 24 bytes per entry to find replayed records, `SeenRecords`): canonical bytes, body
+//! and the record ids that find replayed records, `SeenRecords`: at most 6 MiB in memory, the rest
+//! spilled to sorted runs in `$TMPDIR` and merged at the end): canonical bytes, body
 //! hashes, seq, chain, time order, the record envelope, origin binding, key registry and
 //! authorization, author signatures, no record twice (a lianlog rule), redaction links, and the
 //! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
@@ -19,6 +20,9 @@ use crate::merkle::Hash;
 use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
 use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
+
+mod seen;
+pub(crate) use seen::SeenRecords;
 
 /// Progress of a long operation, for a caller that shows it (the library never draws it): whole
 /// ledger passes (`verifying`, `replaying`, `exporting`, `indexing`), an import (`signing`, then
@@ -172,80 +176,12 @@ pub struct Verifier {
     buffer: Vec<(u64, Vec<u8>)>,
     /// The seq verification started at (0 unless resumed).
     start: u64,
-    /// [`crate::record::Record::replay_id`] of every record so far, with its seq: the one part of
-    /// the verifier's memory that grows with the log.
+    /// [`crate::record::Record::replay_id`] of every record so far, with its seq: in bounded
+    /// memory, the older ones spilled to disk (`seen.rs`).
     records: SeenRecords,
-}
-
-/// A set of record ids (with the seq each was first seen at), kept as sorted runs that merge like
-/// the digits of a binary counter: 24 bytes per record and O(log n) runs to search. A hash map
-/// needed 25 bytes per slot with up to half its slots empty, and twice that while it grew
-/// (measured: a 1,000,000-entry verify peaked at 95 MB with a `HashMap`).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct SeenRecords {
-    /// The newest ids, unsorted, searched linearly (at most [`SeenRecords::RECENT`]).
-    recent: Vec<([u8; 16], u64)>,
-    /// Sorted runs, largest first; each is at least twice as large as the next.
-    runs: Vec<Vec<([u8; 16], u64)>>,
-}
-
-impl SeenRecords {
-    const RECENT: usize = 64;
-
-    /// The seq at which record id `id` was first seen, if it was.
-    pub fn get(&self, id: &[u8; 16]) -> Option<u64> {
-        if let Some((_, seq)) = self.recent.iter().find(|(seen, _)| seen == id) {
-            return Some(*seq);
-        }
-        self.runs.iter().find_map(|run| run.binary_search_by(|(seen, _)| seen.cmp(id)).ok().map(|i| run[i].1))
-    }
-
-    /// Every id with the seq it was first seen at, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &([u8; 16], u64)> {
-        self.recent.iter().chain(self.runs.iter().flatten())
-    }
-
-    /// Add `id`, first seen at `seq` (the caller checks [`SeenRecords::get`] first: an id added
-    /// twice is found at either seq).
-    pub fn insert(&mut self, id: [u8; 16], seq: u64) {
-        self.recent.push((id, seq));
-        if self.recent.len() < Self::RECENT {
-            return;
-        }
-        let mut run = std::mem::take(&mut self.recent);
-        run.sort_unstable();
-        while let Some(last) = self.runs.last() {
-            if last.len() > 2 * run.len() {
-                break;
-            }
-            let last = self.runs.pop().unwrap_or_default();
-            run = merge_sorted(last, run);
-        }
-        self.runs.push(run);
-    }
-}
-
-/// Merge two sorted runs into the larger one's buffer, from the back: the extra memory is the
-/// smaller run, not a third buffer of the merged size.
-fn merge_sorted(mut a: Vec<([u8; 16], u64)>, mut b: Vec<([u8; 16], u64)>) -> Vec<([u8; 16], u64)> {
-    if a.len() < b.len() {
-        std::mem::swap(&mut a, &mut b);
-    }
-    let (mut i, mut j) = (a.len(), b.len());
-    a.reserve_exact(j);
-    a.resize(i + j, ([0; 16], 0));
-    let mut k = i + j;
-    while j > 0 {
-        k -= 1;
-        if i > 0 && a[i - 1] > b[j - 1] {
-            a[k] = a[i - 1];
-            i -= 1;
-        } else {
-            a[k] = b[j - 1];
-            j -= 1;
-        }
-    }
-    a
+    /// Record ids spilled to disk that could not be read back for the caller
+    /// ([`Verifier::record_ids_since_start`]): the verification cannot pass.
+    unreadable_ids: Option<String>,
 }
 
 impl Verifier {
@@ -278,6 +214,7 @@ impl Verifier {
             buffer: Vec::with_capacity(CHUNK),
             start: state.next_seq,
             records: state.records,
+            unreadable_ids: None,
         }
     }
 
@@ -287,7 +224,25 @@ impl Verifier {
         if self.buffer.len() >= CHUNK { self.flush() } else { Ok(()) }
     }
 
+    /// Check the buffered chunk; on a failure, a replay of a record whose id was spilled to disk
+    /// that comes at or before the failing line wins, as it would have been found first.
     fn flush(&mut self) -> Result<(), VerifyFailure> {
+        let Err((failure, found_at)) = self.flush_chunk() else { return Ok(()) };
+        if self.records.has_spilled()
+            && let Ok(Some(replay)) = self.records.first_replay(found_at)
+        {
+            return Err(self.replay_failure(replay));
+        }
+        Err(failure)
+    }
+
+    /// The first replay among spilled ids, as a failure at its seq.
+    fn replay_failure(&self, (second, first): (u64, u64)) -> VerifyFailure {
+        VerifyFailure { line: second.saturating_sub(self.start) + 1, seq: Some(second), reason: replay_reason(first) }
+    }
+
+    /// Check the buffered chunk; a failure comes with the seq of the line whose check found it.
+    fn flush_chunk(&mut self) -> Result<(), (VerifyFailure, u64)> {
         let lines = std::mem::take(&mut self.buffer);
         let parsed: Vec<Result<ParsedLine, crate::record::LineError>> =
             lines.par_iter().map(|(_, bytes)| ParsedLine::parse(bytes)).collect();
@@ -295,19 +250,20 @@ impl Verifier {
         let mut sequential_failure = None;
         for (index, result) in parsed.iter().enumerate() {
             let line_number = lines[index].0;
+            let found_at = self.next_seq;
             match result {
                 Err(err) => {
-                    sequential_failure = Some(self.failure(line_number, err.to_string()));
+                    sequential_failure = Some((self.failure(line_number, err.to_string()), found_at));
                     break;
                 }
                 Ok(line) => match self.check_in_order(line) {
                     Ok(key) => signatures.push((line_number, line.line.entry.seq, key, index)),
                     Err(InOrder::Here(reason)) => {
-                        sequential_failure = Some(self.failure(line_number, reason));
+                        sequential_failure = Some((self.failure(line_number, reason), found_at));
                         break;
                     }
                     Err(InOrder::Earlier(failure)) => {
-                        sequential_failure = Some(failure);
+                        sequential_failure = Some((failure, found_at));
                         break;
                     }
                 },
@@ -324,9 +280,13 @@ impl Verifier {
                     reason: format!("record signature by {}: {problem}", entry.record.author),
                 })
             })
-            .min_by_key(|failure| failure.line);
+            .min_by_key(|failure| failure.line)
+            .map(|failure| {
+                let found_at = failure.seq.unwrap_or(u64::MAX);
+                (failure, found_at)
+            });
         match (bad_signature, sequential_failure) {
-            (Some(a), Some(b)) => Err(if a.line < b.line { a } else { b }),
+            (Some(a), Some(b)) => Err(if a.0.line < b.0.line { a } else { b }),
             (Some(a), None) | (None, Some(a)) => Err(a),
             (None, None) => Ok(()),
         }
@@ -378,12 +338,13 @@ impl Verifier {
         {
             return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
         }
-        if let Some(first) = self.records.get(&entry.record.replay_id()) {
-            return Err(format!(
-                "the record of seq {first} appears again (same author, created and body_hash): a replayed \
-                 record; a record may appear only once in a ledger (a lianlog rule, docs/FORMAT.md section 7)"
-            ));
+        let id = entry.record.replay_id();
+        if let Some(first) = self.records.get(&id) {
+            return Err(replay_reason(first));
         }
+        // Inserted before the checks that follow, so that a replay of a record spilled to disk is
+        // found at this seq even if a later check of this line fails (`Verifier::flush`).
+        self.records.insert(id, seq);
         let kind = entry.record.kind.as_str();
         match &parsed.line.body {
             StoredBody::Full { .. } => {}
@@ -430,7 +391,6 @@ impl Verifier {
         if self.options.root_sizes.contains(&self.tree.size()) {
             self.roots.insert(self.tree.size(), self.tree.root());
         }
-        self.records.insert(entry.record.replay_id(), seq);
         self.head = parsed.entry_hash;
         self.last_time = Some(entry.time);
         self.next_seq += 1;
@@ -497,6 +457,15 @@ impl Verifier {
         if self.next_seq == 0 {
             return Err(VerifyFailure { line: 1, seq: None, reason: "empty: there is no genesis entry".into() });
         }
+        // Replays of records spilled to disk: found before any check below, as in memory.
+        match self.records.first_replay(u64::MAX) {
+            Ok(None) => {}
+            Ok(Some(replay)) => return Err(self.replay_failure(replay)),
+            Err(reason) => return Err(VerifyFailure { line: self.next_seq - self.start, seq: None, reason }),
+        }
+        if let Some(reason) = self.unreadable_ids.take() {
+            return Err(VerifyFailure { line: self.next_seq - self.start, seq: None, reason });
+        }
         let start = self.start;
         // Line numbers are 1-based from the first line this verifier was given.
         let line_of = |seq: u64| seq.saturating_sub(start) + 1;
@@ -558,6 +527,14 @@ impl Verifier {
         };
         Ok(RangeEnd { report, resume, earlier_targets })
     }
+}
+
+/// Why a replayed record fails, naming the seq of its first appearance.
+fn replay_reason(first: u64) -> String {
+    format!(
+        "the record of seq {first} appears again (same author, created and body_hash): a replayed \
+         record; a record may appear only once in a ledger (a lianlog rule, docs/FORMAT.md section 7)"
+    )
 }
 
 /// Why an order-dependent check failed: at the current line, or at an earlier one that the
@@ -682,8 +659,20 @@ impl Verifier {
     /// verifier started, with its seq. A verifier resumed after entries it never saw can only
     /// find replays among its own lines; this is how its caller checks them against the records
     /// before (the derived store keeps their ids: `Store::find_record_ids`).
-    pub(crate) fn record_ids_since_start(&self) -> std::collections::HashMap<[u8; 16], u64> {
-        self.records.iter().filter(|(_, seq)| *seq >= self.start).copied().collect()
+    pub(crate) fn record_ids_since_start(&mut self) -> std::collections::HashMap<[u8; 16], u64> {
+        let mut ids = std::collections::HashMap::new();
+        let start = self.start;
+        let read = self.records.for_each(|id, seq| {
+            if seq >= start {
+                ids.entry(id).or_insert(seq);
+            }
+        });
+        if let Err(reason) = read {
+            // Remembered, so that `finish_range` fails rather than pass lines whose replays
+            // were not all looked up.
+            self.unreadable_ids.get_or_insert(reason);
+        }
+        ids
     }
 }
 
@@ -779,31 +768,93 @@ pub fn check_archived_checkpoints<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use crate::keys::{KeyName, SecretKey};
+    use crate::ledger::{Draft, Ledger};
+    use crate::record::{Entry, StoredLine};
+    use crate::{Holder, Role};
 
-    proptest! {
-        /// The sorted runs answer like a map: the first seq of every id seen, nothing else.
-        #[test]
-        fn seen_records_answer_like_a_map(ids in proptest::collection::vec(0u16..2000, 0..3000)) {
-            let mut seen = SeenRecords::default();
-            let mut reference = std::collections::HashMap::new();
-            for (seq, small) in ids.iter().enumerate() {
-                let mut id = [0u8; 16];
-                id[..2].copy_from_slice(&small.to_be_bytes());
-                id[15] = (small % 7) as u8;
-                prop_assert_eq!(seen.get(&id), reference.get(&id).copied());
-                if let std::collections::hash_map::Entry::Vacant(slot) = reference.entry(id) {
-                    slot.insert(seq as u64);
-                    seen.insert(id, seq as u64);
-                }
-            }
-            for small in 0u16..2000 {
-                let mut id = [0u8; 16];
-                id[..2].copy_from_slice(&small.to_be_bytes());
-                id[15] = (small % 7) as u8;
-                prop_assert_eq!(seen.get(&id), reference.get(&id).copied());
-            }
-            prop_assert!(seen.runs.len() <= 2 + (usize::BITS - ids.len().leading_zeros()) as usize);
+    /// The lines of a real ledger: genesis, a grant and `records` interviews.
+    fn ledger_lines(records: usize) -> Vec<Vec<u8>> {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let admin = SecretKey::from_seed(KeyName::parse("admin.zhao").unwrap(), &[1; 32]);
+        let officer = SecretKey::from_seed(KeyName::parse("officer.qian").unwrap(), &[2; 32]);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
+        ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        let drafts: Vec<Draft> = (0..records)
+            .map(|n| {
+                Draft::new(
+                    "interview",
+                    serde_json::json!({
+                        "interview_type": "reminder",
+                        "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+                        "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                        "held_on": "2025-03-10",
+                        "reason": format!("提醒谈话 {n}"),
+                    }),
+                )
+            })
+            .collect();
+        ledger.append_batch(&drafts, &officer).unwrap();
+        ledger.raw_lines_from(0).unwrap().collect::<crate::Result<Vec<_>>>().unwrap()
+    }
+
+    /// `lines` with one more line: the record of seq `of` (record, signature, body) chained again.
+    fn with_replay(mut lines: Vec<Vec<u8>>, of: usize) -> Vec<Vec<u8>> {
+        let original = ParsedLine::parse(&lines[of]).unwrap();
+        let last = ParsedLine::parse(lines.last().unwrap()).unwrap();
+        let entry = Entry {
+            seq: lines.len() as u64,
+            prev: last.entry_hash,
+            time: last.line.entry.time,
+            record: original.line.entry.record.clone(),
+            sig: original.line.entry.sig.clone(),
+        };
+        let mut bytes = StoredLine { entry, body: original.line.body.clone() }.to_line().unwrap();
+        bytes.pop();
+        lines.push(bytes);
+        lines
+    }
+
+    fn verify(lines: &[Vec<u8>], records: SeenRecords) -> Result<VerifyReport, VerifyFailure> {
+        let mut verifier = Verifier::resume(VerifyOptions::default(), Resume { records, ..Resume::default() });
+        for (index, line) in lines.iter().enumerate() {
+            verifier.push(index as u64 + 1, line.clone())?;
         }
+        verifier.finish(|seq| Ok(lines[seq as usize].clone()))
+    }
+
+    /// With the record ids spilled to disk every 64 records (and merged two runs at a time), a
+    /// replay of a record long gone from memory is found at the same seq, with the same reason,
+    /// as with every id in memory; a clean log passes; and the first failing seq still wins
+    /// whether the other failure comes before or after the replay.
+    #[test]
+    fn a_replay_of_a_record_spilled_to_disk_is_found_where_memory_finds_it() {
+        let lines = ledger_lines(400);
+        let spilling = || SeenRecords::with_limits(64, 2);
+        let clean = verify(&lines, spilling()).unwrap();
+        assert_eq!(clean.entries, 402);
+        assert_eq!(clean.root, verify(&lines, SeenRecords::default()).unwrap().root);
+
+        let replayed = with_replay(lines.clone(), 5);
+        let in_memory = verify(&replayed, SeenRecords::default()).unwrap_err();
+        assert_eq!(in_memory.seq, Some(402), "{in_memory}");
+        assert!(in_memory.reason.contains("the record of seq 5 appears again"), "{in_memory}");
+        assert_eq!(verify(&replayed, spilling()).unwrap_err(), in_memory);
+
+        // A later line whose chain is broken: the replay before it is reported.
+        let mut then_broken = with_replay(replayed.clone(), 7);
+        then_broken.push(lines[10].clone());
+        assert_eq!(verify(&then_broken, spilling()).unwrap_err(), in_memory);
+
+        // A broken line before the replay is reported, not the replay after it.
+        let mut broken_first = lines.clone();
+        broken_first[300] = lines[301].clone();
+        let broken_first = with_replay(broken_first, 5);
+        let failure = verify(&broken_first, spilling()).unwrap_err();
+        assert_eq!(failure, verify(&broken_first, SeenRecords::default()).unwrap_err());
+        assert_eq!(failure.seq, Some(300), "{failure}");
     }
 }

@@ -10,6 +10,7 @@ const GROUPS: &[(&str, &str)] = &[
     ("read", "读取与校验 reading and verifying"),
     ("memory and disk", "内存与磁盘 memory and disk"),
     ("serve", "服务 serving (`lianlog serve`, clients on loopback)"),
+    ("wall time", "用时 wall time of the run, by phase (s)"),
 ];
 
 pub fn print_report(report: &BenchReport) {

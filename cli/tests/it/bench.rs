@@ -45,6 +45,21 @@ const FIGURES: &[&str] = &[
     "disk_bytes_per_entry_byte",
     "open_behind_store_ms",
     "unseen_lines_per_s",
+    "import_to_sign_all_cores_ratio",
+    "replay_to_sign_one_core_ratio",
+    "snapshot_create_to_verify_ratio",
+    "snapshot_verify_to_verify_ratio",
+    "wall_limits_s",
+    "wall_generate_s",
+    "wall_import_s",
+    "wall_appends_s",
+    "wall_processes_s",
+    "wall_verify_s",
+    "wall_replay_s",
+    "wall_queries_s",
+    "wall_snapshot_s",
+    "wall_import_process_s",
+    "wall_behind_store_s",
 ];
 
 #[test]

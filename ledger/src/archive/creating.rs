@@ -214,7 +214,7 @@ pub fn create(
 /// nothing but the lines themselves), so that the range archived next is checked against every
 /// record before it. The lines' entry hashes must give `tree` (the store's frontier at `first`,
 /// which [`check_continues`] matched to the previous archive's signed checkpoint): the ids are
-/// those of the entries the archives before sealed. Memory: 24 bytes an entry, as `verify`.
+/// those of the entries the archives before sealed. Memory: bounded, as `verify`'s (`SeenRecords`).
 fn records_before(
     ledger: &Ledger,
     first: u64,
@@ -253,6 +253,14 @@ fn records_before(
             seq += 1;
         }
         progress(Progress { phase: "reading", done: seq, total: first });
+    }
+    // Replays of records already spilled to disk (the ids in memory were checked above).
+    if let Some((second, earlier)) = records.first_replay(u64::MAX).map_err(Error::verification)? {
+        return Err(Error::verification(format!(
+            "{}: seq {second}: the record of seq {earlier} appears again: a replayed record; run `lianlog verify`",
+            ledger.dir().display()
+        ))
+        .with_seq(second));
     }
     if seq != first || frontier.root() != tree.root() {
         return Err(Error::verification(format!(

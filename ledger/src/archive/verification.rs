@@ -376,7 +376,7 @@ fn verify_stream(
                 )));
             }
             // What only the archives before know: their redactions still pending, and the ids
-            // of their records (moved, not copied: 24 bytes an entry, once).
+            // of their records (moved, not copied; their runs on disk are shared).
             Resume {
                 pending_redactions: std::mem::take(&mut carry.resume.pending_redactions),
                 records: std::mem::take(&mut carry.resume.records),

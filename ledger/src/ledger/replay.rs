@@ -27,7 +27,7 @@ impl Ledger {
         let started = std::time::Instant::now();
         let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
         let (total, mut done) = (self.size, 0u64);
-        let lines = self.lines_in_background(0)?.inspect(|_| {
+        let lines = self.checked_lines_in_background()?.inspect(|_| {
             done += 1;
             if done.is_multiple_of(crate::verify::PROGRESS_EVERY) || done == total {
                 progress(crate::verify::Progress { phase: "replaying", done, total });
@@ -79,6 +79,48 @@ impl Ledger {
         let lines = self.lines_in_background(0)?.take(usize::try_from(end).unwrap_or(usize::MAX));
         replay_projections(lines, self, &replacements)
     }
+
+    /// Every line of this ledger (up to its size), read and parsed on other threads (all cores)
+    /// while the caller projects the lines before, with [`ParsedLine::parse_checked_before`]:
+    /// these lines were checked in full when they were appended or opened, and replay rebuilds
+    /// derived state from them; checking each line's canonical form and body hash again was a
+    /// fifth of a replay's time (profile in docs/PERFORMANCE.md). `verify` checks them.
+    fn checked_lines_in_background(&self) -> Result<impl Iterator<Item = Result<ParsedLine>> + use<>> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 2048;
+        let count = usize::try_from(self.size).unwrap_or(usize::MAX);
+        let mut lines = self.log.lines_from(Position { segment: 0, offset: 0 })?.take(count);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Result<ParsedLine>>>(4);
+        std::thread::spawn(move || {
+            let mut seq = 0u64;
+            loop {
+                let chunk: Vec<Result<(Position, Vec<u8>)>> = lines.by_ref().take(CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let first = seq;
+                seq += chunk.len() as u64;
+                let parsed: Vec<Result<ParsedLine>> = chunk
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        let (_, bytes) = item?;
+                        ParsedLine::parse_checked_before(&bytes).map_err(|e| {
+                            Error::new(
+                                ErrorKind::Verification,
+                                format!("damaged log line (seq {}): {e}; run `lianlog verify`", first + index as u64),
+                            )
+                        })
+                    })
+                    .collect();
+                // A closed channel means the reader stopped early: stop too.
+                if sender.send(parsed).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(receiver.into_iter().flatten())
+    }
 }
 
 /// Collect the replacement bodies of the redactions from `from` to the end of the log. A cheap
@@ -91,11 +133,18 @@ pub(super) fn collect_replacements(log: &SegmentLog, from: Position) -> Result<R
 
 /// The replacement bodies named by the lines among `lines` (raw stored lines, in seq order).
 pub(crate) fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> Result<Replacements> {
-    const NEEDLES: [&[u8]; 2] = [b"\"kind\":\"ledger.redact\"", b"\"kind\":\"correction\""];
+    // Both kinds are spelled after this, inside the record (JCS: sorted keys, no spaces); one
+    // SIMD search per line finds the few lines worth parsing.
+    let kind = memchr::memmem::Finder::new(b"\"kind\":\"");
+    const KINDS: [&[u8]; 2] = [b"ledger.redact\"", b"correction\""];
     let mut scan = ReplacementScan::default();
     for bytes in lines {
         let bytes = bytes?;
-        if !NEEDLES.iter().any(|needle| bytes.windows(needle.len()).any(|w| w == *needle)) {
+        let named = kind.find_iter(&bytes).any(|at| {
+            let after = &bytes[at + 8..];
+            KINDS.iter().any(|name| after.starts_with(name))
+        });
+        if !named {
             continue;
         }
         let Ok(parsed) = ParsedLine::parse(&bytes) else { continue };
