@@ -32,7 +32,7 @@ mod state;
 pub use collective::in_effect;
 pub(crate) use facts::parties;
 pub use facts::{event_date, person_ids, units};
-pub(crate) use state::{StateChanges, StateRead, View, facts_in_bucket};
+pub(crate) use state::{StateChanges, StateRead, View, facts_bucket_item};
 
 /// A record as the projections see it.
 pub(crate) struct RecordContext<'a> {
