@@ -16,10 +16,11 @@
 //!   - `index/facts-at.bin` and `index/facts.bin`: what each record asserted (`store/facts.rs`);
 //! - one sled tree with prefixed keys for the small state looked up and changed by key, so that
 //!   each append's changes land in one atomic batch:
-//!   - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
-//!     time in ms (i64 BE), `meta/tail` → log position after the last applied line,
-//!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE),
-//!     `meta/postings` and `meta/facts` → how many postings and facts bytes count (u64 BE);
+//!   - `meta/head` → in one value (one write per append, not five): the number of log entries
+//!     applied, the log position after the last applied line (16), how many postings and facts
+//!     bytes count (u64 BE each), the head's entry hash (32) and its time in ms (i64 BE);
+//!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE,
+//!     written with a store's first batch);
 //!   - the projections' case state and statistics, under the prefix `P` ([`crate::projection`]);
 //!   - the head of each index (`I…`), postings removed (`T…`) and facts a correction replaced
 //!     (`F…`).
@@ -48,13 +49,9 @@ use crate::record::EntryHash;
 use crate::registry::KeyRegistry;
 use crate::time::Timestamp;
 
-const APPLIED: &[u8] = b"meta/applied";
 const HEAD: &[u8] = b"meta/head";
-const TAIL: &[u8] = b"meta/tail";
 const REGISTRY: &[u8] = b"meta/registry";
 const LAYOUT: &[u8] = b"meta/layout";
-const POSTINGS: &[u8] = b"meta/postings";
-const FACTS_END: &[u8] = b"meta/facts";
 
 mod facts;
 mod items;
@@ -110,6 +107,7 @@ struct Counts {
 pub struct StoreBatch {
     /// The meta writes (head, registry) go last: with them the batch counts.
     meta: Vec<(&'static [u8], Vec<u8>)>,
+    head: Option<StoredHead>,
     writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     positions: Run,
     nodes: Run,
@@ -141,14 +139,7 @@ impl StoreBatch {
     }
 
     pub(crate) fn put_head(&mut self, head: &StoredHead) {
-        self.meta.push((APPLIED, head.size.to_be_bytes().to_vec()));
-        let mut value = head.hash.0.to_vec();
-        if let Some(time) = head.time {
-            value.extend_from_slice(&time.as_millis().to_be_bytes());
-        }
-        self.meta.push((HEAD, value));
-        self.meta.push((TAIL, head.tail.to_bytes().to_vec()));
-        self.meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
+        self.head = Some(*head);
     }
 
     /// Apply projection changes (`None` deletes).
@@ -260,11 +251,7 @@ impl Store {
 
     /// Read the counts, removed postings and replaced facts from sled into memory.
     fn load_small_state(&self) -> Result<()> {
-        let counts = Counts {
-            applied: self.get_u64(APPLIED)?,
-            postings: self.get_u64(POSTINGS)?,
-            facts_end: self.get_u64(FACTS_END)?,
-        };
+        let counts = self.stored_counts()?;
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = counts;
         let mut removed = HashSet::new();
         for item in self.db.scan_prefix([postings::REMOVED_TAG]) {
@@ -283,11 +270,12 @@ impl Store {
         Ok(())
     }
 
-    fn get_u64(&self, key: &[u8]) -> Result<u64> {
-        match self.get(key)? {
-            None => Ok(0),
-            Some(bytes) => Ok(u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| malformed())?)),
-        }
+    /// The counts `meta/head` records (all 0 in an empty store).
+    fn stored_counts(&self) -> Result<Counts> {
+        Ok(match self.head_value()? {
+            None => Counts::default(),
+            Some((head, postings, facts_end)) => Counts { applied: head.size, postings, facts_end },
+        })
     }
 
     fn counts(&self) -> Result<Counts> {
@@ -301,7 +289,7 @@ impl Store {
         self.records.cut_to(size)?;
         self.nodes.cut_to(node_count(size))?;
         self.facts_at.cut_to(size)?;
-        let (postings, facts_end) = (self.get_u64(POSTINGS)?, self.get_u64(FACTS_END)?);
+        let Counts { postings, facts_end, .. } = self.stored_counts()?;
         self.postings.cut_to(postings)?;
         self.facts.cut_to(facts_end)?;
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = Counts { applied: size, postings, facts_end };
@@ -343,8 +331,12 @@ impl Store {
             facts.overrides.iter().map(|(seq, value)| (facts::override_key(*seq), Some(facts::override_value(value)))),
         );
         let mut meta = batch.meta;
-        meta.push((POSTINGS, next.postings.to_be_bytes().to_vec()));
-        meta.push((FACTS_END, next.facts_end.to_be_bytes().to_vec()));
+        if let Some(head) = batch.head {
+            meta.push((HEAD, head_value(&head, &next)));
+            if counts.applied == 0 {
+                meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
+            }
+        }
         let write = |part: sled::Batch| self.db.apply_batch(part).map_err(|err| Error::store("writing", err));
         let in_parts = writes.len() > ATOMIC_WRITES;
         let mut part = sled::Batch::default();
@@ -385,7 +377,7 @@ impl Store {
     pub(crate) fn layout_is_current(&self) -> Result<bool> {
         Ok(match self.get(LAYOUT)? {
             Some(layout) => layout.as_ref() == STORE_LAYOUT.to_be_bytes(),
-            None => self.get(APPLIED)?.is_none(),
+            None => self.get(HEAD)?.is_none(),
         })
     }
 
@@ -405,24 +397,23 @@ impl Store {
     }
 
     pub fn head(&self) -> Result<Option<StoredHead>> {
-        let (Some(applied), Some(head), Some(tail)) = (self.get(APPLIED)?, self.get(HEAD)?, self.get(TAIL)?) else {
-            return Ok(None);
-        };
+        Ok(self.head_value()?.map(|(head, _, _)| head))
+    }
+
+    /// `meta/head`: the head, and how many postings and facts bytes count.
+    fn head_value(&self) -> Result<Option<(StoredHead, u64, u64)>> {
+        let Some(value) = self.get(HEAD)? else { return Ok(None) };
         let corrupt =
             || Error::new(crate::ErrorKind::Store, "derived store: malformed head record; run `lianlog reindex`");
-        let size = u64::from_be_bytes(applied.as_ref().try_into().map_err(|_| corrupt())?);
-        if head.len() != 32 && head.len() != 40 {
+        if value.len() != HEAD_BYTES && value.len() != HEAD_BYTES + 8 {
             return Err(corrupt());
         }
+        let word = |at: usize| u64::from_be_bytes(value[at..at + 8].try_into().unwrap_or_default());
+        let tail = Position::from_bytes(&value[8..24]).ok_or_else(corrupt)?;
         let mut hash = [0u8; 32];
-        hash.copy_from_slice(&head[..32]);
-        let time = (head.len() == 40).then(|| {
-            let mut millis = [0u8; 8];
-            millis.copy_from_slice(&head[32..]);
-            Timestamp::from_millis(i64::from_be_bytes(millis))
-        });
-        let tail = Position::from_bytes(&tail).ok_or_else(corrupt)?;
-        Ok(Some(StoredHead { size, hash: EntryHash(hash), time, tail }))
+        hash.copy_from_slice(&value[40..72]);
+        let time = (value.len() == HEAD_BYTES + 8).then(|| Timestamp::from_millis(word(72) as i64));
+        Ok(Some((StoredHead { size: word(0), hash: EntryHash(hash), time, tail }, word(24), word(32))))
     }
 
     pub fn registry(&self) -> Result<Option<KeyRegistry>> {
@@ -577,6 +568,22 @@ where
             }
         }
     }
+}
+
+/// Bytes of `meta/head` without the time: size, tail, postings, facts bytes, hash.
+const HEAD_BYTES: usize = 8 + 16 + 8 + 8 + 32;
+
+fn head_value(head: &StoredHead, counts: &Counts) -> Vec<u8> {
+    let mut value = Vec::with_capacity(HEAD_BYTES + 8);
+    value.extend_from_slice(&head.size.to_be_bytes());
+    value.extend_from_slice(&head.tail.to_bytes());
+    value.extend_from_slice(&counts.postings.to_be_bytes());
+    value.extend_from_slice(&counts.facts_end.to_be_bytes());
+    value.extend_from_slice(&head.hash.0);
+    if let Some(time) = head.time {
+        value.extend_from_slice(&time.as_millis().to_be_bytes());
+    }
+    value
 }
 
 fn malformed() -> Error {
