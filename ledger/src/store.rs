@@ -445,8 +445,8 @@ impl Store {
 
     /// The projection keys under `prefix` that the item files hold (index chunks and sizes, then
     /// facts buckets), in key order.
-    fn rebuilt_items(&self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_> {
-        let indexes: Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>> = match self.index_items(prefix) {
+    fn rebuilt_items(&self, prefix: &[u8]) -> Items<'_> {
+        let indexes: Items<'_> = match self.index_items(prefix) {
             Ok(items) => Box::new(items.into_iter().map(Ok)),
             Err(err) => Box::new(std::iter::once(Err(err))),
         };
@@ -457,10 +457,14 @@ impl Store {
             // The first bucket a prefix longer than the family tag can name.
             let from = prefix.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
             let buckets = self.facts_buckets(from).take_while(move |item| {
-                item.as_ref().map(|(key, _)| key.starts_with(&wanted) || key[..].cmp(&wanted[..]).is_lt()).unwrap_or(true)
+                item.as_ref()
+                    .map(|(key, _)| key.starts_with(&wanted) || key[..].cmp(&wanted[..]).is_lt())
+                    .unwrap_or(true)
             });
             let wanted = prefix.to_vec();
-            Box::new(indexes.chain(buckets.filter(move |item| item.as_ref().map(|(key, _)| key.starts_with(&wanted)).unwrap_or(true))))
+            Box::new(indexes.chain(
+                buckets.filter(move |item| item.as_ref().map(|(key, _)| key.starts_with(&wanted)).unwrap_or(true)),
+            ))
         } else {
             indexes
         }
@@ -538,6 +542,9 @@ impl crate::projection::StateRead for Store {
         self.facts_of(seq)
     }
 }
+
+/// Keys and values of projection state, in key order.
+type Items<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
 
 /// Two iterators of keys and values in key order, merged (the first wins a key both hold).
 struct Merged<A: Iterator, B: Iterator> {
@@ -710,7 +717,7 @@ mod posting_tests {
             (layout::person_prefix("alice"), layout::person_prefix("bob"), layout::kind_prefix("report.received"));
         let record = |view: &mut View<'_>, seq: u64| {
             view.index_add(&alice, seq).unwrap();
-            if seq % 3 == 0 {
+            if seq.is_multiple_of(3) {
                 view.index_add(&bob, seq).unwrap();
             }
             view.index_add(&kind, seq).unwrap();
@@ -766,7 +773,9 @@ mod posting_tests {
         store = loop {
             match Store::open(dir.path()) {
                 Ok(store) => break store,
-                Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
                 Err(err) => panic!("{err}"),
             }
         };

@@ -231,7 +231,9 @@ fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
 fn facts_insertion_point(bucket: &[u8], seq: u64) -> usize {
     let mut at = 0;
     while at + FACTS_HEADER <= bucket.len() {
-        let (Ok(item_seq), Ok(length)) = (<[u8; 8]>::try_from(&bucket[at..at + 8]), <[u8; 4]>::try_from(&bucket[at + 8..at + FACTS_HEADER])) else {
+        let (Ok(item_seq), Ok(length)) =
+            (<[u8; 8]>::try_from(&bucket[at..at + 8]), <[u8; 4]>::try_from(&bucket[at + 8..at + FACTS_HEADER]))
+        else {
             break;
         };
         let end = (at + FACTS_HEADER).saturating_add(u32::from_be_bytes(length) as usize);

@@ -95,7 +95,8 @@ impl Store {
 
     /// The facts record `seq` asserted, as they stand.
     pub(crate) fn facts_of(&self, seq: u64) -> Result<Option<Vec<u8>>> {
-        if let Some(facts) = self.overrides.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&seq).cloned() {
+        if let Some(facts) = self.overrides.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&seq).cloned()
+        {
             return Ok(facts);
         }
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -22,6 +22,7 @@ impl Run {
         Run { first, bytes: Vec::new() }
     }
 
+    /// Add item number `item` (the next one) of `size` bytes.
     pub fn push(&mut self, item: u64, bytes: &[u8], size: u64) {
         if self.bytes.is_empty() {
             self.first = item;
@@ -47,11 +48,13 @@ pub(super) struct ItemFile {
 }
 
 impl ItemFile {
+    /// Open (or create, 0600, no link) the file at `path` of `item_bytes`-byte items.
     pub fn open(path: PathBuf, item_bytes: u64) -> Result<ItemFile> {
         let file = crate::fsio::open_or_create_in_ledger(&path)?;
         Ok(ItemFile { file, path, item_bytes })
     }
 
+    /// Write `run` at its place (not a durability barrier: derived data).
     pub fn write_run(&self, run: &Run) -> Result<()> {
         use std::os::unix::fs::FileExt as _;
         if run.bytes.is_empty() {

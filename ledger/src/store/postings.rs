@@ -167,7 +167,11 @@ impl Store {
             let (seq, previous) = match whole {
                 Some(bytes) => {
                     let start = (item * POSTING_BYTES) as usize;
-                    posting(bytes.get(start..start + POSTING_BYTES as usize).ok_or_else(|| damaged("a posting is missing"))?)
+                    posting(
+                        bytes
+                            .get(start..start + POSTING_BYTES as usize)
+                            .ok_or_else(|| damaged("a posting is missing"))?,
+                    )
                 }
                 None => self.posting_at(item, &none)?,
             };
