@@ -280,21 +280,15 @@ impl<'a> Queries<'a> {
     }
 
     /// `seqs` in event-date order, seq breaking ties: the dates come from the facts each record
-    /// asserted (32 records a key), so no body is read; a record without facts (none is indexed
-    /// without them) would be read for its date.
+    /// asserted, so no body is read; a record without facts (none is indexed without them)
+    /// would be read for its date.
     fn by_event_date(&self, seqs: Vec<u64>) -> Result<Vec<u64>> {
         let mut dated = Vec::with_capacity(seqs.len());
-        let mut bucket: Option<(Vec<u8>, Option<Vec<u8>>)> = None;
         for seq in seqs {
-            let key = keys::record_facts(seq);
-            if bucket.as_ref().is_none_or(|(known, _)| *known != key) {
-                let bytes = self.state.get_state(&key)?;
-                bucket = Some((key, bytes));
-            }
-            let date = bucket
-                .as_ref()
-                .and_then(|(_, bytes)| bytes.as_deref())
-                .and_then(|bytes| crate::projection::facts_in_bucket(bytes, seq))
+            let date = self
+                .state
+                .record_facts(seq)?
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
                 .and_then(|facts| facts["date"].as_str().and_then(Date::parse));
             let date = match date {
                 Some(date) => date,

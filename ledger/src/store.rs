@@ -1,31 +1,46 @@
-//! The derived store: everything in sled is rebuildable from the log, and nothing in sled is the
+//! The derived store: everything in it is rebuildable from the log, and nothing in it is the
 //! only copy of a record.
 //!
 //! Two kinds of storage in the directory `index/`:
-//! - three append-only arrays of fixed-size items, because they grow by exactly one item per entry
-//!   and are read by position (a sorted tree would only add cost: measured, see
-//!   docs/PERFORMANCE.md):
+//! - append-only files of fixed-size items (`store/items.rs`), because they grow by a few items
+//!   per entry and are read by position (a sorted tree would only add cost, and sled's open time,
+//!   disk use and write cost grow with what it holds: measured, see docs/PERFORMANCE.md):
 //!   - `index/positions.bin`: the [`Position`] of seq `s` at byte `16·s` (segment, offset; u64 BE);
 //!   - `index/merkle.bin`: the Merkle nodes (hashes of complete subtrees), 32 bytes each, in the
 //!     order the tree completes them (post-order; [`node_slot`]);
 //!   - `index/records.bin`: the [`crate::record::Record::replay_id`] of seq `s` at byte `16·s`,
 //!     so that a line found behind the store can be checked for being a replayed record without
 //!     reading the log before it ([`Store::find_record_ids`]);
-//! - one sled tree with prefixed keys for everything looked up by key, so that each append's
-//!   changes land in one atomic batch:
-//!   - `meta/applied` → number of log entries applied (u64 BE), `meta/head` → entry hash (32) and
-//!     time in ms (i64 BE), `meta/tail` → log position after the last applied line,
-//!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE);
-//!   - the projections, under the prefix `P` ([`crate::projection`]).
+//!   - `index/postings.bin`: the person, unit and kind indexes, a posting (seq, previous posting)
+//!     per seq an index gains (`store/postings.rs`);
+//!   - `index/facts-at.bin` and `index/facts.bin`: what each record asserted (`store/facts.rs`);
+//! - one sled tree with prefixed keys for the small state looked up and changed by key, so that
+//!   each append's changes land in one atomic batch:
+//!   - `meta/head` → in one value (one write per append, not five): the number of log entries
+//!     applied, the log position after the last applied line (16), how many postings and facts
+//!     bytes count (u64 BE each), the head's entry hash (32) and its time in ms (i64 BE);
+//!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE,
+//!     written with a store's first batch);
+//!   - the projections' case state and statistics, under the prefix `P` ([`crate::projection`]);
+//!   - the head of each index (`I…`), postings removed (`T…`) and facts a correction replaced
+//!     (`F…`).
 //!
-//! A batch writes the arrays first, then the sled batch whose `meta/applied` makes their new items
-//! count: items past `meta/applied` are leftovers of an interrupted batch and are cut on open.
-//! Neither sled's `flush` (which uses `sync_file_range` on Linux) nor the arrays are durability
-//! barriers, which is why all of this holds only derived data: after a crash the store may be
-//! behind the log, and the ledger catches it up on open; arrays shorter than `meta/applied` (a
-//! power loss) make the store count as damaged, and it is rebuilt from the log.
+//! A batch writes the item files first, then the sled batch whose meta values make their new
+//! items count: items past them are leftovers of an interrupted batch and are cut on open.
+//! Neither sled's `flush` (which uses `sync_file_range` on Linux) nor the item files are
+//! durability barriers, which is why all of this holds only derived data: after a crash the store
+//! may be behind the log, and the ledger catches it up on open; item files shorter than the meta
+//! values (a power loss) make the store count as damaged, and it is rebuilt from the log.
+//!
+//! To the projections the store looks like key-value state ([`crate::projection::StateRead`],
+//! `scan_prefix`): the index chunks and facts buckets a replay in memory writes as keys are
+//! rebuilt from the item files on demand, byte for byte, so that `replay` compares them all.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use items::{ItemFile, Run};
 
 use crate::error::{Error, Result};
 use crate::log::Position;
@@ -34,18 +49,22 @@ use crate::record::EntryHash;
 use crate::registry::KeyRegistry;
 use crate::time::Timestamp;
 
-const APPLIED: &[u8] = b"meta/applied";
 const HEAD: &[u8] = b"meta/head";
-const TAIL: &[u8] = b"meta/tail";
 const REGISTRY: &[u8] = b"meta/registry";
 const LAYOUT: &[u8] = b"meta/layout";
+
+mod facts;
+mod items;
+mod postings;
 
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
 /// from the log on open. 2: indexes in chunks of seqs (`projection::layout::index_chunk`) rather
 /// than a key per seq. 3: record ids in `records.bin`. 4: rectification items (v2), supervision
 /// orders, letter inquiries, assessments and circulars (issue 17). 5: a collective decision keeps
-/// its approvers as listed and each approval its date.
-const STORE_LAYOUT: u64 = 5;
+/// its approvers as listed and each approval its date. 6: indexes and record facts in append-only
+/// files (postings, facts), facts buckets in seq order, an index removal takes the newest
+/// occurrence.
+const STORE_LAYOUT: u64 = 6;
 
 /// What the store says the ledger's head is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +81,23 @@ pub struct Store {
     positions: ItemFile,
     nodes: ItemFile,
     records: ItemFile,
+    postings: ItemFile,
+    facts_at: ItemFile,
+    facts: ItemFile,
+    /// Postings marked removed (`T…` in sled; few: corrections only).
+    removed: RwLock<HashSet<u64>>,
+    /// Facts a correction replaced (`F…` in sled; few: corrections only).
+    overrides: RwLock<HashMap<u64, Option<Vec<u8>>>>,
+    counts: Mutex<Counts>,
     reads: std::sync::atomic::AtomicU64,
+}
+
+/// How much of the item files counts: entries applied, postings, facts bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    applied: u64,
+    postings: u64,
+    facts_end: u64,
 }
 
 /// Changes from one or more appended entries. Applied atomically up to [`ATOMIC_WRITES`] writes;
@@ -72,10 +107,15 @@ pub struct Store {
 pub struct StoreBatch {
     /// The meta writes (head, registry) go last: with them the batch counts.
     meta: Vec<(&'static [u8], Vec<u8>)>,
+    head: Option<StoredHead>,
     writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     positions: Run,
     nodes: Run,
     records: Run,
+    /// Index changes, in the order made (prefix, seq, added).
+    index_ops: Vec<(Vec<u8>, u64, bool)>,
+    /// The facts each seq now has.
+    facts: BTreeMap<u64, Option<Vec<u8>>>,
 }
 
 /// Most writes applied in one sled batch. sled holds every page version a batch replaces until
@@ -84,25 +124,6 @@ pub struct StoreBatch {
 pub(crate) const ATOMIC_WRITES: usize = 20_000;
 
 const PARTIAL: &[u8] = b"meta/partial";
-
-/// Consecutive items of an [`ItemFile`] to write, starting at item `first`.
-#[derive(Default)]
-struct Run {
-    first: u64,
-    bytes: Vec<u8>,
-}
-
-impl Run {
-    fn push(&mut self, item: u64, bytes: &[u8], size: u64) {
-        if self.bytes.is_empty() {
-            self.first = item;
-        }
-        // Entries are staged in seq order and the tree completes its nodes in slot order, so a
-        // batch's items are always consecutive.
-        debug_assert_eq!(self.first + self.bytes.len() as u64 / size, item, "items out of order");
-        self.bytes.extend_from_slice(bytes);
-    }
-}
 
 impl StoreBatch {
     pub(crate) fn put_position(&mut self, seq: u64, position: Position) {
@@ -118,19 +139,14 @@ impl StoreBatch {
     }
 
     pub(crate) fn put_head(&mut self, head: &StoredHead) {
-        self.meta.push((APPLIED, head.size.to_be_bytes().to_vec()));
-        let mut value = head.hash.0.to_vec();
-        if let Some(time) = head.time {
-            value.extend_from_slice(&time.as_millis().to_be_bytes());
-        }
-        self.meta.push((HEAD, value));
-        self.meta.push((TAIL, head.tail.to_bytes().to_vec()));
-        self.meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
+        self.head = Some(*head);
     }
 
     /// Apply projection changes (`None` deletes).
     pub(crate) fn put_changes(&mut self, changes: crate::projection::StateChanges) {
         self.writes.extend(changes.writes);
+        self.index_ops.extend(changes.postings);
+        self.facts.extend(changes.facts);
     }
 
     pub(crate) fn put_registry(&mut self, registry: &KeyRegistry) {
@@ -156,57 +172,6 @@ pub(crate) fn node_slot(level: u8, index: u64) -> u64 {
 /// The number of Merkle nodes a tree of `size` leaves has written.
 pub(crate) fn node_count(size: u64) -> u64 {
     2 * size - u64::from(size.count_ones())
-}
-
-/// A file of fixed-size items, appended at the end and read by item number with `pread`.
-struct ItemFile {
-    file: std::fs::File,
-    path: PathBuf,
-    item_bytes: u64,
-}
-
-impl ItemFile {
-    fn open(path: PathBuf, item_bytes: u64) -> Result<ItemFile> {
-        let file = crate::fsio::open_or_create_in_ledger(&path)?;
-        Ok(ItemFile { file, path, item_bytes })
-    }
-
-    fn write_run(&self, run: &Run) -> Result<()> {
-        use std::os::unix::fs::FileExt as _;
-        if run.bytes.is_empty() {
-            return Ok(());
-        }
-        self.file
-            .write_all_at(&run.bytes, run.first * self.item_bytes)
-            .map_err(|err| Error::io("write", &self.path, err))
-    }
-
-    /// Item `number`, or `None` past the end.
-    fn read(&self, number: u64, out: &mut [u8]) -> Result<bool> {
-        use std::os::unix::fs::FileExt as _;
-        match self.file.read_exact_at(out, number * self.item_bytes) {
-            Ok(()) => Ok(true),
-            Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-            Err(err) => Err(Error::io("read", &self.path, err)),
-        }
-    }
-
-    /// Keep exactly `items` items; fails (as damage) if there are fewer.
-    fn cut_to(&self, items: u64) -> Result<()> {
-        let length = self.file.metadata().map_err(|err| Error::io("inspect", &self.path, err))?.len();
-        let have = length / self.item_bytes;
-        if have < items {
-            return Err(Error::new(
-                crate::ErrorKind::Store,
-                format!("derived store: {} holds {have} items, {items} expected", self.path.display()),
-            ));
-        }
-        // Whole items past the head, or part of one: what an interrupted batch left.
-        if length != items * self.item_bytes {
-            self.file.set_len(items * self.item_bytes).map_err(|err| Error::io("truncate", &self.path, err))?;
-        }
-        Ok(())
-    }
 }
 
 const POSITIONS_FILE: &str = "positions.bin";
@@ -263,7 +228,58 @@ impl Store {
         let positions = ItemFile::open(path.join(POSITIONS_FILE), POSITION_BYTES)?;
         let nodes = ItemFile::open(path.join(NODES_FILE), NODE_BYTES)?;
         let records = ItemFile::open(path.join("records.bin"), RECORD_ID_BYTES)?;
-        Ok(Store { db, path, positions, nodes, records, reads: std::sync::atomic::AtomicU64::new(0) })
+        let postings = ItemFile::open(path.join("postings.bin"), postings::POSTING_BYTES)?;
+        let facts_at = ItemFile::open(path.join("facts-at.bin"), facts::FACTS_AT_BYTES)?;
+        let facts = ItemFile::open(path.join("facts.bin"), 1)?;
+        let store = Store {
+            db,
+            path,
+            positions,
+            nodes,
+            records,
+            postings,
+            facts_at,
+            facts,
+            removed: RwLock::default(),
+            overrides: RwLock::default(),
+            counts: Mutex::default(),
+            reads: std::sync::atomic::AtomicU64::new(0),
+        };
+        store.load_small_state()?;
+        Ok(store)
+    }
+
+    /// Read the counts, removed postings and replaced facts from sled into memory.
+    fn load_small_state(&self) -> Result<()> {
+        let counts = self.stored_counts()?;
+        *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = counts;
+        let mut removed = HashSet::new();
+        for item in self.db.scan_prefix([postings::REMOVED_TAG]) {
+            let (key, _) = item.map_err(|err| Error::store("scanning", err))?;
+            let number = key.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).ok_or_else(malformed)?;
+            removed.insert(u64::from_be_bytes(number));
+        }
+        *self.removed.write().unwrap_or_else(PoisonError::into_inner) = removed;
+        let mut overrides = HashMap::new();
+        for item in self.db.scan_prefix([facts::OVERRIDE_TAG]) {
+            let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
+            let seq = key.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).ok_or_else(malformed)?;
+            overrides.insert(u64::from_be_bytes(seq), facts::override_from(&value).ok_or_else(malformed)?);
+        }
+        *self.overrides.write().unwrap_or_else(PoisonError::into_inner) = overrides;
+        Ok(())
+    }
+
+    /// The counts `meta/head` records (all 0 in an empty store).
+    fn stored_counts(&self) -> Result<Counts> {
+        Ok(match self.head_value()? {
+            None => Counts::default(),
+            Some((head, postings, facts_end)) => Counts { applied: head.size, postings, facts_end },
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        Ok(*self.counts.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Make the item files hold exactly the items of the first `size` entries: cut what an
@@ -271,7 +287,13 @@ impl Store {
     pub(crate) fn trim_to(&self, size: u64) -> Result<()> {
         self.positions.cut_to(size)?;
         self.records.cut_to(size)?;
-        self.nodes.cut_to(node_count(size))
+        self.nodes.cut_to(node_count(size))?;
+        self.facts_at.cut_to(size)?;
+        let Counts { postings, facts_end, .. } = self.stored_counts()?;
+        self.postings.cut_to(postings)?;
+        self.facts.cut_to(facts_end)?;
+        *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = Counts { applied: size, postings, facts_end };
+        Ok(())
     }
 
     /// Remove the store entirely (it is rebuilt from the log).
@@ -285,18 +307,44 @@ impl Store {
     }
 
     pub fn apply(&self, batch: StoreBatch) -> Result<()> {
-        // Items first: they count only once `meta/applied` (in the sled batch) covers them.
+        let counts = self.counts()?;
+        let first = if batch.positions.bytes.is_empty() { counts.applied } else { batch.positions.first };
+        let end = first + batch.positions.bytes.len() as u64 / POSITION_BYTES;
+        let facts = self.plan_facts(batch.facts, first, end, counts.facts_end);
+        let postings = self.plan_postings(batch.index_ops, counts.postings)?;
+        // Items first: they count only once the meta values (in the last sled batch) cover them.
         self.positions.write_run(&batch.positions)?;
         self.records.write_run(&batch.records)?;
         self.nodes.write_run(&batch.nodes)?;
+        self.facts.write_run(&facts.bytes)?;
+        self.facts_at.write_run(&facts.at)?;
+        self.postings.write_run(&postings.run)?;
+        let next = Counts {
+            applied: end,
+            postings: counts.postings + postings.run.bytes.len() as u64 / postings::POSTING_BYTES,
+            facts_end: counts.facts_end + facts.bytes.bytes.len() as u64,
+        };
+        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = batch.writes.into_iter().collect();
+        writes.extend(postings.heads.iter().map(|(key, value)| (key.clone(), Some(value.clone()))));
+        writes.extend(postings.removed.iter().map(|item| (postings::removed_key(*item), Some(Vec::new()))));
+        writes.extend(
+            facts.overrides.iter().map(|(seq, value)| (facts::override_key(*seq), Some(facts::override_value(value)))),
+        );
+        let mut meta = batch.meta;
+        if let Some(head) = batch.head {
+            meta.push((HEAD, head_value(&head, &next)));
+            if counts.applied == 0 {
+                meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
+            }
+        }
         let write = |part: sled::Batch| self.db.apply_batch(part).map_err(|err| Error::store("writing", err));
-        let in_parts = batch.writes.len() > ATOMIC_WRITES;
+        let in_parts = writes.len() > ATOMIC_WRITES;
         let mut part = sled::Batch::default();
         if in_parts {
             part.insert(PARTIAL, &b"1"[..]);
         }
         let mut count = 0;
-        for (key, value) in batch.writes {
+        for (key, value) in writes {
             match value {
                 Some(value) => part.insert(key, value),
                 None => part.remove(key),
@@ -307,13 +355,17 @@ impl Store {
                 count = 0;
             }
         }
-        for (key, value) in batch.meta {
+        for (key, value) in meta {
             part.insert(key, value);
         }
         if in_parts {
             part.remove(PARTIAL);
         }
-        write(part)
+        write(part)?;
+        self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(postings.removed);
+        self.overrides.write().unwrap_or_else(PoisonError::into_inner).extend(facts.overrides);
+        *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
     }
 
     /// Whether a batch applied in parts was interrupted (the store is then to be rebuilt).
@@ -325,7 +377,7 @@ impl Store {
     pub(crate) fn layout_is_current(&self) -> Result<bool> {
         Ok(match self.get(LAYOUT)? {
             Some(layout) => layout.as_ref() == STORE_LAYOUT.to_be_bytes(),
-            None => self.get(APPLIED)?.is_none(),
+            None => self.get(HEAD)?.is_none(),
         })
     }
 
@@ -345,24 +397,23 @@ impl Store {
     }
 
     pub fn head(&self) -> Result<Option<StoredHead>> {
-        let (Some(applied), Some(head), Some(tail)) = (self.get(APPLIED)?, self.get(HEAD)?, self.get(TAIL)?) else {
-            return Ok(None);
-        };
+        Ok(self.head_value()?.map(|(head, _, _)| head))
+    }
+
+    /// `meta/head`: the head, and how many postings and facts bytes count.
+    fn head_value(&self) -> Result<Option<(StoredHead, u64, u64)>> {
+        let Some(value) = self.get(HEAD)? else { return Ok(None) };
         let corrupt =
             || Error::new(crate::ErrorKind::Store, "derived store: malformed head record; run `lianlog reindex`");
-        let size = u64::from_be_bytes(applied.as_ref().try_into().map_err(|_| corrupt())?);
-        if head.len() != 32 && head.len() != 40 {
+        if value.len() != HEAD_BYTES && value.len() != HEAD_BYTES + 8 {
             return Err(corrupt());
         }
+        let word = |at: usize| u64::from_be_bytes(value[at..at + 8].try_into().unwrap_or_default());
+        let tail = Position::from_bytes(&value[8..24]).ok_or_else(corrupt)?;
         let mut hash = [0u8; 32];
-        hash.copy_from_slice(&head[..32]);
-        let time = (head.len() == 40).then(|| {
-            let mut millis = [0u8; 8];
-            millis.copy_from_slice(&head[32..]);
-            Timestamp::from_millis(i64::from_be_bytes(millis))
-        });
-        let tail = Position::from_bytes(&tail).ok_or_else(corrupt)?;
-        Ok(Some(StoredHead { size, hash: EntryHash(hash), time, tail }))
+        hash.copy_from_slice(&value[40..72]);
+        let time = (value.len() == HEAD_BYTES + 8).then(|| Timestamp::from_millis(word(72) as i64));
+        Ok(Some((StoredHead { size: word(0), hash: EntryHash(hash), time, tail }, word(24), word(32))))
     }
 
     pub fn registry(&self) -> Result<Option<KeyRegistry>> {
@@ -381,12 +432,42 @@ impl Store {
         })
     }
 
-    /// Keys and values under `prefix`, in key order. Each item counts as one storage read.
+    /// Keys and values of the projections under `prefix`, in key order: sled's, merged with the
+    /// index chunks and sizes and the facts buckets rebuilt from the item files. Each item counts
+    /// as one storage read.
     pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        self.db.scan_prefix(prefix).map(move |item| {
+        let stored = self.db.scan_prefix(prefix).map(move |item| {
             self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|err| Error::store("scanning", err))
-        })
+        });
+        Merged { a: stored.peekable(), b: self.rebuilt_items(prefix).peekable() }
+    }
+
+    /// The projection keys under `prefix` that the item files hold (index chunks and sizes, then
+    /// facts buckets), in key order.
+    fn rebuilt_items(&self, prefix: &[u8]) -> Items<'_> {
+        let indexes: Items<'_> = match self.index_items(prefix) {
+            Ok(items) => Box::new(items.into_iter().map(Ok)),
+            Err(err) => Box::new(std::iter::once(Err(err))),
+        };
+        let facts_prefix = crate::projection::layout::record_facts(0);
+        let facts_prefix = &facts_prefix[..2];
+        let wanted = prefix.to_vec();
+        if facts_prefix.starts_with(prefix) || prefix.starts_with(facts_prefix) {
+            // The first bucket a prefix longer than the family tag can name.
+            let from = prefix.get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).unwrap_or(0);
+            let buckets = self.facts_buckets(from).take_while(move |item| {
+                item.as_ref()
+                    .map(|(key, _)| key.starts_with(&wanted) || key[..].cmp(&wanted[..]).is_lt())
+                    .unwrap_or(true)
+            });
+            let wanted = prefix.to_vec();
+            Box::new(indexes.chain(
+                buckets.filter(move |item| item.as_ref().map(|(key, _)| key.starts_with(&wanted)).unwrap_or(true)),
+            ))
+        } else {
+            indexes
+        }
     }
 
     pub fn position(&self, seq: u64) -> Result<Option<Position>> {
@@ -439,8 +520,81 @@ impl Store {
 
 impl crate::projection::StateRead for Store {
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        // Index chunks and sizes and facts buckets are rebuilt from the item files (the
+        // projections never ask the store for them; queries may).
+        if key.first() == Some(&crate::projection::layout::PREFIX) && matches!(key.get(1), Some(b'h' | b'i' | b's')) {
+            for item in self.rebuilt_items(key) {
+                let (found, value) = item?;
+                if found == key {
+                    return Ok(Some(value));
+                }
+            }
+            return Ok(None);
+        }
         Ok(self.get(key)?.map(|v| v.to_vec()))
     }
+
+    fn keeps_postings(&self) -> bool {
+        true
+    }
+
+    fn record_facts(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.facts_of(seq)
+    }
+}
+
+/// Keys and values of projection state, in key order.
+type Items<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a>;
+
+/// Two iterators of keys and values in key order, merged (the first wins a key both hold).
+struct Merged<A: Iterator, B: Iterator> {
+    a: std::iter::Peekable<A>,
+    b: std::iter::Peekable<B>,
+}
+
+impl<A, B> Iterator for Merged<A, B>
+where
+    A: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+    B: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+{
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let order = match (self.a.peek(), self.b.peek()) {
+            (None, None) => return None,
+            (Some(_), None) | (Some(Err(_)), _) => std::cmp::Ordering::Less,
+            (None, Some(_)) | (_, Some(Err(_))) => std::cmp::Ordering::Greater,
+            (Some(Ok((a, _))), Some(Ok((b, _)))) => a.cmp(b),
+        };
+        match order {
+            std::cmp::Ordering::Less => self.a.next(),
+            std::cmp::Ordering::Greater => self.b.next(),
+            std::cmp::Ordering::Equal => {
+                self.b.next();
+                self.a.next()
+            }
+        }
+    }
+}
+
+/// Bytes of `meta/head` without the time: size, tail, postings, facts bytes, hash.
+const HEAD_BYTES: usize = 8 + 16 + 8 + 8 + 32;
+
+fn head_value(head: &StoredHead, counts: &Counts) -> Vec<u8> {
+    let mut value = Vec::with_capacity(HEAD_BYTES + 8);
+    value.extend_from_slice(&head.size.to_be_bytes());
+    value.extend_from_slice(&head.tail.to_bytes());
+    value.extend_from_slice(&counts.postings.to_be_bytes());
+    value.extend_from_slice(&counts.facts_end.to_be_bytes());
+    value.extend_from_slice(&head.hash.0);
+    if let Some(time) = head.time {
+        value.extend_from_slice(&time.as_millis().to_be_bytes());
+    }
+    value
+}
+
+fn malformed() -> Error {
+    Error::new(crate::ErrorKind::Store, "derived store: malformed meta value; run `lianlog reindex`")
 }
 
 /// Storage errors from Merkle node reads.
@@ -499,5 +653,135 @@ mod tests {
         assert_eq!(store.position(2).unwrap(), None);
         let err = store.trim_to(5).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Store);
+    }
+}
+
+#[cfg(test)]
+mod posting_tests {
+    use super::*;
+    use crate::projection::{StateChanges, View, layout};
+    use serde_json::json;
+
+    /// The same index and facts changes, made through a view over memory (as replay makes them)
+    /// and over the store, one batch at a time.
+    fn both(
+        memory: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+        store: &Store,
+        seqs: std::ops::Range<u64>,
+        change: &dyn Fn(&mut View<'_>, u64),
+    ) {
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&*memory, &mut changes);
+        for seq in seqs.clone() {
+            change(&mut view, seq);
+        }
+        for (key, value) in changes.writes {
+            match value {
+                Some(value) => memory.insert(key, value),
+                None => memory.remove(&key),
+            };
+        }
+        let mut changes = StateChanges::default();
+        let mut view = View::new(store, &mut changes);
+        for seq in seqs.clone() {
+            change(&mut view, seq);
+        }
+        assert!(changes.writes.is_empty(), "the store keeps indexes and facts in its files");
+        let mut batch = StoreBatch::default();
+        for seq in seqs {
+            batch.put_position(seq, Position { segment: 0, offset: seq });
+            batch.put_record_id(seq, &[0; 16]);
+            // The nodes a tree of seq + 1 leaves completes (what trim_to counts).
+            for slot in node_count(seq)..node_count(seq + 1) {
+                batch.nodes.push(slot, &[0; 32], NODE_BYTES);
+            }
+        }
+        batch.put_changes(changes);
+        store.apply(batch).unwrap();
+    }
+
+    fn scanned(store: &Store, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        store.scan_prefix(prefix).collect::<Result<Vec<_>>>().unwrap()
+    }
+
+    fn in_memory(memory: &BTreeMap<Vec<u8>, Vec<u8>>, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        memory.iter().filter(|(key, _)| key.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    #[test]
+    fn postings_and_facts_read_back_as_the_keys_a_replay_in_memory_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut memory = BTreeMap::new();
+        let (alice, bob, kind) =
+            (layout::person_prefix("alice"), layout::person_prefix("bob"), layout::kind_prefix("report.received"));
+        let record = |view: &mut View<'_>, seq: u64| {
+            view.index_add(&alice, seq).unwrap();
+            if seq.is_multiple_of(3) {
+                view.index_add(&bob, seq).unwrap();
+            }
+            view.index_add(&kind, seq).unwrap();
+            view.put_facts(seq, &json!({"date": "2026-01-01", "seq": seq})).unwrap();
+        };
+        both(&mut memory, &store, 0..1, &record);
+        both(&mut memory, &store, 1..300, &record);
+        // A correction: the target's facts retracted and asserted again (moving it to the end of
+        // its indexes), within one batch and across batches, a seq removed twice, a seq the
+        // index does not hold removed.
+        let correct = |view: &mut View<'_>, seq: u64| {
+            record(view, seq);
+            let target = seq - 290;
+            view.index_remove(&alice, target).unwrap();
+            view.index_remove(&bob, target).unwrap();
+            view.delete_facts(target).unwrap();
+            view.index_add(&alice, target).unwrap();
+            view.put_facts(target, &json!({"corrected": target})).unwrap();
+            view.index_remove(&alice, 7).unwrap();
+            view.index_remove(&kind, seq).unwrap();
+            view.delete_facts(seq - 1).unwrap();
+        };
+        both(&mut memory, &store, 300..302, &correct);
+        both(&mut memory, &store, 302..303, &correct);
+        both(&mut memory, &store, 303..310, &record);
+        for prefix in [&[layout::PREFIX][..], &alice, &bob, &kind, &layout::record_facts(0)[..2]] {
+            assert_eq!(scanned(&store, prefix), in_memory(&memory, prefix), "prefix {prefix:?}");
+        }
+        assert!(scanned(&store, &layout::person_prefix("carol")).is_empty());
+        for seq in [0, 7, 10, 11, 299, 300, 309, 400] {
+            let key = layout::record_facts(seq);
+            use crate::projection::StateRead as _;
+            assert_eq!(store.get_state(&key).unwrap(), memory.get(&key).cloned(), "bucket of {seq}");
+            assert_eq!(store.record_facts(seq).unwrap(), memory.record_facts(seq).unwrap(), "facts of {seq}");
+        }
+        // What a reopened store reads is the same; items past the applied count are cut.
+        let mut batch = StoreBatch::default();
+        batch.put_head(&StoredHead {
+            size: 310,
+            hash: EntryHash([0; 32]),
+            time: None,
+            tail: Position { segment: 0, offset: 0 },
+        });
+        store.apply(batch).unwrap();
+        drop(store);
+        {
+            let extra = crate::fsio::open_or_create_in_ledger(&dir.path().join("index/postings.bin")).unwrap();
+            use std::os::unix::fs::FileExt as _;
+            extra.write_all_at(&[9u8; 40], extra.metadata().unwrap().len()).unwrap();
+        }
+        // sled's flusher thread lets go of its file lock a moment after the drop.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        store = loop {
+            match Store::open(dir.path()) {
+                Ok(store) => break store,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(err) => panic!("{err}"),
+            }
+        };
+        store.trim_to(310).unwrap();
+        assert_eq!(scanned(&store, &[layout::PREFIX]), in_memory(&memory, &[layout::PREFIX]));
+        both(&mut memory, &store, 310..312, &correct);
+        assert_eq!(scanned(&store, &[layout::PREFIX]), in_memory(&memory, &[layout::PREFIX]));
     }
 }

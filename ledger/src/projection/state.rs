@@ -15,6 +15,21 @@ use crate::error::Result;
 /// Reads projection state (the store, or an in-memory map during replay).
 pub trait StateRead {
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Whether this state keeps indexes and record facts itself, outside its keys (the derived
+    /// store: append-only posting and facts files). A [`View`] over it then records index and
+    /// facts changes as operations ([`StateChanges::postings`], [`StateChanges::facts`]) instead
+    /// of rewriting chunk and bucket keys, which it never reads.
+    fn keeps_postings(&self) -> bool {
+        false
+    }
+
+    /// The facts record `seq` asserted (canonical JSON), if any: from its bucket of
+    /// [`layout::record_facts`] unless the state keeps them elsewhere.
+    fn record_facts(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let Some(bucket) = self.get_state(&layout::record_facts(seq))? else { return Ok(None) };
+        Ok(facts_item(&bucket, seq).map(|(start, end)| bucket[start..end].to_vec()))
+    }
 }
 
 impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
@@ -27,6 +42,12 @@ impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct StateChanges {
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Over a state that [`StateRead::keeps_postings`]: index additions and removals in the
+    /// order made (the index prefix, the seq, whether added).
+    pub postings: Vec<(Vec<u8>, u64, bool)>,
+    /// Over a state that [`StateRead::keeps_postings`]: the facts each seq now has (`None`:
+    /// none), canonical JSON.
+    pub facts: BTreeMap<u64, Option<Vec<u8>>>,
 }
 
 /// The base state seen through pending changes.
@@ -66,8 +87,13 @@ impl<'a> View<'a> {
     }
 
     /// Add `seq` to the index under `prefix`: appended to its last chunk, so that an append
-    /// rewrites one small value rather than adding a key per record.
-    pub(super) fn index_add(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+    /// rewrites one small value rather than adding a key per record (or, over the store, one
+    /// posting appended to its file).
+    pub(crate) fn index_add(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        if self.base.keeps_postings() {
+            self.changes.postings.push((prefix.to_vec(), seq, true));
+            return Ok(());
+        }
         let slots_key = layout::index_slots(prefix);
         let slots = self.get_u64(&slots_key)?;
         let chunk_key = layout::index_chunk(prefix, slots / layout::INDEX_CHUNK_SEQS);
@@ -79,14 +105,19 @@ impl<'a> View<'a> {
     }
 
     /// Remove `seq` from the index under `prefix` (a correction retracting what its target
-    /// asserted). Newest chunks first, where corrected records usually are.
-    pub(super) fn index_remove(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+    /// asserted): its newest occurrence. Newest chunks first, where corrected records usually
+    /// are.
+    pub(crate) fn index_remove(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+        if self.base.keeps_postings() {
+            self.changes.postings.push((prefix.to_vec(), seq, false));
+            return Ok(());
+        }
         let slots = self.get_u64(&layout::index_slots(prefix))?;
         let wanted = seq.to_be_bytes();
         for chunk_number in (0..slots.div_ceil(layout::INDEX_CHUNK_SEQS)).rev() {
             let chunk_key = layout::index_chunk(prefix, chunk_number);
             let Some(mut chunk) = self.get(&chunk_key)? else { continue };
-            if let Some(at) = chunk.chunks_exact(8).position(|item| item == wanted) {
+            if let Some(at) = chunk.chunks_exact(8).rposition(|item| item == wanted) {
                 chunk.drain(at * 8..at * 8 + 8);
                 if chunk.is_empty() {
                     self.delete(chunk_key);
@@ -100,25 +131,45 @@ impl<'a> View<'a> {
     }
 
     /// The facts record `seq` asserted, if it asserted any.
-    pub(super) fn facts(&self, seq: u64) -> Result<Option<Value>> {
+    pub(crate) fn facts(&self, seq: u64) -> Result<Option<Value>> {
+        if self.base.keeps_postings() {
+            let bytes = match self.changes.facts.get(&seq) {
+                Some(pending) => pending.clone(),
+                None => self.base.record_facts(seq)?,
+            };
+            return Ok(bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok()));
+        }
         let Some(bucket) = self.get(&layout::record_facts(seq))? else { return Ok(None) };
         Ok(facts_item(&bucket, seq).and_then(|(start, end)| serde_json::from_slice(&bucket[start..end]).ok()))
     }
 
-    pub(super) fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
+    pub(crate) fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
         // Canonical bytes, so that a replay is byte-identical to the incremental state.
         let json = crate::canonical::encode(facts, "state").unwrap_or_default();
+        if self.base.keeps_postings() {
+            self.changes.facts.insert(seq, Some(json));
+            return Ok(());
+        }
         let key = layout::record_facts(seq);
         let mut bucket = self.take_for_update(&key)?;
         remove_facts_item(&mut bucket, seq);
-        bucket.extend_from_slice(&seq.to_be_bytes());
-        bucket.extend_from_slice(&(json.len() as u32).to_be_bytes());
-        bucket.extend_from_slice(&json);
+        // Items in seq order (not the order put), so that a bucket's bytes follow from the
+        // facts of its seqs alone: the store rebuilds them from its facts file.
+        let at = facts_insertion_point(&bucket, seq);
+        let mut item = Vec::with_capacity(FACTS_HEADER + json.len());
+        item.extend_from_slice(&seq.to_be_bytes());
+        item.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        item.extend_from_slice(&json);
+        bucket.splice(at..at, item);
         self.put(key, bucket);
         Ok(())
     }
 
-    pub(super) fn delete_facts(&mut self, seq: u64) -> Result<()> {
+    pub(crate) fn delete_facts(&mut self, seq: u64) -> Result<()> {
+        if self.base.keeps_postings() {
+            self.changes.facts.insert(seq, None);
+            return Ok(());
+        }
         let key = layout::record_facts(seq);
         let mut bucket = self.take_for_update(&key)?;
         remove_facts_item(&mut bucket, seq);
@@ -175,10 +226,30 @@ fn facts_item(bucket: &[u8], seq: u64) -> Option<(usize, usize)> {
     None
 }
 
-/// The facts of `seq` in a bucket of [`layout::record_facts`], if it holds them (queries read
-/// event dates from them).
-pub(crate) fn facts_in_bucket(bucket: &[u8], seq: u64) -> Option<Value> {
-    facts_item(bucket, seq).and_then(|(start, end)| serde_json::from_slice(&bucket[start..end]).ok())
+/// Where an item for `seq` goes in a bucket kept in seq order: before the first item of a
+/// larger seq (the end of a damaged bucket's readable part, or of the bucket).
+fn facts_insertion_point(bucket: &[u8], seq: u64) -> usize {
+    let mut at = 0;
+    while at + FACTS_HEADER <= bucket.len() {
+        let (Ok(item_seq), Ok(length)) =
+            (<[u8; 8]>::try_from(&bucket[at..at + 8]), <[u8; 4]>::try_from(&bucket[at + 8..at + FACTS_HEADER]))
+        else {
+            break;
+        };
+        let end = (at + FACTS_HEADER).saturating_add(u32::from_be_bytes(length) as usize);
+        if u64::from_be_bytes(item_seq) > seq || end > bucket.len() {
+            return at;
+        }
+        at = end;
+    }
+    at.min(bucket.len())
+}
+
+/// One item of a facts bucket ([`layout::record_facts`]): seq, length, JSON.
+pub(crate) fn facts_bucket_item(out: &mut Vec<u8>, seq: u64, json: &[u8]) {
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    out.extend_from_slice(json);
 }
 
 fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {

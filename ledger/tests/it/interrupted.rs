@@ -166,19 +166,43 @@ fn index_items_past_the_head_are_cut_and_missing_ones_rebuilt() {
     let merkle = dir.join("index").join("merkle.bin");
     let (positions_len, merkle_len) =
         (std::fs::metadata(&positions).unwrap().len(), std::fs::metadata(&merkle).unwrap().len());
+    // The index postings and record facts too (store layout 6).
+    let others: Vec<(std::path::PathBuf, u64)> = ["postings.bin", "facts.bin", "facts-at.bin"]
+        .iter()
+        .map(|name| {
+            let path = dir.join("index").join(name);
+            let len = std::fs::metadata(&path).unwrap().len();
+            (path, len)
+        })
+        .collect();
     use std::io::Write as _;
     std::fs::OpenOptions::new().append(true).open(&positions).unwrap().write_all(&[9; 40]).unwrap();
     std::fs::OpenOptions::new().append(true).open(&merkle).unwrap().write_all(&[9; 70]).unwrap();
+    for (path, _) in &others {
+        std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(&[9; 37]).unwrap();
+    }
     drop(Ledger::open(&dir).unwrap());
     assert_eq!(std::fs::metadata(&positions).unwrap().len(), positions_len);
     assert_eq!(std::fs::metadata(&merkle).unwrap().len(), merkle_len);
+    for (path, len) in &others {
+        assert_eq!(std::fs::metadata(path).unwrap().len(), *len, "{}", path.display());
+    }
     check_opens_as(&dir, before.size + 2, &before.officer);
+
+    // A posting missing (a power loss after the sled batch reached the disk) is damage.
+    let postings = &others[0].0;
+    let postings_len = std::fs::metadata(postings).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(postings).unwrap().set_len(postings_len - 16).unwrap();
+    let ledger = Ledger::open(&dir).unwrap();
+    assert!(ledger.notes().iter().any(|note| note.contains("damaged")), "{:?}", ledger.notes());
+    drop(ledger);
+    check_opens_as(&dir, before.size + 3, &before.officer);
 
     std::fs::OpenOptions::new().write(true).open(&merkle).unwrap().set_len(merkle_len - 32).unwrap();
     let ledger = Ledger::open(&dir).unwrap();
     assert!(ledger.notes().iter().any(|note| note.contains("damaged")), "{:?}", ledger.notes());
     drop(ledger);
-    check_opens_as(&dir, before.size + 3, &before.officer);
+    check_opens_as(&dir, before.size + 4, &before.officer);
 }
 
 /// Every file under `dir` but sled's own (`index/db`, `conf`, `snap.*`, `blobs/`: sled writes its
