@@ -137,6 +137,7 @@ lianlog check inclusion --receipt talk.receipt --vkey "$LOG_VKEY"          # off
 lianlog --identity qian.pem dossier P-1009                                # a signed read (RFC 9421), kept in access.log
 lianlog --identity admin.pem verify --vkey "$LOG_VKEY"                    # tiles and bundles fetched, all checked here
 lianlog monitor --vkey "$LOG_VKEY" --state monitor-state --once           # an auditor's watch: from hash tiles only
+lianlog login --key qian.pem                                              # web pages 网页: prints a one-time sign-in URL
 unset LIANLOG_SERVER
 kill -TERM "$server" && wait "$server" && server=
 lianlog verify                                     # the served ledger, back on this desk

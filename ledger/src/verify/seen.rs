@@ -106,7 +106,9 @@ impl SeenRecords {
     pub(crate) fn insert(&mut self, id: [u8; 16], seq: u64) {
         self.recent.push((id, seq));
         self.in_memory += 1;
-        if self.recent.len() < Self::RECENT {
+        // The memory limit is checked on every insert, not only when `recent` is full: with a
+        // limit below `RECENT` the set would otherwise hold more than it may.
+        if self.recent.len() < Self::RECENT && self.in_memory < self.memory_items {
             return;
         }
         let mut run = std::mem::take(&mut self.recent);
