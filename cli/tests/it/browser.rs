@@ -52,7 +52,8 @@ fn check_in_browser(browser: &Browser, page: &str, vkey: &str, file: &Path) -> (
     browser.wait_for("the check's result", |b| {
         let status = b.script("return document.getElementById('check-result').dataset.status || ''", json!([]));
         let status = status.as_str().unwrap_or_default().to_string();
-        (status == "pass" || status == "fail").then(|| (status, b.text(&b.find("#check-result"))))
+        (status == "pass" || status == "fail" || status == "warning")
+            .then(|| (status, b.text(&b.find("#check-result"))))
     })
 }
 
@@ -198,6 +199,13 @@ fn login_url(server: &Server, key: &Path) -> String {
     url
 }
 
+/// Open the one-time sign-in URL and press its button, as a person does.
+fn sign_in(browser: &Browser, url: &str) {
+    browser.goto(url);
+    browser.click(&browser.find("#login-confirm"));
+    browser.wait_for("the session", |b| b.page_text().contains("已登录").then_some(()));
+}
+
 /// Open `path`, check it is a Chinese page that loaded without an error, save its screenshot.
 fn visit(browser: &Browser, server: &Server, path: &str, screenshot: &str) -> String {
     browser.goto(&format!("{}{path}", server.url));
@@ -215,7 +223,8 @@ fn verify_record(browser: &Browser) -> (String, String) {
     browser.wait_for("the record's verification", |b| {
         let status = b.script("return document.getElementById('verify-result').dataset.status || ''", json!([]));
         let status = status.as_str().unwrap_or_default().to_string();
-        (status == "pass" || status == "fail").then(|| (status, b.text(&b.find("#verify-result"))))
+        (status == "pass" || status == "fail" || status == "warning")
+            .then(|| (status, b.text(&b.find("#verify-result"))))
     })
 }
 
@@ -267,7 +276,7 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
 
     // An officer signs in with the one-time URL; it works once.
     let url = login_url(&server, &fixture.qian);
-    browser.goto(&url);
+    sign_in(&browser, &url);
     let records = visit(&browser, &server, "/records", "records");
     assert!(records.contains("约谈") && records.contains("张三"), "{records}");
 
@@ -286,7 +295,13 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     let record = visit(&browser, &server, "/records/5", "record");
     assert!(record.contains("工程项目监管中苗头性、倾向性问题"), "{record}");
     let (status, shown) = verify_record(&browser);
-    assert!(status == "pass" && shown.contains("注意：未固定日志公钥"), "{shown}");
+    assert!(
+        status == "warning"
+            && shown.contains("未核验")
+            && !shown.contains("核验通过")
+            && shown.contains("注意：未固定日志公钥"),
+        "{shown}"
+    );
     let pin = |key: &str| {
         browser.goto(&format!("{}/check", server.url));
         let field = browser.find("#check-key");
@@ -333,7 +348,7 @@ fn the_pages_in_a_real_browser_for_an_officer_and_an_auditor() {
     browser.click(&browser.find("form[action='/logout'] button"));
     browser.goto(&format!("{}/records/5", server.url));
     assert!(browser.page_text().contains("登录"), "signed out: {}", browser.page_text());
-    browser.goto(&login_url(&server, &fixture.auditor));
+    sign_in(&browser, &login_url(&server, &fixture.auditor));
     let audited = visit(&browser, &server, "/records/5", "auditor-record");
     for body_text in ["工程项目监管中苗头性", "一个月内报送整改方案", "反映其履行全面从严治党主体责任不力"]
     {
@@ -369,7 +384,9 @@ fn a_record_proof_from_the_hash_tiles_past_the_first_tile() {
         .collect();
     fixture.cmd().args(["import", "-", "--key"]).arg(&fixture.qian).write_stdin(lines).assert().success();
     let server = Server::start(&fixture.ledger, &[]);
-    browser.goto(&login_url(&server, &fixture.auditor));
+    sign_in(&browser, &login_url(&server, &fixture.auditor));
+    // The log key pinned as the check page pins it (without a pin the result is only a warning).
+    browser.script("localStorage.setItem('lianlog-pinned-vkey', arguments[0])", json!([log_vkey(&fixture)]));
     for seq in [0, 255, 256, 299] {
         browser.goto(&format!("{}/records/{seq}", server.url));
         let (status, shown) = verify_record(&browser);
@@ -378,6 +395,11 @@ fn a_record_proof_from_the_hash_tiles_past_the_first_tile() {
         let (status, shown) = verify_record(&browser);
         assert!(status == "pass" && shown.contains("公开哈希瓦片") && shown.contains("300"), "seq {seq}: {shown}");
     }
+    // A page that shows another entry than the one verified (a lying page, a true line) fails.
+    browser.goto(&format!("{}/records/7", server.url));
+    browser.script("document.getElementById('verify').dataset.entryHash = '0'.repeat(64)", json!([]));
+    let (status, shown) = verify_record(&browser);
+    assert!(status == "fail" && shown.contains("页面与条目不符"), "{shown}");
     drop(browser);
     server.kill();
 }

@@ -81,10 +81,19 @@ impl Browser<'_> {
         request(&self.server.address, "POST", path, &headers, form.as_bytes())
     }
 
-    /// Open a one-time URL and keep the session cookie it sets.
+    /// Open a one-time URL as a person does: its page (which spends nothing), then its button (a
+    /// POST from this site); keep the session cookie it sets.
     fn open(&mut self, url: &str) -> Answer {
         let path = url.strip_prefix(&self.server.url).expect("a URL of this server");
-        let answer = self.get(path);
+        let confirm = self.get(path);
+        assert_eq!(confirm.status, 200, "{}", confirm.text());
+        assert!(
+            confirm.text().contains("确认登录") && confirm.text().contains("id=\"login-confirm\""),
+            "{}",
+            confirm.text()
+        );
+        assert!(confirm.header("set-cookie").is_none(), "the link's page opens no session");
+        let answer = self.post_form(path, "");
         if let Some(cookie) = answer.header("set-cookie") {
             let value = cookie.split(';').next().unwrap().strip_prefix("lianlog_session=").unwrap();
             self.cookie = Some(value.to_string());
@@ -177,6 +186,25 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     assert_eq!(signed_in["roles"], json!(["officer"]));
     let url = signed_in["url"].as_str().unwrap().to_string();
     assert!(url.starts_with(&format!("{}/login/", server.url)), "{url}");
+    // Another site's page cannot press the button (login CSRF), and that spends nothing.
+    let path = url.strip_prefix(&server.url).unwrap();
+    let cross = request(
+        &server.address,
+        "POST",
+        path,
+        &[("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "http://evil.example")],
+        b"",
+    );
+    assert_eq!(cross.status, 403, "{}", cross.text());
+    assert!(cross.header("set-cookie").is_none());
+    let cross = request(
+        &server.address,
+        "POST",
+        path,
+        &[("Content-Type", "application/x-www-form-urlencoded"), ("Sec-Fetch-Site", "cross-site"), ("Origin", "null")],
+        b"",
+    );
+    assert_eq!(cross.status, 403, "{}", cross.text());
     let opened = browser.open(&url);
     assert_page(&opened, "/login/…", &["已登录", "officer.qian"]);
     let cookie = opened.header("set-cookie").unwrap().to_string();
@@ -215,6 +243,8 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     );
     for contract in [
         "<section id=\"verify\" data-seq=\"5\" data-entry-url=\"/lianlog/v1/entry/5\" data-proof-url=\"/lianlog/v1/prove/inclusion?seq=5\" data-checkpoint-url=\"/checkpoint\"",
+        "data-checkpoint-url=\"/checkpoint\" data-entry-hash=\"",
+        " data-kind=\"interview\"",
         "<button id=\"verify-button\" type=\"button\">",
         "<output id=\"verify-result\"",
         "<script src=\"/assets/verify.js\" defer></script>",

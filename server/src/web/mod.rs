@@ -66,7 +66,7 @@ pub(crate) fn routes() -> Router<Arc<ServeState>> {
         .route("/stats", get(stats::page))
         .route("/stats.csv", get(stats::csv))
         .route("/check", get(check_page))
-        .route("/login/{token}", get(session::open))
+        .route("/login/{token}", get(session::confirm).post(session::open))
         .route("/logout", post(session::close))
         .route("/lianlog/v1/login/challenge", post(session::challenge))
         .route("/lianlog/v1/login", post(session::login))

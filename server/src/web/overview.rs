@@ -86,7 +86,6 @@ pub(crate) async fn page(
         } else {
             None
         };
-        let registry = ledger.registry();
         let bodies = context.bodies();
         let main = html! {
             section.cards aria-label="概况 Summary" {
@@ -148,11 +147,12 @@ pub(crate) async fn page(
                     code { "lianlog verify" } " and records the result with " code { "audit.attest" } "." },
                 Some(view) => dl.fields {
                     dt { "审计签注 Attestation" } dd { "seq " (view.seq) "，" (view.date.to_string()) }
-                    dt { "审计 Auditor" } dd { (h::author(registry, &view.author)) }
-                    @if let Some(size) = view.body.as_ref().and_then(|body| body["checkpoint"]["size"].as_u64()) {
-                        dt { "核验的树大小 Tree size verified" } dd { (size) }
-                    }
+                    // The key's identity only: this page is public and names no person.
+                    dt { "审计密钥 Auditor's key" } dd { code { (view.author) } }
                     @if bodies {
+                        @if let Some(size) = view.body.as_ref().and_then(|body| body["checkpoint"]["size"].as_u64()) {
+                            dt { "核验的树大小 Tree size verified" } dd { (size) }
+                        }
                         @if let Some(result) = view.body.as_ref().and_then(|body| body["result"].as_str()) {
                             dt { "结论 Result" } dd { (result) }
                         }

@@ -264,7 +264,7 @@ pub(crate) async fn record(
                     Some(body) => (body_fields(&view.kind, body)),
                 }
             }
-            (verify_section(seq))
+            (verify_section(seq, &view.entry_hash.to_hex(), &view.kind))
         };
         Ok(Page { title: format!("记录 Record {seq}"), nav: Nav::Records, script: true, main })
     })
@@ -272,13 +272,13 @@ pub(crate) async fn record(
 }
 
 /// The verification part of a record page: the contract with `/assets/verify.js`.
-fn verify_section(seq: u64) -> Markup {
+fn verify_section(seq: u64, entry_hash: &str, kind: &str) -> Markup {
     html! {
         section id="verify" data-seq=(seq) data-entry-url=(format!("/lianlog/v1/entry/{seq}"))
-            data-proof-url=(format!("/lianlog/v1/prove/inclusion?seq={seq}")) data-checkpoint-url="/checkpoint"
+            data-proof-url=(format!("/lianlog/v1/prove/inclusion?seq={seq}")) data-checkpoint-url="/checkpoint" data-entry-hash=(entry_hash) data-kind=(kind)
             aria-labelledby="verify-heading" {
             h2 id="verify-heading" { "核验 Verify" }
-            p { "在浏览器中核验此记录的包含证明与检查点签名（不信任服务器）。Checks this record's inclusion proof and the checkpoint's signature in your browser." }
+            p { "在浏览器中核验此记录的条目哈希、包含证明与检查点签名（用你固定的日志公钥）。Checks, in your browser and under the log key you pinned, that the entry shown here is in the tree the checkpoint signs. 见证方联署的检查点才能排除只给你看的分叉历史 (docs/SECURITY.md)." }
             button id="verify-button" type="button" { "在浏览器中核验 Verify in the browser" }
             p { output id="verify-result" for="verify-button" {} }
             noscript { p { "核验需要 JavaScript；或用 " code { "lianlog prove inclusion --seq " (seq) } " 与 " code { "lianlog check inclusion" } "。" } }

@@ -9,9 +9,12 @@
 //!    by the signature's `Content-Digest`, so the challenge is bound into what is signed and a
 //!    signature cannot be reused for another challenge. The challenge is consumed and the answer
 //!    is `{"path": "/login/<64 hex>", "expires", "identity", "roles"}`.
-//! 3. `GET /login/{token}` (the one-time URL, usable once within [`PENDING_SECS`]) opens a session:
-//!    cookie `lianlog_session`, `HttpOnly; SameSite=Strict; Path=/; Max-Age` (`serve
-//!    --session-hours`), `Secure` when the server speaks TLS.
+//! 3. `GET /login/{token}` (the one-time URL) only shows whose sign-in it is, with a button; the
+//!    button's `POST /login/{token}` (usable once within [`PENDING_SECS`], refused from another
+//!    site) opens the session: cookie `lianlog_session`, `HttpOnly; SameSite=Strict; Path=/;
+//!    Max-Age` (`serve --session-hours`), `Secure` when the server speaks TLS. A GET never spends
+//!    the link: a chat program's link preview does not take the session, and another site cannot
+//!    sign a visitor in under its own key (login CSRF).
 //!
 //! Guarantees:
 //! - Challenges, tokens and session ids are 256 random bits from the system's random source; the
@@ -21,8 +24,9 @@
 //! - Every form is a POST carrying the session's CSRF token (`csrf`), compared in constant time;
 //!   a POST without it is refused (403) before anything is logged or done.
 //! - Memory is bounded: at most [`MAX_PENDING`] challenges and tokens and [`MAX_SESSIONS`]
-//!   sessions; expired ones are dropped first, and when still full a new one is refused as busy
-//!   (503) rather than an open one forgotten.
+//!   sessions; expired ones are dropped first; when still full the oldest challenge is forgotten
+//!   (anyone may ask for one, so refusing would let a flood lock everyone out), while a new
+//!   session is refused as busy (503) rather than an open one forgotten.
 
 use std::sync::Arc;
 
@@ -98,8 +102,14 @@ pub(crate) async fn challenge(State(state): State<Arc<ServeState>>) -> Response 
         let mut inner = state.sessions.lock();
         if inner.challenges.len() >= MAX_PENDING {
             inner.prune(now);
-            if inner.challenges.len() >= MAX_PENDING {
-                return Err(busy("sign-ins"));
+            // Still full: forget the oldest challenge rather than refuse. Anyone may ask for
+            // challenges, so refusing would let a flood of them lock every officer out; a real
+            // client answers its challenge within moments, and a forgotten one is asked again.
+            if inner.challenges.len() >= MAX_PENDING
+                && let Some(oldest) =
+                    inner.challenges.iter().min_by_key(|(_, expires)| **expires).map(|(key, _)| key.clone())
+            {
+                inner.challenges.remove(&oldest);
             }
         }
         inner.challenges.insert(digest(&challenge), expires);
@@ -170,7 +180,62 @@ fn json_answer(result: Result<serde_json::Value, Problem>) -> Response {
     }
 }
 
-/// `GET /login/{token}`: the one-time URL; opens a session and sets its cookie.
+/// `GET /login/{token}`: the one-time URL; shows whose sign-in it is and a button that opens the
+/// session. Spends nothing.
+pub(crate) async fn confirm(State(state): State<Arc<ServeState>>, UrlPath(token): UrlPath<String>) -> Response {
+    let log_vkey = state.log_key.public().vkey();
+    let now = now_ms();
+    let identity = match state.sessions.lock().tokens.get(&digest(&token)) {
+        Some((identity, expires)) if *expires > now => Some(identity.clone()),
+        _ => None,
+    };
+    let Some(identity) = identity else {
+        return super::error_page(&log_vkey, &unusable_link());
+    };
+    let page = Page {
+        title: "确认登录 Confirm sign-in".into(),
+        nav: Nav::None,
+        script: false,
+        main: html! {
+            h1 { "确认登录 Confirm sign-in" }
+            p { "以密钥 " code { (identity) } " 登录网页。Sign in to the web pages with the key " code { (identity) } "." }
+            p { "此链接只能使用一次。若不是你本人刚运行 " code { "lianlog login" } "，请关闭此页。This link works once; if you did not just run "
+                code { "lianlog login" } ", close this page." }
+            form method="post" action=(format!("/login/{token}")) {
+                button id="login-confirm" type="submit" { "登录 Sign in" }
+            }
+        },
+    };
+    super::html_answer(StatusCode::OK, &super::frame_page(&log_vkey, None, page))
+}
+
+/// The answer to a sign-in link that is unknown, used or expired.
+fn unusable_link() -> Problem {
+    Problem::unauthenticated(format!(
+        "/login/…: this sign-in link is unknown, already used or expired (links work once, for {} minutes); \
+         run `lianlog login --server URL --key FILE` again",
+        PENDING_SECS / 60
+    ))
+}
+
+/// Whether a request comes from a page of another site: the browser says so in `Sec-Fetch-Site`,
+/// or, in an older browser, in an `Origin` that is not this server's.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    // Browsers say where a request comes from in `Sec-Fetch-Site`; when they do, that decides
+    // (the pages' `no-referrer` policy makes them send `Origin: null` on a form's POST).
+    if let Some(fetch_site) = headers.get("sec-fetch-site") {
+        return !matches!(fetch_site.to_str(), Ok("same-origin" | "none"));
+    }
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    match (headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()), host) {
+        (Some(origin), Some(host)) => origin.split_once("://").map(|(_, authority)| authority) != Some(host),
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// `POST /login/{token}`: the button of the one-time URL's page; opens a session and sets its
+/// cookie.
 pub(crate) async fn open(
     State(state): State<Arc<ServeState>>,
     UrlPath(token): UrlPath<String>,
@@ -183,17 +248,18 @@ pub(crate) async fn open(
     let secure = state.options.tls.is_some();
     let result = crate::serve::blocking(move || {
         let now = now_ms();
+        if from_another_site(&headers) {
+            return Err(Problem::new(
+                Code::Unauthorized,
+                "/login/…: a sign-in from another site's page is refused; open the link that `lianlog login` printed \
+                 and press its button",
+            ));
+        }
         let identity = {
             let mut inner = state.sessions.lock();
             match inner.tokens.remove(&digest(&token)) {
                 Some((identity, expires)) if expires > now => identity,
-                _ => {
-                    return Err(Problem::unauthenticated(format!(
-                        "/login/…: this sign-in link is unknown, already used or expired (links work once, for \
-                         {} minutes); run `lianlog login --server URL --key FILE` again",
-                        PENDING_SECS / 60
-                    )));
-                }
+                _ => return Err(unusable_link()),
             }
         };
         let id = secret()?;

@@ -552,7 +552,10 @@
         fail("浏览器无法核验", "WebCrypto is unavailable: open the page over HTTPS (or on localhost)");
       }
       const { text, note } = await work();
-      show(output, "pass", "核验通过 Verified:", text, note);
+      // Checked only under the key the server's own page names: that proves nothing against the
+      // server, so it is never shown as 核验通过.
+      if (note) show(output, "warning", "未核验：未固定日志公钥 Not verified against a pinned log key:", text, note);
+      else show(output, "pass", "核验通过 Verified:", text);
     } catch (e) {
       show(output, "fail", "核验失败 Verification failed:", e instanceof CheckError ? e.message : "unexpected error " + e);
     }
@@ -634,6 +637,16 @@
     const lineText = (await fetchText(section.dataset.entryUrl)).replace(/\n$/, "");
     const line = await parseStoredLine(lineText, "entry " + seq);
     if (line.entry.seq !== seq) fail("序号不符", "the server sent entry " + line.entry.seq + " for seq " + seq);
+    // What is verified must be what the page shows: the entry hash the page names must be the
+    // leaf hash of the line checked here (it commits to the kind, author, signature and body hash).
+    const shownHash = section.dataset.entryHash;
+    if (shownHash !== undefined && shownHash !== toHex(line.leaf)) {
+      fail("页面与条目不符", "the page shows entry hash " + shownHash + ", but the entry the server sent for seq " + seq +
+        " hashes to " + toHex(line.leaf) + ": the page does not show the entry that was verified");
+    }
+    if (section.dataset.kind !== undefined && section.dataset.kind !== line.entry.record.kind) {
+      fail("页面与条目不符", "the page shows kind " + section.dataset.kind + ", the entry is " + line.entry.record.kind);
+    }
     if (line.entry.record.ledger !== key.name) fail("不属于此账本", "the record is bound to " + line.entry.record.ledger + ", not to " + key.name);
     // The served checkpoint when it covers the entry; else the one the proof answer brings.
     let checkpoint = await openCheckpoint(await fetchText(section.dataset.checkpointUrl), key);
@@ -658,7 +671,8 @@
     return {
       text: "条目 " + seq + " 的叶哈希 " + toHex(line.leaf) + " 包含在日志 " + key.name + " 大小为 " + checkpoint.size +
         " 的检查点中，检查点签名有效" + how + " — entry " + seq + " (leaf hash " + toHex(line.leaf) + ") is included in the checkpoint of size " +
-        checkpoint.size + " signed by " + key.identity + ". The record's author signature is checked by `lianlog verify`.",
+        checkpoint.size + " signed by " + key.identity + ". The record's author signature is checked by `lianlog verify`; only a checkpoint " +
+        "cosigned by witnesses you trust (`lianlog verify --witness`) also rules out a history shown to you alone.",
       note,
     };
   }
