@@ -304,6 +304,19 @@ fn an_officer_signs_in_with_a_one_time_url_and_reads_every_page() {
     assert_eq!(out.status, 200);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(browser.get("/records").status, 401);
+
+    // One key holds at most 8 sessions: a ninth ends its oldest, and no other.
+    let mut sessions: Vec<Browser> = (0..9)
+        .map(|_| {
+            let mut tab = Browser { server: &server, cookie: None };
+            tab.open(login(&server, &fixture.qian)["url"].as_str().unwrap());
+            tab
+        })
+        .collect();
+    assert_eq!(sessions.remove(0).get("/records").status, 401, "the key's oldest session ended");
+    for tab in &sessions {
+        assert_eq!(tab.get("/records").status, 200);
+    }
 }
 
 #[test]

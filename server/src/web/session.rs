@@ -52,6 +52,8 @@ pub(crate) const PENDING_SECS: i64 = 300;
 pub(crate) const MAX_PENDING: usize = 1024;
 /// Most sessions open at once.
 pub(crate) const MAX_SESSIONS: usize = 4096;
+/// Most sessions of one key at once: a new one ends the key's oldest.
+pub(crate) const MAX_SESSIONS_PER_KEY: usize = 8;
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "lianlog_session";
 /// Who is looking at a page: a session's key, its roles now, and the session's CSRF token.
@@ -276,6 +278,19 @@ pub(crate) async fn open(
                 if inner.sessions.len() >= MAX_SESSIONS {
                     return Err(busy("sessions"));
                 }
+            }
+            // One key holds at most a few sessions (its oldest is ended), so that no key, an
+            // auditor's included, can fill the table and lock the others out.
+            let mine: Vec<(String, i64)> = inner
+                .sessions
+                .iter()
+                .filter(|(_, open)| open.identity == session.identity)
+                .map(|(key, open)| (key.clone(), open.expires))
+                .collect();
+            if mine.len() >= MAX_SESSIONS_PER_KEY
+                && let Some((oldest, _)) = mine.iter().min_by_key(|(_, expires)| *expires)
+            {
+                inner.sessions.remove(oldest);
             }
             inner.sessions.insert(digest(&id), session.clone());
         }

@@ -180,7 +180,7 @@ pub(crate) async fn csv(
             if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"lianlog-stats-{year}.csv\"")) {
                 response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
             }
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            super::secure_headers(response.headers_mut());
             response
         }
         Err(problem) => super::error_page(&log_vkey, &problem),
@@ -188,9 +188,10 @@ pub(crate) async fn csv(
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line break; a leading `=`,
-/// `+`, `-` or `@` is prefixed with `'` so a spreadsheet does not run it as a formula.
+/// `+`, `-`, `@`, tab or carriage return is prefixed with `'` so a spreadsheet does not run it as
+/// a formula (OWASP's CSV injection list).
 fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
 }
 
@@ -205,6 +206,7 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=1+1"), "'=1+1");
         assert_eq!(csv_field("-2,3"), "\"'-2,3\"");
+        assert_eq!(csv_field("\t=1"), "'\t=1");
     }
 
     #[test]
