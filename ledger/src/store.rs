@@ -14,13 +14,17 @@
 //!   - `index/postings.bin`: the person, unit and kind indexes, a posting (seq, previous posting)
 //!     per seq an index gains (`store/postings.rs`);
 //!   - `index/facts-at.bin` and `index/facts.bin`: what each record asserted (`store/facts.rs`);
-//! - one sled tree with prefixed keys for the small state looked up and changed by key, so that
-//!   each append's changes land in one atomic batch:
+//! - the state, in two tiers (`store/state.rs`): sled, in `index/state-<g>/`, for what changed
+//!   since the last compaction, and one sorted table (`index/state-<g>.table`, `store/table.rs`)
+//!   for the rest, so that sled — whose open time and write cost follow its file — stays small
+//!   however large the ledger grows. sled's keys are prefixed, so that each append's changes land
+//!   in one atomic batch:
 //!   - `meta/head` → in one value (one write per append, not five): the number of log entries
 //!     applied, the log position after the last applied line (16), how many postings and facts
 //!     bytes count (u64 BE each), the head's entry hash (32) and its time in ms (i64 BE);
 //!     `meta/registry` → the key registry (JSON), `meta/layout` → [`STORE_LAYOUT`] (u64 BE,
-//!     written with a store's first batch);
+//!     written with a store's first batch), `meta/pending` → state writes since the last
+//!     compaction;
 //!   - the projections' case state and statistics, under the prefix `P` ([`crate::projection`]);
 //!   - the head of each index (`I…`), postings removed (`T…`) and facts a correction replaced
 //!     (`F…`).
@@ -56,6 +60,8 @@ const LAYOUT: &[u8] = b"meta/layout";
 mod facts;
 mod items;
 mod postings;
+mod state;
+mod table;
 
 /// The layout of what this version writes in the store; a store in another layout is rebuilt
 /// from the log on open. 2: indexes in chunks of seqs (`projection::layout::index_chunk`) rather
@@ -63,8 +69,9 @@ mod postings;
 /// orders, letter inquiries, assessments and circulars (issue 17). 5: a collective decision keeps
 /// its approvers as listed and each approval its date. 6: indexes and record facts in append-only
 /// files (postings, facts), facts buckets in seq order, an index removal takes the newest
-/// occurrence.
-const STORE_LAYOUT: u64 = 6;
+/// occurrence. 7: the state in two tiers, sled in `index/state-<g>/` for what changed since the
+/// last compaction and a sorted table for the rest (`store/state.rs`); sled values tagged.
+const STORE_LAYOUT: u64 = 7;
 
 /// What the store says the ledger's head is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +83,16 @@ pub struct StoredHead {
 }
 
 pub struct Store {
+    /// sled of the current generation: meta values and the state changed since the last
+    /// compaction (`store/state.rs`).
     db: sled::Db,
+    /// The state as of the last compaction (none in generation 0).
+    table: Option<table::Table>,
+    generation: u64,
+    /// State writes sled took since the last compaction.
+    pending: u64,
+    /// A sled file of layout 6 or earlier lies in `index/` itself: the store is rebuilt.
+    earlier_layout: bool,
     path: PathBuf,
     positions: ItemFile,
     nodes: ItemFile,
@@ -122,6 +138,10 @@ pub struct StoreBatch {
 /// the batch ends, so one batch for a large import grew to gigabytes and slowed each insert
 /// (measured: 100,000 records took 13.7 s and 2.8 GB in one batch; see docs/PERFORMANCE.md).
 pub(crate) const ATOMIC_WRITES: usize = 20_000;
+
+/// State writes pending in sled after a bulk write (an import, a catch-up) that make it worth a
+/// compaction at its end.
+pub(crate) const SETTLE_AFTER: u64 = state::COMPACT_AFTER / 8;
 
 const PARTIAL: &[u8] = b"meta/partial";
 
@@ -218,21 +238,31 @@ impl Store {
         // private to the owner whatever the umask; a link is refused.
         crate::fsio::refuse_link(&path)?;
         crate::fsio::create_private_dir(&path)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(|err| Error::store(&format!("opening {}", path.display()), err))?;
+        let earlier_layout = std::fs::symlink_metadata(path.join("db")).is_ok();
+        let generation = state::current_generation(&path)?;
+        state::remove_other_generations(&path, generation);
+        let db = state::open_sled(&state::sled_dir(&path, generation))?;
+        let table = match generation {
+            0 => None,
+            _ => {
+                let table = table::Table::open(state::table_path(&path, generation))?;
+                // Damage found now is rebuilt on open, rather than met by a later read.
+                table.check_index()?;
+                Some(table)
+            }
+        };
         let positions = ItemFile::open(path.join(POSITIONS_FILE), POSITION_BYTES)?;
         let nodes = ItemFile::open(path.join(NODES_FILE), NODE_BYTES)?;
         let records = ItemFile::open(path.join("records.bin"), RECORD_ID_BYTES)?;
         let postings = ItemFile::open(path.join("postings.bin"), postings::POSTING_BYTES)?;
         let facts_at = ItemFile::open(path.join("facts-at.bin"), facts::FACTS_AT_BYTES)?;
         let facts = ItemFile::open(path.join("facts.bin"), 1)?;
-        let store = Store {
+        let mut store = Store {
             db,
+            table,
+            generation,
+            pending: 0,
+            earlier_layout,
             path,
             positions,
             nodes,
@@ -245,6 +275,10 @@ impl Store {
             counts: Mutex::default(),
             reads: std::sync::atomic::AtomicU64::new(0),
         };
+        store.pending = match store.get_meta(state::PENDING)? {
+            Some(bytes) => u64::from_be_bytes(bytes.as_ref().try_into().map_err(|_| malformed())?),
+            None => 0,
+        };
         store.load_small_state()?;
         Ok(store)
     }
@@ -254,15 +288,15 @@ impl Store {
         let counts = self.stored_counts()?;
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = counts;
         let mut removed = HashSet::new();
-        for item in self.db.scan_prefix([postings::REMOVED_TAG]) {
-            let (key, _) = item.map_err(|err| Error::store("scanning", err))?;
+        for item in self.state_scan(&[postings::REMOVED_TAG]) {
+            let (key, _) = item?;
             let number = key.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).ok_or_else(malformed)?;
             removed.insert(u64::from_be_bytes(number));
         }
         *self.removed.write().unwrap_or_else(PoisonError::into_inner) = removed;
         let mut overrides = HashMap::new();
-        for item in self.db.scan_prefix([facts::OVERRIDE_TAG]) {
-            let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
+        for item in self.state_scan(&[facts::OVERRIDE_TAG]) {
+            let (key, value) = item?;
             let seq = key.get(1..).and_then(|b| <[u8; 8]>::try_from(b).ok()).ok_or_else(malformed)?;
             overrides.insert(u64::from_be_bytes(seq), facts::override_from(&value).ok_or_else(malformed)?);
         }
@@ -306,7 +340,9 @@ impl Store {
         }
     }
 
-    pub fn apply(&self, batch: StoreBatch) -> Result<()> {
+    /// Apply a batch: its items, then its state and meta values in sled (the last sled batch
+    /// makes it count); then compact if sled holds enough changes (`store/state.rs`).
+    pub fn apply(&mut self, batch: StoreBatch) -> Result<()> {
         let counts = self.counts()?;
         let first = if batch.positions.bytes.is_empty() { counts.applied } else { batch.positions.first };
         let end = first + batch.positions.bytes.len() as u64 / POSITION_BYTES;
@@ -344,11 +380,9 @@ impl Store {
             part.insert(PARTIAL, &b"1"[..]);
         }
         let mut count = 0;
+        let state_writes = writes.len() as u64;
         for (key, value) in writes {
-            match value {
-                Some(value) => part.insert(key, value),
-                None => part.remove(key),
-            }
+            part.insert(key, state::tagged(value.as_deref()));
             count += 1;
             if count == ATOMIC_WRITES {
                 write(std::mem::take(&mut part))?;
@@ -358,26 +392,35 @@ impl Store {
         for (key, value) in meta {
             part.insert(key, value);
         }
+        let pending = self.pending + state_writes;
+        part.insert(state::PENDING, &pending.to_be_bytes()[..]);
         if in_parts {
             part.remove(PARTIAL);
         }
         write(part)?;
+        self.pending = pending;
         self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(postings.removed);
         self.overrides.write().unwrap_or_else(PoisonError::into_inner).extend(facts.overrides);
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = next;
+        if self.compaction_due(end - first) {
+            self.compact()?;
+        }
         Ok(())
     }
 
     /// Whether a batch applied in parts was interrupted (the store is then to be rebuilt).
     pub fn interrupted(&self) -> Result<bool> {
-        Ok(self.get(PARTIAL)?.is_some())
+        Ok(self.get_meta(PARTIAL)?.is_some())
     }
 
     /// Whether the store was written in this version's layout (an empty store is).
     pub(crate) fn layout_is_current(&self) -> Result<bool> {
-        Ok(match self.get(LAYOUT)? {
+        if self.earlier_layout {
+            return Ok(false);
+        }
+        Ok(match self.get_meta(LAYOUT)? {
             Some(layout) => layout.as_ref() == STORE_LAYOUT.to_be_bytes(),
-            None => self.get(HEAD)?.is_none(),
+            None => self.get_meta(HEAD)?.is_none(),
         })
     }
 
@@ -386,9 +429,15 @@ impl Store {
         self.db.flush().map(|_| ()).map_err(|err| Error::store("flushing", err))
     }
 
-    fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
+    /// A meta value (or a state value as sled stores it, tagged).
+    fn get_meta(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.db.get(key).map_err(|err| Error::store(&format!("reading {}", self.path.display()), err))
+    }
+
+    /// A state value (projections, index heads, removal and correction marks).
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.state_get(key)
     }
 
     /// Storage reads so far (for tests that assert O(log n) costs).
@@ -402,7 +451,7 @@ impl Store {
 
     /// `meta/head`: the head, and how many postings and facts bytes count.
     fn head_value(&self) -> Result<Option<(StoredHead, u64, u64)>> {
-        let Some(value) = self.get(HEAD)? else { return Ok(None) };
+        let Some(value) = self.get_meta(HEAD)? else { return Ok(None) };
         let corrupt =
             || Error::new(crate::ErrorKind::Store, "derived store: malformed head record; run `lianlog reindex`");
         if value.len() != HEAD_BYTES && value.len() != HEAD_BYTES + 8 {
@@ -417,7 +466,7 @@ impl Store {
     }
 
     pub fn registry(&self) -> Result<Option<KeyRegistry>> {
-        let Some(bytes) = self.get(REGISTRY)? else { return Ok(None) };
+        let Some(bytes) = self.get_meta(REGISTRY)? else { return Ok(None) };
         let registry: KeyRegistry = serde_json::from_slice(&bytes).map_err(|err| {
             Error::new(
                 crate::ErrorKind::Store,
@@ -436,11 +485,7 @@ impl Store {
     /// index chunks and sizes and the facts buckets rebuilt from the item files. Each item counts
     /// as one storage read.
     pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        let stored = self.db.scan_prefix(prefix).map(move |item| {
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|err| Error::store("scanning", err))
-        });
-        Merged { a: stored.peekable(), b: self.rebuilt_items(prefix).peekable() }
+        Merged { a: self.state_scan(prefix).peekable(), b: self.rebuilt_items(prefix).peekable() }
     }
 
     /// The projection keys under `prefix` that the item files hold (index chunks and sizes, then
@@ -531,7 +576,7 @@ impl crate::projection::StateRead for Store {
             }
             return Ok(None);
         }
-        Ok(self.get(key)?.map(|v| v.to_vec()))
+        self.get(key)
     }
 
     fn keeps_postings(&self) -> bool {
@@ -552,12 +597,12 @@ struct Merged<A: Iterator, B: Iterator> {
     b: std::iter::Peekable<B>,
 }
 
-impl<A, B> Iterator for Merged<A, B>
+impl<A, B, V> Iterator for Merged<A, B>
 where
-    A: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
-    B: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+    A: Iterator<Item = Result<(Vec<u8>, V)>>,
+    B: Iterator<Item = Result<(Vec<u8>, V)>>,
 {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    type Item = Result<(Vec<u8>, V)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let order = match (self.a.peek(), self.b.peek()) {
@@ -641,7 +686,7 @@ mod tests {
     #[test]
     fn items_past_the_applied_head_are_cut_and_missing_items_are_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
         let mut batch = StoreBatch::default();
         for seq in 0..3 {
             batch.put_position(seq, Position { segment: 0, offset: seq * 10 });
@@ -666,7 +711,7 @@ mod posting_tests {
     /// and over the store, one batch at a time.
     fn both(
         memory: &mut BTreeMap<Vec<u8>, Vec<u8>>,
-        store: &Store,
+        store: &mut Store,
         seqs: std::ops::Range<u64>,
         change: &dyn Fn(&mut View<'_>, u64),
     ) {
@@ -682,7 +727,7 @@ mod posting_tests {
             };
         }
         let mut changes = StateChanges::default();
-        let mut view = View::new(store, &mut changes);
+        let mut view = View::new(&*store, &mut changes);
         for seq in seqs.clone() {
             change(&mut view, seq);
         }
@@ -723,8 +768,8 @@ mod posting_tests {
             view.index_add(&kind, seq).unwrap();
             view.put_facts(seq, &json!({"date": "2026-01-01", "seq": seq})).unwrap();
         };
-        both(&mut memory, &store, 0..1, &record);
-        both(&mut memory, &store, 1..300, &record);
+        both(&mut memory, &mut store, 0..1, &record);
+        both(&mut memory, &mut store, 1..300, &record);
         // A correction: the target's facts retracted and asserted again (moving it to the end of
         // its indexes), within one batch and across batches, a seq removed twice, a seq the
         // index does not hold removed.
@@ -740,9 +785,9 @@ mod posting_tests {
             view.index_remove(&kind, seq).unwrap();
             view.delete_facts(seq - 1).unwrap();
         };
-        both(&mut memory, &store, 300..302, &correct);
-        both(&mut memory, &store, 302..303, &correct);
-        both(&mut memory, &store, 303..310, &record);
+        both(&mut memory, &mut store, 300..302, &correct);
+        both(&mut memory, &mut store, 302..303, &correct);
+        both(&mut memory, &mut store, 303..310, &record);
         for prefix in [&[layout::PREFIX][..], &alice, &bob, &kind, &layout::record_facts(0)[..2]] {
             assert_eq!(scanned(&store, prefix), in_memory(&memory, prefix), "prefix {prefix:?}");
         }
@@ -781,7 +826,7 @@ mod posting_tests {
         };
         store.trim_to(310).unwrap();
         assert_eq!(scanned(&store, &[layout::PREFIX]), in_memory(&memory, &[layout::PREFIX]));
-        both(&mut memory, &store, 310..312, &correct);
+        both(&mut memory, &mut store, 310..312, &correct);
         assert_eq!(scanned(&store, &[layout::PREFIX]), in_memory(&memory, &[layout::PREFIX]));
     }
 }

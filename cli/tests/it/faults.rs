@@ -209,9 +209,22 @@ fn a_read_only_ledger_still_verifies_and_exports_and_refuses_writes_clearly() {
     assert_eq!(log_bytes(&ledger), files);
 }
 
-/// Ways to damage the derived store's sled files (`LEDGER/index`).
+/// The sled directory of the store's current generation (`index/state-<g>/`; docs/ARCHITECTURE.md).
+fn current_sled(index: &Path) -> std::path::PathBuf {
+    let generation = std::fs::read_to_string(index.join("state")).map_or(0, |text| text.trim().parse::<u64>().unwrap());
+    index.join(format!("state-{generation}"))
+}
+
+/// The sorted table of the store's current generation (after a `reindex`: there is one).
+fn current_table(index: &Path) -> std::path::PathBuf {
+    let sled = current_sled(index);
+    sled.with_file_name(format!("{}.table", sled.file_name().unwrap().to_string_lossy()))
+}
+
+/// Ways to damage the derived store's sled files and sorted table (`LEDGER/index`).
 fn damage_store(index: &Path, how: &str) {
-    let db = index.join("db");
+    let sled = current_sled(index);
+    let db = sled.join("db");
     match how {
         "truncate db to 0" => std::fs::write(&db, b"").unwrap(),
         "truncate db to half" => {
@@ -233,9 +246,23 @@ fn damage_store(index: &Path, how: &str) {
             std::fs::write(&db, bytes).unwrap();
         }
         "remove db" => std::fs::remove_file(&db).unwrap(),
-        "garbage conf" => std::fs::write(index.join("conf"), b"\xff\xfenot a sled config").unwrap(),
+        "garbage conf" => std::fs::write(sled.join("conf"), b"\xff\xfenot a sled config").unwrap(),
+        "truncate the table to half" => {
+            let table = current_table(index);
+            let bytes = std::fs::read(&table).unwrap();
+            std::fs::write(&table, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        "flip a byte of the table's block index" => {
+            let table = current_table(index);
+            let mut bytes = std::fs::read(&table).unwrap();
+            let at = bytes.len() - 60;
+            bytes[at] ^= 0x01;
+            std::fs::write(&table, bytes).unwrap();
+        }
+        "remove the table" => std::fs::remove_file(current_table(index)).unwrap(),
+        "garbage generation pointer" => std::fs::write(index.join("state"), b"not a number\n").unwrap(),
         "snapshots overwritten" => {
-            for item in std::fs::read_dir(index).unwrap() {
+            for item in std::fs::read_dir(&sled).unwrap() {
                 let path = item.unwrap().path();
                 if path.file_name().unwrap().to_string_lossy().starts_with("snap.") {
                     std::fs::write(&path, b"\x00\x01garbage").unwrap();
@@ -260,8 +287,17 @@ fn a_damaged_derived_store_is_rebuilt_from_the_log_and_says_so() {
         "remove db",
         "garbage conf",
         "snapshots overwritten",
+        "truncate the table to half",
+        "flip a byte of the table's block index",
+        "remove the table",
+        "garbage generation pointer",
     ] {
         let copy = fixture.copy();
+        if how.contains("table") || how.contains("generation") {
+            // A rebuilt store is compacted into a sorted table.
+            assert_eq!(run(copy.cmd().arg("reindex")).0, Some(0), "{how}");
+            assert!(current_table(&copy.ledger.join("index")).exists(), "{how}: reindex leaves a table");
+        }
         damage_store(&copy.ledger.join("index"), how);
         let (code, stdout, stderr) = run(copy.cmd().args(["--json", "verify"]));
         assert_eq!(code, Some(0), "{how}: {stdout}\n{stderr}");
@@ -279,7 +315,7 @@ fn a_damaged_derived_store_is_rebuilt_from_the_log_and_says_so() {
         let (code, _, stderr) = append_json(&copy.ledger, &copy.qian, "王五");
         assert_eq!(code, Some(0), "{how}: {stderr}");
     }
-    assert!(said_damaged >= 3, "sled reported damage for the obvious cases ({said_damaged})");
+    assert!(said_damaged >= 7, "the store reported damage for the obvious cases ({said_damaged})");
 }
 
 #[test]
@@ -546,12 +582,20 @@ fn the_ledger_directory_is_private_and_a_writable_one_is_reported() {
     while let Some(path) = stack.pop() {
         let metadata = std::fs::metadata(&path).unwrap();
         let mode = metadata.permissions().mode() & 0o777;
+        // sled creates its own files and directories with its own modes, inside a 0700
+        // `index/state-<g>/` directory of the store.
+        let in_sled = path.ancestors().skip(1).any(|a| {
+            a.parent().is_some_and(|p| p.ends_with("index"))
+                && a.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .strip_prefix("state-")
+                    .is_some_and(|g| g.parse::<u64>().is_ok())
+        });
         if metadata.is_dir() {
-            let in_sled = path.parent().is_some_and(|p| p.ends_with("index"));
             assert!(mode == 0o700 || in_sled, "{}: {mode:o}", path.display());
             stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else if !path.parent().unwrap().ends_with("index") || path.extension().is_some_and(|e| e == "bin") {
-            // sled creates its own files, inside the 0700 index/ directory.
+        } else if !in_sled {
             assert_eq!(mode, 0o600, "{}", path.display());
         }
     }

@@ -45,6 +45,10 @@ enum StoreProblem {
     Outdated,
 }
 
+/// Entries whose catch-up (a rebuild, a store far behind) is followed by a compaction, so that
+/// the commands after it open a small sled (`store/state.rs`).
+const CATCH_UP_SETTLES: u64 = 1_000;
+
 /// How often a waiting opener looks at the lock again: short next to a command's run time, long
 /// enough not to spin.
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(25);
@@ -288,6 +292,8 @@ impl Ledger {
         let total = ledger.size;
         ledger.rebuild_store()?;
         ledger.catch_up_with_progress(total, progress)?;
+        // A rebuilt store is left in one sorted table, sled empty: the smallest store to open.
+        ledger.store.compact_if_pending(1)?;
         Ok(ledger)
     }
 
@@ -424,6 +430,9 @@ impl Ledger {
         }
         if caught_up > 0 {
             progress(Progress { phase: "indexing", done: self.size, total: total.max(self.size) });
+        }
+        if caught_up >= CATCH_UP_SETTLES {
+            self.store.compact_if_pending(crate::store::SETTLE_AFTER)?;
         }
         if caught_up > 0 && !self.notes.is_empty() {
             self.notes.push(format!("applied {caught_up} log entries to the derived store"));

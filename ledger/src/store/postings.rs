@@ -1,6 +1,6 @@
 //! Index postings (索引倒排文件): the person, unit and kind indexes as one append-only file of
 //! postings, each linked to the previous posting of its index, with a small head per index in
-//! sled.
+//! the store's state (`store/state.rs`).
 //!
 //! `index/postings.bin` holds item `n` at byte `16·n`: the seq (u64 BE) and the number + 1 of the
 //! previous posting of the same index (u64 BE, 0 for the first). Under `I‖tail` (the index's
@@ -191,9 +191,8 @@ impl Store {
     /// Heads of the indexes whose tail starts with `tail`, in key order.
     fn heads_under(&self, tail: &[u8]) -> Result<Vec<(Vec<u8>, Head)>> {
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(head_key(tail)) {
-            let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for item in self.state_scan(&head_key(tail)) {
+            let (key, value) = item?;
             out.push((key[1..].to_vec(), Head::from_bytes(&value).ok_or_else(|| damaged("malformed index head"))?));
         }
         Ok(out)

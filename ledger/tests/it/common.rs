@@ -30,6 +30,13 @@ pub fn interview(n: usize) -> Draft {
 
 /// `sled::open`, retried for up to 10 s while the store's previous handle (dropped, but still held
 /// by sled's background flusher) releases its lock.
+/// The sled directory of a store's current generation (`index/state-<g>/`, docs/ARCHITECTURE.md).
+pub fn current_sled_dir(ledger_dir: &std::path::Path) -> std::path::PathBuf {
+    let index = lianlog_ledger::store_dir(ledger_dir);
+    let generation = std::fs::read_to_string(index.join("state")).map_or(0, |text| text.trim().parse::<u64>().unwrap());
+    index.join(format!("state-{generation}"))
+}
+
 pub fn open_sled_when_released(path: &std::path::Path) -> sled::Db {
     let mut tries = 0;
     loop {

@@ -139,15 +139,12 @@ fn a_store_update_interrupted_between_parts_is_rebuilt() {
     let dir = before.pristine.parent().unwrap().join("ledger");
     let expected_size = before.size + drafts.len() as u64;
     {
-        let db = crate::common::open_sled_when_released(&dir.join("index"));
+        let db = crate::common::open_sled_when_released(&crate::common::current_sled_dir(&dir));
         // What a crash after the first part leaves: the marker, and the projections half-written
-        // (here: a count that the remaining parts would have fixed).
+        // (here: a monthly count that the remaining parts would have fixed; sled's state values
+        // are tagged, 1 = a live value).
         db.insert(b"meta/partial", &b"1"[..]).unwrap();
-        let stat = db.scan_prefix(b"P").keys().find_map(|k| {
-            let k = k.unwrap();
-            k.starts_with(b"Pm").then_some(k)
-        });
-        db.insert(stat.expect("a monthly count"), &7u64.to_be_bytes()[..]).unwrap();
+        db.insert(b"Pm\x002026-01\x00interview", &[&[1u8][..], &7u64.to_be_bytes()[..]].concat()[..]).unwrap();
         db.flush().unwrap();
     }
     let ledger = Ledger::open(&dir).unwrap();
@@ -205,16 +202,17 @@ fn index_items_past_the_head_are_cut_and_missing_ones_rebuilt() {
     check_opens_as(&dir, before.size + 4, &before.officer);
 }
 
-/// Every file under `dir` but sled's own (`index/db`, `conf`, `snap.*`, `blobs/`: sled writes its
-/// snapshot on the first open after a writer, which is its recovery, not a change of content),
-/// by path, with its bytes.
+/// Every file under `dir` but sled's own (`index/state-<g>/`: sled writes its snapshot on the
+/// first open after a writer, which is its recovery, not a change of content), by path, with its
+/// bytes.
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(path) = stack.pop() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if path.parent().is_some_and(|p| p.ends_with("index"))
-            && (name == "db" || name == "conf" || name == "blobs" || name.starts_with("snap."))
+            && path.is_dir()
+            && name.strip_prefix("state-").is_some_and(|g| g.parse::<u64>().is_ok())
         {
             continue;
         }

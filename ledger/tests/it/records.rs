@@ -381,7 +381,7 @@ fn a_store_in_an_earlier_layout_is_rebuilt_on_open() {
     drop(f.ledger);
     {
         // sled's flusher thread may hold the dropped store's file lock for a moment under load.
-        let db = crate::common::open_sled_when_released(&lianlog_ledger::store_dir(&dir));
+        let db = crate::common::open_sled_when_released(&crate::common::current_sled_dir(&dir));
         db.remove(b"meta/layout").unwrap().expect("the store records its layout");
         db.flush().unwrap();
     }

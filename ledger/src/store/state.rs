@@ -1,0 +1,316 @@
+//! The projections' state in two tiers (投影状态的两层): what changed since the last compaction in
+//! sled, everything older in one sorted table (`store/table.rs`), so that what sled holds — and
+//! what opening it costs — stays bounded however large the ledger grows.
+//!
+//! Files in `index/`: `state` names the current generation `g` (decimal, written whole with
+//! [`crate::fsio::publish_bytes`]; no file: generation 0, an empty table); `state-g/` is the sled
+//! of generation `g`, holding the meta values (head, registry, layout) and the state keys changed
+//! since the table was written, each value tagged ([`LIVE`] + value, or [`DELETED`]);
+//! `state-g.table` is the table (none for generation 0).
+//!
+//! A compaction ([`Store::compact`]) merges sled's state keys over the table into
+//! `state-(g+1).table`, copies the meta values into a new, fsync'd `state-(g+1)/`, and only then
+//! names `g+1` in `state`: a crash at any point leaves generation `g` or `g+1` whole, and what is
+//! left of the other is removed on the next open. Reads see sled first (the newer tier), then the
+//! table; a key deleted since the compaction is a [`DELETED`] tag in sled.
+
+use std::path::{Path, PathBuf};
+
+use super::Store;
+use super::table::Table;
+use crate::error::{Error, Result};
+
+/// Tag of a live value in sled.
+pub(super) const LIVE: u8 = 1;
+/// Tag of a key deleted since the last compaction (the table may still hold it).
+pub(super) const DELETED: u8 = 0;
+
+/// sled keys that are meta values, not state: they are copied, not merged, by a compaction.
+pub(super) const META_PREFIX: &[u8] = b"meta/";
+/// How many state writes sled takes since the last compaction (u64 BE).
+pub(super) const PENDING: &[u8] = b"meta/pending";
+
+/// Fewest state writes in sled before a compaction (about 5,000 single appends): sled stays a
+/// few MiB whatever the ledger's size, and a compaction (one sequential rewrite of the table)
+/// is paid once per that many appends.
+pub(super) const COMPACT_AFTER: u64 = 32_768;
+/// A batch of at least this many entries is a bulk write (an import, a catch-up): it compacts
+/// only once sled holds a quarter of the table's keys, so that an import rewrites the table a
+/// few times in all rather than once per batch.
+const BULK_ENTRIES: u64 = 64;
+
+const POINTER_FILE: &str = "state";
+
+pub(super) fn sled_dir(index: &Path, generation: u64) -> PathBuf {
+    index.join(format!("state-{generation}"))
+}
+
+pub(super) fn table_path(index: &Path, generation: u64) -> PathBuf {
+    index.join(format!("state-{generation}.table"))
+}
+
+/// The generation `index/state` names (0 when there is none).
+pub(super) fn current_generation(index: &Path) -> Result<u64> {
+    let path = index.join(POINTER_FILE);
+    match crate::fsio::read_small_text_in_ledger(&path, 64) {
+        Ok(text) => text.trim().parse::<u64>().map_err(|_| {
+            Error::new(
+                crate::ErrorKind::Store,
+                format!("derived store: {} does not name a generation; run `lianlog reindex`", path.display()),
+            )
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(err) => Err(Error::io("read", &path, err)),
+    }
+}
+
+pub(super) fn open_sled(dir: &Path) -> Result<sled::Db> {
+    crate::fsio::refuse_link(dir)?;
+    crate::fsio::create_private_dir(dir)?;
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(64 << 20)
+        .mode(sled::Mode::HighThroughput)
+        .flush_every_ms(Some(1000))
+        .open()
+        .map_err(|err| Error::store(&format!("opening {}", dir.display()), err))
+}
+
+/// Remove what other generations left in `index` (an interrupted or superseded compaction).
+pub(super) fn remove_other_generations(index: &Path, keep: u64) {
+    let Ok(listing) = std::fs::read_dir(index) else { return };
+    for item in listing.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("state-") else { continue };
+        let generation = rest.strip_suffix(".table").unwrap_or(rest);
+        if generation.parse::<u64>().is_ok_and(|g| g != keep) {
+            let path = item.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        }
+    }
+}
+
+/// A state value as sled stores it.
+pub(super) fn tagged(value: Option<&[u8]>) -> Vec<u8> {
+    match value {
+        Some(value) => [&[LIVE][..], value].concat(),
+        None => vec![DELETED],
+    }
+}
+
+/// A state value from sled: `Some(None)` for a deletion.
+fn untagged(stored: &[u8]) -> Result<Option<&[u8]>> {
+    match stored.split_first() {
+        Some((&LIVE, value)) => Ok(Some(value)),
+        Some((&DELETED, [])) => Ok(None),
+        _ => Err(Error::new(crate::ErrorKind::Store, "derived store: a malformed state value; run `lianlog reindex`")),
+    }
+}
+
+impl Store {
+    /// A state key's value: sled's if it changed since the last compaction, else the table's.
+    pub(super) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(stored) = self.get_meta(key)? {
+            return Ok(untagged(&stored)?.map(<[u8]>::to_vec));
+        }
+        match &self.table {
+            Some(table) => table.get(key),
+            None => Ok(None),
+        }
+    }
+
+    /// State keys and values under `prefix`, in key order: sled's merged over the table's.
+    pub(super) fn state_scan(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        let recent = self
+            .db
+            .scan_prefix(prefix)
+            .filter(|item| item.as_ref().map_or(true, |(key, _)| !key.starts_with(META_PREFIX)))
+            .map(move |item| {
+                self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
+                Ok((key.to_vec(), untagged(&value)?.map(<[u8]>::to_vec)))
+            });
+        let older: Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_> = match &self.table {
+            Some(table) => Box::new(table.scan_prefix(prefix)),
+            None => Box::new(std::iter::empty()),
+        };
+        super::Merged { a: recent.peekable(), b: older.map(|item| item.map(|(k, v)| (k, Some(v)))).peekable() }
+            .filter_map(|item| match item {
+                Ok((key, Some(value))) => Some(Ok((key, value))),
+                Ok((_, None)) => None,
+                Err(err) => Some(Err(err)),
+            })
+    }
+
+    /// Whether sled holds enough changes to compact after a batch of `entries` entries.
+    pub(super) fn compaction_due(&self, entries: u64) -> bool {
+        let pending = self.pending;
+        let table = self.table.as_ref().map_or(0, Table::len);
+        pending >= COMPACT_AFTER && (entries < BULK_ENTRIES || pending.saturating_mul(4) >= table)
+    }
+
+    /// Compact if sled holds at least `at_least` (and at least one) state writes: after a bulk
+    /// write, so that the next command opens a small sled.
+    pub(crate) fn compact_if_pending(&mut self, at_least: u64) -> Result<()> {
+        if self.pending >= at_least.max(1) { self.compact() } else { Ok(()) }
+    }
+
+    /// Merge sled's state over the table into the next generation, and continue on it.
+    pub(crate) fn compact(&mut self) -> Result<()> {
+        let next = self.generation + 1;
+        let table_at = table_path(&self.path, next);
+        let sled_at = sled_dir(&self.path, next);
+        remove_other_generations(&self.path, self.generation);
+        Table::write(&table_at, self.state_scan(&[]))?;
+        let db = open_sled(&sled_at)?;
+        let mut meta = sled::Batch::default();
+        for item in self.db.scan_prefix(META_PREFIX) {
+            let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
+            if key.as_ref() != PENDING {
+                meta.insert(key, value);
+            }
+        }
+        db.apply_batch(meta).map_err(|err| Error::store("writing", err))?;
+        db.flush().map_err(|err| Error::store("flushing", err))?;
+        sync_tree(&sled_at)?;
+        let table = Table::open(table_at)?;
+        crate::fsio::publish_bytes(&self.path.join(POINTER_FILE), true, format!("{next}\n").as_bytes())?;
+        let superseded = self.generation;
+        self.db = db;
+        self.table = Some(table);
+        self.generation = next;
+        self.pending = 0;
+        remove_other_generations(&self.path, superseded + 1);
+        Ok(())
+    }
+}
+
+/// fsync every file under `dir` and `dir` itself: a new generation's sled must be on disk before
+/// the pointer names it (sled's own flush is not a durability barrier).
+fn sync_tree(dir: &Path) -> Result<()> {
+    let listing = std::fs::read_dir(dir).map_err(|err| Error::io("read directory", dir, err))?;
+    for item in listing {
+        let item = item.map_err(|err| Error::io("read directory", dir, err))?;
+        let path = item.path();
+        if path.is_dir() {
+            sync_tree(&path)?;
+        } else {
+            std::fs::File::open(&path).and_then(|file| file.sync_all()).map_err(|err| Error::io("sync", &path, err))?;
+        }
+    }
+    crate::fsio::sync_dir(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::projection::{StateChanges, StateRead as _};
+    use crate::store::StoreBatch;
+
+    type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+    /// Apply `writes` to the store (one batch) and to the model.
+    fn write(store: &mut Store, model: &mut Model, writes: &[(String, Option<String>)]) {
+        let mut changes = StateChanges::default();
+        for (key, value) in writes {
+            let key = [b"P", key.as_bytes()].concat();
+            changes.writes.insert(key.clone(), value.as_ref().map(|v| v.as_bytes().to_vec()));
+            match value {
+                Some(value) => model.insert(key, value.as_bytes().to_vec()),
+                None => model.remove(&key),
+            };
+        }
+        let mut batch = StoreBatch::default();
+        batch.put_changes(changes);
+        store.apply(batch).unwrap();
+    }
+
+    fn check(store: &Store, model: &Model) {
+        let scanned: Model = store.state_scan(b"P").collect::<Result<_>>().unwrap();
+        assert_eq!(&scanned, model);
+        for n in 0..60 {
+            let key = format!("Pk{n:03}").into_bytes();
+            assert_eq!(store.get_state(&key).unwrap(), model.get(&key).cloned(), "{n}");
+        }
+    }
+
+    fn reopen(store: Store, dir: &Path) -> Store {
+        drop(store);
+        // sled's flusher thread lets go of its file lock a moment after the drop.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open(dir) {
+                Ok(store) => return store,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+
+    #[test]
+    fn values_and_deletions_read_the_same_across_compactions_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        let set = |n: u32, v: &str| (format!("k{n:03}"), Some(v.to_string()));
+        let del = |n: u32| (format!("k{n:03}"), None);
+        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
+        check(&store, &model);
+        store.compact().unwrap();
+        assert_eq!((store.generation, store.pending), (1, 0));
+        check(&store, &model);
+        // Changes over the table: a value replaced, keys deleted that only the table holds, a
+        // new key, a key deleted and set again.
+        write(&mut store, &mut model, &[set(3, "b"), del(4), del(5), set(50, "c"), del(6)]);
+        write(&mut store, &mut model, &[set(6, "d"), del(50), set(51, "e")]);
+        check(&store, &model);
+        let mut store = reopen(store, dir.path());
+        check(&store, &model);
+        store.compact().unwrap();
+        check(&store, &model);
+        let store = reopen(store, dir.path());
+        assert_eq!(store.generation, 2);
+        check(&store, &model);
+        // Only the current generation is left.
+        let mut names: Vec<_> = std::fs::read_dir(store.path.clone())
+            .unwrap()
+            .map(|item| item.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("state"))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["state", "state-2", "state-2.table"]);
+    }
+
+    #[test]
+    fn a_compaction_interrupted_before_the_pointer_moved_leaves_the_old_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        write(&mut store, &mut model, &[("k001".into(), Some("x".into()))]);
+        let index = store.path.clone();
+        // What a crash halfway through the next compaction leaves: its table and sled, no pointer.
+        Table::write(&table_path(&index, 1), std::iter::empty()).unwrap();
+        std::fs::create_dir_all(sled_dir(&index, 1)).unwrap();
+        let store = reopen(store, dir.path());
+        assert_eq!(store.generation, 0);
+        check(&store, &model);
+        assert!(!table_path(&index, 1).exists() && !sled_dir(&index, 1).exists());
+    }
+
+    #[test]
+    fn a_store_compacts_once_enough_changes_are_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        let writes: Vec<_> = (0..COMPACT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        write(&mut store, &mut model, &writes[..writes.len() - 1]);
+        assert_eq!(store.generation, 0);
+        write(&mut store, &mut model, &writes[writes.len() - 1..]);
+        assert_eq!((store.generation, store.pending), (1, 0), "a small batch past the threshold compacts");
+        check(&store, &model);
+    }
+}
