@@ -30,13 +30,14 @@ pub(super) const META_PREFIX: &[u8] = b"meta/";
 /// How many state writes sled takes since the last compaction (u64 BE).
 pub(super) const PENDING: &[u8] = b"meta/pending";
 
-/// Fewest state writes in sled before a compaction (about 5,000 single appends): sled stays a
+/// Fewest state writes in sled before a compaction (about 2,500 single appends): sled stays a
 /// few MiB whatever the ledger's size, and a compaction (one sequential rewrite of the table)
 /// is paid once per that many appends.
-pub(super) const COMPACT_AFTER: u64 = 32_768;
+pub(super) const COMPACT_AFTER: u64 = 16_384;
 /// A batch of at least this many entries is a bulk write (an import, a catch-up): it compacts
-/// only once sled holds a quarter of the table's keys, so that an import rewrites the table a
-/// few times in all rather than once per batch.
+/// once sled holds [`super::SETTLE_AFTER`] writes and a quarter of the table's keys, so that an
+/// import leaves a small sled behind and rewrites the table a few times in all rather than once
+/// per batch.
 const BULK_ENTRIES: u64 = 64;
 
 const POINTER_FILE: &str = "state";
@@ -146,7 +147,11 @@ impl Store {
     pub(super) fn compaction_due(&self, entries: u64) -> bool {
         let pending = self.pending;
         let table = self.table.as_ref().map_or(0, Table::len);
-        pending >= COMPACT_AFTER && (entries < BULK_ENTRIES || pending.saturating_mul(4) >= table)
+        if entries < BULK_ENTRIES {
+            pending >= COMPACT_AFTER
+        } else {
+            pending >= super::SETTLE_AFTER && pending.saturating_mul(4) >= table
+        }
     }
 
     /// Compact if sled holds at least `at_least` (and at least one) state writes: after a bulk
