@@ -110,8 +110,11 @@ fn untagged(stored: &[u8]) -> Result<Option<&[u8]>> {
 
 impl Store {
     /// A state key's value: sled's if it changed since the last compaction, else the table's.
+    /// One storage read, whichever tier answers.
     pub(super) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        if let Some(stored) = self.get_meta(key)? {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stored = self.db.get(key).map_err(|err| Error::store(&format!("reading {}", self.path.display()), err))?;
+        if let Some(stored) = stored {
             return Ok(untagged(&stored)?.map(<[u8]>::to_vec));
         }
         match &self.table {
@@ -120,14 +123,14 @@ impl Store {
         }
     }
 
-    /// State keys and values under `prefix`, in key order: sled's merged over the table's.
+    /// State keys and values under `prefix`, in key order: sled's merged over the table's. Each
+    /// item counts as one storage read, whichever tier holds it.
     pub(super) fn state_scan(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
         let recent = self
             .db
             .scan_prefix(prefix)
             .filter(|item| item.as_ref().map_or(true, |(key, _)| !key.starts_with(META_PREFIX)))
             .map(move |item| {
-                self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
                 Ok((key.to_vec(), untagged(&value)?.map(<[u8]>::to_vec)))
             });
@@ -136,8 +139,11 @@ impl Store {
             None => Box::new(std::iter::empty()),
         };
         super::Merged { a: recent.peekable(), b: older.map(|item| item.map(|(k, v)| (k, Some(v)))).peekable() }
-            .filter_map(|item| match item {
-                Ok((key, Some(value))) => Some(Ok((key, value))),
+            .filter_map(move |item| match item {
+                Ok((key, Some(value))) => {
+                    self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Some(Ok((key, value)))
+                }
                 Ok((_, None)) => None,
                 Err(err) => Some(Err(err)),
             })
