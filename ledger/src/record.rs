@@ -19,7 +19,7 @@ use crate::time::Timestamp;
 use crate::merkle::Hash;
 
 mod envelope;
-pub(crate) use envelope::{Check, LineView};
+pub(crate) use envelope::{Check, LineView, ViewBody};
 
 /// The hash of an entry: SHA-256(0x00 || entry bytes), also its RFC 6962 leaf hash.
 /// The default is the zero hash, the `prev` of entry 0.

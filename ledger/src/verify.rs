@@ -17,11 +17,13 @@ use serde_json::Value;
 use crate::keys::PublicKey;
 use crate::merkle::CompactRange;
 use crate::merkle::Hash;
-use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
+use crate::record::{EntryHash, ParsedLine, kind_keeps_body};
 use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
 
+mod chunk;
 mod seen;
+use chunk::{Checked, CheckedBody};
 pub(crate) use seen::SeenRecords;
 
 /// Progress of a long operation, for a caller that shows it (the library never draws it): whole
@@ -182,6 +184,11 @@ pub struct Verifier {
     /// Record ids spilled to disk that could not be read back for the caller
     /// ([`Verifier::record_ids_since_start`]): the verification cannot pass.
     unreadable_ids: Option<String>,
+    /// The chunk being checked on all cores while the lines after it are read.
+    in_flight: Option<chunk::Job>,
+    /// The registry as the chunks in flight see it (to guess signing keys); dropped when the
+    /// registry changes.
+    keys: Option<std::sync::Arc<KeyRegistry>>,
 }
 
 impl Verifier {
@@ -215,6 +222,8 @@ impl Verifier {
             start: state.next_seq,
             records: state.records,
             unreadable_ids: None,
+            in_flight: None,
+            keys: None,
         }
     }
 
@@ -224,10 +233,37 @@ impl Verifier {
         if self.buffer.len() >= CHUNK { self.flush() } else { Ok(()) }
     }
 
-    /// Check the buffered chunk; on a failure, a replay of a record whose id was spilled to disk
-    /// that comes at or before the failing line wins, as it would have been found first.
+    /// Start checking the buffered chunk on all cores, and finish the chunk before it (its
+    /// order-dependent checks), so that reading, ordered checks and parallel checks overlap.
     fn flush(&mut self) -> Result<(), VerifyFailure> {
-        let Err((failure, found_at)) = self.flush_chunk() else { return Ok(()) };
+        let job = self.spawn_buffered();
+        match self.in_flight.replace(job) {
+            Some(previous) => self.settle(previous),
+            None => Ok(()),
+        }
+    }
+
+    /// Check every line pushed so far, to the last.
+    fn flush_all(&mut self) -> Result<(), VerifyFailure> {
+        if let Some(previous) = self.in_flight.take() {
+            self.settle(previous)?;
+        }
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let job = self.spawn_buffered();
+        self.settle(job)
+    }
+
+    fn spawn_buffered(&mut self) -> chunk::Job {
+        let keys = self.keys.get_or_insert_with(|| std::sync::Arc::new(self.registry.clone())).clone();
+        chunk::spawn(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)), keys)
+    }
+
+    /// Finish a chunk; on a failure, a replay of a record whose id was spilled to disk that comes
+    /// at or before the failing line wins, as it would have been found first.
+    fn settle(&mut self, job: chunk::Job) -> Result<(), VerifyFailure> {
+        let Err((failure, found_at)) = self.check_chunk(job) else { return Ok(()) };
         if self.records.has_spilled()
             && let Ok(Some(replay)) = self.records.first_replay(found_at)
         {
@@ -241,15 +277,18 @@ impl Verifier {
         VerifyFailure { line: second.saturating_sub(self.start) + 1, seq: Some(second), reason: replay_reason(first) }
     }
 
-    /// Check the buffered chunk; a failure comes with the seq of the line whose check found it.
-    fn flush_chunk(&mut self) -> Result<(), (VerifyFailure, u64)> {
-        let lines = std::mem::take(&mut self.buffer);
-        let parsed: Vec<Result<ParsedLine, crate::record::LineError>> =
-            lines.par_iter().map(|(_, bytes)| ParsedLine::parse(bytes)).collect();
-        let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::with_capacity(parsed.len());
+    /// The order-dependent checks of a chunk checked in the background, then the signatures its
+    /// guesses did not settle; a failure comes with the seq of the line whose check found it.
+    fn check_chunk(&mut self, job: chunk::Job) -> Result<(), (VerifyFailure, u64)> {
+        let first_line = job.line_numbers.first().copied().unwrap_or(0);
+        let (line_numbers, parsed) = job.wait().map_err(|reason| (self.failure(first_line, reason), self.next_seq))?;
+        // (line number, seq, the key that must have signed, index) of lines whose signature
+        // is not known yet; and the first line whose known signature fails.
+        let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::new();
+        let mut known_bad: Option<VerifyFailure> = None;
         let mut sequential_failure = None;
         for (index, result) in parsed.iter().enumerate() {
-            let line_number = lines[index].0;
+            let line_number = line_numbers[index];
             let found_at = self.next_seq;
             match result {
                 Err(err) => {
@@ -257,7 +296,16 @@ impl Verifier {
                     break;
                 }
                 Ok(line) => match self.check_in_order(line) {
-                    Ok(key) => signatures.push((line_number, line.line.entry.seq, key, index)),
+                    Ok(key) => match &line.signature {
+                        Some((guessed, verdict)) if *guessed == key => {
+                            if let Err(problem) = verdict
+                                && known_bad.is_none()
+                            {
+                                known_bad = Some(signature_failure(line_number, line, *problem));
+                            }
+                        }
+                        _ => signatures.push((line_number, line.entry.seq, key, index)),
+                    },
                     Err(InOrder::Here(reason)) => {
                         sequential_failure = Some((self.failure(line_number, reason), found_at));
                         break;
@@ -273,13 +321,12 @@ impl Verifier {
             .par_iter()
             .filter_map(|(line_number, seq, key, index)| {
                 let Ok(line) = &parsed[*index] else { return None };
-                let entry = &line.line.entry;
-                key.verify_signature_value(&entry.record.note_text(), &entry.sig).err().map(|problem| VerifyFailure {
-                    line: *line_number,
-                    seq: Some(*seq),
-                    reason: format!("record signature by {}: {problem}", entry.record.author),
-                })
+                debug_assert_eq!(line.entry.seq, *seq);
+                key.verify_signature_value(&line.note, &line.entry.sig)
+                    .err()
+                    .map(|problem| signature_failure(*line_number, line, problem))
             })
+            .chain(known_bad)
             .min_by_key(|failure| failure.line)
             .map(|failure| {
                 let found_at = failure.seq.unwrap_or(u64::MAX);
@@ -297,14 +344,14 @@ impl Verifier {
     }
 
     /// Every order-dependent check of one line; returns the key that must have signed it.
-    fn check_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, InOrder> {
+    fn check_in_order(&mut self, parsed: &Checked) -> Result<PublicKey, InOrder> {
         let seq = self.next_seq;
         let key = self.check_line_in_order(parsed).map_err(InOrder::Here)?;
         // A redacted line named this seq as its redaction: this entry must have resolved it.
         if let Some(&(by, target)) = self.pending_by.range((seq, 0)..=(seq, u64::MAX)).next() {
             // Blame this entry rather than the earlier line if this entry is itself forged.
-            let entry = &parsed.line.entry;
-            if let Err(problem) = key.verify_signature_value(&entry.record.note_text(), &entry.sig) {
+            let entry = &parsed.entry;
+            if let Err(problem) = key.verify_signature_value(&parsed.note, &entry.sig) {
                 return Err(InOrder::Here(format!("record signature by {}: {problem}", entry.record.author)));
             }
             return Err(InOrder::Earlier(VerifyFailure {
@@ -316,8 +363,8 @@ impl Verifier {
         Ok(key)
     }
 
-    fn check_line_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, String> {
-        let entry = &parsed.line.entry;
+    fn check_line_in_order(&mut self, parsed: &Checked) -> Result<PublicKey, String> {
+        let entry = &parsed.entry;
         let seq = self.next_seq;
         if entry.seq != seq {
             return Err(format!(
@@ -338,7 +385,7 @@ impl Verifier {
         {
             return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
         }
-        let id = entry.record.replay_id();
+        let id = parsed.replay_id;
         if let Some(first) = self.records.get(&id) {
             return Err(replay_reason(first));
         }
@@ -346,16 +393,16 @@ impl Verifier {
         // found at this seq even if a later check of this line fails (`Verifier::flush`).
         self.records.insert(id, seq);
         let kind = entry.record.kind.as_str();
-        match &parsed.line.body {
-            StoredBody::Full { .. } => {}
+        match &parsed.body {
+            CheckedBody::Full(_) => {}
             _ if kind_keeps_body(kind) => {
                 return Err(format!("the body of a {kind} record is never redacted or withheld"));
             }
-            StoredBody::Withheld if self.options.allow_withheld => self.withheld += 1,
-            StoredBody::Withheld => {
+            CheckedBody::Withheld if self.options.allow_withheld => self.withheld += 1,
+            CheckedBody::Withheld => {
                 return Err("the body is withheld, which only an export without bodies may do".into());
             }
-            StoredBody::Redacted { by } => {
+            CheckedBody::Redacted { by } => {
                 if *by <= seq {
                     return Err(format!("redacted by seq {by}, which is not after this entry"));
                 }
@@ -364,8 +411,13 @@ impl Verifier {
             }
         }
         let key = if seq == 0 {
-            let body = parsed.line.body().cloned().unwrap_or(Value::Null);
-            self.registry.apply(0, &entry.record, &body).map_err(|e| format!("genesis: {e}"))?;
+            // Bodies of kinds the registry does not read are not built (`chunk::reads_body`).
+            let body = match &parsed.body {
+                CheckedBody::Full(Some(body)) => body,
+                _ => &Value::Null,
+            };
+            self.keys = None;
+            self.registry.apply(0, &entry.record, body).map_err(|e| format!("genesis: {e}"))?;
             if let Some(expected) = &self.options.expected_log_key
                 && self.registry.log_key != expected.vkey()
             {
@@ -378,11 +430,22 @@ impl Verifier {
             self.registry.public_key(&entry.record.author).cloned().ok_or("genesis author is not an admin")?
         } else {
             let key = self.registry.authorize(&entry.record, seq).map_err(|e| format!("not authorized: {e}"))?.clone();
-            if let Some(body) = parsed.line.body() {
+            // The registry reads the bodies of its kinds only (built: `chunk::reads_body`); for
+            // any other kind after the genesis, `apply` is `Ok(())` whatever the body, and
+            // before it, an error that does not read the body.
+            if let CheckedBody::Full(body) = &parsed.body
+                && (body.is_some() || self.registry.is_empty())
+            {
+                if kind != "ledger.redact" {
+                    self.keys = None;
+                }
+                let body = body.as_ref().unwrap_or(&Value::Null);
                 self.registry.apply(seq, &entry.record, body).map_err(|e| format!("{}: {e}", entry.record.kind))?;
             }
             if kind == "ledger.redact" {
-                let body = parsed.line.body().ok_or("ledger.redact without its body")?;
+                let CheckedBody::Full(Some(body)) = &parsed.body else {
+                    return Err("ledger.redact without its body".into());
+                };
                 self.check_redaction(seq, entry, body)?;
             }
             key
@@ -453,7 +516,7 @@ impl Verifier {
         mut reread: impl FnMut(u64) -> Result<Vec<u8>, String>,
         open_end: bool,
     ) -> Result<RangeEnd, VerifyFailure> {
-        self.flush()?;
+        self.flush_all()?;
         if self.next_seq == 0 {
             return Err(VerifyFailure { line: 1, seq: None, reason: "empty: there is no genesis entry".into() });
         }
@@ -526,6 +589,15 @@ impl Verifier {
             records: self.records,
         };
         Ok(RangeEnd { report, resume, earlier_targets })
+    }
+}
+
+/// A record signature that does not verify, at its line.
+fn signature_failure(line: u64, checked: &Checked, problem: crate::keys::SignatureProblem) -> VerifyFailure {
+    VerifyFailure {
+        line,
+        seq: Some(checked.entry.seq),
+        reason: format!("record signature by {}: {problem}", checked.entry.record.author),
     }
 }
 
@@ -652,7 +724,7 @@ fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8
 impl Verifier {
     /// Check every line pushed so far (the chunk not yet checked included).
     pub(crate) fn verify_pushed(&mut self) -> Result<(), VerifyFailure> {
-        self.flush()
+        self.flush_all()
     }
 
     /// The record id ([`crate::record::Record::replay_id`]) of every line checked since this
