@@ -283,3 +283,30 @@ fn a_record_id_from_the_line_is_the_records_own() {
         assert_eq!(hex(&view.entry.record.body_hash).len(), 64);
     }
 }
+
+/// The CPU time (this thread's) per line of each reader over the lines of a log file:
+/// `LIANLOG_PARSE_LOG=path cargo test --release -p lianlog-ledger --lib parse_cost -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement: needs LIANLOG_PARSE_LOG"]
+fn parse_cost() {
+    let Ok(path) = std::env::var("LIANLOG_PARSE_LOG") else { return };
+    let text = std::fs::read(path).unwrap();
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).take(50_000).collect();
+    // Nanoseconds this thread has run on a CPU (the first field of its schedstat).
+    let cpu = || {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+        stat.split(' ').next().unwrap().parse::<f64>().unwrap() * 1e-9
+    };
+    let per_line = |name: &str, f: &dyn Fn(&[u8]) -> bool| {
+        let begun = cpu();
+        let ok = lines.iter().filter(|line| f(line)).count();
+        let micros = (cpu() - begun) * 1e6 / lines.len() as f64;
+        println!("{name:<40} {micros:7.2} µs/line ({ok} of {} accepted)", lines.len());
+    };
+    per_line("ParsedLine::parse_reference", &|l| ParsedLine::parse_reference(l).is_ok());
+    per_line("ParsedLine::parse", &|l| ParsedLine::parse(l).is_ok());
+    per_line("ParsedLine::parse_checked_before_reference", &|l| ParsedLine::parse_checked_before_reference(l).is_ok());
+    per_line("ParsedLine::parse_checked_before", &|l| ParsedLine::parse_checked_before(l).is_ok());
+    per_line("LineView::parse", &|l| LineView::parse(l).is_ok());
+    per_line("LineView::scan (no body hash)", &|l| LineView::scan(l, Check::CheckedBefore, false).is_some());
+}
