@@ -184,10 +184,10 @@ pub struct Verifier {
     /// Record ids spilled to disk that could not be read back for the caller
     /// ([`Verifier::record_ids_since_start`]): the verification cannot pass.
     unreadable_ids: Option<String>,
-    /// The chunk being checked on all cores while the lines after it are read.
-    in_flight: Option<chunk::Job>,
-    /// The registry as the chunks in flight see it (to guess signing keys); dropped when the
-    /// registry changes.
+    /// The last chunk checked on its own, whose order-dependent checks come with the next.
+    checked: Option<chunk::Checks>,
+    /// The registry as the chunks checked on their own see it (to guess signing keys); dropped
+    /// when the registry changes.
     keys: Option<std::sync::Arc<KeyRegistry>>,
 }
 
@@ -222,7 +222,7 @@ impl Verifier {
             start: state.next_seq,
             records: state.records,
             unreadable_ids: None,
-            in_flight: None,
+            checked: None,
             keys: None,
         }
     }
@@ -233,37 +233,33 @@ impl Verifier {
         if self.buffer.len() >= CHUNK { self.flush() } else { Ok(()) }
     }
 
-    /// Start checking the buffered chunk on all cores, and finish the chunk before it (its
-    /// order-dependent checks), so that reading, ordered checks and parallel checks overlap.
+    /// Check the buffered chunk on all cores while the chunk before gets its order-dependent
+    /// checks, so that the two overlap; a failure is the chunk before's.
     fn flush(&mut self) -> Result<(), VerifyFailure> {
-        let job = self.spawn_buffered();
-        match self.in_flight.replace(job) {
-            Some(previous) => self.settle(previous),
-            None => Ok(()),
-        }
+        let lines = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        let keys = self.keys.get_or_insert_with(|| std::sync::Arc::new(self.registry.clone())).clone();
+        let previous = self.checked.take();
+        let (settled, checks) = rayon::join(
+            || previous.map_or(Ok(()), |checks| self.settle(checks)),
+            || chunk::check_all(lines, &keys),
+        );
+        self.checked = Some(checks);
+        settled
     }
 
     /// Check every line pushed so far, to the last.
     fn flush_all(&mut self) -> Result<(), VerifyFailure> {
-        if let Some(previous) = self.in_flight.take() {
-            self.settle(previous)?;
+        self.flush()?;
+        match self.checked.take() {
+            Some(checks) => self.settle(checks),
+            None => Ok(()),
         }
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let job = self.spawn_buffered();
-        self.settle(job)
-    }
-
-    fn spawn_buffered(&mut self) -> chunk::Job {
-        let keys = self.keys.get_or_insert_with(|| std::sync::Arc::new(self.registry.clone())).clone();
-        chunk::spawn(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK)), keys)
     }
 
     /// Finish a chunk; on a failure, a replay of a record whose id was spilled to disk that comes
     /// at or before the failing line wins, as it would have been found first.
-    fn settle(&mut self, job: chunk::Job) -> Result<(), VerifyFailure> {
-        let Err((failure, found_at)) = self.check_chunk(job) else { return Ok(()) };
+    fn settle(&mut self, checks: chunk::Checks) -> Result<(), VerifyFailure> {
+        let Err((failure, found_at)) = self.check_chunk(checks) else { return Ok(()) };
         if self.records.has_spilled()
             && let Ok(Some(replay)) = self.records.first_replay(found_at)
         {
@@ -279,9 +275,8 @@ impl Verifier {
 
     /// The order-dependent checks of a chunk checked in the background, then the signatures its
     /// guesses did not settle; a failure comes with the seq of the line whose check found it.
-    fn check_chunk(&mut self, job: chunk::Job) -> Result<(), (VerifyFailure, u64)> {
-        let first_line = job.line_numbers.first().copied().unwrap_or(0);
-        let (line_numbers, parsed) = job.wait().map_err(|reason| (self.failure(first_line, reason), self.next_seq))?;
+    fn check_chunk(&mut self, checks: chunk::Checks) -> Result<(), (VerifyFailure, u64)> {
+        let chunk::Checks { line_numbers, results: parsed } = checks;
         // (line number, seq, the key that must have signed, index) of lines whose signature
         // is not known yet; and the first line whose known signature fails.
         let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::new();
@@ -297,7 +292,7 @@ impl Verifier {
                 }
                 Ok(line) => match self.check_in_order(line) {
                     Ok(key) => match &line.signature {
-                        Some((guessed, verdict)) if *guessed == key => {
+                        Some((guessed, verdict)) if *guessed == chunk::fingerprint(&key) => {
                             if let Err(problem) = verdict
                                 && known_bad.is_none()
                             {

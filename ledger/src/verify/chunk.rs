@@ -1,6 +1,6 @@
 //! The parallel half of a verification: a chunk of lines read ([`LineView::parse`]), hashed, and
-//! each author signature checked on all cores, in the background, while the verifier's thread
-//! reads the next lines and runs the order-dependent checks of the chunk before.
+//! each author signature checked on all cores, while the order-dependent checks of the chunk
+//! before run beside it (`rayon::join` in `Verifier::flush`).
 //!
 //! Guarantees: what a chunk hands back depends on its lines alone, plus a signature result that
 //! is only a guess of which key signs each line: the key registry may change in the chunks not
@@ -8,9 +8,6 @@
 //! verifier uses it only if that is the key the registry authorizes at that seq (otherwise it
 //! checks the signature again). So the outcome, and the first failing seq, are those of checking
 //! every line in order with the signatures checked last.
-
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -32,8 +29,8 @@ pub(super) struct Checked {
     /// The record's note text, as signed.
     pub note: Vec<u8>,
     /// The signature checked against the key the registry held for the author when the chunk
-    /// started, if it held one.
-    pub signature: Option<(PublicKey, Result<(), SignatureProblem>)>,
+    /// started, if it held one: that key's [`fingerprint`] and the verdict.
+    pub signature: Option<(Fingerprint, Result<(), SignatureProblem>)>,
 }
 
 /// The body part of a [`Checked`] line.
@@ -47,41 +44,33 @@ pub(super) enum CheckedBody {
     Withheld,
 }
 
+/// What a signature check depends on of a key: its id and its Ed25519 key
+/// ([`PublicKey::verify_signature_value`] reads nothing else).
+pub(super) type Fingerprint = ([u8; 4], [u8; 32]);
+
+/// The [`Fingerprint`] of `key`.
+pub(super) fn fingerprint(key: &PublicKey) -> Fingerprint {
+    (key.id(), key.verifying_key().to_bytes())
+}
+
 /// The kinds whose bodies verification reads: the key registry's (genesis, grants, revocations)
 /// and redactions. The registry's `apply` reads no other body.
 pub(super) fn reads_body(kind: &str) -> bool {
     matches!(kind, "ledger.genesis" | "key.grant" | "key.revoke" | "ledger.redact")
 }
 
-/// A chunk being checked in the background.
-pub(super) struct Job {
+/// A chunk's lines checked on their own, in line order.
+pub(super) struct Checks {
     /// The 1-based line numbers of the chunk's lines.
     pub line_numbers: Vec<u64>,
-    results: Receiver<std::thread::Result<Vec<Result<Checked, LineError>>>>,
+    /// Each line checked, or why it is not a valid stored line.
+    pub results: Vec<Result<Checked, LineError>>,
 }
 
-/// Start checking `lines` (line number, bytes) on all cores, guessing signing keys from `keys`.
-pub(super) fn spawn(lines: Vec<(u64, Vec<u8>)>, keys: Arc<KeyRegistry>) -> Job {
-    let line_numbers = lines.iter().map(|(number, _)| *number).collect();
-    let (sender, results) = sync_channel(1);
-    rayon::spawn(move || {
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            lines.par_iter().map(|(_, bytes)| check(bytes, &keys)).collect::<Vec<_>>()
-        }));
-        // A verifier that stopped early (an earlier chunk failed) no longer listens.
-        let _ = sender.send(checked);
-    });
-    Job { line_numbers, results }
-}
-
-impl Job {
-    /// The chunk's results, in line order; an error if checking panicked (a bug).
-    pub(super) fn wait(self) -> Result<(Vec<u64>, Vec<Result<Checked, LineError>>), String> {
-        match self.results.recv() {
-            Ok(Ok(checked)) => Ok((self.line_numbers, checked)),
-            _ => Err("internal error: checking a chunk of lines failed (a bug in lianlog; please report it)".into()),
-        }
-    }
+/// Check `lines` (line number, bytes) on all cores, guessing signing keys from `keys`.
+pub(super) fn check_all(lines: Vec<(u64, Vec<u8>)>, keys: &KeyRegistry) -> Checks {
+    let results = lines.par_iter().map(|(_, bytes)| check(bytes, keys)).collect();
+    Checks { line_numbers: lines.into_iter().map(|(number, _)| number).collect(), results }
 }
 
 fn check(bytes: &[u8], keys: &KeyRegistry) -> Result<Checked, LineError> {
@@ -98,6 +87,6 @@ fn check(bytes: &[u8], keys: &KeyRegistry) -> Result<Checked, LineError> {
     };
     let signature = keys
         .public_key(&view.entry.record.author)
-        .map(|key| (key.clone(), key.verify_signature_value(&note, &view.entry.sig)));
+        .map(|key| (fingerprint(key), key.verify_signature_value(&note, &view.entry.sig)));
     Ok(Checked { entry: view.entry, entry_hash: view.entry_hash, replay_id: view.replay_id, body, note, signature })
 }

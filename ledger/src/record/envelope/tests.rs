@@ -3,6 +3,8 @@
 //! and random edits. Accepted by one ⇔ accepted by the other, with the same parts; refused by
 //! both with the same error.
 
+// (The module is test-only; the attribute also tells the tidy checks where tests begin.)
+#[cfg(test)]
 use super::*;
 use crate::canonical::tests::arbitrary_json;
 use crate::encoding::hex;
