@@ -924,4 +924,92 @@ mod tests {
         assert_eq!(failure, verify(&broken_first, SeenRecords::default()).unwrap_err());
         assert_eq!(failure.seq, Some(300), "{failure}");
     }
+
+    /// A ledger of more than three chunks where a second officer is granted in the second
+    /// chunk: the chunks check signatures against the keys the registry held before them (the
+    /// first officer is unknown to the first two chunks' guesses, the second to the second and
+    /// third's), yet every failure is found at the seq that checking line by line finds first.
+    #[test]
+    fn signatures_checked_against_guessed_keys_fail_where_line_by_line_checking_fails() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let admin = SecretKey::from_seed(KeyName::parse("admin.zhao").unwrap(), &[1; 32]);
+        let first = SecretKey::from_seed(KeyName::parse("officer.qian").unwrap(), &[2; 32]);
+        let second = SecretKey::from_seed(KeyName::parse("officer.sun").unwrap(), &[3; 32]);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
+        let drafts = |from: usize, count: usize| -> Vec<Draft> {
+            (from..from + count)
+                .map(|n| {
+                    Draft::new(
+                        "interview",
+                        serde_json::json!({
+                            "interview_type": "reminder",
+                            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+                            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                            "held_on": "2025-03-10",
+                            "reason": format!("提醒谈话 {n}"),
+                        }),
+                    )
+                })
+                .collect()
+        };
+        ledger.grant(&first.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        ledger.append_batch(&drafts(0, 3000), &first).unwrap();
+        ledger.grant(&second.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        ledger.append_batch(&drafts(3000, 3500), &second).unwrap();
+        let lines = ledger.raw_lines_from(0).unwrap().collect::<crate::Result<Vec<_>>>().unwrap();
+        assert_eq!(lines.len(), 6503);
+        assert!(lines.len() > 3 * CHUNK);
+        assert_eq!(verify(&lines, SeenRecords::default()).unwrap().entries, 6503);
+
+        // One character of the signature changed (to another base64 digit): the line still
+        // parses, its signature fails, and the next line's `prev` no longer matches.
+        let forge = |lines: &mut Vec<Vec<u8>>, seq: usize| {
+            let text = String::from_utf8(lines[seq].clone()).unwrap();
+            let at = text.find("\"sig\":\"").unwrap() + 20;
+            let mut bytes = text.into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            lines[seq] = bytes;
+        };
+        // seq 1 (the grant, admin, first chunk), 2047 (last of the first chunk, its chain break
+        // in the next), 3003 (second officer, unknown to its chunk's guess), 4500 (unknown to
+        // the third chunk's guess), 6300 (guessed right), 6502 (the last, partial chunk).
+        for seq in [1usize, 2047, 3003, 4500, 6300, 6502] {
+            let mut forged = lines.clone();
+            forge(&mut forged, seq);
+            let failure = verify(&forged, SeenRecords::default()).unwrap_err();
+            assert_eq!(failure.seq, Some(seq as u64), "{failure}");
+            assert_eq!(failure.line, seq as u64 + 1, "{failure}");
+            assert!(failure.reason.starts_with("record signature by "), "{failure}");
+            // A line that does not parse after it, two chunks on: the signature still wins.
+            let mut then_garbage = forged.clone();
+            let garbage = (seq + 2 * CHUNK).min(then_garbage.len() - 1);
+            if garbage > seq {
+                then_garbage[garbage] = b"{not json".to_vec();
+                assert_eq!(verify(&then_garbage, SeenRecords::default()).unwrap_err(), failure);
+            }
+            // A line that does not parse before it: that line wins.
+            let mut garbage_first = forged;
+            garbage_first[seq - 1] = b"{not json".to_vec();
+            let failure = verify(&garbage_first, SeenRecords::default()).unwrap_err();
+            assert_eq!(failure.seq, Some(seq as u64 - 1), "{failure}");
+            assert!(failure.reason.contains("JSON"), "{failure}");
+        }
+        // A record of the second officer signed by the first (its signature is a valid one, by
+        // the wrong key: the key id says so).
+        let mut wrong_key = lines.clone();
+        let sig_of = |line: &[u8]| {
+            let text = String::from_utf8(line.to_vec()).unwrap();
+            let at = text.find("\"sig\":\"").unwrap() + 7;
+            let end = at + text[at..].find('"').unwrap();
+            text[at..end].to_string()
+        };
+        let text = String::from_utf8(wrong_key[6400].clone()).unwrap();
+        wrong_key[6400] = text.replace(&sig_of(&lines[6400]), &sig_of(&lines[2500])).into_bytes();
+        let failure = verify(&wrong_key, SeenRecords::default()).unwrap_err();
+        assert_eq!(failure.seq, Some(6400), "{failure}");
+        assert!(failure.reason.contains("key id is not the author's"), "{failure}");
+    }
 }
