@@ -301,19 +301,26 @@ fn hex_digits<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
+    // Any digit that is not lowercase hex sets the high bit of `bad`.
+    let mut bad = 0u8;
     for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        *byte = (lower_hex(pair[0])? << 4) | lower_hex(pair[1])?;
+        let (high, low) = (HEX_VALUE[usize::from(pair[0])], HEX_VALUE[usize::from(pair[1])]);
+        bad |= high | low;
+        *byte = (high << 4) | (low & 0x0F);
     }
-    Some(out)
+    (bad & 0x80 == 0).then_some(out)
 }
 
-fn lower_hex(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        _ => None,
+/// The value of each lowercase hex digit; 0x80 for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        digit += 1;
     }
-}
+    table
+};
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` for years 1000–9998, where [`Timestamp::parse`] accepts exactly the
 /// real instants spelled so (and its text is this one); other years go the reference way.

@@ -312,3 +312,15 @@ fn parse_cost() {
     per_line("LineView::parse", &|l| LineView::parse(l).is_ok());
     per_line("LineView::scan (no body hash)", &|l| LineView::scan(l, Check::CheckedBefore, false).is_some());
 }
+
+#[test]
+fn hex_digits_are_lowercase_hex_only() {
+    for byte in 0..=255u8 {
+        let text = [byte, b'0'];
+        let expected = crate::encoding::parse_hex::<1>(std::str::from_utf8(&text).unwrap_or("zz"));
+        assert_eq!(hex_digits::<1>(&text), expected, "{byte:#x}");
+        assert_eq!(hex_digits::<1>(&[b'0', byte]), expected.map(|[v]| [v >> 4 | v << 4]), "{byte:#x}");
+    }
+    assert_eq!(hex_digits::<2>(b"00abff"), None);
+    assert_eq!(hex_digits::<3>(b"00abff"), Some([0x00, 0xab, 0xff]));
+}
