@@ -239,10 +239,8 @@ impl Verifier {
         let lines = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
         let keys = self.keys.get_or_insert_with(|| std::sync::Arc::new(self.registry.clone())).clone();
         let previous = self.checked.take();
-        let (settled, checks) = rayon::join(
-            || previous.map_or(Ok(()), |checks| self.settle(checks)),
-            || chunk::check_all(lines, &keys),
-        );
+        let (settled, checks) =
+            rayon::join(|| previous.map_or(Ok(()), |checks| self.settle(checks)), || chunk::check_all(lines, &keys));
         self.checked = Some(checks);
         settled
     }

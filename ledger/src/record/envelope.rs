@@ -159,7 +159,8 @@ impl<'a> LineView<'a> {
         let body = match self.body {
             ViewBody::Full { value: Some(body), salt, .. } => StoredBody::Full { body, salt },
             ViewBody::Full { bytes, salt, value: None } => {
-                let body = canonical::parse_json(&bytes, "body").map_err(|e| LineError { path: e.path, reason: e.reason })?;
+                let body =
+                    canonical::parse_json(&bytes, "body").map_err(|e| LineError { path: e.path, reason: e.reason })?;
                 StoredBody::Full { body, salt }
             }
             ViewBody::Redacted { by } => StoredBody::Redacted { by },
@@ -199,9 +200,12 @@ impl From<ParsedLine> for LineView<'_> {
     }
 }
 
-/// `{"prev":…,"record":…,"seq":…,"sig":…,"time":…}` at the cursor: the entry, and the spans of
-/// the entry, of the record and of the record's `created` text.
-fn entry(cursor: &mut Cursor<'_>) -> Option<(Entry, Range<usize>, Range<usize>, Range<usize>)> {
+/// An entry read at the cursor, with the spans of the entry, of its record and of the record's
+/// `created` text.
+type EntrySpans = (Entry, Range<usize>, Range<usize>, Range<usize>);
+
+/// `{"prev":…,"record":…,"seq":…,"sig":…,"time":…}` at the cursor.
+fn entry(cursor: &mut Cursor<'_>) -> Option<EntrySpans> {
     let start = cursor.at;
     cursor.expect(b"{\"prev\":\"")?;
     let prev = EntryHash(hex_digits::<32>(cursor.take(64)?)?);

@@ -9,8 +9,10 @@ use super::*;
 use crate::canonical::tests::arbitrary_json;
 use crate::encoding::hex;
 
-const VECTOR_FILES: [&str; 2] =
-    [include_str!("../../../../tests/vectors/ledger.jsonl"), include_str!("../../../../tests/vectors/ledger-without-bodies.jsonl")];
+const VECTOR_FILES: [&str; 2] = [
+    include_str!("../../../../tests/vectors/ledger.jsonl"),
+    include_str!("../../../../tests/vectors/ledger-without-bodies.jsonl"),
+];
 
 fn vector_lines() -> Vec<Vec<u8>> {
     VECTOR_FILES.iter().flat_map(|file| file.lines()).map(|line| line.as_bytes().to_vec()).collect()
@@ -319,7 +321,7 @@ fn hex_digits_are_lowercase_hex_only() {
         let text = [byte, b'0'];
         let expected = crate::encoding::parse_hex::<1>(std::str::from_utf8(&text).unwrap_or("zz"));
         assert_eq!(hex_digits::<1>(&text), expected, "{byte:#x}");
-        assert_eq!(hex_digits::<1>(&[b'0', byte]), expected.map(|[v]| [v >> 4 | v << 4]), "{byte:#x}");
+        assert_eq!(hex_digits::<1>(&[b'0', byte]), expected.map(|[v]| [v.rotate_left(4)]), "{byte:#x}");
     }
     assert_eq!(hex_digits::<2>(b"00abff"), None);
     assert_eq!(hex_digits::<3>(b"00abff"), Some([0x00, 0xab, 0xff]));
