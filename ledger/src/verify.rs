@@ -5,8 +5,9 @@
 //! spilled to sorted runs in `$TMPDIR` and merged at the end): canonical bytes, body
 //! hashes, seq, chain, time order, the record envelope, origin binding, key registry and
 //! authorization, author signatures, no record twice (a lianlog rule), redaction links, and the
-//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
-//! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
+//! Merkle root. Lines are processed in chunks: a chunk's lines are read and their signatures
+//! checked in parallel (rayon, `verify/chunk.rs`, against guessed keys) beside the
+//! order-dependent checks of the chunk before, which run sequentially. The *first* failing seq is
 //! reported, whatever stage found it.
 
 use std::collections::BTreeMap;
