@@ -108,6 +108,21 @@ fn no_passphrase() -> lianlog_ledger::Result<Zeroizing<String>> {
 /// Stored lines (format-v1 section 6): `ParsedLine::parse`, the canonical parser, and the entry
 /// file reader of `check inclusion`. A line that parses is exactly its own canonical encoding.
 pub fn stored_line(data: &[u8]) {
+    // The one-pass reader and the reference parser (a `Value` of the whole line, encoded again)
+    // accept the same lines, with the same parts, and refuse the others with the same error.
+    match (ParsedLine::parse(data), ParsedLine::parse_reference(data)) {
+        (Ok(fast), Ok(reference)) => {
+            assert_eq!(fast.line, reference.line, "the two parsers read the same line");
+            assert_eq!((fast.entry_bytes, fast.entry_hash), (reference.entry_bytes, reference.entry_hash));
+        }
+        (Err(fast), Err(reference)) => assert_eq!(fast, reference, "the two parsers refuse alike"),
+        (fast, reference) => panic!("parse: {:?}, the reference parser: {:?}", fast.is_ok(), reference.is_ok()),
+    }
+    match (ParsedLine::parse_checked_before(data), ParsedLine::parse_checked_before_reference(data)) {
+        (Ok(fast), Ok(reference)) => assert_eq!((fast.line, fast.entry_hash), (reference.line, reference.entry_hash)),
+        (Err(fast), Err(reference)) => assert_eq!(fast, reference),
+        (fast, reference) => panic!("checked before: {:?}, the reference: {:?}", fast.is_ok(), reference.is_ok()),
+    }
     if let Ok(parsed) = ParsedLine::parse(data) {
         let line = parsed.line.to_line().expect("a parsed line has a canonical encoding");
         assert_eq!(&line[..line.len() - 1], data, "a parsed line is its own canonical encoding");

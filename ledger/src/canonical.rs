@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+pub(crate) mod scan;
+
 /// Largest integer magnitude the format allows (I-JSON's safe range).
 pub(crate) const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
@@ -324,7 +326,7 @@ impl<'de> serde::de::Visitor<'de> for Strict<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -412,7 +414,7 @@ mod tests {
         }
     }
 
-    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    pub(crate) fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
         let leaf = prop_oneof![
             Just(Value::Null),

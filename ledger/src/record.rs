@@ -18,6 +18,9 @@ use crate::time::Timestamp;
 
 use crate::merkle::Hash;
 
+mod envelope;
+pub(crate) use envelope::{Check, LineView, ViewBody};
+
 /// The hash of an entry: SHA-256(0x00 || entry bytes), also its RFC 6962 leaf hash.
 /// The default is the zero hash, the `prev` of entry 0.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -129,23 +132,28 @@ impl Record {
     /// every record with a fresh 16-byte salt, so two genuine records never share it; a second
     /// occurrence is a replay of the first. Returns 16 bytes of SHA-256 over the three members.
     pub fn replay_id(&self) -> [u8; 16] {
-        let mut hasher = Sha256::new();
-        hasher.update(b"lianlog record id\n");
-        hasher.update(self.author.as_bytes());
-        hasher.update([0x0A]);
-        hasher.update(self.created.to_string().as_bytes());
-        hasher.update([0x0A]);
-        hasher.update(self.body_hash);
-        let digest = hasher.finalize();
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
-        id
+        replay_id_of(&self.author, self.created.to_string().as_bytes(), &self.body_hash)
     }
 
     /// The author's signature over the record, as stored in the entry (`sig`).
     pub fn sign(&self, key: &SecretKey) -> String {
         key.signature_value(&self.note_text())
     }
+}
+
+/// [`Record::replay_id`] from the record's author, the text of its `created` time and its body hash.
+fn replay_id_of(author: &str, created: &[u8], body_hash: &Hash) -> [u8; 16] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"lianlog record id\n");
+    hasher.update(author.as_bytes());
+    hasher.update([0x0A]);
+    hasher.update(created);
+    hasher.update([0x0A]);
+    hasher.update(body_hash);
+    let digest = hasher.finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
 }
 
 /// Kinds whose bodies are never redacted or withheld (verifiers need them): the one rule of what a
@@ -328,7 +336,21 @@ fn line_error(path: &str, reason: impl Into<String>) -> LineError {
 impl ParsedLine {
     /// Parse one stored line (without its trailing newline) and check every rule that can be
     /// checked on the line alone: members, types, canonical bytes, the body hash.
+    ///
+    /// A line is read in one pass where it can be ([`LineView::scan`]: typed, no re-encoding),
+    /// otherwise by [`ParsedLine::parse_reference`], which accepts the same lines and names what
+    /// is wrong with the others.
     pub fn parse(bytes: &[u8]) -> Result<ParsedLine, LineError> {
+        if let Some(view) = LineView::scan(bytes, Check::Full, true) {
+            return view.into_parsed();
+        }
+        Self::parse_reference(bytes)
+    }
+
+    /// [`ParsedLine::parse`] by way of a `serde_json::Value` of the whole line, encoded again and
+    /// compared with the line: the definition of what a valid line is, and where every refusal
+    /// is explained. The fast path agrees with it (tests in `record/envelope/tests.rs`).
+    pub fn parse_reference(bytes: &[u8]) -> Result<ParsedLine, LineError> {
         let line = Self::parse_fields(bytes)?;
         let canonical = line.to_line().map_err(|e| line_error(&e.path, e.reason))?;
         if &canonical[..canonical.len() - 1] != bytes {
@@ -355,10 +377,19 @@ impl ParsedLine {
 
     /// Parse a line of a ledger's own log that was checked in full ([`ParsedLine::parse`]) when it
     /// was appended or, behind the store, when the ledger was opened: the same fields and entry
-    /// hash, without re-encoding the line to check its canonical form and body hash again. For
-    /// whole-log passes that rebuild derived state from lines already checked (replay), never
-    /// for lines from elsewhere: a line altered in place since is found by `verify`, not here.
+    /// hash, without checking its body hash again (nor, on the reference path, its canonical
+    /// form). For whole-log passes that rebuild derived state from lines already checked
+    /// (replay), never for lines from elsewhere: a line altered in place since is found by
+    /// `verify`, not here.
     pub fn parse_checked_before(bytes: &[u8]) -> Result<ParsedLine, LineError> {
+        if let Some(view) = LineView::scan(bytes, Check::CheckedBefore, true) {
+            return view.into_parsed();
+        }
+        Self::parse_checked_before_reference(bytes)
+    }
+
+    /// [`ParsedLine::parse_checked_before`] by way of a `Value` of the whole line.
+    pub fn parse_checked_before_reference(bytes: &[u8]) -> Result<ParsedLine, LineError> {
         let line = Self::parse_fields(bytes)?;
         let entry_bytes = line.entry.canonical_bytes();
         let entry_hash = EntryHash::of_entry_bytes(&entry_bytes);

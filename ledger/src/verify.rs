@@ -5,8 +5,9 @@
 //! spilled to sorted runs in `$TMPDIR` and merged at the end): canonical bytes, body
 //! hashes, seq, chain, time order, the record envelope, origin binding, key registry and
 //! authorization, author signatures, no record twice (a lianlog rule), redaction links, and the
-//! Merkle root. Lines are processed in chunks: parsing and signature checks run in parallel
-//! (rayon), the order-dependent checks run in between, sequentially. The *first* failing seq is
+//! Merkle root. Lines are processed in chunks: a chunk's lines are read and their signatures
+//! checked in parallel (rayon, `verify/chunk.rs`, against guessed keys) beside the
+//! order-dependent checks of the chunk before, which run sequentially. The *first* failing seq is
 //! reported, whatever stage found it.
 
 use std::collections::BTreeMap;
@@ -17,11 +18,13 @@ use serde_json::Value;
 use crate::keys::PublicKey;
 use crate::merkle::CompactRange;
 use crate::merkle::Hash;
-use crate::record::{EntryHash, ParsedLine, StoredBody, kind_keeps_body};
+use crate::record::{EntryHash, ParsedLine, kind_keeps_body};
 use crate::registry::{KeyRegistry, object_with};
 use crate::time::Timestamp;
 
+mod chunk;
 mod seen;
+use chunk::{Checked, CheckedBody};
 pub(crate) use seen::SeenRecords;
 
 /// Progress of a long operation, for a caller that shows it (the library never draws it): whole
@@ -182,6 +185,11 @@ pub struct Verifier {
     /// Record ids spilled to disk that could not be read back for the caller
     /// ([`Verifier::record_ids_since_start`]): the verification cannot pass.
     unreadable_ids: Option<String>,
+    /// The last chunk checked on its own, whose order-dependent checks come with the next.
+    checked: Option<chunk::Checks>,
+    /// The registry as the chunks checked on their own see it (to guess signing keys); dropped
+    /// when the registry changes.
+    keys: Option<std::sync::Arc<KeyRegistry>>,
 }
 
 impl Verifier {
@@ -215,6 +223,8 @@ impl Verifier {
             start: state.next_seq,
             records: state.records,
             unreadable_ids: None,
+            checked: None,
+            keys: None,
         }
     }
 
@@ -224,10 +234,31 @@ impl Verifier {
         if self.buffer.len() >= CHUNK { self.flush() } else { Ok(()) }
     }
 
-    /// Check the buffered chunk; on a failure, a replay of a record whose id was spilled to disk
-    /// that comes at or before the failing line wins, as it would have been found first.
+    /// Check the buffered chunk on all cores while the chunk before gets its order-dependent
+    /// checks, so that the two overlap; a failure is the chunk before's.
     fn flush(&mut self) -> Result<(), VerifyFailure> {
-        let Err((failure, found_at)) = self.flush_chunk() else { return Ok(()) };
+        let lines = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK));
+        let keys = self.keys.get_or_insert_with(|| std::sync::Arc::new(self.registry.clone())).clone();
+        let previous = self.checked.take();
+        let (settled, checks) =
+            rayon::join(|| previous.map_or(Ok(()), |checks| self.settle(checks)), || chunk::check_all(lines, &keys));
+        self.checked = Some(checks);
+        settled
+    }
+
+    /// Check every line pushed so far, to the last.
+    fn flush_all(&mut self) -> Result<(), VerifyFailure> {
+        self.flush()?;
+        match self.checked.take() {
+            Some(checks) => self.settle(checks),
+            None => Ok(()),
+        }
+    }
+
+    /// Finish a chunk; on a failure, a replay of a record whose id was spilled to disk that comes
+    /// at or before the failing line wins, as it would have been found first.
+    fn settle(&mut self, checks: chunk::Checks) -> Result<(), VerifyFailure> {
+        let Err((failure, found_at)) = self.check_chunk(checks) else { return Ok(()) };
         if self.records.has_spilled()
             && let Ok(Some(replay)) = self.records.first_replay(found_at)
         {
@@ -241,15 +272,17 @@ impl Verifier {
         VerifyFailure { line: second.saturating_sub(self.start) + 1, seq: Some(second), reason: replay_reason(first) }
     }
 
-    /// Check the buffered chunk; a failure comes with the seq of the line whose check found it.
-    fn flush_chunk(&mut self) -> Result<(), (VerifyFailure, u64)> {
-        let lines = std::mem::take(&mut self.buffer);
-        let parsed: Vec<Result<ParsedLine, crate::record::LineError>> =
-            lines.par_iter().map(|(_, bytes)| ParsedLine::parse(bytes)).collect();
-        let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::with_capacity(parsed.len());
+    /// The order-dependent checks of a chunk checked in the background, then the signatures its
+    /// guesses did not settle; a failure comes with the seq of the line whose check found it.
+    fn check_chunk(&mut self, checks: chunk::Checks) -> Result<(), (VerifyFailure, u64)> {
+        let chunk::Checks { line_numbers, results: parsed } = checks;
+        // (line number, seq, the key that must have signed, index) of lines whose signature
+        // is not known yet; and the first line whose known signature fails.
+        let mut signatures: Vec<(u64, u64, PublicKey, usize)> = Vec::new();
+        let mut known_bad: Option<VerifyFailure> = None;
         let mut sequential_failure = None;
         for (index, result) in parsed.iter().enumerate() {
-            let line_number = lines[index].0;
+            let line_number = line_numbers[index];
             let found_at = self.next_seq;
             match result {
                 Err(err) => {
@@ -257,7 +290,16 @@ impl Verifier {
                     break;
                 }
                 Ok(line) => match self.check_in_order(line) {
-                    Ok(key) => signatures.push((line_number, line.line.entry.seq, key, index)),
+                    Ok(key) => match &line.signature {
+                        Some((guessed, verdict)) if *guessed == chunk::fingerprint(&key) => {
+                            if let Err(problem) = verdict
+                                && known_bad.is_none()
+                            {
+                                known_bad = Some(signature_failure(line_number, line, *problem));
+                            }
+                        }
+                        _ => signatures.push((line_number, line.entry.seq, key, index)),
+                    },
                     Err(InOrder::Here(reason)) => {
                         sequential_failure = Some((self.failure(line_number, reason), found_at));
                         break;
@@ -273,13 +315,12 @@ impl Verifier {
             .par_iter()
             .filter_map(|(line_number, seq, key, index)| {
                 let Ok(line) = &parsed[*index] else { return None };
-                let entry = &line.line.entry;
-                key.verify_signature_value(&entry.record.note_text(), &entry.sig).err().map(|problem| VerifyFailure {
-                    line: *line_number,
-                    seq: Some(*seq),
-                    reason: format!("record signature by {}: {problem}", entry.record.author),
-                })
+                debug_assert_eq!(line.entry.seq, *seq);
+                key.verify_signature_value(&line.note, &line.entry.sig)
+                    .err()
+                    .map(|problem| signature_failure(*line_number, line, problem))
             })
+            .chain(known_bad)
             .min_by_key(|failure| failure.line)
             .map(|failure| {
                 let found_at = failure.seq.unwrap_or(u64::MAX);
@@ -297,14 +338,14 @@ impl Verifier {
     }
 
     /// Every order-dependent check of one line; returns the key that must have signed it.
-    fn check_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, InOrder> {
+    fn check_in_order(&mut self, parsed: &Checked) -> Result<PublicKey, InOrder> {
         let seq = self.next_seq;
         let key = self.check_line_in_order(parsed).map_err(InOrder::Here)?;
         // A redacted line named this seq as its redaction: this entry must have resolved it.
         if let Some(&(by, target)) = self.pending_by.range((seq, 0)..=(seq, u64::MAX)).next() {
             // Blame this entry rather than the earlier line if this entry is itself forged.
-            let entry = &parsed.line.entry;
-            if let Err(problem) = key.verify_signature_value(&entry.record.note_text(), &entry.sig) {
+            let entry = &parsed.entry;
+            if let Err(problem) = key.verify_signature_value(&parsed.note, &entry.sig) {
                 return Err(InOrder::Here(format!("record signature by {}: {problem}", entry.record.author)));
             }
             return Err(InOrder::Earlier(VerifyFailure {
@@ -316,8 +357,8 @@ impl Verifier {
         Ok(key)
     }
 
-    fn check_line_in_order(&mut self, parsed: &ParsedLine) -> Result<PublicKey, String> {
-        let entry = &parsed.line.entry;
+    fn check_line_in_order(&mut self, parsed: &Checked) -> Result<PublicKey, String> {
+        let entry = &parsed.entry;
         let seq = self.next_seq;
         if entry.seq != seq {
             return Err(format!(
@@ -338,7 +379,7 @@ impl Verifier {
         {
             return Err(format!("entry.time {} is earlier than the previous entry's {last}", entry.time));
         }
-        let id = entry.record.replay_id();
+        let id = parsed.replay_id;
         if let Some(first) = self.records.get(&id) {
             return Err(replay_reason(first));
         }
@@ -346,16 +387,16 @@ impl Verifier {
         // found at this seq even if a later check of this line fails (`Verifier::flush`).
         self.records.insert(id, seq);
         let kind = entry.record.kind.as_str();
-        match &parsed.line.body {
-            StoredBody::Full { .. } => {}
+        match &parsed.body {
+            CheckedBody::Full(_) => {}
             _ if kind_keeps_body(kind) => {
                 return Err(format!("the body of a {kind} record is never redacted or withheld"));
             }
-            StoredBody::Withheld if self.options.allow_withheld => self.withheld += 1,
-            StoredBody::Withheld => {
+            CheckedBody::Withheld if self.options.allow_withheld => self.withheld += 1,
+            CheckedBody::Withheld => {
                 return Err("the body is withheld, which only an export without bodies may do".into());
             }
-            StoredBody::Redacted { by } => {
+            CheckedBody::Redacted { by } => {
                 if *by <= seq {
                     return Err(format!("redacted by seq {by}, which is not after this entry"));
                 }
@@ -364,8 +405,13 @@ impl Verifier {
             }
         }
         let key = if seq == 0 {
-            let body = parsed.line.body().cloned().unwrap_or(Value::Null);
-            self.registry.apply(0, &entry.record, &body).map_err(|e| format!("genesis: {e}"))?;
+            // Bodies of kinds the registry does not read are not built (`chunk::reads_body`).
+            let body = match &parsed.body {
+                CheckedBody::Full(Some(body)) => body,
+                _ => &Value::Null,
+            };
+            self.keys = None;
+            self.registry.apply(0, &entry.record, body).map_err(|e| format!("genesis: {e}"))?;
             if let Some(expected) = &self.options.expected_log_key
                 && self.registry.log_key != expected.vkey()
             {
@@ -378,11 +424,22 @@ impl Verifier {
             self.registry.public_key(&entry.record.author).cloned().ok_or("genesis author is not an admin")?
         } else {
             let key = self.registry.authorize(&entry.record, seq).map_err(|e| format!("not authorized: {e}"))?.clone();
-            if let Some(body) = parsed.line.body() {
+            // The registry reads the bodies of its kinds only (built: `chunk::reads_body`); for
+            // any other kind after the genesis, `apply` is `Ok(())` whatever the body, and
+            // before it, an error that does not read the body.
+            if let CheckedBody::Full(body) = &parsed.body
+                && (body.is_some() || self.registry.is_empty())
+            {
+                if kind != "ledger.redact" {
+                    self.keys = None;
+                }
+                let body = body.as_ref().unwrap_or(&Value::Null);
                 self.registry.apply(seq, &entry.record, body).map_err(|e| format!("{}: {e}", entry.record.kind))?;
             }
             if kind == "ledger.redact" {
-                let body = parsed.line.body().ok_or("ledger.redact without its body")?;
+                let CheckedBody::Full(Some(body)) = &parsed.body else {
+                    return Err("ledger.redact without its body".into());
+                };
                 self.check_redaction(seq, entry, body)?;
             }
             key
@@ -453,7 +510,7 @@ impl Verifier {
         mut reread: impl FnMut(u64) -> Result<Vec<u8>, String>,
         open_end: bool,
     ) -> Result<RangeEnd, VerifyFailure> {
-        self.flush()?;
+        self.flush_all()?;
         if self.next_seq == 0 {
             return Err(VerifyFailure { line: 1, seq: None, reason: "empty: there is no genesis entry".into() });
         }
@@ -526,6 +583,15 @@ impl Verifier {
             records: self.records,
         };
         Ok(RangeEnd { report, resume, earlier_targets })
+    }
+}
+
+/// A record signature that does not verify, at its line.
+fn signature_failure(line: u64, checked: &Checked, problem: crate::keys::SignatureProblem) -> VerifyFailure {
+    VerifyFailure {
+        line,
+        seq: Some(checked.entry.seq),
+        reason: format!("record signature by {}: {problem}", checked.entry.record.author),
     }
 }
 
@@ -652,7 +718,7 @@ fn read_bounded_line(reader: &mut impl std::io::BufRead) -> Result<Option<Vec<u8
 impl Verifier {
     /// Check every line pushed so far (the chunk not yet checked included).
     pub(crate) fn verify_pushed(&mut self) -> Result<(), VerifyFailure> {
-        self.flush()
+        self.flush_all()
     }
 
     /// The record id ([`crate::record::Record::replay_id`]) of every line checked since this
@@ -856,5 +922,93 @@ mod tests {
         let failure = verify(&broken_first, spilling()).unwrap_err();
         assert_eq!(failure, verify(&broken_first, SeenRecords::default()).unwrap_err());
         assert_eq!(failure.seq, Some(300), "{failure}");
+    }
+
+    /// A ledger of more than three chunks where a second officer is granted in the second
+    /// chunk: the chunks check signatures against the keys the registry held before them (the
+    /// first officer is unknown to the first two chunks' guesses, the second to the second and
+    /// third's), yet every failure is found at the seq that checking line by line finds first.
+    #[test]
+    fn signatures_checked_against_guessed_keys_fail_where_line_by_line_checking_fails() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let admin = SecretKey::from_seed(KeyName::parse("admin.zhao").unwrap(), &[1; 32]);
+        let first = SecretKey::from_seed(KeyName::parse("officer.qian").unwrap(), &[2; 32]);
+        let second = SecretKey::from_seed(KeyName::parse("officer.sun").unwrap(), &[3; 32]);
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
+        let drafts = |from: usize, count: usize| -> Vec<Draft> {
+            (from..from + count)
+                .map(|n| {
+                    Draft::new(
+                        "interview",
+                        serde_json::json!({
+                            "interview_type": "reminder",
+                            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+                            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                            "held_on": "2025-03-10",
+                            "reason": format!("提醒谈话 {n}"),
+                        }),
+                    )
+                })
+                .collect()
+        };
+        ledger.grant(&first.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        ledger.append_batch(&drafts(0, 3000), &first).unwrap();
+        ledger.grant(&second.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        ledger.append_batch(&drafts(3000, 3500), &second).unwrap();
+        let lines = ledger.raw_lines_from(0).unwrap().collect::<crate::Result<Vec<_>>>().unwrap();
+        assert_eq!(lines.len(), 6503);
+        assert!(lines.len() > 3 * CHUNK);
+        assert_eq!(verify(&lines, SeenRecords::default()).unwrap().entries, 6503);
+
+        // One character of the signature changed (to another base64 digit): the line still
+        // parses, its signature fails, and the next line's `prev` no longer matches.
+        let forge = |lines: &mut Vec<Vec<u8>>, seq: usize| {
+            let text = String::from_utf8(lines[seq].clone()).unwrap();
+            let at = text.find("\"sig\":\"").unwrap() + 20;
+            let mut bytes = text.into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            lines[seq] = bytes;
+        };
+        // seq 1 (the grant, admin, first chunk), 2047 (last of the first chunk, its chain break
+        // in the next), 3003 (second officer, unknown to its chunk's guess), 4500 (unknown to
+        // the third chunk's guess), 6300 (guessed right), 6502 (the last, partial chunk).
+        for seq in [1usize, 2047, 3003, 4500, 6300, 6502] {
+            let mut forged = lines.clone();
+            forge(&mut forged, seq);
+            let failure = verify(&forged, SeenRecords::default()).unwrap_err();
+            assert_eq!(failure.seq, Some(seq as u64), "{failure}");
+            assert_eq!(failure.line, seq as u64 + 1, "{failure}");
+            assert!(failure.reason.starts_with("record signature by "), "{failure}");
+            // A line that does not parse after it, two chunks on: the signature still wins.
+            let mut then_garbage = forged.clone();
+            let garbage = (seq + 2 * CHUNK).min(then_garbage.len() - 1);
+            if garbage > seq {
+                then_garbage[garbage] = b"{not json".to_vec();
+                assert_eq!(verify(&then_garbage, SeenRecords::default()).unwrap_err(), failure);
+            }
+            // A line that does not parse before it: that line wins.
+            let mut garbage_first = forged;
+            garbage_first[seq - 1] = b"{not json".to_vec();
+            let failure = verify(&garbage_first, SeenRecords::default()).unwrap_err();
+            assert_eq!(failure.seq, Some(seq as u64 - 1), "{failure}");
+            assert!(failure.reason.contains("JSON"), "{failure}");
+        }
+        // A record of the second officer signed by the first (its signature is a valid one, by
+        // the wrong key: the key id says so).
+        let mut wrong_key = lines.clone();
+        let sig_of = |line: &[u8]| {
+            let text = String::from_utf8(line.to_vec()).unwrap();
+            let at = text.find("\"sig\":\"").unwrap() + 7;
+            let end = at + text[at..].find('"').unwrap();
+            text[at..end].to_string()
+        };
+        let text = String::from_utf8(wrong_key[6400].clone()).unwrap();
+        wrong_key[6400] = text.replace(&sig_of(&lines[6400]), &sig_of(&lines[2500])).into_bytes();
+        let failure = verify(&wrong_key, SeenRecords::default()).unwrap_err();
+        assert_eq!(failure.seq, Some(6400), "{failure}");
+        assert!(failure.reason.contains("key id is not the author's"), "{failure}");
     }
 }
