@@ -217,7 +217,10 @@ impl Browser {
 
     /// The whole page's rendered text.
     pub fn page_text(&self) -> String {
-        self.text(&self.find("body"))
+        // One script call, holding no element: a page that navigates between finding `body` and
+        // reading its text (a form just submitted) cannot leave a stale element behind.
+        let text = self.script("return document.body ? document.body.innerText : ''", serde_json::json!([]));
+        text.as_str().unwrap_or_default().to_string()
     }
 
     /// Run a script in the page (its `return` value).
