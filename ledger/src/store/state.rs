@@ -134,7 +134,7 @@ impl Store {
                 let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
                 Ok((key.to_vec(), untagged(&value)?.map(<[u8]>::to_vec)))
             });
-        let older: Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_> = match &self.table {
+        let older: super::Items<'_> = match &self.table {
             Some(table) => Box::new(table.scan_prefix(prefix)),
             None => Box::new(std::iter::empty()),
         };
