@@ -839,6 +839,20 @@ mod tests {
     use crate::record::{Entry, StoredLine};
     use crate::{Holder, Role};
 
+    /// Interview number `n` (its own subject and reason, so that no two records are alike).
+    fn interview_draft(n: usize) -> Draft {
+        Draft::new(
+            "interview",
+            serde_json::json!({
+                "interview_type": "reminder",
+                "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
+                "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
+                "held_on": "2025-03-10",
+                "reason": format!("提醒谈话 {n}"),
+            }),
+        )
+    }
+
     /// The lines of a real ledger: genesis, a grant and `records` interviews.
     fn ledger_lines(records: usize) -> Vec<Vec<u8>> {
         let temp = tempfile::tempdir().unwrap();
@@ -849,20 +863,7 @@ mod tests {
         let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
         let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
         ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
-        let drafts: Vec<Draft> = (0..records)
-            .map(|n| {
-                Draft::new(
-                    "interview",
-                    serde_json::json!({
-                        "interview_type": "reminder",
-                        "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
-                        "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
-                        "held_on": "2025-03-10",
-                        "reason": format!("提醒谈话 {n}"),
-                    }),
-                )
-            })
-            .collect();
+        let drafts: Vec<Draft> = (0..records).map(interview_draft).collect();
         ledger.append_batch(&drafts, &officer).unwrap();
         ledger.raw_lines_from(0).unwrap().collect::<crate::Result<Vec<_>>>().unwrap()
     }
@@ -938,22 +939,7 @@ mod tests {
         let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
         let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
         let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
-        let drafts = |from: usize, count: usize| -> Vec<Draft> {
-            (from..from + count)
-                .map(|n| {
-                    Draft::new(
-                        "interview",
-                        serde_json::json!({
-                            "interview_type": "reminder",
-                            "subjects": [{"id": format!("P-{n:05}"), "name": "张某", "unit": "市住建局"}],
-                            "interviewers": [{"id": "P-0101", "name": "钱干事", "unit": "第一监督检查室"}],
-                            "held_on": "2025-03-10",
-                            "reason": format!("提醒谈话 {n}"),
-                        }),
-                    )
-                })
-                .collect()
-        };
+        let drafts = |from: usize, count: usize| -> Vec<Draft> { (from..from + count).map(interview_draft).collect() };
         ledger.grant(&first.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
         ledger.append_batch(&drafts(0, 3000), &first).unwrap();
         ledger.grant(&second.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
