@@ -24,6 +24,9 @@ mod render;
 
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     restore_default_sigpipe();
     let cli = match args::try_parse() {
