@@ -59,7 +59,7 @@ pub fn status_zh(status: &str) -> &str {
     }
 }
 
-pub(crate) use state::{StateChanges, StateRead, View, facts_bucket_item};
+pub(crate) use state::{MemoryState, StateChanges, StateRead, View, facts_bucket_item};
 
 /// A record as the projections see it.
 pub(crate) struct RecordContext<'a> {

@@ -8,7 +8,7 @@
 use super::Ledger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{Position, SegmentLog};
-use crate::projection::{self, LedgerFacts, RecordContext, StateChanges, View};
+use crate::projection::{self, LedgerFacts, MemoryState, RecordContext, StateChanges, View};
 use crate::record::ParsedLine;
 use crate::registry::KeyRegistry;
 use crate::replacement::{ReplacementScan, Replacements};
@@ -164,15 +164,6 @@ pub struct ReplayReport {
     pub seconds: f64,
 }
 
-fn merge_changes(state: &mut std::collections::BTreeMap<Vec<u8>, Vec<u8>>, changes: StateChanges) {
-    for (key, value) in changes.writes {
-        match value {
-            Some(value) => state.insert(key, value),
-            None => state.remove(&key),
-        };
-    }
-}
-
 /// Projection state and key registry as they stood after the first `end` entries, rebuilt in
 /// memory by replaying stored lines (see [`Ledger::as_of`]).
 #[derive(Debug, Clone, Default)]
@@ -222,6 +213,7 @@ pub(crate) fn replay_projections(
     replacements: &Replacements,
 ) -> Result<PastState> {
     let mut past = PastState::default();
+    let mut state = MemoryState::default();
     let mut changes = StateChanges::default();
     for line in lines {
         let line = line?;
@@ -240,14 +232,14 @@ pub(crate) fn replay_projections(
                 .map_err(|e| Error::verification(format!("replay: seq {}: {e}; run `lianlog verify`", entry.seq)))?;
         }
         let before = FactsBefore { facts, seq: entry.seq };
-        project_line(&past.state, &before, &mut changes, &line, false, replacements)?;
+        project_line(&state, &before, &mut changes, &line, false, replacements)?;
+        // Each record's few changes go straight into the state, so that the next record's reads
+        // look in one map, not two.
+        state.apply(&mut changes);
         past.end += 1;
         past.last_time = Some(entry.time);
-        if changes.writes.len() > 50_000 {
-            merge_changes(&mut past.state, std::mem::take(&mut changes));
-        }
     }
-    merge_changes(&mut past.state, changes);
+    past.state = state.into_map();
     Ok(past)
 }
 

@@ -102,6 +102,20 @@ pub(crate) fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
     k.extend_from_slice(&chunk.to_be_bytes());
     k
 }
+/// The chunk keys and values of the index under `prefix` whose slots (every seq ever added, in
+/// order; `None` where a correction removed it) are `slots`: chunk `n` holds the live seqs of
+/// slots `INDEX_CHUNK_SEQS·n ..`, and a chunk with none is no key. The one rule by which the
+/// store and an in-memory replay lay out an index they keep as postings.
+pub(crate) fn index_chunks<'a>(
+    prefix: &'a [u8],
+    slots: &'a [Option<u64>],
+) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + 'a {
+    slots.chunks(INDEX_CHUNK_SEQS as usize).enumerate().filter_map(move |(chunk_number, chunk)| {
+        let value: Vec<u8> = chunk.iter().flatten().flat_map(|seq| seq.to_be_bytes()).collect();
+        (!value.is_empty()).then(|| (index_chunk(prefix, chunk_number as u64), value))
+    })
+}
+
 /// How many seqs were ever added to the index under `prefix` (u64 BE; removals do not lower
 /// it), which names the chunk the next one goes to. Outside the prefix, so that a scan of the
 /// index sees only chunks.

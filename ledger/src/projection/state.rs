@@ -5,7 +5,7 @@
 //! before it wrote; counters are never stored at zero or below; facts buckets are read without
 //! panicking whatever their bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -35,6 +35,90 @@ pub trait StateRead {
 impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.get(key).cloned())
+    }
+}
+
+/// Projection state rebuilt in memory (replay, as-of), keeping indexes and record facts the way
+/// the store keeps them (postings and facts by seq, [`StateRead::keeps_postings`]) rather than as
+/// chunk and bucket values rewritten on every record: what made an in-memory replay slower per
+/// record than the store it checks. [`MemoryState::into_map`] lays them out as the projections'
+/// keys ([`layout::index_chunks`], [`layout::record_facts`]), byte for byte what the store's scan
+/// rebuilds from its files.
+#[derive(Debug, Default)]
+pub(crate) struct MemoryState {
+    /// Every other projection key (case state, statistics), unordered until [`Self::into_map`].
+    keys: HashMap<Vec<u8>, Vec<u8>>,
+    /// Index prefix → its slots: every seq ever added, `None` where removed.
+    indexes: HashMap<Vec<u8>, Vec<Option<u64>>>,
+    /// The facts each seq asserted (canonical JSON), by seq.
+    facts: Vec<Option<Vec<u8>>>,
+}
+
+impl MemoryState {
+    /// Apply `changes` (emptied), as the store applies a batch: key writes, then index operations
+    /// in the order made (a removal takes the newest live slot of its seq), then facts.
+    pub fn apply(&mut self, changes: &mut StateChanges) {
+        for (key, value) in std::mem::take(&mut changes.writes) {
+            match value {
+                Some(value) => self.keys.insert(key, value),
+                None => self.keys.remove(&key),
+            };
+        }
+        for (prefix, seq, added) in changes.postings.drain(..) {
+            let slots = self.indexes.entry(prefix).or_default();
+            if added {
+                slots.push(Some(seq));
+            } else if let Some(slot) = slots.iter_mut().rev().find(|slot| **slot == Some(seq)) {
+                *slot = None;
+            }
+        }
+        for (seq, facts) in std::mem::take(&mut changes.facts) {
+            let Ok(at) = usize::try_from(seq) else { continue };
+            if self.facts.len() <= at {
+                self.facts.resize(at + 1, None);
+            }
+            self.facts[at] = facts;
+        }
+    }
+
+    /// Every projection key and value, as the store holds them (index chunks and sizes, facts
+    /// buckets included), in key order.
+    pub fn into_map(self) -> BTreeMap<Vec<u8>, Vec<u8>> {
+        let mut map: BTreeMap<Vec<u8>, Vec<u8>> = self.keys.into_iter().collect();
+        for (prefix, slots) in &self.indexes {
+            map.extend(layout::index_chunks(prefix, slots));
+            map.insert(layout::index_slots(prefix), (slots.len() as u64).to_be_bytes().to_vec());
+        }
+        for (bucket, items) in self.facts.chunks(layout::FACTS_PER_KEY as usize).enumerate() {
+            let first = bucket as u64 * layout::FACTS_PER_KEY;
+            let mut value = Vec::new();
+            for (seq, json) in (first..).zip(items) {
+                if let Some(json) = json {
+                    facts_bucket_item(&mut value, seq, json);
+                }
+            }
+            if !value.is_empty() {
+                map.insert(layout::record_facts(first), value);
+            }
+        }
+        map
+    }
+}
+
+impl StateRead for MemoryState {
+    /// Case state and statistics. The projections never read an index or a facts bucket by key
+    /// over a state that keeps postings (they read [`StateRead::record_facts`]), so those keys
+    /// are not answered here; [`MemoryState::into_map`] lays them out for the readers that do.
+    fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.keys.get(key).cloned())
+    }
+
+    fn keeps_postings(&self) -> bool {
+        true
+    }
+
+    fn record_facts(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        Ok(usize::try_from(seq).ok().and_then(|at| self.facts.get(at)).cloned().flatten())
     }
 }
 
@@ -262,6 +346,58 @@ fn remove_facts_item(bucket: &mut Vec<u8>, seq: u64) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The same operations through a View over plain keys (chunks and buckets rewritten) and
+    /// over a [`MemoryState`] (postings and facts by seq) leave byte-identical projection keys:
+    /// what lets replay compare its in-memory state with the store.
+    #[test]
+    fn memory_state_lays_out_indexes_and_facts_as_plain_keys_do() {
+        let mut plain = BTreeMap::new();
+        let mut memory = MemoryState::default();
+        let people = [layout::person_prefix("P-1"), layout::person_prefix("P-2")];
+        // More seqs than a chunk and a facts bucket hold, removals of the newest and of older
+        // slots, a seq added twice, a removal of a seq the index does not hold.
+        let mut operations: Vec<(usize, u64, bool)> = (0..300).map(|seq| (seq as usize % 2, seq, true)).collect();
+        operations.extend([
+            (0, 4, false),
+            (0, 298, false),
+            (1, 7, true),
+            (1, 7, false),
+            (1, 1000, false),
+            (0, 10, false),
+        ]);
+        for chunk in operations.chunks(7) {
+            for state in [0, 1] {
+                let mut changes = StateChanges::default();
+                let base: &dyn StateRead = if state == 0 { &plain } else { &memory };
+                let mut view = View::new(base, &mut changes);
+                for &(person, seq, added) in chunk {
+                    if added {
+                        view.index_add(&people[person], seq).unwrap();
+                        view.put_facts(seq, &json!({"seq": seq})).unwrap();
+                        view.add_count(layout::month_stat("2026-12", "interview"), 1).unwrap();
+                    } else {
+                        view.index_remove(&people[person], seq).unwrap();
+                        view.delete_facts(seq).unwrap();
+                        view.add_count(layout::month_stat("2026-12", "interview"), -1).unwrap();
+                    }
+                }
+                if state == 0 {
+                    for (key, value) in changes.writes {
+                        match value {
+                            Some(value) => plain.insert(key, value),
+                            None => plain.remove(&key),
+                        };
+                    }
+                } else {
+                    memory.apply(&mut changes);
+                }
+            }
+        }
+        assert_eq!(memory.record_facts(5).unwrap(), plain.record_facts(5).unwrap());
+        assert_eq!(memory.record_facts(4).unwrap(), None);
+        assert_eq!(memory.into_map(), plain);
+    }
 
     #[test]
     fn record_facts_share_keys_and_each_is_found_replaced_and_removed_alone() {

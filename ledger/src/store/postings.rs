@@ -223,12 +223,7 @@ impl Store {
                 let seqs = self.chain(head, whole.as_deref())?;
                 let mut index_prefix = vec![layout::PREFIX];
                 index_prefix.extend_from_slice(&tail);
-                for (chunk_number, chunk) in seqs.chunks(layout::INDEX_CHUNK_SEQS as usize).enumerate() {
-                    let value: Vec<u8> = chunk.iter().flatten().flat_map(|seq| seq.to_be_bytes()).collect();
-                    if !value.is_empty() {
-                        out.insert(layout::index_chunk(&index_prefix, chunk_number as u64), value);
-                    }
-                }
+                out.extend(layout::index_chunks(&index_prefix, &seqs));
                 if rest.is_empty() {
                     out.insert(layout::index_slots(&index_prefix), head.count.to_be_bytes().to_vec());
                 }
