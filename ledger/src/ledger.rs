@@ -59,8 +59,8 @@ pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use offline::{export_dir_with_progress, verify_dir_collecting, verify_dir_with_progress};
 pub use open::RUN_VERIFY_HINT;
 pub use redaction::{Redacted, Replacement};
-pub(crate) use replay::replay_projections;
 pub use replay::{PastState, ReplayReport};
+pub(crate) use replay::{PendingReplacements, replay_projections};
 pub use submission::{Submission, SubmitOptions};
 
 const META_FILE: &str = "lianlog.json";

@@ -766,6 +766,18 @@ pub(crate) fn parse_period(text: &str) -> Option<(u16, Option<&str>)> {
 /// this runs when a body is read into projections and queries). `time` is the entry's time: what
 /// an older version did not record may be inferred from it, and is then flagged as inferred.
 pub fn upcast(kind: &str, v: u64, body: &Value, time: Timestamp) -> Value {
+    upcast_cow(kind, v, body, time).into_owned()
+}
+
+/// [`upcast`], borrowing `body` when it is of the current shape already (most bodies): the
+/// projections read every replayed body, and a copy of each was a twentieth of a replay.
+pub fn upcast_cow<'a>(kind: &str, v: u64, body: &'a Value, time: Timestamp) -> std::borrow::Cow<'a, Value> {
+    let interview_v1 = kind == "interview" && (v < 2 || body.get("requirements").is_some_and(Value::is_string));
+    let rectification_v1 =
+        kind == "rectification.ordered" && (v < 2 || body.get("items").is_some_and(Value::is_string));
+    if !interview_v1 && !rectification_v1 {
+        return std::borrow::Cow::Borrowed(body);
+    }
     let mut body = body.clone();
     if kind == "interview" && (v < 2 || body.get("requirements").is_some_and(Value::is_string)) {
         // v1 `requirements` was one text; v2 keeps a list of separate requirements.
@@ -791,7 +803,7 @@ pub fn upcast(kind: &str, v: u64, body: &Value, time: Timestamp) -> Value {
         members.insert("issued_on".into(), Value::String(time.date_in_china().to_string()));
         members.insert("issued_on_inferred".into(), Value::Bool(true));
     }
-    body
+    std::borrow::Cow::Owned(body)
 }
 
 /// The event date of a record of `kind`: the date in its kind's event-date field

@@ -10,7 +10,7 @@ use super::Progress;
 use super::redacting::{later_redactions, redacted_form};
 use super::verification::{ArchiveOptions, SequenceReport, verify_collecting};
 use crate::error::{Error, Result};
-use crate::ledger::{PastState, replay_projections};
+use crate::ledger::{PastState, PendingReplacements, replay_projections};
 use crate::merkle::{CompactRange, Hash};
 use crate::record::ParsedLine;
 
@@ -193,7 +193,7 @@ impl Loaded {
         }
         let replacements = scan.finish();
         let lines = (0..end).map(|seq| crate::query::LineSource::line(&self.lines, seq));
-        replay_projections(lines, &self.lines, &replacements)
+        replay_projections(lines, &self.lines, &mut PendingReplacements::ready(replacements))
     }
 
     /// The number of entries sequenced by the end of `date` in China (UTC+8).

@@ -25,7 +25,7 @@ impl Ledger {
     /// done of the ledger's size) to `progress` as it goes.
     pub fn replay_with_progress(&self, progress: &mut dyn FnMut(crate::verify::Progress)) -> Result<ReplayReport> {
         let started = std::time::Instant::now();
-        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
+        let mut replacements = self.replacements_in_background()?;
         let (total, mut done) = (self.size, 0u64);
         let lines = self.checked_lines_in_background()?.inspect(|_| {
             done += 1;
@@ -33,7 +33,7 @@ impl Ledger {
                 progress(crate::verify::Progress { phase: "replaying", done, total });
             }
         });
-        let past = replay_projections(lines, self, &replacements)?;
+        let past = replay_projections(lines, self, &mut replacements)?;
         let (entries, state) = (past.end, past.state);
         let mut stored = self.store.scan_prefix(&[projection::layout::PREFIX]);
         let mut fresh = state.iter();
@@ -75,9 +75,16 @@ impl Ledger {
                 self.size.saturating_sub(1)
             )));
         }
-        let replacements = collect_replacements(&self.log, Position { segment: 0, offset: 0 })?;
+        let mut replacements = self.replacements_in_background()?;
         let lines = self.lines_in_background(0)?.take(usize::try_from(end).unwrap_or(usize::MAX));
-        replay_projections(lines, self, &replacements)
+        replay_projections(lines, self, &mut replacements)
+    }
+
+    /// The replacement bodies of the whole log, found on another thread while replay begins.
+    fn replacements_in_background(&self) -> Result<PendingReplacements> {
+        let lines = self.log.lines_from(Position { segment: 0, offset: 0 })?;
+        let scan = std::thread::spawn(move || replacements_in(lines.map(|item| item.map(|(_, bytes)| bytes))));
+        Ok(PendingReplacements { scan: Some(scan), found: Replacements::new() })
     }
 
     /// Every line of this ledger (up to its size), read and parsed on other threads (all cores)
@@ -153,6 +160,79 @@ pub(crate) fn replacements_in(lines: impl Iterator<Item = Result<Vec<u8>>>) -> R
     Ok(scan.finish())
 }
 
+/// The replacement bodies of redactions (see [`collect_replacements`]), found by a scan of the
+/// whole log on another thread: a replay waits for it only at the first redacted record it
+/// projects, rather than reading the log once more before it begins.
+pub(crate) struct PendingReplacements {
+    scan: Option<std::thread::JoinHandle<Result<Replacements>>>,
+    found: Replacements,
+}
+
+impl PendingReplacements {
+    /// Replacements found already (by the caller's own scan).
+    pub fn ready(found: Replacements) -> PendingReplacements {
+        PendingReplacements { scan: None, found }
+    }
+
+    /// Every replacement body, once the scan has finished.
+    fn get(&mut self) -> Result<&Replacements> {
+        if let Some(scan) = self.scan.take() {
+            self.found = scan
+                .join()
+                .map_err(|_| Error::verification("replay: the scan for redactions stopped unexpectedly"))??;
+        }
+        Ok(&self.found)
+    }
+}
+
+impl Drop for PendingReplacements {
+    /// A replay that met no redacted record still waits for the scan, so that no thread reading
+    /// the log outlives it.
+    fn drop(&mut self) {
+        if let Some(scan) = self.scan.take() {
+            let _ = scan.join();
+        }
+    }
+}
+
+/// Parsed lines dropped on another thread, in batches: freeing a line's many small allocations
+/// was a twentieth of replay's one busy thread.
+struct Dropper {
+    batch: Vec<ParsedLine>,
+    sender: Option<std::sync::mpsc::SyncSender<Vec<ParsedLine>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Dropper {
+    const BATCH: usize = 1024;
+
+    fn new() -> Dropper {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ParsedLine>>(4);
+        let thread = std::thread::spawn(move || receiver.into_iter().for_each(drop));
+        Dropper { batch: Vec::with_capacity(Self::BATCH), sender: Some(sender), thread: Some(thread) }
+    }
+
+    fn drop_later(&mut self, line: ParsedLine) {
+        self.batch.push(line);
+        if self.batch.len() >= Self::BATCH {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+            // A dropper that stopped leaves the batch to be freed here.
+            if let Some(Err(std::sync::mpsc::SendError(batch))) = self.sender.as_ref().map(|s| s.send(batch)) {
+                drop(batch);
+            }
+        }
+    }
+}
+
+impl Drop for Dropper {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// What `replay` did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReplayReport {
@@ -210,11 +290,13 @@ impl LedgerFacts for FactsBefore<'_> {
 pub(crate) fn replay_projections(
     lines: impl Iterator<Item = Result<ParsedLine>>,
     facts: &dyn LedgerFacts,
-    replacements: &Replacements,
+    replacements: &mut PendingReplacements,
 ) -> Result<PastState> {
+    static NONE: Replacements = Replacements::new();
     let mut past = PastState::default();
     let mut state = MemoryState::default();
     let mut changes = StateChanges::default();
+    let mut dropper = Dropper::new();
     for line in lines {
         let line = line?;
         let entry = &line.line.entry;
@@ -232,13 +314,16 @@ pub(crate) fn replay_projections(
                 .map_err(|e| Error::verification(format!("replay: seq {}: {e}; run `lianlog verify`", entry.seq)))?;
         }
         let before = FactsBefore { facts, seq: entry.seq };
+        let replacements = if line.line.body().is_some() { &NONE } else { replacements.get()? };
         project_line(&state, &before, &mut changes, &line, false, replacements)?;
         // Each record's few changes go straight into the state, so that the next record's reads
         // look in one map, not two.
         state.apply(&mut changes);
         past.end += 1;
         past.last_time = Some(entry.time);
+        dropper.drop_later(line);
     }
+    drop(dropper);
     past.state = state.into_map();
     Ok(past)
 }
@@ -255,7 +340,7 @@ pub(super) fn project_line(
     let record = &parsed.line.entry.record;
     // A redacted record is projected from its replacement body, if the redaction gave one.
     let Some(body) = parsed.line.body().or_else(|| replacements.get(&parsed.line.entry.seq)) else { return Ok(()) };
-    let body = crate::schema::upcast(&record.kind, record.v, body, parsed.line.entry.time);
+    let body = crate::schema::upcast_cow(&record.kind, record.v, body, parsed.line.entry.time);
     let context = RecordContext {
         seq: parsed.line.entry.seq,
         kind: &record.kind,
