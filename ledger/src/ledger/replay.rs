@@ -33,8 +33,25 @@ impl Ledger {
                 progress(crate::verify::Progress { phase: "replaying", done, total });
             }
         });
-        let past = replay_projections(lines, self, &mut replacements)?;
+        // The stored projections are read and digested on another thread while the replay runs
+        // (they do not depend on it); the fresh state is digested the same way, and only when
+        // the two digests differ is the store read again, key by key, to name the first
+        // difference.
+        let (past, stored_digest) = std::thread::scope(|scope| {
+            let stored = scope.spawn(|| state_digest(self.store.scan_prefix(&[projection::layout::PREFIX])));
+            let past = replay_projections(lines, self, &mut replacements);
+            let stored_digest = stored.join().unwrap_or_else(|_| {
+                Err(Error::verification("replay: reading the stored projections stopped unexpectedly"))
+            });
+            (past, stored_digest)
+        });
+        let past = past?;
+        let stored_digest = stored_digest?;
         let (entries, state) = (past.end, past.state);
+        let fresh_digest = state_digest(state.iter().map(Ok))?;
+        if fresh_digest == stored_digest {
+            return Ok(ReplayReport { entries, keys: state.len() as u64, seconds: started.elapsed().as_secs_f64() });
+        }
         let mut stored = self.store.scan_prefix(&[projection::layout::PREFIX]);
         let mut fresh = state.iter();
         loop {
@@ -128,6 +145,25 @@ impl Ledger {
         });
         Ok(receiver.into_iter().flatten())
     }
+}
+
+/// A SHA-256 digest of projection keys and values in key order (each as its length, u64 BE,
+/// then its bytes), and how many there were: equal digests mean equal states.
+fn state_digest<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    items: impl Iterator<Item = Result<(K, V)>>,
+) -> Result<([u8; 32], u64)> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut count = 0u64;
+    for item in items {
+        let (key, value) = item?;
+        for part in [key.as_ref(), value.as_ref()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+        count += 1;
+    }
+    Ok((hasher.finalize().into(), count))
 }
 
 /// Collect the replacement bodies of the redactions from `from` to the end of the log. A cheap
@@ -373,5 +409,69 @@ impl LedgerFacts for Ledger {
 
     fn key_holder_name(&self, identity: &str) -> Result<Option<String>> {
         Ok(self.registry.keys.get(identity).map(|state| state.holder.name.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::keys::{KeyName, SecretKey};
+    use crate::ledger::Draft;
+    use crate::registry::{Holder, Role};
+    use crate::store::StoreBatch;
+
+    /// Replay compares digests of the fresh and stored projections and, when they differ, names
+    /// the first key that differs: a stored value changed, a stored key removed and a key added
+    /// are each found, and an untouched store passes.
+    #[test]
+    fn replay_names_the_first_projection_key_that_differs_from_the_store() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("ledger");
+        let key = |name: &str, seed: u8| SecretKey::from_seed(KeyName::parse(name).unwrap(), &[seed; 32]);
+        let (admin, officer) = (key("admin.zhao", 1), key("officer.qian", 2));
+        let holder = Holder { name: "赵主任".into(), unit: "市纪委监委".into(), title: None };
+        let origin = KeyName::parse("jw.example.gov.cn/accountability").unwrap();
+        let mut ledger = Ledger::init(&dir, &origin, &admin, holder.clone()).unwrap();
+        ledger.grant(&officer.public().vkey(), &[Role::Officer], &holder, &admin).unwrap();
+        let report = |id: &str| {
+            Draft::new(
+                "report.received",
+                json!({
+                    "report_id": id, "source": "petition", "summary": "反映问题", "received_on": "2026-01-01",
+                    "subjects": [{"id": "P-1", "name": "张某", "unit": "市住建局"}]
+                }),
+            )
+        };
+        ledger.append_batch(&[report("R-1"), report("R-2")], &officer).unwrap();
+        assert_eq!(ledger.replay().unwrap().entries, 4);
+
+        let stored = |key: &[u8]| crate::projection::StateRead::get_state(&ledger.store, key).unwrap();
+        let report_key = projection::layout::report("R-2");
+        let original = stored(&report_key).expect("the report's case state is stored");
+        let cases: [(&[u8], Option<Vec<u8>>, &str); 3] = [
+            (&report_key, Some(b"{}".to_vec()), "report case state"),
+            (&report_key, None, "report case state"),
+            (&projection::layout::report("R-0"), Some(original.clone()), "report case state"),
+        ];
+        for (key, value, family) in cases {
+            let mut changes = StateChanges::default();
+            changes.writes.insert(key.to_vec(), value);
+            let mut batch = StoreBatch::default();
+            batch.put_changes(changes);
+            ledger.store.apply(batch).unwrap();
+            let err = ledger.replay().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Verification);
+            assert!(err.message().contains(family), "{err}");
+            assert!(err.message().contains(&format!("{:?}", String::from_utf8_lossy(key))), "{err}");
+            // Put the store back as it was.
+            let mut changes = StateChanges::default();
+            changes.writes.insert(key.to_vec(), (key == &report_key[..]).then(|| original.clone()));
+            let mut batch = StoreBatch::default();
+            batch.put_changes(changes);
+            ledger.store.apply(batch).unwrap();
+            assert_eq!(ledger.replay().unwrap().entries, 4);
+        }
     }
 }
