@@ -450,7 +450,9 @@ mod tests {
         let stored = |key: &[u8]| crate::projection::StateRead::get_state(&ledger.store, key).unwrap();
         let report_key = projection::layout::report("R-2");
         let original = stored(&report_key).expect("the report's case state is stored");
-        let cases: [(&[u8], Option<Vec<u8>>, &str); 3] = [
+        // (key, the value put in the store, `None`: removed; the family replay names)
+        type Case<'a> = (&'a [u8], Option<Vec<u8>>, &'a str);
+        let cases: [Case<'_>; 3] = [
             (&report_key, Some(b"{}".to_vec()), "report case state"),
             (&report_key, None, "report case state"),
             (&projection::layout::report("R-0"), Some(original.clone()), "report case state"),
