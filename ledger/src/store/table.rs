@@ -50,7 +50,14 @@ pub(super) struct Table {
     index_hash: [u8; 16],
     /// The block index: each block's offset, hash and first key, read on first use.
     blocks: OnceLock<std::result::Result<Vec<Block>, String>>,
+    /// Blocks that point lookups read last, checked against their hashes once: the table never
+    /// changes, and a query's lookups (a dossier's case states, its records' corrections, most
+    /// of them absent) fall in a few blocks, each read and hashed again before.
+    recent: std::sync::Mutex<Vec<(usize, std::sync::Arc<Vec<u8>>)>>,
 }
+
+/// Blocks a table keeps for point lookups (each about 32 records).
+const RECENT_BLOCKS: usize = 32;
 
 struct Block {
     offset: u64,
@@ -99,7 +106,7 @@ impl Table {
         }
         let mut index_hash = [0u8; 16];
         index_hash.copy_from_slice(&footer[16..32]);
-        Ok(Table { file, path, records, index_at, index_hash, blocks: OnceLock::new() })
+        Ok(Table { file, path, records, index_at, index_hash, blocks: OnceLock::new(), recent: Default::default() })
     }
 
     /// How many keys the table holds.
@@ -159,6 +166,22 @@ impl Table {
         Ok(bytes)
     }
 
+    /// [`Table::block`] for a point lookup: from the blocks read last when there, else read,
+    /// checked and kept.
+    fn recent_block(&self, number: usize) -> Result<std::sync::Arc<Vec<u8>>> {
+        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(at) = recent.iter().position(|(kept, _)| *kept == number) {
+            let kept = recent.remove(at);
+            let block = kept.1.clone();
+            recent.insert(0, kept);
+            return Ok(block);
+        }
+        let block = std::sync::Arc::new(self.block(number)?);
+        recent.insert(0, (number, block.clone()));
+        recent.truncate(RECENT_BLOCKS);
+        Ok(block)
+    }
+
     /// Read and check the block index now (it is otherwise read on first use).
     pub fn check_index(&self) -> Result<()> {
         self.blocks().map(|_| ())
@@ -173,7 +196,7 @@ impl Table {
     /// The value of `key`, if the table holds it.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let Some(number) = self.block_for(key)? else { return Ok(None) };
-        let block = self.block(number)?;
+        let block = self.recent_block(number)?;
         let mut records = Records { bytes: &block, at: 0, path: &self.path };
         while let Some((found, value)) = records.next_record()? {
             match found.cmp(key) {
