@@ -350,6 +350,30 @@ mod tests {
         assert_eq!(names, ["state", "state-2", "state-2.table"]);
     }
 
+    /// A batch that makes a compaction due goes straight into the next table: it replaces and
+    /// deletes keys only the table holds and keys sled holds, adds keys, and leaves sled with the
+    /// meta values only; what reads back (and after reopening) is the same as through sled.
+    #[test]
+    fn a_batch_that_makes_a_compaction_due_goes_straight_into_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        let set = |n: u32, v: &str| (format!("k{n:03}"), Some(v.to_string()));
+        let del = |n: u32| (format!("k{n:03}"), None);
+        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
+        store.compact().unwrap();
+        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        assert_eq!((store.generation, store.pending), (1, 3));
+        let mut writes: Vec<_> = (0..COMPACT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        writes.extend([set(1, "c"), del(3), set(2, "d"), del(45), set(46, "e"), del(59)]);
+        write(&mut store, &mut model, &writes);
+        assert_eq!((store.generation, store.pending), (2, 0), "the batch made a compaction due");
+        check(&store, &model);
+        assert!(store.db.iter().keys().all(|key| key.unwrap().starts_with(META_PREFIX)), "no state in sled");
+        let store = reopen(store, dir.path());
+        check(&store, &model);
+    }
+
     #[test]
     fn a_compaction_interrupted_before_the_pointer_moved_leaves_the_old_generation() {
         let dir = tempfile::tempdir().unwrap();
