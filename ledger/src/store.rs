@@ -373,6 +373,21 @@ impl Store {
                 meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
             }
         }
+        let state_writes = writes.len() as u64;
+        let pending = self.pending + state_writes;
+        if self.compaction_due(pending, end - first) {
+            // Straight into the next generation's table (`store/state.rs`), not through sled.
+            let mut writes = writes;
+            // Each key once, the last write winning, as in a sled batch.
+            writes.reverse();
+            writes.sort_by(|a, b| a.0.cmp(&b.0));
+            writes.dedup_by(|next, kept| next.0 == kept.0);
+            self.compact_with(writes, meta)?;
+            self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(postings.removed);
+            self.overrides.write().unwrap_or_else(PoisonError::into_inner).extend(facts.overrides);
+            *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = next;
+            return Ok(());
+        }
         let write = |part: sled::Batch| self.db.apply_batch(part).map_err(|err| Error::store("writing", err));
         let in_parts = writes.len() > ATOMIC_WRITES;
         let mut part = sled::Batch::default();
@@ -380,7 +395,6 @@ impl Store {
             part.insert(PARTIAL, &b"1"[..]);
         }
         let mut count = 0;
-        let state_writes = writes.len() as u64;
         for (key, value) in writes {
             part.insert(key, state::tagged(value.as_deref()));
             count += 1;
@@ -392,7 +406,6 @@ impl Store {
         for (key, value) in meta {
             part.insert(key, value);
         }
-        let pending = self.pending + state_writes;
         part.insert(state::PENDING, &pending.to_be_bytes()[..]);
         if in_parts {
             part.remove(PARTIAL);
@@ -402,9 +415,6 @@ impl Store {
         self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(postings.removed);
         self.overrides.write().unwrap_or_else(PoisonError::into_inner).extend(facts.overrides);
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = next;
-        if self.compaction_due(end - first) {
-            self.compact()?;
-        }
         Ok(())
     }
 

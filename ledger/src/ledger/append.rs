@@ -10,6 +10,8 @@
 //! written, and an error names the first failing record, as if the records were checked one by
 //! one.
 
+use std::ops::Range;
+
 use serde_json::{Value, json};
 
 use super::replay::project_line;
@@ -28,8 +30,9 @@ use crate::store::StoreBatch;
 use crate::time::Timestamp;
 use crate::verify::{PROGRESS_EVERY, Progress};
 
-/// Records signed per parallel chunk: progress is reported after each.
-const SIGN_CHUNK: usize = PROGRESS_EVERY as usize;
+/// Records per chunk of the staging pipeline (signed, chained, encoded and re-parsed on all cores
+/// while the chunk before is checked in order): progress is reported after each.
+const STAGE_CHUNK: usize = PROGRESS_EVERY as usize;
 
 /// A batch checked whole and signed by [`Ledger::stage`] — the only way to make one — and not yet
 /// written: its encoded stored lines, what the store and the ledger's head need of each, the
@@ -169,30 +172,32 @@ impl Ledger {
         self.check_batch_size(drafts.len())?;
         let time = self.sequencing_time();
         // Signing dominates and each record's signature depends only on the record, so records
-        // are checked and signed on all cores; chaining and the rules that read the state stay in
-        // order. Errors are reported for the first failing record, as if checked one by one.
-        // Signed a chunk at a time (each chunk on all cores), so that progress can be reported.
-        let total = drafts.len() as u64;
-        let mut signed: Vec<Result<Signed<'_>>> = Vec::with_capacity(drafts.len());
-        for (chunk, chunk_drafts) in drafts.chunks(SIGN_CHUNK).enumerate() {
+        // are checked and signed on all cores, a chunk at a time, while the caller's thread checks
+        // the chunks before in order (`stage_signed`).
+        let origin = &self.origin;
+        let mut sign = |range: Range<usize>| -> Vec<Result<Signed<'_>>> {
             use rayon::prelude::*;
-            let first = chunk * SIGN_CHUNK;
-            signed.par_extend(chunk_drafts.par_iter().enumerate().map(|(offset, draft)| {
-                let index = first + offset;
-                let key = keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
-                let body_bytes = check_draft(draft, internal)?;
-                let signed = sign_draft(&self.origin, draft, &body_bytes, key, time)?;
-                Ok(Signed {
-                    record: signed.record,
-                    sig: signed.sig,
-                    salt: signed.salt,
-                    body: &draft.body,
-                    verified_with: Some(*key.public().verifying_key().as_bytes()),
+            let first = range.start;
+            drafts[range]
+                .par_iter()
+                .enumerate()
+                .map(|(offset, draft)| {
+                    let index = first + offset;
+                    let key =
+                        keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
+                    let body_bytes = check_draft(draft, internal)?;
+                    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
+                    Ok(Signed {
+                        record: signed.record,
+                        sig: signed.sig,
+                        salt: signed.salt,
+                        body: &draft.body,
+                        verified_with: Some(*key.public().verifying_key().as_bytes()),
+                    })
                 })
-            }));
-            progress(Progress { phase: "signing", done: signed.len() as u64, total });
-        }
-        self.stage_signed(signed, time, progress)
+                .collect()
+        };
+        self.stage_signed(drafts.len(), &mut sign, time, progress)
     }
 
     /// What every batch must be before anything else is checked: not empty, within
@@ -219,91 +224,102 @@ impl Ledger {
     /// the entry size limit ([`MAX_ENTRY_BYTES`]), the author's signature where the signing step
     /// did not check it against the key the registry names, authorization at the record's seq,
     /// the body's schema, the lifecycle rule over the state as the batch's earlier records leave
-    /// it, and the registry changes of `key.*` records. `signed[i]` is record `i` or the error
-    /// that already refused it.
-    pub(super) fn stage_signed(
+    /// it, and the registry changes of `key.*` records. `sign(range)` gives records `range` of the
+    /// `count` records, each signed or with the error that already refused it; it is called for
+    /// consecutive ranges from the start, on another thread when there are several.
+    ///
+    /// Pipelined: a producer thread has each chunk signed, chained, encoded and re-parsed (and its
+    /// schema checked) on all cores while this thread checks the chunk before it in order. The
+    /// errors are those of checking the whole batch in two passes, as before the pipeline: the
+    /// first record refused by `sign` if any, else the first record refused by a later check.
+    /// So after a later check refuses a record, the remaining records are still signed (only
+    /// signed), to find whether one of them is refused by `sign`.
+    pub(super) fn stage_signed<'a>(
         &self,
-        signed: Vec<Result<Signed<'_>>>,
+        count: usize,
+        sign: &mut SignSource<'_, 'a>,
         time: Timestamp,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<StagedBatch> {
-        let count = signed.len();
         let total = count as u64;
         let place = |index: usize, err: Error| if count > 1 { err.at(format!("record {}", index + 1)) } else { err };
-        let mut entries = Vec::with_capacity(count);
-        let mut head = self.head;
-        for (index, signed) in signed.into_iter().enumerate() {
-            let signed = signed.map_err(|err| place(index, err))?;
-            let Signed { record, sig, salt, body, verified_with } = signed;
-            let entry = Entry { seq: self.size + index as u64, prev: head, time, record, sig };
-            head = entry.hash();
-            entries.push((entry, salt, body, verified_with, head));
-        }
-        let mut registry = self.registry.clone();
-        let mut registry_changed = false;
-        let mut changes = StateChanges::default();
-        let mut bytes = Vec::with_capacity(count * 900);
-        let mut written = Vec::with_capacity(count);
-        // Lines are encoded and re-parsed on all cores a chunk at a time, so that only one chunk
-        // of parsed lines is held however large the batch.
-        const ENCODE_CHUNK: usize = 4096;
-        let mut entries = entries.into_iter();
-        let mut first = 0;
-        while first < count {
-            let chunk: Vec<Staging<'_>> = entries.by_ref().take(ENCODE_CHUNK).collect();
-            let chunk_len = chunk.len();
-            let lines: Vec<Result<Encoded>> = {
-                use rayon::prelude::*;
-                chunk
-                    .into_par_iter()
-                    .map(|(entry, salt, body, verified_with, expected)| {
-                        let line = StoredLine { entry, body: StoredBody::Full { body: body.clone(), salt } };
-                        let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
-                        let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1]).map_err(|e| {
-                            Error::bad_input(format!("the record does not form a valid stored line: {e}"))
-                        })?;
-                        if parsed.entry_hash != expected {
-                            return Err(Error::bad_input("the record does not survive encoding unchanged"));
-                        }
-                        check_entry_size(parsed.entry_bytes.len())?;
-                        Ok((bytes, parsed, verified_with))
-                    })
-                    .collect()
-            };
-            for (offset, line) in lines.into_iter().enumerate() {
-                let index = first + offset;
-                let seq = self.size + index as u64;
-                let place = |err: Error| place(index, err);
-                let (line, parsed, verified_with) = line.map_err(place)?;
-                let record = &parsed.line.entry.record;
-                let key = registry.authorize(record, seq).map_err(|e| place(Error::unauthorized(e.to_string())))?;
-                if verified_with != Some(*key.verifying_key().as_bytes()) {
-                    // Signed by its author elsewhere, with a key granted within this batch: checked
-                    // now that the registry names it.
-                    key.verify_signature_value(&record.note_text(), &parsed.line.entry.sig)
-                        .map_err(|e| place(Error::unauthorized(format!("sig: {e}"))))?;
+        let mut checks = Checks {
+            ledger: self,
+            registry: self.registry.clone(),
+            registry_changed: false,
+            changes: StateChanges::default(),
+            bytes: Vec::with_capacity(count * 900),
+            written: Vec::with_capacity(count),
+        };
+        // The first record a later check refused: reported unless `sign` refused one.
+        let mut refused: Option<(usize, Error)> = None;
+        if count <= STAGE_CHUNK {
+            // One chunk: nothing to overlap.
+            let mut head = self.head;
+            let lines = match self.produce(sign, 0..count, &mut head, time, false) {
+                Produced::Lines(lines) => lines,
+                Produced::Refused(index, err) | Produced::Signed(Some((index, err))) => {
+                    return Err(place(index, err));
                 }
-                let body = parsed.line.body().unwrap_or(&Value::Null);
-                if crate::schema::lookup(&record.kind).is_some_and(|spec| !spec.versions.is_empty()) {
-                    let errors = crate::schema::validate_all(&record.kind, record.v, body, time);
-                    if !errors.is_empty() {
-                        let errors = crate::schema::describe_errors(&errors);
-                        return Err(place(Error::bad_input(format!("{} v{}: {errors}", record.kind, record.v))));
+                Produced::Signed(None) => Vec::new(),
+            };
+            progress(Progress { phase: "signing", done: total, total });
+            if let Err((index, err)) = checks.check(0, lines) {
+                return Err(place(index, err));
+            }
+            progress(Progress { phase: "checking", done: total, total });
+        } else {
+            let only_sign = std::sync::atomic::AtomicBool::new(false);
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<(Range<usize>, Produced)>(2);
+            std::thread::scope(|scope| -> Result<()> {
+                let only_sign = &only_sign;
+                let mut head = self.head;
+                scope.spawn(move || {
+                    for first in (0..count).step_by(STAGE_CHUNK) {
+                        let range = first..count.min(first + STAGE_CHUNK);
+                        let skip = only_sign.load(std::sync::atomic::Ordering::Relaxed);
+                        let produced = self.produce(sign, range.clone(), &mut head, time, skip);
+                        let last = !matches!(produced, Produced::Lines(_) | Produced::Signed(None));
+                        // A closed channel means the checks stopped: stop too.
+                        if sender.send((range, produced)).is_err() || last {
+                            break;
+                        }
+                    }
+                });
+                // Progress: signing first, then checking (the checks of the chunks before are
+                // reported once every record is signed).
+                let mut checked = 0u64;
+                for (range, produced) in receiver {
+                    let (first, end) = (range.start, range.end);
+                    match produced {
+                        Produced::Refused(index, err) | Produced::Signed(Some((index, err))) => {
+                            return Err(place(index, err));
+                        }
+                        Produced::Signed(None) => {}
+                        Produced::Lines(lines) => {
+                            if refused.is_none() {
+                                match checks.check(first, lines) {
+                                    Ok(()) => checked = end as u64,
+                                    Err(found) => {
+                                        refused = Some(found);
+                                        only_sign.store(true, std::sync::atomic::Ordering::Relaxed);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    progress(Progress { phase: "signing", done: end as u64, total });
+                    if end == count && refused.is_none() {
+                        progress(Progress { phase: "checking", done: checked, total });
                     }
                 }
-                self.project(&mut changes, &parsed, true).map_err(place)?;
-                if record.kind.starts_with("key.") {
-                    registry
-                        .apply(seq, record, body)
-                        .map_err(|e| place(Error::bad_input(format!("{}: {e}", record.kind))))?;
-                    registry_changed = true;
-                }
-                bytes.extend_from_slice(&line);
-                written.push((line.len() as u64, WrittenEntry::of(&parsed)));
-            }
-            first += chunk_len;
-            progress(Progress { phase: "checking", done: first as u64, total });
+                Ok(())
+            })?;
         }
+        if let Some((index, err)) = refused {
+            return Err(place(index, err));
+        }
+        let Checks { registry, registry_changed, changes, bytes, written, .. } = checks;
         Ok(StagedBatch {
             base_size: self.size,
             base_head: self.head,
@@ -312,6 +328,56 @@ impl Ledger {
             changes,
             registry: registry_changed.then_some(registry),
         })
+    }
+
+    /// The producer's part for records `range`: signed by `sign`, chained after `head` (which it
+    /// advances), then encoded, re-parsed and schema-checked on all cores. With `only_sign`, or
+    /// once a record is refused by `sign`, only signing is done.
+    fn produce<'a>(
+        &self,
+        sign: &mut SignSource<'_, 'a>,
+        range: Range<usize>,
+        head: &mut EntryHash,
+        time: Timestamp,
+        only_sign: bool,
+    ) -> Produced {
+        let first = range.start;
+        let signed = sign(range);
+        if only_sign {
+            let refused = signed.into_iter().enumerate().find_map(|(offset, s)| s.err().map(|e| (first + offset, e)));
+            return Produced::Signed(refused);
+        }
+        let mut staging: Vec<Staging<'a>> = Vec::with_capacity(signed.len());
+        for (offset, signed) in signed.into_iter().enumerate() {
+            let index = first + offset;
+            let Signed { record, sig, salt, body, verified_with } = match signed {
+                Ok(signed) => signed,
+                Err(err) => return Produced::Refused(index, err),
+            };
+            let entry = Entry { seq: self.size + index as u64, prev: *head, time, record, sig };
+            *head = entry.hash();
+            staging.push((entry, salt, body, verified_with, *head));
+        }
+        use rayon::prelude::*;
+        let lines = staging
+            .into_par_iter()
+            .map(|(entry, salt, body, verified_with, expected)| {
+                let line = StoredLine { entry, body: StoredBody::Full { body: body.clone(), salt } };
+                let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
+                let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1])
+                    .map_err(|e| Error::bad_input(format!("the record does not form a valid stored line: {e}")))?;
+                if parsed.entry_hash != expected {
+                    return Err(Error::bad_input("the record does not survive encoding unchanged"));
+                }
+                check_entry_size(parsed.entry_bytes.len())?;
+                // The schema check is pure (kind, version, body, time), so it is made here on all
+                // cores; its verdict is reported in order, after the checks that come before it.
+                let schema = check_schema(&parsed, time);
+                let entry = WrittenEntry::of(&parsed);
+                Ok(Encoded { bytes, parsed, verified_with, schema, entry })
+            })
+            .collect();
+        Produced::Lines(lines)
     }
 
     /// Write a staged batch durably — an import intent first when it has more than one line, then
@@ -511,13 +577,91 @@ pub(super) struct Signed<'a> {
     pub(super) verified_with: Option<[u8; 32]>,
 }
 
+/// What signs the records of a range (see [`Ledger::stage_signed`]).
+pub(super) type SignSource<'s, 'a> = dyn FnMut(Range<usize>) -> Vec<Result<Signed<'a>>> + Send + 's;
+
+/// What the producer of [`Ledger::stage_signed`] hands over for a chunk.
+enum Produced {
+    /// Each record's encoded line, or the error that refused it.
+    Lines(Vec<Result<Encoded>>),
+    /// Record `.0` was refused by `sign`: the producer stops.
+    Refused(usize, Error),
+    /// Only signed (a later check refused an earlier record): the first record `sign` refused.
+    Signed(Option<(usize, Error)>),
+}
+
+/// The in-order checks of [`Ledger::stage_signed`] and what they build.
+struct Checks<'l> {
+    ledger: &'l Ledger,
+    registry: KeyRegistry,
+    registry_changed: bool,
+    changes: StateChanges,
+    bytes: Vec<u8>,
+    written: Vec<(u64, WrittenEntry)>,
+}
+
+impl Checks<'_> {
+    /// Check the records `first..` in order (authorization at each seq, the signature where the
+    /// signing step did not check it with the key the registry names, schema, lifecycle rule,
+    /// registry changes) and take their lines; the first refused record and its error.
+    fn check(&mut self, first: usize, lines: Vec<Result<Encoded>>) -> std::result::Result<(), (usize, Error)> {
+        for (offset, line) in lines.into_iter().enumerate() {
+            let index = first + offset;
+            let seq = self.ledger.size + index as u64;
+            let place = |err: Error| (index, err);
+            let Encoded { bytes: line, parsed, verified_with, schema, entry } = line.map_err(place)?;
+            let record = &parsed.line.entry.record;
+            let key = self.registry.authorize(record, seq).map_err(|e| place(Error::unauthorized(e.to_string())))?;
+            if verified_with != Some(*key.verifying_key().as_bytes()) {
+                // Signed by its author elsewhere, with a key granted within this batch: checked
+                // now that the registry names it.
+                key.verify_signature_value(&record.note_text(), &parsed.line.entry.sig)
+                    .map_err(|e| place(Error::unauthorized(format!("sig: {e}"))))?;
+            }
+            schema.map_err(place)?;
+            let body = parsed.line.body().unwrap_or(&Value::Null);
+            self.ledger.project(&mut self.changes, &parsed, true).map_err(place)?;
+            if record.kind.starts_with("key.") {
+                self.registry
+                    .apply(seq, record, body)
+                    .map_err(|e| place(Error::bad_input(format!("{}: {e}", record.kind))))?;
+                self.registry_changed = true;
+            }
+            self.bytes.extend_from_slice(&line);
+            self.written.push((line.len() as u64, entry));
+        }
+        Ok(())
+    }
+}
+
 /// A record chained into its entry, before its line is encoded: the entry, its salt and body, the
 /// key its signature is known to verify with, and its entry hash.
 type Staging<'a> = (Entry, crate::record::Salt, &'a Value, Option<[u8; 32]>, EntryHash);
 
 /// A record's stored line encoded (with its newline) and re-parsed, with the key its signature is
-/// known to verify with.
-type Encoded = (Vec<u8>, ParsedLine, Option<[u8; 32]>);
+/// known to verify with, the verdict of its schema check and what the store needs of its entry.
+struct Encoded {
+    bytes: Vec<u8>,
+    parsed: ParsedLine,
+    verified_with: Option<[u8; 32]>,
+    schema: Result<()>,
+    entry: WrittenEntry,
+}
+
+/// The body's schema (kind, version, body, sequencing time): the same check for every append path.
+fn check_schema(parsed: &ParsedLine, time: Timestamp) -> Result<()> {
+    let record = &parsed.line.entry.record;
+    if crate::schema::lookup(&record.kind).is_none_or(|spec| spec.versions.is_empty()) {
+        return Ok(());
+    }
+    let body = parsed.line.body().unwrap_or(&Value::Null);
+    let errors = crate::schema::validate_all(&record.kind, record.v, body, time);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let errors = crate::schema::describe_errors(&errors);
+    Err(Error::bad_input(format!("{} v{}: {errors}", record.kind, record.v)))
+}
 
 /// The entry size limit, [`MAX_ENTRY_BYTES`]: C2SP tlog-tiles entry bundles frame each entry with
 /// a `uint16_be` length, so a longer entry could not be served.

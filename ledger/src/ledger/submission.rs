@@ -212,7 +212,9 @@ impl Ledger {
             // Placed at its record, so that the first failing record is the one reported.
             signed[index] = Err(err);
         }
-        self.stage_signed(signed, time, &mut |_| {})
+        let count = signed.len();
+        let mut signed = signed.into_iter();
+        self.stage_signed(count, &mut |range| signed.by_ref().take(range.len()).collect(), time, &mut |_| {})
     }
 
     /// What a record signed elsewhere needs before the shared checks: the draft checks, its body

@@ -149,9 +149,9 @@ impl Store {
             })
     }
 
-    /// Whether sled holds enough changes to compact after a batch of `entries` entries.
-    pub(super) fn compaction_due(&self, entries: u64) -> bool {
-        let pending = self.pending;
+    /// Whether sled holding `pending` state writes (those of a batch of `entries` entries
+    /// included) makes a compaction due.
+    pub(super) fn compaction_due(&self, pending: u64, entries: u64) -> bool {
         let table = self.table.as_ref().map_or(0, Table::len);
         if entries < BULK_ENTRIES {
             pending >= COMPACT_AFTER
@@ -168,20 +168,37 @@ impl Store {
 
     /// Merge sled's state over the table into the next generation, and continue on it.
     pub(crate) fn compact(&mut self) -> Result<()> {
+        self.compact_with(Vec::new(), Vec::new())
+    }
+
+    /// [`Store::compact`] with a batch's state `writes` (sorted by key, each key once; `None`
+    /// deletes) merged over sled's state, and its `meta` values over sled's: the batch goes
+    /// straight into the next generation's table, where writing it to sled first would have it
+    /// written there, read back and dropped by the compaction it makes due. The batch counts
+    /// exactly when the generation does: a crash before the pointer names it leaves the store as
+    /// it was before the batch.
+    pub(super) fn compact_with(
+        &mut self,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        meta: Vec<(&'static [u8], Vec<u8>)>,
+    ) -> Result<()> {
         let next = self.generation + 1;
         let table_at = table_path(&self.path, next);
         let sled_at = sled_dir(&self.path, next);
         remove_other_generations(&self.path, self.generation);
-        Table::write(&table_at, self.state_scan(&[]))?;
+        Table::write(&table_at, Over { newer: writes.into_iter().peekable(), older: self.state_scan(&[]).peekable() })?;
         let db = open_sled(&sled_at)?;
-        let mut meta = sled::Batch::default();
+        let mut batch = sled::Batch::default();
         for item in self.db.scan_prefix(META_PREFIX) {
             let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
             if key.as_ref() != PENDING {
-                meta.insert(key, value);
+                batch.insert(key, value);
             }
         }
-        db.apply_batch(meta).map_err(|err| Error::store("writing", err))?;
+        for (key, value) in meta {
+            batch.insert(key, value);
+        }
+        db.apply_batch(batch).map_err(|err| Error::store("writing", err))?;
         db.flush().map_err(|err| Error::store("flushing", err))?;
         sync_tree(&sled_at)?;
         let table = Table::open(table_at)?;
@@ -193,6 +210,43 @@ impl Store {
         self.pending = 0;
         remove_other_generations(&self.path, superseded + 1);
         Ok(())
+    }
+}
+
+/// State writes (`None` deletes) merged over live state, both in key order: the live keys and
+/// values of the result, in key order.
+struct Over<N: Iterator, O: Iterator> {
+    newer: std::iter::Peekable<N>,
+    older: std::iter::Peekable<O>,
+}
+
+impl<N, O> Iterator for Over<N, O>
+where
+    N: Iterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    O: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+{
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let order = match (self.newer.peek(), self.older.peek()) {
+                (None, None) => return None,
+                (_, Some(Err(_))) | (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (Some((newer, _)), Some(Ok((older, _)))) => newer.cmp(older),
+            };
+            let (key, value) = match order {
+                std::cmp::Ordering::Greater => return self.older.next(),
+                std::cmp::Ordering::Less => self.newer.next()?,
+                std::cmp::Ordering::Equal => {
+                    self.older.next();
+                    self.newer.next()?
+                }
+            };
+            if let Some(value) = value {
+                return Some(Ok((key, value)));
+            }
+        }
     }
 }
 
@@ -294,6 +348,30 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["state", "state-2", "state-2.table"]);
+    }
+
+    /// A batch that makes a compaction due goes straight into the next table: it replaces and
+    /// deletes keys only the table holds and keys sled holds, adds keys, and leaves sled with the
+    /// meta values only; what reads back (and after reopening) is the same as through sled.
+    #[test]
+    fn a_batch_that_makes_a_compaction_due_goes_straight_into_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        let set = |n: u32, v: &str| (format!("k{n:03}"), Some(v.to_string()));
+        let del = |n: u32| (format!("k{n:03}"), None);
+        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
+        store.compact().unwrap();
+        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        assert_eq!((store.generation, store.pending), (1, 3));
+        let mut writes: Vec<_> = (0..COMPACT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        writes.extend([set(1, "c"), del(3), set(2, "d"), del(45), set(46, "e"), del(59)]);
+        write(&mut store, &mut model, &writes);
+        assert_eq!((store.generation, store.pending), (2, 0), "the batch made a compaction due");
+        check(&store, &model);
+        assert!(store.db.iter().keys().all(|key| key.unwrap().starts_with(META_PREFIX)), "no state in sled");
+        let store = reopen(store, dir.path());
+        check(&store, &model);
     }
 
     #[test]

@@ -121,3 +121,38 @@ fn staging_refuses_a_bad_batch_whole_naming_the_first_failing_record() {
     assert!(err.to_string().contains("nothing to append"), "{err}");
     assert_eq!(log_bytes(&dir), before);
 }
+
+/// Across the chunks of the staging pipeline (1,024 records each) the error is the one of
+/// checking the whole batch in two passes: the first record refused when signing if any (an
+/// unknown kind, found by the draft check), else the first refused by a later check (the schema);
+/// nothing is written either way, and the batch without its bad records is staged whole.
+#[test]
+fn errors_across_pipeline_chunks_name_the_record_the_two_passes_name() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("ledger");
+    let (ledger, _admin, officer) = ledger_at(&dir, 40);
+    let before = log_bytes(&dir);
+    let mut drafts: Vec<Draft> = (0..2500).map(interview).collect();
+    // Record 1,500: refused by its schema (a later, in-order check).
+    drafts[1499].body["held_on"] = json!("not a date");
+    let err = ledger.stage(&drafts, &[&officer]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadInput);
+    assert!(err.to_string().contains("record 1500") && err.to_string().contains("held_on"), "{err}");
+    // Record 2,300: refused when signing (an unknown kind): reported first, as before the pipeline.
+    drafts[2299] = Draft::new("no.such.kind", json!({}));
+    let err = ledger.stage(&drafts, &[&officer]).unwrap_err();
+    assert!(err.to_string().contains("record 2300"), "{err}");
+    assert!(err.to_string().contains("unknown kind"), "{err}");
+    // A schema error in the first chunk and a signing refusal in the last.
+    drafts[1499] = interview(1499);
+    drafts[10].body["held_on"] = json!("not a date");
+    let err = ledger.stage(&drafts, &[&officer]).unwrap_err();
+    assert!(err.to_string().contains("record 2300"), "{err}");
+    drafts[2299] = interview(2299);
+    let err = ledger.stage(&drafts, &[&officer]).unwrap_err();
+    assert!(err.to_string().contains("record 11"), "{err}");
+    drafts[10] = interview(10);
+    let staged = ledger.stage(&drafts, &[&officer]).unwrap();
+    assert_eq!(staged.len(), 2500);
+    assert_eq!(log_bytes(&dir), before, "staging wrote to the log");
+}
