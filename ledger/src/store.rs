@@ -771,11 +771,11 @@ mod posting_tests {
         let (alice, bob, kind) =
             (layout::person_prefix("alice"), layout::person_prefix("bob"), layout::kind_prefix("report.received"));
         let record = |view: &mut View<'_>, seq: u64| {
-            view.index_add(&alice, seq).unwrap();
+            view.index_add(alice.clone(), seq).unwrap();
             if seq.is_multiple_of(3) {
-                view.index_add(&bob, seq).unwrap();
+                view.index_add(bob.clone(), seq).unwrap();
             }
-            view.index_add(&kind, seq).unwrap();
+            view.index_add(kind.clone(), seq).unwrap();
             view.put_facts(seq, &json!({"date": "2026-01-01", "seq": seq})).unwrap();
         };
         both(&mut memory, &mut store, 0..1, &record);
@@ -789,7 +789,7 @@ mod posting_tests {
             view.index_remove(&alice, target).unwrap();
             view.index_remove(&bob, target).unwrap();
             view.delete_facts(target).unwrap();
-            view.index_add(&alice, target).unwrap();
+            view.index_add(alice.clone(), target).unwrap();
             view.put_facts(target, &json!({"corrected": target})).unwrap();
             view.index_remove(&alice, 7).unwrap();
             view.index_remove(&kind, seq).unwrap();

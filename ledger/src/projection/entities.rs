@@ -34,7 +34,7 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
         record.seq,
         &json!({"kind": "correction", "ids": [], "units": [], "date": event_date("correction", record.body, time).to_string()}),
     )?;
-    view.index_add(&layout::kind_prefix("correction"), record.seq)?;
+    view.index_add(layout::kind_prefix("correction"), record.seq)?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! Guarantees: only ids, units, kinds and dates are kept, never free text; asserting and then
 //! retracting a record's facts leaves the indexes and counts as they were.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::layout;
 use super::state::View;
@@ -96,19 +96,47 @@ pub(super) fn assert_facts(view: &mut View<'_>, seq: u64, kind: &str, body: &Val
     }
     let date = event_date(kind, body, time).to_string();
     for id in &ids {
-        view.index_add(&layout::person_prefix(id), seq)?;
+        view.index_add(layout::person_prefix(id), seq)?;
     }
     for unit in &units {
-        view.index_add(&layout::unit_prefix(unit), seq)?;
+        view.index_add(layout::unit_prefix(unit), seq)?;
         view.add_count(layout::stat(&date[..4], unit, kind), 1)?;
     }
     if units.is_empty() {
         view.add_count(layout::stat(&date[..4], "", kind), 1)?;
     }
-    view.index_add(&layout::kind_prefix(kind), seq)?;
+    view.index_add(layout::kind_prefix(kind), seq)?;
     view.add_count(layout::month_stat(&date[..7], kind), 1)?;
-    view.put_facts(seq, &json!({"kind": kind, "ids": ids, "units": units, "date": date}))?;
+    view.put_facts_json(seq, facts_json(kind, &ids, &units, &date))?;
     Ok(())
+}
+
+/// The canonical JSON (JCS) of a record's facts, `{"date","ids","kind","units"}`, written
+/// directly: byte for byte `canonical::encode` of that object (members in key order, strings in
+/// JCS form), without building it as a `Value` first, which every replayed record did.
+fn facts_json(kind: &str, ids: &[String], units: &[String], date: &str) -> Vec<u8> {
+    use crate::canonical::write_string;
+    let list = |out: &mut Vec<u8>, items: &[String]| {
+        out.push(b'[');
+        for (index, item) in items.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            write_string(item, out);
+        }
+        out.push(b']');
+    };
+    let mut out = Vec::with_capacity(64 + 24 * (ids.len() + units.len()));
+    out.extend_from_slice(b"{\"date\":");
+    write_string(date, &mut out);
+    out.extend_from_slice(b",\"ids\":");
+    list(&mut out, ids);
+    out.extend_from_slice(b",\"kind\":");
+    write_string(kind, &mut out);
+    out.extend_from_slice(b",\"units\":");
+    list(&mut out, units);
+    out.push(b'}');
+    out
 }
 
 /// The case state a linking record refers to (the report of a conclusion, the decision of an
@@ -171,4 +199,33 @@ pub(super) fn retract_facts(view: &mut View<'_>, seq: u64) -> Result<()> {
     view.add_count(layout::month_stat(&date[..7], &kind), -1)?;
     view.delete_facts(seq)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The facts written directly are the canonical encoding of the same object, whatever the
+    /// strings hold (quotes, backslashes, control characters, CJK, astral characters) and
+    /// however many ids and units there are.
+    #[test]
+    fn facts_json_is_the_canonical_encoding_of_the_facts_object() {
+        let strings = ["", "P-1", "市住建局", "a\"b\\c", "tab\tnew\nline\u{1}\u{1f}", "😀𠀀", "\u{7f}\u{2028}"];
+        for (index, kind) in ["interview", "report.received", "a\"b"].iter().enumerate() {
+            for count in 0..4 {
+                let ids: Vec<String> = strings.iter().cycle().skip(index).take(count).map(|s| s.to_string()).collect();
+                let units: Vec<String> = strings.iter().rev().take(count).map(|s| s.to_string()).collect();
+                let date = strings[(index + count) % strings.len()];
+                let expected =
+                    crate::canonical::encode(&json!({"kind": kind, "ids": ids, "units": units, "date": date}), "facts")
+                        .unwrap();
+                assert_eq!(
+                    String::from_utf8(facts_json(kind, &ids, &units, date)).unwrap(),
+                    String::from_utf8(expected).unwrap()
+                );
+            }
+        }
+    }
 }

@@ -173,14 +173,14 @@ impl<'a> View<'a> {
     /// Add `seq` to the index under `prefix`: appended to its last chunk, so that an append
     /// rewrites one small value rather than adding a key per record (or, over the store, one
     /// posting appended to its file).
-    pub(crate) fn index_add(&mut self, prefix: &[u8], seq: u64) -> Result<()> {
+    pub(crate) fn index_add(&mut self, prefix: Vec<u8>, seq: u64) -> Result<()> {
         if self.base.keeps_postings() {
-            self.changes.postings.push((prefix.to_vec(), seq, true));
+            self.changes.postings.push((prefix, seq, true));
             return Ok(());
         }
-        let slots_key = layout::index_slots(prefix);
+        let slots_key = layout::index_slots(&prefix);
         let slots = self.get_u64(&slots_key)?;
-        let chunk_key = layout::index_chunk(prefix, slots / layout::INDEX_CHUNK_SEQS);
+        let chunk_key = layout::index_chunk(&prefix, slots / layout::INDEX_CHUNK_SEQS);
         let mut chunk = self.take_for_update(&chunk_key)?;
         chunk.extend_from_slice(&seq.to_be_bytes());
         self.put(chunk_key, chunk);
@@ -229,7 +229,11 @@ impl<'a> View<'a> {
 
     pub(crate) fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
         // Canonical bytes, so that a replay is byte-identical to the incremental state.
-        let json = crate::canonical::encode(facts, "state").unwrap_or_default();
+        self.put_facts_json(seq, crate::canonical::encode(facts, "state").unwrap_or_default())
+    }
+
+    /// [`View::put_facts`] with the facts already in canonical JSON.
+    pub(crate) fn put_facts_json(&mut self, seq: u64, json: Vec<u8>) -> Result<()> {
         if self.base.keeps_postings() {
             self.changes.facts.insert(seq, Some(json));
             return Ok(());
@@ -373,7 +377,7 @@ mod tests {
                 let mut view = View::new(base, &mut changes);
                 for &(person, seq, added) in chunk {
                     if added {
-                        view.index_add(&people[person], seq).unwrap();
+                        view.index_add(people[person].clone(), seq).unwrap();
                         view.put_facts(seq, &json!({"seq": seq})).unwrap();
                         view.add_count(layout::month_stat("2026-12", "interview"), 1).unwrap();
                     } else {
