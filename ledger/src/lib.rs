@@ -13,8 +13,8 @@
 //! 0. [`error`] (the error type) and [`encoding`] (hex, base64);
 //! 1. [`canonical`] (the one JCS encoder), [`time`] (timestamps, China dates), [`merkle`]
 //!    (RFC 6962 tree and proofs, the one `Hash` type), `fsio` (every durable-file step: create
-//!    new 0600, temp + fsync + rename, no links) and [`limits`] (the format version, every size
-//!    limit);
+//!    new 0600, temp + fsync + rename, no links), [`limits`] (the format version, every size
+//!    limit) and `recent` (the few values used last: open segment files, checked table blocks);
 //! 2. [`keys`] (Ed25519 keys and key files);
 //! 3. [`record`] (records, entries, stored lines), [`note`] (C2SP signed notes, checkpoints,
 //!    cosignatures), [`schema`] (the record-kind registry), and [`httpsig`] (RFC 9421 request
@@ -60,6 +60,7 @@ mod projection;
 pub mod proof;
 pub mod query;
 pub mod receipt;
+mod recent;
 pub mod record;
 pub mod registry;
 mod replacement;

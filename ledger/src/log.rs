@@ -71,7 +71,7 @@ pub(crate) struct SegmentLog {
     /// Segment files kept open for [`SegmentLog::read_line_at`] (a dossier reads a line per
     /// record, and opening the file was a sixth of it): the few read last, by segment number.
     /// [`SegmentLog::replace_line`] forgets them, since it renames a new file over a segment.
-    open_for_reads: std::sync::Mutex<Vec<(u64, std::sync::Arc<File>)>>,
+    open_for_reads: crate::recent::Recent<std::sync::Arc<File>>,
 }
 
 /// Segment files [`SegmentLog::read_line_at`] keeps open.
@@ -96,7 +96,13 @@ impl SegmentLog {
     pub fn create(ledger_dir: &Path) -> Result<SegmentLog> {
         let dir = Self::segment_dir(ledger_dir);
         fsio::create_private_dir(&dir)?;
-        Ok(SegmentLog { dir, segments: Vec::new(), writer: None, limit: None, open_for_reads: Default::default() })
+        Ok(SegmentLog {
+            dir,
+            segments: Vec::new(),
+            writer: None,
+            limit: None,
+            open_for_reads: crate::recent::Recent::new(OPEN_FOR_READS),
+        })
     }
 
     /// List the segments of an existing ledger (read-only until [`SegmentLog::open_writer`]).
@@ -131,7 +137,13 @@ impl SegmentLog {
             segments.push(Segment { first_seq, path: item.path() });
         }
         segments.sort_by_key(|s| s.first_seq);
-        Ok(SegmentLog { dir, segments, writer: None, limit: None, open_for_reads: Default::default() })
+        Ok(SegmentLog {
+            dir,
+            segments,
+            writer: None,
+            limit: None,
+            open_for_reads: crate::recent::Recent::new(OPEN_FOR_READS),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -392,7 +404,7 @@ impl SegmentLog {
             copy().map_err(|err| Error::io("rewrite", &segment.path, err))
         })?;
         // Handles kept for reads point at the replaced file: forget them.
-        self.open_for_reads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        self.open_for_reads.clear();
         // The writer's handle points at the replaced file: reopen it.
         if self.writer.is_some() && self.segments.last().map(|s| s.first_seq) == Some(segment.first_seq) {
             self.open_writer()?;
@@ -450,17 +462,7 @@ impl SegmentLog {
 
     /// Segment `number`'s file, opened for reading (and kept among the few kept open).
     fn file_for_reads(&self, number: u64, path: &std::path::Path) -> Result<std::sync::Arc<File>> {
-        let mut open = self.open_for_reads.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(at) = open.iter().position(|(segment, _)| *segment == number) {
-            let entry = open.remove(at);
-            let file = entry.1.clone();
-            open.insert(0, entry);
-            return Ok(file);
-        }
-        let file = std::sync::Arc::new(fsio::open_read_in_ledger(path)?);
-        open.insert(0, (number, file.clone()));
-        open.truncate(OPEN_FOR_READS);
-        Ok(file)
+        self.open_for_reads.get_or_make(number, || Ok(std::sync::Arc::new(fsio::open_read_in_ledger(path)?)))
     }
 }
 

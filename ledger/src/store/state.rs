@@ -277,6 +277,15 @@ mod tests {
     type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
     /// Apply `writes` to the store (one batch) and to the model.
+    /// A write of key `k<n>`, and a deletion of it.
+    fn set(n: u32, value: &str) -> (String, Option<String>) {
+        (format!("k{n:03}"), Some(value.to_string()))
+    }
+
+    fn del(n: u32) -> (String, Option<String>) {
+        (format!("k{n:03}"), None)
+    }
+
     fn write(store: &mut Store, model: &mut Model, writes: &[(String, Option<String>)]) {
         let mut changes = StateChanges::default();
         for (key, value) in writes {
@@ -321,8 +330,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let mut model = Model::new();
-        let set = |n: u32, v: &str| (format!("k{n:03}"), Some(v.to_string()));
-        let del = |n: u32| (format!("k{n:03}"), None);
         write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
         check(&store, &model);
         store.compact().unwrap();
@@ -358,8 +365,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let mut model = Model::new();
-        let set = |n: u32, v: &str| (format!("k{n:03}"), Some(v.to_string()));
-        let del = |n: u32| (format!("k{n:03}"), None);
         write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
         store.compact().unwrap();
         write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);

@@ -53,7 +53,7 @@ pub(super) struct Table {
     /// Blocks that point lookups read last, checked against their hashes once: the table never
     /// changes, and a query's lookups (a dossier's case states, its records' corrections, most
     /// of them absent) fall in a few blocks, each read and hashed again before.
-    recent: std::sync::Mutex<Vec<(usize, std::sync::Arc<Vec<u8>>)>>,
+    recent: crate::recent::Recent<std::sync::Arc<Vec<u8>>>,
 }
 
 /// Blocks a table keeps for point lookups (each about 32 records).
@@ -106,7 +106,15 @@ impl Table {
         }
         let mut index_hash = [0u8; 16];
         index_hash.copy_from_slice(&footer[16..32]);
-        Ok(Table { file, path, records, index_at, index_hash, blocks: OnceLock::new(), recent: Default::default() })
+        Ok(Table {
+            file,
+            path,
+            records,
+            index_at,
+            index_hash,
+            blocks: OnceLock::new(),
+            recent: crate::recent::Recent::new(RECENT_BLOCKS),
+        })
     }
 
     /// How many keys the table holds.
@@ -169,17 +177,7 @@ impl Table {
     /// [`Table::block`] for a point lookup: from the blocks read last when there, else read,
     /// checked and kept.
     fn recent_block(&self, number: usize) -> Result<std::sync::Arc<Vec<u8>>> {
-        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(at) = recent.iter().position(|(kept, _)| *kept == number) {
-            let kept = recent.remove(at);
-            let block = kept.1.clone();
-            recent.insert(0, kept);
-            return Ok(block);
-        }
-        let block = std::sync::Arc::new(self.block(number)?);
-        recent.insert(0, (number, block.clone()));
-        recent.truncate(RECENT_BLOCKS);
-        Ok(block)
+        self.recent.get_or_make(number as u64, || Ok(std::sync::Arc::new(self.block(number)?)))
     }
 
     /// Read and check the block index now (it is otherwise read on first use).

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 /// modules of lower layers only; two modules of one layer do not know each other.
 const LAYERS: &[&[&str]] = &[
     &["error", "encoding"],
-    &["canonical", "time", "merkle", "fsio", "limits"],
+    &["canonical", "time", "merkle", "fsio", "limits", "recent"],
     &["keys"],
     &["record", "note", "schema", "httpsig"],
     &["registry", "log", "proof", "replacement", "projection", "influence"],
