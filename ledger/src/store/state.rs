@@ -138,15 +138,11 @@ impl Store {
             Some(table) => Box::new(table.scan_prefix(prefix)),
             None => Box::new(std::iter::empty()),
         };
-        super::Merged { a: recent.peekable(), b: older.map(|item| item.map(|(k, v)| (k, Some(v)))).peekable() }
-            .filter_map(move |item| match item {
-                Ok((key, Some(value))) => {
-                    self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    Some(Ok((key, value)))
-                }
-                Ok((_, None)) => None,
-                Err(err) => Some(Err(err)),
-            })
+        live_over(recent, older.map(|item| item.map(|(k, v)| (k, Some(v))))).inspect(|item| {
+            if item.is_ok() {
+                self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
     }
 
     /// Whether sled holding `pending` state writes (those of a batch of `entries` entries
@@ -186,7 +182,8 @@ impl Store {
         let table_at = table_path(&self.path, next);
         let sled_at = sled_dir(&self.path, next);
         remove_other_generations(&self.path, self.generation);
-        Table::write(&table_at, Over { newer: writes.into_iter().peekable(), older: self.state_scan(&[]).peekable() })?;
+        let older = self.state_scan(&[]).map(|item| item.map(|(key, value)| (key, Some(value))));
+        Table::write(&table_at, live_over(writes.into_iter().map(Ok), older))?;
         let db = open_sled(&sled_at)?;
         let mut batch = sled::Batch::default();
         for item in self.db.scan_prefix(META_PREFIX) {
@@ -213,41 +210,17 @@ impl Store {
     }
 }
 
-/// State writes (`None` deletes) merged over live state, both in key order: the live keys and
-/// values of the result, in key order.
-struct Over<N: Iterator, O: Iterator> {
-    newer: std::iter::Peekable<N>,
-    older: std::iter::Peekable<O>,
-}
-
-impl<N, O> Iterator for Over<N, O>
-where
-    N: Iterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
-    O: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
-{
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let order = match (self.newer.peek(), self.older.peek()) {
-                (None, None) => return None,
-                (_, Some(Err(_))) | (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (Some((newer, _)), Some(Ok((older, _)))) => newer.cmp(older),
-            };
-            let (key, value) = match order {
-                std::cmp::Ordering::Greater => return self.older.next(),
-                std::cmp::Ordering::Less => self.newer.next()?,
-                std::cmp::Ordering::Equal => {
-                    self.older.next();
-                    self.newer.next()?
-                }
-            };
-            if let Some(value) = value {
-                return Some(Ok((key, value)));
-            }
-        }
-    }
+/// `newer` over `older`, both in key order (`None`: deleted; `newer` wins a key both hold): the
+/// live keys and values, in key order. The one merge of the two tiers, for reads and compactions.
+fn live_over<'a>(
+    newer: impl Iterator<Item = Result<(Vec<u8>, Option<Vec<u8>>)>> + 'a,
+    older: impl Iterator<Item = Result<(Vec<u8>, Option<Vec<u8>>)>> + 'a,
+) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 'a {
+    super::Merged { a: newer.peekable(), b: older.peekable() }.filter_map(|item| match item {
+        Ok((key, Some(value))) => Some(Ok((key, value))),
+        Ok((_, None)) => None,
+        Err(err) => Some(Err(err)),
+    })
 }
 
 /// fsync every file under `dir` and `dir` itself: a new generation's sled must be on disk before
@@ -276,7 +249,6 @@ mod tests {
 
     type Model = BTreeMap<Vec<u8>, Vec<u8>>;
 
-    /// Apply `writes` to the store (one batch) and to the model.
     /// A write of key `k<n>`, and a deletion of it.
     fn set(n: u32, value: &str) -> (String, Option<String>) {
         (format!("k{n:03}"), Some(value.to_string()))
@@ -286,6 +258,7 @@ mod tests {
         (format!("k{n:03}"), None)
     }
 
+    /// Apply `writes` to the store (one batch) and to the model.
     fn write(store: &mut Store, model: &mut Model, writes: &[(String, Option<String>)]) {
         let mut changes = StateChanges::default();
         for (key, value) in writes {
