@@ -47,13 +47,15 @@ pub fn encode(value: &Value, root: &str) -> Result<Vec<u8>, CanonicalError> {
 
 /// Append the canonical bytes of `value` to `out`.
 pub fn encode_into(value: &Value, out: &mut Vec<u8>, root: &str) -> Result<(), CanonicalError> {
-    let mut path = String::from(root);
-    write_value(value, out, &mut path, 0)
+    write_value(value, out, 0).map_err(|err| err.within(root))
 }
 
-fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize) -> Result<(), CanonicalError> {
+/// Writes `value`; an error's path is relative to `value` and prefixed by each caller on the
+/// way out ([`CanonicalError::within`]), so that encoding builds no path unless it fails (it
+/// did, for every member of every value encoded).
+fn write_value(value: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), CanonicalError> {
     if depth > MAX_DEPTH {
-        return Err(error(path, format!("nested deeper than {MAX_DEPTH} levels")));
+        return Err(error(format!("nested deeper than {MAX_DEPTH} levels")));
     }
     match value {
         Value::Null => out.extend_from_slice(b"null"),
@@ -61,13 +63,12 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Number(number) => {
             let Some(integer) = number.as_i64() else {
-                return Err(error(
-                    path,
-                    format!("{number} is not an integer in ±(2^53-1); fractions and exponents are not allowed"),
-                ));
+                return Err(error(format!(
+                    "{number} is not an integer in ±(2^53-1); fractions and exponents are not allowed"
+                )));
             };
             if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&integer) {
-                return Err(error(path, format!("integer {integer} is outside ±(2^53-1)")));
+                return Err(error(format!("integer {integer} is outside ±(2^53-1)")));
             }
             write_integer(integer, out);
         }
@@ -78,10 +79,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
                 if index > 0 {
                     out.push(b',');
                 }
-                let len = path.len();
-                path.push_str(&format!("[{index}]"));
-                write_value(item, out, path, depth + 1)?;
-                path.truncate(len);
+                write_value(item, out, depth + 1).map_err(|err| err.within(&format!("[{index}]")))?;
             }
             out.push(b']');
         }
@@ -91,18 +89,14 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
             out.push(b'{');
             for (index, (key, item)) in members.iter().enumerate() {
                 if !key.is_ascii() {
-                    return Err(error(path, format!("key {key:?} is not ASCII")));
+                    return Err(error(format!("key {key:?} is not ASCII")));
                 }
                 if index > 0 {
                     out.push(b',');
                 }
                 write_string(key, out);
                 out.push(b':');
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
-                write_value(item, out, path, depth + 1)?;
-                path.truncate(len);
+                write_value(item, out, depth + 1).map_err(|err| err.within(&format!(".{key}")))?;
             }
             out.push(b'}');
         }
@@ -110,14 +104,37 @@ fn write_value(value: &Value, out: &mut Vec<u8>, path: &mut String, depth: usize
     Ok(())
 }
 
-fn error(path: &str, reason: String) -> CanonicalError {
-    CanonicalError { path: path.to_string(), reason, position: None }
+impl CanonicalError {
+    /// The same error seen from the value that holds the failing one under `segment` (a root
+    /// name, `.key` or `[index]`).
+    fn within(mut self, segment: &str) -> CanonicalError {
+        self.path.insert_str(0, segment);
+        self
+    }
+}
+
+fn error(reason: String) -> CanonicalError {
+    CanonicalError { path: String::new(), reason, position: None }
 }
 
 fn write_integer(integer: i64, out: &mut Vec<u8>) {
-    use std::io::Write;
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{integer}");
+    // Decimal digits without the formatting machinery (every seq and count of every state
+    // value goes through here).
+    if integer < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = integer.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// JCS string form: escape `"`, `\`, and U+0000..U+001F (short forms where JSON has them,
@@ -160,13 +177,11 @@ pub fn parse_canonical(bytes: &[u8], root: &str) -> Result<Value, CanonicalError
     let canonical = encode(&value, root)?;
     if canonical != bytes {
         let offset = canonical.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(canonical.len().min(bytes.len()));
-        return Err(error(
-            root,
-            format!(
-                "not in canonical form (RFC 8785, format-v1 section 2): first difference at byte {offset} \
-                 (duplicate or unsorted keys, whitespace, or a non-minimal escape)"
-            ),
-        ));
+        return Err(error(format!(
+            "not in canonical form (RFC 8785, format-v1 section 2): first difference at byte {offset} \
+             (duplicate or unsorted keys, whitespace, or a non-minimal escape)"
+        ))
+        .within(root));
     }
     Ok(value)
 }
@@ -385,8 +400,17 @@ pub(crate) mod tests {
 
     #[test]
     fn reports_the_field_path() {
-        let err = encode(&json!({"subjects": [{"id": 0.5}]}), "body").unwrap_err();
-        assert_eq!(err.path, "body.subjects[0].id");
+        // The path is built only on the way out of a failure: each level adds its segment.
+        for (value, path) in [
+            (json!({"subjects": [{"id": 0.5}]}), "body.subjects[0].id"),
+            (json!([1, [2, {"a": {"b": 1e3}}]]), "body[1][1].a.b"),
+            (json!({"a": [{"b": {"名": 1}}]}), "body.a[0].b"),
+            (json!({"n": -(1i64 << 53)}), "body.n"),
+            (json!(0.5), "body"),
+        ] {
+            assert_eq!(encode(&value, "body").unwrap_err().path, path, "{value}");
+        }
+        assert_eq!(parse_canonical(br#"{"b":1,"a":2}"#, "line").unwrap_err().path, "line");
     }
 
     proptest::proptest! {

@@ -163,10 +163,10 @@ impl StoreBatch {
     }
 
     /// Apply projection changes (`None` deletes).
-    pub(crate) fn put_changes(&mut self, changes: crate::projection::StateChanges) {
-        self.writes.extend(changes.writes);
-        self.index_ops.extend(changes.postings);
-        self.facts.extend(changes.facts);
+    pub(crate) fn put_changes(&mut self, mut changes: crate::projection::StateChanges) {
+        self.index_ops.append(&mut changes.postings);
+        self.facts.append(&mut changes.facts);
+        self.writes.extend(changes.into_writes());
     }
 
     pub(crate) fn put_registry(&mut self, registry: &KeyRegistry) {

@@ -39,16 +39,16 @@ impl Ledger {
         // difference.
         let (past, stored_digest) = std::thread::scope(|scope| {
             let stored = scope.spawn(|| state_digest(self.store.scan_prefix(&[projection::layout::PREFIX])));
-            let past = replay_projections(lines, self, &mut replacements);
+            let past = replay_into_memory(lines, self, &mut replacements);
             let stored_digest = stored.join().unwrap_or_else(|_| {
                 Err(Error::verification("replay: reading the stored projections stopped unexpectedly"))
             });
             (past, stored_digest)
         });
-        let past = past?;
+        let (past, memory) = past?;
         let stored_digest = stored_digest?;
-        let (entries, state) = (past.end, past.state);
-        let fresh_digest = state_digest(state.iter().map(Ok))?;
+        let (entries, state) = (past.end, memory.into_sorted());
+        let fresh_digest = state_digest(state.iter().map(|(key, value)| Ok((key, value))))?;
         if fresh_digest == stored_digest {
             return Ok(ReplayReport { entries, keys: state.len() as u64, seconds: started.elapsed().as_secs_f64() });
         }
@@ -153,16 +153,25 @@ fn state_digest<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     items: impl Iterator<Item = Result<(K, V)>>,
 ) -> Result<([u8; 32], u64)> {
     use sha2::Digest;
+    // Gathered into 64 KiB before hashing: four small updates per key cost more than the
+    // hashing itself.
+    const BUFFER: usize = 64 * 1024;
     let mut hasher = sha2::Sha256::new();
+    let mut buffer = Vec::with_capacity(BUFFER + 1024);
     let mut count = 0u64;
     for item in items {
         let (key, value) = item?;
         for part in [key.as_ref(), value.as_ref()] {
-            hasher.update((part.len() as u64).to_be_bytes());
-            hasher.update(part);
+            buffer.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            buffer.extend_from_slice(part);
+        }
+        if buffer.len() >= BUFFER {
+            hasher.update(&buffer);
+            buffer.clear();
         }
         count += 1;
     }
+    hasher.update(&buffer);
     Ok((hasher.finalize().into(), count))
 }
 
@@ -328,6 +337,18 @@ pub(crate) fn replay_projections(
     facts: &dyn LedgerFacts,
     replacements: &mut PendingReplacements,
 ) -> Result<PastState> {
+    let (mut past, memory) = replay_into_memory(lines, facts, replacements)?;
+    past.state = memory.into_map();
+    Ok(past)
+}
+
+/// [`replay_projections`], with the state left in memory as the replay kept it (no keys laid
+/// out yet).
+fn replay_into_memory(
+    lines: impl Iterator<Item = Result<ParsedLine>>,
+    facts: &dyn LedgerFacts,
+    replacements: &mut PendingReplacements,
+) -> Result<(PastState, MemoryState)> {
     static NONE: Replacements = Replacements::new();
     let mut past = PastState::default();
     let mut state = MemoryState::default();
@@ -360,8 +381,7 @@ pub(crate) fn replay_projections(
         dropper.drop_later(line);
     }
     drop(dropper);
-    past.state = state.into_map();
-    Ok(past)
+    Ok((past, state))
 }
 
 /// Apply one stored line to projection state over `base`.

@@ -190,7 +190,7 @@ pub(super) fn check_approval(view: &View<'_>, record: &RecordContext<'_>, facts:
 pub(super) fn check_opinion(view: &View<'_>, record: &RecordContext<'_>, facts: &dyn LedgerFacts) -> Result<Verdict> {
     let body = record.body;
     let id = text(body, "opinion_id");
-    if view.get(&layout::opinion(id))?.is_some() {
+    if view.contains(&layout::opinion(id))? {
         return Ok(rule("opinion_id is new (意见编号不得重复)", format!("opinion {id} already exists")));
     }
     let cites = "an opinion cites recorded entries by seq and hash (廉政意见引用的记录须真实存在)";
@@ -250,12 +250,12 @@ pub(super) fn update(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<
                     state["status"] = json!("in_force");
                 }
             }
-            view.put_json(key, &state);
+            view.put_json(key, state);
         }
         "opinion.issued" => {
             view.put_json(
                 layout::opinion(text(body, "opinion_id")),
-                &json!({"seq": record.seq, "subject": body["subject"]["id"], "conclusion": body["conclusion"]}),
+                json!({"seq": record.seq, "subject": body["subject"]["id"], "conclusion": body["conclusion"]}),
             );
         }
         _ => {}

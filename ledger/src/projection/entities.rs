@@ -51,7 +51,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 body["subjects"].as_array().map(|s| s.iter().map(|p| p["id"].clone()).collect()).unwrap_or_default();
             view.put_json(
                 layout::report(text(body, "report_id")),
-                &json!({"seq": seq, "status": "open", "subjects": subjects, "units": units(body)}),
+                json!({"seq": seq, "status": "open", "subjects": subjects, "units": units(body)}),
             );
         }
         "report.concluded" => {
@@ -60,7 +60,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 state["status"] = json!("concluded");
                 state["finding"] = body["finding"].clone();
                 state["concluded_seq"] = json!(seq);
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "duty_report" => {
@@ -76,7 +76,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 .unwrap_or_default();
             let mut state = json!({"seq": seq, "status": "in_force", "measure": body["measure"], "subjects": subjects, "units": units(body)});
             super::collective::decision_state_fields(body, &mut state);
-            view.put_json(layout::decision(text(body, "decision_id")), &state);
+            view.put_json(layout::decision(text(body, "decision_id")), state);
         }
         "rectification.ordered" => {
             let items: Vec<Value> = body["items"]
@@ -87,7 +87,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 .collect();
             view.put_json(
                 layout::rectification(text(body, "rectification_id")),
-                &json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "due_on": latest_due(body),
+                json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "due_on": latest_due(body),
                         "items": items, "subjects": person_ids(record.kind, body), "units": units(body)}),
             );
         }
@@ -113,13 +113,13 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                     state["completed_seq"] = json!(seq);
                     state["completed_on"] = body["completed_on"].clone();
                 }
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "supervision.ordered" => {
             view.put_json(
                 layout::supervision(text(body, "order_id")),
-                &json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "deadline": body["deadline"],
+                json!({"seq": seq, "status": "open", "issued_on": body["issued_on"], "deadline": body["deadline"],
                         "progress_reports": 0, "subjects": person_ids(record.kind, body), "units": units(body)}),
             );
         }
@@ -128,7 +128,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
             if let Some(mut state) = view.get_json(&key)? {
                 state["progress_reports"] = json!(state["progress_reports"].as_u64().unwrap_or(0) + 1);
                 state["last_progress_on"] = body["reported_on"].clone();
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "supervision.closed" => {
@@ -139,13 +139,13 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 state["status"] = json!(if late { "closed_late" } else { "closed" });
                 state["closed_seq"] = json!(seq);
                 state["closed_on"] = body["closed_on"].clone();
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "inquiry.issued" => {
             view.put_json(
                 layout::inquiry(text(body, "inquiry_id")),
-                &json!({"seq": seq, "status": "issued", "reply_due": body.get("reply_due"),
+                json!({"seq": seq, "status": "issued", "reply_due": body.get("reply_due"),
                         "subjects": person_ids(record.kind, body), "units": units(body)}),
             );
         }
@@ -154,7 +154,7 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
             if let Some(mut state) = view.get_json(&key)? {
                 state["status"] = json!("replied");
                 state["replied_seq"] = json!(seq);
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "inquiry.concluded" => {
@@ -162,32 +162,32 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
             if let Some(mut state) = view.get_json(&key)? {
                 state["status"] = body["conclusion"].clone();
                 state["concluded_seq"] = json!(seq);
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "assessment" => {
             let org = body["unit"]["org_id"].as_str().unwrap_or_default();
             view.put_json(
                 layout::assessment(org, text(body, "year")),
-                &json!({"seq": seq, "grade": body["grade"], "score": body["score"]}),
+                json!({"seq": seq, "grade": body["grade"], "score": body["score"]}),
             );
         }
         "circular" => {
             view.put_json(
                 layout::circular(text(body, "circular_id")),
-                &json!({"seq": seq, "decision_ids": body["decision_ids"]}),
+                json!({"seq": seq, "decision_ids": body["decision_ids"]}),
             );
         }
         "appeal.filed" => {
             let decision = text(body, "decision_id");
             view.put_json(
                 layout::appeal(text(body, "appeal_id")),
-                &json!({"seq": seq, "status": "pending", "decision_id": decision}),
+                json!({"seq": seq, "status": "pending", "decision_id": decision}),
             );
             let key = layout::decision(decision);
             if let Some(mut state) = view.get_json(&key)? {
                 state["status"] = json!("under_appeal");
-                view.put_json(key, &state);
+                view.put_json(key, state);
             }
         }
         "appeal.decided" => {
@@ -197,12 +197,12 @@ pub(super) fn update_entities(view: &mut View<'_>, record: &RecordContext<'_>, v
                 state["status"] = outcome.clone();
                 state["decided_seq"] = json!(seq);
                 let decision = state["decision_id"].as_str().unwrap_or_default().to_string();
-                view.put_json(key, &state);
+                view.put_json(key, state);
                 let key = layout::decision(&decision);
                 if let Some(mut decision) = view.get_json(&key)? {
                     decision["status"] = outcome;
                     decision["appeal_seq"] = json!(seq);
-                    view.put_json(key, &decision);
+                    view.put_json(key, decision);
                 }
             }
         }
@@ -222,7 +222,7 @@ fn refresh_entities(view: &mut View<'_>, record: &RecordContext<'_>) -> Result<(
                 state[*field] = value.clone();
             }
             state["corrected"] = json!(true);
-            view.put_json(key, &state);
+            view.put_json(key, state);
         }
         Ok(())
     };

@@ -111,7 +111,12 @@ pub(crate) fn index_chunks<'a>(
     slots: &'a [Option<u64>],
 ) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + 'a {
     slots.chunks(INDEX_CHUNK_SEQS as usize).enumerate().filter_map(move |(chunk_number, chunk)| {
-        let value: Vec<u8> = chunk.iter().flatten().flat_map(|seq| seq.to_be_bytes()).collect();
+        // Sized once and copied 8 bytes at a time: collecting a byte iterator grew the vector
+        // byte by byte, a tenth of replay's main thread.
+        let mut value = Vec::with_capacity(8 * chunk.len());
+        for seq in chunk.iter().flatten() {
+            value.extend_from_slice(&seq.to_be_bytes());
+        }
         (!value.is_empty()).then(|| (index_chunk(prefix, chunk_number as u64), value))
     })
 }

@@ -56,7 +56,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::Decision => {
             let id = text(body, "decision_id");
-            if view.get(&layout::decision(id))?.is_some() {
+            if view.contains(&layout::decision(id))? {
                 return Ok(rule("decision_id is new (决定编号不得重复)", format!("decision {id} already exists")));
             }
             let measure = text(body, "measure");
@@ -122,14 +122,14 @@ pub(super) fn check_rule(
         }
         Lifecycle::RectificationOrdered => {
             let id = text(body, "rectification_id");
-            if view.get(&layout::rectification(id))?.is_some() {
+            if view.contains(&layout::rectification(id))? {
                 return Ok(rule(
                     "rectification_id is new (整改编号不得重复)",
                     format!("rectification {id} already exists"),
                 ));
             }
             if let Some(decision) = body.get("decision_id").and_then(Value::as_str)
-                && view.get(&layout::decision(decision))?.is_none()
+                && !view.contains(&layout::decision(decision))?
             {
                 return Ok(rule(
                     "a rectification's decision exists (关联决定须存在)",
@@ -167,9 +167,9 @@ pub(super) fn check_rule(
         Lifecycle::AppealFiled => {
             let id = text(body, "appeal_id");
             let decision = text(body, "decision_id");
-            if view.get(&layout::appeal(id))?.is_some() {
+            if view.contains(&layout::appeal(id))? {
                 rule("appeal_id is new (申诉编号不得重复)", format!("appeal {id} already exists"))
-            } else if view.get(&layout::decision(decision))?.is_none() {
+            } else if !view.contains(&layout::decision(decision))? {
                 rule(
                     "an appeal concerns an existing decision (申诉须针对已作出的决定)",
                     format!("decision {decision} does not exist"),
@@ -194,7 +194,7 @@ pub(super) fn check_rule(
         Lifecycle::Correction => check_correction(view, record, facts)?,
         Lifecycle::SupervisionOrdered => {
             let id = text(body, "order_id");
-            if view.get(&layout::supervision(id))?.is_some() {
+            if view.contains(&layout::supervision(id))? {
                 return Ok(rule(
                     "order_id is new (督办编号不得重复)",
                     format!("supervision order {id} already exists"),
@@ -208,7 +208,7 @@ pub(super) fn check_rule(
                 ));
             }
             if let Some(decision) = body.get("decision_id").and_then(Value::as_str)
-                && view.get(&layout::decision(decision))?.is_none()
+                && !view.contains(&layout::decision(decision))?
             {
                 return Ok(rule(
                     "a supervision order's decision exists (关联决定须存在)",
@@ -216,7 +216,7 @@ pub(super) fn check_rule(
                 ));
             }
             if let Some(rectification) = body.get("rectification_id").and_then(Value::as_str)
-                && view.get(&layout::rectification(rectification))?.is_none()
+                && !view.contains(&layout::rectification(rectification))?
             {
                 return Ok(rule(
                     "a supervision order's rectification exists (关联整改须存在)",
@@ -253,7 +253,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::InquiryIssued => {
             let id = text(body, "inquiry_id");
-            if view.get(&layout::inquiry(id))?.is_some() {
+            if view.contains(&layout::inquiry(id))? {
                 return Ok(rule("inquiry_id is new (函询编号不得重复)", format!("inquiry {id} already exists")));
             }
             optional_report_exists(view, body, "an inquiry's report exists (关联线索须存在)")?
@@ -309,7 +309,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::Circular => {
             let id = text(body, "circular_id");
-            if view.get(&layout::circular(id))?.is_some() {
+            if view.contains(&layout::circular(id))? {
                 return Ok(rule("circular_id is new (通报编号不得重复)", format!("circular {id} already exists")));
             }
             let rule_name = "a circular publicises decisions in effect (通报须针对已作出且未撤销的问责决定，《中国共产党问责条例》)";
@@ -398,7 +398,7 @@ fn optional_report_exists(
     rule_name: &'static str,
 ) -> Result<std::result::Result<(), RuleError>> {
     if let Some(id) = body.get("report_id").and_then(Value::as_str)
-        && view.get(&layout::report(id))?.is_none()
+        && !view.contains(&layout::report(id))?
     {
         return Ok(rule(rule_name, format!("report {id} was never received")));
     }

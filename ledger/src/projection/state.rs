@@ -16,6 +16,18 @@ use crate::error::Result;
 pub trait StateRead {
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
 
+    /// The JSON state under `key`, parsed (unparsable bytes read as none, as they always have).
+    /// A state that keeps case state parsed ([`MemoryState`]) answers without parsing.
+    fn get_value(&self, key: &[u8]) -> Result<Option<Value>> {
+        Ok(self.get_state(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    }
+
+    /// Whether `key` has a value (what a rule asks of an id it must not reuse), without
+    /// copying or encoding the value.
+    fn contains_state(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.get_state(key)?.is_some())
+    }
+
     /// Whether this state keeps indexes and record facts itself, outside its keys (the derived
     /// store: append-only posting and facts files). A [`View`] over it then records index and
     /// facts changes as operations ([`StateChanges::postings`], [`StateChanges::facts`]) instead
@@ -46,8 +58,14 @@ impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
 /// rebuilds from its files.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryState {
-    /// Every other projection key (case state, statistics), unordered until [`Self::into_map`].
+    /// Projection keys other than case state, indexes and facts (statistics, duty reports,
+    /// corrections), unordered until [`Self::into_map`].
     keys: HashMap<Vec<u8>, Vec<u8>>,
+    /// Case state (JSON), kept parsed and encoded once, in [`Self::into_map`]: a replayed
+    /// record reads and rewrites its case's state, and parsing and re-encoding it each time
+    /// was the largest single part of a replay (docs/PERFORMANCE.md). A key is here or in
+    /// `keys`, never both.
+    values: HashMap<Vec<u8>, Value>,
     /// Index prefix → its slots: every seq ever added, `None` where removed.
     indexes: HashMap<Vec<u8>, Vec<Option<u64>>>,
     /// The facts each seq asserted (canonical JSON), by seq.
@@ -59,10 +77,15 @@ impl MemoryState {
     /// in the order made (a removal takes the newest live slot of its seq), then facts.
     pub fn apply(&mut self, changes: &mut StateChanges) {
         for (key, value) in std::mem::take(&mut changes.writes) {
+            self.values.remove(&key);
             match value {
                 Some(value) => self.keys.insert(key, value),
                 None => self.keys.remove(&key),
             };
+        }
+        for (key, value) in std::mem::take(&mut changes.values) {
+            self.keys.remove(&key);
+            self.values.insert(key, value);
         }
         for (prefix, seq, added) in changes.postings.drain(..) {
             let slots = self.indexes.entry(prefix).or_default();
@@ -84,24 +107,37 @@ impl MemoryState {
     /// Every projection key and value, as the store holds them (index chunks and sizes, facts
     /// buckets included), in key order.
     pub fn into_map(self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        let mut map: BTreeMap<Vec<u8>, Vec<u8>> = self.keys.into_iter().collect();
-        for (prefix, slots) in &self.indexes {
-            map.extend(layout::index_chunks(prefix, slots));
-            map.insert(layout::index_slots(prefix), (slots.len() as u64).to_be_bytes().to_vec());
-        }
-        for (bucket, items) in self.facts.chunks(layout::FACTS_PER_KEY as usize).enumerate() {
+        // Built from sorted items at once, several times cheaper than key by key.
+        self.into_sorted().into_iter().collect()
+    }
+
+    /// [`Self::into_map`]'s items, in key order, laid out and sorted on all cores: at the end of
+    /// a replay nothing else runs, and laying out 150,000 keys on one thread was a sixth of it.
+    pub fn into_sorted(self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        use rayon::prelude::*;
+        let MemoryState { keys, values, indexes, facts } = self;
+        let mut items: Vec<(Vec<u8>, Vec<u8>)> = keys.into_iter().collect();
+        let values: Vec<(Vec<u8>, Value)> = values.into_iter().collect();
+        items.par_extend(values.into_par_iter().map(|(key, value)| (key, encode_state(&value))));
+        let indexes: Vec<(Vec<u8>, Vec<Option<u64>>)> = indexes.into_iter().collect();
+        items.par_extend(indexes.par_iter().flat_map_iter(|(prefix, slots)| {
+            let size = (layout::index_slots(prefix), (slots.len() as u64).to_be_bytes().to_vec());
+            layout::index_chunks(prefix, slots).chain(std::iter::once(size))
+        }));
+        items.par_extend(facts.par_chunks(layout::FACTS_PER_KEY as usize).enumerate().filter_map(|(bucket, facts)| {
             let first = bucket as u64 * layout::FACTS_PER_KEY;
             let mut value = Vec::new();
-            for (seq, json) in (first..).zip(items) {
+            for (seq, json) in (first..).zip(facts) {
                 if let Some(json) = json {
                     facts_bucket_item(&mut value, seq, json);
                 }
             }
-            if !value.is_empty() {
-                map.insert(layout::record_facts(first), value);
-            }
-        }
-        map
+            (!value.is_empty()).then(|| (layout::record_facts(first), value))
+        }));
+        // Each key is laid out once (case state, counters, index chunks and facts buckets are
+        // apart by family), so an unstable sort gives the one order.
+        items.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        items
     }
 }
 
@@ -110,7 +146,21 @@ impl StateRead for MemoryState {
     /// over a state that keeps postings (they read [`StateRead::record_facts`]), so those keys
     /// are not answered here; [`MemoryState::into_map`] lays them out for the readers that do.
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.keys.get(key).cloned())
+        Ok(match self.keys.get(key) {
+            Some(bytes) => Some(bytes.clone()),
+            None => self.values.get(key).map(encode_state),
+        })
+    }
+
+    fn get_value(&self, key: &[u8]) -> Result<Option<Value>> {
+        Ok(match self.values.get(key) {
+            Some(value) => Some(value.clone()),
+            None => self.keys.get(key).and_then(|bytes| serde_json::from_slice(bytes).ok()),
+        })
+    }
+
+    fn contains_state(&self, key: &[u8]) -> Result<bool> {
+        Ok(self.keys.contains_key(key) || self.values.contains_key(key))
     }
 
     fn keeps_postings(&self) -> bool {
@@ -126,12 +176,31 @@ impl StateRead for MemoryState {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct StateChanges {
     pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// JSON case state written by [`View::put_json`], kept parsed until the changes land
+    /// ([`StateChanges::into_writes`] encodes it; a [`MemoryState`] keeps it parsed). A key is
+    /// here or in `writes`, never both.
+    pub values: BTreeMap<Vec<u8>, Value>,
     /// Over a state that [`StateRead::keeps_postings`]: index additions and removals in the
     /// order made (the index prefix, the seq, whether added).
     pub postings: Vec<(Vec<u8>, u64, bool)>,
     /// Over a state that [`StateRead::keeps_postings`]: the facts each seq now has (`None`:
     /// none), canonical JSON.
     pub facts: BTreeMap<u64, Option<Vec<u8>>>,
+}
+
+impl StateChanges {
+    /// The key writes, with the JSON values encoded (canonical bytes): what a store writes.
+    pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        let mut writes = self.writes;
+        writes.extend(self.values.into_iter().map(|(key, value)| (key, Some(encode_state(&value)))));
+        writes
+    }
+}
+
+/// The stored bytes of JSON state: canonical, so that a replay is byte-identical to the
+/// incremental state (the one encoding of case state).
+fn encode_state(value: &Value) -> Vec<u8> {
+    crate::canonical::encode(value, "state").unwrap_or_default()
 }
 
 /// The base state seen through pending changes.
@@ -146,27 +215,50 @@ impl<'a> View<'a> {
     }
 
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(value) = self.changes.values.get(key) {
+            return Ok(Some(encode_state(value)));
+        }
         match self.changes.writes.get(key) {
             Some(value) => Ok(value.clone()),
             None => self.base.get_state(key),
         }
     }
 
+    /// Whether `key` has a value (an id already used), without copying it.
+    pub(super) fn contains(&self, key: &[u8]) -> Result<bool> {
+        if self.changes.values.contains_key(key) {
+            return Ok(true);
+        }
+        match self.changes.writes.get(key) {
+            Some(value) => Ok(value.is_some()),
+            None => self.base.contains_state(key),
+        }
+    }
+
     pub(super) fn get_json(&self, key: &[u8]) -> Result<Option<Value>> {
-        Ok(self.get(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+        if let Some(value) = self.changes.values.get(key) {
+            return Ok(Some(value.clone()));
+        }
+        match self.changes.writes.get(key) {
+            Some(bytes) => Ok(bytes.as_ref().and_then(|bytes| serde_json::from_slice(bytes).ok())),
+            None => self.base.get_value(key),
+        }
     }
 
     pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.changes.values.remove(&key);
         self.changes.writes.insert(key, Some(value));
     }
 
-    pub(super) fn put_json(&mut self, key: Vec<u8>, value: &Value) {
-        // Canonical bytes, so that a replay is byte-identical to the incremental state.
-        let bytes = crate::canonical::encode(value, "state").unwrap_or_default();
-        self.put(key, bytes);
+    /// Write JSON state: kept parsed until the changes land, where it is encoded canonically
+    /// (once, however many records of a batch rewrite it).
+    pub(super) fn put_json(&mut self, key: Vec<u8>, value: Value) {
+        self.changes.writes.remove(&key);
+        self.changes.values.insert(key, value);
     }
 
     pub(super) fn delete(&mut self, key: Vec<u8>) {
+        self.changes.values.remove(&key);
         self.changes.writes.insert(key, None);
     }
 
@@ -228,8 +320,7 @@ impl<'a> View<'a> {
     }
 
     pub(crate) fn put_facts(&mut self, seq: u64, facts: &Value) -> Result<()> {
-        // Canonical bytes, so that a replay is byte-identical to the incremental state.
-        self.put_facts_json(seq, crate::canonical::encode(facts, "state").unwrap_or_default())
+        self.put_facts_json(seq, encode_state(facts))
     }
 
     /// [`View::put_facts`] with the facts already in canonical JSON.
@@ -272,6 +363,9 @@ impl<'a> View<'a> {
     /// The value of `key` to change and put back: moved out of the pending changes when it is
     /// there (no copy), else read from the base.
     pub(super) fn take_for_update(&mut self, key: &[u8]) -> Result<Vec<u8>> {
+        if let Some(value) = self.changes.values.remove(key) {
+            return Ok(encode_state(&value));
+        }
         match self.changes.writes.get_mut(key) {
             Some(pending) => Ok(pending.take().unwrap_or_default()),
             None => Ok(self.base.get_state(key)?.unwrap_or_default()),
@@ -400,6 +494,53 @@ mod tests {
         }
         assert_eq!(memory.record_facts(5).unwrap(), plain.record_facts(5).unwrap());
         assert_eq!(memory.record_facts(4).unwrap(), None);
+        assert_eq!(memory.into_map(), plain);
+    }
+
+    /// Case state written with `put_json` is kept parsed until the changes land; read back
+    /// through the view, the memory state or the store's writes, it is the canonical bytes a
+    /// plain key holds, and a later byte write or delete of the same key wins.
+    #[test]
+    fn json_state_kept_parsed_reads_and_lands_as_its_canonical_bytes() {
+        let report = layout::report("R-1");
+        let decision = layout::decision("D-1");
+        let state = json!({"seq": 3, "status": "open", "units": ["市住建局"], "finding": null});
+        let canonical = crate::canonical::encode(&state, "state").unwrap();
+        let mut memory = MemoryState::default();
+        let mut plain: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&memory, &mut changes);
+        view.put_json(report.clone(), state.clone());
+        view.put_json(decision.clone(), json!({"seq": 4}));
+        view.put(decision.clone(), b"bytes".to_vec());
+        assert_eq!(view.get(&report).unwrap(), Some(canonical.clone()));
+        assert_eq!(view.get_json(&report).unwrap(), Some(state.clone()));
+        assert!(view.contains(&report).unwrap() && view.contains(&decision).unwrap());
+        assert_eq!(view.get(&decision).unwrap(), Some(b"bytes".to_vec()), "the later byte write wins");
+        let writes = changes.clone().into_writes();
+        assert_eq!(writes.get(&report), Some(&Some(canonical.clone())));
+        assert_eq!(writes.get(&decision), Some(&Some(b"bytes".to_vec())));
+        for (key, value) in writes {
+            plain.insert(key, value.unwrap());
+        }
+        memory.apply(&mut changes);
+        assert_eq!(memory.get_state(&report).unwrap(), Some(canonical.clone()));
+        assert_eq!(memory.get_value(&report).unwrap(), Some(state.clone()));
+        assert!(memory.contains_state(&report).unwrap());
+
+        // Deleted, then written again as JSON over a key that held bytes.
+        let mut changes = StateChanges::default();
+        let mut view = View::new(&memory, &mut changes);
+        view.delete(report.clone());
+        assert!(!view.contains(&report).unwrap());
+        assert_eq!(view.get_json(&report).unwrap(), None);
+        view.put_json(decision.clone(), json!({"seq": 5}));
+        plain.remove(&report);
+        plain.insert(decision.clone(), br#"{"seq":5}"#.to_vec());
+        memory.apply(&mut changes);
+        assert!(!memory.contains_state(&report).unwrap());
+        assert_eq!(memory.get_state(&decision).unwrap(), Some(br#"{"seq":5}"#.to_vec()));
         assert_eq!(memory.into_map(), plain);
     }
 
