@@ -101,7 +101,7 @@ pub(super) fn check_approval(view: &View<'_>, record: &RecordContext<'_>, facts:
         return Ok(rule(named, format!("entry {target} is a {kind} record, not an accountability decision")));
     }
     let id = text(body, "decision_id");
-    let Some(state) = view.get_json(&layout::decision(id))? else {
+    let Some(state) = view.json(&layout::decision(id))? else {
         return Ok(rule(named, format!("decision {id} does not exist")));
     };
     if state["seq"].as_u64() != Some(target) {

@@ -5,6 +5,8 @@
 //! Guarantees: only ids, units, kinds and dates are kept, never free text; asserting and then
 //! retracting a record's facts leaves the indexes and counts as they were.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::layout;
@@ -141,32 +143,32 @@ fn facts_json(kind: &str, ids: &[String], units: &[String], date: &str) -> Vec<u
 
 /// The case state a linking record refers to (the report of a conclusion, the decision of an
 /// appeal, the rectification of a completion).
-pub(super) fn related_case(view: &View<'_>, kind: &str, body: &Value) -> Result<Option<Value>> {
+pub(super) fn related_case<'v>(view: &'v View<'_>, kind: &str, body: &Value) -> Result<Option<Cow<'v, Value>>> {
     match kind {
-        "report.concluded" => view.get_json(&layout::report(text(body, "report_id"))),
-        "appeal.filed" => view.get_json(&layout::decision(text(body, "decision_id"))),
+        "report.concluded" => view.json(&layout::report(text(body, "report_id"))),
+        "appeal.filed" => view.json(&layout::decision(text(body, "decision_id"))),
         "appeal.decided" => {
-            let Some(appeal) = view.get_json(&layout::appeal(text(body, "appeal_id")))? else { return Ok(None) };
-            view.get_json(&layout::decision(text(&appeal, "decision_id")))
+            let Some(appeal) = view.json(&layout::appeal(text(body, "appeal_id")))? else { return Ok(None) };
+            view.json(&layout::decision(text(&appeal, "decision_id")))
         }
-        "rectification.completed" => view.get_json(&layout::rectification(text(body, "rectification_id"))),
-        "supervision.progress" | "supervision.closed" => view.get_json(&layout::supervision(text(body, "order_id"))),
-        "inquiry.replied" | "inquiry.concluded" => view.get_json(&layout::inquiry(text(body, "inquiry_id"))),
+        "rectification.completed" => view.json(&layout::rectification(text(body, "rectification_id"))),
+        "supervision.progress" | "supervision.closed" => view.json(&layout::supervision(text(body, "order_id"))),
+        "inquiry.replied" | "inquiry.concluded" => view.json(&layout::inquiry(text(body, "inquiry_id"))),
         // decisions group (issue 17): an approval belongs to the files of its decision's subjects.
-        "decision.approval" => view.get_json(&layout::decision(text(body, "decision_id"))),
+        "decision.approval" => view.json(&layout::decision(text(body, "decision_id"))),
         _ => Ok(None),
     }
 }
 
 /// Every case a record refers to: the one of [`related_case`], or each decision a circular
 /// publicises (通报: the circular belongs to the files of the people it names).
-fn related_cases(view: &View<'_>, kind: &str, body: &Value) -> Result<Vec<Value>> {
+fn related_cases<'v>(view: &'v View<'_>, kind: &str, body: &Value) -> Result<Vec<Cow<'v, Value>>> {
     if kind != "circular" {
         return Ok(related_case(view, kind, body)?.into_iter().collect());
     }
     let mut cases = Vec::new();
     for id in body["decision_ids"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-        cases.extend(view.get_json(&layout::decision(id))?);
+        cases.extend(view.json(&layout::decision(id))?);
     }
     Ok(cases)
 }

@@ -30,7 +30,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::ReportConcluded => {
             let id = text(body, "report_id");
-            match view.get_json(&layout::report(id))? {
+            match view.json(&layout::report(id))? {
                 None => rule(
                     "a report is concluded after it is received (先受理后处置)",
                     format!("report {id} was never received"),
@@ -91,7 +91,7 @@ pub(super) fn check_rule(
             let id = text(body, "inquiry_id");
             let person = body["subject"]["id"].as_str().unwrap_or_default();
             let rule_name = "a clarification follows a letter inquiry concluded 予以澄清 about the person (澄清正名须以予以澄清的函询为依据，《中国共产党纪律检查机关监督执纪工作规则》第二十九条)";
-            match view.get_json(&layout::inquiry(id))? {
+            match view.json(&layout::inquiry(id))? {
                 None => rule(rule_name, format!("inquiry {id} was never issued")),
                 Some(state) if state["status"] != "clarified" => {
                     rule(rule_name, format!("inquiry {id} is {}, not concluded as clarified", state["status"]))
@@ -106,7 +106,7 @@ pub(super) fn check_rule(
             let id = text(body, "report_id");
             let person = body["subject"]["id"].as_str().unwrap_or_default();
             let rule_name = "a clarification follows a report concluded as unsubstantiated or false and naming the person (澄清正名须以查无实据或诬告陷害的线索为依据)";
-            match view.get_json(&layout::report(id))? {
+            match view.json(&layout::report(id))? {
                 None => rule(rule_name, format!("report {id} was never received")),
                 Some(state) if state["status"] != "concluded" => {
                     rule(rule_name, format!("report {id} is not concluded yet"))
@@ -152,7 +152,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::RectificationCompleted => {
             let id = text(body, "rectification_id");
-            match view.get_json(&layout::rectification(id))? {
+            match view.json(&layout::rectification(id))? {
                 None => rule(
                     "a rectification is completed after it is ordered (先下达后完成)",
                     format!("rectification {id} was never ordered"),
@@ -180,7 +180,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::AppealDecided => {
             let id = text(body, "appeal_id");
-            match view.get_json(&layout::appeal(id))? {
+            match view.json(&layout::appeal(id))? {
                 None => rule(
                     "an appeal is decided after it is filed (先申诉后复查)",
                     format!("appeal {id} was never filed"),
@@ -231,7 +231,7 @@ pub(super) fn check_rule(
                 Lifecycle::SupervisionProgress => ("progress is reported", "reported_on"),
                 _ => ("an order is closed", "closed_on"),
             };
-            match view.get_json(&layout::supervision(id))? {
+            match view.json(&layout::supervision(id))? {
                 None => rule(
                     "a supervision order is followed up after it is issued (先督办后报告、办结)",
                     format!("supervision order {id} was never issued"),
@@ -260,7 +260,7 @@ pub(super) fn check_rule(
         }
         Lifecycle::InquiryReplied => {
             let id = text(body, "inquiry_id");
-            match view.get_json(&layout::inquiry(id))? {
+            match view.json(&layout::inquiry(id))? {
                 None => rule(
                     "a reply answers an inquiry that was issued (先发函后回复)",
                     format!("inquiry {id} was never issued"),
@@ -275,7 +275,7 @@ pub(super) fn check_rule(
         Lifecycle::InquiryConcluded => {
             let id = text(body, "inquiry_id");
             let conclusion = text(body, "conclusion");
-            match view.get_json(&layout::inquiry(id))? {
+            match view.json(&layout::inquiry(id))? {
                 None => rule(
                     "an inquiry is concluded after it is issued (先发函后了结)",
                     format!("inquiry {id} was never issued"),
@@ -296,7 +296,7 @@ pub(super) fn check_rule(
         Lifecycle::Assessment => {
             let org = body["unit"]["org_id"].as_str().unwrap_or_default();
             let year = text(body, "year");
-            match view.get_json(&layout::assessment(org, year))? {
+            match view.json(&layout::assessment(org, year))? {
                 Some(state) => rule(
                     "one assessment per unit and year (同一单位同一年度只考核评价一次，《党委（党组）落实全面从严治党主体责任规定》)",
                     format!(
@@ -315,7 +315,7 @@ pub(super) fn check_rule(
             let rule_name = "a circular publicises decisions in effect (通报须针对已作出且未撤销的问责决定，《中国共产党问责条例》)";
             for (index, decision) in body["decision_ids"].as_array().into_iter().flatten().enumerate() {
                 let decision = decision.as_str().unwrap_or_default();
-                match view.get_json(&layout::decision(decision))? {
+                match view.json(&layout::decision(decision))? {
                     None => {
                         return Ok(rule(
                             rule_name,
@@ -462,7 +462,7 @@ fn check_correction(
     // text as it stood (decisions group, issue 17).
     if kind == "accountability.decision" {
         let id = text(corrected, "decision_id");
-        if let Some(state) = view.get_json(&layout::decision(id))?
+        if let Some(state) = view.json(&layout::decision(id))?
             && state.get("approvals_required").is_some()
         {
             let approved = state["approvals"].as_array().map_or(0, Vec::len);

@@ -22,6 +22,12 @@ pub trait StateRead {
         Ok(self.get_state(key)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
+    /// The JSON state under `key` where this state keeps it parsed, to read in place; `None`
+    /// means "ask [`StateRead::get_value`]".
+    fn value_ref(&self, _key: &[u8]) -> Option<&Value> {
+        None
+    }
+
     /// Whether `key` has a value (what a rule asks of an id it must not reuse), without
     /// copying or encoding the value.
     fn contains_state(&self, key: &[u8]) -> Result<bool> {
@@ -159,6 +165,10 @@ impl StateRead for MemoryState {
         })
     }
 
+    fn value_ref(&self, key: &[u8]) -> Option<&Value> {
+        self.values.get(key)
+    }
+
     fn contains_state(&self, key: &[u8]) -> Result<bool> {
         Ok(self.keys.contains_key(key) || self.values.contains_key(key))
     }
@@ -243,6 +253,21 @@ impl<'a> View<'a> {
             Some(bytes) => Ok(bytes.as_ref().and_then(|bytes| serde_json::from_slice(bytes).ok())),
             None => self.base.get_value(key),
         }
+    }
+
+    /// [`View::get_json`] for reading only: borrowed where the state is kept parsed (a rule's
+    /// look at a case, the case a record links to), owned where it had to be parsed.
+    pub(super) fn json(&self, key: &[u8]) -> Result<Option<std::borrow::Cow<'_, Value>>> {
+        use std::borrow::Cow;
+        if let Some(value) = self.changes.values.get(key) {
+            return Ok(Some(Cow::Borrowed(value)));
+        }
+        if !self.changes.writes.contains_key(key)
+            && let Some(value) = self.base.value_ref(key)
+        {
+            return Ok(Some(Cow::Borrowed(value)));
+        }
+        Ok(self.get_json(key)?.map(Cow::Owned))
     }
 
     pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
