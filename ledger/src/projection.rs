@@ -66,7 +66,6 @@ pub(crate) struct RecordContext<'a> {
     pub seq: u64,
     pub kind: &'a str,
     pub time: Timestamp,
-    pub entry_hash: EntryHash,
     /// The author key's identity (an approval's signer, decisions group).
     pub author: &'a str,
     /// The body, already upcast to the current schema version.

@@ -401,7 +401,6 @@ pub(super) fn project_line(
         seq: parsed.line.entry.seq,
         kind: &record.kind,
         time: parsed.line.entry.time,
-        entry_hash: parsed.entry_hash,
         author: &record.author,
         body: &body,
     };

@@ -21,14 +21,7 @@ pub(super) fn apply_correction(view: &mut View<'_>, record: &RecordContext<'_>, 
         &crate::schema::upcast(&kind, crate::schema::current_version(&kind), &record.body["body"], target_time);
     assert_facts(view, target, &kind, corrected, time)?;
     view.put(layout::correction(target), record.seq.to_be_bytes().to_vec());
-    let context = RecordContext {
-        seq: target,
-        kind: &kind,
-        time,
-        entry_hash: record.entry_hash,
-        author: record.author,
-        body: corrected,
-    };
+    let context = RecordContext { seq: target, kind: &kind, time, author: record.author, body: corrected };
     refresh_entities(view, &context)?;
     view.put_facts(
         record.seq,

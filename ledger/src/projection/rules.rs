@@ -23,9 +23,10 @@ pub(super) fn check_rule(
         Lifecycle::None => Ok(()),
         Lifecycle::ReportReceived => {
             let id = text(body, "report_id");
-            match view.get(&layout::report(id))? {
-                Some(_) => rule("report_id is new (线索编号不得重复)", format!("report {id} was already received")),
-                None => Ok(()),
+            if view.contains(&layout::report(id))? {
+                rule("report_id is new (线索编号不得重复)", format!("report {id} was already received"))
+            } else {
+                Ok(())
             }
         }
         Lifecycle::ReportConcluded => {
