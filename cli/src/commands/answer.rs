@@ -1,8 +1,9 @@
 //! The read-only questions (查询): `show`, `log`, `dossier`, `query`, `cases`, `overdue`, `stats`.
 //! All but `log` answer from the ledger as it is, as it stood at `--as-of SEQ|DATE` (replayed in
 //! memory), or from verified archives (`--archive`); none of them writes anything. None waits for
-//! a writer: when another process holds the ledger they answer from its log, verified now
-//! (`Loaded::from_ledger_dir`), as of the last entry made durable.
+//! a writer: when another process holds the ledger they answer from the ledger as soon as the
+//! writer lets go, or from its log, verified meanwhile (`Loaded::from_ledger_dir`), as of the last
+//! entry made durable, whichever is first.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -407,30 +408,13 @@ enum Answering {
 impl Answering {
     fn open(dir: &Path, archives: &[PathBuf], as_of: Option<&str>, json_output: bool) -> Result<Answering> {
         if archives.is_empty() {
-            // Readers never wait for a writer: when another process holds the ledger, the
-            // answer comes from its log, verified now, as of the last entry the writer made
-            // durable (the derived store is the writer's and is not read).
-            let ledger = match open_reader_now(dir) {
-                Ok(ledger) => Box::new(ledger),
+            return match open_reader_now(dir) {
+                Ok(ledger) => Answering::from_ledger(ledger, as_of),
                 Err(err) if err.kind() == lianlog_ledger::ErrorKind::Locked => {
-                    let mut bar = render::Bar::new(json_output);
-                    let loaded = Loaded::from_ledger_dir(dir, &mut |p| bar.update(p));
-                    bar.finish();
-                    let loaded = loaded?;
-                    eprintln!(
-                        "lianlog: another process holds the ledger; answering from its log as of seq {} \
-                         (the last entry made durable), verified now without the lock",
-                        loaded.size().saturating_sub(1)
-                    );
-                    return Answering::from_loaded(loaded, as_of);
+                    Answering::while_locked(dir, as_of, json_output)
                 }
-                Err(err) => return Err(err.into()),
+                Err(err) => Err(err.into()),
             };
-            let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
-            let end = lianlog_ledger::query::as_of_end(text, ledger.size(), |date| ledger.entries_until(date))?;
-            let past = ledger.as_of(end)?;
-            say_as_of(&past);
-            return Ok(Answering::Ledger(ledger, Some(past)));
         }
         let mut bar = render::Bar::new(json_output);
         let loaded = Loaded::open(archives, &ArchiveOptions::default(), &mut |p| bar.update(p));
@@ -452,6 +436,58 @@ impl Answering {
     }
 
     /// Answer from lines held in memory (archives, or a held ledger's log), at `--as-of`.
+    fn from_ledger(ledger: Ledger, as_of: Option<&str>) -> Result<Answering> {
+        let ledger = Box::new(ledger);
+        let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
+        let end = lianlog_ledger::query::as_of_end(text, ledger.size(), |date| ledger.entries_until(date))?;
+        let past = ledger.as_of(end)?;
+        say_as_of(&past);
+        Ok(Answering::Ledger(ledger, Some(past)))
+    }
+
+    /// Readers never wait for a writer. When another process holds the ledger, its log is
+    /// verified on another thread (the derived store is the writer's and is not read) while
+    /// this one keeps trying the lock, and whichever is ready first answers: the ledger itself
+    /// when the writer lets go — an append holds it for milliseconds, while verifying the log
+    /// takes seconds per 100,000 entries — or else the log, as of the last entry the writer
+    /// made durable (an import, a server).
+    fn while_locked(dir: &Path, as_of: Option<&str>, json_output: bool) -> Result<Answering> {
+        let cancelled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let verify_log = {
+            let (dir, cancelled) = (dir.to_path_buf(), cancelled.clone());
+            move || {
+                let mut bar = render::Bar::new(json_output);
+                let loaded = Loaded::from_ledger_dir(&dir, &mut |progress| {
+                    // Once the ledger answered, the bar would only clutter the answer.
+                    if !cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+                        bar.update(progress)
+                    }
+                });
+                bar.finish();
+                loaded
+            }
+        };
+        let open_ledger = || match open_reader_now(dir) {
+            Err(err) if err.kind() == lianlog_ledger::ErrorKind::Locked => None,
+            other => Some(other),
+        };
+        match first_ready(open_ledger, verify_log, LOCK_POLL) {
+            Ready::Fast(ledger) => {
+                cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                Answering::from_ledger(ledger?, as_of)
+            }
+            Ready::Slow(loaded) => {
+                let loaded = loaded?;
+                eprintln!(
+                    "lianlog: another process holds the ledger; answering from its log as of seq {} \
+                     (the last entry made durable), verified now without the lock",
+                    loaded.size().saturating_sub(1)
+                );
+                Answering::from_loaded(loaded, as_of)
+            }
+        }
+    }
+
     fn from_loaded(loaded: Loaded, as_of: Option<&str>) -> Result<Answering> {
         let end = match as_of {
             Some(text) => lianlog_ledger::query::as_of_end(text, loaded.size(), |date| loaded.entries_until(date))?,
@@ -511,4 +547,85 @@ fn refuse_archives(archives: &[PathBuf]) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// How often a reader tries the lock again while the log is verified beside it.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Which of [`first_ready`]'s two ways gave the answer.
+#[derive(Debug, PartialEq)]
+enum Ready<F, S> {
+    Fast(F),
+    Slow(S),
+}
+
+/// Runs `slow` on another thread and calls `fast` every `poll` until either gives an answer:
+/// `fast` answers with `Some`. `slow` is left to finish on its own when `fast` wins (a reader's
+/// process ends with its answer); if `slow`'s thread dies, only `fast` is waited for.
+fn first_ready<F, S: Send + 'static>(
+    mut fast: impl FnMut() -> Option<F>,
+    slow: impl FnOnce() -> S + Send + 'static,
+    poll: std::time::Duration,
+) -> Ready<F, S> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(slow());
+    });
+    let mut slow_running = true;
+    loop {
+        if slow_running {
+            match receiver.recv_timeout(poll) {
+                Ok(answer) => return Ready::Slow(answer),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => slow_running = false,
+            }
+        } else {
+            std::thread::sleep(poll);
+        }
+        if let Some(answer) = fast() {
+            return Ready::Fast(answer);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    const POLL: Duration = Duration::from_millis(5);
+
+    /// A writer that lets go (the third try) answers long before the log would be verified.
+    #[test]
+    fn the_lock_freed_answers_before_the_log_is_verified() {
+        let started = Instant::now();
+        let mut tries = 0;
+        let fast = || {
+            tries += 1;
+            (tries == 3).then_some("ledger")
+        };
+        let answer = first_ready(fast, || std::thread::sleep(Duration::from_secs(5)), POLL);
+        assert_eq!(answer, Ready::Fast("ledger"));
+        assert!(started.elapsed() < Duration::from_secs(2), "waited for the slow way");
+    }
+
+    /// A writer that holds on (an import, a server): the verified log answers.
+    #[test]
+    fn a_lock_held_on_leaves_the_answer_to_the_log() {
+        let answer = first_ready(|| None::<&str>, || "log", POLL);
+        assert_eq!(answer, Ready::Slow("log"));
+    }
+
+    /// The slow way failing (a panic) leaves the fast way to answer, not a hang or a panic.
+    #[test]
+    fn a_failed_log_verification_still_waits_for_the_lock() {
+        let mut tries = 0;
+        let fast = || {
+            tries += 1;
+            (tries == 4).then_some("ledger")
+        };
+        let answer = first_ready(fast, || -> &str { panic!("the verifying thread dies") }, POLL);
+        assert_eq!(answer, Ready::Fast("ledger"));
+    }
 }

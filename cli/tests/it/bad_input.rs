@@ -281,6 +281,32 @@ fn readers_answer_while_a_writer_holds_the_ledger() {
     drop(lock);
 }
 
+/// A writer that lets go while a reader is verifying its log (an append holds the lock for
+/// milliseconds): the reader answers whichever way is ready first, with the same answer, and
+/// leaves no lock or process behind (the unit tests of `first_ready` pin which way wins).
+#[test]
+fn a_reader_answers_when_the_writer_lets_go_mid_way() {
+    let fixture = Fixture::build();
+    let expected = fixture.cmd().args(["dossier", "P-1001"]).output().unwrap();
+    assert!(expected.status.success());
+    let lock = std::fs::OpenOptions::new().write(true).open(fixture.ledger.join("lock")).expect("LEDGER/lock");
+    lock.try_lock().expect("the test takes the ledger's lock");
+    let reader = std::process::Command::new(assert_cmd::cargo::cargo_bin("lianlog"))
+        .arg("--ledger")
+        .arg(&fixture.ledger)
+        .args(["dossier", "P-1001"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(lock);
+    let output = reader.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(output_text(&output).0, output_text(&expected).0, "the same answer either way");
+    assert_appended_at(fixture.append("interview", &interview_body("张三", "约谈提醒"), &fixture.qian).success(), 10);
+}
+
 #[test]
 fn a_second_local_writer_waits_its_turn() {
     let fixture = Fixture::build();
