@@ -388,6 +388,16 @@ impl ParsedLine {
         Self::parse_checked_before_reference(bytes)
     }
 
+    /// [`ParsedLine::parse_checked_before`] without the entry's bytes and hash: the stored line
+    /// alone, for a pass that only projects lines of its own log (replay), which never reads
+    /// them. The same acceptance and errors.
+    pub(crate) fn stored_checked_before(bytes: &[u8]) -> Result<StoredLine, LineError> {
+        if let Some(line) = envelope::scan_stored(bytes) {
+            return Ok(line);
+        }
+        Self::parse_fields(bytes)
+    }
+
     /// [`ParsedLine::parse_checked_before`] by way of a `Value` of the whole line.
     pub fn parse_checked_before_reference(bytes: &[u8]) -> Result<ParsedLine, LineError> {
         let line = Self::parse_fields(bytes)?;

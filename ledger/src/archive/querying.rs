@@ -192,7 +192,7 @@ impl Loaded {
             scan.add(&crate::query::LineSource::line(&self.lines, seq)?);
         }
         let replacements = scan.finish();
-        let lines = (0..end).map(|seq| crate::query::LineSource::line(&self.lines, seq));
+        let lines = (0..end).map(|seq| crate::query::LineSource::line(&self.lines, seq).map(|parsed| parsed.line));
         replay_projections(lines, &self.lines, &mut PendingReplacements::ready(replacements))
     }
 

@@ -9,7 +9,7 @@ use super::Ledger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{Position, SegmentLog};
 use crate::projection::{self, LedgerFacts, MemoryState, RecordContext, StateChanges, View};
-use crate::record::ParsedLine;
+use crate::record::{ParsedLine, StoredLine};
 use crate::registry::KeyRegistry;
 use crate::replacement::{ReplacementScan, Replacements};
 use crate::time::Timestamp;
@@ -93,7 +93,10 @@ impl Ledger {
             )));
         }
         let mut replacements = self.replacements_in_background()?;
-        let lines = self.lines_in_background(0)?.take(usize::try_from(end).unwrap_or(usize::MAX));
+        let lines = self
+            .lines_in_background(0)?
+            .take(usize::try_from(end).unwrap_or(usize::MAX))
+            .map(|line| line.map(|parsed| parsed.line));
         replay_projections(lines, self, &mut replacements)
     }
 
@@ -105,16 +108,16 @@ impl Ledger {
     }
 
     /// Every line of this ledger (up to its size), read and parsed on other threads (all cores)
-    /// while the caller projects the lines before, with [`ParsedLine::parse_checked_before`]:
+    /// while the caller projects the lines before, with [`ParsedLine::stored_checked_before`]:
     /// these lines were checked in full when they were appended or opened, and replay rebuilds
     /// derived state from them; checking each line's canonical form and body hash again was a
     /// fifth of a replay's time (profile in docs/PERFORMANCE.md). `verify` checks them.
-    fn checked_lines_in_background(&self) -> Result<impl Iterator<Item = Result<ParsedLine>> + use<>> {
+    fn checked_lines_in_background(&self) -> Result<impl Iterator<Item = Result<StoredLine>> + use<>> {
         use rayon::prelude::*;
         const CHUNK: usize = 2048;
         let count = usize::try_from(self.size).unwrap_or(usize::MAX);
         let mut lines = self.log.lines_from(Position { segment: 0, offset: 0 })?.take(count);
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Result<ParsedLine>>>(4);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Result<StoredLine>>>(4);
         std::thread::spawn(move || {
             let mut seq = 0u64;
             loop {
@@ -124,12 +127,12 @@ impl Ledger {
                 }
                 let first = seq;
                 seq += chunk.len() as u64;
-                let parsed: Vec<Result<ParsedLine>> = chunk
+                let parsed: Vec<Result<StoredLine>> = chunk
                     .into_par_iter()
                     .enumerate()
                     .map(|(index, item)| {
                         let (_, bytes) = item?;
-                        ParsedLine::parse_checked_before(&bytes).map_err(|e| {
+                        ParsedLine::stored_checked_before(&bytes).map_err(|e| {
                             Error::new(
                                 ErrorKind::Verification,
                                 format!("damaged log line (seq {}): {e}; run `lianlog verify`", first + index as u64),
@@ -243,8 +246,8 @@ impl Drop for PendingReplacements {
 /// Parsed lines dropped on another thread, in batches: freeing a line's many small allocations
 /// was a twentieth of replay's one busy thread.
 struct Dropper {
-    batch: Vec<ParsedLine>,
-    sender: Option<std::sync::mpsc::SyncSender<Vec<ParsedLine>>>,
+    batch: Vec<StoredLine>,
+    sender: Option<std::sync::mpsc::SyncSender<Vec<StoredLine>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -252,12 +255,12 @@ impl Dropper {
     const BATCH: usize = 1024;
 
     fn new() -> Dropper {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<ParsedLine>>(4);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<StoredLine>>(4);
         let thread = std::thread::spawn(move || receiver.into_iter().for_each(drop));
         Dropper { batch: Vec::with_capacity(Self::BATCH), sender: Some(sender), thread: Some(thread) }
     }
 
-    fn drop_later(&mut self, line: ParsedLine) {
+    fn drop_later(&mut self, line: StoredLine) {
         self.batch.push(line);
         if self.batch.len() >= Self::BATCH {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
@@ -333,7 +336,7 @@ impl LedgerFacts for FactsBefore<'_> {
 /// Replay stored lines from seq 0, in order, into fresh projection state and key registry.
 /// `facts` answers lookups of earlier entries (each record sees only the entries before it).
 pub(crate) fn replay_projections(
-    lines: impl Iterator<Item = Result<ParsedLine>>,
+    lines: impl Iterator<Item = Result<StoredLine>>,
     facts: &dyn LedgerFacts,
     replacements: &mut PendingReplacements,
 ) -> Result<PastState> {
@@ -345,7 +348,7 @@ pub(crate) fn replay_projections(
 /// [`replay_projections`], with the state left in memory as the replay kept it (no keys laid
 /// out yet).
 fn replay_into_memory(
-    lines: impl Iterator<Item = Result<ParsedLine>>,
+    lines: impl Iterator<Item = Result<StoredLine>>,
     facts: &dyn LedgerFacts,
     replacements: &mut PendingReplacements,
 ) -> Result<(PastState, MemoryState)> {
@@ -356,14 +359,14 @@ fn replay_into_memory(
     let mut dropper = Dropper::new();
     for line in lines {
         let line = line?;
-        let entry = &line.line.entry;
+        let entry = &line.entry;
         if entry.seq != past.end {
             return Err(Error::verification(format!(
                 "replay: found entry {} where {} was expected; run `lianlog verify`",
                 entry.seq, past.end
             )));
         }
-        if let Some(body) = line.line.body()
+        if let Some(body) = line.body()
             && (entry.seq == 0 || entry.record.kind.starts_with("key."))
         {
             past.registry
@@ -371,7 +374,7 @@ fn replay_into_memory(
                 .map_err(|e| Error::verification(format!("replay: seq {}: {e}; run `lianlog verify`", entry.seq)))?;
         }
         let before = FactsBefore { facts, seq: entry.seq };
-        let replacements = if line.line.body().is_some() { &NONE } else { replacements.get()? };
+        let replacements = if line.body().is_some() { &NONE } else { replacements.get()? };
         project_line(&state, &before, &mut changes, &line, false, replacements)?;
         // Each record's few changes go straight into the state, so that the next record's reads
         // look in one map, not two.
@@ -389,18 +392,18 @@ pub(super) fn project_line(
     base: &dyn projection::StateRead,
     facts: &dyn LedgerFacts,
     changes: &mut StateChanges,
-    parsed: &ParsedLine,
+    line: &StoredLine,
     enforce: bool,
     replacements: &Replacements,
 ) -> Result<()> {
-    let record = &parsed.line.entry.record;
+    let record = &line.entry.record;
     // A redacted record is projected from its replacement body, if the redaction gave one.
-    let Some(body) = parsed.line.body().or_else(|| replacements.get(&parsed.line.entry.seq)) else { return Ok(()) };
-    let body = crate::schema::upcast_cow(&record.kind, record.v, body, parsed.line.entry.time);
+    let Some(body) = line.body().or_else(|| replacements.get(&line.entry.seq)) else { return Ok(()) };
+    let body = crate::schema::upcast_cow(&record.kind, record.v, body, line.entry.time);
     let context = RecordContext {
-        seq: parsed.line.entry.seq,
+        seq: line.entry.seq,
         kind: &record.kind,
-        time: parsed.line.entry.time,
+        time: line.entry.time,
         author: &record.author,
         body: &body,
     };

@@ -64,52 +64,7 @@ impl<'a> LineView<'a> {
     /// The line read in one pass, or `None` if it cannot be proved to be a valid stored line
     /// here (see the module's guarantees). With `build_body`, the body's `Value` is built too.
     pub(crate) fn scan(line: &'a [u8], check: Check, build_body: bool) -> Option<LineView<'a>> {
-        if line.len() > MAX_LINE_BYTES {
-            return None;
-        }
-        let mut cursor = Cursor { bytes: line, at: 0 };
-        let body = if cursor.eat(b"{\"body\":") {
-            let start = cursor.at;
-            if line.get(start) != Some(&b'{') {
-                return None;
-            }
-            let (end, value) = if build_body {
-                let (end, value) = scan::value_built(line, start, 0)?;
-                (end, Some(value))
-            } else {
-                (scan::value_end(line, start, 0)?, None)
-            };
-            cursor.at = end;
-            cursor.expect(b",\"entry\":")?;
-            Some((start..end, value))
-        } else {
-            cursor.expect(b"{\"entry\":")?;
-            None
-        };
-        let (entry, entry_span, record_span, created_span) = entry(&mut cursor)?;
-        let body = match body {
-            Some((span, value)) => {
-                cursor.expect(b",\"salt\":\"")?;
-                let salt = hex_digits::<16>(cursor.take(32)?)?;
-                cursor.expect(b"\"}")?;
-                if check == Check::Full && body_hash(&salt, &line[span.clone()]) != entry.record.body_hash {
-                    return None;
-                }
-                ViewBody::Full { bytes: Cow::Borrowed(&line[span]), salt, value }
-            }
-            None if cursor.eat(b",\"redacted\":") => {
-                let by = cursor.unsigned()?;
-                cursor.expect(b"}")?;
-                ViewBody::Redacted { by }
-            }
-            None => {
-                cursor.expect(b",\"withheld\":true}")?;
-                ViewBody::Withheld
-            }
-        };
-        if cursor.at != line.len() {
-            return None;
-        }
+        let Scanned { entry, entry_span, record_span, created_span, body } = scan_parts(line, check, build_body)?;
         let entry_bytes = &line[entry_span];
         let replay_id = super::replay_id_of(&entry.record.author, &line[created_span], &entry.record.body_hash);
         Some(LineView {
@@ -172,6 +127,80 @@ impl<'a> LineView<'a> {
             entry_hash: self.entry_hash,
         })
     }
+}
+
+/// A line's parts as [`LineView::scan`] reads them, before any hash is taken.
+struct Scanned<'a> {
+    entry: Entry,
+    entry_span: Range<usize>,
+    record_span: Range<usize>,
+    created_span: Range<usize>,
+    body: ViewBody<'a>,
+}
+
+/// [`LineView::scan`] without the entry hash, the replay id and the bytes kept: the stored line
+/// alone, body built, for a pass that only projects lines checked before (replay), where the
+/// two SHA-256s and the copy were a twentieth of its work. `None` exactly where `scan` refuses.
+pub(crate) fn scan_stored(line: &[u8]) -> Option<StoredLine> {
+    let Scanned { entry, body, .. } = scan_parts(line, Check::CheckedBefore, true)?;
+    let body = match body {
+        ViewBody::Full { value: Some(body), salt, .. } => StoredBody::Full { body, salt },
+        // Asked for with the body built: never unbuilt here.
+        ViewBody::Full { value: None, .. } => return None,
+        ViewBody::Redacted { by } => StoredBody::Redacted { by },
+        ViewBody::Withheld => StoredBody::Withheld,
+    };
+    Some(StoredLine { entry, body })
+}
+
+fn scan_parts(line: &[u8], check: Check, build_body: bool) -> Option<Scanned<'_>> {
+    if line.len() > MAX_LINE_BYTES {
+        return None;
+    }
+    let mut cursor = Cursor { bytes: line, at: 0 };
+    let body = if cursor.eat(b"{\"body\":") {
+        let start = cursor.at;
+        if line.get(start) != Some(&b'{') {
+            return None;
+        }
+        let (end, value) = if build_body {
+            let (end, value) = scan::value_built(line, start, 0)?;
+            (end, Some(value))
+        } else {
+            (scan::value_end(line, start, 0)?, None)
+        };
+        cursor.at = end;
+        cursor.expect(b",\"entry\":")?;
+        Some((start..end, value))
+    } else {
+        cursor.expect(b"{\"entry\":")?;
+        None
+    };
+    let (entry, entry_span, record_span, created_span) = entry(&mut cursor)?;
+    let body = match body {
+        Some((span, value)) => {
+            cursor.expect(b",\"salt\":\"")?;
+            let salt = hex_digits::<16>(cursor.take(32)?)?;
+            cursor.expect(b"\"}")?;
+            if check == Check::Full && body_hash(&salt, &line[span.clone()]) != entry.record.body_hash {
+                return None;
+            }
+            ViewBody::Full { bytes: Cow::Borrowed(&line[span]), salt, value }
+        }
+        None if cursor.eat(b",\"redacted\":") => {
+            let by = cursor.unsigned()?;
+            cursor.expect(b"}")?;
+            ViewBody::Redacted { by }
+        }
+        None => {
+            cursor.expect(b",\"withheld\":true}")?;
+            ViewBody::Withheld
+        }
+    };
+    if cursor.at != line.len() {
+        return None;
+    }
+    Some(Scanned { entry, entry_span, record_span, created_span, body })
 }
 
 impl From<ParsedLine> for LineView<'_> {

@@ -57,6 +57,12 @@ fn agree(bytes: &[u8]) -> bool {
         (Err(fast), Err(slow)) => assert_eq!(fast, slow, "{}", shown()),
         (fast, slow) => panic!("checked before {:?} but the reference {:?}: {}", fast.is_ok(), slow.is_ok(), shown()),
     }
+    // Replay's stored line alone: the same line, or the same error, as checked before.
+    match (ParsedLine::stored_checked_before(bytes), ParsedLine::parse_checked_before_reference(bytes)) {
+        (Ok(fast), Ok(slow)) => assert_eq!(fast, slow.line, "{}", shown()),
+        (Err(fast), Err(slow)) => assert_eq!(fast, slow, "{}", shown()),
+        (fast, slow) => panic!("stored {:?} but the reference {:?}: {}", fast.is_ok(), slow.is_ok(), shown()),
+    }
     for build in [false, true] {
         if LineView::scan(bytes, Check::Full, build).is_some() {
             assert!(reference.is_ok(), "scanned but refused by the reference: {}", shown());
