@@ -452,18 +452,21 @@ impl Answering {
     /// takes seconds per 100,000 entries — or else the log, as of the last entry the writer
     /// made durable (an import, a server).
     fn while_locked(dir: &Path, as_of: Option<&str>, json_output: bool) -> Result<Answering> {
-        let cancelled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // The bar is shared so that the answer from the ledger first clears it and stops it:
+        // the log's verification goes on until the process ends.
+        let bar = std::sync::Arc::new(std::sync::Mutex::new(Some(render::Bar::new(json_output))));
         let verify_log = {
-            let (dir, cancelled) = (dir.to_path_buf(), cancelled.clone());
+            let (dir, bar) = (dir.to_path_buf(), bar.clone());
             move || {
-                let mut bar = render::Bar::new(json_output);
-                let loaded = Loaded::from_ledger_dir(&dir, &mut |progress| {
-                    // Once the ledger answered, the bar would only clutter the answer.
-                    if !cancelled.load(std::sync::atomic::Ordering::Relaxed) {
-                        bar.update(progress)
+                let with_bar = |action: &mut dyn FnMut(&mut render::Bar)| {
+                    if let Ok(mut bar) = bar.lock()
+                        && let Some(bar) = bar.as_mut()
+                    {
+                        action(bar)
                     }
-                });
-                bar.finish();
+                };
+                let loaded = Loaded::from_ledger_dir(&dir, &mut |progress| with_bar(&mut |bar| bar.update(progress)));
+                with_bar(&mut |bar| bar.finish());
                 loaded
             }
         };
@@ -473,7 +476,8 @@ impl Answering {
         };
         match first_ready(open_ledger, verify_log, LOCK_POLL) {
             Ready::Fast(ledger) => {
-                cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+                // Taken out and dropped: the bar's line is cleared and nothing draws it again.
+                drop(bar.lock().ok().and_then(|mut bar| bar.take()));
                 Answering::from_ledger(ledger?, as_of)
             }
             Ready::Slow(loaded) => {
