@@ -435,7 +435,7 @@ impl Answering {
         Answering::from_loaded(loaded, as_of)
     }
 
-    /// Answer from lines held in memory (archives, or a held ledger's log), at `--as-of`.
+    /// Answer from the ledger itself, as it is or at `--as-of` (replayed in memory).
     fn from_ledger(ledger: Ledger, as_of: Option<&str>) -> Result<Answering> {
         let ledger = Box::new(ledger);
         let Some(text) = as_of else { return Ok(Answering::Ledger(ledger, None)) };
@@ -492,6 +492,7 @@ impl Answering {
         }
     }
 
+    /// Answer from lines held in memory (archives, or a held ledger's log), at `--as-of`.
     fn from_loaded(loaded: Loaded, as_of: Option<&str>) -> Result<Answering> {
         let end = match as_of {
             Some(text) => lianlog_ledger::query::as_of_end(text, loaded.size(), |date| loaded.entries_until(date))?,
