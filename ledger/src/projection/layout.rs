@@ -16,7 +16,11 @@ pub(crate) const PREFIX: u8 = b'P';
 pub const INDEX_CHUNK_SEQS: u64 = 128;
 
 fn key(parts: &[&[u8]]) -> Vec<u8> {
-    let mut out = vec![PREFIX];
+    // Sized once, with room for the 0 an index prefix ends with: a key started as `vec![PREFIX]`
+    // was grown two or three times, on every key of every replayed record.
+    let length = 1 + parts.iter().map(|part| part.len() + 1).sum::<usize>();
+    let mut out = Vec::with_capacity(length);
+    out.push(PREFIX);
     for (index, part) in parts.iter().enumerate() {
         if index > 0 {
             out.push(0);
@@ -98,7 +102,8 @@ pub(crate) fn kind_prefix(kind: &str) -> Vec<u8> {
 /// Chunk number `chunk` of the index under `prefix`: up to [`INDEX_CHUNK_SEQS`] seqs, u64 BE
 /// each, in the order they were added.
 pub(crate) fn index_chunk(prefix: &[u8], chunk: u64) -> Vec<u8> {
-    let mut k = prefix.to_vec();
+    let mut k = Vec::with_capacity(prefix.len() + 8);
+    k.extend_from_slice(prefix);
     k.extend_from_slice(&chunk.to_be_bytes());
     k
 }
@@ -125,8 +130,10 @@ pub(crate) fn index_chunks<'a>(
 /// it), which names the chunk the next one goes to. Outside the prefix, so that a scan of the
 /// index sees only chunks.
 pub(crate) fn index_slots(prefix: &[u8]) -> Vec<u8> {
-    let mut k = vec![PREFIX, b'h'];
-    k.extend_from_slice(prefix.get(1..).unwrap_or_default());
+    let rest = prefix.get(1..).unwrap_or_default();
+    let mut k = Vec::with_capacity(2 + rest.len());
+    k.extend_from_slice(&[PREFIX, b'h']);
+    k.extend_from_slice(rest);
     k
 }
 pub(crate) fn stat_prefix() -> Vec<u8> {
