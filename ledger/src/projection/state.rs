@@ -245,29 +245,26 @@ impl<'a> View<'a> {
         }
     }
 
+    /// The JSON state under `key`, to change and put back.
     pub(super) fn get_json(&self, key: &[u8]) -> Result<Option<Value>> {
-        if let Some(value) = self.changes.values.get(key) {
-            return Ok(Some(value.clone()));
-        }
-        match self.changes.writes.get(key) {
-            Some(bytes) => Ok(bytes.as_ref().and_then(|bytes| serde_json::from_slice(bytes).ok())),
-            None => self.base.get_value(key),
-        }
+        Ok(self.json(key)?.map(std::borrow::Cow::into_owned))
     }
 
-    /// [`View::get_json`] for reading only: borrowed where the state is kept parsed (a rule's
-    /// look at a case, the case a record links to), owned where it had to be parsed.
+    /// The JSON state under `key` for reading: borrowed where it is kept parsed (a rule's look
+    /// at a case, the case a record links to), parsed from its bytes otherwise (unparsable
+    /// bytes read as none).
     pub(super) fn json(&self, key: &[u8]) -> Result<Option<std::borrow::Cow<'_, Value>>> {
         use std::borrow::Cow;
         if let Some(value) = self.changes.values.get(key) {
             return Ok(Some(Cow::Borrowed(value)));
         }
-        if !self.changes.writes.contains_key(key)
-            && let Some(value) = self.base.value_ref(key)
-        {
+        if let Some(bytes) = self.changes.writes.get(key) {
+            return Ok(bytes.as_ref().and_then(|bytes| serde_json::from_slice(bytes).ok()).map(Cow::Owned));
+        }
+        if let Some(value) = self.base.value_ref(key) {
             return Ok(Some(Cow::Borrowed(value)));
         }
-        Ok(self.get_json(key)?.map(Cow::Owned))
+        Ok(self.base.get_value(key)?.map(Cow::Owned))
     }
 
     pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
