@@ -117,15 +117,20 @@ fn error(reason: String) -> CanonicalError {
     CanonicalError { path: String::new(), reason, position: None }
 }
 
-fn write_integer(integer: i64, out: &mut Vec<u8>) {
-    // Decimal digits without the formatting machinery (every seq and count of every state
-    // value goes through here).
+/// Decimal digits of `integer`, without the formatting machinery (every seq and count of every
+/// state value and every entry's seq goes through here).
+pub(crate) fn write_integer(integer: i64, out: &mut Vec<u8>) {
     if integer < 0 {
         out.push(b'-');
     }
+    write_u64(integer.unsigned_abs(), out);
+}
+
+/// Decimal digits of `number` (see [`write_integer`]).
+pub(crate) fn write_u64(number: u64, out: &mut Vec<u8>) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    let mut rest = integer.unsigned_abs();
+    let mut rest = number;
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;

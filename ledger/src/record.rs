@@ -101,15 +101,15 @@ impl Record {
         out.extend_from_slice(b"{\"author\":");
         canonical::write_string(&self.author, out);
         out.extend_from_slice(b",\"body_hash\":\"");
-        out.extend_from_slice(hex(&self.body_hash).as_bytes());
+        crate::encoding::write_hex(&self.body_hash, out);
         out.extend_from_slice(b"\",\"created\":\"");
-        out.extend_from_slice(self.created.to_string().as_bytes());
+        self.created.write_text(out);
         out.extend_from_slice(b"\",\"kind\":");
         canonical::write_string(&self.kind, out);
         out.extend_from_slice(b",\"ledger\":");
         canonical::write_string(&self.ledger, out);
         out.extend_from_slice(b",\"v\":");
-        out.extend_from_slice(self.v.to_string().as_bytes());
+        canonical::write_u64(self.v, out);
         out.push(b'}');
     }
 
@@ -132,7 +132,9 @@ impl Record {
     /// every record with a fresh 16-byte salt, so two genuine records never share it; a second
     /// occurrence is a replay of the first. Returns 16 bytes of SHA-256 over the three members.
     pub fn replay_id(&self) -> [u8; 16] {
-        replay_id_of(&self.author, self.created.to_string().as_bytes(), &self.body_hash)
+        let mut created = Vec::with_capacity(24);
+        self.created.write_text(&mut created);
+        replay_id_of(&self.author, &created, &self.body_hash)
     }
 
     /// The author's signature over the record, as stored in the entry (`sig`).
@@ -194,15 +196,15 @@ impl Entry {
     /// JCS(entry): members prev, record, seq, sig, time.
     pub(crate) fn write_canonical(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"prev\":\"");
-        out.extend_from_slice(self.prev.to_hex().as_bytes());
+        crate::encoding::write_hex(&self.prev.0, out);
         out.extend_from_slice(b"\",\"record\":");
         self.record.write_canonical(out);
         out.extend_from_slice(b",\"seq\":");
-        out.extend_from_slice(self.seq.to_string().as_bytes());
+        canonical::write_u64(self.seq, out);
         out.extend_from_slice(b",\"sig\":");
         canonical::write_string(&self.sig, out);
         out.extend_from_slice(b",\"time\":\"");
-        out.extend_from_slice(self.time.to_string().as_bytes());
+        self.time.write_text(out);
         out.extend_from_slice(b"\"}");
     }
 
@@ -253,13 +255,8 @@ impl StoredLine {
         let mut out = Vec::with_capacity(1024);
         match &self.body {
             StoredBody::Full { body, salt } => {
-                out.extend_from_slice(b"{\"body\":");
-                canonical::encode_into(body, &mut out, "body")?;
-                out.extend_from_slice(b",\"entry\":");
-                self.entry.write_canonical(&mut out);
-                out.extend_from_slice(b",\"salt\":\"");
-                out.extend_from_slice(hex(salt).as_bytes());
-                out.extend_from_slice(b"\"}");
+                let body = canonical::encode(body, "body")?;
+                return Ok(StoredLine::full_line(&self.entry, &body, salt));
             }
             StoredBody::Redacted { by } => {
                 out.extend_from_slice(b"{\"entry\":");
@@ -276,6 +273,21 @@ impl StoredLine {
         }
         out.push(b'\n');
         Ok(out)
+    }
+
+    /// The line (with its newline) of `entry` with its body in full, from the body's canonical
+    /// bytes (`canonical::encode`'s, which the body hash covers) and its salt: what
+    /// [`StoredLine::to_line`] writes, for a writer that has the body's bytes already.
+    pub(crate) fn full_line(entry: &Entry, body: &[u8], salt: &Salt) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + 640);
+        out.extend_from_slice(b"{\"body\":");
+        out.extend_from_slice(body);
+        out.extend_from_slice(b",\"entry\":");
+        entry.write_canonical(&mut out);
+        out.extend_from_slice(b",\"salt\":\"");
+        crate::encoding::write_hex(salt, &mut out);
+        out.extend_from_slice(b"\"}\n");
+        out
     }
 
     /// The same entry with its body withheld (for exports without bodies).

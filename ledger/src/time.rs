@@ -65,11 +65,82 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Append the text form (`YYYY-MM-DDTHH:MM:SS.sssZ`, [`fmt::Display`]'s) to `out`: the one
+    /// writer of every timestamp in canonical bytes (each record's `created`, each entry's `time`).
+    pub(crate) fn write_text(self, out: &mut Vec<u8>) {
+        match self.text_in_common_years() {
+            Some(text) => out.extend_from_slice(&text),
+            None => out.extend_from_slice(self.to_string().as_bytes()),
+        }
+    }
+
+    /// The text form without the formatting machinery, for years 1000–9998 (every timestamp a
+    /// ledger writes; the years the one-pass line reader reads, `record/envelope.rs`); `None` for
+    /// other years, which [`fmt::Display`] spells through `jiff` (whose range ends within 9999).
+    /// Each append formats two timestamps three times over (signing, chaining, the stored
+    /// line), so this is on every write path.
+    fn text_in_common_years(self) -> Option<[u8; 24]> {
+        const DAY_MILLIS: i64 = 86_400_000;
+        let days = self.0.div_euclid(DAY_MILLIS);
+        let of_day = self.0.rem_euclid(DAY_MILLIS);
+        let (year, month, day) = civil_from_days(days);
+        if !(1000..=9998).contains(&year) {
+            return None;
+        }
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut number: i64| {
+            for place in (at..at + width).rev() {
+                text[place] = b'0' + (number % 10) as u8;
+                number /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, of_day / 3_600_000);
+        put(14, 2, of_day / 60_000 % 60);
+        put(17, 2, of_day / 1000 % 60);
+        put(20, 3, of_day % 1000);
+        Some(text)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.text_in_common_years() {
+            // The text is ASCII digits and separators.
+            return f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?);
+        }
         let zoned = self.to_jiff().to_zoned_datetime(jiff::tz::TimeZone::UTC);
         write!(f, "{}", zoned.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The proleptic Gregorian date (year, month, day) `days` days after 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// A real calendar date, spelled `YYYY-MM-DD`.
@@ -150,6 +221,44 @@ mod tests {
             assert!(Date::parse(bad).is_none(), "{bad}");
         }
         assert_eq!(Timestamp::parse("2026-01-05T23:59:59.999Z").unwrap().date().to_string(), "2026-01-05");
+    }
+
+    /// The text form without `jiff` is `jiff`'s, at the edges of days, months, years and the
+    /// years it covers, and at every step of a long walk through them.
+    #[test]
+    fn timestamps_are_written_as_jiff_spells_them() {
+        let reference = |t: Timestamp| {
+            let zoned = t.to_jiff().to_zoned_datetime(jiff::tz::TimeZone::UTC);
+            zoned.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        };
+        let mut instants = vec![0, -1, 1, 86_399_999, 86_400_000, -86_400_000, 951_782_400_000, 4_107_542_399_999];
+        // 1000-01-01 and 9998-12-31 (the fast years' edges), one millisecond outside them, and
+        // the end of 9999 (past jiff's range: spelled as before).
+        instants.extend([-30_610_224_000_000, -30_610_224_000_001, 253_370_764_799_999, 253_370_764_800_000]);
+        instants.push(253_402_300_799_999);
+        let mut millis = -30_610_224_000_000i64;
+        while millis < 253_402_300_799_999 {
+            instants.push(millis);
+            millis += 3_999_999_937; // about 46 days: every month and day of month, over the years
+        }
+        for millis in instants {
+            let t = Timestamp::from_millis(millis);
+            let mut written = Vec::new();
+            t.write_text(&mut written);
+            assert_eq!(String::from_utf8(written).unwrap(), reference(t), "{millis}");
+            assert_eq!(t.to_string(), reference(t), "{millis}");
+        }
+        for year in [1000, 1600, 1900, 1970, 2000, 2024, 2100, 9998] {
+            for month in 1..=12 {
+                for day in [1, 28, 29, 30, 31] {
+                    let text = format!("{year:04}-{month:02}-{day:02}T23:59:59.999Z");
+                    if let Some(t) = Timestamp::parse(&text) {
+                        assert_eq!(t.to_string(), text);
+                        assert_eq!(days_from_civil(year, month, day), t.as_millis().div_euclid(86_400_000), "{text}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

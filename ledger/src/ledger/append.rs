@@ -175,7 +175,7 @@ impl Ledger {
         // are checked and signed on all cores, a chunk at a time, while the caller's thread checks
         // the chunks before in order (`stage_signed`).
         let origin = &self.origin;
-        let mut sign = |range: Range<usize>| -> Vec<Result<Signed<'_>>> {
+        let mut sign = |range: Range<usize>| -> Vec<Result<Signed>> {
             use rayon::prelude::*;
             let first = range.start;
             drafts[range]
@@ -191,7 +191,7 @@ impl Ledger {
                         record: signed.record,
                         sig: signed.sig,
                         salt: signed.salt,
-                        body: &draft.body,
+                        body_bytes,
                         verified_with: Some(*key.public().verifying_key().as_bytes()),
                     })
                 })
@@ -234,10 +234,10 @@ impl Ledger {
     /// first record refused by `sign` if any, else the first record refused by a later check.
     /// So after a later check refuses a record, the remaining records are still signed (only
     /// signed), to find whether one of them is refused by `sign`.
-    pub(super) fn stage_signed<'a>(
+    pub(super) fn stage_signed(
         &self,
         count: usize,
-        sign: &mut SignSource<'_, 'a>,
+        sign: &mut SignSource<'_>,
         time: Timestamp,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<StagedBatch> {
@@ -333,9 +333,9 @@ impl Ledger {
     /// The producer's part for records `range`: signed by `sign`, chained after `head` (which it
     /// advances), then encoded, re-parsed and schema-checked on all cores. With `only_sign`, or
     /// once a record is refused by `sign`, only signing is done.
-    fn produce<'a>(
+    fn produce(
         &self,
-        sign: &mut SignSource<'_, 'a>,
+        sign: &mut SignSource<'_>,
         range: Range<usize>,
         head: &mut EntryHash,
         time: Timestamp,
@@ -347,23 +347,24 @@ impl Ledger {
             let refused = signed.into_iter().enumerate().find_map(|(offset, s)| s.err().map(|e| (first + offset, e)));
             return Produced::Signed(refused);
         }
-        let mut staging: Vec<Staging<'a>> = Vec::with_capacity(signed.len());
+        let mut staging: Vec<Staging> = Vec::with_capacity(signed.len());
         for (offset, signed) in signed.into_iter().enumerate() {
             let index = first + offset;
-            let Signed { record, sig, salt, body, verified_with } = match signed {
+            let Signed { record, sig, salt, body_bytes, verified_with } = match signed {
                 Ok(signed) => signed,
                 Err(err) => return Produced::Refused(index, err),
             };
             let entry = Entry { seq: self.size + index as u64, prev: *head, time, record, sig };
             *head = entry.hash();
-            staging.push((entry, salt, body, verified_with, *head));
+            staging.push((entry, salt, body_bytes, verified_with, *head));
         }
         use rayon::prelude::*;
         let lines = staging
             .into_par_iter()
-            .map(|(entry, salt, body, verified_with, expected)| {
-                let line = StoredLine { entry, body: StoredBody::Full { body: body.clone(), salt } };
-                let bytes = line.to_line().map_err(|e| Error::bad_input(e.to_string()))?;
+            .map(|(entry, salt, body_bytes, verified_with, expected)| {
+                // The body's canonical bytes from the draft check, not encoded again; the line is
+                // then read back by the verifier's parser, as every line the ledger writes.
+                let bytes = StoredLine::full_line(&entry, &body_bytes, &salt);
                 let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1])
                     .map_err(|e| Error::bad_input(format!("the record does not form a valid stored line: {e}")))?;
                 if parsed.entry_hash != expected {
@@ -566,11 +567,12 @@ pub(super) fn genesis_line(origin: &str, draft: &Draft, key: &SecretKey, time: T
 /// A record ready to be sequenced, whoever signed it: [`Ledger::stage`] (here, with the author's
 /// key) or its author elsewhere ([`Ledger::stage_submissions`]); what [`Ledger::stage_signed`]
 /// checks and chains.
-pub(super) struct Signed<'a> {
+pub(super) struct Signed {
     pub(super) record: Record,
     pub(super) sig: String,
     pub(super) salt: crate::record::Salt,
-    pub(super) body: &'a Value,
+    /// The body's canonical bytes (JCS, as [`check_draft`] returns them): what its hash covers.
+    pub(super) body_bytes: Vec<u8>,
     /// The public key (its 32 bytes) the signature is known to verify with, if any: the signing
     /// key, or the key the registry named before the batch. When the registry names another key
     /// (or none before the batch), the signature is checked in order, against the key it names.
@@ -578,7 +580,7 @@ pub(super) struct Signed<'a> {
 }
 
 /// What signs the records of a range (see [`Ledger::stage_signed`]).
-pub(super) type SignSource<'s, 'a> = dyn FnMut(Range<usize>) -> Vec<Result<Signed<'a>>> + Send + 's;
+pub(super) type SignSource<'s> = dyn FnMut(Range<usize>) -> Vec<Result<Signed>> + Send + 's;
 
 /// What the producer of [`Ledger::stage_signed`] hands over for a chunk.
 enum Produced {
@@ -634,9 +636,9 @@ impl Checks<'_> {
     }
 }
 
-/// A record chained into its entry, before its line is encoded: the entry, its salt and body, the
-/// key its signature is known to verify with, and its entry hash.
-type Staging<'a> = (Entry, crate::record::Salt, &'a Value, Option<[u8; 32]>, EntryHash);
+/// A record chained into its entry, before its line is encoded: the entry, its salt and body's
+/// canonical bytes, the key its signature is known to verify with, and its entry hash.
+type Staging = (Entry, crate::record::Salt, Vec<u8>, Option<[u8; 32]>, EntryHash);
 
 /// A record's stored line encoded (with its newline) and re-parsed, with the key its signature is
 /// known to verify with, the verdict of its schema check and what the store needs of its entry.

@@ -204,7 +204,7 @@ impl Ledger {
         }
         self.check_batch_size(submissions.len())?;
         let time = self.sequencing_time();
-        let mut signed: Vec<Result<Signed<'_>>> = {
+        let mut signed: Vec<Result<Signed>> = {
             use rayon::prelude::*;
             submissions.par_iter().map(|submission| self.check_submission(submission, time, options)).collect()
         };
@@ -221,12 +221,7 @@ impl Ledger {
     /// hash, its `created` time within the window around `time`, and its signature with the key
     /// the registry names for its author now (a key granted within the batch is checked later,
     /// in order, by `stage_signed`).
-    fn check_submission<'a>(
-        &self,
-        submission: &'a Submission,
-        time: Timestamp,
-        options: &SubmitOptions,
-    ) -> Result<Signed<'a>> {
+    fn check_submission(&self, submission: &Submission, time: Timestamp, options: &SubmitOptions) -> Result<Signed> {
         let record = &submission.record;
         let draft = Draft { kind: record.kind.clone(), v: record.v, body: submission.body.clone() };
         let body_bytes = check_draft(&draft, false)?;
@@ -260,7 +255,7 @@ impl Ledger {
             record: record.clone(),
             sig: submission.sig.clone(),
             salt: submission.salt,
-            body: &submission.body,
+            body_bytes,
             verified_with,
         })
     }
