@@ -109,7 +109,7 @@ pub struct Store {
 }
 
 /// How much of the item files counts: entries applied, postings, facts bytes.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Counts {
     applied: u64,
     postings: u64,
@@ -132,6 +132,17 @@ pub struct StoreBatch {
     index_ops: Vec<(Vec<u8>, u64, bool)>,
     /// The facts each seq now has.
     facts: BTreeMap<u64, Option<Vec<u8>>>,
+    /// The facts and index changes laid out by [`Store::plan`], if they were.
+    planned: Option<Planned>,
+}
+
+/// A batch's facts and index postings laid out against the store as it stands, for entries
+/// `entries` ([`Store::plan`]): what is left for [`Store::apply`] is writing them.
+struct Planned {
+    entries: std::ops::Range<u64>,
+    counts: Counts,
+    facts: facts::FactsWrites,
+    postings: postings::PostingWrites,
 }
 
 /// Most writes applied in one sled batch. sled holds every page version a batch replaces until
@@ -342,12 +353,31 @@ impl Store {
 
     /// Apply a batch: its items, then its state and meta values in sled (the last sled batch
     /// makes it count); then compact if sled holds enough changes (`store/state.rs`).
-    pub fn apply(&mut self, batch: StoreBatch) -> Result<()> {
+    pub fn apply(&mut self, mut batch: StoreBatch) -> Result<()> {
         let counts = self.counts()?;
         let first = if batch.positions.bytes.is_empty() { counts.applied } else { batch.positions.first };
         let end = first + batch.positions.bytes.len() as u64 / POSITION_BYTES;
-        let facts = self.plan_facts(batch.facts, first, end, counts.facts_end);
-        let postings = self.plan_postings(batch.index_ops, counts.postings)?;
+        let (facts, postings) = match batch.planned.take() {
+            Some(planned) if planned.entries == (first..end) && planned.counts == counts => {
+                (planned.facts, planned.postings)
+            }
+            Some(planned) => {
+                return Err(Error::new(
+                    crate::ErrorKind::Store,
+                    format!(
+                        "derived store: a batch laid out for entries {:?} of a store at {:?} was applied to entries \
+                         {:?} of a store at {counts:?}; nothing was applied",
+                        planned.entries,
+                        planned.counts,
+                        first..end
+                    ),
+                ));
+            }
+            None => {
+                let facts = self.plan_facts(batch.facts, first, end, counts.facts_end);
+                (facts, self.plan_postings(batch.index_ops, counts.postings)?)
+            }
+        };
         // Items first: they count only once the meta values (in the last sled batch) cover them.
         self.positions.write_run(&batch.positions)?;
         self.records.write_run(&batch.records)?;
@@ -415,6 +445,18 @@ impl Store {
         self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(postings.removed);
         self.overrides.write().unwrap_or_else(PoisonError::into_inner).extend(facts.overrides);
         *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    /// Lay out `batch`'s facts and index postings for its entries `entries` against the store as
+    /// it stands, reading only: [`Store::apply`] then writes them, unless the store moved in
+    /// between (then it refuses the batch). The reads of the index heads are most of a batch's
+    /// store work besides writing, so a writer makes them while its log write is under way.
+    pub(crate) fn plan(&self, batch: &mut StoreBatch, entries: std::ops::Range<u64>) -> Result<()> {
+        let counts = self.counts()?;
+        let facts = self.plan_facts(std::mem::take(&mut batch.facts), entries.start, entries.end, counts.facts_end);
+        let postings = self.plan_postings(std::mem::take(&mut batch.index_ops), counts.postings)?;
+        batch.planned = Some(Planned { entries, counts, facts, postings });
         Ok(())
     }
 
@@ -743,7 +785,7 @@ mod posting_tests {
         }
         assert!(changes.writes.is_empty(), "the store keeps indexes and facts in its files");
         let mut batch = StoreBatch::default();
-        for seq in seqs {
+        for seq in seqs.clone() {
             batch.put_position(seq, Position { segment: 0, offset: seq });
             batch.put_record_id(seq, &[0; 16]);
             // The nodes a tree of seq + 1 leaves completes (what trim_to counts).
@@ -752,7 +794,43 @@ mod posting_tests {
             }
         }
         batch.put_changes(changes);
+        // Every other batch laid out first, as a commit does beside its log write: the same.
+        if seqs.start.is_multiple_of(2) {
+            store.plan(&mut batch, seqs).unwrap();
+        }
         store.apply(batch).unwrap();
+    }
+
+    /// A batch laid out against the store as it stood is refused once the store has moved, and
+    /// nothing of it is applied.
+    #[test]
+    fn a_batch_laid_out_before_the_store_moved_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let alice = layout::person_prefix("alice");
+        let batch_of = |store: &Store, seq: u64| {
+            let mut changes = StateChanges::default();
+            let mut view = View::new(store, &mut changes);
+            view.index_add(alice.clone(), seq).unwrap();
+            view.put_facts(seq, &json!({"seq": seq})).unwrap();
+            let mut batch = StoreBatch::default();
+            batch.put_position(seq, Position { segment: 0, offset: seq });
+            batch.put_record_id(seq, &[0; 16]);
+            for slot in node_count(seq)..node_count(seq + 1) {
+                batch.nodes.push(slot, &[0; 32], NODE_BYTES);
+            }
+            batch.put_changes(changes);
+            batch
+        };
+        let mut laid_out = batch_of(&store, 0);
+        store.plan(&mut laid_out, 0..1).unwrap();
+        store.apply(batch_of(&store, 0)).unwrap();
+        let before = scanned(&store, &[layout::PREFIX]);
+        let err = store.apply(laid_out).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Store);
+        assert!(err.to_string().contains("nothing was applied"), "{err}");
+        assert_eq!(scanned(&store, &[layout::PREFIX]), before);
+        assert_eq!(store.counts().unwrap().postings, 1);
     }
 
     fn scanned(store: &Store, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {

@@ -405,7 +405,27 @@ impl Ledger {
             let start = self.next_write_position();
             write_intent(&self.dir, start, bytes.len() as u64, self.size)?;
         }
-        let start = match self.log.append_durable(&bytes, self.size) {
+        let mut batch = StoreBatch::default();
+        let entries = self.size..self.size + written.len() as u64;
+        let (logged, planned) = if batch_intent {
+            // While the log's write and sync_data are under way, the store batch is laid out
+            // (case state encoded, index heads read): reading only, so nothing counts before the
+            // log is durable. One record is not worth a thread.
+            let (log, store, size) = (&mut self.log, &self.store, self.size);
+            std::thread::scope(|scope| {
+                let writer = scope.spawn(|| log.append_durable(&bytes, size));
+                batch.put_changes(changes);
+                let planned = store.plan(&mut batch, entries);
+                let logged = writer.join().unwrap_or_else(|_| {
+                    Err(Error::new(crate::ErrorKind::Io, "the thread writing the log stopped unexpectedly"))
+                });
+                (logged, planned)
+            })
+        } else {
+            batch.put_changes(changes);
+            (self.log.append_durable(&bytes, self.size), Ok(()))
+        };
+        let start = match logged {
             Ok(start) => start,
             Err(err) => {
                 if batch_intent {
@@ -425,8 +445,6 @@ impl Ledger {
         if let Some(registry) = registry {
             self.registry = registry;
         }
-        let mut batch = StoreBatch::default();
-        batch.put_changes(changes);
         let mut offset = start.offset;
         let mut appended = Vec::with_capacity(written.len());
         for (length, entry) in written {
@@ -434,7 +452,7 @@ impl Ledger {
             offset += length;
             appended.push(Appended { seq: self.size - 1, hash: entry.hash, time: entry.time });
         }
-        if let Err(err) = self.apply_to_store(batch, registry_changed) {
+        if let Err(err) = planned.and_then(|()| self.apply_to_store(batch, registry_changed)) {
             // The records are durable, so the append succeeded: reporting a failure now would make
             // the caller retry and record them twice. The store is behind the log; the next open
             // catches it up.
