@@ -8,6 +8,8 @@
 //! characters other than newline and tab. Older schema versions are upcast to the current one when
 //! read ([`upcast`]); the stored bytes never change.
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
 use crate::limits::{MAX_ID_CHARS, MAX_LIST_ITEMS, MAX_REPORTED_ERRORS, MAX_SHORT_TEXT_CHARS, MAX_TEXT_CHARS};
@@ -302,8 +304,38 @@ impl std::fmt::Display for SchemaError {
     }
 }
 
-fn fail<T>(path: &str, reason: impl Into<String>) -> Result<T, SchemaError> {
+fn fail<T>(path: impl fmt::Display, reason: impl Into<String>) -> Result<T, SchemaError> {
     Err(SchemaError { path: path.to_string(), reason: reason.into(), label: String::new() })
+}
+
+/// Where a value lies in a body (`body.subjects[0].id`): a chain of borrowed segments, spelled
+/// out only when an error names it. Validation hands one to every value it checks, and nearly
+/// every body it checks is valid, so no path is formatted on the way.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root(&'a str),
+    Member(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn member(&'a self, name: &'a str) -> Path<'a> {
+        Path::Member(self, name)
+    }
+
+    fn item(&'a self, index: usize) -> Path<'a> {
+        Path::Item(self, index)
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root(text) => f.write_str(text),
+            Path::Member(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Item(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
 }
 
 /// Validate `body` as version `v` of `kind`, sequenced at `time`, and return its first error
@@ -337,7 +369,7 @@ pub fn validate_all(kind: &str, v: u64, body: &Value, time: Timestamp) -> Vec<Sc
             .collect();
     };
     let mut errors = Vec::new();
-    validate_fields(version.fields, body, "body", latest_allowed_date(time), &mut errors);
+    validate_fields(version.fields, body, &Path::Root("body"), latest_allowed_date(time), &mut errors);
     errors
 }
 
@@ -375,7 +407,7 @@ pub(crate) fn latest_allowed_date(time: Timestamp) -> Date {
 
 /// Check the members of `body` against `fields`, adding each field's first error to `errors`
 /// (unknown members first), until `errors` holds [`MAX_REPORTED_ERRORS`] + 1.
-fn validate_fields(fields: &[Field], body: &Value, path: &str, latest_day: Date, errors: &mut Vec<SchemaError>) {
+fn validate_fields(fields: &[Field], body: &Value, path: &Path<'_>, latest_day: Date, errors: &mut Vec<SchemaError>) {
     let mut report = |error: SchemaError| {
         if errors.len() <= MAX_REPORTED_ERRORS {
             errors.push(error);
@@ -396,14 +428,15 @@ fn validate_fields(fields: &[Field], body: &Value, path: &str, latest_day: Date,
         }
     }
     for field in fields {
-        let field_path = format!("{path}.{}", field.name);
+        let field_path = path.member(field.name);
         let result = match members.get(field.name) {
-            None if field.required => fail(&field_path, "missing"),
+            None if field.required => fail(field_path, "missing"),
             None => Ok(()),
             Some(value) => validate_value(field.field_type, value, &field_path, latest_day),
         };
         if let Err(mut error) = result {
             if error.label.is_empty() {
+                let field_path = field_path.to_string();
                 error.label = label_of(field, error.path.get(field_path.len()..).unwrap_or_default());
             }
             report(error);
@@ -446,7 +479,7 @@ const MEMBER_LABELS: &[(&str, &str)] = &[
     ("due", "完成时限"),
 ];
 
-fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: Date) -> Result<(), SchemaError> {
+fn validate_value(field_type: FieldType, value: &Value, path: &Path<'_>, latest_day: Date) -> Result<(), SchemaError> {
     match field_type {
         T::Text => text(value, path, MAX_TEXT_CHARS, true),
         T::Line => text(value, path, MAX_SHORT_TEXT_CHARS, false),
@@ -480,8 +513,8 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             path,
             |item, item_path| {
                 let members = exact(item, item_path, &["regulation", "article"], &[])?;
-                text(&members["regulation"], &format!("{item_path}.regulation"), MAX_SHORT_TEXT_CHARS, false)?;
-                text(&members["article"], &format!("{item_path}.article"), MAX_SHORT_TEXT_CHARS, false)
+                text(&members["regulation"], &item_path.member("regulation"), MAX_SHORT_TEXT_CHARS, false)?;
+                text(&members["article"], &item_path.member("article"), MAX_SHORT_TEXT_CHARS, false)
             },
             "",
         ),
@@ -501,21 +534,21 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
         T::EntryRef => {
             let members = exact(value, path, &["seq", "hash"], &[])?;
             if members["seq"].as_u64().is_none() {
-                return fail(&format!("{path}.seq"), "must be a seq (non-negative integer)");
+                return fail(path.member("seq"), "must be a seq (non-negative integer)");
             }
             match members["hash"].as_str().and_then(crate::encoding::parse_hex::<32>) {
                 Some(_) => Ok(()),
-                None => fail(&format!("{path}.hash"), "must be the entry hash (64 lowercase hex digits)"),
+                None => fail(path.member("hash"), "must be the entry hash (64 lowercase hex digits)"),
             }
         }
         T::CheckpointRef => {
             let members = exact(value, path, &["size", "root"], &[])?;
             if members["size"].as_u64().is_none() {
-                return fail(&format!("{path}.size"), "must be a tree size (non-negative integer)");
+                return fail(path.member("size"), "must be a tree size (non-negative integer)");
             }
             match members["root"].as_str().and_then(crate::encoding::parse_hex::<32>) {
                 Some(_) => Ok(()),
-                None => fail(&format!("{path}.root"), "must be the root hash (64 lowercase hex digits)"),
+                None => fail(path.member("root"), "must be the root hash (64 lowercase hex digits)"),
             }
         }
         // Validated against the target's kind by the lifecycle rule, which knows the target.
@@ -535,7 +568,7 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
         T::IdList => list(value, path, identifier, "").and_then(|()| distinct(value, path, |item| item.as_str())),
         T::Items => list(value, path, rectification_item, ""),
         T::ItemNumbers => {
-            let numbered = |item: &Value, item_path: &str| match item.as_u64() {
+            let numbered = |item: &Value, item_path: &Path<'_>| match item.as_u64() {
                 Some(n) if (1..=MAX_LIST_ITEMS as u64).contains(&n) => Ok(()),
                 _ => fail(item_path, format!("must be an item number from 1 to {MAX_LIST_ITEMS}")),
             };
@@ -543,7 +576,7 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             let mut seen = std::collections::BTreeSet::new();
             for (index, item) in value.as_array().into_iter().flatten().enumerate() {
                 if !seen.insert(item.as_u64()) {
-                    return fail(&format!("{path}[{index}]"), format!("item {item} is listed twice"));
+                    return fail(path.item(index), format!("item {item} is listed twice"));
                 }
             }
             Ok(())
@@ -557,7 +590,7 @@ fn validate_value(field_type: FieldType, value: &Value, path: &str, latest_day: 
             let mut seen = std::collections::BTreeSet::new();
             for (index, item) in value.as_array().into_iter().flatten().enumerate() {
                 if !seen.insert(item["seq"].as_u64()) {
-                    return fail(&format!("{path}[{index}].seq"), format!("entry {} is cited twice", item["seq"]));
+                    return fail(path.item(index).member("seq"), format!("entry {} is cited twice", item["seq"]));
                 }
             }
             Ok(())
@@ -579,13 +612,17 @@ pub(crate) fn parse_score(text: &str) -> Option<u32> {
 }
 
 /// The items of a list are distinct (by the text `key` gives).
-fn distinct<'a>(value: &'a Value, path: &str, key: impl Fn(&'a Value) -> Option<&'a str>) -> Result<(), SchemaError> {
+fn distinct<'a>(
+    value: &'a Value,
+    path: &Path<'_>,
+    key: impl Fn(&'a Value) -> Option<&'a str>,
+) -> Result<(), SchemaError> {
     let mut seen = std::collections::BTreeSet::new();
     for (index, item) in value.as_array().into_iter().flatten().enumerate() {
         if let Some(id) = key(item)
             && !seen.insert(id)
         {
-            return fail(&format!("{path}[{index}]"), format!("{id:?} is listed twice"));
+            return fail(path.item(index), format!("{id:?} is listed twice"));
         }
     }
     Ok(())
@@ -593,15 +630,15 @@ fn distinct<'a>(value: &'a Value, path: &str, key: impl Fn(&'a Value) -> Option<
 
 /// `{"content","responsible","due"}`: what is to be rectified, by whom, by when (a deadline, so it
 /// may lie in the future).
-fn rectification_item(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn rectification_item(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     let members = exact(value, path, &["content", "responsible", "due"], &[])?;
-    text(&members["content"], &format!("{path}.content"), MAX_TEXT_CHARS, true)?;
-    person_or_organisation(&members["responsible"], &format!("{path}.responsible"))?;
-    due_date(&members["due"], &format!("{path}.due"))
+    text(&members["content"], &path.member("content"), MAX_TEXT_CHARS, true)?;
+    person_or_organisation(&members["responsible"], &path.member("responsible"))?;
+    due_date(&members["due"], &path.member("due"))
 }
 
 /// A deadline: a real date, which may lie after the day the record is made.
-fn due_date(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn due_date(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     match value.as_str().map(|text| (text, Date::parse(text))) {
         Some((_, Some(_))) => Ok(()),
         Some((text, None)) => fail(path, format!("{text:?} is not a real date YYYY-MM-DD")),
@@ -615,14 +652,14 @@ pub fn validate_corrected_body(kind: &str, v: u64, body: &Value, time: Timestamp
     let Some(spec) = spec else { return fail("body.target", format!("a {kind} record cannot be corrected")) };
     let Some(version) = spec.version(v) else { return fail("body.target", format!("{kind} v{v} is unknown")) };
     let mut errors = Vec::new();
-    validate_fields(version.fields, body, "body.body", latest_allowed_date(time), &mut errors);
+    validate_fields(version.fields, body, &Path::Root("body.body"), latest_allowed_date(time), &mut errors);
     match errors.into_iter().next() {
         Some(error) => Err(error),
         None => Ok(()),
     }
 }
 
-fn text(value: &Value, path: &str, max_chars: usize, multi_line: bool) -> Result<(), SchemaError> {
+fn text(value: &Value, path: &Path<'_>, max_chars: usize, multi_line: bool) -> Result<(), SchemaError> {
     let Some(text) = value.as_str() else { return fail(path, "must be a string") };
     if text.trim().is_empty() {
         return fail(path, "must not be empty");
@@ -655,7 +692,7 @@ pub fn is_bidi_control(c: char) -> bool {
 /// units and posts, case ids, short lines, key holders' names, units and titles). It applies when
 /// a record is appended, not when one is verified or read, so a ledger that already holds such a
 /// character still opens and verifies; the CLI shows it escaped.
-pub(crate) fn check_no_bidi_controls(text: &str, path: &str) -> Result<(), SchemaError> {
+pub(crate) fn check_no_bidi_controls(text: &str, path: impl fmt::Display) -> Result<(), SchemaError> {
     match text.chars().find(|c| is_bidi_control(*c)) {
         Some(c) => fail(
             path,
@@ -671,36 +708,36 @@ pub(crate) fn check_no_bidi_controls(text: &str, path: &str) -> Result<(), Schem
 
 fn exact<'a>(
     value: &'a Value,
-    path: &str,
+    path: &Path<'_>,
     required: &[&str],
     optional: &[&str],
 ) -> Result<&'a Map<String, Value>, SchemaError> {
     let Some(members) = value.as_object() else { return fail(path, "must be a JSON object") };
     for key in members.keys() {
         if !required.contains(&key.as_str()) && !optional.contains(&key.as_str()) {
-            return fail(&format!("{path}.{key}"), "unknown field");
+            return fail(path.member(key), "unknown field");
         }
     }
     for key in required {
         if !members.contains_key(*key) {
-            return fail(&format!("{path}.{key}"), "missing");
+            return fail(path.member(key), "missing");
         }
     }
     Ok(members)
 }
 
-fn person(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn person(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     let members = exact(value, path, &["id", "name", "unit"], &["post"])?;
-    identifier(&members["id"], &format!("{path}.id"))?;
-    text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)?;
-    text(&members["unit"], &format!("{path}.unit"), MAX_SHORT_TEXT_CHARS, false)?;
+    identifier(&members["id"], &path.member("id"))?;
+    text(&members["name"], &path.member("name"), MAX_SHORT_TEXT_CHARS, false)?;
+    text(&members["unit"], &path.member("unit"), MAX_SHORT_TEXT_CHARS, false)?;
     if let Some(post) = members.get("post") {
-        text(post, &format!("{path}.post"), MAX_SHORT_TEXT_CHARS, false)?;
+        text(post, &path.member("post"), MAX_SHORT_TEXT_CHARS, false)?;
     }
     Ok(())
 }
 
-fn identifier(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn identifier(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     text(value, path, MAX_ID_CHARS, false)?;
     let id = value.as_str().unwrap_or_default();
     if id.trim() != id {
@@ -709,20 +746,20 @@ fn identifier(value: &Value, path: &str) -> Result<(), SchemaError> {
     Ok(())
 }
 
-fn organisation(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn organisation(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     let members = exact(value, path, &["org_id", "name"], &[])?;
-    identifier(&members["org_id"], &format!("{path}.org_id"))?;
-    text(&members["name"], &format!("{path}.name"), MAX_SHORT_TEXT_CHARS, false)
+    identifier(&members["org_id"], &path.member("org_id"))?;
+    text(&members["name"], &path.member("name"), MAX_SHORT_TEXT_CHARS, false)
 }
 
-fn person_or_organisation(value: &Value, path: &str) -> Result<(), SchemaError> {
+fn person_or_organisation(value: &Value, path: &Path<'_>) -> Result<(), SchemaError> {
     if value.get("org_id").is_some() { organisation(value, path) } else { person(value, path) }
 }
 
 fn list(
     value: &Value,
-    path: &str,
-    item: impl Fn(&Value, &str) -> Result<(), SchemaError>,
+    path: &Path<'_>,
+    item: impl Fn(&Value, &Path<'_>) -> Result<(), SchemaError>,
     distinct_key: &str,
 ) -> Result<(), SchemaError> {
     let Some(items) = value.as_array() else { return fail(path, "must be a list") };
@@ -734,13 +771,13 @@ fn list(
     }
     let mut seen = std::collections::BTreeSet::new();
     for (index, value) in items.iter().enumerate() {
-        let item_path = format!("{path}[{index}]");
+        let item_path = path.item(index);
         item(value, &item_path)?;
         if !distinct_key.is_empty()
             && let Some(id) = value.get(distinct_key).and_then(Value::as_str)
             && !seen.insert(id.to_string())
         {
-            return fail(&format!("{item_path}.{distinct_key}"), format!("{id:?} is listed twice"));
+            return fail(item_path.member(distinct_key), format!("{id:?} is listed twice"));
         }
     }
     Ok(())
