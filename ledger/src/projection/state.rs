@@ -64,18 +64,24 @@ impl StateRead for BTreeMap<Vec<u8>, Vec<u8>> {
 /// rebuilds from its files.
 #[derive(Debug, Default)]
 pub(crate) struct MemoryState {
-    /// Projection keys other than case state, indexes and facts (statistics, duty reports,
-    /// corrections), unordered until [`Self::into_map`].
-    keys: HashMap<Vec<u8>, Vec<u8>>,
-    /// Case state (JSON), kept parsed and encoded once, in [`Self::into_map`]: a replayed
-    /// record reads and rewrites its case's state, and parsing and re-encoding it each time
-    /// was the largest single part of a replay (docs/PERFORMANCE.md). A key is here or in
-    /// `keys`, never both.
-    values: HashMap<Vec<u8>, Value>,
+    /// Projection keys other than indexes and facts (case state, statistics, duty reports,
+    /// corrections), unordered until [`Self::into_map`]; one map for both forms of value, so
+    /// that each write and read hashes its key once.
+    keys: HashMap<Vec<u8>, Kept, foldhash::fast::RandomState>,
     /// Index prefix → its slots: every seq ever added, `None` where removed.
-    indexes: HashMap<Vec<u8>, Vec<Option<u64>>>,
+    indexes: HashMap<Vec<u8>, Vec<Option<u64>>, foldhash::fast::RandomState>,
     /// The facts each seq asserted (canonical JSON), by seq.
     facts: Vec<Option<Vec<u8>>>,
+}
+
+/// A projection value as [`MemoryState`] keeps it: canonical bytes, or JSON case state kept
+/// parsed and encoded once, in [`MemoryState::into_map`] (a replayed record reads and rewrites its
+/// case's state, and parsing and re-encoding it each time was the largest single part of a
+/// replay, docs/PERFORMANCE.md).
+#[derive(Debug)]
+enum Kept {
+    Bytes(Vec<u8>),
+    Json(Value),
 }
 
 impl MemoryState {
@@ -83,15 +89,13 @@ impl MemoryState {
     /// in the order made (a removal takes the newest live slot of its seq), then facts.
     pub fn apply(&mut self, changes: &mut StateChanges) {
         for (key, value) in std::mem::take(&mut changes.writes) {
-            self.values.remove(&key);
             match value {
-                Some(value) => self.keys.insert(key, value),
+                Some(value) => self.keys.insert(key, Kept::Bytes(value)),
                 None => self.keys.remove(&key),
             };
         }
         for (key, value) in std::mem::take(&mut changes.values) {
-            self.keys.remove(&key);
-            self.values.insert(key, value);
+            self.keys.insert(key, Kept::Json(value));
         }
         for (prefix, seq, added) in changes.postings.drain(..) {
             let slots = self.indexes.entry(prefix).or_default();
@@ -121,10 +125,15 @@ impl MemoryState {
     /// a replay nothing else runs, and laying out 150,000 keys on one thread was a sixth of it.
     pub fn into_sorted(self) -> Vec<(Vec<u8>, Vec<u8>)> {
         use rayon::prelude::*;
-        let MemoryState { keys, values, indexes, facts } = self;
-        let mut items: Vec<(Vec<u8>, Vec<u8>)> = keys.into_iter().collect();
-        let values: Vec<(Vec<u8>, Value)> = values.into_iter().collect();
-        items.par_extend(values.into_par_iter().map(|(key, value)| (key, encode_state(&value))));
+        let MemoryState { keys, indexes, facts } = self;
+        let keys: Vec<(Vec<u8>, Kept)> = keys.into_iter().collect();
+        let mut items: Vec<(Vec<u8>, Vec<u8>)> = keys
+            .into_par_iter()
+            .map(|(key, kept)| match kept {
+                Kept::Bytes(bytes) => (key, bytes),
+                Kept::Json(value) => (key, encode_state(&value)),
+            })
+            .collect();
         let indexes: Vec<(Vec<u8>, Vec<Option<u64>>)> = indexes.into_iter().collect();
         items.par_extend(indexes.par_iter().flat_map_iter(|(prefix, slots)| {
             let size = (layout::index_slots(prefix), (slots.len() as u64).to_be_bytes().to_vec());
@@ -153,24 +162,29 @@ impl StateRead for MemoryState {
     /// are not answered here; [`MemoryState::into_map`] lays them out for the readers that do.
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(match self.keys.get(key) {
-            Some(bytes) => Some(bytes.clone()),
-            None => self.values.get(key).map(encode_state),
+            Some(Kept::Bytes(bytes)) => Some(bytes.clone()),
+            Some(Kept::Json(value)) => Some(encode_state(value)),
+            None => None,
         })
     }
 
     fn get_value(&self, key: &[u8]) -> Result<Option<Value>> {
-        Ok(match self.values.get(key) {
-            Some(value) => Some(value.clone()),
-            None => self.keys.get(key).and_then(|bytes| serde_json::from_slice(bytes).ok()),
+        Ok(match self.keys.get(key) {
+            Some(Kept::Json(value)) => Some(value.clone()),
+            Some(Kept::Bytes(bytes)) => serde_json::from_slice(bytes).ok(),
+            None => None,
         })
     }
 
     fn value_ref(&self, key: &[u8]) -> Option<&Value> {
-        self.values.get(key)
+        match self.keys.get(key) {
+            Some(Kept::Json(value)) => Some(value),
+            _ => None,
+        }
     }
 
     fn contains_state(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.keys.contains_key(key) || self.values.contains_key(key))
+        Ok(self.keys.contains_key(key))
     }
 
     fn keeps_postings(&self) -> bool {
