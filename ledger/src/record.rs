@@ -256,7 +256,7 @@ impl StoredLine {
         match &self.body {
             StoredBody::Full { body, salt } => {
                 let body = canonical::encode(body, "body")?;
-                return Ok(StoredLine::full_line(&self.entry, &body, salt));
+                return Ok(StoredLine::full_line(&self.entry.canonical_bytes(), &body, salt));
             }
             StoredBody::Redacted { by } => {
                 out.extend_from_slice(b"{\"entry\":");
@@ -275,15 +275,16 @@ impl StoredLine {
         Ok(out)
     }
 
-    /// The line (with its newline) of `entry` with its body in full, from the body's canonical
-    /// bytes (`canonical::encode`'s, which the body hash covers) and its salt: what
-    /// [`StoredLine::to_line`] writes, for a writer that has the body's bytes already.
-    pub(crate) fn full_line(entry: &Entry, body: &[u8], salt: &Salt) -> Vec<u8> {
-        let mut out = Vec::with_capacity(body.len() + 640);
+    /// The line (with its newline) of an entry with its body in full, from the entry's canonical
+    /// bytes ([`Entry::canonical_bytes`], which its hash covers), the body's
+    /// (`canonical::encode`'s, which the body hash covers) and its salt: what
+    /// [`StoredLine::to_line`] writes, for a writer that has both already.
+    pub(crate) fn full_line(entry: &[u8], body: &[u8], salt: &Salt) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + entry.len() + 64);
         out.extend_from_slice(b"{\"body\":");
         out.extend_from_slice(body);
         out.extend_from_slice(b",\"entry\":");
-        entry.write_canonical(&mut out);
+        out.extend_from_slice(entry);
         out.extend_from_slice(b",\"salt\":\"");
         crate::encoding::write_hex(salt, &mut out);
         out.extend_from_slice(b"\"}\n");

@@ -355,16 +355,18 @@ impl Ledger {
                 Err(err) => return Produced::Refused(index, err),
             };
             let entry = Entry { seq: self.size + index as u64, prev: *head, time, record, sig };
-            *head = entry.hash();
-            staging.push((entry, salt, body_bytes, verified_with, *head));
+            // Encoded once: hashed here to chain the next entry, and written into the line.
+            let entry_bytes = entry.canonical_bytes();
+            *head = EntryHash::of_entry_bytes(&entry_bytes);
+            staging.push((entry_bytes, salt, body_bytes, verified_with, *head));
         }
         use rayon::prelude::*;
         let lines = staging
             .into_par_iter()
-            .map(|(entry, salt, body_bytes, verified_with, expected)| {
+            .map(|(entry_bytes, salt, body_bytes, verified_with, expected)| {
                 // The body's canonical bytes from the draft check, not encoded again; the line is
                 // then read back by the verifier's parser, as every line the ledger writes.
-                let bytes = StoredLine::full_line(&entry, &body_bytes, &salt);
+                let bytes = StoredLine::full_line(&entry_bytes, &body_bytes, &salt);
                 let parsed = ParsedLine::parse(&bytes[..bytes.len() - 1])
                     .map_err(|e| Error::bad_input(format!("the record does not form a valid stored line: {e}")))?;
                 if parsed.entry_hash != expected {
@@ -654,9 +656,10 @@ impl Checks<'_> {
     }
 }
 
-/// A record chained into its entry, before its line is encoded: the entry, its salt and body's
-/// canonical bytes, the key its signature is known to verify with, and its entry hash.
-type Staging = (Entry, crate::record::Salt, Vec<u8>, Option<[u8; 32]>, EntryHash);
+/// A record chained into its entry, before its line is encoded: the entry's canonical bytes, its
+/// salt and body's canonical bytes, the key its signature is known to verify with, and its
+/// entry hash.
+type Staging = (Vec<u8>, crate::record::Salt, Vec<u8>, Option<[u8; 32]>, EntryHash);
 
 /// A record's stored line encoded (with its newline) and re-parsed, with the key its signature is
 /// known to verify with, the verdict of its schema check and what the store needs of its entry.
