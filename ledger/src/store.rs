@@ -405,7 +405,7 @@ impl Store {
         }
         let state_writes = writes.len() as u64;
         let pending = self.pending + state_writes;
-        if self.compaction_due(pending, end - first) {
+        if self.compaction_due(pending, state_writes, end - first) {
             // Straight into the next generation's table (`store/state.rs`), not through sled.
             let mut writes = writes;
             // Each key once, the last write winning, as in a sled batch.
