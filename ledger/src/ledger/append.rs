@@ -83,7 +83,13 @@ impl Ledger {
     /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
     /// error (append), otherwise it is tolerated (catch-up and replay of an existing log).
     fn project(&self, changes: &mut StateChanges, parsed: &ParsedLine, enforce: bool) -> Result<()> {
-        project_line(&self.store, self, changes, &parsed.line, enforce, &Replacements::new())
+        project_line(
+            crate::projection::View::new(&self.store, changes),
+            self,
+            &parsed.line,
+            enforce,
+            &Replacements::new(),
+        )
     }
 
     /// Append one record, durably.

@@ -410,7 +410,13 @@ impl Ledger {
                 pending = 0;
                 registry_changed = false;
             }
-            project_line(&self.store, self, &mut changes, &parsed.line, false, &replacements)?;
+            project_line(
+                crate::projection::View::new(&self.store, &mut changes),
+                self,
+                &parsed.line,
+                false,
+                &replacements,
+            )?;
             self.advance(&mut batch, position, length + 1, WrittenEntry::of(&parsed));
             pending += 1;
             caught_up += 1;

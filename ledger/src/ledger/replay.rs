@@ -8,7 +8,7 @@
 use super::Ledger;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{Position, SegmentLog};
-use crate::projection::{self, LedgerFacts, MemoryState, RecordContext, StateChanges, View};
+use crate::projection::{self, LedgerFacts, MemoryState, RecordContext, View};
 use crate::record::{ParsedLine, StoredLine};
 use crate::registry::KeyRegistry;
 use crate::replacement::{ReplacementScan, Replacements};
@@ -355,7 +355,6 @@ fn replay_into_memory(
     static NONE: Replacements = Replacements::new();
     let mut past = PastState::default();
     let mut state = MemoryState::default();
-    let mut changes = StateChanges::default();
     let mut dropper = Dropper::new();
     for line in lines {
         let line = line?;
@@ -375,10 +374,9 @@ fn replay_into_memory(
         }
         let before = FactsBefore { facts, seq: entry.seq };
         let replacements = if line.body().is_some() { &NONE } else { replacements.get()? };
-        project_line(&state, &before, &mut changes, &line, false, replacements)?;
-        // Each record's few changes go straight into the state, so that the next record's reads
-        // look in one map, not two.
-        state.apply(&mut changes);
+        // Each record's few changes go straight into the state (nothing is pending: a record's
+        // reads see its own writes, as through pending changes).
+        project_line(View::into_memory(&mut state), &before, &line, false, replacements)?;
         past.end += 1;
         past.last_time = Some(entry.time);
         dropper.drop_later(line);
@@ -387,11 +385,10 @@ fn replay_into_memory(
     Ok((past, state))
 }
 
-/// Apply one stored line to projection state over `base`.
+/// Apply one stored line to the projection state `view` reads and writes.
 pub(super) fn project_line(
-    base: &dyn projection::StateRead,
+    mut view: View<'_>,
     facts: &dyn LedgerFacts,
-    changes: &mut StateChanges,
     line: &StoredLine,
     enforce: bool,
     replacements: &Replacements,
@@ -407,7 +404,6 @@ pub(super) fn project_line(
         author: &record.author,
         body: &body,
     };
-    let mut view = View::new(base, changes);
     match projection::apply_record(&mut view, &context, facts, enforce)? {
         Err(err) if enforce => Err(projection::rule_error(&record.kind, &err)),
         _ => Ok(()),
@@ -441,6 +437,7 @@ mod tests {
     use super::*;
     use crate::keys::{KeyName, SecretKey};
     use crate::ledger::Draft;
+    use crate::projection::StateChanges;
     use crate::registry::{Holder, Role};
     use crate::store::StoreBatch;
 
