@@ -374,8 +374,8 @@ impl Store {
                 ));
             }
             None => {
-                let facts = self.plan_facts(batch.facts, first, end, counts.facts_end);
-                (facts, self.plan_postings(batch.index_ops, counts.postings)?)
+                let planned = self.lay_out(batch.facts, batch.index_ops, first..end, counts)?;
+                (planned.facts, planned.postings)
             }
         };
         // Items first: they count only once the meta values (in the last sled batch) cover them.
@@ -453,11 +453,23 @@ impl Store {
     /// between (then it refuses the batch). The reads of the index heads are most of a batch's
     /// store work besides writing, so a writer makes them while its log write is under way.
     pub(crate) fn plan(&self, batch: &mut StoreBatch, entries: std::ops::Range<u64>) -> Result<()> {
-        let counts = self.counts()?;
-        let facts = self.plan_facts(std::mem::take(&mut batch.facts), entries.start, entries.end, counts.facts_end);
-        let postings = self.plan_postings(std::mem::take(&mut batch.index_ops), counts.postings)?;
-        batch.planned = Some(Planned { entries, counts, facts, postings });
+        let (facts, index_ops) = (std::mem::take(&mut batch.facts), std::mem::take(&mut batch.index_ops));
+        batch.planned = Some(self.lay_out(facts, index_ops, entries, self.counts()?)?);
         Ok(())
+    }
+
+    /// The one layout of a batch's facts and index changes for its entries `entries` over a
+    /// store at `counts`, for [`Store::plan`] and [`Store::apply`] alike.
+    fn lay_out(
+        &self,
+        facts: BTreeMap<u64, Option<Vec<u8>>>,
+        index_ops: Vec<(Vec<u8>, u64, bool)>,
+        entries: std::ops::Range<u64>,
+        counts: Counts,
+    ) -> Result<Planned> {
+        let facts = self.plan_facts(facts, entries.start, entries.end, counts.facts_end);
+        let postings = self.plan_postings(index_ops, counts.postings)?;
+        Ok(Planned { entries, counts, facts, postings })
     }
 
     /// Whether a batch applied in parts was interrupted (the store is then to be rebuilt).

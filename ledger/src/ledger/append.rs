@@ -22,7 +22,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::keys::SecretKey;
 use crate::limits::{MAX_BATCH, MAX_BODY_BYTES, MAX_ENTRY_BYTES};
 use crate::log::Position;
-use crate::projection::StateChanges;
+use crate::projection::{StateChanges, View};
 use crate::record::{Entry, EntryHash, ParsedLine, Record, StoredBody, StoredLine, body_hash, random_salt};
 use crate::registry::{Holder, KeyRegistry, Role};
 use crate::replacement::Replacements;
@@ -83,13 +83,7 @@ impl Ledger {
     /// Apply one line to the projection changes; with `enforce`, a broken lifecycle rule is an
     /// error (append), otherwise it is tolerated (catch-up and replay of an existing log).
     fn project(&self, changes: &mut StateChanges, parsed: &ParsedLine, enforce: bool) -> Result<()> {
-        project_line(
-            crate::projection::View::new(&self.store, changes),
-            self,
-            &parsed.line,
-            enforce,
-            &Replacements::new(),
-        )
+        project_line(View::new(&self.store, changes), self, &parsed.line, enforce, &Replacements::new())
     }
 
     /// Append one record, durably.
