@@ -126,6 +126,8 @@ pub(crate) fn string<const BUILD: bool>(bytes: &[u8], at: usize, out: &mut Strin
     let mut at = at + 1;
     let mut run = at;
     loop {
+        // Every byte before the next special one is plain text, checked as UTF-8 with its run.
+        at = next_special(bytes, at);
         match *bytes.get(at)? {
             b'"' => {
                 append::<BUILD>(&bytes[run..at], out)?;
@@ -161,10 +163,45 @@ pub(crate) fn string<const BUILD: bool>(bytes: &[u8], at: usize, out: &mut Strin
                 at += length;
                 run = at;
             }
-            0x00..=0x1F => return None,
-            _ => at += 1,
+            // A control character (`next_special` stops at nothing else).
+            _ => return None,
         }
     }
+}
+
+/// The index of the first byte at or after `at` that ends a run of plain string text — `"`, `\`
+/// or a control character (U+0000..U+001F) — or `bytes.len()` if there is none.
+///
+/// Why a word at a time: strings are most of a record's body (names, reasons, Chinese text three
+/// bytes a character), and a byte-at-a-time loop was most of the scanner's time. The test for
+/// each byte of a little-endian word is the classic "has a zero byte" one, `(v - 0x01…) & !v &
+/// 0x80…`, applied to `word ^ '"'`, `word ^ '\\'` and, for "less than 0x20", `(word - 0x20…) &
+/// !word & 0x80…`: a byte's high bit is set in the result only if that byte matches or a byte
+/// below it borrowed, and a borrow starts only at a matching byte, so the lowest set bit is
+/// always the first match.
+fn next_special(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    const SPACES: u64 = ONES * 0x20;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let quote = word ^ QUOTES;
+        let backslash = word ^ BACKSLASHES;
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(SPACES) & !word))
+            & HIGHS;
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..).unwrap_or_default();
+    at + rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(rest.len())
 }
 
 /// Check that `run` (bytes between escapes) is UTF-8, and keep it when building.
@@ -285,6 +322,42 @@ mod tests {
             b"{\"a\\\"\":1}",
         ] {
             assert_eq!(scanned(text), None, "{}", String::from_utf8_lossy(text));
+        }
+    }
+
+    /// The word-at-a-time search stops exactly where a byte-at-a-time one would: at every
+    /// position of texts longer than a word, for each special byte and for the plain bytes
+    /// nearest to them (space, DEL, UTF-8 lead and continuation bytes, `!`, `]`, `[`).
+    #[test]
+    fn the_next_special_byte_is_found_wherever_it_lies() {
+        let by_bytes = |bytes: &[u8], at: usize| {
+            (at..bytes.len()).find(|&i| bytes[i] == b'"' || bytes[i] == b'\\' || bytes[i] < 0x20).unwrap_or(bytes.len())
+        };
+        let plain: &[u8] = b"a \x7f\xe4\xb8\xad!][\x80\xff#";
+        for length in 0..28 {
+            for filler in plain {
+                let text = vec![*filler; length];
+                for at in 0..=length {
+                    assert_eq!(next_special(&text, at), by_bytes(&text, at), "{filler:#x} {length} {at}");
+                }
+                for special in [b'"', b'\\', 0x00, 0x01, 0x1f, b'\n'] {
+                    for place in 0..length {
+                        let mut text = text.clone();
+                        text[place] = special;
+                        // A second special later: the first must win.
+                        if place + 3 < length {
+                            text[place + 3] = b'"';
+                        }
+                        for at in 0..=length {
+                            assert_eq!(
+                                next_special(&text, at),
+                                by_bytes(&text, at),
+                                "{special:#x} {length} {place} {at}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 
