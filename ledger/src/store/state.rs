@@ -183,12 +183,28 @@ impl Store {
         writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         meta: Vec<(&'static [u8], Vec<u8>)>,
     ) -> Result<()> {
+        self.write_next_table(writes)?;
+        self.switch_to_next_generation(meta)
+    }
+
+    /// The first half of a compaction, reading only what counts: the next generation's table,
+    /// `writes` (sorted by key, each key once; `None` deletes) merged over sled's state and the
+    /// table. It counts once [`Store::switch_to_next_generation`] names it; until then it is a
+    /// leftover that the next open or compaction removes.
+    pub(super) fn write_next_table(&self, writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        remove_other_generations(&self.path, self.generation);
+        let older = self.state_scan(&[]).map(|item| item.map(|(key, value)| (key, Some(value))));
+        Table::write(&table_path(&self.path, self.generation + 1), live_over(writes.into_iter().map(Ok), older))?;
+        Ok(())
+    }
+
+    /// The second half of a compaction, once [`Store::write_next_table`] wrote the next
+    /// generation's table from the store as it still stands: a new sled with the meta values
+    /// (sled's, then `meta` over them), fsync'd, and only then the pointer naming the generation.
+    pub(super) fn switch_to_next_generation(&mut self, meta: Vec<(&'static [u8], Vec<u8>)>) -> Result<()> {
         let next = self.generation + 1;
         let table_at = table_path(&self.path, next);
         let sled_at = sled_dir(&self.path, next);
-        remove_other_generations(&self.path, self.generation);
-        let older = self.state_scan(&[]).map(|item| item.map(|(key, value)| (key, Some(value))));
-        Table::write(&table_at, live_over(writes.into_iter().map(Ok), older))?;
         let db = open_sled(&sled_at)?;
         let mut batch = sled::Batch::default();
         for item in self.db.scan_prefix(META_PREFIX) {
