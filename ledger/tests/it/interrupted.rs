@@ -153,6 +153,44 @@ fn a_store_update_interrupted_between_parts_is_rebuilt() {
     check_opens_as(&dir, expected_size, &before.officer);
 }
 
+/// An import's batch has its state written into the store while its log is written, marked
+/// partial until the log is durable. A kill then leaves the log cut anywhere in the batch (the
+/// intent in place) and the store marked, with state of records the log may never hold: opening
+/// rebuilds the store from the log, which shows the ledger without the import — or with all of
+/// it, when every byte made it.
+#[test]
+fn an_import_killed_while_its_state_went_into_the_store_opens_without_it() {
+    let drafts: Vec<Draft> = (1..=40).map(interview).collect();
+    let before = prepare(&drafts);
+    let intent = format!(
+        "{{\"segment\":0,\"start\":{},\"length\":{},\"seq\":{}}}\n",
+        before.log.len(),
+        before.written.len(),
+        before.size
+    );
+    let full = before.written.len();
+    for cut in [0, 1, full / 3, full / 2, full - 1, full] {
+        let dir = state_after(&before, cut, Some(&intent), "cut-marked");
+        {
+            let db = crate::common::open_sled_when_released(&crate::common::current_sled_dir(&dir));
+            // The marker first, then state the import's records would have made (here: a
+            // monthly count of 40 more interviews than the log may hold).
+            db.insert(b"meta/partial", &b"1"[..]).unwrap();
+            db.insert(b"Pm\x002026-01\x00interview", &[&[1u8][..], &41u64.to_be_bytes()[..]].concat()[..]).unwrap();
+            db.flush().unwrap();
+        }
+        let complete = cut == full;
+        let ledger = Ledger::open(&dir).unwrap();
+        assert!(
+            ledger.notes().iter().any(|note| note.contains("update of the derived store was interrupted")),
+            "{cut}: {:?}",
+            ledger.notes()
+        );
+        drop(ledger);
+        check_opens_as(&dir, before.size + if complete { drafts.len() as u64 } else { 0 }, &before.officer);
+    }
+}
+
 /// Items the flat index files hold past the store's head (written before a crash stopped the
 /// sled batch that would have counted them) are cut on open; missing items rebuild the store.
 #[test]
