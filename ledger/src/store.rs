@@ -750,6 +750,24 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+impl Store {
+    /// Open the store in `dir` once its last handle is dropped: sled's flusher thread lets go of
+    /// its file lock a moment after the drop.
+    pub(crate) fn open_when_released(dir: &Path) -> Store {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Store::open(dir) {
+                Ok(store) => return store,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(err) => panic!("{err}"),
+            }
+        }
+    }
+}
+
 impl crate::projection::StateRead for Store {
     fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         // Index chunks and sizes and facts buckets are rebuilt from the item files (the
@@ -968,30 +986,15 @@ mod posting_tests {
     fn a_batch_laid_out_before_the_store_moved_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        let alice = layout::person_prefix("alice");
-        let batch_of = |store: &Store, seq: u64| {
-            let mut changes = StateChanges::default();
-            let mut view = View::new(store, &mut changes);
-            view.index_add(alice.clone(), seq).unwrap();
-            view.put_facts(seq, &json!({"seq": seq})).unwrap();
-            let mut batch = StoreBatch::default();
-            batch.put_position(seq, Position { segment: 0, offset: seq });
-            batch.put_record_id(seq, &[0; 16]);
-            for slot in node_count(seq)..node_count(seq + 1) {
-                batch.nodes.push(slot, &[0; 32], NODE_BYTES);
-            }
-            batch.put_changes(changes);
-            batch
-        };
-        let mut laid_out = batch_of(&store, 0);
+        let mut laid_out = bulk_batch(&store, 0..1);
         store.plan(&mut laid_out, 0..1).unwrap();
-        store.apply(batch_of(&store, 0)).unwrap();
+        store.apply(bulk_batch(&store, 0..1)).unwrap();
         let before = scanned(&store, &[layout::PREFIX]);
         let err = store.apply(laid_out).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Store);
         assert!(err.to_string().contains("nothing was applied"), "{err}");
         assert_eq!(scanned(&store, &[layout::PREFIX]), before);
-        assert_eq!(store.counts().unwrap().postings, 1);
+        assert_eq!(store.counts().unwrap().postings, 2);
     }
 
     /// A bulk batch over a store whose table it outgrows makes a compaction due: laid out while
@@ -1001,42 +1004,17 @@ mod posting_tests {
     /// before and after reopening, and the table is removed as a leftover.
     #[test]
     fn a_bulk_batch_laid_out_has_its_table_written_and_counting_only_once_applied() {
-        let alice = layout::person_prefix("alice");
-        let bulk_of = |store: &Store, seqs: std::ops::Range<u64>| {
-            let mut changes = StateChanges::default();
-            let mut view = View::new(store, &mut changes);
-            let mut batch = StoreBatch::default();
-            let tail = Position { segment: 0, offset: seqs.end };
-            batch.put_head(&StoredHead { size: seqs.end, hash: EntryHash([7; 32]), time: None, tail });
-            for seq in seqs {
-                view.index_add(alice.clone(), seq).unwrap();
-                view.index_add(layout::person_prefix(&format!("p{seq}")), seq).unwrap();
-                view.put_facts(seq, &json!({"seq": seq})).unwrap();
-                batch.put_position(seq, Position { segment: 0, offset: seq });
-                batch.put_record_id(seq, &[0; 16]);
-                for slot in node_count(seq)..node_count(seq + 1) {
-                    batch.nodes.push(slot, &[0; 32], NODE_BYTES);
-                }
-            }
-            batch.put_changes(changes);
-            batch
-        };
-        let everything = |store: &Store| {
-            let mut all = scanned(store, &[]);
-            all.extend(scanned(store, &[layout::PREFIX]));
-            (all, store.counts().unwrap())
-        };
         let (planned_dir, plain_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (mut planned, mut plain) =
             (Store::open(planned_dir.path()).unwrap(), Store::open(plain_dir.path()).unwrap());
         for store in [&mut planned, &mut plain] {
-            store.apply(bulk_of(store, 0..100)).unwrap();
+            store.apply(bulk_batch(store, 0..100)).unwrap();
         }
         let generation = planned.generation;
         let before = everything(&planned);
 
         // Laid out, never applied.
-        let mut batch = bulk_of(&planned, 100..300);
+        let mut batch = bulk_batch(&planned, 100..300);
         planned.plan(&mut batch, 100..300).unwrap();
         assert_eq!(
             batch.planned.as_ref().unwrap().written,
@@ -1048,15 +1026,15 @@ mod posting_tests {
         assert_eq!((planned.generation, everything(&planned)), (generation, before.clone()), "and does not count");
         drop(batch);
         drop(planned);
-        let mut planned = open_again(planned_dir.path());
+        let mut planned = Store::open_when_released(planned_dir.path());
         assert_eq!((planned.generation, everything(&planned)), (generation, before));
         assert!(!leftover.exists(), "removed on open");
 
         // Laid out, then applied: as the same batch applied without a plan.
-        let mut batch = bulk_of(&planned, 100..300);
+        let mut batch = bulk_batch(&planned, 100..300);
         planned.plan(&mut batch, 100..300).unwrap();
         planned.apply(batch).unwrap();
-        plain.apply(bulk_of(&plain, 100..300)).unwrap();
+        plain.apply(bulk_batch(&plain, 100..300)).unwrap();
         assert_eq!(planned.generation, generation + 1);
         assert_eq!(plain.generation, generation + 1);
         assert_eq!(everything(&planned), everything(&plain));
@@ -1070,75 +1048,70 @@ mod posting_tests {
     /// rebuilds the store from the log.
     #[test]
     fn a_bulk_batch_laid_out_over_a_large_table_has_its_state_in_sled_marked_until_applied() {
-        let bulk_of = |store: &Store, seqs: std::ops::Range<u64>| {
-            let mut changes = StateChanges::default();
-            let mut view = View::new(store, &mut changes);
-            let mut batch = StoreBatch::default();
-            let tail = Position { segment: 0, offset: seqs.end };
-            batch.put_head(&StoredHead { size: seqs.end, hash: EntryHash([7; 32]), time: None, tail });
-            for seq in seqs {
-                view.index_add(layout::person_prefix(&format!("p{seq}")), seq).unwrap();
-                batch.put_position(seq, Position { segment: 0, offset: seq });
-                batch.put_record_id(seq, &[0; 16]);
-                for slot in node_count(seq)..node_count(seq + 1) {
-                    batch.nodes.push(slot, &[0; 32], NODE_BYTES);
-                }
-            }
-            batch.put_changes(changes);
-            batch
-        };
-        let everything = |store: &Store| {
-            let mut all = scanned(store, &[]);
-            all.extend(scanned(store, &[layout::PREFIX]));
-            (all, store.counts().unwrap(), store.pending)
-        };
         let (planned_dir, plain_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let (mut planned, mut plain) =
             (Store::open(planned_dir.path()).unwrap(), Store::open(plain_dir.path()).unwrap());
         for store in [&mut planned, &mut plain] {
-            // A table of 10,000 index heads: 1,100 entries' 1,100 writes make no compaction due.
-            store.apply(bulk_of(store, 0..10_000)).unwrap();
+            // A table of 10,001 index heads: 1,100 entries' 1,101 writes make no compaction due.
+            store.apply(bulk_batch(store, 0..10_000)).unwrap();
             assert_eq!((store.generation, store.pending), (1, 0));
         }
         let batch_entries = 10_000..10_000 + WRITE_BESIDE_LOG + 76;
-        let mut batch = bulk_of(&planned, batch_entries.clone());
+        let mut batch = bulk_batch(&planned, batch_entries.clone());
         planned.plan(&mut batch, batch_entries.clone()).unwrap();
-        assert_eq!(batch.planned.as_ref().unwrap().written, Written::Sled { generation: 1, writes: 1_100 });
+        assert_eq!(batch.planned.as_ref().unwrap().written, Written::Sled { generation: 1, writes: 1_101 });
         assert!(planned.interrupted().unwrap(), "marked partial until applied");
         planned.apply(batch).unwrap();
-        plain.apply(bulk_of(&plain, batch_entries.clone())).unwrap();
+        plain.apply(bulk_batch(&plain, batch_entries.clone())).unwrap();
         assert!(!planned.interrupted().unwrap());
         assert_eq!(everything(&planned), everything(&plain));
-        assert_eq!(planned.pending, 1_100);
+        assert_eq!(planned.pending, 1_101);
 
         // Laid out, then refused (the store moved meanwhile), never applied: the mark stays,
         // also after reopening, and the refusal says so.
         let next = batch_entries.end..batch_entries.end + WRITE_BESIDE_LOG;
-        let mut batch = bulk_of(&planned, next.clone());
+        let mut batch = bulk_batch(&planned, next.clone());
         planned.plan(&mut batch, next.clone()).unwrap();
         assert!(matches!(batch.planned.as_ref().unwrap().written, Written::Sled { .. }));
-        planned.apply(bulk_of(&planned, next.start..next.start + 1)).unwrap();
+        planned.apply(bulk_batch(&planned, next.start..next.start + 1)).unwrap();
         let err = planned.apply(batch).unwrap_err();
         assert!(err.to_string().contains("rebuilt from the log"), "{err}");
         assert!(planned.interrupted().unwrap());
         drop(planned);
-        let planned = open_again(planned_dir.path());
+        let planned = Store::open_when_released(planned_dir.path());
         assert!(planned.interrupted().unwrap(), "the ledger rebuilds this store on open");
     }
 
-    /// Open the store in `dir` again once the last handle is dropped: sled's flusher thread
-    /// lets go of its file lock a moment after the drop.
-    fn open_again(dir: &Path) -> Store {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Store::open(dir) {
-                Ok(store) => return store,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                Err(err) => panic!("{err}"),
+    /// A bulk batch of entries `seqs` over `store`: each entry posts to one index shared by all
+    /// and one of its own, and asserts facts; its items and head as a commit gives them.
+    fn bulk_batch(store: &Store, seqs: std::ops::Range<u64>) -> StoreBatch {
+        let mut changes = StateChanges::default();
+        let mut view = View::new(store, &mut changes);
+        let mut batch = StoreBatch::default();
+        let tail = Position { segment: 0, offset: seqs.end };
+        batch.put_head(&StoredHead { size: seqs.end, hash: EntryHash([7; 32]), time: None, tail });
+        for seq in seqs {
+            view.index_add(layout::person_prefix("alice"), seq).unwrap();
+            view.index_add(layout::person_prefix(&format!("p{seq}")), seq).unwrap();
+            view.put_facts(seq, &json!({"seq": seq})).unwrap();
+            batch.put_position(seq, Position { segment: 0, offset: seq });
+            batch.put_record_id(seq, &[0; 16]);
+            for slot in node_count(seq)..node_count(seq + 1) {
+                batch.nodes.push(slot, &[0; 32], NODE_BYTES);
             }
         }
+        batch.put_changes(changes);
+        batch
+    }
+
+    /// What a store reads back: its state and projection keys, its counts and pending writes.
+    type ReadBack = (Vec<(Vec<u8>, Vec<u8>)>, Counts, u64);
+
+    /// All of [`ReadBack`] for `store`.
+    fn everything(store: &Store) -> ReadBack {
+        let mut all = scanned(store, &[]);
+        all.extend(scanned(store, &[layout::PREFIX]));
+        (all, store.counts().unwrap(), store.pending)
     }
 
     fn scanned(store: &Store, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {

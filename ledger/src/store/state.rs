@@ -306,17 +306,7 @@ mod tests {
 
     fn reopen(store: Store, dir: &Path) -> Store {
         drop(store);
-        // sled's flusher thread lets go of its file lock a moment after the drop.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            match Store::open(dir) {
-                Ok(store) => return store,
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(20))
-                }
-                Err(err) => panic!("{err}"),
-            }
-        }
+        Store::open_when_released(dir)
     }
 
     #[test]
