@@ -288,12 +288,8 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
     );
     let ledger = Ledger::open(&ledger_dir)?;
     processes.stage("replay of projections");
-    let mut replays = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        replays.push(ledger.replay()?);
-    }
-    replays.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    let replay = &replays[replays.len() / 2];
+    let replays = (0..runs).map(|_| ledger.replay()).collect::<Result<Vec<_>>>()?;
+    let replay = median_by_seconds(replays, |replay| replay.seconds);
     report.add(
         "read",
         "replay_entries_per_s",
@@ -854,10 +850,17 @@ fn dir_bytes(dir: &Path) -> Result<u64> {
 /// The run of `args` with the median wall time of `runs` runs (an odd number), with the highest
 /// peak memory of them all.
 fn median_run(processes: &mut dyn Processes, args: &[OsString], runs: usize) -> Result<ProcessRun> {
-    let mut all = (0..runs.max(1)).map(|_| processes.run(args)).collect::<Result<Vec<ProcessRun>>>()?;
+    let all = (0..runs.max(1)).map(|_| processes.run(args)).collect::<Result<Vec<ProcessRun>>>()?;
     let peak_rss_bytes = all.iter().map(|run| run.peak_rss_bytes).max().unwrap_or(0);
-    all.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
-    Ok(ProcessRun { seconds: all[all.len() / 2].seconds, peak_rss_bytes })
+    Ok(ProcessRun { seconds: median_by_seconds(all, |run| run.seconds).seconds, peak_rss_bytes })
+}
+
+/// The run with the median of `seconds` among `runs` (not empty; the upper middle of an even
+/// number).
+fn median_by_seconds<T>(mut runs: Vec<T>, seconds: impl Fn(&T) -> f64) -> T {
+    runs.sort_by(|a, b| seconds(a).total_cmp(&seconds(b)));
+    let middle = runs.len() / 2;
+    runs.swap_remove(middle)
 }
 
 pub(crate) fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {

@@ -38,7 +38,7 @@ pub(super) const COMPACT_AFTER: u64 = 16_384;
 /// once sled holds [`super::SETTLE_AFTER`] writes and a quarter of the table's keys, so that an
 /// import leaves a small sled behind and rewrites the table a few times in all rather than once
 /// per batch — or at once when its own writes are an eighth of the table (a young ledger).
-pub(super) const BULK_ENTRIES: u64 = 64;
+const BULK_ENTRIES: u64 = 64;
 
 const POINTER_FILE: &str = "state";
 
