@@ -42,6 +42,7 @@ use crate::time::Timestamp;
 use offline::{check_log_key, read_log_key};
 
 mod append;
+mod batches;
 mod import;
 mod offline;
 mod open;
@@ -54,6 +55,7 @@ mod submission;
 mod unseen;
 
 pub use append::StagedBatch;
+pub use batches::{AppendedBatches, BatchOptions};
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use offline::{export_dir_with_progress, verify_dir_collecting, verify_dir_with_progress};

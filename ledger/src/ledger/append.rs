@@ -185,19 +185,11 @@ impl Ledger {
                     let index = first + offset;
                     let key =
                         keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
-                    let body_bytes = check_draft(draft, internal)?;
-                    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
-                    Ok(Signed {
-                        record: signed.record,
-                        sig: signed.sig,
-                        salt: signed.salt,
-                        body_bytes,
-                        verified_with: Some(*key.public().verifying_key().as_bytes()),
-                    })
+                    sign_checked_draft(origin, draft, key, time, internal)
                 })
                 .collect()
         };
-        self.stage_signed(drafts.len(), &mut sign, time, progress)
+        self.stage_signed(drafts.len(), &mut sign, time, 0, progress)
     }
 
     /// What every batch must be before anything else is checked: not empty, within
@@ -226,7 +218,8 @@ impl Ledger {
     /// the body's schema, the lifecycle rule over the state as the batch's earlier records leave
     /// it, and the registry changes of `key.*` records. `sign(range)` gives records `range` of the
     /// `count` records, each signed or with the error that already refused it; it is called for
-    /// consecutive ranges from the start, on another thread when there are several.
+    /// consecutive ranges from the start, on another thread when there are several. An error
+    /// names its record by its number in the caller's run, after `records_before` records.
     ///
     /// Pipelined: a producer thread has each chunk signed, chained, encoded and re-parsed (and its
     /// schema checked) on all cores while this thread checks the chunk before it in order. The
@@ -239,10 +232,14 @@ impl Ledger {
         count: usize,
         sign: &mut SignSource<'_>,
         time: Timestamp,
+        records_before: usize,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<StagedBatch> {
         let total = count as u64;
-        let place = |index: usize, err: Error| if count > 1 { err.at(format!("record {}", index + 1)) } else { err };
+        // Records are named by their number in the caller's run: one record alone is not named.
+        let place = |index: usize, err: Error| {
+            if count > 1 || records_before > 0 { err.at(format!("record {}", records_before + index + 1)) } else { err }
+        };
         let mut checks = Checks {
             ledger: self,
             registry: self.registry.clone(),
@@ -703,6 +700,26 @@ pub(super) struct SignedDraft {
     pub(super) record: Record,
     pub(super) sig: String,
     pub(super) salt: crate::record::Salt,
+}
+
+/// A draft checked ([`check_draft`]: `internal` admits the ledger's own kinds) and signed by
+/// `key` for sequencing at `time`: the one signing step of every batch signed here.
+pub(super) fn sign_checked_draft(
+    origin: &str,
+    draft: &Draft,
+    key: &SecretKey,
+    time: Timestamp,
+    internal: bool,
+) -> Result<Signed> {
+    let body_bytes = check_draft(draft, internal)?;
+    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
+    Ok(Signed {
+        record: signed.record,
+        sig: signed.sig,
+        salt: signed.salt,
+        body_bytes,
+        verified_with: Some(*key.public().verifying_key().as_bytes()),
+    })
 }
 
 /// Make and sign a draft's record (format-v1 section 4) for sequencing at `time`.

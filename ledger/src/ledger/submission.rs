@@ -214,7 +214,7 @@ impl Ledger {
         }
         let count = signed.len();
         let mut signed = signed.into_iter();
-        self.stage_signed(count, &mut |range| signed.by_ref().take(range.len()).collect(), time, &mut |_| {})
+        self.stage_signed(count, &mut |range| signed.by_ref().take(range.len()).collect(), time, 0, &mut |_| {})
     }
 
     /// What a record signed elsewhere needs before the shared checks: the draft checks, its body
