@@ -1,5 +1,6 @@
 //! `lianlog append` and `lianlog import` (追加记录, 批量导入): records signed by the author's key,
-//! one or a batch that is written whole or not at all (`Ledger::append`, `Ledger::append_batch`).
+//! one or a batch that is written whole or not at all (`Ledger::append`, `Ledger::append_batch`),
+//! or with `import --batch N` batches written in turn (`Ledger::append_in_batches`).
 //! With `--server`, the records are signed here (`Submission::sign`) and sent in one request
 //! (`lianlog_remote::append`); the output is the same, and the server's receipts are checked
 //! before it is printed. `--receipt FILE` keeps the receipts (回执), made locally with the log key
@@ -49,11 +50,22 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
     if let Some(path) = &args.receipt {
         refuse_existing(path, false)?;
     }
-    // The batch is signed, checked and written as one (all or nothing); locally the bar counts
-    // records signed, then checked.
     let mut bar = crate::render::Bar::new(json_output);
-    let (appended, receipts) = write(&drafts, &key, dir, remote, args.receipt.is_some(), Some(&mut bar))?;
+    let want_receipts = args.receipt.is_some();
+    let (appended, receipts, stopped) = match args.batch {
+        // The file is signed, checked and written as one batch (all or nothing); locally the bar
+        // counts records signed, then checked.
+        None => {
+            let (appended, receipts) = write(&drafts, &key, dir, remote, want_receipts, Some(&mut bar))?;
+            (appended, receipts, None)
+        }
+        // Batch after batch; the bar counts records imported.
+        Some(per_batch) => write_in_batches(&drafts, &key, dir, remote, want_receipts, per_batch as usize, &mut bar)?,
+    };
     bar.finish();
+    if appended.is_empty() {
+        return Err(stopped.unwrap_or_else(|| lianlog_ledger::Error::bad_input("nothing imported")).into());
+    }
     let first = appended.first().map(|a| a.seq).unwrap_or(0);
     let last = appended.last().map(|a| a.seq).unwrap_or(0);
     let head = appended.last().map(|a| a.hash.to_hex()).unwrap_or_default();
@@ -68,7 +80,79 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
         println!("imported {records} as {}; head {head}", crate::render::seq_range(first, last));
     }
     keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
-    Ok(ExitCode::SUCCESS)
+    match stopped {
+        // The records before the refused batch are imported: say so, and where to go on from.
+        Some(err) => Err(lianlog_ledger::Error::new(
+            err.kind(),
+            format!(
+                "{}; the {} records before its batch are imported (seq {}–{last}), nothing after them was written: \
+                 correct it and import the records from record {} on",
+                err.message(),
+                appended.len(),
+                first,
+                appended.len() + 1
+            ),
+        )
+        .into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Append `drafts` signed by `key` in batches of `per_batch` records, each all or nothing and
+/// written before the next (`Ledger::append_in_batches`; to a server, one request a batch). The
+/// records appended and their receipts, and the error that stopped the import before its end.
+fn write_in_batches(
+    drafts: &[Draft],
+    key: &SecretKey,
+    dir: &Path,
+    remote: Option<&Remote>,
+    want_receipts: bool,
+    per_batch: usize,
+    bar: &mut crate::render::Bar,
+) -> Result<(Vec<Appended>, Vec<Receipt>, Option<lianlog_ledger::Error>)> {
+    let total = drafts.len() as u64;
+    if let Some(remote) = remote {
+        let client = remote.client()?;
+        let (mut appended, mut receipts) = (Vec::new(), Vec::new());
+        for (number, batch) in drafts.chunks(per_batch).enumerate() {
+            let sent = lianlog_remote::append::sign(&client, batch, key)
+                .and_then(|submissions| lianlog_remote::append::submit(&client, &submissions));
+            match sent {
+                Ok(batch_receipts) => {
+                    appended.extend(batch_receipts.iter().map(|r| Appended {
+                        seq: r.seq,
+                        hash: r.entry_hash,
+                        time: r.entry.time,
+                    }));
+                    receipts.extend(batch_receipts);
+                    bar.update(lianlog_ledger::Progress { phase: "appending", done: appended.len() as u64, total });
+                }
+                // Records are named within their request: name the batch too.
+                Err(err) => {
+                    let first = number * per_batch + 1;
+                    let place = format!("the batch of records {first}–{}", first + batch.len() - 1);
+                    return Ok((appended, receipts, Some(err.at(place))));
+                }
+            }
+        }
+        return Ok((appended, receipts, None));
+    }
+    let mut ledger = open(dir)?;
+    let notes = ledger.notes().len();
+    let log_key = if want_receipts { Some(ledger.log_key(&mut no_passphrase_for_log_key)?) } else { None };
+    let options = lianlog_ledger::BatchOptions { records_per_batch: per_batch };
+    let run = ledger.append_in_batches(drafts, key, options, &mut |p| bar.update(p));
+    print_notes_from(&ledger, notes);
+    let receipts = match log_key {
+        Some(log_key) if !run.appended.is_empty() => {
+            local_receipts(&ledger, &run.appended, &log_key).unwrap_or_else(|err| {
+                eprintln!("lianlog: the records are imported, but no receipt could be made: {err}");
+                Vec::new()
+            })
+        }
+        _ => Vec::new(),
+    };
+    Ok((run.appended, receipts, run.stopped))
 }
 
 /// Append `drafts` signed by `key`, all or nothing: to the server (its checked receipts always

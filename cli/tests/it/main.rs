@@ -2,6 +2,7 @@
 //! step instead of one per file). `common` is the shared fixture.
 
 mod bad_input;
+mod batches;
 mod bench;
 mod browser;
 mod common;

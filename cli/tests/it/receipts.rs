@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use crate::common::{self, ENTRIES, Fixture, interview_body, lianlog, report_body};
 use crate::serve::Server;
 
-fn log_vkey(fixture: &Fixture) -> String {
+pub(crate) fn log_vkey(fixture: &Fixture) -> String {
     fixture.verify_json()["log_key"].as_str().unwrap().to_string()
 }
 
 /// Run, expect success, return stdout.
-fn ok(command: &mut assert_cmd::Command) -> String {
+pub(crate) fn ok(command: &mut assert_cmd::Command) -> String {
     let output = command.output().unwrap();
     let (stdout, stderr) = common::output_text(&output);
     assert!(output.status.success(), "stdout: {stdout}\nstderr: {stderr}");
@@ -22,7 +22,7 @@ fn ok(command: &mut assert_cmd::Command) -> String {
 }
 
 /// Run, expect exit `code`, return stderr.
-fn fails(command: &mut assert_cmd::Command, code: i32) -> String {
+pub(crate) fn fails(command: &mut assert_cmd::Command, code: i32) -> String {
     let output = command.output().unwrap();
     let (stdout, stderr) = common::output_text(&output);
     assert_eq!(output.status.code(), Some(code), "stdout: {stdout}\nstderr: {stderr}");
@@ -30,7 +30,7 @@ fn fails(command: &mut assert_cmd::Command, code: i32) -> String {
 }
 
 /// `check inclusion --receipt FILE --vkey VKEY`, run without a ledger.
-fn check_receipt(fixture: &Fixture, file: &Path, vkey: &str) -> std::process::Output {
+pub(crate) fn check_receipt(fixture: &Fixture, file: &Path, vkey: &str) -> std::process::Output {
     lianlog()
         .current_dir(&fixture.root)
         .args(["check", "inclusion", "--receipt"])
