@@ -81,13 +81,14 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
     }
     keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
     match stopped {
-        // The records before the refused batch are imported: say so, and where to go on from.
+        // The records before the refused batch are imported: say so, and where to go on from
+        // (in place of a refusal's own "nothing was written", true of its batch alone).
         Some(err) => Err(lianlog_ledger::Error::new(
             err.kind(),
             format!(
                 "{}; the {} records before its batch are imported (seq {}–{last}), nothing after them was written: \
                  correct it and import the records from record {} on",
-                err.message(),
+                err.message().strip_suffix("; nothing was written").unwrap_or(err.message()),
                 appended.len(),
                 first,
                 appended.len() + 1

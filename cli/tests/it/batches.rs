@@ -38,6 +38,7 @@ fn a_batched_import_keeps_the_batches_before_a_refused_record_and_says_where_to_
     let (first, last) = (ENTRIES, ENTRIES + 9);
     assert!(stderr.contains(&format!("the 10 records before its batch are imported (seq {first}–{last})")), "{stderr}");
     assert!(stderr.contains("import the records from record 11 on"), "{stderr}");
+    assert!(!stderr.contains("; nothing was written"), "the refusal's own words would deny the first batch: {stderr}");
     assert_eq!(fixture.log_lines().len(), ENTRIES + 10, "the first batch stays, nothing after it is written");
     assert_eq!(fixture.verify_json()["ok"], true);
 
