@@ -7,6 +7,8 @@
 //! - every append and import whose success line was printed is there, with the printed seq and
 //!   entry hash (for an import, its first..=last seqs and the printed head);
 //! - no import is partly visible: its records are all present, in order and contiguous, or none;
+//!   an import in batches (`--batch N`) is visible by whole batches from its start, and the rest is
+//!   imported again, as the error of a refused batch tells a user to;
 //! - no record is there twice (an operation whose records are absent after a kill is retried,
 //!   as a client would, so a record that landed must never be sent again);
 //! - the derived data equals a fresh replay (`lianlog replay`, exit 0), `lianlog log` (which reads
@@ -61,12 +63,15 @@ impl Rng {
     }
 }
 
-/// One thing a client wants to happen: a single append or an all-or-nothing import.
+/// One thing a client wants to happen: a single append, an all-or-nothing import, or an import
+/// in batches of `batch` records. `records` are the ones still to import: after a kill left some
+/// whole batches in, the rest.
 #[derive(Clone)]
 struct Operation {
     id: usize,
     records: Vec<(String, Value)>,
     import: bool,
+    batch: Option<usize>,
 }
 
 /// What a printed success line promised.
@@ -87,6 +92,8 @@ struct Stats {
     landed_unacknowledged: u64,
     imports_done: u64,
     appends_done: u64,
+    /// Kills that left an import in batches with some whole batches in (the rest imported next).
+    batches_partly_in: u64,
     repairs_seen: u64,
 }
 
@@ -160,6 +167,7 @@ impl Harness {
     fn new_operation(&mut self) -> Operation {
         let import = self.rng.chance(35);
         let count = if import { 2 + self.rng.below(11) as usize } else { 1 };
+        let batch = (import && self.rng.chance(40)).then(|| 1 + self.rng.below(4) as usize);
         let records: Vec<(String, Value)> = (0..count)
             .map(|_| {
                 let (kind, body) = self.workload.next().expect("the workload never ends");
@@ -171,7 +179,7 @@ impl Harness {
             let previous = self.sent.insert(record_key(kind, body), (self.next_id, index));
             assert!(previous.is_none(), "the workload repeats a record: {kind} {body}");
         }
-        Operation { id: self.next_id, records, import }
+        Operation { id: self.next_id, records, import, batch }
     }
 
     /// Start the operation's process (its input already written to a file).
@@ -187,6 +195,9 @@ impl Harness {
                 .collect();
             std::fs::write(&input, lines).expect("write the import");
             command.arg("import").arg(&input);
+            if let Some(batch) = operation.batch {
+                command.args(["--batch", &batch.to_string()]);
+            }
         } else {
             let (kind, body) = &operation.records[0];
             std::fs::write(&input, body.to_string()).expect("write the body");
@@ -331,11 +342,30 @@ impl Harness {
             }
             self.stats.retried += 1;
             self.current = Some(operation);
+        } else if operation.batch.is_some_and(|batch| count % batch == 0) {
+            // Whole batches from its start, and nothing after them: the rest is imported next.
+            let prefix = operation
+                .records
+                .iter()
+                .enumerate()
+                .all(|(index, (kind, body))| present.contains_key(&record_key(kind, body)) == (index < count));
+            if !prefix || acked {
+                self.fail(format!(
+                    "import {} in batches of {:?} is visible as {count} of its {} records, not as its first \
+                     whole batches (acknowledged: {acked})",
+                    operation.id,
+                    operation.batch,
+                    operation.records.len()
+                ));
+            }
+            self.stats.batches_partly_in += 1;
+            self.current = Some(Operation { records: operation.records[count..].to_vec(), ..operation });
         } else {
             self.fail(format!(
-                "import {} is partly visible: {count} of its {} records are in the log",
+                "import {} is partly visible: {count} of its {} records are in the log (batches of {:?})",
                 operation.id,
-                operation.records.len()
+                operation.records.len(),
+                operation.batch
             ));
         }
     }
@@ -578,6 +608,7 @@ fn killed_appends_and_imports_never_lose_acknowledged_records_or_show_half_an_im
     // The kills must have hit the interesting moments, not only process start-up.
     if soak.is_none() {
         assert!(stats.retried > 0, "no kill left an operation undone: {stats:?}");
+        assert!(stats.batches_partly_in > 0, "no kill landed between the batches of an import: {stats:?}");
         assert!(
             stats.acked_then_killed + stats.landed_unacknowledged > 0,
             "no kill came after a durable write: {stats:?}"
