@@ -29,7 +29,8 @@ pub(crate) use seen::SeenRecords;
 
 /// Progress of a long operation, for a caller that shows it (the library never draws it): whole
 /// ledger passes (`verifying`, `replaying`, `exporting`, `indexing`), an import (`signing`, then
-/// `checking`), the benchmark's import (`importing`) and archives
+/// `checking`; in batches, `appending`: records appended durably), the benchmark's import
+/// (`importing`) and archives
 /// (`reading` the record ids before an incremental range, `checking`, `writing`, `verifying`,
 /// `restoring`, `indexing`). A total of 0 means the amount of work is not known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
