@@ -176,8 +176,8 @@ pub fn run(options: &BenchOptions, processes: &mut dyn Processes) -> Result<Benc
         let batches = BatchOptions { records_per_batch: IMPORT_BATCH };
         let run =
             ledger.append_in_batches(&drafts, &setup.officers[author % setup.officers.len()], batches, &mut |_| {});
-        if let Some(err) = run.stopped {
-            return Err(err);
+        if let Some(stopped) = run.stopped {
+            return Err(stopped.error);
         }
         import_time += begun.elapsed();
         author += 1;

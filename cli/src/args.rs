@@ -414,10 +414,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub receipt: Option<PathBuf>,
     /// Import in batches of N records (分批导入), each all or nothing and written before the
-    /// next (while it is written, the next is signed: faster, and memory bounded by N). A refused
-    /// record stops the import after the batches before it, which stay imported: the error says
-    /// how many, and from which record to import again once it is corrected. Without --batch the
-    /// whole file is one batch: all or nothing.
+    /// next (locally, the next batch is signed while one is written: faster, and N records at a
+    /// time are checked and held for the store). A refused record stops the import after the
+    /// batches before it, which stay imported: the error says how many, and from which record to
+    /// import again once it is corrected (a failed write says how to see whether its batch is in).
+    /// Without --batch the whole file is one batch: all or nothing.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=lianlog_ledger::limits::MAX_BATCH as u64))]
     pub batch: Option<u64>,
 }

@@ -55,7 +55,7 @@ mod submission;
 mod unseen;
 
 pub use append::StagedBatch;
-pub use batches::{AppendedBatches, BatchOptions};
+pub use batches::{AppendedBatches, BatchOptions, Stopped, StoppedBatch};
 pub use import::parse_import;
 pub use offline::{Exported, export_dir, export_log_key, verify_dir};
 pub use offline::{export_dir_with_progress, verify_dir_collecting, verify_dir_with_progress};

@@ -76,8 +76,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use fsio::{open_append, publish};
 pub use keys::{KeyName, PublicKey, SecretKey};
 pub use ledger::{
-    Appended, AppendedBatches, BatchOptions, Draft, Ledger, OpenOptions, StagedBatch, Submission, SubmitOptions,
-    export_dir, export_log_key, parse_import, verify_dir,
+    Appended, AppendedBatches, BatchOptions, Draft, Ledger, OpenOptions, StagedBatch, Stopped, StoppedBatch,
+    Submission, SubmitOptions, export_dir, export_log_key, parse_import, verify_dir,
 };
 pub use ledger::{export_dir_with_progress, verify_dir_with_progress};
 pub use merkle::Hash;

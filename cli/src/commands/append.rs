@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use lianlog_ledger::{Appended, Draft, Ledger, Receipt, SecretKey};
+use lianlog_ledger::{Appended, Draft, Ledger, Receipt, SecretKey, Stopped, StoppedBatch};
 use serde_json::{Value, json};
 
 use crate::args::{AppendArgs, ImportArgs};
@@ -64,7 +64,13 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
     };
     bar.finish();
     if appended.is_empty() {
-        return Err(stopped.unwrap_or_else(|| lianlog_ledger::Error::bad_input("nothing imported")).into());
+        return Err(match stopped {
+            // Nothing imported and nothing written: the refusal says it all.
+            Some(Stopped { error, batch: StoppedBatch::NotWritten }) => error,
+            Some(stopped) => stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize),
+            None => lianlog_ledger::Error::bad_input("nothing imported"),
+        }
+        .into());
     }
     let first = appended.first().map(|a| a.seq).unwrap_or(0);
     let last = appended.last().map(|a| a.seq).unwrap_or(0);
@@ -81,22 +87,52 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
     }
     keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
     match stopped {
-        // The records before the refused batch are imported: say so, and where to go on from
-        // (in place of a refusal's own "nothing was written", true of its batch alone).
-        Some(err) => Err(lianlog_ledger::Error::new(
-            err.kind(),
-            format!(
-                "{}; the {} records before its batch are imported (seq {}–{last}), nothing after them was written: \
-                 correct it and import the records from record {} on",
-                err.message().strip_suffix("; nothing was written").unwrap_or(err.message()),
-                appended.len(),
-                first,
-                appended.len() + 1
-            ),
-        )
-        .into()),
+        Some(stopped) => Err(stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize).into()),
         None => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// The error of an import in batches that stopped: the stopping error, then what is imported and
+/// from which record to import again. After a refusal nothing of its batch was written; after a
+/// write that was not confirmed, the batch may be in the ledger, so the user must look first (the
+/// next open keeps it whole or removes it whole): importing it again blindly could record it twice.
+fn stopped_import(stopped: Stopped, appended: &[Appended], total: usize, per_batch: usize) -> lianlog_ledger::Error {
+    let Stopped { error, batch } = stopped;
+    // In place of a refusal's own "nothing was written", true of its batch alone.
+    let cause = error.message().strip_suffix("; nothing was written").unwrap_or(error.message());
+    let done = appended.len();
+    let before = match (appended.first(), appended.last()) {
+        (Some(first), Some(last)) => format!(
+            "; the {} before its batch are imported ({})",
+            crate::render::count(done, "record", "records"),
+            crate::render::seq_range(first.seq, last.seq)
+        ),
+        _ => String::new(),
+    };
+    let message = match batch {
+        StoppedBatch::NotWritten => {
+            let remedy = match error.kind() {
+                lianlog_ledger::ErrorKind::BadInput | lianlog_ledger::ErrorKind::Unauthorized => "correct it and",
+                _ => "once that is put right,",
+            };
+            let kept = if done > 0 { ", nothing after them was written" } else { "; nothing was written" };
+            format!("{cause}{before}{kept}: {remedy} import the records from record {} on", done + 1)
+        }
+        _ => {
+            let end = (done + per_batch).min(total);
+            format!(
+                "{cause}{before}; the batch of records {}–{end} may or may not be in the ledger (its write was not \
+                 confirmed; the ledger keeps it whole or drops it whole when next opened): look at its newest entries \
+                 (`lianlog log --last {}`), then import from record {} on if the batch is not there, or from record {} \
+                 on if it is",
+                done + 1,
+                end - done,
+                done + 1,
+                end + 1
+            )
+        }
+    };
+    lianlog_ledger::Error::new(error.kind(), message)
 }
 
 /// Append `drafts` signed by `key` in batches of `per_batch` records, each all or nothing and
@@ -110,15 +146,26 @@ fn write_in_batches(
     want_receipts: bool,
     per_batch: usize,
     bar: &mut crate::render::Bar,
-) -> Result<(Vec<Appended>, Vec<Receipt>, Option<lianlog_ledger::Error>)> {
+) -> Result<(Vec<Appended>, Vec<Receipt>, Option<Stopped>)> {
     let total = drafts.len() as u64;
     if let Some(remote) = remote {
         let client = remote.client()?;
         let (mut appended, mut receipts) = (Vec::new(), Vec::new());
         for (number, batch) in drafts.chunks(per_batch).enumerate() {
-            let sent = lianlog_remote::append::sign(&client, batch, key)
-                .and_then(|submissions| lianlog_remote::append::submit(&client, &submissions));
-            match sent {
+            let first = number * per_batch + 1;
+            // Records are named within their request: name the batch too.
+            let place = match batch.len() {
+                1 => format!("record {first}"),
+                count => format!("the batch of records {first}–{} (numbered 1–{count} within it)", first + count - 1),
+            };
+            let submissions = match lianlog_remote::append::sign(&client, batch, key) {
+                Ok(submissions) => submissions,
+                Err(err) => {
+                    let stopped = Stopped { error: err.at(place), batch: StoppedBatch::NotWritten };
+                    return Ok((appended, receipts, Some(stopped)));
+                }
+            };
+            match lianlog_remote::append::submit(&client, &submissions) {
                 Ok(batch_receipts) => {
                     appended.extend(batch_receipts.iter().map(|r| Appended {
                         seq: r.seq,
@@ -128,11 +175,19 @@ fn write_in_batches(
                     receipts.extend(batch_receipts);
                     bar.update(lianlog_ledger::Progress { phase: "appending", done: appended.len() as u64, total });
                 }
-                // Records are named within their request: name the batch too.
                 Err(err) => {
-                    let first = number * per_batch + 1;
-                    let place = format!("the batch of records {first}–{}", first + batch.len() - 1);
-                    return Ok((appended, receipts, Some(err.at(place))));
+                    let batch = match err.kind() {
+                        // The server refused the batch before writing any of it (4xx, or busy).
+                        lianlog_ledger::ErrorKind::BadInput
+                        | lianlog_ledger::ErrorKind::Unauthorized
+                        | lianlog_ledger::ErrorKind::Key
+                        | lianlog_ledger::ErrorKind::NotALedger
+                        | lianlog_ledger::ErrorKind::Locked => StoppedBatch::NotWritten,
+                        // No answer, a failure on the server's side, or receipts that do not check:
+                        // the batch may have been written.
+                        _ => StoppedBatch::Unsettled,
+                    };
+                    return Ok((appended, receipts, Some(Stopped { error: err.at(place), batch })));
                 }
             }
         }
@@ -236,5 +291,60 @@ fn keep_receipts(path: Option<&Path>, receipts: &[Receipt], remote: Option<&Remo
             );
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lianlog_ledger::{EntryHash, ErrorKind, Timestamp};
+
+    use super::*;
+
+    fn appended(seqs: std::ops::Range<u64>) -> Vec<Appended> {
+        let time = Timestamp::now();
+        seqs.map(|seq| Appended { seq, hash: EntryHash::of_entry_bytes(&seq.to_be_bytes()), time }).collect()
+    }
+
+    fn stop(kind: ErrorKind, message: &str, batch: StoppedBatch) -> Stopped {
+        Stopped { error: lianlog_ledger::Error::new(kind, message), batch }
+    }
+
+    /// After a refusal, the imported records are counted and the user goes on from the refused
+    /// batch; the refusal's own "nothing was written" is not repeated (it would deny the batches
+    /// before). A failure that is not the records' fault is not called something to correct.
+    #[test]
+    fn a_refused_batch_says_what_is_imported_and_from_which_record_to_go_on() {
+        let refused = stop(ErrorKind::BadInput, "record 17: no reason; nothing was written", StoppedBatch::NotWritten);
+        let error = stopped_import(refused, &appended(4..14), 25, 10);
+        assert_eq!(error.kind(), ErrorKind::BadInput);
+        assert_eq!(
+            error.message(),
+            "record 17: no reason; the 10 records before its batch are imported (seq 4–13), nothing after them \
+             was written: correct it and import the records from record 11 on"
+        );
+        let one = stop(ErrorKind::Unauthorized, "record 2: revoked", StoppedBatch::NotWritten);
+        assert!(stopped_import(one, &appended(4..5), 3, 1).message().contains("the 1 record before its batch"));
+        let store = stop(ErrorKind::Store, "open the ledger again", StoppedBatch::NotWritten);
+        let message = stopped_import(store, &appended(4..14), 25, 10).message().to_string();
+        assert!(message.ends_with("once that is put right, import the records from record 11 on"), "{message}");
+    }
+
+    /// After a write that was not confirmed, the batch may be in the ledger: the error says so,
+    /// how to look, and where to go on either way — never simply to import it again.
+    #[test]
+    fn an_unsettled_batch_is_to_be_looked_for_before_importing_again() {
+        let unsettled = stop(ErrorKind::Io, "writing the log: disk full", StoppedBatch::Unsettled);
+        let error = stopped_import(unsettled, &appended(4..14), 25, 10);
+        assert_eq!(error.kind(), ErrorKind::Io);
+        let message = error.message();
+        assert!(message.starts_with("writing the log: disk full; the 10 records before its batch are imported"));
+        assert!(message.contains("the batch of records 11–20 may or may not be in the ledger"), "{message}");
+        assert!(message.contains("`lianlog log --last 10`"), "{message}");
+        assert!(message.contains("from record 11 on if the batch is not there, or from record 21 on if it is"));
+        // The last, shorter batch, and a first batch with nothing imported before it.
+        let last = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &appended(4..24), 25, 10);
+        assert!(last.message().contains("records 21–25 may or may not") && last.message().contains("--last 5"));
+        let first = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &[], 25, 10);
+        assert!(first.message().starts_with("x; the batch of records 1–10 may or may not"), "{}", first.message());
     }
 }

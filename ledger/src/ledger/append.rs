@@ -436,10 +436,16 @@ impl Ledger {
                 return Err(err);
             }
         };
-        if batch_intent {
-            clear_intent(&self.dir)?;
+        // Durable from here on: update memory and the derived store. A failure from now on is
+        // not the append's: reporting it would make the caller append the records again.
+        if batch_intent && let Err(err) = clear_intent(&self.dir) {
+            // The next open finds the intent's batch complete and removes the file; until then this
+            // handle writes nothing (a later append would follow lines the intent names).
+            self.notes.push(format!(
+                "the records are durable, but the import intent could not be removed ({err}); it is removed when                  the ledger is next opened"
+            ));
+            self.store_failed = Some(format!("the import intent could not be removed: {err}"));
         }
-        // Durable from here on: update memory and the derived store.
         let registry_changed = registry.is_some();
         if let Some(registry) = registry {
             self.registry = registry;

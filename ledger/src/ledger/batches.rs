@@ -6,7 +6,8 @@
 //! (`stage_signed`, one code path), one write and one `sync_data` (`commit`) — in order. The
 //! first refused record stops the run: the batches before it stay appended (durable, and
 //! returned), nothing of its batch or after it is written, and the error names it by its number
-//! in the whole run. Entry times never decrease: each batch is signed at a time no earlier than
+//! in the whole run. A run stopped by a failed write says so ([`StoppedBatch::Unsettled`]): the
+//! next open keeps that batch whole or removes it whole, and only the ledger can tell which. Entry times never decrease: each batch is signed at a time no earlier than
 //! the batch before it.
 //!
 //! Why a run is faster than its batches one by one: signing needs nothing but the draft, the key
@@ -17,6 +18,7 @@
 //! its own, `docs/PERFORMANCE.md`). At most three batches are signed ahead (two waiting, one
 //! being signed), so memory stays bounded by the batch size, not the run.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 
 use super::append::{Signed, sign_checked_draft};
@@ -39,15 +41,36 @@ pub struct BatchOptions {
     pub records_per_batch: usize,
 }
 
-/// What [`Ledger::append_in_batches`] did: the records appended (each durable), and the error that
-/// stopped the run before its end, if one did.
+/// What [`Ledger::append_in_batches`] did: the records appended (each durable), and what stopped
+/// the run before its end, if anything did.
 #[derive(Debug)]
 #[must_use = "a run may have stopped early: check `stopped`"]
 pub struct AppendedBatches {
     /// The records appended, in order: every batch before the one that stopped the run.
     pub appended: Vec<Appended>,
-    /// Why the run stopped before its last record (nothing of that batch or after it is written).
-    pub stopped: Option<Error>,
+    /// Why the run stopped before its last record, and what became of the batch it stopped in.
+    pub stopped: Option<Stopped>,
+}
+
+/// Why a run of batches stopped ([`AppendedBatches::stopped`]).
+#[derive(Debug)]
+pub struct Stopped {
+    /// The error that stopped it, naming the refused record by its number in the whole run.
+    pub error: Error,
+    /// Whether the batch it stopped in can be in the ledger.
+    pub batch: StoppedBatch,
+}
+
+/// What became of the batch a run stopped in: what a caller may tell its user to append again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoppedBatch {
+    /// Refused before any of it was written: neither it nor any record after it is in the ledger.
+    NotWritten,
+    /// Its write to the log failed or was not confirmed durable: the next open of the ledger keeps
+    /// it whole or removes it whole (the import intent), so the ledger must be looked at before
+    /// the batch is appended again.
+    Unsettled,
 }
 
 /// One batch signed ahead: the number of records before it in the run, its sequencing time and
@@ -71,7 +94,10 @@ impl Ledger {
         progress: &mut dyn FnMut(Progress),
     ) -> AppendedBatches {
         let per_batch = options.records_per_batch;
-        let refused = |err: Error| AppendedBatches { appended: Vec::new(), stopped: Some(err) };
+        let refused = |error: Error| AppendedBatches {
+            appended: Vec::new(),
+            stopped: Some(Stopped { error, batch: StoppedBatch::NotWritten }),
+        };
         if per_batch == 0 || per_batch > MAX_BATCH {
             return refused(Error::bad_input(format!(
                 "{per_batch} records per batch; choose 1 to {MAX_BATCH} (each batch is all or nothing)"
@@ -90,22 +116,33 @@ impl Ledger {
             .thread_name(|index| format!("lianlog-sign-{index}"))
             .build()
             .ok();
+        // Set once the run stops, so that the signing thread stops within its batch rather than
+        // after it (a batch can hold up to MAX_BATCH records).
+        let stop = AtomicBool::new(false);
         let stopped = std::thread::scope(|scope| {
             let (sender, receiver) = sync_channel::<SignedBatch>(SIGNED_AHEAD);
+            let stop = &stop;
             scope.spawn(move || {
                 let mut time = first_time;
                 for (number, batch) in drafts.chunks(per_batch).enumerate() {
                     use rayon::prelude::*;
                     time = time.max(Timestamp::now());
-                    let sign_all =
-                        || batch.par_iter().map(|draft| sign_checked_draft(&origin, draft, key, time, false)).collect();
+                    let sign_all = || {
+                        batch
+                            .par_iter()
+                            .map(|draft| match stop.load(Ordering::Relaxed) {
+                                true => Err(Error::bad_input("the run stopped before this record was signed")),
+                                false => sign_checked_draft(&origin, draft, key, time, false),
+                            })
+                            .collect()
+                    };
                     let signed = match &signing_pool {
                         Some(pool) => pool.install(sign_all),
                         None => sign_all(),
                     };
                     let signed = SignedBatch { records_before: number * per_batch, time, signed };
                     // A closed channel means the run stopped: stop signing too.
-                    if sender.send(signed).is_err() {
+                    if stop.load(Ordering::Relaxed) || sender.send(signed).is_err() {
                         break;
                     }
                 }
@@ -114,7 +151,10 @@ impl Ledger {
                 match self.append_signed(records_before, time, signed) {
                     Ok(batch) => appended.extend(batch),
                     // Dropping the receiver stops the signing thread.
-                    Err(err) => return Some(err),
+                    Err(stopped) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Some(stopped);
+                    }
                 }
                 progress(Progress { phase: "appending", done: appended.len() as u64, total });
             }
@@ -123,27 +163,31 @@ impl Ledger {
         AppendedBatches { appended, stopped }
     }
 
-    /// Stage a batch signed ahead (every check after signing) and commit it.
+    /// Stage a batch signed ahead (every check after signing) and commit it. An error before the
+    /// commit leaves the batch unwritten; one from the commit may leave it in the log.
     fn append_signed(
         &mut self,
         records_before: usize,
         time: Timestamp,
         signed: Vec<Result<Signed>>,
-    ) -> Result<Vec<Appended>> {
+    ) -> std::result::Result<Vec<Appended>, Stopped> {
+        let not_written = |error: Error| Stopped { error, batch: StoppedBatch::NotWritten };
         let count = signed.len();
-        self.check_batch_size(count)?;
+        self.check_batch_size(count).map_err(not_written)?;
         // Signed at a time chosen before the batches ahead of it were committed: never earlier
         // than their entries (each batch's time is at least the one before), checked all the same.
         if self.last_time.is_some_and(|last| time < last) {
-            return Err(Error::bad_input(format!(
+            return Err(not_written(Error::bad_input(format!(
                 "record {}: signed for {time}, before the ledger's last entry: append it again",
                 records_before + 1
-            )));
+            ))));
         }
         let mut signed = signed.into_iter();
         let mut source = |range: std::ops::Range<usize>| signed.by_ref().take(range.len()).collect();
-        let staged = self.stage_signed(count, &mut source, time, records_before, &mut |_| {})?;
-        self.commit(staged)
+        let staged = self.stage_signed(count, &mut source, time, records_before, &mut |_| {}).map_err(not_written)?;
+        // The commit refuses a batch staged on another state before writing anything, and this
+        // one was staged on this state just now: its errors are those of the write.
+        self.commit(staged).map_err(|error| Stopped { error, batch: StoppedBatch::Unsettled })
     }
 }
 
@@ -216,7 +260,9 @@ mod tests {
         // Record 17 (the second batch's seventh) has no reason: the schema refuses it.
         drafts[16].body.as_object_mut().unwrap().remove("reason");
         let run = ledger.append_in_batches(&drafts, &officer, BatchOptions { records_per_batch: 10 }, &mut |_| {});
-        let err = run.stopped.expect("the run stops at record 17");
+        let stopped = run.stopped.expect("the run stops at record 17");
+        assert_eq!(stopped.batch, StoppedBatch::NotWritten);
+        let err = stopped.error;
         assert!(err.to_string().starts_with("record 17: "), "{err}");
         assert!(err.to_string().contains("reason"), "{err}");
         assert_eq!(run.appended.len(), 10, "the first batch stays appended");
@@ -235,12 +281,37 @@ mod tests {
         for records_per_batch in [0, MAX_BATCH + 1] {
             let run =
                 ledger.append_in_batches(&[interview(1)], &officer, BatchOptions { records_per_batch }, &mut |_| {});
-            let err = run.stopped.expect("refused");
-            assert!(err.to_string().contains("records per batch"), "{err}");
+            let stopped = run.stopped.expect("refused");
+            assert_eq!(stopped.batch, StoppedBatch::NotWritten);
+            assert!(stopped.error.to_string().contains("records per batch"), "{}", stopped.error);
             assert!(run.appended.is_empty());
         }
         let run = ledger.append_in_batches(&[], &officer, BatchOptions { records_per_batch: 10 }, &mut |_| {});
-        assert!(run.stopped.is_some_and(|err| err.to_string().contains("nothing to append")));
+        assert!(run.stopped.is_some_and(|stopped| stopped.error.to_string().contains("nothing to append")));
         assert_eq!(ledger.size(), before);
+    }
+
+    /// A batch whose write fails is not reported as refused: the run says the batch is unsettled
+    /// (the next open decides it), after the batches before it, which stay appended.
+    #[test]
+    fn a_failed_write_stops_the_run_with_its_batch_unsettled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, officer) = ledger_with_officer(dir.path());
+        let before = ledger.size();
+        let drafts: Vec<Draft> = (0..25).map(interview).collect();
+        // Once the first batch is appended, a directory stands where the next batch's import
+        // intent is to be renamed to: its write fails (whoever runs the test, root included).
+        let blocker = dir.path().join(super::super::INTENT_FILE);
+        let run = ledger.append_in_batches(&drafts, &officer, BatchOptions { records_per_batch: 10 }, &mut |_| {
+            std::fs::create_dir_all(blocker.join("in-the-way")).unwrap();
+        });
+        let stopped = run.stopped.expect("the second batch's write fails");
+        assert_eq!(stopped.batch, StoppedBatch::Unsettled, "{}", stopped.error);
+        assert_eq!(run.appended.len(), 10, "the first batch stays appended");
+        drop(ledger);
+        std::fs::remove_dir_all(&blocker).unwrap();
+        let reopened = Ledger::open(dir.path()).unwrap();
+        assert_eq!(reopened.size(), before + 10);
+        assert!(reopened.verify(crate::verify::VerifyOptions::default()).unwrap().is_ok());
     }
 }
