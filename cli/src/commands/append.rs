@@ -67,7 +67,7 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
         return Err(match stopped {
             // Nothing imported and nothing written: the refusal says it all.
             Some(Stopped { error, batch: StoppedBatch::NotWritten }) => error,
-            Some(stopped) => stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize),
+            Some(stopped) => stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize, remote),
             None => lianlog_ledger::Error::bad_input("nothing imported"),
         }
         .into());
@@ -87,7 +87,9 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
     }
     keep_receipts(args.receipt.as_deref(), &receipts, remote, json_output);
     match stopped {
-        Some(stopped) => Err(stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize).into()),
+        Some(stopped) => {
+            Err(stopped_import(stopped, &appended, drafts.len(), args.batch.unwrap_or(0) as usize, remote).into())
+        }
         None => Ok(ExitCode::SUCCESS),
     }
 }
@@ -96,7 +98,13 @@ pub fn import(args: ImportArgs, dir: &Path, remote: Option<&Remote>, json_output
 /// from which record to import again. After a refusal nothing of its batch was written; after a
 /// write that was not confirmed, the batch may be in the ledger, so the user must look first (the
 /// next open keeps it whole or removes it whole): importing it again blindly could record it twice.
-fn stopped_import(stopped: Stopped, appended: &[Appended], total: usize, per_batch: usize) -> lianlog_ledger::Error {
+fn stopped_import(
+    stopped: Stopped,
+    appended: &[Appended],
+    total: usize,
+    per_batch: usize,
+    remote: Option<&Remote>,
+) -> lianlog_ledger::Error {
     let Stopped { error, batch } = stopped;
     // In place of a refusal's own "nothing was written", true of its batch alone.
     let cause = error.message().strip_suffix("; nothing was written").unwrap_or(error.message());
@@ -120,13 +128,20 @@ fn stopped_import(stopped: Stopped, appended: &[Appended], total: usize, per_bat
         }
         _ => {
             let end = (done + per_batch).min(total);
+            // On a server, other officers' records may be among the newest entries.
+            let look = match remote {
+                None => format!("look at its newest entries (`lianlog log --last {}`)", end - done),
+                Some(remote) => format!(
+                    "look for its records among the newest entries (`lianlog --server {} log --last {}`)",
+                    remote.url,
+                    end - done
+                ),
+            };
             format!(
                 "{cause}{before}; the batch of records {}–{end} may or may not be in the ledger (its write was not \
-                 confirmed; the ledger keeps it whole or drops it whole when next opened): look at its newest entries \
-                 (`lianlog log --last {}`), then import from record {} on if the batch is not there, or from record {} \
-                 on if it is",
+                 confirmed; the ledger keeps it whole or drops it whole when next opened): {look}, then import from \
+                 record {} on if the batch is not there, or from record {} on if it is",
                 done + 1,
-                end - done,
                 done + 1,
                 end + 1
             )
@@ -315,7 +330,7 @@ mod tests {
     #[test]
     fn a_refused_batch_says_what_is_imported_and_from_which_record_to_go_on() {
         let refused = stop(ErrorKind::BadInput, "record 17: no reason; nothing was written", StoppedBatch::NotWritten);
-        let error = stopped_import(refused, &appended(4..14), 25, 10);
+        let error = stopped_import(refused, &appended(4..14), 25, 10, None);
         assert_eq!(error.kind(), ErrorKind::BadInput);
         assert_eq!(
             error.message(),
@@ -323,9 +338,9 @@ mod tests {
              was written: correct it and import the records from record 11 on"
         );
         let one = stop(ErrorKind::Unauthorized, "record 2: revoked", StoppedBatch::NotWritten);
-        assert!(stopped_import(one, &appended(4..5), 3, 1).message().contains("the 1 record before its batch"));
+        assert!(stopped_import(one, &appended(4..5), 3, 1, None).message().contains("the 1 record before its batch"));
         let store = stop(ErrorKind::Store, "open the ledger again", StoppedBatch::NotWritten);
-        let message = stopped_import(store, &appended(4..14), 25, 10).message().to_string();
+        let message = stopped_import(store, &appended(4..14), 25, 10, None).message().to_string();
         assert!(message.ends_with("once that is put right, import the records from record 11 on"), "{message}");
     }
 
@@ -334,7 +349,7 @@ mod tests {
     #[test]
     fn an_unsettled_batch_is_to_be_looked_for_before_importing_again() {
         let unsettled = stop(ErrorKind::Io, "writing the log: disk full", StoppedBatch::Unsettled);
-        let error = stopped_import(unsettled, &appended(4..14), 25, 10);
+        let error = stopped_import(unsettled, &appended(4..14), 25, 10, None);
         assert_eq!(error.kind(), ErrorKind::Io);
         let message = error.message();
         assert!(message.starts_with("writing the log: disk full; the 10 records before its batch are imported"));
@@ -342,9 +357,13 @@ mod tests {
         assert!(message.contains("`lianlog log --last 10`"), "{message}");
         assert!(message.contains("from record 11 on if the batch is not there, or from record 21 on if it is"));
         // The last, shorter batch, and a first batch with nothing imported before it.
-        let last = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &appended(4..24), 25, 10);
+        let last = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &appended(4..24), 25, 10, None);
         assert!(last.message().contains("records 21–25 may or may not") && last.message().contains("--last 5"));
-        let first = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &[], 25, 10);
+        let first = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &[], 25, 10, None);
         assert!(first.message().starts_with("x; the batch of records 1–10 may or may not"), "{}", first.message());
+        // On a server, the look is at the server, where other officers' records may come between.
+        let server = Remote { url: "https://jw.example.gov.cn".into(), identity: None, ca_cert: None };
+        let remote = stopped_import(stop(ErrorKind::Io, "x", StoppedBatch::Unsettled), &[], 25, 10, Some(&server));
+        assert!(remote.message().contains("`lianlog --server https://jw.example.gov.cn log --last 10`"));
     }
 }
