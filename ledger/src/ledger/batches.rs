@@ -7,8 +7,9 @@
 //! first refused record stops the run: the batches before it stay appended (durable, and
 //! returned), nothing of its batch or after it is written, and the error names it by its number
 //! in the whole run. A run stopped by a failed write says so ([`StoppedBatch::Unsettled`]): the
-//! next open keeps that batch whole or removes it whole, and only the ledger can tell which. Entry times never decrease: each batch is signed at a time no earlier than
-//! the batch before it.
+//! next open keeps that batch whole or removes it whole, and only the ledger can tell which.
+//! Entry times never decrease: each batch is signed at a time no earlier than the batch before
+//! it.
 //!
 //! Why a run is faster than its batches one by one: signing needs nothing but the draft, the key
 //! and the time, so a signing thread signs the next batch on all cores while this one is checked
@@ -130,9 +131,12 @@ impl Ledger {
                     let sign_all = || {
                         batch
                             .par_iter()
-                            .map(|draft| match stop.load(Ordering::Relaxed) {
-                                true => Err(Error::bad_input("the run stopped before this record was signed")),
-                                false => sign_checked_draft(&origin, draft, key, time, false),
+                            .map(|draft| {
+                                if stop.load(Ordering::Relaxed) {
+                                    // Never seen: the batch is dropped unsent.
+                                    return Err(Error::bad_input("the run stopped before this record was signed"));
+                                }
+                                sign_checked_draft(&origin, draft, key, time, false)
                             })
                             .collect()
                     };
