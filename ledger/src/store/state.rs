@@ -65,16 +65,35 @@ pub(super) fn current_generation(index: &Path) -> Result<u64> {
     }
 }
 
+/// sled's segment size for a new generation: 64 KiB, not sled's 512 KiB. sled's file grows by
+/// whole segments and keeps some in reserve, so the few thousand single appends between two
+/// compactions held 2.6 MB at 512 KiB — a quarter of a 10,000-entry ledger's log — and 1.1 MB at
+/// 64 KiB, with single appends and opening no slower (`lianlog bench`, docs/PERFORMANCE.md).
+const SEGMENT_SIZE: usize = 64 << 10;
+
 pub(super) fn open_sled(dir: &Path) -> Result<sled::Db> {
     crate::fsio::refuse_link(dir)?;
     crate::fsio::create_private_dir(dir)?;
     sled::Config::new()
         .path(dir)
         .cache_capacity(64 << 20)
+        .segment_size(existing_segment_size(dir).unwrap_or(SEGMENT_SIZE))
         .mode(sled::Mode::HighThroughput)
         .flush_every_ms(Some(1000))
         .open()
         .map_err(|err| Error::store(&format!("opening {}", dir.display()), err))
+}
+
+/// The segment size a sled directory was created with (sled refuses to open it with another):
+/// a generation written before [`SEGMENT_SIZE`] changed keeps its own until the next compaction.
+/// `None` for a new directory, or a `conf` sled will itself refuse to open with.
+fn existing_segment_size(dir: &Path) -> Option<usize> {
+    // Text lines, then a binary checksum.
+    let conf = crate::fsio::read_small_in_ledger(&dir.join("conf"), 4096).ok()?;
+    let conf = String::from_utf8_lossy(&conf);
+    let size = conf.lines().find_map(|line| line.strip_prefix("segment_size: "))?.trim().parse::<usize>().ok()?;
+    // sled's own bounds for a segment size.
+    (size.is_power_of_two() && (256..=1 << 24).contains(&size)).then_some(size)
 }
 
 /// Remove what other generations left in `index` (an interrupted or superseded compaction).
@@ -359,6 +378,28 @@ mod tests {
         assert_eq!((store.generation, store.pending), (2, 0), "the batch made a compaction due");
         check(&store, &model);
         assert!(store.db.iter().keys().all(|key| key.unwrap().starts_with(META_PREFIX)), "no state in sled");
+        let store = reopen(store, dir.path());
+        check(&store, &model);
+    }
+
+    /// A generation's sled written with sled's default segment size (stores before 64 KiB)
+    /// opens with it and keeps its state; the next generation takes the smaller size.
+    #[test]
+    fn a_sled_written_with_another_segment_size_opens_with_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Store::path(dir.path());
+        let sled_at = sled_dir(&index, 0);
+        std::fs::create_dir_all(&sled_at).unwrap();
+        let old = sled::Config::new().path(&sled_at).segment_size(512 << 10).open().unwrap();
+        old.insert(b"Pk001", tagged(Some(b"a"))).unwrap();
+        old.flush().unwrap();
+        drop(old);
+        assert_eq!(existing_segment_size(&sled_at), Some(512 << 10));
+        let mut store = Store::open(dir.path()).unwrap();
+        let model = Model::from([(b"Pk001".to_vec(), b"a".to_vec())]);
+        check(&store, &model);
+        store.compact().unwrap();
+        assert_eq!(existing_segment_size(&sled_dir(&index, store.generation)), Some(SEGMENT_SIZE));
         let store = reopen(store, dir.path());
         check(&store, &model);
     }
