@@ -13,14 +13,16 @@
 //!
 //! Why a run is faster than its batches one by one: signing needs nothing but the draft, the key
 //! and the time, so a signing thread signs the next batch on all cores while this one is checked
-//! in order and committed (whose log write mostly waits for the disk). The signing has threads
-//! of its own: on the shared pool, the next batch's signatures queued ahead of this batch's
-//! encoding and held up its in-order checks (measured: 45k records/s on the shared pool, 49.5k on
-//! its own, `docs/PERFORMANCE.md`). At most three batches are signed ahead (two waiting, one
-//! being signed), so memory stays bounded by the batch size, not the run.
+//! in order and committed (whose log write mostly waits for the disk). A batch is signed as
+//! small tasks taken in order, and its checks take each task's records as soon as they are
+//! signed, so even a run of one batch checks while it signs. The signing has threads of its own:
+//! on the shared pool, the next batch's signatures queued ahead of this batch's encoding and held
+//! up its in-order checks (measured: 45k records/s on the shared pool, 49.5k on its own,
+//! `docs/PERFORMANCE.md`). At most three batches are signed ahead (two waiting, one being
+//! signed), so memory stays bounded by the batch size, not the run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::append::{Signed, sign_checked_draft};
 use super::{Appended, Draft, Ledger};
@@ -74,12 +76,72 @@ pub enum StoppedBatch {
     Unsettled,
 }
 
-/// One batch signed ahead: the number of records before it in the run, its sequencing time and
-/// each record signed (or the error that refused it).
-struct SignedBatch {
-    records_before: usize,
+/// Records per signing task: a batch is signed as tasks of this many, taken in order by the
+/// signing threads, so that its in-order checks start on its first records while the rest are
+/// signed (a one-batch import overlapped nothing), and no thread waits for another at the end of
+/// a chunk (measured in docs/PERFORMANCE.md).
+const SIGN_TASK: usize = 512;
+
+/// One batch being signed: its sequencing time, and each task's records signed (or the error that
+/// refused each), in order, as the tasks finish.
+struct SigningBatch {
     time: Timestamp,
-    signed: Vec<Result<Signed>>,
+    tasks: std::vec::IntoIter<Receiver<Vec<Result<Signed>>>>,
+    /// The records of the task being taken, not yet taken.
+    taken: std::vec::IntoIter<Result<Signed>>,
+}
+
+impl SigningBatch {
+    /// The next `count` records of the batch, waiting for their tasks to finish.
+    fn take(&mut self, count: usize) -> Vec<Result<Signed>> {
+        let mut records = Vec::with_capacity(count);
+        while records.len() < count {
+            if self.taken.len() == 0 {
+                match self.tasks.next().and_then(|task| task.recv().ok()) {
+                    Some(signed) => self.taken = signed.into_iter(),
+                    None => {
+                        // Never seen: a task ends without sending only when the run has stopped.
+                        let missing = count - records.len();
+                        records.extend(
+                            (0..missing).map(|_| Err(Error::bad_input("the signing stopped before this record"))),
+                        );
+                        break;
+                    }
+                }
+            }
+            records.extend(self.taken.by_ref().take(count - records.len()));
+        }
+        records
+    }
+}
+
+/// Spawn the signing of `batch` as tasks of [`SIGN_TASK`] records, first in first signed, each
+/// sending its records signed (or the error that refused each), in order, through its `done`.
+fn spawn_signing<'scope>(
+    tasks: &rayon::ScopeFifo<'scope>,
+    batch: &'scope [Draft],
+    dones: Vec<SyncSender<Vec<Result<Signed>>>>,
+    origin: &'scope str,
+    key: &'scope SecretKey,
+    time: Timestamp,
+    stop: &'scope AtomicBool,
+) {
+    for (chunk, done) in batch.chunks(SIGN_TASK).zip(dones) {
+        tasks.spawn_fifo(move |_| {
+            let signed = chunk
+                .iter()
+                .map(|draft| {
+                    if stop.load(Ordering::Relaxed) {
+                        // Never seen: the run stopped, nothing takes it.
+                        return Err(Error::bad_input("the run stopped before this record was signed"));
+                    }
+                    sign_checked_draft(origin, draft, key, time, false)
+                })
+                .collect();
+            // Nobody waiting means the run stopped.
+            let _ = done.send(signed);
+        });
+    }
 }
 
 impl Ledger {
@@ -121,38 +183,54 @@ impl Ledger {
         // after it (a batch can hold up to MAX_BATCH records).
         let stop = AtomicBool::new(false);
         let stopped = std::thread::scope(|scope| {
-            let (sender, receiver) = sync_channel::<SignedBatch>(SIGNED_AHEAD);
+            // A batch is sent as its signing starts: SIGNED_AHEAD waiting signed and one being
+            // signed, as many as the channel holds.
+            let (sender, receiver) = sync_channel::<SigningBatch>(SIGNED_AHEAD + 1);
             let stop = &stop;
+            let origin = &origin;
             scope.spawn(move || {
                 let mut time = first_time;
-                for (number, batch) in drafts.chunks(per_batch).enumerate() {
-                    use rayon::prelude::*;
+                for batch in drafts.chunks(per_batch) {
                     time = time.max(Timestamp::now());
-                    let sign_all = || {
-                        batch
-                            .par_iter()
-                            .map(|draft| {
-                                if stop.load(Ordering::Relaxed) {
-                                    // Never seen: the batch is dropped unsent.
-                                    return Err(Error::bad_input("the run stopped before this record was signed"));
-                                }
-                                sign_checked_draft(&origin, draft, key, time, false)
-                            })
-                            .collect()
-                    };
-                    let signed = match &signing_pool {
-                        Some(pool) => pool.install(sign_all),
-                        None => sign_all(),
-                    };
-                    let signed = SignedBatch { records_before: number * per_batch, time, signed };
-                    // A closed channel means the run stopped: stop signing too.
-                    if stop.load(Ordering::Relaxed) || sender.send(signed).is_err() {
-                        break;
+                    // Sent as its signing starts; returns once the whole batch is signed, so the
+                    // next batch is signed after it. A closed channel means the run stopped: the
+                    // tasks see the stop flag.
+                    // Each task's records come back through a channel of its own, sent with the
+                    // batch before its signing starts. A closed channel means the run stopped.
+                    let (dones, results): (Vec<_>, Vec<_>) =
+                        (0..batch.len().div_ceil(SIGN_TASK)).map(|_| sync_channel(1)).unzip();
+                    if sender
+                        .send(SigningBatch { time, tasks: results.into_iter(), taken: Vec::new().into_iter() })
+                        .is_err()
+                    {
+                        return;
+                    }
+                    // Returns once the whole batch is signed: the next batch is signed after it.
+                    match &signing_pool {
+                        Some(pool) => pool
+                            .in_place_scope_fifo(|tasks| spawn_signing(tasks, batch, dones, origin, key, time, stop)),
+                        None => rayon::in_place_scope_fifo(|tasks| {
+                            spawn_signing(tasks, batch, dones, origin, key, time, stop)
+                        }),
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        return;
                     }
                 }
             });
-            for SignedBatch { records_before, time, signed } in receiver {
-                match self.append_signed(records_before, time, signed) {
+            for (number, batch) in drafts.chunks(per_batch).enumerate() {
+                let records_before = number * per_batch;
+                let outcome = match receiver.recv() {
+                    Ok(mut signing) => {
+                        self.append_signed(records_before, signing.time, batch.len(), &mut |count| signing.take(count))
+                    }
+                    // Never seen: the signing thread stops only once the run has stopped.
+                    Err(_) => Err(Stopped {
+                        error: Error::bad_input(format!("record {}: the signing stopped", records_before + 1)),
+                        batch: StoppedBatch::NotWritten,
+                    }),
+                };
+                match outcome {
                     Ok(batch) => appended.extend(batch),
                     // Dropping the receiver stops the signing thread.
                     Err(stopped) => {
@@ -167,16 +245,17 @@ impl Ledger {
         AppendedBatches { appended, stopped }
     }
 
-    /// Stage a batch signed ahead (every check after signing) and commit it. An error before the
+    /// Stage a batch of `count` records as `take` hands them over signed (every check after
+    /// signing, the first records' while the rest are signed) and commit it. An error before the
     /// commit leaves the batch unwritten; one from the commit may leave it in the log.
     fn append_signed(
         &mut self,
         records_before: usize,
         time: Timestamp,
-        signed: Vec<Result<Signed>>,
+        count: usize,
+        take: &mut (dyn FnMut(usize) -> Vec<Result<Signed>> + Send),
     ) -> std::result::Result<Vec<Appended>, Stopped> {
         let not_written = |error: Error| Stopped { error, batch: StoppedBatch::NotWritten };
-        let count = signed.len();
         self.check_batch_size(count).map_err(not_written)?;
         // Signed at a time chosen before the batches ahead of it were committed: never earlier
         // than their entries (each batch's time is at least the one before), checked all the same.
@@ -186,8 +265,7 @@ impl Ledger {
                 records_before + 1
             ))));
         }
-        let mut signed = signed.into_iter();
-        let mut source = |range: std::ops::Range<usize>| signed.by_ref().take(range.len()).collect();
+        let mut source = |range: std::ops::Range<usize>| take(range.len());
         let staged = self.stage_signed(count, &mut source, time, records_before, &mut |_| {}).map_err(not_written)?;
         // The commit refuses a batch staged on another state before writing anything, and this
         // one was staged on this state just now: its errors are those of the write.
@@ -275,6 +353,34 @@ mod tests {
         let reopened = Ledger::open(dir.path()).unwrap();
         assert_eq!(reopened.size(), before + 10);
         assert!(reopened.verify(crate::verify::VerifyOptions::default()).unwrap().is_ok());
+    }
+
+    /// A batch signed as several tasks is checked in its records' order, whichever task finishes
+    /// first: a refused record in a later task is named by its number, and a run that passes
+    /// keeps every record in place.
+    #[test]
+    fn a_batch_of_several_signing_tasks_keeps_its_records_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, officer) = ledger_with_officer(dir.path());
+        let before = ledger.size();
+        let count = 2 * SIGN_TASK + 100;
+        let options = BatchOptions { records_per_batch: 2 * SIGN_TASK + 50 };
+        let mut drafts: Vec<Draft> = (0..count).map(interview).collect();
+        let refused_at = SIGN_TASK + 7;
+        drafts[refused_at].body.as_object_mut().unwrap().remove("reason");
+        let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
+        let stopped = run.stopped.expect("refused in the first batch's second task");
+        assert!(stopped.error.to_string().starts_with(&format!("record {}: ", refused_at + 1)), "{}", stopped.error);
+        assert_eq!((run.appended.len(), ledger.size()), (0, before));
+
+        drafts[refused_at] = interview(refused_at);
+        let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
+        assert!(run.stopped.is_none(), "{:?}", run.stopped);
+        assert_eq!(run.appended.len(), count);
+        for (draft, appended) in drafts.iter().zip(&run.appended).step_by(97) {
+            assert_eq!(ledger.read(appended.seq).unwrap().line.body(), Some(&draft.body), "seq {}", appended.seq);
+        }
+        assert_eq!(run.appended.last().unwrap().seq, before + count as u64 - 1);
     }
 
     #[test]
