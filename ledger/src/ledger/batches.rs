@@ -192,10 +192,7 @@ impl Ledger {
                 let mut time = first_time;
                 for batch in drafts.chunks(per_batch) {
                     time = time.max(Timestamp::now());
-                    // Sent as its signing starts; returns once the whole batch is signed, so the
-                    // next batch is signed after it. A closed channel means the run stopped: the
-                    // tasks see the stop flag.
-                    // Each task's records come back through a channel of its own, sent with the
+                    // Each task's records come back through a channel of their own, sent with the
                     // batch before its signing starts. A closed channel means the run stopped.
                     let (dones, results): (Vec<_>, Vec<_>) =
                         (0..batch.len().div_ceil(SIGN_TASK)).map(|_| sync_channel(1)).unzip();
@@ -242,6 +239,9 @@ impl Ledger {
             }
             None
         });
+        if !appended.is_empty() {
+            self.settle_after_bulk();
+        }
         AppendedBatches { appended, stopped }
     }
 

@@ -447,6 +447,18 @@ mod tests {
         }
     }
 
+    /// What a run of batches leaves pending is compacted at its end exactly when the next few
+    /// dozen single appends (256 state writes) would make a compaction due and wait for it.
+    #[test]
+    fn a_run_settles_what_the_next_appends_would_compact() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let settle = crate::store::SETTLE_RUN_AFTER;
+        assert!(store.compaction_due(settle + 256, 8, 1), "the run settles what 256 writes would make due");
+        assert!(!store.compaction_due(settle - 1, 8, 1), "nothing due: nothing settled");
+        assert!(settle > crate::store::SETTLE_AFTER);
+    }
+
     #[test]
     fn a_store_compacts_once_enough_changes_are_pending() {
         let dir = tempfile::tempdir().unwrap();

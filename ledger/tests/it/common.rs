@@ -28,8 +28,6 @@ pub fn interview(n: usize) -> Draft {
     )
 }
 
-/// `sled::open`, retried for up to 10 s while the store's previous handle (dropped, but still held
-/// by sled's background flusher) releases its lock.
 /// The sled directory of a store's current generation (`index/state-<g>/`, docs/ARCHITECTURE.md).
 pub fn current_sled_dir(ledger_dir: &std::path::Path) -> std::path::PathBuf {
     let index = lianlog_ledger::store_dir(ledger_dir);
@@ -37,10 +35,24 @@ pub fn current_sled_dir(ledger_dir: &std::path::Path) -> std::path::PathBuf {
     index.join(format!("state-{generation}"))
 }
 
+/// A store's sled opened with the segment size it was created with, retried for up to 10 s while
+/// the store's previous handle (dropped, but still held by sled's background flusher) releases
+/// its lock.
 pub fn open_sled_when_released(path: &std::path::Path) -> sled::Db {
+    // sled opens a directory only with the segment size it was created with, which its `conf`
+    // names (text lines, then a checksum).
+    let conf = std::fs::read(path.join("conf")).unwrap_or_default();
+    let segment_size = String::from_utf8_lossy(&conf)
+        .lines()
+        .find_map(|line| line.strip_prefix("segment_size: ")?.trim().parse::<usize>().ok());
     let mut tries = 0;
     loop {
-        match sled::open(path) {
+        let config = sled::Config::new().path(path);
+        let config = match segment_size {
+            Some(size) => config.segment_size(size),
+            None => config,
+        };
+        match config.open() {
             Ok(db) => return db,
             Err(_) if tries < 100 => {
                 tries += 1;
