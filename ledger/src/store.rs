@@ -186,11 +186,6 @@ pub(crate) const ATOMIC_WRITES: usize = 20_000;
 /// compaction at its end.
 pub(crate) const SETTLE_AFTER: u64 = state::COMPACT_AFTER / 8;
 
-/// State writes pending in sled at the end of a bulk append (a batch of several records, a run of
-/// batches) that make it compact there: a few dozen single appends (256 writes) short of the
-/// compaction the next appends would make due, and wait for.
-pub(crate) const SETTLE_RUN_AFTER: u64 = state::COMPACT_AFTER - 256;
-
 const PARTIAL: &[u8] = b"meta/partial";
 
 /// A batch of at least this many entries (an import) that makes no compaction due has its state

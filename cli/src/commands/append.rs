@@ -213,6 +213,11 @@ fn write_in_batches(
     let log_key = if want_receipts { Some(ledger.log_key(&mut no_passphrase_for_log_key)?) } else { None };
     let options = lianlog_ledger::BatchOptions { records_per_batch: per_batch };
     let run = ledger.append_in_batches(drafts, key, options, &mut |p| bar.update(p));
+    // Not after a batch whose write failed: the ledger is to be looked at, not compacted.
+    let unsettled = run.stopped.as_ref().is_some_and(|stopped| stopped.batch == StoppedBatch::Unsettled);
+    if !run.appended.is_empty() && !unsettled {
+        ledger.settle_after_import();
+    }
     print_notes_from(&ledger, notes);
     let receipts = match log_key {
         Some(log_key) if !run.appended.is_empty() => {
@@ -252,6 +257,10 @@ fn write(
         Some(bar) => ledger.append_batch_with_progress(drafts, key, &mut |p| bar.update(p))?,
         None => ledger.append_batch(drafts, key)?,
     };
+    // An import (a single append compacts by itself when one is due).
+    if appended.len() > 1 {
+        ledger.settle_after_import();
+    }
     print_notes_from(&ledger, notes);
     let receipts = match log_key {
         Some(log_key) => local_receipts(&ledger, &appended, &log_key).unwrap_or_else(|err| {

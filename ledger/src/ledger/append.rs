@@ -109,11 +109,7 @@ impl Ledger {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Vec<Appended>> {
         let staged = self.stage_with(drafts, &[key], false, progress)?;
-        let appended = self.commit(staged)?;
-        if appended.len() > 1 {
-            self.settle_after_bulk();
-        }
-        Ok(appended)
+        self.commit(staged)
     }
 
     /// [`Ledger::append_batch`] with each record signed by its own author (`keys[i]` signs
@@ -134,24 +130,22 @@ impl Ledger {
         internal: bool,
     ) -> Result<Vec<Appended>> {
         let staged = self.stage_with(drafts, keys, internal, &mut |_| {})?;
-        let appended = self.commit(staged)?;
-        if appended.len() > 1 {
-            self.settle_after_bulk();
-        }
-        Ok(appended)
+        self.commit(staged)
     }
 
-    /// After a batch of several records, or a run of batches: a bulk write compacts only once
-    /// sled holds a quarter of the table's keys, so it can leave sled near a compaction that the
-    /// next single append would make due and wait for (384 ms after 1,000,000 records, docs/
-    /// PERFORMANCE.md): the import pays it instead. The records are durable, so a failure is a
-    /// note, and this handle appends nothing more (a compaction cut short leaves the old
-    /// generation or the new one whole, and the next open continues on it).
-    pub(super) fn settle_after_bulk(&mut self) {
+    /// Compact the derived store if the next few dozen single appends would make a compaction
+    /// due: called once at the end of an import (`lianlog import`), so that the first append
+    /// after it does not wait for the table's rewrite (0.4 s at 1,000,000 records). An import's
+    /// batches compact only once sled holds a quarter of the table (`store/state.rs`), so one
+    /// into a large ledger leaves sled near that point; for one import the work only moves. The
+    /// records are durable, so a failure is a note, and this handle appends nothing more (a
+    /// compaction cut short leaves the old generation or the new one whole, and the next open
+    /// continues on it).
+    pub fn settle_after_import(&mut self) {
         if self.store_failed.is_some() {
             return;
         }
-        if let Err(err) = self.store.compact_if_pending(crate::store::SETTLE_RUN_AFTER) {
+        if let Err(err) = self.store.settle_after_import() {
             self.notes.push(format!(
                 "the records are durable, but the derived store could not be compacted after them ({err}); it is \
                  checked and brought up to date from the log when the ledger is next opened"

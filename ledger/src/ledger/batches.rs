@@ -100,7 +100,8 @@ impl SigningBatch {
                 match self.tasks.next().and_then(|task| task.recv().ok()) {
                     Some(signed) => self.taken = signed.into_iter(),
                     None => {
-                        // Never seen: a task ends without sending only when the run has stopped.
+                        // Never seen: a task ends without sending only once the run has stopped, or
+                        // when it panicked (and the scope then panics too).
                         let missing = count - records.len();
                         records.extend(
                             (0..missing).map(|_| Err(Error::bad_input("the signing stopped before this record"))),
@@ -221,7 +222,8 @@ impl Ledger {
                     Ok(mut signing) => {
                         self.append_signed(records_before, signing.time, batch.len(), &mut |count| signing.take(count))
                     }
-                    // Never seen: the signing thread stops only once the run has stopped.
+                    // Never seen: the signing thread stops only once the run has stopped, or when
+                    // it panicked (and the scope then panics too).
                     Err(_) => Err(Stopped {
                         error: Error::bad_input(format!("record {}: the signing stopped", records_before + 1)),
                         batch: StoppedBatch::NotWritten,
@@ -239,9 +241,6 @@ impl Ledger {
             }
             None
         });
-        if !appended.is_empty() {
-            self.settle_after_bulk();
-        }
         AppendedBatches { appended, stopped }
     }
 
@@ -366,18 +365,29 @@ mod tests {
         let count = 2 * SIGN_TASK + 100;
         let options = BatchOptions { records_per_batch: 2 * SIGN_TASK + 50 };
         let mut drafts: Vec<Draft> = (0..count).map(interview).collect();
+        // Refused by the schema, checked in order after signing; then refused by the signing
+        // task itself (a kind that is no kind), in the batch's third task.
         let refused_at = SIGN_TASK + 7;
         drafts[refused_at].body.as_object_mut().unwrap().remove("reason");
         let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
         let stopped = run.stopped.expect("refused in the first batch's second task");
         assert!(stopped.error.to_string().starts_with(&format!("record {}: ", refused_at + 1)), "{}", stopped.error);
+        assert!(stopped.error.to_string().contains("reason"), "{}", stopped.error);
+        assert_eq!((run.appended.len(), ledger.size()), (0, before));
+        drafts[refused_at] = interview(refused_at);
+        let refused_at = 2 * SIGN_TASK + 3;
+        drafts[refused_at].kind = "No Such Kind".to_string();
+        let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
+        let stopped = run.stopped.expect("refused by the first batch's third signing task");
+        assert!(stopped.error.to_string().starts_with(&format!("record {}: ", refused_at + 1)), "{}", stopped.error);
+        assert!(stopped.error.to_string().contains("No Such Kind"), "{}", stopped.error);
         assert_eq!((run.appended.len(), ledger.size()), (0, before));
 
         drafts[refused_at] = interview(refused_at);
         let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
         assert!(run.stopped.is_none(), "{:?}", run.stopped);
         assert_eq!(run.appended.len(), count);
-        for (draft, appended) in drafts.iter().zip(&run.appended).step_by(97) {
+        for (draft, appended) in drafts.iter().zip(&run.appended) {
             assert_eq!(ledger.read(appended.seq).unwrap().line.body(), Some(&draft.body), "seq {}", appended.seq);
         }
         assert_eq!(run.appended.last().unwrap().seq, before + count as u64 - 1);

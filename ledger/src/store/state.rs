@@ -34,6 +34,9 @@ pub(super) const PENDING: &[u8] = b"meta/pending";
 /// few MiB whatever the ledger's size, and a compaction (one sequential rewrite of the table)
 /// is paid once per that many appends.
 pub(super) const COMPACT_AFTER: u64 = 16_384;
+/// Pending state writes that [`Store::settle_after_import`] compacts at the end of an import: a few dozen
+/// single appends (256 writes) short of the compaction they would make due, and wait for.
+const SETTLE_IMPORT_AFTER: u64 = COMPACT_AFTER - 256;
 /// A batch of at least this many entries is a bulk write (an import, a catch-up): it compacts
 /// once sled holds [`super::SETTLE_AFTER`] writes and a quarter of the table's keys, so that an
 /// import leaves a small sled behind and rewrites the table a few times in all rather than once
@@ -184,6 +187,17 @@ impl Store {
     /// write, so that the next command opens a small sled.
     pub(crate) fn compact_if_pending(&mut self, at_least: u64) -> Result<()> {
         if self.pending >= at_least.max(1) { self.compact() } else { Ok(()) }
+    }
+
+    /// At the end of an import: compact if the next few dozen single appends would make a
+    /// compaction due ([`SETTLE_IMPORT_AFTER`]), so that none of them waits for it. Returns
+    /// whether it compacted.
+    pub(crate) fn settle_after_import(&mut self) -> Result<bool> {
+        if self.pending < SETTLE_IMPORT_AFTER {
+            return Ok(false);
+        }
+        self.compact()?;
+        Ok(true)
     }
 
     /// Merge sled's state over the table into the next generation, and continue on it.
@@ -447,16 +461,26 @@ mod tests {
         }
     }
 
-    /// What a run of batches leaves pending is compacted at its end exactly when the next few
-    /// dozen single appends (256 state writes) would make a compaction due and wait for it.
+    /// An import's end compacts exactly when the next few dozen single appends would: one
+    /// write short of [`SETTLE_IMPORT_AFTER`] it leaves sled as it is, at it it compacts, and a
+    /// single append after that finds nothing due.
     #[test]
-    fn a_run_settles_what_the_next_appends_would_compact() {
+    fn an_import_settles_what_the_next_appends_would_compact() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let settle = crate::store::SETTLE_RUN_AFTER;
-        assert!(store.compaction_due(settle + 256, 8, 1), "the run settles what 256 writes would make due");
-        assert!(!store.compaction_due(settle - 1, 8, 1), "nothing due: nothing settled");
-        assert!(settle > crate::store::SETTLE_AFTER);
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        let writes: Vec<_> = (0..SETTLE_IMPORT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        let (most, last) = writes.split_at(writes.len() - 1);
+        write(&mut store, &mut model, most);
+        assert_eq!((store.generation, store.pending), (0, SETTLE_IMPORT_AFTER - 1));
+        assert!(!store.settle_after_import().unwrap(), "nothing the next appends would compact");
+        assert_eq!(store.generation, 0);
+        write(&mut store, &mut model, last);
+        assert!(store.compaction_due(store.pending + 256, 256, 1), "256 more writes would compact");
+        assert!(store.settle_after_import().unwrap());
+        assert_eq!((store.generation, store.pending), (1, 0));
+        check(&store, &model);
+        assert!(!store.compaction_due(store.pending + 256, 256, 1));
     }
 
     #[test]
