@@ -365,25 +365,21 @@ mod tests {
         let count = 2 * SIGN_TASK + 100;
         let options = BatchOptions { records_per_batch: 2 * SIGN_TASK + 50 };
         let mut drafts: Vec<Draft> = (0..count).map(interview).collect();
-        // Refused by the schema, checked in order after signing; then refused by the signing
-        // task itself (a kind that is no kind), in the batch's third task.
-        let refused_at = SIGN_TASK + 7;
-        drafts[refused_at].body.as_object_mut().unwrap().remove("reason");
-        let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
-        let stopped = run.stopped.expect("refused in the first batch's second task");
-        assert!(stopped.error.to_string().starts_with(&format!("record {}: ", refused_at + 1)), "{}", stopped.error);
-        assert!(stopped.error.to_string().contains("reason"), "{}", stopped.error);
-        assert_eq!((run.appended.len(), ledger.size()), (0, before));
-        drafts[refused_at] = interview(refused_at);
-        let refused_at = 2 * SIGN_TASK + 3;
-        drafts[refused_at].kind = "No Such Kind".to_string();
-        let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
-        let stopped = run.stopped.expect("refused by the first batch's third signing task");
-        assert!(stopped.error.to_string().starts_with(&format!("record {}: ", refused_at + 1)), "{}", stopped.error);
-        assert!(stopped.error.to_string().contains("No Such Kind"), "{}", stopped.error);
-        assert_eq!((run.appended.len(), ledger.size()), (0, before));
+        // (record refused, how, what the error names): by the schema, checked in order after
+        // signing, in the batch's second task; by the signing task itself, in its third.
+        let no_reason: fn(&mut Draft) = |draft| drop(draft.body.as_object_mut().unwrap().remove("reason"));
+        let no_kind: fn(&mut Draft) = |draft| draft.kind = "No Such Kind".to_string();
+        let cases = [(SIGN_TASK + 7, no_reason, "reason"), (2 * SIGN_TASK + 3, no_kind, "No Such Kind")];
+        for (refused_at, spoil, named) in cases {
+            spoil(&mut drafts[refused_at]);
+            let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
+            let error = run.stopped.expect("refused").error.to_string();
+            assert!(error.starts_with(&format!("record {}: ", refused_at + 1)), "{error}");
+            assert!(error.contains(named), "{error}");
+            assert_eq!((run.appended.len(), ledger.size()), (0, before));
+            drafts[refused_at] = interview(refused_at);
+        }
 
-        drafts[refused_at] = interview(refused_at);
         let run = ledger.append_in_batches(&drafts, &officer, options, &mut |_| {});
         assert!(run.stopped.is_none(), "{:?}", run.stopped);
         assert_eq!(run.appended.len(), count);
