@@ -337,6 +337,11 @@ mod tests {
         }
     }
 
+    /// `count` writes of distinct keys `w000000`, `w000001`, … (set to `v`).
+    fn distinct_writes(count: u64) -> Vec<(String, Option<String>)> {
+        (0..count).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect()
+    }
+
     fn reopen(store: Store, dir: &Path) -> Store {
         drop(store);
         Store::open_when_released(dir)
@@ -386,7 +391,7 @@ mod tests {
         store.compact().unwrap();
         write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
         assert_eq!((store.generation, store.pending), (1, 3));
-        let mut writes: Vec<_> = (0..COMPACT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        let mut writes = distinct_writes(COMPACT_AFTER);
         writes.extend([set(1, "c"), del(3), set(2, "d"), del(45), set(46, "e"), del(59)]);
         write(&mut store, &mut model, &writes);
         assert_eq!((store.generation, store.pending), (2, 0), "the batch made a compaction due");
@@ -469,7 +474,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let mut model = Model::new();
-        let writes: Vec<_> = (0..SETTLE_IMPORT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        let writes = distinct_writes(SETTLE_IMPORT_AFTER);
         let (most, last) = writes.split_at(writes.len() - 1);
         write(&mut store, &mut model, most);
         assert_eq!((store.generation, store.pending), (0, SETTLE_IMPORT_AFTER - 1));
@@ -488,7 +493,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let mut model = Model::new();
-        let writes: Vec<_> = (0..COMPACT_AFTER).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect();
+        let writes = distinct_writes(COMPACT_AFTER);
         write(&mut store, &mut model, &writes[..writes.len() - 1]);
         assert_eq!(store.generation, 0);
         write(&mut store, &mut model, &writes[writes.len() - 1..]);
