@@ -153,6 +153,7 @@ impl std::fmt::Debug for Ledger {
 impl Drop for Ledger {
     fn drop(&mut self) {
         // Saves a catch-up on the next open; correctness never depends on it.
+        self.end_holding();
         let _ = self.store.flush();
     }
 }
@@ -221,6 +222,24 @@ impl Ledger {
         self.head = entry.hash;
         self.last_time = Some(entry.time);
         self.tail = Position { segment: position.segment, offset: position.offset + length };
+    }
+
+    /// Write what the store holds in memory for a run of batches (`Store::begin_holding`). The
+    /// records are durable whatever happens here: a failure is noted and the store is caught up
+    /// from the log on the next open; after an earlier store failure nothing held is written.
+    fn end_holding(&mut self) {
+        if self.store_failed.is_some() {
+            self.store.drop_held();
+            return;
+        }
+        if let Err(err) = self.store.end_holding() {
+            self.store.drop_held();
+            self.notes.push(format!(
+                "the records are durable, but the derived store could not be updated ({err}); it is brought up \
+                 to date from the log when the ledger is next opened"
+            ));
+            self.store_failed = Some(err.to_string());
+        }
     }
 
     fn apply_to_store(&mut self, mut batch: StoreBatch, registry_changed: bool) -> Result<()> {

@@ -35,7 +35,9 @@
 //! due — into the next generation's table, which counts once the pointer names it — or when it is
 //! an import's ([`WRITE_BESIDE_LOG`] entries) — into sled under the marker `meta/partial`, which
 //! only the batch's last sled batch removes, after the log is durable; a store left marked is
-//! rebuilt from the log on open.
+//! rebuilt from the log on open. A run of batches (an import in batches) holds its state in
+//! memory instead ([`Store::begin_holding`]) and writes it once, into a compaction's table or,
+//! at its end, into sled: until then sled is untouched and a crash only leaves the store behind.
 //! Neither sled's `flush` (which uses `sync_file_range` on Linux) nor the item files are
 //! durability barriers, which is why all of this holds only derived data: after a crash the store
 //! may be behind the log, and the ledger catches it up on open; item files shorter than the meta
@@ -96,6 +98,9 @@ pub struct Store {
     generation: u64,
     /// State writes sled took since the last compaction.
     pending: u64,
+    /// While a run of batches holds its state in memory ([`Store::begin_holding`]): what it
+    /// holds, counting in this process only (none of it in sled or a table yet).
+    held: Option<Held>,
     /// A sled file of layout 6 or earlier lies in `index/` itself: the store is rebuilt.
     earlier_layout: bool,
     path: PathBuf,
@@ -112,6 +117,21 @@ pub struct Store {
     counts: Mutex<Counts>,
     reads: std::sync::atomic::AtomicU64,
 }
+
+/// State and meta writes of a run of batches (an import) held in memory rather than written to
+/// sled ([`Store::begin_holding`]): sled takes 3-4 µs a write and a compaction merges those writes
+/// into the next table soon after anyway, so a large import writes them straight into a table.
+/// Reads see them first (the newest tier); a compaction merges them into the next table with
+/// sled's; [`Store::end_holding`] writes what is left. Until then sled is not touched, so a crash
+/// leaves the store as it was when it last wrote them, and the ledger catches it up on open.
+#[derive(Default)]
+struct Held {
+    state: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    meta: BTreeMap<&'static [u8], Vec<u8>>,
+}
+
+/// Most state writes held in memory ([`Held`]), about 40 MiB: past it they are written to sled.
+const HELD_MAX: usize = 1 << 18;
 
 /// How much of the item files counts: entries applied, postings, facts bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -164,13 +184,16 @@ enum Written {
     /// `writes` state writes into sled of generation `generation`, under the partial marker:
     /// what is left is the last sled batch, with the meta values, that removes the marker.
     Sled { generation: u64, writes: u64 },
+    /// Nothing, but the batch's writes hold all its state writes, sorted, each key once: what is
+    /// left is holding them in memory ([`Held`]).
+    Sorted,
 }
 
 impl Written {
     /// Whether what was written was written over the store at `generation`.
     fn over(&self, generation: u64) -> bool {
         match *self {
-            Written::Nothing => true,
+            Written::Nothing | Written::Sorted => true,
             Written::NextTable { over } => over == generation,
             Written::Sled { generation: written, .. } => written == generation,
         }
@@ -312,6 +335,7 @@ impl Store {
             table,
             generation,
             pending: 0,
+            held: None,
             earlier_layout,
             path,
             positions,
@@ -463,13 +487,23 @@ impl Store {
                 part.remove(PARTIAL);
                 (part, self.pending + writes)
             }
+            Written::Sorted => {
+                self.hold(batch.writes, meta)?;
+                self.settle(next, postings.removed, facts.overrides);
+                return Ok(());
+            }
             Written::Nothing => {
                 let writes = state_writes_of(batch.writes, &facts, &postings);
                 let state_writes = writes.len() as u64;
-                let pending = self.pending + state_writes;
+                let pending = self.pending + self.held_writes() + state_writes;
                 if self.compaction_due(pending, state_writes, end - first) {
                     // Straight into the next generation's table (`store/state.rs`), not through sled.
                     self.compact_with(each_key_once(writes), meta)?;
+                    self.settle(next, postings.removed, facts.overrides);
+                    return Ok(());
+                }
+                if self.held.is_some() {
+                    self.hold(each_key_once(writes), meta)?;
                     self.settle(next, postings.removed, facts.overrides);
                     return Ok(());
                 }
@@ -535,6 +569,80 @@ impl Store {
         Ok(part)
     }
 
+    /// From now until [`Store::end_holding`], batches that make no compaction due have their
+    /// state and meta writes held in memory ([`Held`]) rather than written to sled: for a run of
+    /// batches (an import) whose writes the next compaction would merge anyway.
+    pub(crate) fn begin_holding(&mut self) {
+        self.held.get_or_insert_with(Held::default);
+    }
+
+    /// End holding: write what is held — into the next generation's table when sled would then
+    /// hold enough for the next few dozen single appends to make a compaction due (as
+    /// [`Store::settle_after_import`] would), else into sled.
+    pub(crate) fn end_holding(&mut self) -> Result<()> {
+        if self.held_writes() == 0 && self.held.as_ref().is_none_or(|held| held.meta.is_empty()) {
+            self.held = None;
+            return Ok(());
+        }
+        if self.pending + self.held_writes() >= state::SETTLE_IMPORT_AFTER {
+            self.compact()?;
+        } else {
+            self.write_held_to_sled()?;
+        }
+        self.held = None;
+        Ok(())
+    }
+
+    /// Drop what is held, unwritten: after a failure, when the store is caught up from the log on
+    /// the next open.
+    pub(crate) fn drop_held(&mut self) {
+        self.held = None;
+    }
+
+    /// Whether a hold is under way or anything is held.
+    #[cfg(test)]
+    pub(crate) fn holds_anything(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// State writes held in memory.
+    fn held_writes(&self) -> u64 {
+        self.held.as_ref().map_or(0, |held| held.state.len() as u64)
+    }
+
+    /// Hold a batch's state `writes` (sorted, each key once) and `meta` values over what is held;
+    /// past [`HELD_MAX`] writes, write them all to sled.
+    fn hold(&mut self, writes: Vec<(Vec<u8>, Option<Vec<u8>>)>, meta: Vec<(&'static [u8], Vec<u8>)>) -> Result<()> {
+        let held = self.held.get_or_insert_with(Held::default);
+        held.state.extend(writes);
+        held.meta.extend(meta);
+        if held.state.len() >= HELD_MAX {
+            self.write_held_to_sled()?;
+        }
+        Ok(())
+    }
+
+    /// Write what is held into sled — atomically up to [`ATOMIC_WRITES`] writes, else in parts
+    /// under the partial marker — its meta values in the last sled batch; keep holding.
+    fn write_held_to_sled(&mut self) -> Result<()> {
+        let Some(held) = self.held.as_mut() else { return Ok(()) };
+        let writes: Vec<_> = std::mem::take(&mut held.state).into_iter().collect();
+        let meta = std::mem::take(&mut held.meta);
+        let pending = self.pending + writes.len() as u64;
+        let in_parts = writes.len() > ATOMIC_WRITES;
+        let mut part = self.write_state_to_sled(writes, in_parts)?;
+        if in_parts {
+            part.remove(PARTIAL);
+        }
+        for (key, value) in meta {
+            part.insert(key, value);
+        }
+        part.insert(state::PENDING, &pending.to_be_bytes()[..]);
+        self.db.apply_batch(part).map_err(|err| Error::store("writing", err))?;
+        self.pending = pending;
+        Ok(())
+    }
+
     /// Once a batch counts: what this handle keeps in memory of the store follows it.
     fn settle(&self, next: Counts, removed: Vec<u64>, overrides: Vec<(u64, Option<Vec<u8>>)>) {
         self.removed.write().unwrap_or_else(PoisonError::into_inner).extend(removed);
@@ -564,10 +672,15 @@ impl Store {
             + planned.postings.heads.len()
             + planned.postings.removed.len()
             + planned.facts.overrides.len()) as u64;
-        if self.compaction_due(self.pending + state_writes, state_writes, bulk) {
+        if self.compaction_due(self.pending + self.held_writes() + state_writes, state_writes, bulk) {
             let writes = state_writes_of(std::mem::take(&mut batch.writes), &planned.facts, &planned.postings);
             self.write_next_table(each_key_once(writes))?;
             planned.written = Written::NextTable { over: self.generation };
+        } else if self.held.is_some() {
+            // Held in memory by `apply`, once the log is durable; sorted here meanwhile.
+            batch.writes =
+                each_key_once(state_writes_of(std::mem::take(&mut batch.writes), &planned.facts, &planned.postings));
+            planned.written = Written::Sorted;
         } else if bulk >= WRITE_BESIDE_LOG {
             // Into sled under the partial marker, which only the batch's last sled batch, once
             // the log is durable, removes: a crash or a failed log write in between leaves the
@@ -619,6 +732,9 @@ impl Store {
     /// A meta value (or a state value as sled stores it, tagged).
     fn get_meta(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(value) = self.held.as_ref().and_then(|held| held.meta.get(key)) {
+            return Ok(Some(sled::IVec::from(value.as_slice())));
+        }
         self.db.get(key).map_err(|err| Error::store(&format!("reading {}", self.path.display()), err))
     }
 

@@ -172,6 +172,9 @@ impl Ledger {
         }
         let total = drafts.len() as u64;
         let origin = self.origin.clone();
+        // The batches' state is held in memory and written once, at the end or when a compaction
+        // merges it into the next table (store.rs `Held`), rather than written to sled per batch.
+        self.store.begin_holding();
         let first_time = self.sequencing_time();
         let mut appended = Vec::with_capacity(drafts.len());
         // Without threads of its own (the system refused them), the signing shares the pool.
@@ -241,6 +244,7 @@ impl Ledger {
             }
             None
         });
+        self.end_holding();
         AppendedBatches { appended, stopped }
     }
 
@@ -330,6 +334,28 @@ mod tests {
         for (draft, appended) in drafts.iter().zip(&run.appended) {
             assert_eq!(reopened.read(appended.seq).unwrap().line.body(), Some(&draft.body));
         }
+    }
+
+    /// A run holds its batches' state in memory (store.rs `Held`) and writes it when it ends:
+    /// nothing is left held, the ledger reopens with nothing to catch up from the log, and the
+    /// stored projections equal a fresh replay.
+    #[test]
+    fn a_runs_held_state_is_written_when_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut ledger, officer) = ledger_with_officer(dir.path());
+        let drafts: Vec<Draft> = (0..25).map(interview).collect();
+        let run = ledger.append_in_batches(&drafts, &officer, BatchOptions { records_per_batch: 10 }, &mut |_| {});
+        assert!(run.stopped.is_none(), "{:?}", run.stopped);
+        assert!(!ledger.store.holds_anything(), "written when the run ended");
+        let size = ledger.size();
+        drop(ledger);
+        let store = crate::store::Store::open_when_released(dir.path());
+        assert_eq!(store.head().unwrap().map(|head| head.size), Some(size), "the store has every entry");
+        drop(store);
+        let reopened = Ledger::open(dir.path()).unwrap();
+        assert_eq!(reopened.size(), size);
+        let replay = reopened.replay().expect("the stored projections equal a fresh replay");
+        assert_eq!(replay.entries, size);
     }
 
     #[test]

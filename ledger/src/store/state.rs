@@ -36,7 +36,7 @@ pub(super) const PENDING: &[u8] = b"meta/pending";
 pub(super) const COMPACT_AFTER: u64 = 16_384;
 /// Pending state writes that [`Store::settle_after_import`] compacts at the end of an import: a few dozen
 /// single appends (256 writes) short of the compaction they would make due, and wait for.
-const SETTLE_IMPORT_AFTER: u64 = COMPACT_AFTER - 256;
+pub(super) const SETTLE_IMPORT_AFTER: u64 = COMPACT_AFTER - 256;
 /// A batch of at least this many entries is a bulk write (an import, a catch-up): it compacts
 /// once sled holds [`super::SETTLE_AFTER`] writes and a quarter of the table's keys, so that an
 /// import leaves a small sled behind and rewrites the table a few times in all rather than once
@@ -135,6 +135,9 @@ impl Store {
     /// One storage read, whichever tier answers.
     pub(super) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(held) = self.held.as_ref().and_then(|held| held.state.get(key)) {
+            return Ok(held.clone());
+        }
         let stored = self.db.get(key).map_err(|err| Error::store(&format!("reading {}", self.path.display()), err))?;
         if let Some(stored) = stored {
             return Ok(untagged(&stored)?.map(<[u8]>::to_vec));
@@ -148,7 +151,7 @@ impl Store {
     /// State keys and values under `prefix`, in key order: sled's merged over the table's. Each
     /// item counts as one storage read, whichever tier holds it.
     pub(super) fn state_scan(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
-        let recent = self
+        let in_sled = self
             .db
             .scan_prefix(prefix)
             .filter(|item| item.as_ref().map_or(true, |(key, _)| !key.starts_with(META_PREFIX)))
@@ -156,6 +159,16 @@ impl Store {
                 let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
                 Ok((key.to_vec(), untagged(&value)?.map(<[u8]>::to_vec)))
             });
+        // What a run of batches holds in memory is newer still (`Held` in store.rs).
+        let wanted = prefix.to_vec();
+        let held = self.held.iter().flat_map(move |held| {
+            let wanted = wanted.clone();
+            held.state
+                .range(wanted.clone()..)
+                .take_while(move |(key, _)| key.starts_with(&wanted))
+                .map(|(key, value)| Ok((key.clone(), value.clone())))
+        });
+        let recent = super::Merged { a: held.peekable(), b: in_sled.peekable() };
         let older: super::Items<'_> = match &self.table {
             Some(table) => Box::new(table.scan_prefix(prefix)),
             None => Box::new(std::iter::empty()),
@@ -186,14 +199,14 @@ impl Store {
     /// Compact if sled holds at least `at_least` (and at least one) state writes: after a bulk
     /// write, so that the next command opens a small sled.
     pub(crate) fn compact_if_pending(&mut self, at_least: u64) -> Result<()> {
-        if self.pending >= at_least.max(1) { self.compact() } else { Ok(()) }
+        if self.pending + self.held_writes() >= at_least.max(1) { self.compact() } else { Ok(()) }
     }
 
     /// At the end of an import: compact if the next few dozen single appends would make a
     /// compaction due ([`SETTLE_IMPORT_AFTER`]), so that none of them waits for it. Returns
     /// whether it compacted.
     pub(crate) fn settle_after_import(&mut self) -> Result<bool> {
-        if self.pending < SETTLE_IMPORT_AFTER {
+        if self.pending + self.held_writes() < SETTLE_IMPORT_AFTER {
             return Ok(false);
         }
         self.compact()?;
@@ -245,6 +258,12 @@ impl Store {
             if key.as_ref() != PENDING {
                 batch.insert(key, value);
             }
+        }
+        // What is held (store.rs `Held`) is newer than sled: its state is in the next table
+        // (written from `state_scan`), its meta values go in here.
+        let held = self.held.as_mut().map(std::mem::take);
+        for (key, value) in held.iter().flat_map(|held| held.meta.iter()) {
+            batch.insert(*key, value.clone());
         }
         for (key, value) in meta {
             batch.insert(key, value);
@@ -397,6 +416,69 @@ mod tests {
         assert_eq!((store.generation, store.pending), (2, 0), "the batch made a compaction due");
         check(&store, &model);
         assert!(store.db.iter().keys().all(|key| key.unwrap().starts_with(META_PREFIX)), "no state in sled");
+        let store = reopen(store, dir.path());
+        check(&store, &model);
+    }
+
+    /// While a run of batches holds its state (`Held` in store.rs), reads see the held values
+    /// and deletions over sled's and the table's, and sled takes nothing; ending the hold writes
+    /// them into sled when few, and a compaction that falls due meanwhile takes them into the
+    /// next table. What reads back after reopening is the model either way.
+    #[test]
+    fn held_state_is_read_first_and_written_when_the_hold_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
+        store.compact().unwrap();
+        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        let sled_before: Vec<_> = store.db.iter().collect::<std::result::Result<_, _>>().unwrap();
+
+        store.begin_holding();
+        write(&mut store, &mut model, &[set(1, "c"), del(3), set(2, "d"), del(45), set(46, "e")]);
+        write(&mut store, &mut model, &[del(46), set(47, "f"), set(3, "g")]);
+        check(&store, &model);
+        let sled_now: Vec<_> = store.db.iter().collect::<std::result::Result<_, _>>().unwrap();
+        assert_eq!(sled_now, sled_before, "sled takes nothing while the state is held");
+        assert_eq!((store.generation, store.pending), (1, 3));
+
+        store.end_holding().unwrap();
+        assert_eq!((store.generation, store.pending), (1, 3 + 6), "few writes: into sled, each key once");
+        check(&store, &model);
+        let mut store = reopen(store, dir.path());
+        check(&store, &model);
+
+        // A compaction due while holding merges the held state into the next table.
+        store.begin_holding();
+        write(&mut store, &mut model, &[set(5, "h"), del(6)]);
+        write(&mut store, &mut model, &distinct_writes(COMPACT_AFTER));
+        assert_eq!((store.generation, store.pending, store.held_writes()), (2, 0, 0));
+        write(&mut store, &mut model, &[set(6, "i")]);
+        store.end_holding().unwrap();
+        check(&store, &model);
+        let store = reopen(store, dir.path());
+        check(&store, &model);
+    }
+
+    /// Ending a hold whose writes, with sled's, are about what the next few dozen single appends
+    /// would make a compaction due at compacts instead ([`SETTLE_IMPORT_AFTER`]).
+    #[test]
+    fn a_hold_that_ends_near_a_due_compaction_compacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        write(&mut store, &mut model, &distinct_writes(COMPACT_AFTER * 8));
+        store.compact().unwrap();
+        write(&mut store, &mut model, &[set(1, "a")]);
+        let generation = store.generation;
+        store.begin_holding();
+        let writes: Vec<_> =
+            (0..SETTLE_IMPORT_AFTER - 1).map(|n| (format!("x{n:06}"), Some("v".to_string()))).collect();
+        write(&mut store, &mut model, &writes);
+        assert_eq!(store.generation, generation, "a quarter of the table is not held yet");
+        store.end_holding().unwrap();
+        assert_eq!((store.generation, store.pending), (generation + 1, 0));
+        check(&store, &model);
         let store = reopen(store, dir.path());
         check(&store, &model);
     }
