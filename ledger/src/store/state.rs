@@ -358,7 +358,23 @@ mod tests {
 
     /// `count` writes of distinct keys `w000000`, `w000001`, … (set to `v`).
     fn distinct_writes(count: u64) -> Vec<(String, Option<String>)> {
-        (0..count).map(|n| (format!("w{n:06}"), Some("v".to_string()))).collect()
+        distinct_writes_named("w", count)
+    }
+
+    /// `count` writes of distinct keys `<name>000000`, `<name>000001`, … (set to `v`).
+    fn distinct_writes_named(name: &str, count: u64) -> Vec<(String, Option<String>)> {
+        (0..count).map(|n| (format!("{name}{n:06}"), Some("v".to_string()))).collect()
+    }
+
+    /// A store of generation 1 whose table holds `k000`–`k039` (set to `a`) and whose sled holds
+    /// three writes since: `k001` replaced, `k002` deleted, `k045` added.
+    fn table_then_sled(dir: &Path) -> (Store, Model) {
+        let mut store = Store::open(dir).unwrap();
+        let mut model = Model::new();
+        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
+        store.compact().unwrap();
+        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        (store, model)
     }
 
     fn reopen(store: Store, dir: &Path) -> Store {
@@ -404,11 +420,7 @@ mod tests {
     #[test]
     fn a_batch_that_makes_a_compaction_due_goes_straight_into_the_table() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let mut model = Model::new();
-        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
-        store.compact().unwrap();
-        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        let (mut store, mut model) = table_then_sled(dir.path());
         assert_eq!((store.generation, store.pending), (1, 3));
         let mut writes = distinct_writes(COMPACT_AFTER);
         writes.extend([set(1, "c"), del(3), set(2, "d"), del(45), set(46, "e"), del(59)]);
@@ -427,11 +439,7 @@ mod tests {
     #[test]
     fn held_state_is_read_first_and_written_when_the_hold_ends() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let mut model = Model::new();
-        write(&mut store, &mut model, &(0..40).map(|n| set(n, "a")).collect::<Vec<_>>());
-        store.compact().unwrap();
-        write(&mut store, &mut model, &[set(1, "b"), del(2), set(45, "b")]);
+        let (mut store, mut model) = table_then_sled(dir.path());
         let sled_before: Vec<_> = store.db.iter().collect::<std::result::Result<_, _>>().unwrap();
 
         store.begin_holding();
@@ -472,9 +480,7 @@ mod tests {
         write(&mut store, &mut model, &[set(1, "a")]);
         let generation = store.generation;
         store.begin_holding();
-        let writes: Vec<_> =
-            (0..SETTLE_IMPORT_AFTER - 1).map(|n| (format!("x{n:06}"), Some("v".to_string()))).collect();
-        write(&mut store, &mut model, &writes);
+        write(&mut store, &mut model, &distinct_writes_named("x", SETTLE_IMPORT_AFTER - 1));
         assert_eq!(store.generation, generation, "a quarter of the table is not held yet");
         store.end_holding().unwrap();
         assert_eq!((store.generation, store.pending), (generation + 1, 0));
