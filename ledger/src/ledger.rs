@@ -152,8 +152,9 @@ impl std::fmt::Debug for Ledger {
 
 impl Drop for Ledger {
     fn drop(&mut self) {
-        // Saves a catch-up on the next open; correctness never depends on it.
-        self.end_holding();
+        // Saves a catch-up on the next open; correctness never depends on it. A hold is ended
+        // where it began (`append_in_batches`); this only writes one left open, never compacting.
+        self.end_holding(crate::store::HoldEnd::IntoSled);
         let _ = self.store.flush();
     }
 }
@@ -226,14 +227,13 @@ impl Ledger {
 
     /// Write what the store holds in memory for a run of batches (`Store::begin_holding`). The
     /// records are durable whatever happens here: a failure is noted and the store is caught up
-    /// from the log on the next open; after an earlier store failure nothing held is written.
-    fn end_holding(&mut self) {
+    /// from the log on the next open. After a store failure nothing more is written (what is held
+    /// stays readable through this handle).
+    fn end_holding(&mut self, end: crate::store::HoldEnd) {
         if self.store_failed.is_some() {
-            self.store.drop_held();
             return;
         }
-        if let Err(err) = self.store.end_holding() {
-            self.store.drop_held();
+        if let Err(err) = self.store.end_holding(end) {
             self.notes.push(format!(
                 "the records are durable, but the derived store could not be updated ({err}); it is brought up \
                  to date from the log when the ledger is next opened"

@@ -29,6 +29,7 @@ use super::{Appended, Draft, Ledger};
 use crate::error::{Error, Result};
 use crate::keys::SecretKey;
 use crate::limits::MAX_BATCH;
+use crate::store::HoldEnd;
 use crate::time::Timestamp;
 use crate::verify::Progress;
 
@@ -186,65 +187,82 @@ impl Ledger {
         // Set once the run stops, so that the signing thread stops within its batch rather than
         // after it (a batch can hold up to MAX_BATCH records).
         let stop = AtomicBool::new(false);
-        let stopped = std::thread::scope(|scope| {
-            // A batch is sent as its signing starts: SIGNED_AHEAD waiting signed and one being
-            // signed, as many as the channel holds.
-            let (sender, receiver) = sync_channel::<SigningBatch>(SIGNED_AHEAD + 1);
-            let stop = &stop;
-            let origin = &origin;
-            scope.spawn(move || {
-                let mut time = first_time;
-                for batch in drafts.chunks(per_batch) {
-                    time = time.max(Timestamp::now());
-                    // Each task's records come back through a channel of their own, sent with the
-                    // batch before its signing starts. A closed channel means the run stopped.
-                    let (dones, results): (Vec<_>, Vec<_>) =
-                        (0..batch.len().div_ceil(SIGN_TASK)).map(|_| sync_channel(1)).unzip();
-                    if sender
-                        .send(SigningBatch { time, tasks: results.into_iter(), taken: Vec::new().into_iter() })
-                        .is_err()
-                    {
-                        return;
+        // A panic (a bug) must not leave the hold open on a handle the caller keeps: it is
+        // caught to end the run as a store failure (nothing more is written through this handle,
+        // the next open catches the store up), then resumed.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|scope| {
+                // A batch is sent as its signing starts: SIGNED_AHEAD waiting signed and one being
+                // signed, as many as the channel holds.
+                let (sender, receiver) = sync_channel::<SigningBatch>(SIGNED_AHEAD + 1);
+                let stop = &stop;
+                let origin = &origin;
+                scope.spawn(move || {
+                    let mut time = first_time;
+                    for batch in drafts.chunks(per_batch) {
+                        time = time.max(Timestamp::now());
+                        // Each task's records come back through a channel of their own, sent with the
+                        // batch before its signing starts. A closed channel means the run stopped.
+                        let (dones, results): (Vec<_>, Vec<_>) =
+                            (0..batch.len().div_ceil(SIGN_TASK)).map(|_| sync_channel(1)).unzip();
+                        if sender
+                            .send(SigningBatch { time, tasks: results.into_iter(), taken: Vec::new().into_iter() })
+                            .is_err()
+                        {
+                            return;
+                        }
+                        // Returns once the whole batch is signed: the next batch is signed after it.
+                        match &signing_pool {
+                            Some(pool) => pool.in_place_scope_fifo(|tasks| {
+                                spawn_signing(tasks, batch, dones, origin, key, time, stop)
+                            }),
+                            None => rayon::in_place_scope_fifo(|tasks| {
+                                spawn_signing(tasks, batch, dones, origin, key, time, stop)
+                            }),
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
                     }
-                    // Returns once the whole batch is signed: the next batch is signed after it.
-                    match &signing_pool {
-                        Some(pool) => pool
-                            .in_place_scope_fifo(|tasks| spawn_signing(tasks, batch, dones, origin, key, time, stop)),
-                        None => rayon::in_place_scope_fifo(|tasks| {
-                            spawn_signing(tasks, batch, dones, origin, key, time, stop)
+                });
+                for (number, batch) in drafts.chunks(per_batch).enumerate() {
+                    let records_before = number * per_batch;
+                    let outcome = match receiver.recv() {
+                        Ok(mut signing) => {
+                            self.append_signed(records_before, signing.time, batch.len(), &mut |count| {
+                                signing.take(count)
+                            })
+                        }
+                        // Never seen: the signing thread stops only once the run has stopped, or when
+                        // it panicked (and the scope then panics too).
+                        Err(_) => Err(Stopped {
+                            error: Error::bad_input(format!("record {}: the signing stopped", records_before + 1)),
+                            batch: StoppedBatch::NotWritten,
                         }),
+                    };
+                    match outcome {
+                        Ok(batch) => appended.extend(batch),
+                        // Dropping the receiver stops the signing thread.
+                        Err(stopped) => {
+                            stop.store(true, Ordering::Relaxed);
+                            return Some(stopped);
+                        }
                     }
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
+                    progress(Progress { phase: "appending", done: appended.len() as u64, total });
                 }
-            });
-            for (number, batch) in drafts.chunks(per_batch).enumerate() {
-                let records_before = number * per_batch;
-                let outcome = match receiver.recv() {
-                    Ok(mut signing) => {
-                        self.append_signed(records_before, signing.time, batch.len(), &mut |count| signing.take(count))
-                    }
-                    // Never seen: the signing thread stops only once the run has stopped, or when
-                    // it panicked (and the scope then panics too).
-                    Err(_) => Err(Stopped {
-                        error: Error::bad_input(format!("record {}: the signing stopped", records_before + 1)),
-                        batch: StoppedBatch::NotWritten,
-                    }),
-                };
-                match outcome {
-                    Ok(batch) => appended.extend(batch),
-                    // Dropping the receiver stops the signing thread.
-                    Err(stopped) => {
-                        stop.store(true, Ordering::Relaxed);
-                        return Some(stopped);
-                    }
-                }
-                progress(Progress { phase: "appending", done: appended.len() as u64, total });
+                None
+            })
+        }));
+        let stopped = match run {
+            Ok(stopped) => stopped,
+            Err(panic) => {
+                self.store_failed = Some("a run of batches stopped unexpectedly (a panic)".to_string());
+                std::panic::resume_unwind(panic);
             }
-            None
-        });
-        self.end_holding();
+        };
+        // Not compacting after a batch whose write failed: the ledger is to be looked at.
+        let unsettled = stopped.as_ref().is_some_and(|stopped| stopped.batch == StoppedBatch::Unsettled);
+        self.end_holding(if unsettled { HoldEnd::IntoSled } else { HoldEnd::Settle });
         AppendedBatches { appended, stopped }
     }
 
