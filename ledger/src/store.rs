@@ -482,26 +482,20 @@ impl Store {
                 meta.push((LAYOUT, STORE_LAYOUT.to_be_bytes().to_vec()));
             }
         }
-        let (mut part, pending) = match written {
+        match written {
             Written::NextTable { .. } => {
                 // The next generation's table was written while the log was, the batch's state
                 // writes in it.
                 self.switch_to_next_generation(meta)?;
-                self.settle(next, postings.removed, facts.overrides);
-                return Ok(());
             }
             Written::Sled { writes, .. } => {
                 // The state writes are in sled under the partial marker: the last batch, with
                 // the meta values, removes it.
                 let mut part = sled::Batch::default();
                 part.remove(PARTIAL);
-                (part, self.pending + writes)
+                self.write_last_sled_part(part, meta, self.pending + writes)?;
             }
-            Written::Sorted => {
-                self.hold(batch.writes, meta)?;
-                self.settle(next, postings.removed, facts.overrides);
-                return Ok(());
-            }
+            Written::Sorted => self.hold(batch.writes, meta)?,
             Written::Nothing => {
                 let writes = state_writes_of(batch.writes, &facts, &postings);
                 let state_writes = writes.len() as u64;
@@ -509,28 +503,14 @@ impl Store {
                 if self.compaction_due(pending, state_writes, end - first) {
                     // Straight into the next generation's table (`store/state.rs`), not through sled.
                     self.compact_with(each_key_once(writes), meta)?;
-                    self.settle(next, postings.removed, facts.overrides);
-                    return Ok(());
-                }
-                if self.held.is_some() {
+                } else if self.held.is_some() {
                     self.hold(each_key_once(writes), meta)?;
-                    self.settle(next, postings.removed, facts.overrides);
-                    return Ok(());
+                } else {
+                    let part = self.write_state_parts(&writes)?;
+                    self.write_last_sled_part(part, meta, pending)?;
                 }
-                let in_parts = writes.len() > ATOMIC_WRITES;
-                let mut part = self.write_state_to_sled(&writes, in_parts)?;
-                if in_parts {
-                    part.remove(PARTIAL);
-                }
-                (part, pending)
             }
-        };
-        for (key, value) in meta {
-            part.insert(key, value);
         }
-        part.insert(state::PENDING, &pending.to_be_bytes()[..]);
-        self.db.apply_batch(part).map_err(|err| Error::store("writing", err))?;
-        self.pending = pending;
         self.settle(next, postings.removed, facts.overrides);
         Ok(())
     }
@@ -579,6 +559,35 @@ impl Store {
             }
         }
         Ok(part)
+    }
+
+    /// State `writes` into sled ([`Store::write_state_to_sled`]), in parts under the partial
+    /// marker when they are more than [`ATOMIC_WRITES`]: the last part, not yet written, removes
+    /// the marker.
+    fn write_state_parts(&self, writes: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<sled::Batch> {
+        let in_parts = writes.len() > ATOMIC_WRITES;
+        let mut part = self.write_state_to_sled(writes, in_parts)?;
+        if in_parts {
+            part.remove(PARTIAL);
+        }
+        Ok(part)
+    }
+
+    /// Write the last sled `part` of a batch with its `meta` values and the `pending` count: with
+    /// it the batch counts.
+    fn write_last_sled_part(
+        &mut self,
+        mut part: sled::Batch,
+        meta: impl IntoIterator<Item = (&'static [u8], Vec<u8>)>,
+        pending: u64,
+    ) -> Result<()> {
+        for (key, value) in meta {
+            part.insert(key, value);
+        }
+        part.insert(state::PENDING, &pending.to_be_bytes()[..]);
+        self.db.apply_batch(part).map_err(|err| Error::store("writing", err))?;
+        self.pending = pending;
+        Ok(())
     }
 
     /// From now until [`Store::end_holding`], batches that make no compaction due have their
@@ -637,22 +646,13 @@ impl Store {
         let writes: Vec<_> = std::mem::take(&mut held.state).into_iter().collect();
         let meta = std::mem::take(&mut held.meta);
         let pending = self.pending + writes.len() as u64;
-        let in_parts = writes.len() > ATOMIC_WRITES;
-        let written = self.write_state_to_sled(&writes, in_parts).and_then(|mut part| {
-            if in_parts {
-                part.remove(PARTIAL);
-            }
-            for (key, value) in &meta {
-                part.insert(*key, value.as_slice());
-            }
-            part.insert(state::PENDING, &pending.to_be_bytes()[..]);
-            self.db.apply_batch(part).map_err(|err| Error::store("writing", err))
+        let written = self.write_state_parts(&writes).and_then(|part| {
+            self.write_last_sled_part(part, meta.iter().map(|(key, value)| (*key, value.clone())), pending)
         });
         if let Err(err) = written {
             self.held = Some(Held { state: writes.into_iter().collect(), meta });
             return Err(err);
         }
-        self.pending = pending;
         Ok(())
     }
 
