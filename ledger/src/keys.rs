@@ -286,6 +286,66 @@ impl SecretKey {
         base64(&bytes)
     }
 
+    /// [`SecretKey::signature_value`] of many messages, each by its own key: the same values
+    /// byte for byte (RFC 8032 signing is deterministic), made faster by sharing one step. Each
+    /// signature's nonce point R must be written as bytes, which takes a field inversion, a fifth
+    /// of a signature's time; here one inversion serves them all (Montgomery's trick,
+    /// curve25519-dalek's `compress_batch_alloc`). Everything secret is computed in constant time,
+    /// as ed25519-dalek does it, and wiped after use.
+    pub(crate) fn signature_values(requests: &[(&SecretKey, &[u8])]) -> Vec<String> {
+        use curve25519_dalek::edwards::EdwardsPoint;
+        use curve25519_dalek::scalar::Scalar;
+        use ed25519_dalek::hazmat::ExpandedSecretKey;
+        use sha2::Sha512;
+
+        fn scalar_of(hash: Sha512) -> Scalar {
+            let wide: Zeroizing<[u8; 64]> = Zeroizing::new(hash.finalize().into());
+            Scalar::from_bytes_mod_order_wide(&wide)
+        }
+        // Requests in a row by one key (the usual case) expand its secret once.
+        struct Expanded<'k> {
+            key: &'k SecretKey,
+            secret: ExpandedSecretKey,
+        }
+        fn expanded<'k, 'e>(cache: &'e mut Option<Expanded<'k>>, key: &'k SecretKey) -> &'e ExpandedSecretKey {
+            if !cache.as_ref().is_some_and(|cached| std::ptr::eq(cached.key, key)) {
+                *cache = Some(Expanded { key, secret: ExpandedSecretKey::from(key.signing.as_bytes()) });
+            }
+            &cache.as_ref().expect("just set").secret
+        }
+
+        let mut cache = None;
+        // RFC 8032 section 5.1.6 steps 2 and 3: the nonce r (secret) and R = r·B.
+        let mut nonces: Zeroizing<Vec<Scalar>> = Zeroizing::new(Vec::with_capacity(requests.len()));
+        let mut points = Vec::with_capacity(requests.len());
+        for &(key, message) in requests {
+            let secret = expanded(&mut cache, key);
+            let mut hash = Sha512::new();
+            hash.update(secret.hash_prefix);
+            hash.update(message);
+            let nonce = scalar_of(hash);
+            points.push(EdwardsPoint::mul_base(&nonce));
+            nonces.push(nonce);
+        }
+        let compressed = EdwardsPoint::compress_batch_alloc(&points);
+        // Steps 4 and 5: k = H(R || A || M) and S = r + k·s.
+        let mut values = Vec::with_capacity(requests.len());
+        for ((&(key, message), nonce), big_r) in requests.iter().zip(nonces.iter()).zip(&compressed) {
+            let secret = expanded(&mut cache, key);
+            let mut hash = Sha512::new();
+            hash.update(big_r.as_bytes());
+            hash.update(key.public.verifying_key().as_bytes());
+            hash.update(message);
+            let s = scalar_of(hash) * secret.scalar + nonce;
+            let mut bytes = Vec::with_capacity(68);
+            bytes.extend_from_slice(&key.public.id);
+            bytes.extend_from_slice(big_r.as_bytes());
+            bytes.extend_from_slice(s.as_bytes());
+            values.push(base64(&bytes));
+        }
+        values
+    }
+
     /// PKCS#8 v1 PEM with the key's name as explanatory text before it.
     pub(crate) fn to_pem(&self) -> Result<Zeroizing<String>> {
         let keypair = ed25519_dalek::pkcs8::KeypairBytes { secret_key: self.signing.to_bytes(), public_key: None };
@@ -678,5 +738,29 @@ mod tests {
         let key = VerifyingKey::from_bytes(&identity).unwrap();
         let public = PublicKey::new(KeyName::parse("weak").unwrap(), ALGORITHM_ED25519, key);
         assert!(public.weakness().is_some());
+    }
+
+    proptest::proptest! {
+        /// Signing many at once gives each message the signature made alone (by ed25519-dalek,
+        /// deterministic), whatever the keys' order and the messages: empty, long, repeated.
+        #[test]
+        fn signatures_made_together_are_those_made_alone(
+            requests in proptest::collection::vec(
+                (0..3usize, proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)),
+                0..40,
+            ),
+        ) {
+            let keys: Vec<SecretKey> = (0..3u8)
+                .map(|i| SecretKey::from_seed(KeyName::parse(&format!("signer{i}")).unwrap(), &[i * 37 + 1; 32]))
+                .collect();
+            let requests: Vec<(&SecretKey, &[u8])> =
+                requests.iter().map(|(key, message)| (&keys[*key], message.as_slice())).collect();
+            let together = SecretKey::signature_values(&requests);
+            proptest::prop_assert_eq!(together.len(), requests.len());
+            for ((key, message), value) in requests.iter().zip(&together) {
+                proptest::prop_assert_eq!(value, &key.signature_value(message));
+                proptest::prop_assert!(key.public().verify_signature_value(message, value).is_ok());
+            }
+        }
     }
 }

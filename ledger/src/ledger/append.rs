@@ -34,6 +34,11 @@ use crate::verify::{PROGRESS_EVERY, Progress};
 /// while the chunk before is checked in order): progress is reported after each.
 const STAGE_CHUNK: usize = PROGRESS_EVERY as usize;
 
+/// At most this many records of a chunk are signed together on one core
+/// ([`sign_checked_drafts`]): enough to share the costly step of signing among them, few enough
+/// that a small batch still spreads over every core.
+const SIGN_TOGETHER: usize = 64;
+
 /// A batch checked whole and signed by [`Ledger::stage`] — the only way to make one — and not yet
 /// written: its encoded stored lines, what the store and the ledger's head need of each, the
 /// projection changes and the key registry after it. It chains from the ledger state it was
@@ -199,14 +204,14 @@ impl Ledger {
         let mut sign = |range: Range<usize>| -> Vec<Result<Signed>> {
             use rayon::prelude::*;
             let first = range.start;
+            let together = range.len().div_ceil(rayon::current_num_threads()).clamp(1, SIGN_TOGETHER);
             drafts[range]
-                .par_iter()
+                .par_chunks(together)
                 .enumerate()
-                .map(|(offset, draft)| {
-                    let index = first + offset;
-                    let key =
-                        keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"))?;
-                    sign_checked_draft(origin, draft, key, time, internal)
+                .flat_map_iter(|(chunk, drafts)| {
+                    let start = first + chunk * together;
+                    let keys = if keys.len() > 1 { keys.get(start..start + drafts.len()).unwrap_or(&[]) } else { keys };
+                    sign_checked_drafts(origin, drafts, keys, time, internal)
                 })
                 .collect()
         };
@@ -729,24 +734,66 @@ pub(super) struct SignedDraft {
     pub(super) salt: crate::record::Salt,
 }
 
-/// A draft checked ([`check_draft`]: `internal` admits the ledger's own kinds) and signed by
-/// `key` for sequencing at `time`: the one signing step of every batch signed here.
-pub(super) fn sign_checked_draft(
+/// Drafts checked ([`check_draft`]: `internal` admits the ledger's own kinds) and signed for
+/// sequencing at `time`, each by its key (`keys`: one for all, or one per draft): the one signing
+/// step of every batch signed here. The signatures are made together
+/// ([`SecretKey::signature_values`]), each the same as if made alone.
+pub(super) fn sign_checked_drafts(
     origin: &str,
-    draft: &Draft,
-    key: &SecretKey,
+    drafts: &[Draft],
+    keys: &[&SecretKey],
     time: Timestamp,
     internal: bool,
-) -> Result<Signed> {
-    let body_bytes = check_draft(draft, internal)?;
-    let signed = sign_draft(origin, draft, &body_bytes, key, time)?;
-    Ok(Signed {
-        record: signed.record,
-        sig: signed.sig,
-        salt: signed.salt,
-        body_bytes,
-        verified_with: Some(*key.public().verifying_key().as_bytes()),
-    })
+) -> Vec<Result<Signed>> {
+    let key_of = |index: usize| keys.get(index).or(keys.first()).ok_or_else(|| Error::bad_input("no key to sign with"));
+    let unsigned: Vec<Result<(UnsignedDraft, Vec<u8>, &SecretKey)>> = drafts
+        .iter()
+        .enumerate()
+        .map(|(index, draft)| {
+            let key = key_of(index)?;
+            let body_bytes = check_draft(draft, internal)?;
+            Ok((unsigned_draft(origin, draft, &body_bytes, key, time)?, body_bytes, *key))
+        })
+        .collect();
+    let notes: Vec<(&SecretKey, Vec<u8>)> =
+        unsigned.iter().flatten().map(|(draft, _, key)| (*key, draft.record.note_text())).collect();
+    let requests: Vec<(&SecretKey, &[u8])> = notes.iter().map(|(key, note)| (*key, note.as_slice())).collect();
+    let mut sigs = SecretKey::signature_values(&requests).into_iter();
+    unsigned
+        .into_iter()
+        .map(|unsigned| {
+            let (UnsignedDraft { record, salt }, body_bytes, key) = unsigned?;
+            let sig = sigs.next().ok_or_else(|| Error::bad_input("a record was left unsigned"))?;
+            let verified_with = Some(*key.public().verifying_key().as_bytes());
+            Ok(Signed { record, sig, salt, body_bytes, verified_with })
+        })
+        .collect()
+}
+
+/// A draft's record before its signature.
+struct UnsignedDraft {
+    record: Record,
+    salt: crate::record::Salt,
+}
+
+/// Make a draft's record (format-v1 section 4) for sequencing at `time`, with a fresh salt.
+fn unsigned_draft(
+    origin: &str,
+    draft: &Draft,
+    body_bytes: &[u8],
+    key: &SecretKey,
+    time: Timestamp,
+) -> Result<UnsignedDraft> {
+    let salt = random_salt()?;
+    let record = Record {
+        v: draft.v,
+        ledger: origin.to_string(),
+        kind: draft.kind.clone(),
+        author: key.public().identity(),
+        created: time,
+        body_hash: body_hash(&salt, body_bytes),
+    };
+    Ok(UnsignedDraft { record, salt })
 }
 
 /// Make and sign a draft's record (format-v1 section 4) for sequencing at `time`.
@@ -757,15 +804,7 @@ pub(super) fn sign_draft(
     key: &SecretKey,
     time: Timestamp,
 ) -> Result<SignedDraft> {
-    let salt = random_salt()?;
-    let record = Record {
-        v: draft.v,
-        ledger: origin.to_string(),
-        kind: draft.kind.clone(),
-        author: key.public().identity(),
-        created: time,
-        body_hash: body_hash(&salt, body_bytes),
-    };
+    let UnsignedDraft { record, salt } = unsigned_draft(origin, draft, body_bytes, key, time)?;
     let sig = record.sign(key);
     Ok(SignedDraft { record, sig, salt })
 }

@@ -24,7 +24,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::append::{Signed, sign_checked_draft};
+use super::append::{Signed, sign_checked_drafts};
 use super::{Appended, Draft, Ledger};
 use crate::error::{Error, Result};
 use crate::keys::SecretKey;
@@ -130,16 +130,12 @@ fn spawn_signing<'scope>(
 ) {
     for (chunk, done) in batch.chunks(SIGN_TASK).zip(dones) {
         tasks.spawn_fifo(move |_| {
-            let signed = chunk
-                .iter()
-                .map(|draft| {
-                    if stop.load(Ordering::Relaxed) {
-                        // Never seen: the run stopped, nothing takes it.
-                        return Err(Error::bad_input("the run stopped before this record was signed"));
-                    }
-                    sign_checked_draft(origin, draft, key, time, false)
-                })
-                .collect();
+            let signed = if stop.load(Ordering::Relaxed) {
+                // Never seen: the run stopped, nothing takes it.
+                Vec::new()
+            } else {
+                sign_checked_drafts(origin, chunk, &[key], time, false)
+            };
             // Nobody waiting means the run stopped.
             let _ = done.send(signed);
         });
