@@ -151,26 +151,36 @@ impl Store {
     /// State keys and values under `prefix`, in key order: sled's merged over the table's. Each
     /// item counts as one storage read, whichever tier holds it.
     pub(super) fn state_scan(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        self.state_keys(KeyRange { from: prefix, prefix, below: None })
+    }
+
+    /// State keys and values in `range`, in key order: held over sled over the table.
+    fn state_keys<'s>(&'s self, range: KeyRange<'_>) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 's {
+        let (prefix, below) = (range.prefix.to_vec(), range.below.map(<[u8]>::to_vec));
+        let within = move |key: &[u8]| key.starts_with(&prefix) && below.as_deref().is_none_or(|below| key < below);
+        let in_range = within.clone();
         let in_sled = self
             .db
-            .scan_prefix(prefix)
+            .range(range.from.to_vec()..)
+            .take_while(move |item| item.as_ref().map_or(true, |(key, _)| in_range(key)))
             .filter(|item| item.as_ref().map_or(true, |(key, _)| !key.starts_with(META_PREFIX)))
             .map(move |item| {
                 let (key, value) = item.map_err(|err| Error::store("scanning", err))?;
                 Ok((key.to_vec(), untagged(&value)?.map(<[u8]>::to_vec)))
             });
         // What a run of batches holds in memory is newer still (`Held` in store.rs).
-        let wanted = prefix.to_vec();
+        let from = range.from.to_vec();
         let held = self.held.iter().flat_map(move |held| {
-            let wanted = wanted.clone();
+            let within = within.clone();
             held.state
-                .range(wanted.clone()..)
-                .take_while(move |(key, _)| key.starts_with(&wanted))
+                .range(from.clone()..)
+                .take_while(move |(key, _)| within(key))
                 .map(|(key, value)| Ok((key.clone(), value.clone())))
         });
         let recent = super::Merged { a: held.peekable(), b: in_sled.peekable() };
         let older: super::Items<'_> = match &self.table {
-            Some(table) => Box::new(table.scan_prefix(prefix)),
+            Some(table) if range.prefix.is_empty() => Box::new(table.scan_range(range.from, range.below)),
+            Some(table) => Box::new(table.scan_prefix(range.prefix)),
             None => Box::new(std::iter::empty()),
         };
         live_over(recent, older.map(|item| item.map(|(k, v)| (k, Some(v))))).inspect(|item| {
@@ -237,10 +247,34 @@ impl Store {
     /// `writes` (sorted by key, each key once; `None` deletes) merged over sled's state and the
     /// table. It counts once [`Store::switch_to_next_generation`] names it; until then it is a
     /// leftover that the next open or compaction removes.
-    pub(super) fn write_next_table(&self, writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+    pub(super) fn write_next_table(&self, mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
         remove_other_generations(&self.path, self.generation);
-        let older = self.state_scan(&[]).map(|item| item.map(|(key, value)| (key, Some(value))));
-        Table::write(&table_path(&self.path, self.generation + 1), live_over(writes.into_iter().map(Ok), older))?;
+        let path = table_path(&self.path, self.generation + 1);
+        fn merged<'s>(
+            store: &'s Store,
+            writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+            range: KeyRange<'_>,
+        ) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + 's {
+            let older = store.state_keys(range).map(|item| item.map(|(key, value)| (key, Some(value))));
+            live_over(writes.into_iter().map(Ok), older)
+        }
+        let middle = match &self.table {
+            Some(table) if table.len() >= SPLIT_COMPACTION_AT => table.middle_key()?,
+            _ => None,
+        };
+        let Some(middle) = middle else {
+            Table::write(&path, merged(self, writes, KeyRange { from: &[], prefix: &[], below: None }))?;
+            return Ok(());
+        };
+        // Merging the tiers is most of a compaction's time, and the core beside it is often idle
+        // (an import's signing waits for this batch to be written): the keys from the table's
+        // middle on are merged on a thread of their own. The file is the same either way.
+        let later_writes = writes.split_off(writes.partition_point(|(key, _)| *key < middle));
+        Table::write_in_two(
+            &path,
+            merged(self, writes, KeyRange { from: &[], prefix: &[], below: Some(&middle) }),
+            || merged(self, later_writes, KeyRange { from: &middle, prefix: &[], below: None }),
+        )?;
         Ok(())
     }
 
@@ -285,6 +319,18 @@ impl Store {
         Ok(())
     }
 }
+
+/// Keys from `from` on, under `prefix`, below `below` if given.
+#[derive(Clone, Copy)]
+struct KeyRange<'k> {
+    from: &'k [u8],
+    prefix: &'k [u8],
+    below: Option<&'k [u8]>,
+}
+
+/// From this many keys in the table, a compaction merges the two halves of the key space at once
+/// ([`Store::write_next_table`]); below it a compaction takes a few milliseconds.
+const SPLIT_COMPACTION_AT: u64 = 65_536;
 
 /// `newer` over `older`, both in key order (`None`: deleted; `newer` wins a key both hold): the
 /// live keys and values, in key order. The one merge of the two tiers, for reads and compactions.
@@ -383,6 +429,54 @@ mod tests {
     fn reopen(store: Store, dir: &Path) -> Store {
         drop(store);
         Store::open_when_released(dir)
+    }
+
+    /// A table of [`SPLIT_COMPACTION_AT`] keys or more is compacted in two halves that meet at
+    /// its middle key: the next table is the one written from the model in one go, byte for
+    /// byte, with writes, deletions and held state on both sides of the middle and at it.
+    #[test]
+    fn a_large_table_compacts_in_two_halves_to_the_table_of_one_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let mut model = Model::new();
+        write(&mut store, &mut model, &distinct_writes(SPLIT_COMPACTION_AT + 100));
+        store.compact().unwrap();
+        let middle = store.table.as_ref().unwrap().middle_key().unwrap().unwrap();
+        let middle = String::from_utf8(middle[1..].to_vec()).unwrap();
+        let number: u64 = middle[1..].parse().unwrap();
+        let near = |n: u64| format!("w{n:06}");
+        write(
+            &mut store,
+            &mut model,
+            &[
+                (near(0), None),
+                (near(number - 1), Some("sled".into())),
+                (middle.clone(), None),
+                (near(number + 1), Some("sled".into())),
+                (near(SPLIT_COMPACTION_AT + 99), None),
+                ("a".into(), Some("before every key".into())),
+            ],
+        );
+        store.begin_holding();
+        write(
+            &mut store,
+            &mut model,
+            &[
+                (middle.clone(), Some("held".into())),
+                (near(number - 2), None),
+                (near(number + 1), Some("held".into())),
+                ("z".into(), Some("after every key".into())),
+            ],
+        );
+        store.compact().unwrap();
+        check(&store, &model);
+        let compacted = std::fs::read(table_path(&store.path, store.generation)).unwrap();
+        let one_merge = dir.path().join("one-merge.table");
+        Table::write(&one_merge, model.iter().map(|(k, v)| Ok((k.clone(), v.clone())))).unwrap();
+        assert_eq!(compacted, std::fs::read(&one_merge).unwrap());
+        store.end_holding(crate::store::HoldEnd::Settle).unwrap();
+        let store = reopen(store, dir.path());
+        check(&store, &model);
     }
 
     #[test]

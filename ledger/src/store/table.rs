@@ -21,7 +21,6 @@
 //! index once per process (lazily: commands that ask for no state never read it) and then one
 //! block per key.
 
-use std::io::Write as _;
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -208,68 +207,162 @@ impl Table {
 
     /// The keys and values under `prefix`, in key order, a block at a time.
     pub fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> TableScan<'a> {
-        let start = match self.block_for(prefix) {
+        self.scan(prefix, prefix, None)
+    }
+
+    /// The keys and values from `from` on, below `below` if given, in key order.
+    pub fn scan_range<'a>(&'a self, from: &[u8], below: Option<&[u8]>) -> TableScan<'a> {
+        self.scan(from, &[], below)
+    }
+
+    fn scan<'a>(&'a self, from: &[u8], prefix: &[u8], below: Option<&[u8]>) -> TableScan<'a> {
+        let start = match self.block_for(from) {
             Ok(block) => Ok(block.unwrap_or(0)),
             Err(err) => Err(err),
         };
-        TableScan { table: self, prefix: prefix.to_vec(), next_block: start, pending: Vec::new().into_iter() }
+        TableScan {
+            table: self,
+            from: from.to_vec(),
+            prefix: prefix.to_vec(),
+            below: below.map(<[u8]>::to_vec),
+            next_block: start,
+            pending: Vec::new().into_iter(),
+        }
     }
 
     /// Write a new table at `path` from `entries` (strictly increasing keys), crash-safely: under
     /// its name only once complete and fsync'd. Returns how many records it holds.
     pub fn write(path: &Path, entries: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>) -> Result<u64> {
         crate::fsio::publish(path, true, |file| {
-            let io = |err| Error::io("write", path, err);
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-            let mut index = Vec::new();
-            let (mut offset, mut records) = (0u64, 0u64);
-            let mut last: Option<Vec<u8>> = None;
-            // The block being written: its bytes (for its hash) and where its index item's hash goes.
-            let mut block = Vec::new();
-            let mut hash_at = 0usize;
+            let mut blocks = BlockWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), path);
             for entry in entries {
                 let (key, value) = entry?;
-                if key.len() > usize::from(u16::MAX) || value.len() > MAX_VALUE_BYTES as usize {
-                    return Err(Error::new(
-                        crate::ErrorKind::Store,
-                        "derived store: a state key or value is too large",
-                    ));
-                }
-                if last.as_ref().is_some_and(|last| *last >= key) {
-                    return Err(Error::new(crate::ErrorKind::Store, "derived store: state keys out of order"));
-                }
-                if records.is_multiple_of(BLOCK_RECORDS) {
-                    if records > 0 {
-                        index[hash_at..hash_at + 8].copy_from_slice(&hash_of::<8>(&block));
-                        out.write_all(&block).map_err(io)?;
-                        block.clear();
-                    }
-                    index.extend_from_slice(&offset.to_be_bytes());
-                    hash_at = index.len();
-                    index.extend_from_slice(&[0; 8]);
-                    index.extend_from_slice(&(key.len() as u16).to_be_bytes());
-                    index.extend_from_slice(&key);
-                }
-                block.extend_from_slice(&(key.len() as u16).to_be_bytes());
-                block.extend_from_slice(&(value.len() as u32).to_be_bytes());
-                block.extend_from_slice(&key);
-                block.extend_from_slice(&value);
-                offset += (RECORD_HEADER + key.len() + value.len()) as u64;
-                records += 1;
-                last = Some(key);
+                blocks.push(&key, &value)?;
             }
-            if records > 0 {
-                index[hash_at..hash_at + 8].copy_from_slice(&hash_of::<8>(&block));
-                out.write_all(&block).map_err(io)?;
-            }
-            out.write_all(&index).map_err(io)?;
-            out.write_all(&offset.to_be_bytes()).map_err(io)?;
-            out.write_all(&records.to_be_bytes()).map_err(io)?;
-            out.write_all(&hash_of::<16>(&index)).map_err(io)?;
-            out.write_all(MAGIC).map_err(io)?;
-            out.flush().map_err(io)?;
-            Ok(records)
+            blocks.finish()
         })
+    }
+
+    /// [`Table::write`] of `first` then what `second` makes, the two made at once: `second` on a
+    /// thread of its own, its entries kept in memory until `first` is written. The file is the
+    /// one [`Table::write`] makes of both in a row, byte for byte (its blocks are laid out as the
+    /// entries come, whichever thread made them); every key of `second` must come after every
+    /// key of `first`. For a compaction, whose merging of the store's tiers is most of its time.
+    pub fn write_in_two<Second>(
+        path: &Path,
+        first: impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+        second: impl FnOnce() -> Second + Send,
+    ) -> Result<u64>
+    where
+        Second: Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>,
+    {
+        std::thread::scope(|scope| {
+            let later = scope.spawn(move || second().collect::<Result<Vec<(Vec<u8>, Vec<u8>)>>>());
+            crate::fsio::publish(path, true, |file| {
+                let mut blocks = BlockWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), path);
+                for entry in first {
+                    let (key, value) = entry?;
+                    blocks.push(&key, &value)?;
+                }
+                let later = later.join().map_err(|_| {
+                    Error::new(
+                        crate::ErrorKind::Store,
+                        "derived store: the thread writing a table's second half stopped",
+                    )
+                })??;
+                for (key, value) in later {
+                    blocks.push(&key, &value)?;
+                }
+                blocks.finish()
+            })
+        })
+    }
+
+    /// The first key of the block in the middle of the table: where a compaction splits its
+    /// work in two.
+    pub fn middle_key(&self) -> Result<Option<Vec<u8>>> {
+        let blocks = self.blocks()?;
+        Ok(blocks.get(blocks.len() / 2).map(|block| block.first_key.clone()))
+    }
+}
+
+/// A table's records laid out in blocks of [`BLOCK_RECORDS`] as they come, written to `out`, and
+/// its block index and footer at the end.
+struct BlockWriter<'p, W: std::io::Write> {
+    out: W,
+    path: &'p Path,
+    index: Vec<u8>,
+    offset: u64,
+    records: u64,
+    last: Vec<u8>,
+    /// The block being written: its bytes (for its hash) and where its index item's hash goes.
+    block: Vec<u8>,
+    hash_at: usize,
+}
+
+impl<'p, W: std::io::Write> BlockWriter<'p, W> {
+    fn new(out: W, path: &'p Path) -> Self {
+        BlockWriter {
+            out,
+            path,
+            index: Vec::new(),
+            offset: 0,
+            records: 0,
+            last: Vec::new(),
+            block: Vec::new(),
+            hash_at: 0,
+        }
+    }
+
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if key.len() > usize::from(u16::MAX) || value.len() > MAX_VALUE_BYTES as usize {
+            return Err(Error::new(crate::ErrorKind::Store, "derived store: a state key or value is too large"));
+        }
+        if self.records > 0 && self.last.as_slice() >= key {
+            return Err(Error::new(crate::ErrorKind::Store, "derived store: state keys out of order"));
+        }
+        if self.records.is_multiple_of(BLOCK_RECORDS) {
+            if self.records > 0 {
+                self.end_block()?;
+            }
+            self.index.extend_from_slice(&self.offset.to_be_bytes());
+            self.hash_at = self.index.len();
+            self.index.extend_from_slice(&[0; 8]);
+            self.index.extend_from_slice(&(key.len() as u16).to_be_bytes());
+            self.index.extend_from_slice(key);
+        }
+        self.block.extend_from_slice(&(key.len() as u16).to_be_bytes());
+        self.block.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        self.block.extend_from_slice(key);
+        self.block.extend_from_slice(value);
+        self.offset += (RECORD_HEADER + key.len() + value.len()) as u64;
+        self.records += 1;
+        self.last.clear();
+        self.last.extend_from_slice(key);
+        Ok(())
+    }
+
+    /// Write the block being laid out, its hash in its index item.
+    fn end_block(&mut self) -> Result<()> {
+        self.index[self.hash_at..self.hash_at + 8].copy_from_slice(&hash_of::<8>(&self.block));
+        self.out.write_all(&self.block).map_err(|err| Error::io("write", self.path, err))?;
+        self.block.clear();
+        Ok(())
+    }
+
+    /// Write the last block, the block index and the footer. Returns how many records it holds.
+    fn finish(mut self) -> Result<u64> {
+        if self.records > 0 {
+            self.end_block()?;
+        }
+        let io = |err| Error::io("write", self.path, err);
+        self.out.write_all(&self.index).map_err(io)?;
+        self.out.write_all(&self.offset.to_be_bytes()).map_err(io)?;
+        self.out.write_all(&self.records.to_be_bytes()).map_err(io)?;
+        self.out.write_all(&hash_of::<16>(&self.index)).map_err(io)?;
+        self.out.write_all(MAGIC).map_err(io)?;
+        self.out.flush().map_err(io)?;
+        Ok(self.records)
     }
 }
 
@@ -302,10 +395,12 @@ impl<'a> Records<'a> {
     }
 }
 
-/// The keys and values of a table under a prefix, in key order.
+/// The keys and values of a table from a key on, under a prefix and below a key, in key order.
 pub(super) struct TableScan<'a> {
     table: &'a Table,
+    from: Vec<u8>,
     prefix: Vec<u8>,
+    below: Option<Vec<u8>>,
     next_block: Result<usize>,
     pending: std::vec::IntoIter<(Vec<u8>, Vec<u8>)>,
 }
@@ -338,7 +433,8 @@ impl Iterator for TableScan<'_> {
             }
             // A block whose first key is past every key under the prefix ends the scan.
             let first_key = blocks[number].first_key.as_slice();
-            if first_key > self.prefix.as_slice() && !first_key.starts_with(&self.prefix) {
+            let past_prefix = first_key > self.prefix.as_slice() && !first_key.starts_with(&self.prefix);
+            if past_prefix || self.below.as_deref().is_some_and(|below| first_key >= below) {
                 return None;
             }
             let block = match self.table.block(number) {
@@ -354,6 +450,13 @@ impl Iterator for TableScan<'_> {
             loop {
                 match records.next_record() {
                     Ok(Some((key, value))) => {
+                        if key < self.from.as_slice() {
+                            continue;
+                        }
+                        if self.below.as_deref().is_some_and(|below| key >= below) {
+                            past = true;
+                            break;
+                        }
                         if key.starts_with(&self.prefix) {
                             found.push((key.to_vec(), value.to_vec()));
                         } else if key > self.prefix.as_slice() {
@@ -409,6 +512,54 @@ mod tests {
                 entries.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect();
             assert_eq!(scanned, expected, "prefix {prefix:?}");
         }
+    }
+
+    #[test]
+    fn range_scans_agree_with_a_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries: BTreeMap<Vec<u8>, Vec<u8>> =
+            (0..1000u32).map(|n| (format!("k{:05}", n * 3).into_bytes(), vec![n as u8; 7])).collect();
+        let table = table_of(dir.path(), &entries);
+        let bounds: [&[u8]; 8] = [b"", b"a", b"k", b"k00003", b"k00004", b"k01500", b"k02997", b"z"];
+        for from in bounds {
+            for below in bounds.iter().map(|below| Some(*below)).chain([None]) {
+                let scanned: Vec<_> = table.scan_range(from, below).collect::<Result<_>>().unwrap();
+                let expected: Vec<_> = entries
+                    .iter()
+                    .filter(|(k, _)| k.as_slice() >= from && below.is_none_or(|below| k.as_slice() < below))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                assert_eq!(scanned, expected, "{from:?}..{below:?}");
+            }
+        }
+    }
+
+    /// A table written in two halves at once is the table written in one go, byte for byte,
+    /// wherever the halves meet (within a block or at its edge, either half empty); keys out of
+    /// order across the halves and an error in the second half are refused.
+    #[test]
+    fn a_table_written_in_two_is_the_table_written_in_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries: Vec<(Vec<u8>, Vec<u8>)> =
+            (0..300u32).map(|n| (format!("k{n:04}").into_bytes(), vec![n as u8; (n % 9) as usize])).collect();
+        let whole = dir.path().join("whole.table");
+        Table::write(&whole, entries.iter().cloned().map(Ok)).unwrap();
+        let whole = std::fs::read(&whole).unwrap();
+        let halves = dir.path().join("halves.table");
+        for split in [0, 1, 31, 32, 33, 150, 299, 300] {
+            let (first, second) = entries.split_at(split);
+            let written =
+                Table::write_in_two(&halves, first.iter().cloned().map(Ok), || second.iter().cloned().map(Ok)).unwrap();
+            assert_eq!(written, 300);
+            assert_eq!(std::fs::read(&halves).unwrap(), whole, "split at {split}");
+        }
+        let (first, second) = entries.split_at(150);
+        let swapped = Table::write_in_two(&halves, second.iter().cloned().map(Ok), || first.iter().cloned().map(Ok));
+        assert!(swapped.unwrap_err().message().contains("out of order"));
+        let failing = Table::write_in_two(&halves, first.iter().cloned().map(Ok), || {
+            second.iter().cloned().map(Ok).chain([Err(Error::new(crate::ErrorKind::Store, "the second half failed"))])
+        });
+        assert!(failing.unwrap_err().message().contains("the second half failed"));
     }
 
     #[test]
