@@ -73,8 +73,8 @@ const IMPORT_PROCESS_RECORDS: u64 = 20_000;
 
 /// Below this many entries an import takes a second or two and a verify or a replay a fraction of
 /// one, and one slow moment of a shared machine moves its rate by a tenth: each is then run
-/// [`SMALL_LEDGER_RUNS`] times and its median taken (once above it). 100,000 entries are below it
-/// (measured once, one replay there read 2.85 × one core's signing, three others 3.56-3.89 ×).
+/// [`SMALL_LEDGER_RUNS`] times and its median taken (once above it). The 100,000 is below
+/// it: when it was measured once, one replay read 2.85 × one core's signing, three others 3.56-3.89 ×.
 const SMALL_LEDGER: u64 = 200_000;
 const SMALL_LEDGER_RUNS: usize = 5;
 
