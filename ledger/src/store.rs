@@ -140,9 +140,10 @@ pub(crate) enum HoldEnd {
     IntoSled,
 }
 
-/// Most state writes held in memory ([`Held`]), about 40 MiB: a batch that would pass it makes a
-/// compaction due (`Store::compaction_due`); past it (a hold over a sled that already holds
-/// writes) they are written to sled.
+/// Most state writes held in memory ([`Held`]), about 40 MiB. Up to a table of four times as many
+/// keys a batch that would pass it makes a compaction due (`state::hold_compacts_at`); over a
+/// larger table a hold compacts at a quarter of the table, and what it holds past this is written
+/// to sled meanwhile.
 pub(super) const HELD_MAX: usize = 1 << 18;
 
 /// How much of the item files counts: entries applied, postings, facts bytes.

@@ -141,8 +141,9 @@ impl Ledger {
     /// Compact the derived store if the next few dozen single appends would make a compaction
     /// due: called once at the end of an import (`lianlog import`), so that the first append
     /// after it does not wait for the table's rewrite (0.4 s at 1,000,000 records). An import's
-    /// batches compact only once sled holds a quarter of the table (`store/state.rs`), so one
-    /// into a large ledger leaves sled near that point; for one import the work only moves. The
+    /// batches compact only once enough writes are pending (a quarter of the table for batches
+    /// written to sled; for a run of batches held in memory, `store/state.rs` `hold_compacts_at`),
+    /// so one into a large ledger can leave sled near that point; for one import the work only moves. The
     /// records are durable, so a failure is a note, and this handle appends nothing more (a
     /// compaction cut short leaves the old generation or the new one whole, and the next open
     /// continues on it).

@@ -195,12 +195,7 @@ impl Store {
     pub(super) fn compaction_due(&self, pending: u64, batch_writes: u64, entries: u64) -> bool {
         let table = self.table.as_ref().map_or(0, Table::len);
         if self.held.is_some() {
-            // A hold (an import, store.rs `Held`) keeps its writes in memory, where they cost
-            // nothing until merged: it compacts once it holds as many keys as the table, or
-            // `HELD_MAX`, so that each table is about twice the last (measured, an import of
-            // 1,000,000 records in runs of 250,000: 8 compactions merging 2.35M keys, where the
-            // rules below made 19 merging 5.27M; 4-6% less CPU, docs/PERFORMANCE.md).
-            return pending >= table.max(super::SETTLE_AFTER) || pending >= super::HELD_MAX as u64;
+            return pending >= hold_compacts_at(table);
         }
         if entries < BULK_ENTRIES {
             pending >= COMPACT_AFTER
@@ -326,6 +321,22 @@ impl Store {
         remove_other_generations(&self.path, superseded + 1);
         Ok(())
     }
+}
+
+/// Pending writes (sled's and what a hold keeps in memory, the batch's included) at which a hold
+/// (an import, store.rs `Held`) over a table of `table` keys compacts.
+///
+/// Held writes cost nothing until merged, and a compaction rewrites the whole table: so a hold
+/// compacts once it holds as many writes as the table has keys (each table about twice the last)
+/// up to [`super::HELD_MAX`] writes, all in memory. Measured, an import of 1,000,000 records in
+/// runs of 250,000: 8 compactions merging 2.35M keys, where the rules of batches written to sled
+/// made 19 merging 5.27M (4-6% less CPU, docs/PERFORMANCE.md). Past a table of four times that,
+/// a compaction every `HELD_MAX` writes would rewrite a table growing by a constant (an import's
+/// merging quadratic in its size), so the hold compacts at a quarter of the table, as sled's
+/// rule does, and spills what passes `HELD_MAX` to sled meanwhile: each table 1.25 times the last.
+fn hold_compacts_at(table: u64) -> u64 {
+    let held_max = super::HELD_MAX as u64;
+    table.min(held_max).max(table / 4).max(super::SETTLE_AFTER)
 }
 
 /// Keys from `from` on, under `prefix`, below `below` if given.
@@ -658,6 +669,32 @@ mod tests {
         ];
         for ((pending, writes, entries), due) in cases {
             assert_eq!(store.compaction_due(pending, writes, entries), due, "{pending} {writes} {entries}");
+        }
+    }
+
+    /// Where a hold compacts: at the table's size from [`super::SETTLE_AFTER`] to
+    /// [`super::HELD_MAX`], then at `HELD_MAX`, then at a quarter of the table (never a
+    /// constant step on an ever larger table).
+    #[test]
+    fn a_hold_compacts_at_the_tables_size_then_held_max_then_a_quarter_of_the_table() {
+        let (settle, held_max) = (crate::store::SETTLE_AFTER, crate::store::HELD_MAX as u64);
+        let cases = [
+            (0, settle),
+            (settle - 1, settle),
+            (settle + 1, settle + 1),
+            (100_000, 100_000),
+            (held_max, held_max),
+            (held_max + 1, held_max),
+            (4 * held_max, held_max),
+            (4 * held_max + 4, held_max + 1),
+            (10_000_000, 2_500_000),
+        ];
+        for (table, at) in cases {
+            assert_eq!(hold_compacts_at(table), at, "a table of {table} keys");
+        }
+        // Each compaction at least 1.25 times the table: the merging stays linear in the import.
+        for table in [held_max, 4 * held_max, 40 * held_max] {
+            assert!(hold_compacts_at(table) * 4 >= table, "{table}");
         }
     }
 
